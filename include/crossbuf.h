@@ -1,0 +1,330 @@
+/*
+ * crossbuf.h — the C interface of libcrossbuf.
+ *
+ * crossbuf encodes records with FlatBuffers or Cap'n Proto directly into
+ * mmap'd regions and lets C read their fields in place. JSON, MessagePack and
+ * Protobuf sit behind the same calls as baselines.
+ *
+ * Conventions
+ *  - Every function returns an int32_t status: XB_OK (0) or a negative
+ *    XB_ERR_* code. On failure, xb_last_error() describes it. The message is
+ *    per thread and stays valid until the next failing call on that thread.
+ *  - Handles (xb_region, xb_scratch) are opaque 64-bit ids; 0 is never valid.
+ *    Using a closed handle is XB_ERR_CLOSED, never a crash.
+ *  - No pointer returned by this library points into the Go heap. Pointers
+ *    into a region stay valid until that region is closed or reset (by any
+ *    process, for shared regions: see xb_region_reset). Pointers into a
+ *    scratch stay valid until the next call that uses that scratch, or
+ *    xb_scratch_free. The caller never frees any returned pointer.
+ *  - All calls are thread-safe, except that one xb_scratch must not be used
+ *    by two threads at once, and xb_region_reset needs exclusive use.
+ *  - Do not call into the library from a child process forked after the
+ *    first call: the Go runtime does not survive fork. Use fork+exec.
+ *
+ * Link with `pkg-config --cflags --libs crossbuf`.
+ */
+#ifndef CROSSBUF_H
+#define CROSSBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#define XB_STATIC_ASSERT(c, m) static_assert(c, m)
+#else
+#define XB_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#endif
+
+/* ABI version of this header. xb_abi_version() must return the same value;
+ * check it once at start-up (xb_check_abi below does). */
+#define XB_ABI_VERSION 1
+
+/* Version of the region and frame layout written into every region header. */
+#define XB_LAYOUT_VERSION 1
+
+/* ---- status codes ------------------------------------------------------ */
+enum {
+    XB_OK = 0,
+    XB_ERR_INVALID_ARG = -1,    /* null pointer, bad size, bad enum value */
+    XB_ERR_CLOSED = -2,         /* handle closed, freed or never valid */
+    XB_ERR_MALFORMED = -3,      /* encoded bytes failed validation */
+    XB_ERR_UNKNOWN_CODEC = -4,  /* codec id not one of XB_CODEC_* */
+    XB_ERR_RECORD_TYPE = -5,    /* unknown record type, or frame holds another */
+    XB_ERR_REGION_FULL = -6,    /* not enough free space in the region */
+    XB_ERR_BAD_NAME = -7,       /* shared-memory name not allowed */
+    XB_ERR_VERSION = -8,        /* not a crossbuf region, or another layout version */
+    XB_ERR_IO = -9,             /* operating-system error (open, mmap, ...) */
+    XB_ERR_EXISTS = -10,        /* region name or file already exists */
+    XB_ERR_NOT_FOUND = -11,     /* region name or file does not exist */
+    XB_ERR_OUT_OF_RANGE = -12,  /* offset is not a frame inside the region */
+    XB_ERR_NOT_COMMITTED = -13, /* frame is still being written, or was aborted */
+    XB_ERR_INVALID_RECORD = -14,/* record breaks an invariant (tensor shape vs data) */
+    XB_ERR_INTERNAL = -15       /* a bug: a recovered Go panic or memory fault */
+};
+
+/* ---- codecs and records ------------------------------------------------ */
+enum {
+    XB_CODEC_FLATBUFFERS = 1, /* zero-copy */
+    XB_CODEC_CAPNP = 2,       /* zero-copy */
+    XB_CODEC_JSON = 3,
+    XB_CODEC_MSGPACK = 4,
+    XB_CODEC_PROTOBUF = 5
+};
+
+enum {
+    XB_RECORD_LOG_ENTRY = 1, /* xb_log_entry */
+    XB_RECORD_SAMPLE = 2,    /* xb_sample */
+    XB_RECORD_TENSOR = 3     /* xb_tensor */
+};
+
+enum { XB_LEVEL_TRACE, XB_LEVEL_DEBUG, XB_LEVEL_INFO, XB_LEVEL_WARN, XB_LEVEL_ERROR, XB_LEVEL_FATAL };
+
+enum {
+    XB_DTYPE_U8, XB_DTYPE_I8, XB_DTYPE_U16, XB_DTYPE_I16, XB_DTYPE_U32, XB_DTYPE_I32,
+    XB_DTYPE_U64, XB_DTYPE_I64, XB_DTYPE_F16, XB_DTYPE_F32, XB_DTYPE_F64
+};
+
+/* String fields that xb_read_str can read alone. */
+enum {
+    XB_FIELD_LOG_SERVICE = 1,
+    XB_FIELD_LOG_HOST = 2,
+    XB_FIELD_LOG_MESSAGE = 3,
+    XB_FIELD_LOG_HTTP_METHOD = 4,
+    XB_FIELD_LOG_HTTP_PATH = 5,
+    XB_FIELD_TENSOR_NAME = 6
+};
+
+#define XB_TRACE_ID_LEN 16
+#define XB_SAMPLE_FEATURES 16
+#define XB_MAX_TENSOR_DIMS 8
+
+/* ---- views -------------------------------------------------------------
+ * The record structs serve both ways: encode reads them from the caller's
+ * memory; decode fills them with pointers into the region (FlatBuffers and
+ * Cap'n Proto: inside the frame's payload) or into a scratch (arrays of
+ * spans, and every string of the baseline codecs). Strings are UTF-8, not
+ * NUL-terminated. */
+
+typedef struct xb_str {
+    const char *ptr; /* may be NULL when len == 0 */
+    uint64_t len;
+} xb_str;
+
+typedef struct xb_kv {
+    xb_str key;
+    xb_str value;
+} xb_kv;
+
+typedef struct xb_http {
+    xb_str method;
+    xb_str path;
+    uint32_t status;
+    uint32_t _pad0;
+    int64_t latency_ns;
+} xb_http;
+
+typedef struct xb_log_entry {
+    int64_t timestamp_ns;
+    int32_t level; /* XB_LEVEL_* */
+    uint32_t _pad0;
+    xb_str service;
+    xb_str host;
+    xb_str message;
+    uint8_t trace_id[XB_TRACE_ID_LEN];
+    const xb_str *tags;
+    uint64_t n_tags;
+    const xb_kv *attributes; /* ordered; keys need not be unique */
+    uint64_t n_attributes;
+    xb_http http;
+} xb_log_entry;
+
+typedef struct xb_sample {
+    int64_t timestamp_ns;
+    float features[XB_SAMPLE_FEATURES];
+    int32_t label;
+    uint32_t _pad0;
+} xb_sample;
+
+typedef struct xb_tensor {
+    xb_str name;
+    int32_t dtype; /* XB_DTYPE_* */
+    uint32_t ndim; /* <= XB_MAX_TENSOR_DIMS */
+    int64_t shape[XB_MAX_TENSOR_DIMS];
+    const uint8_t *data; /* row-major, little-endian; 8-byte aligned when decoded */
+    uint64_t data_len;   /* product(shape) * element size */
+} xb_tensor;
+
+/* One committed frame. payload points into the region. */
+typedef struct xb_frame {
+    uint64_t offset; /* of the frame header from the region base: the frame's id */
+    uint16_t codec;
+    uint16_t record_type;
+    uint32_t _pad0;
+    const uint8_t *payload;
+    uint64_t payload_len;
+} xb_frame;
+
+typedef struct xb_region_stats {
+    uint64_t capacity;    /* bytes mapped, header included */
+    uint64_t data_offset; /* first frame offset */
+    uint64_t used;        /* bytes allocated to frames */
+    uint64_t high_water;  /* largest used since creation */
+    uint64_t frame_count; /* committed frames in this generation */
+    uint64_t generation;  /* starts at 1, +1 per reset */
+} xb_region_stats;
+
+/* ---- shared memory layout ----------------------------------------------
+ * A region starts with xb_region_header; frames follow from data_offset,
+ * each an xb_frame_header then its payload, 8-byte aligned. Fields marked
+ * atomic are read and written with atomic operations by every process. The
+ * library does all of this; the structs are here so other implementations
+ * can read regions, and so the layout is checked at compile time. */
+
+#define XB_REGION_MAGIC UINT64_C(0x004E475246554258) /* "XBUFRGN\0" little-endian */
+
+typedef struct xb_region_header {
+    uint64_t magic;
+    uint32_t layout_version; /* XB_LAYOUT_VERSION */
+    uint32_t header_size;    /* sizeof(xb_region_header) */
+    uint64_t capacity;
+    uint64_t data_offset;
+    uint64_t cursor;      /* atomic: offset of the next free byte */
+    uint64_t generation;  /* atomic: starts at 1, +1 per reset */
+    uint64_t frame_count; /* atomic: committed frames this generation */
+    uint64_t high_water;  /* atomic: largest cursor seen */
+} xb_region_header;
+
+enum { XB_FRAME_WRITING = 0, XB_FRAME_COMMITTED = 0x31465258 /* "XRF1" */, XB_FRAME_ABORTED = 0x41465258 };
+
+typedef struct xb_frame_header {
+    /* atomic, written last when the slot is reserved:
+     * (generation & 0xFFFFFFFF) << 32 | slot size in 8-byte words.
+     * A reader stops at the first header whose generation is not current. */
+    uint64_t seal;
+    uint32_t state; /* atomic: XB_FRAME_*; COMMITTED is stored with release order */
+    uint16_t codec;
+    uint16_t record_type;
+    uint32_t payload_offset; /* from the start of this header, multiple of 8 */
+    uint32_t _reserved;
+    uint64_t payload_len;
+} xb_frame_header;
+
+XB_STATIC_ASSERT(sizeof(xb_str) == 16, "xb_str layout");
+XB_STATIC_ASSERT(sizeof(xb_kv) == 32, "xb_kv layout");
+XB_STATIC_ASSERT(sizeof(xb_http) == 48 && offsetof(xb_http, latency_ns) == 40, "xb_http layout");
+XB_STATIC_ASSERT(offsetof(xb_log_entry, service) == 16 && offsetof(xb_log_entry, trace_id) == 64 &&
+                     offsetof(xb_log_entry, tags) == 80 && offsetof(xb_log_entry, attributes) == 96 &&
+                     offsetof(xb_log_entry, http) == 112 && sizeof(xb_log_entry) == 160,
+                 "xb_log_entry layout");
+XB_STATIC_ASSERT(offsetof(xb_sample, features) == 8 && offsetof(xb_sample, label) == 72 && sizeof(xb_sample) == 80,
+                 "xb_sample layout");
+XB_STATIC_ASSERT(offsetof(xb_tensor, dtype) == 16 && offsetof(xb_tensor, shape) == 24 &&
+                     offsetof(xb_tensor, data) == 88 && sizeof(xb_tensor) == 104,
+                 "xb_tensor layout");
+XB_STATIC_ASSERT(offsetof(xb_frame, payload) == 16 && sizeof(xb_frame) == 32, "xb_frame layout");
+XB_STATIC_ASSERT(sizeof(xb_region_stats) == 48, "xb_region_stats layout");
+XB_STATIC_ASSERT(offsetof(xb_region_header, cursor) == 32 && sizeof(xb_region_header) == 64, "xb_region_header layout");
+XB_STATIC_ASSERT(offsetof(xb_frame_header, payload_offset) == 16 && sizeof(xb_frame_header) == 32,
+                 "xb_frame_header layout");
+
+/* ---- handles ----------------------------------------------------------- */
+typedef uint64_t xb_region;  /* an open mapping of a region */
+typedef uint64_t xb_scratch; /* decode scratch memory (mmap'd, outside every GC) */
+
+/* ---- library ----------------------------------------------------------- */
+
+/* The library's ABI version (compare with XB_ABI_VERSION). */
+int32_t xb_abi_version(void);
+/* Library version, e.g. "0.1.0". Static storage; never freed. */
+const char *xb_version(void);
+/* Code and message of the last failure on the calling thread (XB_OK and ""
+ * if none). The string is owned by the library; it stays valid until the
+ * next failing call on this thread. */
+int32_t xb_last_error_code(void);
+const char *xb_last_error(void);
+/* Name of a status code, e.g. "XB_ERR_CLOSED". Static storage. */
+const char *xb_status_name(int32_t status);
+
+/* Returns XB_OK if the library matches this header, else XB_ERR_VERSION. */
+static inline int32_t xb_check_abi(void) { return xb_abi_version() == XB_ABI_VERSION ? XB_OK : XB_ERR_VERSION; }
+
+/* ---- regions ------------------------------------------------------------
+ * Capacity is rounded up to whole pages. Shared-memory names are
+ * "/name" or "name": 1-200 of [A-Za-z0-9._-], not "." or "..", no "..";
+ * they live in /dev/shm like shm_open(3) names. */
+
+int32_t xb_region_create_anon(uint64_t capacity, xb_region *out);
+/* Creates a named region exclusively (XB_ERR_EXISTS if the name is taken).
+ * mode 0 means 0600. */
+int32_t xb_region_create_shm(const char *name, uint64_t capacity, uint32_t mode, xb_region *out);
+/* Attaches to a region another process created. */
+int32_t xb_region_open_shm(const char *name, xb_region *out);
+/* Removes the name; mappings stay valid until closed. */
+int32_t xb_region_unlink_shm(const char *name);
+int32_t xb_region_create_file(const char *path, uint64_t capacity, uint32_t mode, xb_region *out);
+int32_t xb_region_open_file(const char *path, xb_region *out);
+/* Unmaps the region. Every pointer into it becomes invalid. A second close
+ * is XB_ERR_CLOSED. */
+int32_t xb_region_close(xb_region r);
+/* Drops every frame (generation + 1). Needs exclusive use: pointers into the
+ * region then point to data that new frames overwrite. */
+int32_t xb_region_reset(xb_region r);
+int32_t xb_region_get_stats(xb_region r, xb_region_stats *out);
+/* Base address and capacity of the mapping, valid until xb_region_close. */
+int32_t xb_region_base(xb_region r, const uint8_t **base, uint64_t *capacity);
+
+/* ---- frames ------------------------------------------------------------ */
+
+/* The committed frame whose header is at offset. */
+int32_t xb_frame_get(xb_region r, uint64_t offset, xb_frame *out);
+/* Lists up to cap committed frames from *cursor (0: the first frame) in
+ * region order, skipping frames still being written, and advances *cursor
+ * past them. *n_out is 0 at the end; call again later to see new frames. */
+int32_t xb_frame_list(xb_region r, uint64_t *cursor, xb_frame *out, uint64_t cap, uint64_t *n_out);
+
+/* ---- encode -------------------------------------------------------------
+ * Encodes n records (an array of the struct of record_type) with codec into
+ * r, one frame each, and writes their descriptors to frames_out[0..n).
+ * FlatBuffers and Cap'n Proto build in place in the region. On failure the
+ * frames before the failing record stay committed; *n_done (if not NULL)
+ * says how many. */
+int32_t xb_encode(xb_region r, int32_t codec, int32_t record_type, const void *records, uint64_t n,
+                  xb_frame *frames_out, uint64_t *n_done);
+
+/* ---- decode ------------------------------------------------------------ */
+
+int32_t xb_scratch_new(xb_scratch *out);
+int32_t xb_scratch_free(xb_scratch s);
+
+/* Decodes the n frames at offsets[0..n) into out (an array of n structs of
+ * record_type). Every decoder validates its bytes: a malformed frame is
+ * XB_ERR_MALFORMED. Pointers in out point into the region or into s; see
+ * Conventions for their lifetime. */
+int32_t xb_decode(xb_region r, xb_scratch s, int32_t record_type, const uint64_t *offsets, uint64_t n, void *out);
+
+/* Decodes bytes that are not in a region (read from a socket, say). Pointers
+ * in out point into bytes (zero-copy codecs) or into s. bytes must be
+ * 8-byte aligned for Cap'n Proto. */
+int32_t xb_decode_bytes(xb_scratch s, int32_t codec, int32_t record_type, const uint8_t *bytes, uint64_t len,
+                        void *out);
+
+/* Reads one string field (XB_FIELD_*) of each of n frames without decoding
+ * the rest (zero-copy codecs; the baselines must parse the whole frame). */
+int32_t xb_read_str(xb_region r, xb_scratch s, int32_t field, const uint64_t *offsets, uint64_t n, xb_str *out);
+
+/* ---- test data ---------------------------------------------------------
+ * The seeded records that tests and benchmarks of every language share.
+ * size is the tensor data size in bytes (ignored for other records). The
+ * record is written into s. */
+int32_t xb_generate(xb_scratch s, int32_t record_type, uint64_t seed, uint64_t size, void *out);
+
+/* Diagnostic: kind 1 raises a Go panic, kind 2 a memory fault, inside the
+ * library; both come back as XB_ERR_INTERNAL. Used by the test suites to
+ * prove that no panic crosses the boundary. */
+int32_t xb_debug_fault(int32_t kind);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CROSSBUF_H */

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Regenerates the committed code under go/gen and python/tests/refgen from schemas/.
+# Needs Debian's flatc, capnp and protoc; the Go plugins come from the module proxy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+need_apt=()
+command -v flatc >/dev/null || need_apt+=(flatbuffers-compiler)
+command -v capnp >/dev/null || need_apt+=(capnproto)
+command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
+if ((${#need_apt[@]})); then
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+fi
+
+gobin=$root/.tools/bin
+mkdir -p "$gobin"
+GOBIN=$gobin go install capnproto.org/go/capnp/v3/capnpc-go@v3.1.0-alpha.2
+GOBIN=$gobin go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+GOBIN=$gobin go install github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto@v0.6.0
+GOBIN=$gobin go install github.com/tinylib/msgp@v1.6.5
+export PATH=$gobin:$PATH
+
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+# FlatBuffers (Go): flatc writes crossbuf/fb/*.go for namespace crossbuf.fb.
+rm -rf go/gen/fbgen && mkdir -p go/gen/fbgen
+flatc --go -o "$tmp/fb" schemas/crossbuf.fbs
+for f in "$tmp"/fb/crossbuf_fb/*.go; do
+  sed 's/^package crossbuf_fb$/package fbgen/' "$f" > "go/gen/fbgen/$(basename "$f")"
+done
+
+# Cap'n Proto (Go).
+rm -rf go/gen/capnpgen && mkdir -p go/gen/capnpgen
+capnp_std=$(go list -m -f '{{.Dir}}' capnproto.org/go/capnp/v3)/std
+capnp compile -I "$capnp_std" -ogo:"$tmp" --src-prefix=schemas schemas/crossbuf.capnp
+cp "$tmp"/crossbuf.capnp.go go/gen/capnpgen/
+
+# Protobuf (Go), plus vtprotobuf's fast marshal/unmarshal.
+rm -rf go/gen/pbgen && mkdir -p go/gen/pbgen
+protoc -I schemas --go_out="$tmp" --go_opt=paths=source_relative \
+  --go-vtproto_out="$tmp" --go-vtproto_opt=paths=source_relative,features=marshal+unmarshal+size \
+  schemas/crossbuf.proto
+cp "$tmp"/crossbuf.pb.go "$tmp"/crossbuf_vtproto.pb.go go/gen/pbgen/
+
+# Python reference-library code (flatc --python, protoc --python_out, and a
+# copy of the capnp schema without the Go annotations for pycapnp).
+rm -rf python/refgen && mkdir -p python/refgen
+flatc --python -o python/refgen schemas/crossbuf.fbs
+protoc -I schemas --python_out=python/refgen schemas/crossbuf.proto
+grep -v -e '^using Go' -e '^\$Go\.' schemas/crossbuf.capnp > python/refgen/crossbuf.capnp
+touch python/refgen/__init__.py
+
+# MessagePack (tinylib/msgp) for the Go record types.
+if [ -f go/record/record.go ]; then
+  (cd go/record && msgp -file record.go -o record_msgp.go -tests=false -unexported=false >/dev/null)
+fi
+
+gofmt -w go/gen
+echo "generated code updated"
