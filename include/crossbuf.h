@@ -283,6 +283,12 @@ int32_t xb_frame_get(xb_region r, uint64_t offset, xb_frame *out);
  * past them. *n_out is 0 at the end; call again later to see new frames. */
 int32_t xb_frame_list(xb_region r, uint64_t *cursor, xb_frame *out, uint64_t cap, uint64_t *n_out);
 
+/* Copies len bytes, already encoded with codec by any implementation (the
+ * official runtimes, another process), into a new committed frame. The bytes
+ * are not validated here; decoding them is. */
+int32_t xb_frame_append(xb_region r, int32_t codec, int32_t record_type, const uint8_t *bytes, uint64_t len,
+                        xb_frame *out);
+
 /* ---- encode -------------------------------------------------------------
  * Encodes n records (an array of the struct of record_type) with codec into
  * r, one frame each, and writes their descriptors to frames_out[0..n).
