@@ -1,0 +1,10 @@
+// Declarations shared by the Go and C halves of the C ABI (not installed).
+#ifndef CROSSBUF_CAPI_H
+#define CROSSBUF_CAPI_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define XB_LIBRARY_VERSION "0.1.0"
+
+void xb_set_error(int32_t code, const char *msg, size_t len);
+#endif

@@ -1,0 +1,158 @@
+// Command capi is libcrossbuf: the C ABI of the Go core, built with
+// `go build -buildmode=c-shared` (see build.sh). It is the only door into Go
+// for C and Python. Its rules (ARCHITECTURE.md): no Go pointer crosses the
+// boundary (handles are ids, byte pointers point into mmap'd memory), no
+// panic crosses it (every export runs under guard), fixed-width types only.
+package main
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../include -std=c11
+#define CROSSBUF_TYPES_ONLY
+#include "crossbuf.h"
+#include "capi.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime/debug"
+	"sync"
+	"unsafe"
+
+	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/go/region"
+)
+
+func main() {}
+
+// abiVersion must equal XB_ABI_VERSION in include/crossbuf.h.
+const abiVersion = 1
+
+//export xb_abi_version
+func xb_abi_version() C.int32_t { return abiVersion }
+
+// status is an XB_* code.
+type status = C.int32_t
+
+// fail records err as the calling thread's last error and returns its code.
+func fail(code status, msg string) status {
+	if msg == "" {
+		msg = "error"
+	}
+	b := unsafe.StringData(msg)
+	C.xb_set_error(code, (*C.char)(unsafe.Pointer(b)), C.size_t(len(msg)))
+	return code
+}
+
+func failErr(err error) status { return fail(codeOf(err), err.Error()) }
+
+// codeOf maps the Go core's sentinel errors to status codes.
+func codeOf(err error) status {
+	switch {
+	case errors.Is(err, region.ErrClosed), errors.Is(err, errClosedHandle):
+		return C.XB_ERR_CLOSED
+	case errors.Is(err, region.ErrFull):
+		return C.XB_ERR_REGION_FULL
+	case errors.Is(err, region.ErrBadName):
+		return C.XB_ERR_BAD_NAME
+	case errors.Is(err, region.ErrVersion):
+		return C.XB_ERR_VERSION
+	case errors.Is(err, region.ErrExists), errors.Is(err, fs.ErrExist):
+		return C.XB_ERR_EXISTS
+	case errors.Is(err, region.ErrNotFound), errors.Is(err, fs.ErrNotExist):
+		return C.XB_ERR_NOT_FOUND
+	case errors.Is(err, region.ErrOutOfRange):
+		return C.XB_ERR_OUT_OF_RANGE
+	case errors.Is(err, region.ErrNotCommitted):
+		return C.XB_ERR_NOT_COMMITTED
+	case errors.Is(err, codec.ErrMalformed):
+		return C.XB_ERR_MALFORMED
+	case errors.Is(err, codec.ErrUnknownCodec):
+		return C.XB_ERR_UNKNOWN_CODEC
+	case errors.Is(err, codec.ErrRecordType):
+		return C.XB_ERR_RECORD_TYPE
+	case errors.Is(err, record.ErrInvalid):
+		return C.XB_ERR_INVALID_RECORD
+	case errors.Is(err, region.ErrInvalid), errors.Is(err, errInvalidArg):
+		return C.XB_ERR_INVALID_ARG
+	case errors.Is(err, codec.ErrShortBuffer):
+		return C.XB_ERR_INTERNAL // MaxSize under-estimated: a bug, not the caller's fault
+	}
+	return C.XB_ERR_IO // what is left comes from the operating system
+}
+
+var errInvalidArg = errors.New("invalid argument")
+
+func invalidf(format string, args ...any) status {
+	return fail(C.XB_ERR_INVALID_ARG, fmt.Sprintf(format, args...))
+}
+
+// guard is deferred by every export: it turns a panic, or a memory fault
+// (SetPanicOnFault is per goroutine, so it is set per call), into
+// XB_ERR_INTERNAL instead of letting it cross into C and kill the process.
+func guard(rc *status, oldFault bool) {
+	debug.SetPanicOnFault(oldFault)
+	if p := recover(); p != nil {
+		*rc = fail(C.XB_ERR_INTERNAL, fmt.Sprintf("internal error (recovered): %v", p))
+	}
+}
+
+// enter starts guarded execution; use as `defer guard(&rc, enter())`.
+func enter() bool { return debug.SetPanicOnFault(true) }
+
+// handles maps opaque ids to Go objects: ids are never reused, so a stale or
+// closed handle is reported as closed instead of reaching another object.
+type handles[T any] struct {
+	mu   sync.RWMutex
+	next uint64
+	m    map[uint64]T
+}
+
+var errClosedHandle = errors.New("handle is closed or was never valid")
+
+func (h *handles[T]) add(v T) uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil {
+		h.m = make(map[uint64]T)
+	}
+	h.next++
+	h.m[h.next] = v
+	return h.next
+}
+
+func (h *handles[T]) get(id uint64) (T, error) {
+	h.mu.RLock()
+	v, ok := h.m[id]
+	h.mu.RUnlock()
+	if !ok {
+		return v, fmt.Errorf("%w (%d)", errClosedHandle, id)
+	}
+	return v, nil
+}
+
+func (h *handles[T]) remove(id uint64) (T, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	v, ok := h.m[id]
+	if !ok {
+		return v, fmt.Errorf("%w (%d)", errClosedHandle, id)
+	}
+	delete(h.m, id)
+	return v, nil
+}
+
+//export xb_debug_fault
+func xb_debug_fault(kind C.int32_t) (rc status) {
+	defer guard(&rc, enter())
+	switch kind {
+	case 1:
+		panic("deliberate panic from xb_debug_fault")
+	case 2:
+		provokeFault()
+	}
+	return invalidf("xb_debug_fault: kind %d is not 1 or 2", kind)
+}

@@ -1,0 +1,280 @@
+package main
+
+/*
+#define CROSSBUF_TYPES_ONLY
+#include "crossbuf.h"
+*/
+import "C"
+
+import (
+	"os"
+	"unsafe"
+
+	"github.com/crossbuf/crossbuf/go/region"
+)
+
+var regions handles[*region.Region]
+
+// maxCapacity bounds region sizes (1 TiB) so a garbage argument is an error.
+const maxCapacity = 1 << 40
+
+func openRegion(out *C.xb_region, open func() (*region.Region, error)) status {
+	if out == nil {
+		return invalidf("out is NULL")
+	}
+	r, err := open()
+	if err != nil {
+		return failErr(err)
+	}
+	*out = C.xb_region(regions.add(r))
+	return C.XB_OK
+}
+
+func checkCapacity(capacity C.uint64_t) status {
+	if capacity == 0 || capacity > maxCapacity {
+		return invalidf("capacity %d is not in 1..%d", uint64(capacity), uint64(maxCapacity))
+	}
+	return C.XB_OK
+}
+
+func fileMode(mode C.uint32_t) os.FileMode {
+	if mode == 0 {
+		return 0o600
+	}
+	return os.FileMode(mode) & os.ModePerm
+}
+
+func cName(p *C.char, what string) (string, status) {
+	if p == nil {
+		return "", invalidf("%s is NULL", what)
+	}
+	return C.GoString(p), C.XB_OK
+}
+
+//export xb_region_create_anon
+func xb_region_create_anon(capacity C.uint64_t, out *C.xb_region) (rc status) {
+	defer guard(&rc, enter())
+	if rc := checkCapacity(capacity); rc != C.XB_OK {
+		return rc
+	}
+	return openRegion(out, func() (*region.Region, error) { return region.CreateAnon(int(capacity)) })
+}
+
+//export xb_region_create_shm
+func xb_region_create_shm(name *C.char, capacity C.uint64_t, mode C.uint32_t, out *C.xb_region) (rc status) {
+	defer guard(&rc, enter())
+	n, rc := cName(name, "name")
+	if rc != C.XB_OK {
+		return rc
+	}
+	if rc := checkCapacity(capacity); rc != C.XB_OK {
+		return rc
+	}
+	return openRegion(out, func() (*region.Region, error) { return region.CreateShm(n, int(capacity), fileMode(mode)) })
+}
+
+//export xb_region_open_shm
+func xb_region_open_shm(name *C.char, out *C.xb_region) (rc status) {
+	defer guard(&rc, enter())
+	n, rc := cName(name, "name")
+	if rc != C.XB_OK {
+		return rc
+	}
+	return openRegion(out, func() (*region.Region, error) { return region.OpenShm(n) })
+}
+
+//export xb_region_unlink_shm
+func xb_region_unlink_shm(name *C.char) (rc status) {
+	defer guard(&rc, enter())
+	n, rc := cName(name, "name")
+	if rc != C.XB_OK {
+		return rc
+	}
+	if err := region.UnlinkShm(n); err != nil {
+		return failErr(err)
+	}
+	return C.XB_OK
+}
+
+//export xb_region_create_file
+func xb_region_create_file(path *C.char, capacity C.uint64_t, mode C.uint32_t, out *C.xb_region) (rc status) {
+	defer guard(&rc, enter())
+	p, rc := cName(path, "path")
+	if rc != C.XB_OK {
+		return rc
+	}
+	if rc := checkCapacity(capacity); rc != C.XB_OK {
+		return rc
+	}
+	return openRegion(out, func() (*region.Region, error) { return region.CreateFile(p, int(capacity), fileMode(mode)) })
+}
+
+//export xb_region_open_file
+func xb_region_open_file(path *C.char, out *C.xb_region) (rc status) {
+	defer guard(&rc, enter())
+	p, rc := cName(path, "path")
+	if rc != C.XB_OK {
+		return rc
+	}
+	return openRegion(out, func() (*region.Region, error) { return region.OpenFile(p) })
+}
+
+//export xb_region_close
+func xb_region_close(h C.xb_region) (rc status) {
+	defer guard(&rc, enter())
+	r, err := regions.remove(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	if err := r.Close(); err != nil {
+		return failErr(err)
+	}
+	return C.XB_OK
+}
+
+//export xb_region_reset
+func xb_region_reset(h C.xb_region) (rc status) {
+	defer guard(&rc, enter())
+	r, err := regions.get(uint64(h))
+	if err == nil {
+		err = r.Reset()
+	}
+	if err != nil {
+		return failErr(err)
+	}
+	return C.XB_OK
+}
+
+//export xb_region_get_stats
+func xb_region_get_stats(h C.xb_region, out *C.xb_region_stats) (rc status) {
+	defer guard(&rc, enter())
+	if out == nil {
+		return invalidf("out is NULL")
+	}
+	r, err := regions.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	st, err := r.Stats()
+	if err != nil {
+		return failErr(err)
+	}
+	*out = C.xb_region_stats{
+		capacity: C.uint64_t(st.Capacity), data_offset: C.uint64_t(st.DataOffset), used: C.uint64_t(st.Used),
+		high_water: C.uint64_t(st.HighWater), frame_count: C.uint64_t(st.FrameCount), generation: C.uint64_t(st.Generation),
+	}
+	return C.XB_OK
+}
+
+//export xb_region_base
+func xb_region_base(h C.xb_region, base **C.uint8_t, capacity *C.uint64_t) (rc status) {
+	defer guard(&rc, enter())
+	if base == nil || capacity == nil {
+		return invalidf("base or capacity is NULL")
+	}
+	r, err := regions.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	b, err := r.Bytes()
+	if err != nil {
+		return failErr(err)
+	}
+	*base = (*C.uint8_t)(unsafe.Pointer(&b[0]))
+	*capacity = C.uint64_t(len(b))
+	return C.XB_OK
+}
+
+// ---- frames ----------------------------------------------------------------
+
+func frameToC(f region.Frame, out *C.xb_frame) {
+	out.offset = C.uint64_t(f.Offset)
+	out.codec = C.uint16_t(f.Codec)
+	out.record_type = C.uint16_t(f.RecordType)
+	out.payload = nil
+	if len(f.Payload) > 0 {
+		out.payload = (*C.uint8_t)(unsafe.Pointer(&f.Payload[0]))
+	}
+	out.payload_len = C.uint64_t(len(f.Payload))
+}
+
+//export xb_frame_get
+func xb_frame_get(h C.xb_region, offset C.uint64_t, out *C.xb_frame) (rc status) {
+	defer guard(&rc, enter())
+	if out == nil {
+		return invalidf("out is NULL")
+	}
+	r, err := regions.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	f, err := r.Frame(uint64(offset))
+	if err != nil {
+		return failErr(err)
+	}
+	frameToC(f, out)
+	return C.XB_OK
+}
+
+//export xb_frame_list
+func xb_frame_list(h C.xb_region, cursor *C.uint64_t, out *C.xb_frame, capacity C.uint64_t, nOut *C.uint64_t) (rc status) {
+	defer guard(&rc, enter())
+	if cursor == nil || nOut == nil {
+		return invalidf("cursor or n_out is NULL")
+	}
+	frames, err := cArray(out, capacity, "out")
+	if err != nil {
+		return failErr(err)
+	}
+	r, err := regions.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	n, cur := 0, uint64(*cursor)
+	for n < len(frames) {
+		f, next, ok, err := r.Next(cur)
+		if err != nil {
+			return failErr(err)
+		}
+		if !ok {
+			break
+		}
+		frameToC(f, &frames[n])
+		n, cur = n+1, next
+	}
+	*cursor, *nOut = C.uint64_t(cur), C.uint64_t(n)
+	return C.XB_OK
+}
+
+//export xb_frame_append
+func xb_frame_append(h C.xb_region, codecID C.int32_t, recordType C.int32_t, bytes *C.uint8_t, n C.uint64_t, out *C.xb_frame) (rc status) {
+	defer guard(&rc, enter())
+	if out == nil {
+		return invalidf("out is NULL")
+	}
+	if _, err := codecByID(codecID); err != nil {
+		return failErr(err)
+	}
+	if rc := checkRecordType(recordType); rc != C.XB_OK {
+		return rc
+	}
+	src, err := goBytes(bytes, n, "bytes")
+	if err != nil {
+		return failErr(err)
+	}
+	r, err := regions.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	slot, err := r.Reserve(uint16(codecID), uint16(recordType), len(src))
+	if err != nil {
+		return failErr(err)
+	}
+	copy(slot.Buf, src)
+	f, err := slot.Commit(slot.Buf[:len(src)])
+	if err != nil {
+		return failErr(err)
+	}
+	frameToC(f, out)
+	return C.XB_OK
+}
