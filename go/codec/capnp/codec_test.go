@@ -438,4 +438,5 @@ func TestAmplification(t *testing.T) {
 	}
 	err := cdc.Decode(b, &record.LogEntry{})
 	assert.ErrorIs(t, err, codec.ErrMalformed)
+	assert.ErrorContains(t, err, "limit")
 }
