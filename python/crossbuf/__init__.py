@@ -1,0 +1,92 @@
+"""crossbuf: zero-copy records in shared memory (FlatBuffers, Cap'n Proto) with
+JSON, MessagePack and Protobuf baselines behind the same API.
+
+    import crossbuf as xb
+    with xb.Region.anonymous(1 << 20) as region:
+        frame = region.encode(xb.testdata.log_entry(1), xb.Codec.FLATBUFFERS)
+        view = region.decode(frame)
+        print(view.service)        # read in place from region memory
+        del frame, view            # views pin the mapping: drop them before close
+
+Not fork-safe: the library embeds a Go runtime. In a child forked after import
+every call raises ForkError; use multiprocessing's 'spawn' or 'forkserver'.
+"""
+
+from __future__ import annotations
+
+from . import testdata
+from ._generate import generate
+from ._lib import ABI_VERSION, LAYOUT_VERSION, LIBRARY_VERSION, debug_fault, library_path, status_name
+from .errors import (
+    BadNameError,
+    ClosedError,
+    CrossbufError,
+    ForkError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidRecordError,
+    MalformedError,
+    NotCommittedError,
+    OutOfRangeError,
+    RecordTypeError,
+    RegionExistsError,
+    RegionFullError,
+    RegionInUseError,
+    RegionNotFoundError,
+    RegionOSError,
+    UnknownCodecError,
+    VersionError,
+)
+from .records import Codec, DType, Http, Level, LogEntry, Record, RecordType, Sample, Tensor
+from .region import Field, Frame, Region, RegionStats, unlink_shm
+from .views import LogEntryView, SampleView, TensorView, View
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "ABI_VERSION",
+    "LAYOUT_VERSION",
+    "LIBRARY_VERSION",
+    "library_path",
+    "status_name",
+    "debug_fault",
+    "generate",
+    "testdata",
+    "Region",
+    "RegionStats",
+    "Frame",
+    "Field",
+    "unlink_shm",
+    "Codec",
+    "RecordType",
+    "Level",
+    "DType",
+    "Http",
+    "LogEntry",
+    "Sample",
+    "Tensor",
+    "Record",
+    "LogEntryView",
+    "SampleView",
+    "TensorView",
+    "View",
+    "CrossbufError",
+    "InvalidArgumentError",
+    "ClosedError",
+    "MalformedError",
+    "UnknownCodecError",
+    "RecordTypeError",
+    "RegionFullError",
+    "BadNameError",
+    "VersionError",
+    "RegionOSError",
+    "RegionExistsError",
+    "RegionNotFoundError",
+    "OutOfRangeError",
+    "NotCommittedError",
+    "InvalidRecordError",
+    "InternalError",
+    "ForkError",
+    "RegionInUseError",
+]

@@ -1,0 +1,255 @@
+"""ctypes binding of include/crossbuf.h: loading, ABI check, structs, status -> exception.
+
+The library is looked up in the CROSSBUF_LIBRARY environment variable (a path,
+an override for development) and otherwise next to this file.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import struct
+from ctypes import POINTER, Structure, c_char, c_char_p, c_int32, c_uint8, c_uint16, c_uint32, c_uint64, c_int64
+from ctypes import c_float, c_void_p
+from typing import NoReturn
+
+from . import errors
+
+#: The ABI this package was written against (XB_ABI_VERSION in crossbuf.h).
+ABI_VERSION = 1
+#: The region layout version this package knows (XB_LAYOUT_VERSION).
+LAYOUT_VERSION = 1
+
+LIBRARY_ENV = "CROSSBUF_LIBRARY"
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def library_path() -> str:
+    env = os.environ.get(LIBRARY_ENV)
+    if env:
+        return env
+    return os.path.join(_HERE, "libcrossbuf.so")
+
+
+# ---- structs (layout checked below against the header's static_asserts) ----
+
+
+class XbStr(Structure):
+    _fields_ = [("ptr", c_void_p), ("len", c_uint64)]
+
+
+class XbKv(Structure):
+    _fields_ = [("key", XbStr), ("value", XbStr)]
+
+
+class XbHttp(Structure):
+    _fields_ = [("method", XbStr), ("path", XbStr), ("status", c_uint32), ("_pad0", c_uint32), ("latency_ns", c_int64)]
+
+
+class XbLogEntry(Structure):
+    _fields_ = [
+        ("timestamp_ns", c_int64),
+        ("level", c_int32),
+        ("_pad0", c_uint32),
+        ("service", XbStr),
+        ("host", XbStr),
+        ("message", XbStr),
+        ("trace_id", c_uint8 * 16),
+        ("tags", c_void_p),
+        ("n_tags", c_uint64),
+        ("attributes", c_void_p),
+        ("n_attributes", c_uint64),
+        ("http", XbHttp),
+    ]
+
+
+class XbSample(Structure):
+    _fields_ = [("timestamp_ns", c_int64), ("features", c_float * 16), ("label", c_int32), ("_pad0", c_uint32)]
+
+
+class XbTensor(Structure):
+    _fields_ = [
+        ("name", XbStr),
+        ("dtype", c_int32),
+        ("ndim", c_uint32),
+        ("shape", c_int64 * 8),
+        ("data", c_void_p),
+        ("data_len", c_uint64),
+    ]
+
+
+class XbFrame(Structure):
+    _fields_ = [
+        ("offset", c_uint64),
+        ("codec", c_uint16),
+        ("record_type", c_uint16),
+        ("_pad0", c_uint32),
+        ("payload", c_void_p),
+        ("payload_len", c_uint64),
+    ]
+
+
+class XbRegionStats(Structure):
+    _fields_ = [
+        ("capacity", c_uint64),
+        ("data_offset", c_uint64),
+        ("used", c_uint64),
+        ("high_water", c_uint64),
+        ("frame_count", c_uint64),
+        ("generation", c_uint64),
+    ]
+
+
+def _check_layout() -> None:
+    o = lambda s, f: getattr(s, f).offset  # noqa: E731
+    checks = [
+        ctypes.sizeof(XbStr) == 16,
+        ctypes.sizeof(XbKv) == 32,
+        ctypes.sizeof(XbHttp) == 48 and o(XbHttp, "latency_ns") == 40,
+        o(XbLogEntry, "service") == 16 and o(XbLogEntry, "trace_id") == 64 and o(XbLogEntry, "tags") == 80,
+        o(XbLogEntry, "attributes") == 96 and o(XbLogEntry, "http") == 112 and ctypes.sizeof(XbLogEntry) == 160,
+        o(XbSample, "features") == 8 and o(XbSample, "label") == 72 and ctypes.sizeof(XbSample) == 80,
+        o(XbTensor, "dtype") == 16 and o(XbTensor, "shape") == 24 and o(XbTensor, "data") == 88,
+        ctypes.sizeof(XbTensor) == 104,
+        o(XbFrame, "payload") == 16 and ctypes.sizeof(XbFrame) == 32,
+        ctypes.sizeof(XbRegionStats) == 48,
+    ]
+    if not all(checks):  # pragma: no cover - only on an unexpected platform ABI
+        raise ImportError("crossbuf: ctypes struct layout does not match crossbuf.h")
+
+
+_check_layout()
+
+# struct formats of the same layouts, for reading many structs from one buffer
+# without a ctypes attribute access per field.
+LOG_ENTRY_FMT = struct.Struct("<qi4xQQQQQQ16sQQQQQQQQI4xq")
+SAMPLE_FMT = struct.Struct("<q16fi4x")
+TENSOR_FMT = struct.Struct("<QQiI8qQQ")
+FRAME_FMT = struct.Struct("<QHH4xQQ")
+STR_FMT = struct.Struct("<QQ")
+assert LOG_ENTRY_FMT.size == 160 and SAMPLE_FMT.size == 80 and TENSOR_FMT.size == 104 and FRAME_FMT.size == 32
+
+# ---- loading ---------------------------------------------------------------
+
+
+def _load() -> ctypes.CDLL:
+    path = library_path()
+    try:
+        return ctypes.CDLL(path)
+    except OSError as e:
+        raise ImportError(
+            f"crossbuf: cannot load the native library {path!r}: {e}. "
+            f"Build it with ./build.sh lib, or point {LIBRARY_ENV} at libcrossbuf.so"
+        ) from e
+
+
+lib = _load()
+
+_u64p = POINTER(c_uint64)
+_SIGS = {
+    "xb_abi_version": ([], c_int32),
+    "xb_version": ([], c_char_p),
+    "xb_last_error_code": ([], c_int32),
+    "xb_last_error": ([], c_char_p),
+    "xb_status_name": ([c_int32], c_char_p),
+    "xb_region_create_anon": ([c_uint64, _u64p], c_int32),
+    "xb_region_create_shm": ([c_char_p, c_uint64, c_uint32, _u64p], c_int32),
+    "xb_region_open_shm": ([c_char_p, _u64p], c_int32),
+    "xb_region_unlink_shm": ([c_char_p], c_int32),
+    "xb_region_create_file": ([c_char_p, c_uint64, c_uint32, _u64p], c_int32),
+    "xb_region_open_file": ([c_char_p, _u64p], c_int32),
+    "xb_region_close": ([c_uint64], c_int32),
+    "xb_region_reset": ([c_uint64], c_int32),
+    "xb_region_get_stats": ([c_uint64, POINTER(XbRegionStats)], c_int32),
+    "xb_region_base": ([c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xb_frame_get": ([c_uint64, c_uint64, c_void_p], c_int32),
+    "xb_frame_list": ([c_uint64, _u64p, c_void_p, c_uint64, _u64p], c_int32),
+    "xb_frame_append": ([c_uint64, c_int32, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
+    "xb_encode": ([c_uint64, c_int32, c_int32, c_void_p, c_uint64, c_void_p, _u64p], c_int32),
+    "xb_scratch_new": ([_u64p], c_int32),
+    "xb_scratch_free": ([c_uint64], c_int32),
+    "xb_decode": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
+    "xb_decode_bytes": ([c_uint64, c_int32, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
+    "xb_read_str": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
+    "xb_generate": ([c_uint64, c_int32, c_uint64, c_uint64, c_void_p], c_int32),
+    "xb_debug_fault": ([c_int32], c_int32),
+}
+for _name, (_args, _res) in _SIGS.items():
+    try:
+        _fn = getattr(lib, _name)
+    except AttributeError as e:
+        raise ImportError(f"crossbuf: {library_path()} lacks {_name}; is it an older libcrossbuf?") from e
+    _fn.argtypes = _args
+    _fn.restype = _res
+
+_lib_abi = lib.xb_abi_version()
+if _lib_abi != ABI_VERSION:
+    raise ImportError(
+        f"crossbuf: ABI mismatch: the Python package needs ABI version {ABI_VERSION}, "
+        f"but {library_path()} reports ABI version {_lib_abi}; rebuild or reinstall crossbuf"
+    )
+
+LIBRARY_VERSION: str = lib.xb_version().decode()
+
+# ---- fork guard --------------------------------------------------------------
+
+_pid = os.getpid()
+_forked = False
+
+
+def _after_fork_in_child() -> None:
+    global _forked
+    _forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def forked() -> bool:
+    """True in a child process forked after the library was loaded."""
+    return _forked or os.getpid() != _pid
+
+
+def fork_error() -> NoReturn:
+    raise errors.ForkError(
+        "crossbuf cannot be used in a process forked after the library was loaded: "
+        "the Go runtime inside it does not survive fork. Use multiprocessing's "
+        "'spawn' or 'forkserver' start method, or fork+exec"
+    )
+
+
+def check_fork() -> None:
+    if _forked or os.getpid() != _pid:
+        fork_error()
+
+
+# ---- status ------------------------------------------------------------------
+
+
+def raise_status(status: int) -> NoReturn:
+    msg = lib.xb_last_error()
+    raise errors.error_for(status, msg.decode("utf-8", "replace") if msg else "")
+
+
+def status_name(status: int) -> str:
+    check_fork()
+    s = lib.xb_status_name(status)
+    return s.decode() if s else f"status {status}"
+
+
+def debug_fault(kind: int) -> None:
+    """Make the library panic (1) or fault (2) inside; raises InternalError."""
+    check_fork()
+    st = lib.xb_debug_fault(kind)
+    if st:
+        raise_status(st)
+
+
+def addr_of(buf: "ctypes.Array[c_char]") -> int:
+    return ctypes.addressof(buf)
+
+
+def c_buffer_from(ba: bytearray) -> "ctypes.Array[c_char]":
+    """A ctypes view of a bytearray (locks its size while alive)."""
+    return (c_char * len(ba)).from_buffer(ba)

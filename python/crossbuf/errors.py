@@ -1,0 +1,136 @@
+"""Exceptions raised by crossbuf: one class per C status code (include/crossbuf.h)."""
+
+from __future__ import annotations
+
+from typing import Dict, Type
+
+
+class CrossbufError(Exception):
+    """Base class of every error crossbuf raises."""
+
+    #: The XB_ERR_* status code, or 0 for errors raised on the Python side.
+    code: int = 0
+
+
+class InvalidArgumentError(CrossbufError, ValueError):
+    code = -1
+
+
+class ClosedError(CrossbufError, ValueError):
+    code = -2
+
+
+class MalformedError(CrossbufError, ValueError):
+    code = -3
+
+
+class UnknownCodecError(CrossbufError, ValueError):
+    code = -4
+
+
+class RecordTypeError(CrossbufError, TypeError):
+    code = -5
+
+
+class RegionFullError(CrossbufError, MemoryError):
+    code = -6
+
+
+class BadNameError(CrossbufError, ValueError):
+    code = -7
+
+
+class VersionError(CrossbufError):
+    code = -8
+
+
+class RegionOSError(CrossbufError, OSError):
+    code = -9
+
+
+class RegionExistsError(RegionOSError, FileExistsError):
+    code = -10
+
+
+class RegionNotFoundError(RegionOSError, FileNotFoundError):
+    code = -11
+
+
+class OutOfRangeError(CrossbufError, IndexError):
+    code = -12
+
+
+class NotCommittedError(CrossbufError):
+    code = -13
+
+
+class InvalidRecordError(CrossbufError, ValueError):
+    code = -14
+
+
+class InternalError(CrossbufError):
+    """A bug inside the library (a recovered Go panic or memory fault)."""
+
+    code = -15
+
+
+class ForkError(CrossbufError, RuntimeError):
+    """The library was used in a child process forked after it was loaded."""
+
+
+class RegionInUseError(CrossbufError, BufferError):
+    """close() or reset() while frames, views or arrays still point into the region."""
+
+
+_BY_CODE: Dict[int, Type[CrossbufError]] = {
+    cls.code: cls
+    for cls in (
+        InvalidArgumentError,
+        ClosedError,
+        MalformedError,
+        UnknownCodecError,
+        RecordTypeError,
+        RegionFullError,
+        BadNameError,
+        VersionError,
+        RegionOSError,
+        RegionExistsError,
+        RegionNotFoundError,
+        OutOfRangeError,
+        NotCommittedError,
+        InvalidRecordError,
+        InternalError,
+    )
+}
+
+
+def error_for(code: int, message: str) -> CrossbufError:
+    """The exception for a status code (unknown codes map to CrossbufError)."""
+    cls = _BY_CODE.get(code, CrossbufError)
+    err = cls(message or f"crossbuf status {code}")
+    if cls is CrossbufError:
+        err.code = code
+    return err
+
+
+__all__ = [
+    "CrossbufError",
+    "InvalidArgumentError",
+    "ClosedError",
+    "MalformedError",
+    "UnknownCodecError",
+    "RecordTypeError",
+    "RegionFullError",
+    "BadNameError",
+    "VersionError",
+    "RegionOSError",
+    "RegionExistsError",
+    "RegionNotFoundError",
+    "OutOfRangeError",
+    "NotCommittedError",
+    "InvalidRecordError",
+    "InternalError",
+    "ForkError",
+    "RegionInUseError",
+    "error_for",
+]

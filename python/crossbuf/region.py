@@ -1,0 +1,649 @@
+"""Regions (mmap'd blocks of frames) and frames, over the C ABI."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import struct
+import sys
+import threading
+from array import array
+from ctypes import byref, c_uint64, c_void_p
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _lib, errors
+from ._lib import FRAME_FMT, LOG_ENTRY_FMT, SAMPLE_FMT, STR_FMT, TENSOR_FMT, check_fork, lib, raise_status
+from .records import MAX_TENSOR_DIMS, Codec, DType, LogEntry, Record, RecordType, Sample, Tensor
+from .views import LogEntryView, SampleView, TensorView, View
+
+_HEADER_FMT = struct.Struct("<HHI4xQ")  # xb_frame_header: codec, record_type, payload_offset, payload_len (at +12)
+_FRAME_HEADER_SIZE = 32
+_LIST_BATCH = 256
+_STRUCT_SIZE = {1: 160, 2: 80, 3: 104}
+_ZERO_COPY = (False, True, True, False, False, False)  # by codec id
+_EMPTY_TRACE = bytes(16)
+
+
+class Field(IntEnum):
+    """String fields that Region.read_str reads alone (XB_FIELD_*)."""
+
+    LOG_SERVICE = 1
+    LOG_HOST = 2
+    LOG_MESSAGE = 3
+    LOG_HTTP_METHOD = 4
+    LOG_HTTP_PATH = 5
+    TENSOR_NAME = 6
+
+
+@dataclass(frozen=True)
+class RegionStats:
+    capacity: int
+    data_offset: int
+    used: int
+    high_water: int
+    frame_count: int
+    generation: int
+
+
+class Frame:
+    """One committed frame. payload is a read-only memoryview of region memory."""
+
+    __slots__ = ("offset", "codec", "record_type", "payload", "__weakref__")
+
+    def __init__(self, offset: int, codec: int, record_type: int, payload: memoryview) -> None:
+        self.offset = offset
+        self.codec = codec
+        self.record_type = record_type
+        self.payload = payload
+
+    @property
+    def len(self) -> int:
+        return len(self.payload)
+
+    def __len__(self) -> int:
+        return len(self.payload)
+
+    def __repr__(self) -> str:
+        try:
+            c = Codec(self.codec).name
+        except ValueError:
+            c = str(self.codec)
+        return f"Frame(offset={self.offset}, codec={c}, record_type={self.record_type}, len={len(self.payload)})"
+
+
+def _name_bytes(name: str) -> bytes:
+    b = os.fsencode(name)
+    if b"\0" in b:
+        raise errors.BadNameError(f"region name {name!r} contains a NUL byte")
+    return b
+
+
+def _buffer_arg(data: Any) -> Tuple[Any, int, Any]:
+    """(argument for a const uint8_t* parameter, length, object to keep alive)."""
+    if isinstance(data, bytes):
+        return data, len(data), data
+    arr = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
+    if isinstance(arr, np.ndarray):
+        if not arr.flags.c_contiguous:
+            arr = np.ascontiguousarray(arr)
+        arr = arr.reshape(-1).view(np.uint8)
+    return arr.ctypes.data, arr.nbytes, arr
+
+
+class _ThreadState:
+    """Per-thread decode scratch and reusable output buffers."""
+
+    __slots__ = ("scratch", "out", "out_c", "out_addr", "offs", "offs_addr")
+
+    def __init__(self, scratch: int) -> None:
+        self.scratch = scratch
+        self._grow_out(160 * 16)
+        self.offs = (c_uint64 * 1)()
+        self.offs_addr = ctypes.addressof(self.offs)
+
+    def _grow_out(self, n: int) -> None:
+        self.out = bytearray(n)
+        self.out_c = (ctypes.c_char * n).from_buffer(self.out)
+        self.out_addr = ctypes.addressof(self.out_c)
+
+    def out_for(self, n: int) -> None:
+        if len(self.out) < n:
+            del self.out_c  # release the export before dropping the buffer
+            self._grow_out(max(n, 2 * len(self.out)))
+
+
+class Region:
+    """An mmap'd region of frames: anonymous, named shared memory, or a file.
+
+    Use as a context manager. Frames, views, payloads and numpy arrays taken
+    from a region point into its mapping; close() and reset() raise
+    RegionInUseError while any of them is alive, instead of unmapping memory
+    under them. Not usable in a child process forked after import (ForkError).
+    """
+
+    def __init__(self, handle: int, kind: str, name: Optional[str] = None) -> None:
+        # Use the constructors (anonymous, create_shm, ...).
+        self._h = handle
+        self.kind = kind
+        self.name = name
+        self._pid = os.getpid()
+        base = c_void_p()
+        cap = c_uint64()
+        st = lib.xb_region_base(handle, byref(base), byref(cap))
+        if st:
+            lib.xb_region_close(handle)
+            raise_status(st)
+        self._base = base.value or 0
+        self._cap = cap.value
+        self._arr = (ctypes.c_uint8 * self._cap).from_address(self._base)
+        self._arr_refs = sys.getrefcount(self._arr)
+        self._mv = self._new_master()
+        self._local = threading.local()
+        self._scratches: List[int] = []
+        self._lock = threading.Lock()
+
+    def _new_master(self) -> memoryview:
+        # Every memoryview handed out is a slice of this one: they share one
+        # buffer export of self._arr, whose refcount tells whether any is alive.
+        return memoryview(self._arr).cast("B").toreadonly()
+
+    # ---- constructors ----------------------------------------------------
+
+    @classmethod
+    def anonymous(cls, capacity: int) -> "Region":
+        """A private region of this process."""
+        check_fork()
+        h = c_uint64()
+        st = lib.xb_region_create_anon(capacity, byref(h))
+        if st:
+            raise_status(st)
+        return cls(h.value, "anonymous")
+
+    @classmethod
+    def create_shm(cls, name: str, capacity: int, mode: int = 0o600) -> "Region":
+        """Creates the shared-memory region name exclusively (RegionExistsError if taken)."""
+        check_fork()
+        h = c_uint64()
+        st = lib.xb_region_create_shm(_name_bytes(name), capacity, mode, byref(h))
+        if st:
+            raise_status(st)
+        return cls(h.value, "shm", name)
+
+    @classmethod
+    def open_shm(cls, name: str) -> "Region":
+        """Attaches to a shared-memory region created by any process."""
+        check_fork()
+        h = c_uint64()
+        st = lib.xb_region_open_shm(_name_bytes(name), byref(h))
+        if st:
+            raise_status(st)
+        return cls(h.value, "shm", name)
+
+    @staticmethod
+    def unlink_shm(name: str) -> None:
+        """Removes a shared-memory name; open mappings stay valid."""
+        unlink_shm(name)
+
+    @classmethod
+    def create_file(cls, path: Union[str, "os.PathLike[str]"], capacity: int, mode: int = 0o600) -> "Region":
+        check_fork()
+        h = c_uint64()
+        p = os.fspath(path)
+        st = lib.xb_region_create_file(_name_bytes(p), capacity, mode, byref(h))
+        if st:
+            raise_status(st)
+        return cls(h.value, "file", p)
+
+    @classmethod
+    def open_file(cls, path: Union[str, "os.PathLike[str]"]) -> "Region":
+        check_fork()
+        h = c_uint64()
+        p = os.fspath(path)
+        st = lib.xb_region_open_file(_name_bytes(p), byref(h))
+        if st:
+            raise_status(st)
+        return cls(h.value, "file", p)
+
+    # ---- lifetime --------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._h == 0
+
+    def _handle(self) -> int:
+        h = self._h
+        if not h:
+            raise errors.ClosedError("region is closed")
+        if _lib._forked or os.getpid() != self._pid:
+            _lib.fork_error()
+        return h
+
+    def _ensure_unused(self, what: str) -> None:
+        """Raises RegionInUseError if any memoryview into the mapping is alive."""
+        try:
+            self._mv.release()
+        except BufferError:
+            raise errors.RegionInUseError(
+                f"cannot {what} the region: a buffer export of region.buffer is alive "
+                "(e.g. a numpy array or memoryview made from it)"
+            ) from None
+        if sys.getrefcount(self._arr) != self._arr_refs:
+            self._mv = self._new_master()
+            raise errors.RegionInUseError(
+                f"cannot {what} the region: frames, views, payload memoryviews or numpy arrays "
+                "still point into it; drop them (del) first"
+            )
+
+    def close(self) -> None:
+        """Unmaps the region. A second close raises ClosedError."""
+        h = self._handle()
+        self._ensure_unused("close")
+        self._h = 0
+        with self._lock:
+            scratches, self._scratches = self._scratches, []
+        for s in scratches:
+            lib.xb_scratch_free(s)
+        st = lib.xb_region_close(h)
+        if st:
+            raise_status(st)
+
+    def reset(self) -> None:
+        """Drops every frame (generation + 1). Needs exclusive use of the region."""
+        h = self._handle()
+        self._ensure_unused("reset")
+        self._mv = self._new_master()
+        st = lib.xb_region_reset(h)
+        if st:
+            raise_status(st)
+
+    def __enter__(self) -> "Region":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._h == 0:
+            return
+        if exc_type is not None:
+            # Don't hide the original error; leave a busy region to __del__.
+            try:
+                self.close()
+            except errors.CrossbufError:
+                pass
+            return
+        self.close()
+
+    def __del__(self) -> None:
+        h = getattr(self, "_h", 0)
+        if not h or _lib._forked or os.getpid() != self._pid:
+            return
+        try:
+            self._ensure_unused("close")
+        except errors.RegionInUseError:
+            return  # something still points into it: keep the mapping (leak, never crash)
+        self._h = 0
+        for s in self._scratches:
+            lib.xb_scratch_free(s)
+        lib.xb_region_close(h)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._h == 0 else f"capacity={self._cap}"
+        return f"Region({self.kind}{' ' + repr(self.name) if self.name else ''}, {state})"
+
+    # ---- memory ------------------------------------------------------------
+
+    @property
+    def buffer(self) -> memoryview:
+        """A read-only memoryview of the whole mapping (header included)."""
+        self._handle()
+        return self._mv[:]
+
+    @property
+    def address(self) -> int:
+        """Base address of the mapping."""
+        return self._base
+
+    @property
+    def capacity(self) -> int:
+        return self._cap
+
+    def stats(self) -> RegionStats:
+        h = self._handle()
+        s = _lib.XbRegionStats()
+        st = lib.xb_region_get_stats(h, byref(s))
+        if st:
+            raise_status(st)
+        return RegionStats(s.capacity, s.data_offset, s.used, s.high_water, s.frame_count, s.generation)
+
+    def _state(self) -> _ThreadState:
+        try:
+            return self._local.st  # type: ignore[no-any-return]
+        except AttributeError:
+            pass
+        s = c_uint64()
+        st = lib.xb_scratch_new(byref(s))
+        if st:
+            raise_status(st)
+        ts = _ThreadState(s.value)
+        with self._lock:
+            self._scratches.append(s.value)
+        self._local.st = ts
+        return ts
+
+    def _payload(self, addr: int, n: int) -> memoryview:
+        o = addr - self._base
+        return self._mv[o : o + n]
+
+    def _frames_from(self, buf: Any, n: int) -> List[Frame]:
+        base, mv = self._base, self._mv
+        out = []
+        for off, codec, rt, p, plen in FRAME_FMT.iter_unpack(memoryview(buf)[: n * 32]):
+            o = p - base
+            out.append(Frame(off, codec, rt, mv[o : o + plen]))
+        return out
+
+    # ---- frames ------------------------------------------------------------
+
+    def frame(self, offset: int) -> Frame:
+        """The committed frame at offset."""
+        h = self._handle()
+        f = _lib.XbFrame()
+        st = lib.xb_frame_get(h, offset, byref(f))
+        if st:
+            raise_status(st)
+        return Frame(f.offset, f.codec, f.record_type, self._payload(f.payload or 0, f.payload_len))
+
+    def list_frames(self, cursor: int = 0, max_frames: int = _LIST_BATCH) -> Tuple[List[Frame], int]:
+        """Up to max_frames committed frames from cursor (0: the first), and the
+        cursor to continue from. An empty list means none yet: poll again later."""
+        h = self._handle()
+        buf = (_lib.XbFrame * max_frames)()
+        cur = c_uint64(cursor)
+        n = c_uint64()
+        st = lib.xb_frame_list(h, byref(cur), ctypes.addressof(buf), max_frames, byref(n))
+        if st:
+            raise_status(st)
+        return self._frames_from(buf, n.value), cur.value
+
+    def frames(self, cursor: int = 0) -> Iterator[Frame]:
+        """Every committed frame, in region order (listed 256 per call)."""
+        while True:
+            batch, cursor = self.list_frames(cursor)
+            if not batch:
+                return
+            yield from batch
+
+    def append_raw(self, codec: int, record_type: int, data: Any) -> Frame:
+        """Copies bytes encoded elsewhere (any buffer) into a new committed frame, unvalidated."""
+        h = self._handle()
+        arg, n, keep = _buffer_arg(data)
+        f = _lib.XbFrame()
+        st = lib.xb_frame_append(h, int(codec), int(record_type), arg, n, byref(f))
+        del keep
+        if st:
+            raise_status(st)
+        return Frame(f.offset, f.codec, f.record_type, self._payload(f.payload or 0, f.payload_len))
+
+    # ---- encode ------------------------------------------------------------
+
+    def encode(self, record: Record, codec: int = Codec.FLATBUFFERS) -> Frame:
+        """Encodes one record into a new frame."""
+        return self.encode_many((record,), codec)[0]
+
+    def encode_many(self, records: Sequence[Record], codec: int = Codec.FLATBUFFERS) -> List[Frame]:
+        """Encodes records (all of one type) with one library call.
+
+        On failure the frames before the failing record stay committed; the
+        exception's `frames` attribute lists them."""
+        h = self._handle()
+        n = len(records)
+        if n == 0:
+            return []
+        rt = _record_type(records[0])
+        for r in records:
+            if _record_type(r) != rt:
+                raise errors.RecordTypeError("encode_many needs records of one type; got mixed")
+        packed, keep = _pack(rt, records)
+        frames_out = (_lib.XbFrame * n)()
+        done = c_uint64()
+        st = lib.xb_encode(h, int(codec), rt, ctypes.addressof(packed), n, ctypes.addressof(frames_out), byref(done))
+        del keep, packed
+        if st:
+            try:
+                raise_status(st)
+            except errors.CrossbufError as e:
+                e.frames = self._frames_from(frames_out, done.value)  # type: ignore[attr-defined]
+                raise
+        return self._frames_from(frames_out, n)
+
+    # ---- decode ------------------------------------------------------------
+
+    def _header(self, offset: int) -> Tuple[int, int, int, int]:
+        """codec, record_type, payload_offset, payload_len from the frame header."""
+        if offset < 0 or offset > self._cap - _FRAME_HEADER_SIZE:
+            self.frame(offset)  # raises the library's error
+            raise errors.OutOfRangeError(f"offset {offset} is outside the region")
+        return _HEADER_FMT.unpack_from(self._mv, offset + 12)
+
+    def _view(self, rt: int, codec: int, buf: Any, i: int, offset: int) -> View:
+        if rt == 1:
+            t = LOG_ENTRY_FMT.unpack_from(buf, 160 * i)
+        elif rt == 2:
+            return SampleView(SAMPLE_FMT.unpack_from(buf, 80 * i))
+        else:
+            t = TENSOR_FMT.unpack_from(buf, 104 * i)
+        if codec < 6 and _ZERO_COPY[codec]:
+            _, _, po, plen = _HEADER_FMT.unpack_from(self._mv, offset + 12)
+            o = offset + po
+            payload = self._mv[o : o + plen]
+            pa = self._base + o
+        else:
+            payload, pa = None, 0
+        return LogEntryView(t, payload, pa) if rt == 1 else TensorView(t, payload, pa)
+
+    def decode(self, frame: Union[Frame, int]) -> View:
+        """Decodes one frame (a Frame or its offset) into a view."""
+        h = self._handle()
+        if isinstance(frame, Frame):
+            off, codec, rt = frame.offset, frame.codec, frame.record_type
+        else:
+            off = int(frame)
+            codec, rt, _, _ = self._header(off)
+        size = _STRUCT_SIZE.get(rt)
+        if size is None:
+            self.frame(off)  # not committed / out of range come first
+            raise errors.RecordTypeError(f"frame at {off} has unknown record type {rt}")
+        ts = self._state()
+        ts.offs[0] = off
+        st = lib.xb_decode(h, ts.scratch, rt, ts.offs_addr, 1, ts.out_addr)
+        if st:
+            raise_status(st)
+        return self._view(rt, codec, ts.out, 0, off)
+
+    def decode_many(self, frames: Iterable[Union[Frame, int]]) -> List[View]:
+        """Decodes many frames with one library call per record type present."""
+        h = self._handle()
+        offs: List[int] = []
+        meta: List[Tuple[int, int]] = []
+        for f in frames:
+            if isinstance(f, Frame):
+                offs.append(f.offset)
+                meta.append((f.codec, f.record_type))
+            else:
+                o = int(f)
+                offs.append(o)
+                c, rt, _, _ = self._header(o)
+                meta.append((c, rt))
+        n = len(offs)
+        if n == 0:
+            return []
+        types = {rt for _, rt in meta}
+        for rt in types:
+            if rt not in _STRUCT_SIZE:
+                i = next(j for j, m in enumerate(meta) if m[1] == rt)
+                self.frame(offs[i])
+                raise errors.RecordTypeError(f"frame at {offs[i]} has unknown record type {rt}")
+        ts = self._state()
+        out: List[Optional[View]] = [None] * n
+        for rt in sorted(types):
+            idx = [i for i in range(n) if meta[i][1] == rt] if len(types) > 1 else list(range(n))
+            offa = array("Q", [offs[i] for i in idx])
+            ts.out_for(_STRUCT_SIZE[rt] * len(idx))
+            st = lib.xb_decode(h, ts.scratch, rt, offa.buffer_info()[0], len(idx), ts.out_addr)
+            if st:
+                raise_status(st)
+            buf = ts.out
+            for k, i in enumerate(idx):
+                out[i] = self._view(rt, meta[i][0], buf, k, offs[i])
+        return out  # type: ignore[return-value]
+
+    def read_str(self, frames: Iterable[Union[Frame, int]], field: int) -> List[str]:
+        """One string field of each frame, with one library call."""
+        h = self._handle()
+        offa = array("Q", [f.offset if isinstance(f, Frame) else int(f) for f in frames])
+        n = len(offa)
+        if n == 0:
+            return []
+        ts = self._state()
+        ts.out_for(16 * n)
+        st = lib.xb_read_str(h, ts.scratch, int(field), offa.buffer_info()[0], n, ts.out_addr)
+        if st:
+            raise_status(st)
+        base, end, mv = self._base, self._base + self._cap, self._mv
+        res = []
+        for p, ln in STR_FMT.iter_unpack(memoryview(ts.out)[: 16 * n]):
+            if not ln:
+                res.append("")
+            elif base <= p and p + ln <= end:
+                res.append(str(mv[p - base : p - base + ln], "utf-8"))
+            else:
+                res.append(ctypes.string_at(p, ln).decode("utf-8"))
+        return res
+
+
+# ---- packing records into the C structs ------------------------------------
+
+
+def _record_type(r: Any) -> int:
+    if isinstance(r, LogEntry):
+        return 1
+    if isinstance(r, Sample):
+        return 2
+    if isinstance(r, Tensor):
+        return 3
+    raise errors.RecordTypeError(f"not a crossbuf record: {type(r).__name__}")
+
+
+class _Strings:
+    """Collects UTF-8 strings into one blob; spans are (offset in blob, len)."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self) -> None:
+        self.parts: List[bytes] = []
+        self.size = 0
+
+    def add(self, s: str) -> Tuple[int, int]:
+        b = s.encode("utf-8")
+        off = self.size
+        self.parts.append(b)
+        self.size += len(b)
+        return off, len(b)
+
+
+def _pack(rt: int, records: Sequence[Any]) -> Tuple[Any, Any]:
+    """A ctypes buffer holding the C structs of records (and what it points to)."""
+    n = len(records)
+    if rt == 2:
+        buf = bytearray(80 * n)
+        pk = SAMPLE_FMT.pack_into
+        for i, r in enumerate(records):
+            f = r.features
+            if len(f) != 16:
+                raise errors.InvalidRecordError(f"Sample.features has {len(f)} values, need 16")
+            pk(buf, 80 * i, r.timestamp_ns, *f, r.label)
+        return (ctypes.c_char * len(buf)).from_buffer(buf), buf
+    if rt == 1:
+        return _pack_log_entries(records)
+    return _pack_tensors(records)
+
+
+def _pack_log_entries(records: Sequence[LogEntry]) -> Tuple[Any, Any]:
+    n = len(records)
+    strs = _Strings()
+    rows = []
+    n_spans = 0
+    for r in records:
+        tid = bytes(r.trace_id)
+        if len(tid) != 16:
+            raise errors.InvalidRecordError(f"LogEntry.trace_id has {len(tid)} bytes, need 16")
+        attrs = r.attributes.items() if isinstance(r.attributes, dict) else r.attributes
+        tags = [strs.add(t) for t in r.tags]
+        kvs = [(strs.add(k), strs.add(v)) for k, v in attrs]
+        rows.append((r, tid, strs.add(r.service), strs.add(r.host), strs.add(r.message), tags, kvs,
+                     strs.add(r.http.method), strs.add(r.http.path)))
+        n_spans += len(tags) + 2 * len(kvs)
+    rec_end = 160 * n
+    str_start = rec_end + 16 * n_spans
+    buf = bytearray(str_start + strs.size)
+    cbuf = (ctypes.c_char * len(buf)).from_buffer(buf)
+    base = ctypes.addressof(cbuf)
+    buf[str_start:] = b"".join(strs.parts)
+    sb = base + str_start
+    span_pk = STR_FMT.pack_into
+    pk = LOG_ENTRY_FMT.pack_into
+    so = rec_end  # next span slot
+    for i, (r, tid, svc, host, msg, tags, kvs, meth, path) in enumerate(rows):
+        tags_at = so
+        for o, ln in tags:
+            span_pk(buf, so, sb + o, ln)
+            so += 16
+        attrs_at = so
+        for (ko, kl), (vo, vl) in kvs:
+            span_pk(buf, so, sb + ko, kl)
+            span_pk(buf, so + 16, sb + vo, vl)
+            so += 32
+        pk(buf, 160 * i, r.timestamp_ns, int(r.level),
+           sb + svc[0], svc[1], sb + host[0], host[1], sb + msg[0], msg[1], tid,
+           base + tags_at if tags else 0, len(tags), base + attrs_at if kvs else 0, len(kvs),
+           sb + meth[0], meth[1], sb + path[0], path[1], r.http.status, r.http.latency_ns)
+    return cbuf, buf
+
+
+def _pack_tensors(records: Sequence[Tensor]) -> Tuple[Any, Any]:
+    n = len(records)
+    strs = _Strings()
+    names = [strs.add(r.name) for r in records]
+    buf = bytearray(104 * n + strs.size)
+    cbuf = (ctypes.c_char * len(buf)).from_buffer(buf)
+    base = ctypes.addressof(cbuf)
+    sb = base + 104 * n
+    buf[104 * n :] = b"".join(strs.parts)
+    keep: List[Any] = [buf]
+    for i, r in enumerate(records):
+        shape = tuple(int(d) for d in r.shape)
+        if len(shape) > MAX_TENSOR_DIMS:
+            raise errors.InvalidRecordError(f"Tensor has {len(shape)} dims, at most {MAX_TENSOR_DIMS}")
+        arr = np.frombuffer(r.data, dtype=np.uint8)  # any contiguous buffer, no copy
+        keep.append(arr)
+        addr, nbytes = (arr.ctypes.data, arr.nbytes) if arr.nbytes else (0, 0)
+        o, ln = names[i]
+        TENSOR_FMT.pack_into(buf, 104 * i, sb + o, ln, int(DType(r.dtype)), len(shape),
+                             *(shape + (0,) * (MAX_TENSOR_DIMS - len(shape))), addr, nbytes)
+    return cbuf, keep
+
+
+# ---- module-level helpers -----------------------------------------------------
+
+
+def unlink_shm(name: str) -> None:
+    """Removes a shared-memory region name; open mappings stay valid."""
+    check_fork()
+    st = lib.xb_region_unlink_shm(_name_bytes(name))
+    if st:
+        raise_status(st)
+
+
+__all__ = ["Region", "Frame", "RegionStats", "Field", "unlink_shm"]
