@@ -13,6 +13,7 @@ import (
 
 	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/codec/codecs"
+	"github.com/crossbuf/crossbuf/go/crossbuf"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
 )
@@ -130,26 +131,9 @@ func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records u
 	return C.XB_OK
 }
 
-// encodeOne reserves a slot, builds rec in it and commits it; on any error
-// the slot is aborted so readers skip it.
+// encodeOne appends rec to r and describes the new frame in out.
 func encodeOne(r *region.Region, c codec.Codec, rec record.Record, out *C.xb_frame) error {
-	if err := record.Validate(rec); err != nil {
-		return err
-	}
-	size, err := c.MaxSize(rec)
-	if err != nil {
-		return err
-	}
-	slot, err := r.Reserve(uint16(c.ID()), uint16(rec.RecordType()), size)
-	if err != nil {
-		return err
-	}
-	payload, err := c.Encode(slot.Buf, rec)
-	if err != nil {
-		slot.Abort()
-		return err
-	}
-	f, err := slot.Commit(payload)
+	f, err := crossbuf.Append(r, c, rec)
 	if err != nil {
 		return err
 	}
@@ -159,24 +143,24 @@ func encodeOne(r *region.Region, c codec.Codec, rec record.Record, out *C.xb_fra
 
 // ---- decode ----------------------------------------------------------------
 
-// decodeInto decodes payload with c into s's reusable record of type t and
+// decodeInto decodes into s's reusable record of type t with decode and
 // writes the view to out[i], an array of the C struct of t.
-func decodeInto(v *viewer, c codec.Codec, t record.Type, payload []byte, out unsafe.Pointer, i int) error {
+func decodeInto(v *viewer, t record.Type, decode func(record.Record) error, out unsafe.Pointer, i int) error {
 	s := v.s
 	switch t {
 	case record.TypeLogEntry:
-		if err := c.Decode(payload, &s.log); err != nil {
+		if err := decode(&s.log); err != nil {
 			return err
 		}
 		return v.logToC(&s.log, &unsafe.Slice((*C.xb_log_entry)(out), i+1)[i])
 	case record.TypeSample:
-		if err := c.Decode(payload, &s.sample); err != nil {
+		if err := decode(&s.sample); err != nil {
 			return err
 		}
 		sampleToC(&s.sample, &unsafe.Slice((*C.xb_sample)(out), i+1)[i])
 		return nil
 	case record.TypeTensor:
-		if err := c.Decode(payload, &s.tensor); err != nil {
+		if err := decode(&s.tensor); err != nil {
 			return err
 		}
 		return v.tensorToC(&s.tensor, &unsafe.Slice((*C.xb_tensor)(out), i+1)[i])
@@ -231,14 +215,7 @@ func decodeFrame(r *region.Region, v *viewer, t record.Type, off uint64, out uns
 	if err != nil {
 		return err
 	}
-	if record.Type(f.RecordType) != t {
-		return fmt.Errorf("%w: frame holds a %v, not a %v", codec.ErrRecordType, record.Type(f.RecordType), t)
-	}
-	c, err := codecs.Get(codec.ID(f.Codec))
-	if err != nil {
-		return err
-	}
-	return decodeInto(v, c, t, f.Payload, out, i)
+	return decodeInto(v, t, func(rec record.Record) error { return crossbuf.Decode(f, rec) }, out, i)
 }
 
 //export xb_decode_bytes
@@ -267,7 +244,8 @@ func xb_decode_bytes(sh C.xb_scratch, codecID C.int32_t, recordType C.int32_t, b
 		v.lo = uintptr(unsafe.Pointer(&b[0]))
 		v.hi = v.lo + uintptr(len(b))
 	}
-	if err := decodeInto(v, c, record.Type(recordType), b, out, 0); err != nil {
+	decode := func(rec record.Record) error { return c.Decode(b, rec) }
+	if err := decodeInto(v, record.Type(recordType), decode, out, 0); err != nil {
 		return failErr(err)
 	}
 	return C.XB_OK

@@ -1,0 +1,50 @@
+// Package crossbuf joins codecs and regions: it encodes a record straight
+// into a region frame and decodes a frame with the codec its header names.
+// It is the Go API that the C ABI (go/capi) and the Python package expose.
+package crossbuf
+
+import (
+	"fmt"
+
+	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/codec/codecs"
+	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/go/region"
+)
+
+// Append encodes rec with c into a new frame of r. Zero-copy codecs build the
+// record in place in region memory. On error nothing is published: the slot,
+// if one was reserved, is aborted and readers skip it.
+func Append(r *region.Region, c codec.Codec, rec record.Record) (region.Frame, error) {
+	if err := record.Validate(rec); err != nil {
+		return region.Frame{}, err
+	}
+	size, err := c.MaxSize(rec)
+	if err != nil {
+		return region.Frame{}, err
+	}
+	slot, err := r.Reserve(uint16(c.ID()), uint16(rec.RecordType()), size)
+	if err != nil {
+		return region.Frame{}, err
+	}
+	payload, err := c.Encode(slot.Buf, rec)
+	if err != nil {
+		slot.Abort()
+		return region.Frame{}, err
+	}
+	return slot.Commit(payload)
+}
+
+// Decode decodes frame f into out with the codec named in f's header. out
+// must be of the record type the frame holds. With zero-copy codecs out then
+// points into the region: it is valid until the region is closed or reset.
+func Decode(f region.Frame, out record.Record) error {
+	if t := record.Type(f.RecordType); t != out.RecordType() {
+		return fmt.Errorf("%w: frame holds a %v, not a %v", codec.ErrRecordType, t, out.RecordType())
+	}
+	c, err := codecs.Get(codec.ID(f.Codec))
+	if err != nil {
+		return err
+	}
+	return c.Decode(f.Payload, out)
+}
