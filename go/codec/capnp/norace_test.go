@@ -1,0 +1,5 @@
+//go:build !race
+
+package capnp
+
+const raceEnabled = false

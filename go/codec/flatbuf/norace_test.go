@@ -1,0 +1,5 @@
+//go:build !race
+
+package flatbuf
+
+const raceEnabled = false
