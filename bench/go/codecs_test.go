@@ -1,0 +1,11 @@
+//go:build !xbdev
+
+package bench
+
+import (
+	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/codec/codecs"
+)
+
+// crossbufCodecs are the codecs of the library under test.
+func crossbufCodecs() []codec.Codec { return codecs.All() }
