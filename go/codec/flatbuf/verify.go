@@ -31,6 +31,9 @@ type table struct {
 	tLen  uint64 // inline table size in bytes
 }
 
+// errf is kept out of line so the checked accessors stay small and inlinable.
+//
+//go:noinline
 func errf(format string, args ...any) error { return codec.Malformedf("flatbuffers: "+format, args...) }
 
 // root opens the root table of b.
