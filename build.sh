@@ -33,7 +33,7 @@ build_lib() {
   go build -buildmode=c-shared -trimpath \
     -ldflags="-s -w -extldflags=-Wl,-soname,libcrossbuf.so.$SOVERSION" \
     -o "$LIB" ./go/capi
-  rm -f build/lib/libcrossbuf.h # cgo's generated header; include/crossbuf.h is the contract
+  rm -f build/lib/libcrossbuf.so.h # cgo's generated header; include/crossbuf.h is the contract
   ln -sf "libcrossbuf.so.$SOVERSION" build/lib/libcrossbuf.so
   cp "$LIB" python/crossbuf/libcrossbuf.so
   build_c

@@ -121,7 +121,7 @@ static void test_round_trips(void) {
             EXPECT_OK(xb_decode(r, got_s, XB_RECORD_TENSOR, &f.offset, 1, &got));
             EXPECT(tensor_eq(&want, &got), "codec %d: Tensor of %llu bytes differs", codecs[c],
                    (unsigned long long)sizes[i]);
-            EXPECT(((uintptr_t)got.data & 7) == 0, "tensor data is 8-byte aligned");
+            EXPECT(((uintptr_t)got.data & 7) == 0, "codec %d size %llu: tensor data is 8-byte aligned", codecs[c], (unsigned long long)sizes[i]);
             if (zero_copy) EXPECT(inside(got.data, got.data_len, &f), "tensor data points into the frame");
         }
         EXPECT_OK(xb_region_reset(r));

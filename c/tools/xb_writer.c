@@ -3,6 +3,7 @@
  * frames (frame i is the generator's seed i; codecs cycle through all five),
  * prints "done", waits for a line on stdin, then unlinks NAME. Other processes
  * (the Python tests) attach by name and read the frames while they arrive. */
+#define _DEFAULT_SOURCE /* usleep */
 #include <crossbuf.h>
 #include <stdio.h>
 #include <stdlib.h>

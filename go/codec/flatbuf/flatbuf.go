@@ -121,7 +121,7 @@ func maxSize(rec record.Record) (int, error) {
 	case *record.Sample:
 		n = sampleTbl + vecOver + 4*record.SampleFeatures
 	case *record.Tensor:
-		n = tensorTbl + strSize(r.Name) + vecOver + 8*len(r.Shape) + bytesOver + len(r.Data)
+		n = tensorTbl + strSize(r.Name) + vecOver + 8*len(r.Shape) + bytesOver + 8 + len(r.Data)
 	default:
 		return 0, fmt.Errorf("%w: %T", codec.ErrRecordType, rec)
 	}
@@ -266,6 +266,9 @@ func (e *encoder) sample(r *record.Sample) flatbuffers.UOffsetT {
 
 func (e *encoder) tensor(r *record.Tensor) flatbuffers.UOffsetT {
 	b := e.b
+	// Align the data to 8 so C, Python and numpy can view it in place as
+	// arrays of any element type; CreateByteVector alone aligns only to 4.
+	b.Prep(8, len(r.Data))
 	data := b.CreateByteVector(r.Data)
 	b.StartVector(8, len(r.Shape), 8)
 	for i := len(r.Shape) - 1; i >= 0; i-- {
