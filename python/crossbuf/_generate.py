@@ -6,6 +6,7 @@ import ctypes
 import threading
 from ctypes import byref, c_uint64
 
+from . import _lib
 from ._lib import LOG_ENTRY_FMT, SAMPLE_FMT, TENSOR_FMT, check_fork, lib, raise_status
 from .records import Record, RecordType
 from .views import LogEntryView, SampleView, TensorView
@@ -22,11 +23,10 @@ class _Scratch:
             raise_status(st)
         self.handle = s.value
 
-    def __del__(self) -> None:
-        from . import _lib
-
-        if not _lib.forked():
-            lib.xb_scratch_free(self.handle)
+    def __del__(self, _forked=_lib.forked, _free=lib.xb_scratch_free) -> None:
+        # defaults bind what interpreter shutdown may already have cleared
+        if not _forked():
+            _free(self.handle)
 
 
 def generate(record_type: int, seed: int, size: int = 0) -> Record:

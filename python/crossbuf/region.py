@@ -339,7 +339,7 @@ class Region:
     def _frames_from(self, buf: Any, n: int) -> List[Frame]:
         base, mv = self._base, self._mv
         out = []
-        for off, codec, rt, p, plen in FRAME_FMT.iter_unpack(memoryview(buf)[: n * 32]):
+        for off, codec, rt, p, plen in FRAME_FMT.iter_unpack(memoryview(buf).cast("B")[: n * 32]):
             o = p - base
             out.append(Frame(off, codec, rt, mv[o : o + plen]))
         return out
