@@ -232,6 +232,10 @@ XB_STATIC_ASSERT(offsetof(xb_frame_header, payload_offset) == 16 && sizeof(xb_fr
 typedef uint64_t xb_region;  /* an open mapping of a region */
 typedef uint64_t xb_scratch; /* decode scratch memory (mmap'd, outside every GC) */
 
+/* The Go side of the library includes this header for the types only: cgo
+ * declares the exported functions itself. */
+#ifndef CROSSBUF_TYPES_ONLY
+
 /* ---- library ----------------------------------------------------------- */
 
 /* The library's ABI version (compare with XB_ABI_VERSION). */
@@ -329,6 +333,8 @@ int32_t xb_generate(xb_scratch s, int32_t record_type, uint64_t seed, uint64_t s
  * library; both come back as XB_ERR_INTERNAL. Used by the test suites to
  * prove that no panic crosses the boundary. */
 int32_t xb_debug_fault(int32_t kind);
+
+#endif /* CROSSBUF_TYPES_ONLY */
 
 #ifdef __cplusplus
 }
