@@ -1,0 +1,1 @@
+"""Python contexts of the crossbuf benchmark suite (see bench/README.md)."""
