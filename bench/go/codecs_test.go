@@ -1,5 +1,3 @@
-//go:build !xbdev
-
 package bench
 
 import (
