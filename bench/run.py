@@ -299,6 +299,14 @@ def boundary_cells(args: argparse.Namespace) -> Tuple[List[Cell], List[Timed], L
 # ---- context 4: C --------------------------------------------------------------------------
 
 C_LINE = re.compile(r"^BENCH\s+(.*)$")
+C_OPS = {"decode": "decode-full", "decode_full": "decode-full", "read_field": "read-one-field",
+         "read_one_field": "read-one-field", "read": "read-one-field"}  # fmt: skip
+
+
+def c_record(r: str) -> str:
+    """Tensor-1KB, Tensor_1KB and Tensor/size=1KB all name the same row."""
+    m = re.match(r"^Tensor(?:[-_/]|/size=)(\w+)$", r)
+    return f"Tensor/size={m.group(1)}" if m and not r.startswith("Tensor/size=") else r
 
 
 def run_c(args: argparse.Namespace) -> List[Cell]:
@@ -316,7 +324,7 @@ def run_c(args: argparse.Namespace) -> List[Cell]:
             continue
         kv = dict(x.split("=", 1) for x in m.group(1).split() if "=" in x)
         try:
-            key = (kv["format"], kv["record"], kv["op"])
+            key = (kv["format"], c_record(kv["record"]), C_OPS.get(kv["op"], kv["op"]))
             per.setdefault(key, []).append((float(kv["ns_per_op"]), int(kv["bytes"]) if "bytes" in kv else None))
         except (KeyError, ValueError):
             continue
