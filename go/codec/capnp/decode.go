@@ -98,12 +98,53 @@ func str(b []byte) string {
 
 // Decode implements codec.Codec. b must be 8-byte aligned. Strings and
 // Tensor.Data alias b; TraceID is copied; out's slices are reused.
+// Single-segment messages are read by the checked reader of read.go;
+// multi-segment ones (and far pointers) by the runtime.
 func (*Codec) Decode(b []byte, out record.Record) (err error) {
 	switch out.(type) {
 	case *record.LogEntry, *record.Sample, *record.Tensor:
 	default:
 		return fmt.Errorf("%w: %T", codec.ErrRecordType, out)
 	}
+	s, ok, err := single(b)
+	if err != nil {
+		return err
+	}
+	if ok {
+		err = s.decode(out)
+	}
+	if !ok || err == errFar {
+		err = decodeRuntime(b, out)
+	}
+	if err != nil {
+		return err
+	}
+	if err := record.Validate(out); err != nil {
+		return fmt.Errorf("%w: capnp: %w", codec.ErrMalformed, err)
+	}
+	return nil
+}
+
+// decode reads the root of s into out with the checked reader.
+func (s *seg) decode(out record.Record) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errf("decode: %v", p)
+		}
+	}()
+	switch o := out.(type) {
+	case *record.LogEntry:
+		return s.readLogEntry(o)
+	case *record.Sample:
+		return s.readSample(o)
+	case *record.Tensor:
+		return s.readTensor(o)
+	}
+	return nil
+}
+
+// decodeRuntime decodes b with the runtime and the generated accessors.
+func decodeRuntime(b []byte, out record.Record) (err error) {
 	r, msg, err := open(b)
 	if err != nil {
 		return err
@@ -116,17 +157,11 @@ func (*Codec) Decode(b []byte, out record.Record) (err error) {
 	}()
 	switch o := out.(type) {
 	case *record.LogEntry:
-		err = decodeLogEntry(msg, o)
+		return decodeLogEntry(msg, o)
 	case *record.Sample:
-		err = decodeSample(msg, o)
+		return decodeSample(msg, o)
 	case *record.Tensor:
-		err = decodeTensor(msg, o)
-	}
-	if err != nil {
-		return err
-	}
-	if err := record.Validate(out); err != nil {
-		return fmt.Errorf("%w: capnp: %w", codec.ErrMalformed, err)
+		return decodeTensor(msg, o)
 	}
 	return nil
 }
@@ -269,12 +304,37 @@ func decodeTensor(msg *capnplib.Message, r *record.Tensor) error {
 	return nil
 }
 
-// ReadString implements codec.FieldReader: it reads one string field with
-// the generated accessors, without decoding the rest, aliasing b.
-func (*Codec) ReadString(b []byte, field codec.Field) (s string, err error) {
+// ReadString implements codec.FieldReader: it reads one string field
+// without decoding the rest, aliasing b.
+func (*Codec) ReadString(b []byte, field codec.Field) (str string, err error) {
 	if field < codec.FieldLogService || field > codec.FieldTensorName {
 		return "", fmt.Errorf("%w: capnp: unknown field %d", codec.ErrRecordType, field)
 	}
+	s, ok, err := single(b)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		str, err = s.readStringSafe(field)
+		if err != errFar {
+			return str, err
+		}
+	}
+	return readStringRuntime(b, field)
+}
+
+// readStringSafe is readString turning a panic (a reader bug) into an error.
+func (s *seg) readStringSafe(field codec.Field) (str string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			str, err = "", errf("read: %v", p)
+		}
+	}()
+	return s.readString(field)
+}
+
+// readStringRuntime reads one string field with the generated accessors.
+func readStringRuntime(b []byte, field codec.Field) (s string, err error) {
 	r, msg, err := open(b)
 	if err != nil {
 		return "", err
