@@ -10,13 +10,15 @@
 // SizeVT, MarshalToSizedBufferVT and UnmarshalVT, the fastest Go protobuf
 // path: it writes straight into the caller's buffer (region memory) without
 // reflection. proto.Marshal/proto.Unmarshal stay in the benchmarks for
-// comparison. Measured on the 2-core dev machine (Go 1.26, LogEntry seed 1,
-// ~1 KB):
+// comparison. Measured with BenchmarkCodec and BenchmarkProtoPackage on the
+// shared 2-core machine under heavy load (load average ~8, so ±2x noise;
+// rerun on a quiet machine before quoting), LogEntry seed 1, ~0.9 KB:
 //
-//	Encode (vtprotobuf into dst)   ~0.5 µs, 0 allocs
-//	proto.Marshal                  ~1.5 µs, 1 alloc
-//	Decode (UnmarshalVT + convert) ~2.0 µs, ~50 allocs (one per string and Attribute)
-//	proto.Unmarshal                ~3.5 µs, ~52 allocs
+//	Encode (vtprotobuf into dst)    0.33-1.6 µs, 0 allocs
+//	proto.Marshal                   2.8-7.3 µs, 1 alloc
+//	MarshalVT (fresh buffer)        0.46-2.6 µs, 1 alloc
+//	Decode (UnmarshalVT + convert)  2.6-14 µs, 54 allocs (one per string and Attribute)
+//	proto.Unmarshal                 6.5-33 µs, 61 allocs
 //
 // Records convert to pbgen messages by sharing their strings and slices, so
 // encoding copies each byte once. Decoded records own their memory
