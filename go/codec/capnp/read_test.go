@@ -1,0 +1,110 @@
+package capnp
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/record"
+)
+
+// withFarRoot returns b with its root pointer replaced by a far pointer to
+// a landing pad appended to the (single) segment.
+func withFarRoot(b []byte) []byte {
+	words := binary.LittleEndian.Uint32(b[4:])
+	out := aligned(append(append([]byte(nil), b...), make([]byte, 8)...))
+	seg := out[8:]
+	root := binary.LittleEndian.Uint64(seg)
+	pad := uint64(words)
+	// The pad points where the root did: offset from the word after the pad.
+	off := int64(1+int32(uint32(root))>>2) - int64(pad+1)
+	binary.LittleEndian.PutUint64(seg[8*pad:], root&^0xFFFFFFFF|uint64(uint32(int32(off)<<2)))
+	binary.LittleEndian.PutUint64(seg, 2|pad<<3) // far, single landing pad, segment 0
+	binary.LittleEndian.PutUint32(out[4:], words+1)
+	return out
+}
+
+func TestFarPointerFallsBack(t *testing.T) {
+	e := record.NewLogEntry(3)
+	b := withFarRoot(encode(t, e))
+	var got record.LogEntry
+	require.NoError(t, cdc.Decode(b, &got))
+	checkLogEntry(t, e, &got, b)
+	s, err := cdc.ReadString(b, codec.FieldLogMessage)
+	require.NoError(t, err)
+	assert.Equal(t, e.Message, s)
+	inside(t, s, b)
+
+	tn := record.NewTensor(3, 64)
+	b = withFarRoot(encode(t, tn))
+	var gt record.Tensor
+	require.NoError(t, cdc.Decode(b, &gt))
+	checkTensor(t, tn, &gt, b)
+}
+
+func TestShortStructReadsDefaults(t *testing.T) {
+	e := record.NewLogEntry(4)
+	orig := encode(t, e)
+	// Shrink the root struct's sections in its pointer: whatever falls
+	// outside reads as default, exactly as the runtime reads it.
+	for _, size := range []struct{ data, ptrs uint64 }{{2, 3}, {1, 0}, {0, 0}, {2, 6}} {
+		b := aligned(orig)
+		root := binary.LittleEndian.Uint64(b[8:])
+		binary.LittleEndian.PutUint64(b[8:], root&0xFFFFFFFF|size.data<<32|size.ptrs<<48)
+		var got, rt record.LogEntry
+		require.NoError(t, cdc.Decode(b, &got))
+		require.NoError(t, decodeRuntime(b, &rt))
+		assert.Equal(t, rt, got)
+		if size.data > 0 {
+			assert.Equal(t, e.TimestampNs, got.TimestampNs)
+		} else {
+			assert.Zero(t, got.TimestampNs)
+		}
+		if size.ptrs == 3 {
+			assert.Equal(t, e.Message, got.Message)
+		}
+		if size.ptrs < 7 {
+			assert.Zero(t, got.HTTP)
+		}
+		s, err := cdc.ReadString(b, codec.FieldLogHTTPPath)
+		require.NoError(t, err)
+		assert.Empty(t, s)
+	}
+}
+
+// TestReaderMatchesRuntime corrupts encodings at random: whenever both the
+// checked reader and the runtime accept a message, they agree.
+func TestReaderMatchesRuntime(t *testing.T) {
+	r := record.NewRand(7)
+	agreed := 0
+	for _, rec := range []record.Record{record.NewLogEntry(9), record.NewSample(9), record.NewTensor(9, 256)} {
+		orig := encode(t, rec)
+		b := make([]byte, len(orig))
+		for i := 0; i < 3000; i++ {
+			copy(b, orig)
+			for k := 0; k <= i%3; k++ {
+				b[8+r.Intn(len(b)-8)] ^= byte(1 << r.Intn(8))
+			}
+			fast, slow := record.New(rec.RecordType()), record.New(rec.RecordType())
+			s, ok, err := single(b)
+			require.NoError(t, err)
+			require.True(t, ok)
+			errFast := s.decode(fast)
+			errSlow := decodeRuntime(b, slow)
+			if errFast == nil && errSlow == nil {
+				agreed++
+				assert.Equal(t, slow, fast)
+			}
+			if errFast == nil {
+				// The runtime is laxer (wrong pointer kinds read as
+				// defaults), so only the checked reader's accepts are
+				// required to be accepted by the runtime too.
+				assert.NoError(t, errSlow, "%x", b)
+			}
+		}
+	}
+	assert.Greater(t, agreed, 1000)
+}
