@@ -182,6 +182,20 @@ for _name, (_args, _res) in _SIGS.items():
     _fn.argtypes = _args
     _fn.restype = _res
 
+# Optional fast path (newer libraries): decoded records as one CPython marshal
+# buffer, rebuilt with a single marshal.loads. Verified below with the probe.
+_PYMARSHAL_SIGS = {
+    "xb_decode_pymarshal": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xb_read_str_pymarshal": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xb_pymarshal_probe": ([c_uint64, POINTER(c_void_p), _u64p], c_int32),
+}
+HAS_PYMARSHAL = all(hasattr(lib, n) for n in _PYMARSHAL_SIGS)
+if HAS_PYMARSHAL:
+    for _name, (_args, _res) in _PYMARSHAL_SIGS.items():
+        _fn = getattr(lib, _name)
+        _fn.argtypes = _args
+        _fn.restype = _res
+
 _lib_abi = lib.xb_abi_version()
 if _lib_abi != ABI_VERSION:
     raise ImportError(
@@ -190,6 +204,34 @@ if _lib_abi != ABI_VERSION:
     )
 
 LIBRARY_VERSION: str = lib.xb_version().decode()
+
+_PROBE_EXPECT = [
+    (-(1 << 62), 3, "é", "", "x", bytes(16), ["a"], {"k": "v"}, ("", "", 200, 1 << 40)),
+    ((1 << 63) - 1, [0.5, -1.0] + [0.0] * 14, -7),
+]
+
+
+def _probe_pymarshal() -> bool:
+    """True if the library's marshal output loads into what Python expects."""
+    import marshal
+
+    s = c_uint64()
+    if lib.xb_scratch_new(ctypes.byref(s)):
+        return False
+    try:
+        p, n = c_void_p(), c_uint64()
+        if lib.xb_pymarshal_probe(s.value, ctypes.byref(p), ctypes.byref(n)):
+            return False
+        try:
+            return bool(marshal.loads(ctypes.string_at(p.value or 0, n.value)) == _PROBE_EXPECT)
+        except (ValueError, EOFError, TypeError):
+            return False
+    finally:
+        lib.xb_scratch_free(s.value)
+
+
+if HAS_PYMARSHAL and not _probe_pymarshal():
+    HAS_PYMARSHAL = False  # formats disagree: keep to the struct path
 
 # ---- fork guard --------------------------------------------------------------
 

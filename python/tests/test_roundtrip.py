@@ -109,3 +109,15 @@ def test_frames_listing_and_stats(region: xb.Region) -> None:
     region.reset()
     assert list(region.frames()) == []
     assert region.stats().generation == 2 and region.stats().frame_count == 0
+
+
+@pytest.mark.parametrize("codec", ALL_CODECS, ids=lambda c: c.name)
+def test_decode_records(region: xb.Region, codec: xb.Codec) -> None:
+    recs = [xb.testdata.log_entry(i) for i in range(20)] + [xb.testdata.sample(i) for i in range(5)]
+    recs.append(xb.testdata.tensor(2, 256))
+    frames = [region.encode(r, codec) for r in recs]
+    got = region.decode_records(frames)
+    assert got == recs
+    assert [type(g) for g in got] == [type(r) for r in recs]
+    assert region.decode_records([f.offset for f in frames[:3]]) == recs[:3]
+    del frames
