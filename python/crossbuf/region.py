@@ -452,8 +452,9 @@ class Region:
         else:
             off = int(frame)
             codec, rt, _, _ = self._header(off)
-        size = _STRUCT_SIZE.get(rt)
-        if size is None:
+        if rt == 1 and _lib.HAS_PYMARSHAL and not (codec < 6 and _ZERO_COPY[codec]):
+            return self.decode_many((frame,))[0]
+        if rt not in _STRUCT_SIZE:
             self.frame(off)  # not committed / out of range come first
             raise errors.RecordTypeError(f"frame at {off} has unknown record type {rt}")
         ts = self._state()
@@ -463,8 +464,17 @@ class Region:
             raise_status(st)
         return self._view(rt, codec, ts.out, 0, off)
 
+    def _decode_marshal(self, h: int, ts: _ThreadState, rt: int, offs: List[int]) -> list:
+        offa = array("Q", offs)
+        p, n = c_void_p(), c_uint64()
+        st = _lib.lib.xb_decode_pymarshal(h, ts.scratch, rt, offa.buffer_info()[0], len(offs), byref(p), byref(n))
+        if st:
+            raise_status(st)
+        return marshal.loads(ctypes.string_at(p.value or 0, n.value))  # type: ignore[no-any-return]
+
     def decode_many(self, frames: Iterable[Union[Frame, int]]) -> List[View]:
-        """Decodes many frames with one library call per record type present."""
+        """Decodes many frames with one library call per record type present
+        (two for LogEntry frames of mixed zero-copy and baseline codecs)."""
         h = self._handle()
         offs: List[int] = []
         meta: List[Tuple[int, int]] = []
@@ -484,12 +494,23 @@ class Region:
         for rt in types:
             if rt not in _STRUCT_SIZE:
                 i = next(j for j, m in enumerate(meta) if m[1] == rt)
-                self.frame(offs[i])
+                self.frame(offs[i])  # not committed / out of range come first
                 raise errors.RecordTypeError(f"frame at {offs[i]} has unknown record type {rt}")
         ts = self._state()
         out: List[Optional[View]] = [None] * n
         for rt in sorted(types):
             idx = [i for i in range(n) if meta[i][1] == rt] if len(types) > 1 else list(range(n))
+            if rt == 1 and _lib.HAS_PYMARSHAL:
+                # Baseline LogEntries: every field is copied anyway, and one
+                # marshal buffer beats a foreign call per string.
+                base_idx = [i for i in idx if not (meta[i][0] < 6 and _ZERO_COPY[meta[i][0]])]
+                if base_idx:
+                    for i, m in zip(base_idx, self._decode_marshal(h, ts, 1, [offs[i] for i in base_idx])):
+                        out[i] = LogEntryView._from_marshal(m)
+                    if len(base_idx) == len(idx):
+                        continue
+                    done = set(base_idx)
+                    idx = [i for i in idx if i not in done]
             offa = array("Q", [offs[i] for i in idx])
             ts.out_for(_STRUCT_SIZE[rt] * len(idx))
             st = lib.xb_decode(h, ts.scratch, rt, offa.buffer_info()[0], len(idx), ts.out_addr)
