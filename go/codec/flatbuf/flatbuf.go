@@ -1,16 +1,14 @@
 // Package flatbuf is crossbuf's FlatBuffers codec (schemas/crossbuf.fbs).
 //
-// Encode builds with the official Go Builder directly inside the caller's
-// buffer (region memory); Decode and ReadString read in place through a
-// bounds-checking verifier (verify.go), because the Go runtime has none.
+// Encode writes the FlatBuffers wire format directly into the caller's
+// buffer (region memory), back to front as the official Builder does but
+// with a fixed layout per table (encode.go); Decode and ReadString read in
+// place through bounds-checking accessors (verify.go), because the Go
+// runtime has none.
 package flatbuf
 
 import (
 	"fmt"
-	"sync"
-	"unsafe"
-
-	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/record"
@@ -77,8 +75,9 @@ func (*Codec) ID() codec.ID { return codec.FlatBuffers }
 // ZeroCopy implements codec.Codec.
 func (*Codec) ZeroCopy() bool { return true }
 
-// Size bounds of the Builder's output. Each item may be preceded by
-// alignment padding of up to its alignment minus one.
+// Size bounds of the encoding, as generous as the official Builder needs
+// (each item may be preceded by alignment padding of up to its alignment
+// minus one); the fixed layouts of encode.go never take more.
 const (
 	strOver   = 4 + 1 + 3 // length prefix, NUL, padding
 	bytesOver = 4 + 3     // length prefix, padding
@@ -130,156 +129,4 @@ func maxSize(rec record.Record) (int, error) {
 		return 0, fmt.Errorf("%w: flatbuffers: record needs %d bytes, max %d", codec.ErrInvalid, n, maxBuffer)
 	}
 	return n, nil
-}
-
-// encoder is the pooled per-call state: the Builder keeps its vtable
-// slices and offs is reused, so a steady Encode does not allocate.
-type encoder struct {
-	b    *flatbuffers.Builder
-	offs []flatbuffers.UOffsetT
-}
-
-var encoders = sync.Pool{New: func() any { return &encoder{b: flatbuffers.NewBuilder(0)} }}
-
-// Encode implements codec.Codec. The encoding ends at dst[MaxSize(rec)]
-// (minus nothing: it fills back to front) and starts 8-byte aligned
-// relative to dst.
-func (*Codec) Encode(dst []byte, rec record.Record) (out []byte, err error) {
-	n, err := maxSize(rec)
-	if err != nil {
-		return nil, err
-	}
-	if err := record.Validate(rec); err != nil {
-		return nil, err
-	}
-	if len(dst) < n {
-		return nil, fmt.Errorf("%w: flatbuffers: need %d bytes, have %d", codec.ErrShortBuffer, n, len(dst))
-	}
-	e := encoders.Get().(*encoder)
-	defer func() {
-		e.b.Bytes = nil // never keep region memory reachable from the pool
-		if p := recover(); p != nil {
-			out, err = nil, fmt.Errorf("%w: flatbuffers: builder: %v", codec.ErrShortBuffer, p)
-			return // drop the encoder: its Builder may be mid-object
-		}
-		encoders.Put(e)
-	}()
-	b := e.b
-	b.Bytes = dst[:n:n]
-	b.Reset()
-	var root flatbuffers.UOffsetT
-	switch r := rec.(type) {
-	case *record.LogEntry:
-		root = e.logEntry(r)
-	case *record.Sample:
-		root = e.sample(r)
-	case *record.Tensor:
-		root = e.tensor(r)
-	}
-	b.Finish(root)
-	// On overflow the Builder silently moves to a new heap slice.
-	if len(b.Bytes) != n || unsafe.SliceData(b.Bytes) != unsafe.SliceData(dst) {
-		return nil, fmt.Errorf("%w: flatbuffers: builder outgrew %d bytes", codec.ErrShortBuffer, n)
-	}
-	return dst[b.Head():n:n], nil
-}
-
-// str creates s, or returns 0 (field absent, reads as "") when s is empty.
-func str(b *flatbuffers.Builder, s string) flatbuffers.UOffsetT {
-	if s == "" {
-		return 0
-	}
-	return b.CreateString(s)
-}
-
-func (e *encoder) logEntry(r *record.LogEntry) flatbuffers.UOffsetT {
-	b := e.b
-	service, host, message := str(b, r.Service), str(b, r.Host), str(b, r.Message)
-	traceID := b.CreateByteVector(r.TraceID[:])
-
-	var tags flatbuffers.UOffsetT
-	if len(r.Tags) > 0 {
-		e.offs = e.offs[:0]
-		for _, t := range r.Tags {
-			e.offs = append(e.offs, b.CreateString(t))
-		}
-		tags = e.vector(e.offs)
-	}
-
-	var attrs flatbuffers.UOffsetT
-	if len(r.Attributes) > 0 {
-		e.offs = e.offs[:0]
-		for i := range r.Attributes {
-			k, v := str(b, r.Attributes[i].Key), str(b, r.Attributes[i].Value)
-			b.StartObject(attrFields)
-			b.PrependUOffsetTSlot(attrValue, v, 0)
-			b.PrependUOffsetTSlot(attrKey, k, 0)
-			e.offs = append(e.offs, b.EndObject())
-		}
-		attrs = e.vector(e.offs)
-	}
-
-	method, path := str(b, r.HTTP.Method), str(b, r.HTTP.Path)
-	b.StartObject(httpFields)
-	b.PrependInt64Slot(httpLatency, r.HTTP.LatencyNs, 0)
-	b.PrependUOffsetTSlot(httpPath, path, 0)
-	b.PrependUOffsetTSlot(httpMethod, method, 0)
-	b.PrependUint32Slot(httpStatus, r.HTTP.Status, 0)
-	http := b.EndObject()
-
-	b.StartObject(logFields)
-	b.PrependInt64Slot(logTimestamp, r.TimestampNs, 0)
-	b.PrependUOffsetTSlot(logHTTP, http, 0)
-	b.PrependUOffsetTSlot(logAttributes, attrs, 0)
-	b.PrependUOffsetTSlot(logTags, tags, 0)
-	b.PrependUOffsetTSlot(logTraceID, traceID, 0)
-	b.PrependUOffsetTSlot(logMessage, message, 0)
-	b.PrependUOffsetTSlot(logHost, host, 0)
-	b.PrependUOffsetTSlot(logService, service, 0)
-	b.PrependInt8Slot(logLevel, int8(r.Level), 0)
-	return b.EndObject()
-}
-
-// vector writes a vector of offsets (strings or tables).
-func (e *encoder) vector(offs []flatbuffers.UOffsetT) flatbuffers.UOffsetT {
-	b := e.b
-	b.StartVector(4, len(offs), 4)
-	for i := len(offs) - 1; i >= 0; i-- {
-		b.PrependUOffsetT(offs[i])
-	}
-	return b.EndVector(len(offs))
-}
-
-func (e *encoder) sample(r *record.Sample) flatbuffers.UOffsetT {
-	b := e.b
-	b.StartVector(4, record.SampleFeatures, 4)
-	for i := record.SampleFeatures - 1; i >= 0; i-- {
-		b.PrependFloat32(r.Features[i])
-	}
-	features := b.EndVector(record.SampleFeatures)
-	b.StartObject(sampleFields)
-	b.PrependInt64Slot(sampleTimestamp, r.TimestampNs, 0)
-	b.PrependUOffsetTSlot(sampleFeatures, features, 0)
-	b.PrependInt32Slot(sampleLabel, r.Label, 0)
-	return b.EndObject()
-}
-
-func (e *encoder) tensor(r *record.Tensor) flatbuffers.UOffsetT {
-	b := e.b
-	// Align the data to 8 so C, Python and numpy can view it in place as
-	// arrays of any element type; CreateByteVector alone aligns only to 4.
-	b.Prep(8, len(r.Data))
-	data := b.CreateByteVector(r.Data)
-	b.StartVector(8, len(r.Shape), 8)
-	for i := len(r.Shape) - 1; i >= 0; i-- {
-		b.PrependInt64(r.Shape[i])
-	}
-	shape := b.EndVector(len(r.Shape))
-	name := str(b, r.Name)
-	b.StartObject(tensorFields)
-	b.PrependUOffsetTSlot(tensorData, data, 0)
-	b.PrependUOffsetTSlot(tensorShape, shape, 0)
-	b.PrependUOffsetTSlot(tensorName, name, 0)
-	b.PrependInt8Slot(tensorDType, int8(r.DType), 0)
-	return b.EndObject()
 }
