@@ -278,12 +278,12 @@ class Region:
 
     def __del__(self) -> None:
         h = getattr(self, "_h", 0)
-        if not h or _lib._forked or os.getpid() != self._pid:
-            return
         try:
+            if not h or _lib._forked or os.getpid() != self._pid:
+                return
             self._ensure_unused("close")
-        except errors.RegionInUseError:
-            return  # something still points into it: keep the mapping (leak, never crash)
+        except Exception:
+            return  # still in use (keep the mapping: leak, never crash) or interpreter teardown
         self._h = 0
         for s in self._scratches:
             lib.xb_scratch_free(s)
@@ -633,44 +633,53 @@ def _pack(rt: int, records: Sequence[Any]) -> Tuple[Any, Any]:
 
 
 def _pack_log_entries(records: Sequence[LogEntry]) -> Tuple[Any, Any]:
+    # All strings of the batch are encoded with one join and their spans
+    # computed with numpy: per-string Python calls dominate otherwise.
     n = len(records)
-    strs = _Strings()
-    rows = []
-    n_spans = 0
+    ss: List[str] = []
+    ext = ss.extend
+    meta = []
     for r in records:
-        tid = bytes(r.trace_id)
+        tid = r.trace_id if type(r.trace_id) is bytes else bytes(r.trace_id)
         if len(tid) != 16:
             raise errors.InvalidRecordError(f"LogEntry.trace_id has {len(tid)} bytes, need 16")
-        attrs = r.attributes.items() if isinstance(r.attributes, dict) else r.attributes
-        tags = [strs.add(t) for t in r.tags]
-        kvs = [(strs.add(k), strs.add(v)) for k, v in attrs]
-        rows.append((r, tid, strs.add(r.service), strs.add(r.host), strs.add(r.message), tags, kvs,
-                     strs.add(r.http.method), strs.add(r.http.path)))
-        n_spans += len(tags) + 2 * len(kvs)
+        h = r.http
+        start = len(ss)
+        ext((r.service, r.host, r.message, h.method, h.path))
+        ext(r.tags)
+        nt = len(ss) - start - 5
+        attrs = r.attributes
+        for kv in attrs.items() if isinstance(attrs, dict) else attrs:
+            ext(kv)
+        meta.append((r, tid, start, nt, (len(ss) - start - 5 - nt) // 2))
+    try:
+        blob = "".join(ss).encode("utf-8")
+    except TypeError:
+        bad = next(x for x in ss if not isinstance(x, str))
+        raise errors.InvalidRecordError(f"LogEntry string field holds {type(bad).__name__}, not str") from None
+    lens = np.fromiter((len(x) if x.isascii() else len(x.encode("utf-8")) for x in ss), np.uint64, len(ss))
+    n_spans = len(ss)
     rec_end = 160 * n
     str_start = rec_end + 16 * n_spans
-    buf = bytearray(str_start + strs.size)
+    buf = bytearray(str_start + len(blob))
     cbuf = (ctypes.c_char * len(buf)).from_buffer(buf)
     base = ctypes.addressof(cbuf)
-    buf[str_start:] = b"".join(strs.parts)
-    sb = base + str_start
-    span_pk = STR_FMT.pack_into
+    buf[str_start:] = blob
+    spans = np.frombuffer(buf, dtype="<u8", count=2 * n_spans, offset=rec_end).reshape(n_spans, 2)
+    spans[:, 1] = lens
+    np.cumsum(lens, out=spans[:, 0])
+    spans[:, 0] += np.uint64(base + str_start)
+    spans[:, 0] -= lens
+    p = spans[:, 0].tolist()
+    ln = lens.tolist()
+    del spans
     pk = LOG_ENTRY_FMT.pack_into
-    so = rec_end  # next span slot
-    for i, (r, tid, svc, host, msg, tags, kvs, meth, path) in enumerate(rows):
-        tags_at = so
-        for o, ln in tags:
-            span_pk(buf, so, sb + o, ln)
-            so += 16
-        attrs_at = so
-        for (ko, kl), (vo, vl) in kvs:
-            span_pk(buf, so, sb + ko, kl)
-            span_pk(buf, so + 16, sb + vo, vl)
-            so += 32
-        pk(buf, 160 * i, r.timestamp_ns, int(r.level),
-           sb + svc[0], svc[1], sb + host[0], host[1], sb + msg[0], msg[1], tid,
-           base + tags_at if tags else 0, len(tags), base + attrs_at if kvs else 0, len(kvs),
-           sb + meth[0], meth[1], sb + path[0], path[1], r.http.status, r.http.latency_ns)
+    for i, (r, tid, s, nt, na) in enumerate(meta):
+        h = r.http
+        at = base + rec_end + 16 * (s + 5)
+        pk(buf, 160 * i, r.timestamp_ns, int(r.level), p[s], ln[s], p[s + 1], ln[s + 1], p[s + 2], ln[s + 2], tid,
+           at if nt else 0, nt, at + 16 * nt if na else 0, na, p[s + 3], ln[s + 3], p[s + 4], ln[s + 4],
+           h.status, h.latency_ns)
     return cbuf, buf
 
 
