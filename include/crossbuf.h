@@ -323,6 +323,25 @@ int32_t xb_decode_bytes(xb_scratch s, int32_t codec, int32_t record_type, const 
  * the rest (zero-copy codecs; the baselines must parse the whole frame). */
 int32_t xb_read_str(xb_region r, xb_scratch s, int32_t field, const uint64_t *offsets, uint64_t n, xb_str *out);
 
+/* ---- Python fast path --------------------------------------------------
+ * For the Python package: like xb_decode and xb_read_str, but the result is
+ * one buffer in CPython's marshal format, so Python builds every object with
+ * a single marshal.loads instead of one foreign call per field:
+ *  - xb_decode_pymarshal: a list of n tuples; a LogEntry is (timestamp_ns,
+ *    level, service, host, message, trace_id: bytes, [tags], {attributes},
+ *    (method, path, status, latency_ns)); a Sample is (timestamp_ns,
+ *    [features], label). Tensors: use xb_decode (their data is not copied).
+ *  - xb_read_str_pymarshal: a list of n str.
+ * Only the marshal types stable since Python 3.4 are used (int, long,
+ * float, str, bytes, tuple, list, dict). *out points into s.
+ * xb_pymarshal_probe writes a fixed sample that the package compares with its
+ * own marshal.dumps at import. */
+int32_t xb_decode_pymarshal(xb_region r, xb_scratch s, int32_t record_type, const uint64_t *offsets, uint64_t n,
+                            const uint8_t **out, uint64_t *out_len);
+int32_t xb_read_str_pymarshal(xb_region r, xb_scratch s, int32_t field, const uint64_t *offsets, uint64_t n,
+                              const uint8_t **out, uint64_t *out_len);
+int32_t xb_pymarshal_probe(xb_scratch s, const uint8_t **out, uint64_t *out_len);
+
 /* ---- test data ---------------------------------------------------------
  * The seeded records that tests and benchmarks of every language share.
  * size is the tensor data size in bytes (ignored for other records). The

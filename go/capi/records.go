@@ -297,26 +297,32 @@ func fieldRecord(f codec.Field) (record.Type, bool) {
 }
 
 func readStr(r *region.Region, v *viewer, want record.Type, field codec.Field, off uint64, out *C.xb_str) error {
-	f, err := r.Frame(off)
-	if err != nil {
-		return err
-	}
-	if record.Type(f.RecordType) != want {
-		return fmt.Errorf("%w: frame holds a %v; field %d is of a %v", codec.ErrRecordType, record.Type(f.RecordType), field, want)
-	}
-	c, err := codecs.Get(codec.ID(f.Codec))
-	if err != nil {
-		return err
-	}
-	fr, ok := c.(codec.FieldReader)
-	if !ok {
-		return fmt.Errorf("%w: codec %v cannot read single fields", codec.ErrUnknownCodec, c.ID())
-	}
-	str, err := fr.ReadString(f.Payload, field)
+	str, err := readField(r, want, field, off)
 	if err != nil {
 		return err
 	}
 	return v.str(str, out)
+}
+
+// readField reads one string field of the frame at off, which must hold a
+// record of type want.
+func readField(r *region.Region, want record.Type, field codec.Field, off uint64) (string, error) {
+	f, err := r.Frame(off)
+	if err != nil {
+		return "", err
+	}
+	if record.Type(f.RecordType) != want {
+		return "", fmt.Errorf("%w: frame holds a %v; field %d is of a %v", codec.ErrRecordType, record.Type(f.RecordType), field, want)
+	}
+	c, err := codecs.Get(codec.ID(f.Codec))
+	if err != nil {
+		return "", err
+	}
+	fr, ok := c.(codec.FieldReader)
+	if !ok {
+		return "", fmt.Errorf("%w: codec %v cannot read single fields", codec.ErrUnknownCodec, c.ID())
+	}
+	return fr.ReadString(f.Payload, field)
 }
 
 // ---- test data -------------------------------------------------------------

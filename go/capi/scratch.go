@@ -22,6 +22,7 @@ type scratch struct {
 	log    record.LogEntry
 	sample record.Sample
 	tensor record.Tensor
+	py     pyWriter // the marshal buffer of the Python fast path
 }
 
 const scratchMinChunk = 1 << 20

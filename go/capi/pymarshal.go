@@ -1,0 +1,255 @@
+package main
+
+/*
+#define CROSSBUF_TYPES_ONLY
+#include "crossbuf.h"
+*/
+import "C"
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/crossbuf"
+	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/go/region"
+)
+
+// The Python package's fast path. Building a Python object per field through
+// ctypes costs a foreign call each; instead the library writes decoded
+// records in CPython's marshal format and Python rebuilds them all with one
+// marshal.loads, which runs at C speed. Only the oldest, stable marshal
+// types are used (format 2+: int, long, float, str, bytes, tuple, list,
+// dict); the Python package checks at import that its marshal agrees.
+
+const (
+	pyInt   = 'i' // int32
+	pyLong  = 'l' // int32 signed digit count, then base-2**15 digits, least significant first
+	pyFloat = 'g' // float64
+	pyStr   = 'u' // int32 length, UTF-8
+	pyBytes = 's' // int32 length
+	pyTuple = '('
+	pyList  = '['
+	pyDict  = '{'
+	pyNull  = '0' // ends a dict
+)
+
+type pyWriter struct{ b []byte }
+
+func (w *pyWriter) u32(n int) { w.b = binary.LittleEndian.AppendUint32(w.b, uint32(n)) }
+
+func (w *pyWriter) int(v int64) {
+	if v >= math.MinInt32 && v <= math.MaxInt32 {
+		w.b = append(w.b, pyInt)
+		w.u32(int(int32(v)))
+		return
+	}
+	u, sign := uint64(v), 1
+	if v < 0 {
+		u, sign = uint64(-v), -1 // MinInt64 negates to itself, which is right as uint64
+	}
+	var digits [5]uint16 // 64 bits need 5 digits of 15 bits
+	n := 0
+	for ; u != 0; n++ {
+		digits[n] = uint16(u & 0x7fff)
+		u >>= 15
+	}
+	w.b = append(w.b, pyLong)
+	w.u32(sign * n)
+	for _, d := range digits[:n] {
+		w.b = binary.LittleEndian.AppendUint16(w.b, d)
+	}
+}
+
+func (w *pyWriter) float(f float64) {
+	w.b = append(w.b, pyFloat)
+	w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(f))
+}
+
+func (w *pyWriter) str(s string) {
+	w.b = append(w.b, pyStr)
+	w.u32(len(s))
+	w.b = append(w.b, s...)
+}
+
+func (w *pyWriter) bytes(p []byte) {
+	w.b = append(w.b, pyBytes)
+	w.u32(len(p))
+	w.b = append(w.b, p...)
+}
+
+func (w *pyWriter) tuple(n int) { w.b = append(w.b, pyTuple); w.u32(n) }
+func (w *pyWriter) list(n int)  { w.b = append(w.b, pyList); w.u32(n) }
+
+// logEntry writes (timestamp_ns, level, service, host, message, trace_id,
+// [tags], {attributes}, (method, path, status, latency_ns)).
+func (w *pyWriter) logEntry(e *record.LogEntry) {
+	w.tuple(9)
+	w.int(e.TimestampNs)
+	w.int(int64(e.Level))
+	w.str(e.Service)
+	w.str(e.Host)
+	w.str(e.Message)
+	w.bytes(e.TraceID[:])
+	w.list(len(e.Tags))
+	for _, t := range e.Tags {
+		w.str(t)
+	}
+	w.b = append(w.b, pyDict)
+	for _, a := range e.Attributes {
+		w.str(a.Key)
+		w.str(a.Value)
+	}
+	w.b = append(w.b, pyNull)
+	w.tuple(4)
+	w.str(e.HTTP.Method)
+	w.str(e.HTTP.Path)
+	w.int(int64(e.HTTP.Status))
+	w.int(e.HTTP.LatencyNs)
+}
+
+// sample writes (timestamp_ns, [features], label).
+func (w *pyWriter) sample(s *record.Sample) {
+	w.tuple(3)
+	w.int(s.TimestampNs)
+	w.list(len(s.Features))
+	for _, f := range s.Features {
+		w.float(float64(f))
+	}
+	w.int(int64(s.Label))
+}
+
+// finish copies the encoding into scratch (so no Go pointer reaches C) and
+// hands it out.
+func (w *pyWriter) finish(s *scratch, out **C.uint8_t, outLen *C.uint64_t) error {
+	p, err := s.copyBytes(w.b)
+	if err != nil {
+		return err
+	}
+	*out, *outLen = (*C.uint8_t)(p), C.uint64_t(len(w.b))
+	return nil
+}
+
+// pyWriter returns s's reusable marshal buffer, emptied.
+func (s *scratch) pyWriter() *pyWriter {
+	s.py.b = s.py.b[:0]
+	return &s.py
+}
+
+//export xb_decode_pymarshal
+func xb_decode_pymarshal(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, offsets *C.uint64_t, n C.uint64_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
+	defer guard(&rc, enter())
+	t := record.Type(recordType)
+	if t != record.TypeLogEntry && t != record.TypeSample {
+		return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("xb_decode_pymarshal: record type %d is not LogEntry or Sample", int32(recordType)))
+	}
+	if out == nil || outLen == nil {
+		return invalidf("out or out_len is NULL")
+	}
+	offs, err := cArray(offsets, n, "offsets")
+	if err != nil {
+		return failErr(err)
+	}
+	r, err := regions.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	s, err := getScratch(sh)
+	if err != nil {
+		return failErr(err)
+	}
+	w := s.pyWriter()
+	w.list(len(offs))
+	for _, off := range offs {
+		if err := pyDecodeFrame(r, s, w, t, uint64(off)); err != nil {
+			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", uint64(off), err))
+		}
+	}
+	if err := w.finish(s, out, outLen); err != nil {
+		return failErr(err)
+	}
+	return C.XB_OK
+}
+
+func pyDecodeFrame(r *region.Region, s *scratch, w *pyWriter, t record.Type, off uint64) error {
+	f, err := r.Frame(off)
+	if err != nil {
+		return err
+	}
+	if t == record.TypeLogEntry {
+		if err := crossbuf.Decode(f, &s.log); err != nil {
+			return err
+		}
+		w.logEntry(&s.log)
+		return nil
+	}
+	if err := crossbuf.Decode(f, &s.sample); err != nil {
+		return err
+	}
+	w.sample(&s.sample)
+	return nil
+}
+
+//export xb_read_str_pymarshal
+func xb_read_str_pymarshal(h C.xb_region, sh C.xb_scratch, field C.int32_t, offsets *C.uint64_t, n C.uint64_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
+	defer guard(&rc, enter())
+	want, ok := fieldRecord(codec.Field(field))
+	if !ok {
+		return invalidf("unknown field %d", int32(field))
+	}
+	if out == nil || outLen == nil {
+		return invalidf("out or out_len is NULL")
+	}
+	offs, err := cArray(offsets, n, "offsets")
+	if err != nil {
+		return failErr(err)
+	}
+	r, err := regions.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	s, err := getScratch(sh)
+	if err != nil {
+		return failErr(err)
+	}
+	w := s.pyWriter()
+	w.list(len(offs))
+	for _, off := range offs {
+		str, err := readField(r, want, codec.Field(field), uint64(off))
+		if err != nil {
+			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", uint64(off), err))
+		}
+		w.str(str)
+	}
+	if err := w.finish(s, out, outLen); err != nil {
+		return failErr(err)
+	}
+	return C.XB_OK
+}
+
+// pyMarshalProbe is a fixed record the Python package marshals itself and
+// compares with xb_pymarshal_probe, to prove both sides speak one format.
+//
+//export xb_pymarshal_probe
+func xb_pymarshal_probe(sh C.xb_scratch, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
+	defer guard(&rc, enter())
+	if out == nil || outLen == nil {
+		return invalidf("out or out_len is NULL")
+	}
+	s, err := getScratch(sh)
+	if err != nil {
+		return failErr(err)
+	}
+	w := s.pyWriter()
+	w.list(2)
+	w.logEntry(&record.LogEntry{TimestampNs: -1 << 62, Level: record.LevelWarn, Service: "é", Message: "x",
+		Tags: []string{"a"}, Attributes: []record.Attribute{{Key: "k", Value: "v"}},
+		HTTP: record.HTTP{Status: 200, LatencyNs: 1 << 40}})
+	w.sample(&record.Sample{TimestampNs: math.MaxInt64, Label: -7, Features: [16]float32{0.5, -1}})
+	if err := w.finish(s, out, outLen); err != nil {
+		return failErr(err)
+	}
+	return C.XB_OK
+}
