@@ -48,7 +48,7 @@ class BdistWheelPy3None(bdist_wheel):
 
 setup(
     # build/lib holds libcrossbuf.so itself: keep setuptools' staging elsewhere
-    options={"build": {"build_base": "build/py"}, "egg_info": {"egg_base": "build/py"}},
+    options={"build": {"build_base": "build/py"}},
     distclass=BinaryDistribution,
     cmdclass={"build_py": BuildPyWithLib, "bdist_wheel": BdistWheelPy3None},
 )
