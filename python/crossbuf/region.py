@@ -51,29 +51,41 @@ class RegionStats:
 
 
 class Frame:
-    """One committed frame. payload is a read-only memoryview of region memory."""
+    """One committed frame: its offset (the frame's id), codec, record type and
+    payload. A Frame alone does not pin the mapping; its `payload` memoryview
+    (read-only region memory, no copy) does, like views and arrays do."""
 
-    __slots__ = ("offset", "codec", "record_type", "payload", "__weakref__")
+    __slots__ = ("offset", "codec", "record_type", "_region", "_paddr", "_plen", "__weakref__")
 
-    def __init__(self, offset: int, codec: int, record_type: int, payload: memoryview) -> None:
+    def __init__(self, region: "Region", offset: int, codec: int, record_type: int, paddr: int, plen: int) -> None:
         self.offset = offset
         self.codec = codec
         self.record_type = record_type
-        self.payload = payload
+        self._region = region
+        self._paddr = paddr
+        self._plen = plen
+
+    @property
+    def payload(self) -> memoryview:
+        """The encoded bytes in region memory (ClosedError once the region is closed)."""
+        r = self._region
+        r._handle()
+        o = self._paddr - r._base
+        return r._mv[o : o + self._plen]
 
     @property
     def len(self) -> int:
-        return len(self.payload)
+        return self._plen
 
     def __len__(self) -> int:
-        return len(self.payload)
+        return self._plen
 
     def __repr__(self) -> str:
         try:
             c = Codec(self.codec).name
         except ValueError:
             c = str(self.codec)
-        return f"Frame(offset={self.offset}, codec={c}, record_type={self.record_type}, len={len(self.payload)})"
+        return f"Frame(offset={self.offset}, codec={c}, record_type={self.record_type}, len={self._plen})"
 
 
 def _name_bytes(name: str) -> bytes:
@@ -333,17 +345,8 @@ class Region:
         self._local.st = ts
         return ts
 
-    def _payload(self, addr: int, n: int) -> memoryview:
-        o = addr - self._base
-        return self._mv[o : o + n]
-
     def _frames_from(self, buf: Any, n: int) -> List[Frame]:
-        base, mv = self._base, self._mv
-        out = []
-        for off, codec, rt, p, plen in FRAME_FMT.iter_unpack(memoryview(buf).cast("B")[: n * 32]):
-            o = p - base
-            out.append(Frame(off, codec, rt, mv[o : o + plen]))
-        return out
+        return [Frame(self, *t) for t in FRAME_FMT.iter_unpack(memoryview(buf).cast("B")[: n * 32])]
 
     # ---- frames ------------------------------------------------------------
 
@@ -354,7 +357,7 @@ class Region:
         st = lib.xb_frame_get(h, offset, byref(f))
         if st:
             raise_status(st)
-        return Frame(f.offset, f.codec, f.record_type, self._payload(f.payload or 0, f.payload_len))
+        return Frame(self, f.offset, f.codec, f.record_type, f.payload or 0, f.payload_len)
 
     def list_frames(self, cursor: int = 0, max_frames: int = _LIST_BATCH) -> Tuple[List[Frame], int]:
         """Up to max_frames committed frames from cursor (0: the first), and the
@@ -385,7 +388,7 @@ class Region:
         del keep
         if st:
             raise_status(st)
-        return Frame(f.offset, f.codec, f.record_type, self._payload(f.payload or 0, f.payload_len))
+        return Frame(self, f.offset, f.codec, f.record_type, f.payload or 0, f.payload_len)
 
     # ---- encode ------------------------------------------------------------
 
