@@ -15,7 +15,7 @@ every call raises ForkError; use multiprocessing's 'spawn' or 'forkserver'.
 from __future__ import annotations
 
 from . import testdata
-from ._generate import generate
+from ._generate import decode_bytes, generate
 from ._lib import ABI_VERSION, LAYOUT_VERSION, LIBRARY_VERSION, debug_fault, library_path, status_name
 from .errors import (
     BadNameError,
@@ -52,6 +52,7 @@ __all__ = [
     "status_name",
     "debug_fault",
     "generate",
+    "decode_bytes",
     "testdata",
     "Region",
     "RegionStats",

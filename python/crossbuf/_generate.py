@@ -1,9 +1,13 @@
-"""xb_generate: the library's own seeded records, to cross-check testdata."""
+"""Calls that need no region: xb_generate (the library's own seeded records)
+and xb_decode_bytes (decode bytes held anywhere)."""
 
 from __future__ import annotations
 
 import ctypes
 import threading
+from typing import Any
+
+import numpy as np
 from ctypes import byref, c_uint64
 
 from . import _lib
@@ -46,3 +50,29 @@ def generate(record_type: int, seed: int, size: int = 0) -> Record:
     if rt == 2:
         return SampleView(SAMPLE_FMT.unpack_from(raw)).to_record()
     return TensorView(TENSOR_FMT.unpack_from(raw), None, 0).to_record()
+
+
+def decode_bytes(codec: int, record_type: int, data: Any) -> Record:
+    """Decodes encoded bytes that are not in a region (from a socket, a file)
+    into a record that owns its data. The bytes are copied once into an
+    8-byte aligned buffer (Cap'n Proto needs the alignment)."""
+    check_fork()
+    rt = int(RecordType(record_type))
+    sc = getattr(_local, "scratch", None)
+    if sc is None:
+        sc = _local.scratch = _Scratch()
+    raw = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+    n = len(raw)
+    aligned = np.empty((n + 7) // 8 or 1, dtype=np.uint64)
+    aligned.view(np.uint8)[:n] = np.frombuffer(raw, dtype=np.uint8)
+    out = ctypes.create_string_buffer(_SIZE[rt])
+    st = lib.xb_decode_bytes(sc.handle, int(codec), rt, aligned.ctypes.data, n, ctypes.addressof(out))
+    if st:
+        raise_status(st)
+    raw_out = out.raw
+    # every pointer is into `aligned` or the scratch: copy all fields now
+    if rt == 1:
+        return LogEntryView(LOG_ENTRY_FMT.unpack_from(raw_out), None, 0).to_record()
+    if rt == 2:
+        return SampleView(SAMPLE_FMT.unpack_from(raw_out)).to_record()
+    return TensorView(TENSOR_FMT.unpack_from(raw_out), None, 0).to_record()

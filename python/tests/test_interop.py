@@ -39,3 +39,14 @@ def test_capnp_payload_is_8_byte_aligned(region: xb.Region) -> None:
         f = region.encode(rec, xb.Codec.CAPNP)
         assert np.frombuffer(f.payload, np.uint8).ctypes.data % 8 == 0
         del f
+
+
+@pytest.mark.parametrize("rt", list(xb.RecordType), ids=lambda r: r.name)
+@pytest.mark.parametrize("codec", ALL_CODECS, ids=lambda c: c.name)
+def test_decode_bytes_outside_a_region(codec: xb.Codec, rt: xb.RecordType) -> None:
+    for rec in records_of(rt):
+        data = BUILD[codec](rec)
+        assert xb.decode_bytes(codec, rt, data) == rec
+        assert xb.decode_bytes(codec, rt, memoryview(b"\0" + data)[1:]) == rec  # unaligned input
+    with pytest.raises(xb.MalformedError):
+        xb.decode_bytes(codec, rt, b"\xff" * 40)
