@@ -32,10 +32,12 @@ build_lib() {
   mkdir -p build/lib build/bin
   go build -buildmode=c-shared -trimpath \
     -ldflags="-s -w -extldflags=-Wl,-soname,libcrossbuf.so.$SOVERSION" \
-    -o "$LIB" ./go/capi
-  rm -f build/lib/libcrossbuf.so.h # cgo's generated header; include/crossbuf.h is the contract
+    -o "$LIB.tmp" ./go/capi
+  mv -f "$LIB.tmp" "$LIB"
+  rm -f build/lib/libcrossbuf.so.h "$LIB.h" # cgo's generated header; include/crossbuf.h is the contract
   ln -sf "libcrossbuf.so.$SOVERSION" build/lib/libcrossbuf.so
-  cp "$LIB" python/crossbuf/libcrossbuf.so
+  # copy then rename: overwriting in place would crash processes that have it loaded
+  cp "$LIB" python/crossbuf/.libcrossbuf.so.tmp && mv -f python/crossbuf/.libcrossbuf.so.tmp python/crossbuf/libcrossbuf.so
   build_c
 }
 
