@@ -4,7 +4,9 @@
 // included) directly into the caller's buffer: the Go runtime's builder
 // allocates per message and its arenas may zero or recycle the memory they
 // are given, which region memory must never be. Decode and ReadString read
-// in place with the official runtime and the generated accessors, through
+// single-segment messages in place with a hand-written, bounds-checked
+// reader with a traversal budget (read.go); multi-segment messages and far
+// pointers go through the official runtime and the generated accessors, on
 // a pooled read-only message with traversal and depth limits.
 package capnp
 
