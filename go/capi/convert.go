@@ -7,6 +7,7 @@ package main
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -179,13 +180,9 @@ func scratchArray[T any](s *scratch, n int) ([]T, error) {
 func (v *viewer) logToC(e *record.LogEntry, c *C.xb_log_entry) error {
 	c.timestamp_ns = C.int64_t(e.TimestampNs)
 	c.level = C.int32_t(e.Level)
-	for _, f := range []struct {
-		s   string
-		out *C.xb_str
-	}{{e.Service, &c.service}, {e.Host, &c.host}, {e.Message, &c.message}, {e.HTTP.Method, &c.http.method}, {e.HTTP.Path, &c.http.path}} {
-		if err := v.str(f.s, f.out); err != nil {
-			return err
-		}
+	if err := errors.Join(v.str(e.Service, &c.service), v.str(e.Host, &c.host), v.str(e.Message, &c.message),
+		v.str(e.HTTP.Method, &c.http.method), v.str(e.HTTP.Path, &c.http.path)); err != nil {
+		return err
 	}
 	for i, b := range e.TraceID {
 		c.trace_id[i] = C.uint8_t(b)

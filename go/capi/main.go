@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/crossbuf/crossbuf/go/codec"
@@ -105,44 +106,54 @@ func enter() bool { return debug.SetPanicOnFault(true) }
 
 // handles maps opaque ids to Go objects: ids are never reused, so a stale or
 // closed handle is reported as closed instead of reaching another object.
+// Every call looks a handle up and handles change rarely, so lookups read an
+// immutable snapshot without locking and changes copy it.
 type handles[T any] struct {
-	mu   sync.RWMutex
+	mu   sync.Mutex // serialises writers
 	next uint64
-	m    map[uint64]T
+	m    atomic.Pointer[map[uint64]T]
 }
 
 var errClosedHandle = errors.New("handle is closed or was never valid")
 
+func (h *handles[T]) update(change func(m map[uint64]T)) {
+	m := make(map[uint64]T)
+	if old := h.m.Load(); old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	change(m)
+	h.m.Store(&m)
+}
+
 func (h *handles[T]) add(v T) uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.m == nil {
-		h.m = make(map[uint64]T)
-	}
 	h.next++
-	h.m[h.next] = v
-	return h.next
+	id := h.next
+	h.update(func(m map[uint64]T) { m[id] = v })
+	return id
 }
 
 func (h *handles[T]) get(id uint64) (T, error) {
-	h.mu.RLock()
-	v, ok := h.m[id]
-	h.mu.RUnlock()
-	if !ok {
-		return v, fmt.Errorf("%w (%d)", errClosedHandle, id)
+	if m := h.m.Load(); m != nil {
+		if v, ok := (*m)[id]; ok {
+			return v, nil
+		}
 	}
-	return v, nil
+	var zero T
+	return zero, fmt.Errorf("%w (%d)", errClosedHandle, id)
 }
 
 func (h *handles[T]) remove(id uint64) (T, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	v, ok := h.m[id]
-	if !ok {
-		return v, fmt.Errorf("%w (%d)", errClosedHandle, id)
+	v, err := h.get(id)
+	if err == nil {
+		h.update(func(m map[uint64]T) { delete(m, id) })
 	}
-	delete(h.m, id)
-	return v, nil
+	return v, err
 }
 
 //export xb_debug_fault

@@ -14,7 +14,6 @@ import (
 	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/crossbuf"
 	"github.com/crossbuf/crossbuf/go/record"
-	"github.com/crossbuf/crossbuf/go/region"
 )
 
 // The Python package's fast path. Building a Python object per field through
@@ -173,7 +172,7 @@ func xb_decode_pymarshal(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, o
 	return C.XB_OK
 }
 
-func pyDecodeFrame(r *region.Region, s *scratch, w *pyWriter, t record.Type, off uint64) error {
+func pyDecodeFrame(r *openRegion, s *scratch, w *pyWriter, t record.Type, off uint64) error {
 	f, err := r.Frame(off)
 	if err != nil {
 		return err

@@ -119,7 +119,7 @@ func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records u
 			err, rec = tensorFromC(&unsafe.Slice((*C.xb_tensor)(records), len(out))[i], &t.tensor), &t.tensor
 		}
 		if err == nil {
-			err = encodeOne(r, c, rec, &out[i])
+			err = encodeOne(r.Region, c, rec, &out[i])
 		}
 		if err != nil {
 			return fail(codeOf(err), fmt.Sprintf("record %d: %v", i, err))
@@ -168,13 +168,8 @@ func decodeInto(v *viewer, t record.Type, decode func(record.Record) error, out 
 	return fmt.Errorf("%w: %d", codec.ErrRecordType, t)
 }
 
-func regionViewer(r *region.Region, s *scratch) (*viewer, error) {
-	b, err := r.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	lo := uintptr(unsafe.Pointer(&b[0]))
-	return &viewer{s: s, lo: lo, hi: lo + uintptr(len(b))}, nil
+func regionViewer(r *openRegion, s *scratch) viewer {
+	return viewer{s: s, lo: r.lo, hi: r.hi}
 }
 
 //export xb_decode
@@ -198,19 +193,16 @@ func xb_decode(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, offsets *C.
 	if err != nil {
 		return failErr(err)
 	}
-	v, err := regionViewer(r, s)
-	if err != nil {
-		return failErr(err)
-	}
+	v := regionViewer(r, s)
 	for i, off := range offs {
-		if err := decodeFrame(r, v, record.Type(recordType), uint64(off), out, i); err != nil {
+		if err := decodeFrame(r, &v, record.Type(recordType), uint64(off), out, i); err != nil {
 			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", uint64(off), err))
 		}
 	}
 	return C.XB_OK
 }
 
-func decodeFrame(r *region.Region, v *viewer, t record.Type, off uint64, out unsafe.Pointer, i int) error {
+func decodeFrame(r *openRegion, v *viewer, t record.Type, off uint64, out unsafe.Pointer, i int) error {
 	f, err := r.Frame(off)
 	if err != nil {
 		return err
@@ -239,13 +231,13 @@ func xb_decode_bytes(sh C.xb_scratch, codecID C.int32_t, recordType C.int32_t, b
 	if err != nil {
 		return failErr(err)
 	}
-	v := &viewer{s: s}
+	v := viewer{s: s}
 	if len(b) > 0 {
 		v.lo = uintptr(unsafe.Pointer(&b[0]))
 		v.hi = v.lo + uintptr(len(b))
 	}
 	decode := func(rec record.Record) error { return c.Decode(b, rec) }
-	if err := decodeInto(v, record.Type(recordType), decode, out, 0); err != nil {
+	if err := decodeInto(&v, record.Type(recordType), decode, out, 0); err != nil {
 		return failErr(err)
 	}
 	return C.XB_OK
@@ -274,12 +266,9 @@ func xb_read_str(h C.xb_region, sh C.xb_scratch, field C.int32_t, offsets *C.uin
 	if err != nil {
 		return failErr(err)
 	}
-	v, err := regionViewer(r, s)
-	if err != nil {
-		return failErr(err)
-	}
+	v := regionViewer(r, s)
 	for i, off := range offs {
-		if err := readStr(r, v, want, codec.Field(field), uint64(off), &outs[i]); err != nil {
+		if err := readStr(r, &v, want, codec.Field(field), uint64(off), &outs[i]); err != nil {
 			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", uint64(off), err))
 		}
 	}
@@ -296,7 +285,7 @@ func fieldRecord(f codec.Field) (record.Type, bool) {
 	return 0, false
 }
 
-func readStr(r *region.Region, v *viewer, want record.Type, field codec.Field, off uint64, out *C.xb_str) error {
+func readStr(r *openRegion, v *viewer, want record.Type, field codec.Field, off uint64, out *C.xb_str) error {
 	str, err := readField(r, want, field, off)
 	if err != nil {
 		return err
@@ -306,7 +295,7 @@ func readStr(r *region.Region, v *viewer, want record.Type, field codec.Field, o
 
 // readField reads one string field of the frame at off, which must hold a
 // record of type want.
-func readField(r *region.Region, want record.Type, field codec.Field, off uint64) (string, error) {
+func readField(r *openRegion, want record.Type, field codec.Field, off uint64) (string, error) {
 	f, err := r.Frame(off)
 	if err != nil {
 		return "", err
@@ -340,7 +329,7 @@ func xb_generate(sh C.xb_scratch, recordType C.int32_t, seed C.uint64_t, size C.
 	if err != nil {
 		return failErr(err)
 	}
-	v := &viewer{s: s} // empty range: everything is copied into scratch
+	v := viewer{s: s} // empty range: everything is copied into scratch
 	switch record.Type(recordType) {
 	case record.TypeLogEntry:
 		err = v.logToC(record.NewLogEntry(uint64(seed)), (*C.xb_log_entry)(out))

@@ -13,12 +13,19 @@ import (
 	"github.com/crossbuf/crossbuf/go/region"
 )
 
-var regions handles[*region.Region]
+// openRegion is a region with the bounds of its mapping, which do not move
+// until it is closed; views use them to tell region pointers from others.
+type openRegion struct {
+	*region.Region
+	lo, hi uintptr
+}
+
+var regions handles[*openRegion]
 
 // maxCapacity bounds region sizes (1 TiB) so a garbage argument is an error.
 const maxCapacity = 1 << 40
 
-func openRegion(out *C.xb_region, open func() (*region.Region, error)) status {
+func register(out *C.xb_region, open func() (*region.Region, error)) status {
 	if out == nil {
 		return invalidf("out is NULL")
 	}
@@ -26,7 +33,12 @@ func openRegion(out *C.xb_region, open func() (*region.Region, error)) status {
 	if err != nil {
 		return failErr(err)
 	}
-	*out = C.xb_region(regions.add(r))
+	b, err := r.Bytes()
+	if err != nil {
+		return failErr(err)
+	}
+	lo := uintptr(unsafe.Pointer(&b[0]))
+	*out = C.xb_region(regions.add(&openRegion{Region: r, lo: lo, hi: lo + uintptr(len(b))}))
 	return C.XB_OK
 }
 
@@ -57,7 +69,7 @@ func xb_region_create_anon(capacity C.uint64_t, out *C.xb_region) (rc status) {
 	if rc := checkCapacity(capacity); rc != C.XB_OK {
 		return rc
 	}
-	return openRegion(out, func() (*region.Region, error) { return region.CreateAnon(int(capacity)) })
+	return register(out, func() (*region.Region, error) { return region.CreateAnon(int(capacity)) })
 }
 
 //export xb_region_create_shm
@@ -70,7 +82,7 @@ func xb_region_create_shm(name *C.char, capacity C.uint64_t, mode C.uint32_t, ou
 	if rc := checkCapacity(capacity); rc != C.XB_OK {
 		return rc
 	}
-	return openRegion(out, func() (*region.Region, error) { return region.CreateShm(n, int(capacity), fileMode(mode)) })
+	return register(out, func() (*region.Region, error) { return region.CreateShm(n, int(capacity), fileMode(mode)) })
 }
 
 //export xb_region_open_shm
@@ -80,7 +92,7 @@ func xb_region_open_shm(name *C.char, out *C.xb_region) (rc status) {
 	if rc != C.XB_OK {
 		return rc
 	}
-	return openRegion(out, func() (*region.Region, error) { return region.OpenShm(n) })
+	return register(out, func() (*region.Region, error) { return region.OpenShm(n) })
 }
 
 //export xb_region_unlink_shm
@@ -106,7 +118,7 @@ func xb_region_create_file(path *C.char, capacity C.uint64_t, mode C.uint32_t, o
 	if rc := checkCapacity(capacity); rc != C.XB_OK {
 		return rc
 	}
-	return openRegion(out, func() (*region.Region, error) { return region.CreateFile(p, int(capacity), fileMode(mode)) })
+	return register(out, func() (*region.Region, error) { return region.CreateFile(p, int(capacity), fileMode(mode)) })
 }
 
 //export xb_region_open_file
@@ -116,7 +128,7 @@ func xb_region_open_file(path *C.char, out *C.xb_region) (rc status) {
 	if rc != C.XB_OK {
 		return rc
 	}
-	return openRegion(out, func() (*region.Region, error) { return region.OpenFile(p) })
+	return register(out, func() (*region.Region, error) { return region.OpenFile(p) })
 }
 
 //export xb_region_close
