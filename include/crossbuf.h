@@ -342,6 +342,36 @@ int32_t xb_read_str_pymarshal(xb_region r, xb_scratch s, int32_t field, const ui
                               const uint8_t **out, uint64_t *out_len);
 int32_t xb_pymarshal_probe(xb_scratch s, const uint8_t **out, uint64_t *out_len);
 
+/* ---- argument-block calls ------------------------------------------------
+ * Foreign-function layers such as Python's ctypes pay for every argument
+ * (about 0.2 us each), more than the work of a one-field read. xb_fast takes
+ * one pointer to a block the caller fills once and reuses: set offset, call,
+ * read out/out_len. Per call the block must not be shared between threads.
+ *  - XB_FAST_READ_STR: arg is an XB_FIELD_*; out/out_len is the string, in
+ *    the region (zero-copy codecs) or in scratch. Like xb_read_str.
+ *  - XB_FAST_DECODE_PYMARSHAL: arg is the record type; out/out_len is a
+ *    marshal list of one record, in scratch. Like xb_decode_pymarshal. */
+#endif /* CROSSBUF_TYPES_ONLY: the block's types are shared with the Go side */
+
+enum { XB_FAST_READ_STR = 1, XB_FAST_DECODE_PYMARSHAL = 2 };
+
+typedef struct xb_fast_call {
+    xb_region region;
+    xb_scratch scratch;
+    int32_t op;  /* XB_FAST_* */
+    int32_t arg;
+    uint64_t offset;    /* of the frame */
+    const uint8_t *out; /* result */
+    uint64_t out_len;
+} xb_fast_call;
+
+XB_STATIC_ASSERT(offsetof(xb_fast_call, offset) == 24 && offsetof(xb_fast_call, out) == 32 &&
+                     sizeof(xb_fast_call) == 48,
+                 "xb_fast_call layout");
+
+#ifndef CROSSBUF_TYPES_ONLY
+int32_t xb_fast(xb_fast_call *call);
+
 /* ---- test data ---------------------------------------------------------
  * The seeded records that tests and benchmarks of every language share.
  * size is the tensor data size in bytes (ignored for other records). The

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/crossbuf"
@@ -249,6 +250,52 @@ func xb_pymarshal_probe(sh C.xb_scratch, out **C.uint8_t, outLen *C.uint64_t) (r
 	w.sample(&record.Sample{TimestampNs: math.MaxInt64, Label: -7, Features: [16]float32{0.5, -1}})
 	if err := w.finish(s, out, outLen); err != nil {
 		return failErr(err)
+	}
+	return C.XB_OK
+}
+
+//export xb_fast
+func xb_fast(call *C.xb_fast_call) (rc status) {
+	defer guard(&rc, enter())
+	if call == nil {
+		return invalidf("call is NULL")
+	}
+	r, err := regions.get(uint64(call.region))
+	if err != nil {
+		return failErr(err)
+	}
+	s, err := getScratch(call.scratch)
+	if err != nil {
+		return failErr(err)
+	}
+	off := uint64(call.offset)
+	switch call.op {
+	case C.XB_FAST_READ_STR:
+		want, ok := fieldRecord(codec.Field(call.arg))
+		if !ok {
+			return invalidf("unknown field %d", int32(call.arg))
+		}
+		v := regionViewer(r, s)
+		var out C.xb_str
+		if err := readStr(r, &v, want, codec.Field(call.arg), off, &out); err != nil {
+			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", off, err))
+		}
+		call.out, call.out_len = (*C.uint8_t)(unsafe.Pointer(out.ptr)), out.len
+	case C.XB_FAST_DECODE_PYMARSHAL:
+		t := record.Type(call.arg)
+		if t != record.TypeLogEntry && t != record.TypeSample {
+			return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("record type %d is not LogEntry or Sample", int32(call.arg)))
+		}
+		w := s.pyWriter()
+		w.list(1)
+		if err := pyDecodeFrame(r, s, w, t, off); err != nil {
+			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", off, err))
+		}
+		if err := w.finish(s, &call.out, &call.out_len); err != nil {
+			return failErr(err)
+		}
+	default:
+		return invalidf("unknown xb_fast op %d", int32(call.op))
 	}
 	return C.XB_OK
 }

@@ -100,6 +100,24 @@ class XbRegionStats(Structure):
     ]
 
 
+class XbFastCall(Structure):
+    """The argument block of xb_fast: filled once, reused per call."""
+
+    _fields_ = [
+        ("region", c_uint64),
+        ("scratch", c_uint64),
+        ("op", c_int32),
+        ("arg", c_int32),
+        ("offset", c_uint64),
+        ("out", c_void_p),
+        ("out_len", c_uint64),
+    ]
+
+
+XB_FAST_READ_STR = 1
+XB_FAST_DECODE_PYMARSHAL = 2
+
+
 def _check_layout() -> None:
     o = lambda s, f: getattr(s, f).offset  # noqa: E731
     checks = [
@@ -113,6 +131,7 @@ def _check_layout() -> None:
         ctypes.sizeof(XbTensor) == 104,
         o(XbFrame, "payload") == 16 and ctypes.sizeof(XbFrame) == 32,
         ctypes.sizeof(XbRegionStats) == 48,
+        o(XbFastCall, "offset") == 24 and o(XbFastCall, "out") == 32 and ctypes.sizeof(XbFastCall) == 48,
     ]
     if not all(checks):  # pragma: no cover - only on an unexpected platform ABI
         raise ImportError("crossbuf: ctypes struct layout does not match crossbuf.h")
@@ -173,6 +192,10 @@ _SIGS = {
     "xb_read_str": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
     "xb_generate": ([c_uint64, c_int32, c_uint64, c_uint64, c_void_p], c_int32),
     "xb_debug_fault": ([c_int32], c_int32),
+    "xb_decode_pymarshal": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xb_read_str_pymarshal": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xb_pymarshal_probe": ([c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xb_fast": ([c_void_p], c_int32),
 }
 for _name, (_args, _res) in _SIGS.items():
     try:
@@ -181,20 +204,6 @@ for _name, (_args, _res) in _SIGS.items():
         raise ImportError(f"crossbuf: {library_path()} lacks {_name}; is it an older libcrossbuf?") from e
     _fn.argtypes = _args
     _fn.restype = _res
-
-# Optional fast path (newer libraries): decoded records as one CPython marshal
-# buffer, rebuilt with a single marshal.loads. Verified below with the probe.
-_PYMARSHAL_SIGS = {
-    "xb_decode_pymarshal": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
-    "xb_read_str_pymarshal": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
-    "xb_pymarshal_probe": ([c_uint64, POINTER(c_void_p), _u64p], c_int32),
-}
-HAS_PYMARSHAL = all(hasattr(lib, n) for n in _PYMARSHAL_SIGS)
-if HAS_PYMARSHAL:
-    for _name, (_args, _res) in _PYMARSHAL_SIGS.items():
-        _fn = getattr(lib, _name)
-        _fn.argtypes = _args
-        _fn.restype = _res
 
 _lib_abi = lib.xb_abi_version()
 if _lib_abi != ABI_VERSION:
@@ -230,8 +239,9 @@ def _probe_pymarshal() -> bool:
         lib.xb_scratch_free(s.value)
 
 
-if HAS_PYMARSHAL and not _probe_pymarshal():
-    HAS_PYMARSHAL = False  # formats disagree: keep to the struct path
+# The marshal fast path is used only where this Python's marshal reads the
+# library's output as expected; elsewhere the struct path does the same work.
+HAS_PYMARSHAL = _probe_pymarshal()
 
 # ---- fork guard --------------------------------------------------------------
 

@@ -30,6 +30,11 @@ _ZERO_COPY = (False, True, True, False, False, False)  # by codec id
 _LEVELS = tuple(Level)
 _SPAN = STR_FMT  # (ptr, len) of an xb_str
 _string_at = ctypes.string_at
+_fast = lib.xb_fast
+_FAST_READ_STR = _lib.XB_FAST_READ_STR
+_FAST_DECODE_PYMARSHAL = _lib.XB_FAST_DECODE_PYMARSHAL
+_FAST_IN = struct.Struct("<iiQ")  # xb_fast_call op, arg, offset
+_FAST_OUT = struct.Struct("<QQ")  # xb_fast_call out, out_len
 
 
 class Field(IntEnum):
@@ -126,9 +131,10 @@ def _loads_acyclic(b: bytes) -> Any:
 class _ThreadState:
     """Per-thread decode scratch and reusable output buffers."""
 
-    __slots__ = ("scratch", "out", "out_c", "out_addr", "offs", "offs_addr", "mp", "mn", "mp_ref", "mn_ref")
+    __slots__ = ("scratch", "out", "out_c", "out_addr", "offs", "offs_addr", "mp", "mn", "mp_ref", "mn_ref", "fast",
+                 "fast_ptr", "fast_mv")
 
-    def __init__(self, scratch: int) -> None:
+    def __init__(self, scratch: int, region: int) -> None:
         self.scratch = scratch
         self._grow_out(160 * 16)
         self.offs = (c_uint64 * 1)()
@@ -137,6 +143,10 @@ class _ThreadState:
         # argument conversion is most of what a ctypes call costs.
         self.mp, self.mn = c_void_p(), c_uint64()
         self.mp_ref, self.mn_ref = byref(self.mp), byref(self.mn)
+        # The xb_fast argument block: one prebuilt pointer argument per call.
+        self.fast = _lib.XbFastCall(region=region, scratch=scratch)
+        self.fast_ptr = c_void_p(ctypes.addressof(self.fast))
+        self.fast_mv = memoryview(self.fast).cast("B")  # struct packing beats ctypes attribute access
 
     def _grow_out(self, n: int) -> None:
         self.out = bytearray(n)
@@ -361,7 +371,7 @@ class Region:
         st = lib.xb_scratch_new(byref(s))
         if st:
             raise_status(st)
-        ts = _ThreadState(s.value)
+        ts = _ThreadState(s.value, self._h)
         with self._lock:
             self._scratches.append(s.value)
         self._local.st = ts
@@ -549,13 +559,17 @@ class Region:
     def read_field(self, frame: Union[Frame, int], field: int) -> str:
         """One string field of one frame, read in place with one library call
         (no view is built). For many frames, read_str is faster per frame."""
-        h = self._handle()
+        if not self._h:
+            raise errors.ClosedError("region is closed")
+        if _lib._forked:
+            _lib.fork_error()
         ts = self._state()
-        ts.offs[0] = frame.offset if type(frame) is Frame else int(frame)  # type: ignore[union-attr]
-        st = lib.xb_read_str(h, ts.scratch, field, ts.offs_addr, 1, ts.out_addr)
+        off = frame.offset if type(frame) is Frame else int(frame)  # type: ignore[union-attr]
+        _FAST_IN.pack_into(ts.fast_mv, 16, _FAST_READ_STR, field, off)
+        st = _fast(ts.fast_ptr)
         if st:
             raise_status(st)
-        p, n = _SPAN.unpack_from(ts.out)
+        p, n = _FAST_OUT.unpack_from(ts.fast_mv, 32)
         o = p - self._base
         if 0 <= o <= self._cap - n:
             return str(self._mv[o : o + n], "utf-8")
@@ -565,8 +579,7 @@ class Region:
         """One frame decoded into a record that owns its data (no view)."""
         if not _lib.HAS_PYMARSHAL:
             return self.decode_records((frame,))[0]
-        h = self._handle()
-        ts = self._state()
+        self._handle()
         if type(frame) is Frame:
             off, rt = frame.offset, frame.record_type  # type: ignore[union-attr]
         else:
@@ -574,11 +587,12 @@ class Region:
             rt = self._header(off)[1]
         if rt == 3:
             return self.decode(off).to_record()
-        ts.offs[0] = off
-        st = lib.xb_decode_pymarshal(h, ts.scratch, rt, ts.offs_addr, 1, ts.mp_ref, ts.mn_ref)
+        ts = self._state()
+        _FAST_IN.pack_into(ts.fast_mv, 16, _FAST_DECODE_PYMARSHAL, rt, off)
+        st = _fast(ts.fast_ptr)
         if st:
             raise_status(st)
-        t = marshal.loads(_string_at(ts.mp.value, ts.mn.value))[0]
+        t = marshal.loads(_string_at(*_FAST_OUT.unpack_from(ts.fast_mv, 32)))[0]
         if rt == 1:
             m, path, status, lat = t[8]
             return LogEntry(t[0], _LEVELS[t[1]], t[2], t[3], t[4], t[5], t[6], t[7], Http(m, path, status, lat))
