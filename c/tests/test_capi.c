@@ -324,6 +324,46 @@ static void test_lifecycle_errors(void) {
     EXPECT_OK(xb_scratch_free(gs));
 }
 
+static void test_fast_calls(void) {
+    xb_region r;
+    xb_scratch s, g;
+    xb_log_entry want;
+    xb_frame f;
+    EXPECT_OK(xb_region_create_anon(1 << 20, &r));
+    EXPECT_OK(xb_scratch_new(&s));
+    EXPECT_OK(xb_scratch_new(&g));
+    EXPECT_OK(xb_generate(g, XB_RECORD_LOG_ENTRY, 4, 0, &want));
+    for (int c = 0; c < NCODECS; c++) {
+        EXPECT_OK(xb_encode(r, codecs[c], XB_RECORD_LOG_ENTRY, &want, 1, &f, NULL));
+        xb_fast_call call = {.region = r, .scratch = s, .op = XB_FAST_READ_STR, .arg = XB_FIELD_LOG_HOST,
+                             .offset = f.offset};
+        EXPECT_OK(xb_fast(&call));
+        EXPECT(str_eq((xb_str){(const char *)call.out, call.out_len}, want.host), "xb_fast read_str, codec %d",
+               codecs[c]);
+        call.op = XB_FAST_DECODE_PYMARSHAL;
+        call.arg = XB_RECORD_LOG_ENTRY;
+        EXPECT_OK(xb_fast(&call));
+        /* a marshal list of one 9-tuple */
+        EXPECT(call.out_len > 100 && call.out[0] == '[' && call.out[5] == '(' && call.out[6] == 9,
+               "xb_fast pymarshal layout, codec %d", codecs[c]);
+        const uint8_t *out;
+        uint64_t n;
+        EXPECT_OK(xb_read_str_pymarshal(r, s, XB_FIELD_LOG_MESSAGE, &f.offset, 1, &out, &n));
+        EXPECT(n == 5 + 5 + want.message.len && memcmp(out + 10, want.message.ptr, want.message.len) == 0,
+               "pymarshal str, codec %d", codecs[c]);
+        call.arg = XB_RECORD_TENSOR;
+        EXPECT_STATUS(xb_fast(&call), XB_ERR_RECORD_TYPE);
+        call.op = 77;
+        EXPECT_STATUS(xb_fast(&call), XB_ERR_INVALID_ARG);
+    }
+    EXPECT_STATUS(xb_fast(NULL), XB_ERR_INVALID_ARG);
+    xb_fast_call closed = {.region = 0, .scratch = s, .op = XB_FAST_READ_STR, .arg = XB_FIELD_LOG_HOST};
+    EXPECT_STATUS(xb_fast(&closed), XB_ERR_CLOSED);
+    EXPECT_OK(xb_scratch_free(g));
+    EXPECT_OK(xb_scratch_free(s));
+    EXPECT_OK(xb_region_close(r));
+}
+
 static void test_faults(void) {
     EXPECT_STATUS(xb_debug_fault(1), XB_ERR_INTERNAL);
     EXPECT(strstr(xb_last_error(), "panic") != NULL, "message names the panic: %s", xb_last_error());
@@ -378,6 +418,7 @@ int main(void) {
     test_batches_and_iteration();
     test_malformed();
     test_lifecycle_errors();
+    test_fast_calls();
     test_faults();
     test_threads();
     printf("C: %d passed, %d failed\n", passed, failed);
