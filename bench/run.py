@@ -9,10 +9,16 @@ RESULTS.md and plots. See bench/README.md for the methodology.
 
 from __future__ import annotations
 
+import os
+
+# numpy's OpenBLAS starts one spinning worker thread per core; on a 2-core
+# machine they steal time from every Python measurement. No benchmark here
+# uses BLAS, so one thread is enough. Must be set before numpy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import datetime as dt
 import json
-import os
 import platform
 import re
 import shlex

@@ -345,32 +345,52 @@ int32_t xb_pymarshal_probe(xb_scratch s, const uint8_t **out, uint64_t *out_len)
 /* ---- argument-block calls ------------------------------------------------
  * Foreign-function layers such as Python's ctypes pay for every argument
  * (about 0.2 us each), more than the work of a one-field read. xb_fast takes
- * one pointer to a block the caller fills once and reuses: set offset, call,
- * read out/out_len. Per call the block must not be shared between threads.
- *  - XB_FAST_READ_STR: arg is an XB_FIELD_*; out/out_len is the string, in
- *    the region (zero-copy codecs) or in scratch. Like xb_read_str.
- *  - XB_FAST_DECODE_PYMARSHAL: arg is the record type; out/out_len is a
- *    marshal list of one record, in scratch. Like xb_decode_pymarshal. */
+ * a block the caller fills once and reuses: set the per-call fields, call,
+ * read the results. A block must not be used by two threads at once.
+ *  - XB_FAST_READ_STR: arg is an XB_FIELD_*, offset the frame; out/out_len is
+ *    the string, in the region (zero-copy codecs) or in scratch.
+ *  - XB_FAST_DECODE_PYMARSHAL: arg is the record type, offset the frame;
+ *    out/out_len is a marshal list of one record (see xb_decode_pymarshal).
+ *  - XB_FAST_ENCODE_PYMARSHAL: arg is the record type, codec the codec; in
+ *    (in_len bytes) is a marshal list of one record in the shape that
+ *    xb_decode_pymarshal writes (marshal version 2, as marshal.dumps(x, 2)
+ *    writes it). The new frame's offset is written to offset, its payload to
+ *    out/out_len.
+ * buf/buf_cap (optional) is caller memory for marshal results: when the
+ * result fits, it is written there (out == buf), which saves the caller a
+ * copy out of scratch. */
 #endif /* CROSSBUF_TYPES_ONLY: the block's types are shared with the Go side */
 
-enum { XB_FAST_READ_STR = 1, XB_FAST_DECODE_PYMARSHAL = 2 };
+enum { XB_FAST_READ_STR = 1, XB_FAST_DECODE_PYMARSHAL = 2, XB_FAST_ENCODE_PYMARSHAL = 3 };
 
 typedef struct xb_fast_call {
     xb_region region;
     xb_scratch scratch;
     int32_t op;  /* XB_FAST_* */
-    int32_t arg;
-    uint64_t offset;    /* of the frame */
+    int32_t arg; /* XB_FIELD_* or XB_RECORD_* */
+    int32_t codec;
+    uint32_t _pad0;
+    uint64_t offset; /* of the frame: input, or output of ENCODE */
+    uint64_t in_len;
     const uint8_t *out; /* result */
     uint64_t out_len;
+    uint8_t *buf; /* optional caller memory for marshal results */
+    uint64_t buf_cap;
 } xb_fast_call;
 
-XB_STATIC_ASSERT(offsetof(xb_fast_call, offset) == 24 && offsetof(xb_fast_call, out) == 32 &&
-                     sizeof(xb_fast_call) == 48,
+XB_STATIC_ASSERT(offsetof(xb_fast_call, offset) == 32 && offsetof(xb_fast_call, out) == 48 &&
+                     offsetof(xb_fast_call, buf) == 64 && sizeof(xb_fast_call) == 80,
                  "xb_fast_call layout");
 
 #ifndef CROSSBUF_TYPES_ONLY
-int32_t xb_fast(xb_fast_call *call);
+int32_t xb_fast(xb_fast_call *call, const uint8_t *in);
+
+/* Encodes the records of a marshal list (see XB_FAST_ENCODE_PYMARSHAL) with
+ * codec into r, one frame each, like xb_encode. frames_out has room for cap
+ * frames; *n_done (if not NULL) counts the frames written. LogEntry and
+ * Sample only (a Tensor's data is passed by pointer with xb_encode). */
+int32_t xb_encode_pymarshal(xb_region r, int32_t codec, int32_t record_type, const uint8_t *in, uint64_t in_len,
+                            xb_frame *frames_out, uint64_t cap, uint64_t *n_done);
 
 /* ---- test data ---------------------------------------------------------
  * The seeded records that tests and benchmarks of every language share.

@@ -337,28 +337,50 @@ static void test_fast_calls(void) {
         EXPECT_OK(xb_encode(r, codecs[c], XB_RECORD_LOG_ENTRY, &want, 1, &f, NULL));
         xb_fast_call call = {.region = r, .scratch = s, .op = XB_FAST_READ_STR, .arg = XB_FIELD_LOG_HOST,
                              .offset = f.offset};
-        EXPECT_OK(xb_fast(&call));
+        EXPECT_OK(xb_fast(&call, NULL));
         EXPECT(str_eq((xb_str){(const char *)call.out, call.out_len}, want.host), "xb_fast read_str, codec %d",
                codecs[c]);
         call.op = XB_FAST_DECODE_PYMARSHAL;
         call.arg = XB_RECORD_LOG_ENTRY;
-        EXPECT_OK(xb_fast(&call));
+        EXPECT_OK(xb_fast(&call, NULL));
         /* a marshal list of one 9-tuple */
         EXPECT(call.out_len > 100 && call.out[0] == '[' && call.out[5] == '(' && call.out[6] == 9,
                "xb_fast pymarshal layout, codec %d", codecs[c]);
+        /* what the decoder writes, the encoder reads: a marshal round trip */
+        static uint8_t buf[8192];
+        uint64_t blen = call.out_len;
+        EXPECT(blen <= sizeof buf, "marshal size");
+        memcpy(buf, call.out, blen);
+        xb_fast_call enc = {.region = r, .scratch = s, .op = XB_FAST_ENCODE_PYMARSHAL, .arg = XB_RECORD_LOG_ENTRY,
+                            .codec = codecs[c], .in_len = blen};
+        EXPECT_OK(xb_fast(&enc, buf));
+        xb_log_entry back;
+        xb_scratch d;
+        EXPECT_OK(xb_scratch_new(&d));
+        EXPECT_OK(xb_decode(r, d, XB_RECORD_LOG_ENTRY, &enc.offset, 1, &back));
+        EXPECT(log_eq(&want, &back), "marshal encode round trip, codec %d", codecs[c]);
+        EXPECT_OK(xb_scratch_free(d));
+        xb_frame frames[2];
+        uint64_t done = 0;
+        EXPECT_OK(xb_encode_pymarshal(r, codecs[c], XB_RECORD_LOG_ENTRY, buf, blen, frames, 2, &done));
+        EXPECT(done == 1, "batch marshal encode");
+        buf[blen - 1] ^= 0x40; /* corrupt the last integer's type or bytes: never a crash */
+        (void)xb_encode_pymarshal(r, codecs[c], XB_RECORD_LOG_ENTRY, buf, blen, frames, 2, &done);
+        EXPECT_STATUS(xb_encode_pymarshal(r, codecs[c], XB_RECORD_LOG_ENTRY, buf, blen / 2, frames, 2, &done),
+                      XB_ERR_INVALID_ARG);
         const uint8_t *out;
         uint64_t n;
         EXPECT_OK(xb_read_str_pymarshal(r, s, XB_FIELD_LOG_MESSAGE, &f.offset, 1, &out, &n));
         EXPECT(n == 5 + 5 + want.message.len && memcmp(out + 10, want.message.ptr, want.message.len) == 0,
                "pymarshal str, codec %d", codecs[c]);
         call.arg = XB_RECORD_TENSOR;
-        EXPECT_STATUS(xb_fast(&call), XB_ERR_RECORD_TYPE);
+        EXPECT_STATUS(xb_fast(&call, NULL), XB_ERR_RECORD_TYPE);
         call.op = 77;
-        EXPECT_STATUS(xb_fast(&call), XB_ERR_INVALID_ARG);
+        EXPECT_STATUS(xb_fast(&call, NULL), XB_ERR_INVALID_ARG);
     }
-    EXPECT_STATUS(xb_fast(NULL), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_fast(NULL, NULL), XB_ERR_INVALID_ARG);
     xb_fast_call closed = {.region = 0, .scratch = s, .op = XB_FAST_READ_STR, .arg = XB_FIELD_LOG_HOST};
-    EXPECT_STATUS(xb_fast(&closed), XB_ERR_CLOSED);
+    EXPECT_STATUS(xb_fast(&closed, NULL), XB_ERR_CLOSED);
     EXPECT_OK(xb_scratch_free(g));
     EXPECT_OK(xb_scratch_free(s));
     EXPECT_OK(xb_region_close(r));

@@ -15,6 +15,7 @@ import (
 	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/crossbuf"
 	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/go/region"
 )
 
 // The Python package's fast path. Building a Python object per field through
@@ -255,7 +256,7 @@ func xb_pymarshal_probe(sh C.xb_scratch, out **C.uint8_t, outLen *C.uint64_t) (r
 }
 
 //export xb_fast
-func xb_fast(call *C.xb_fast_call) (rc status) {
+func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 	defer guard(&rc, enter())
 	if call == nil {
 		return invalidf("call is NULL")
@@ -291,7 +292,32 @@ func xb_fast(call *C.xb_fast_call) (rc status) {
 		if err := pyDecodeFrame(r, s, w, t, off); err != nil {
 			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", off, err))
 		}
-		if err := w.finish(s, &call.out, &call.out_len); err != nil {
+		if call.buf != nil && uint64(len(w.b)) <= uint64(call.buf_cap) {
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(call.buf)), len(w.b)), w.b)
+			call.out, call.out_len = call.buf, C.uint64_t(len(w.b))
+		} else if err := w.finish(s, &call.out, &call.out_len); err != nil {
+			return failErr(err)
+		}
+	case C.XB_FAST_ENCODE_PYMARSHAL:
+		c, err := codecByID(call.codec)
+		if err != nil {
+			return failErr(err)
+		}
+		b, err := goBytes(in, call.in_len, "in")
+		if err != nil {
+			return failErr(err)
+		}
+		n := 0
+		err = encodePy(r, c, record.Type(call.arg), b, func(i int, f region.Frame) error {
+			if n++; n > 1 {
+				return fmt.Errorf("%w: XB_FAST_ENCODE_PYMARSHAL takes one record", errInvalidArg)
+			}
+			var cf C.xb_frame
+			frameToC(f, &cf)
+			call.offset, call.out, call.out_len = cf.offset, cf.payload, cf.payload_len
+			return nil
+		})
+		if err != nil {
 			return failErr(err)
 		}
 	default:

@@ -108,14 +108,20 @@ class XbFastCall(Structure):
         ("scratch", c_uint64),
         ("op", c_int32),
         ("arg", c_int32),
+        ("codec", c_int32),
+        ("_pad0", c_uint32),
         ("offset", c_uint64),
+        ("in_len", c_uint64),
         ("out", c_void_p),
         ("out_len", c_uint64),
+        ("buf", c_void_p),
+        ("buf_cap", c_uint64),
     ]
 
 
 XB_FAST_READ_STR = 1
 XB_FAST_DECODE_PYMARSHAL = 2
+XB_FAST_ENCODE_PYMARSHAL = 3
 
 
 def _check_layout() -> None:
@@ -131,7 +137,7 @@ def _check_layout() -> None:
         ctypes.sizeof(XbTensor) == 104,
         o(XbFrame, "payload") == 16 and ctypes.sizeof(XbFrame) == 32,
         ctypes.sizeof(XbRegionStats) == 48,
-        o(XbFastCall, "offset") == 24 and o(XbFastCall, "out") == 32 and ctypes.sizeof(XbFastCall) == 48,
+        o(XbFastCall, "offset") == 32 and o(XbFastCall, "out") == 48 and o(XbFastCall, "buf") == 64 and ctypes.sizeof(XbFastCall) == 80,
     ]
     if not all(checks):  # pragma: no cover - only on an unexpected platform ABI
         raise ImportError("crossbuf: ctypes struct layout does not match crossbuf.h")
@@ -195,7 +201,8 @@ _SIGS = {
     "xb_decode_pymarshal": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
     "xb_read_str_pymarshal": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
     "xb_pymarshal_probe": ([c_uint64, POINTER(c_void_p), _u64p], c_int32),
-    "xb_fast": ([c_void_p], c_int32),
+    "xb_fast": ([c_void_p, c_char_p], c_int32),
+    "xb_encode_pymarshal": ([c_uint64, c_int32, c_int32, c_char_p, c_uint64, c_void_p, c_uint64, _u64p], c_int32),
 }
 for _name, (_args, _res) in _SIGS.items():
     try:

@@ -33,8 +33,21 @@ _string_at = ctypes.string_at
 _fast = lib.xb_fast
 _FAST_READ_STR = _lib.XB_FAST_READ_STR
 _FAST_DECODE_PYMARSHAL = _lib.XB_FAST_DECODE_PYMARSHAL
-_FAST_IN = struct.Struct("<iiQ")  # xb_fast_call op, arg, offset
+_FAST_ENCODE_PYMARSHAL = _lib.XB_FAST_ENCODE_PYMARSHAL
+_FAST_IN = struct.Struct("<ii8xQ")  # xb_fast_call op, arg, offset
+_FAST_ENC = struct.Struct("<iiiIQQ")  # xb_fast_call op, arg, codec, pad, offset, in_len
 _FAST_OUT = struct.Struct("<QQ")  # xb_fast_call out, out_len
+_FAST_RES = struct.Struct("<QQQQ")  # xb_fast_call offset, in_len, out, out_len
+_dumps = marshal.dumps
+
+
+def _as_tuple(rec: Any) -> tuple:
+    """A LogEntry or Sample in the tuple shape of the library's marshal format."""
+    if type(rec) is LogEntry:
+        h = rec.http
+        return (rec.timestamp_ns, int(rec.level), rec.service, rec.host, rec.message, bytes(rec.trace_id),
+                list(rec.tags), dict(rec.attributes), (h.method, h.path, h.status, h.latency_ns))  # fmt: skip
+    return (rec.timestamp_ns, list(rec.features), rec.label)
 
 
 class Field(IntEnum):
@@ -132,7 +145,7 @@ class _ThreadState:
     """Per-thread decode scratch and reusable output buffers."""
 
     __slots__ = ("scratch", "out", "out_c", "out_addr", "offs", "offs_addr", "mp", "mn", "mp_ref", "mn_ref", "fast",
-                 "fast_ptr", "fast_mv")
+                 "fast_ptr", "fast_mv", "pybuf", "pybuf_c", "pybuf_addr")
 
     def __init__(self, scratch: int, region: int) -> None:
         self.scratch = scratch
@@ -144,7 +157,12 @@ class _ThreadState:
         self.mp, self.mn = c_void_p(), c_uint64()
         self.mp_ref, self.mn_ref = byref(self.mp), byref(self.mn)
         # The xb_fast argument block: one prebuilt pointer argument per call.
-        self.fast = _lib.XbFastCall(region=region, scratch=scratch)
+        # Marshal results land in pybuf when they fit; marshal.loads reads it
+        # directly (it ignores the bytes after the object), so no copy.
+        self.pybuf = bytearray(1 << 16)
+        self.pybuf_c = (ctypes.c_char * len(self.pybuf)).from_buffer(self.pybuf)  # pins it: no resize
+        self.pybuf_addr = ctypes.addressof(self.pybuf_c)
+        self.fast = _lib.XbFastCall(region=region, scratch=scratch, buf=self.pybuf_addr, buf_cap=len(self.pybuf))
         self.fast_ptr = c_void_p(ctypes.addressof(self.fast))
         self.fast_mv = memoryview(self.fast).cast("B")  # struct packing beats ctypes attribute access
 
@@ -426,6 +444,22 @@ class Region:
 
     def encode(self, record: Record, codec: int = Codec.FLATBUFFERS) -> Frame:
         """Encodes one record into a new frame."""
+        cls = type(record)
+        if cls is LogEntry or cls is Sample:
+            if not _lib.HAS_PYMARSHAL:
+                return self.encode_many((record,), codec)[0]
+            # One marshal.dumps (C speed) and one library call with a prebuilt
+            # argument block, instead of building C structs field by field.
+            rt = 1 if cls is LogEntry else 2
+            buf = _dumps([_as_tuple(record)], 2)
+            self._handle()
+            ts = self._state()
+            _FAST_ENC.pack_into(ts.fast_mv, 16, _FAST_ENCODE_PYMARSHAL, rt, codec, 0, 0, len(buf))
+            st = _fast(ts.fast_ptr, buf)
+            if st:
+                raise_status(st)
+            off, _, paddr, plen = _FAST_RES.unpack_from(ts.fast_mv, 32)
+            return Frame(self, off, codec, rt, paddr, plen)
         return self.encode_many((record,), codec)[0]
 
     def encode_many(self, records: Sequence[Record], codec: int = Codec.FLATBUFFERS) -> List[Frame]:
@@ -441,11 +475,15 @@ class Region:
         for r in records:
             if _record_type(r) != rt:
                 raise errors.RecordTypeError("encode_many needs records of one type; got mixed")
-        packed, keep = _pack(rt, records)
         frames_out = (_lib.XbFrame * n)()
         done = c_uint64()
-        st = lib.xb_encode(h, int(codec), rt, ctypes.addressof(packed), n, ctypes.addressof(frames_out), byref(done))
-        del keep, packed
+        if rt != 3 and _lib.HAS_PYMARSHAL:
+            buf = _dumps([_as_tuple(r) for r in records], 2)
+            st = lib.xb_encode_pymarshal(h, int(codec), rt, buf, len(buf), ctypes.addressof(frames_out), n, byref(done))
+        else:
+            packed, keep = _pack(rt, records)
+            st = lib.xb_encode(h, int(codec), rt, ctypes.addressof(packed), n, ctypes.addressof(frames_out), byref(done))
+            del keep, packed
         if st:
             try:
                 raise_status(st)
@@ -566,10 +604,10 @@ class Region:
         ts = self._state()
         off = frame.offset if type(frame) is Frame else int(frame)  # type: ignore[union-attr]
         _FAST_IN.pack_into(ts.fast_mv, 16, _FAST_READ_STR, field, off)
-        st = _fast(ts.fast_ptr)
+        st = _fast(ts.fast_ptr, None)
         if st:
             raise_status(st)
-        p, n = _FAST_OUT.unpack_from(ts.fast_mv, 32)
+        p, n = _FAST_OUT.unpack_from(ts.fast_mv, 48)
         o = p - self._base
         if 0 <= o <= self._cap - n:
             return str(self._mv[o : o + n], "utf-8")
@@ -589,10 +627,11 @@ class Region:
             return self.decode(off).to_record()
         ts = self._state()
         _FAST_IN.pack_into(ts.fast_mv, 16, _FAST_DECODE_PYMARSHAL, rt, off)
-        st = _fast(ts.fast_ptr)
+        st = _fast(ts.fast_ptr, None)
         if st:
             raise_status(st)
-        t = marshal.loads(_string_at(*_FAST_OUT.unpack_from(ts.fast_mv, 32)))[0]
+        p, n = _FAST_OUT.unpack_from(ts.fast_mv, 48)
+        t = marshal.loads(ts.pybuf if p == ts.pybuf_addr else _string_at(p, n))[0]
         if rt == 1:
             m, path, status, lat = t[8]
             return LogEntry(t[0], _LEVELS[t[1]], t[2], t[3], t[4], t[5], t[6], t[7], Http(m, path, status, lat))
