@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest"
 	"github.com/crossbuf/crossbuf/go/gen/capnpgen"
 	"github.com/crossbuf/crossbuf/go/record"
 )
@@ -28,7 +29,7 @@ func newMsg(t testing.TB, multi bool) (*capnplib.Message, *capnplib.Segment) {
 func marshal(t testing.TB, msg *capnplib.Message) []byte {
 	b, err := msg.Marshal()
 	require.NoError(t, err)
-	return aligned(b)
+	return codectest.Aligned(b)
 }
 
 func plainLogEntry(t testing.TB, e *record.LogEntry, multi bool) []byte {
@@ -121,12 +122,12 @@ func plainReadLogEntry(t testing.TB, b []byte) *record.LogEntry {
 }
 
 func TestInteropOfficialReadsOurs(t *testing.T) {
-	recs := edgeLogEntries()
+	recs := codectest.EdgeLogEntries()
 	for seed := uint64(0); seed < 50; seed++ {
 		recs = append(recs, record.NewLogEntry(seed))
 	}
 	for _, e := range recs {
-		checkLogEntry(t, e, plainReadLogEntry(t, encode(t, e)), nil)
+		codectest.CheckLogEntry(t, e, plainReadLogEntry(t, encode(t, e)), nil)
 	}
 	for seed := uint64(0); seed < 50; seed++ {
 		s := record.NewSample(seed)
@@ -143,7 +144,7 @@ func TestInteropOfficialReadsOurs(t *testing.T) {
 			assert.Equal(t, s.Features[i], f.At(i))
 		}
 	}
-	for _, tn := range tensors() {
+	for _, tn := range codectest.Tensors() {
 		msg, err := capnplib.Unmarshal(encode(t, tn))
 		require.NoError(t, err)
 		r, err := capnpgen.ReadRootTensor(msg)
@@ -155,30 +156,30 @@ func TestInteropOfficialReadsOurs(t *testing.T) {
 		for i := 0; i < shape.Len(); i++ {
 			got.Shape = append(got.Shape, shape.At(i))
 		}
-		checkTensor(t, tn, got, nil)
+		codectest.CheckTensor(t, tn, got, nil)
 	}
 }
 
 func TestInteropWeReadOfficial(t *testing.T) {
-	recs := append(edgeLogEntries(), record.NewLogEntry(1), record.NewLogEntry(2))
+	recs := append(codectest.EdgeLogEntries(), record.NewLogEntry(1), record.NewLogEntry(2))
 	var got record.LogEntry
 	for _, multi := range []bool{false, true} {
 		for _, e := range recs {
 			b := plainLogEntry(t, e, multi)
 			require.NoError(t, cdc.Decode(b, &got))
-			checkLogEntry(t, e, &got, b)
+			codectest.CheckLogEntry(t, e, &got, b)
 			s, err := cdc.ReadString(b, codec.FieldLogHTTPPath)
 			require.NoError(t, err)
 			assert.Equal(t, e.HTTP.Path, s)
 		}
 		var gt record.Tensor
-		for _, tn := range tensors() {
+		for _, tn := range codectest.Tensors() {
 			b := plainTensor(t, tn, multi)
 			if multi && len(tn.Data) == 1<<20 {
 				require.NotZero(t, b[0], "want a multi-segment message")
 			}
 			require.NoError(t, cdc.Decode(b, &gt))
-			checkTensor(t, tn, &gt, b)
+			codectest.CheckTensor(t, tn, &gt, b)
 		}
 	}
 	for seed := uint64(0); seed < 20; seed++ {

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest"
 	"github.com/crossbuf/crossbuf/go/record"
 )
 
@@ -15,7 +16,7 @@ import (
 // a landing pad appended to the (single) segment.
 func withFarRoot(b []byte) []byte {
 	words := binary.LittleEndian.Uint32(b[4:])
-	out := aligned(append(append([]byte(nil), b...), make([]byte, 8)...))
+	out := codectest.Aligned(append(append([]byte(nil), b...), make([]byte, 8)...))
 	seg := out[8:]
 	root := binary.LittleEndian.Uint64(seg)
 	pad := uint64(words)
@@ -32,17 +33,17 @@ func TestFarPointerFallsBack(t *testing.T) {
 	b := withFarRoot(encode(t, e))
 	var got record.LogEntry
 	require.NoError(t, cdc.Decode(b, &got))
-	checkLogEntry(t, e, &got, b)
+	codectest.CheckLogEntry(t, e, &got, b)
 	s, err := cdc.ReadString(b, codec.FieldLogMessage)
 	require.NoError(t, err)
 	assert.Equal(t, e.Message, s)
-	inside(t, s, b)
+	codectest.Inside(t, s, b)
 
 	tn := record.NewTensor(3, 64)
 	b = withFarRoot(encode(t, tn))
 	var gt record.Tensor
 	require.NoError(t, cdc.Decode(b, &gt))
-	checkTensor(t, tn, &gt, b)
+	codectest.CheckTensor(t, tn, &gt, b)
 }
 
 func TestShortStructReadsDefaults(t *testing.T) {
@@ -51,7 +52,7 @@ func TestShortStructReadsDefaults(t *testing.T) {
 	// Shrink the root struct's sections in its pointer: whatever falls
 	// outside reads as default, exactly as the runtime reads it.
 	for _, size := range []struct{ data, ptrs uint64 }{{2, 3}, {1, 0}, {0, 0}, {2, 6}} {
-		b := aligned(orig)
+		b := codectest.Aligned(orig)
 		root := binary.LittleEndian.Uint64(b[8:])
 		binary.LittleEndian.PutUint64(b[8:], root&0xFFFFFFFF|size.data<<32|size.ptrs<<48)
 		var got, rt record.LogEntry

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest"
 	"github.com/crossbuf/crossbuf/go/record"
 )
 
@@ -14,10 +15,10 @@ import (
 // bytes are the same, so no padding or absent field keeps old contents.
 func TestEncodeZeroesPadding(t *testing.T) {
 	recs := []record.Record{record.NewSample(1), &record.Sample{}}
-	for _, e := range edgeLogEntries() {
+	for _, e := range codectest.EdgeLogEntries() {
 		recs = append(recs, e)
 	}
-	for _, tn := range tensors() {
+	for _, tn := range codectest.Tensors() {
 		recs = append(recs, tn)
 	}
 	for _, rec := range recs {
@@ -33,7 +34,7 @@ func TestEncodeZeroesPadding(t *testing.T) {
 // TestTensorDataAligned checks that the data starts 8-aligned relative to
 // dst (absolute in region memory) and so does the buffer.
 func TestTensorDataAligned(t *testing.T) {
-	for _, tn := range tensors() {
+	for _, tn := range codectest.Tensors() {
 		n, err := cdc.MaxSize(tn)
 		require.NoError(t, err)
 		require.Zero(t, n%8)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest"
 	"github.com/crossbuf/crossbuf/go/gen/fbgen"
 	"github.com/crossbuf/crossbuf/go/record"
 )
@@ -123,7 +124,7 @@ func plainReadLogEntry(b []byte) *record.LogEntry {
 func TestInteropOfficialReadsOurs(t *testing.T) {
 	for seed := uint64(0); seed < 50; seed++ {
 		e := record.NewLogEntry(seed)
-		checkLogEntry(t, e, plainReadLogEntry(encode(t, e)), nil)
+		codectest.CheckLogEntry(t, e, plainReadLogEntry(encode(t, e)), nil)
 
 		s := record.NewSample(seed)
 		r := fbgen.GetRootAsSample(encode(t, s), 0)
@@ -134,23 +135,23 @@ func TestInteropOfficialReadsOurs(t *testing.T) {
 			assert.Equal(t, s.Features[i], r.Features(i))
 		}
 	}
-	for _, tn := range tensors() {
+	for _, tn := range codectest.Tensors() {
 		r := fbgen.GetRootAsTensor(encode(t, tn), 0)
 		got := &record.Tensor{Name: string(r.Name()), DType: record.DType(r.Dtype()), Data: r.DataBytes()}
 		for i := 0; i < r.ShapeLength(); i++ {
 			got.Shape = append(got.Shape, r.Shape(i))
 		}
-		checkTensor(t, tn, got, nil)
+		codectest.CheckTensor(t, tn, got, nil)
 	}
 }
 
 func TestInteropWeReadOfficial(t *testing.T) {
-	recs := append(edgeLogEntries(), record.NewLogEntry(1), record.NewLogEntry(2))
+	recs := append(codectest.EdgeLogEntries(), record.NewLogEntry(1), record.NewLogEntry(2))
 	var got record.LogEntry
 	for _, e := range recs {
 		b := plainLogEntry(e)
 		require.NoError(t, cdc.Decode(b, &got))
-		checkLogEntry(t, e, &got, b)
+		codectest.CheckLogEntry(t, e, &got, b)
 		s, err := cdc.ReadString(b, codec.FieldLogHTTPPath)
 		require.NoError(t, err)
 		assert.Equal(t, e.HTTP.Path, s)
@@ -162,10 +163,10 @@ func TestInteropWeReadOfficial(t *testing.T) {
 		assert.Equal(t, *s, got)
 	}
 	var gt record.Tensor
-	for _, tn := range tensors() {
+	for _, tn := range codectest.Tensors() {
 		b := plainTensor(tn)
 		require.NoError(t, cdc.Decode(b, &gt))
-		checkTensor(t, tn, &gt, b)
+		codectest.CheckTensor(t, tn, &gt, b)
 	}
 }
 

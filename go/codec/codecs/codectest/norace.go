@@ -1,5 +1,5 @@
 //go:build !race
 
-package flatbuf
+package codectest
 
 const raceEnabled = false

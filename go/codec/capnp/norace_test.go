@@ -1,5 +1,0 @@
-//go:build !race
-
-package capnp
-
-const raceEnabled = false
