@@ -305,46 +305,8 @@ func decodeTensor(b []byte, t *record.Tensor) error {
 	return nil
 }
 
-var recPool = sync.Pool{New: func() any { return new(records) }}
-
-// records is scratch space for ReadString; the strings it returns are owned
-// copies, so reusing the records is safe.
-type records struct {
-	log    record.LogEntry
-	tensor record.Tensor
-}
-
 // ReadString implements codec.FieldReader by decoding the whole record,
 // which is what reading one field costs in protobuf.
 func (c *Codec) ReadString(b []byte, field codec.Field) (string, error) {
-	return readString(c, b, field)
-}
-
-func readString(c codec.Codec, b []byte, field codec.Field) (string, error) {
-	rs := recPool.Get().(*records)
-	defer recPool.Put(rs)
-	switch field {
-	case codec.FieldLogService, codec.FieldLogHost, codec.FieldLogMessage, codec.FieldLogHTTPMethod, codec.FieldLogHTTPPath:
-		if err := c.Decode(b, &rs.log); err != nil {
-			return "", err
-		}
-		switch field {
-		case codec.FieldLogService:
-			return rs.log.Service, nil
-		case codec.FieldLogHost:
-			return rs.log.Host, nil
-		case codec.FieldLogMessage:
-			return rs.log.Message, nil
-		case codec.FieldLogHTTPMethod:
-			return rs.log.HTTP.Method, nil
-		default:
-			return rs.log.HTTP.Path, nil
-		}
-	case codec.FieldTensorName:
-		if err := c.Decode(b, &rs.tensor); err != nil {
-			return "", err
-		}
-		return rs.tensor.Name, nil
-	}
-	return "", fmt.Errorf("%w: field %d", codec.ErrRecordType, field)
+	return codec.ReadByDecode(c, b, field)
 }
