@@ -171,91 +171,15 @@ func TestInteropWeReadOfficial(t *testing.T) {
 }
 
 func BenchmarkEncode(b *testing.B) {
-	for _, tc := range benchRecords() {
-		b.Run(tc.name, func(b *testing.B) {
-			n, _ := cdc.MaxSize(tc.rec)
-			dst := make([]byte, n)
-			b.ReportAllocs()
-			b.SetBytes(int64(n))
-			for b.Loop() {
-				if _, err := cdc.Encode(dst, tc.rec); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-	b.Run("LogEntry/plain", func(b *testing.B) {
-		e := record.NewLogEntry(1)
-		b.ReportAllocs()
-		for b.Loop() {
-			plainLogEntry(e)
-		}
-	})
+	codectest.BenchZeroCopyEncode(b, cdc, func(_ testing.TB, e *record.LogEntry) { plainLogEntry(e) })
 }
 
 func BenchmarkDecode(b *testing.B) {
-	for _, tc := range benchRecords() {
-		b.Run(tc.name, func(b *testing.B) {
-			enc := encode(b, tc.rec)
-			out := record.New(tc.rec.RecordType())
-			b.ReportAllocs()
-			b.SetBytes(int64(len(enc)))
-			for b.Loop() {
-				if err := cdc.Decode(enc, out); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-	b.Run("LogEntry/plain", func(b *testing.B) {
-		enc := encode(b, record.NewLogEntry(1))
-		b.ReportAllocs()
-		for b.Loop() {
-			plainReadLogEntry(enc)
-		}
-	})
+	codectest.BenchZeroCopyDecode(b, cdc, func(_ testing.TB, enc []byte) { plainReadLogEntry(enc) })
 }
 
 func BenchmarkReadString(b *testing.B) {
-	enc := encode(b, record.NewLogEntry(1))
-	for _, f := range []codec.Field{codec.FieldLogMessage, codec.FieldLogHTTPPath} {
-		name := map[codec.Field]string{codec.FieldLogMessage: "LogEntry.message", codec.FieldLogHTTPPath: "LogEntry.http.path"}[f]
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := cdc.ReadString(enc, f); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-	b.Run("Tensor.name", func(b *testing.B) {
-		enc := encode(b, record.NewTensor(1, 1024))
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := cdc.ReadString(enc, codec.FieldTensorName); err != nil {
-				b.Fatal(err)
-			}
-		}
+	codectest.BenchZeroCopyReadString(b, cdc, func(enc []byte) {
+		_ = fbgen.GetRootAsLogEntry(enc, 0).Message()
 	})
-	b.Run("LogEntry.message/plain", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			_ = fbgen.GetRootAsLogEntry(enc, 0).Message()
-		}
-	})
-}
-
-type benchRecord struct {
-	name string
-	rec  record.Record
-}
-
-func benchRecords() []benchRecord {
-	return []benchRecord{
-		{"LogEntry", record.NewLogEntry(1)},
-		{"Sample", record.NewSample(1)},
-		{"Tensor1KiB", record.NewTensor(1, 1024)},
-		{"Tensor1MiB", record.NewTensor(1, 1<<20)},
-	}
 }

@@ -427,3 +427,98 @@ func Aligned(b []byte) []byte {
 	copy(out, b)
 	return out
 }
+
+// zeroCopyBenchRecords are the records of the zero-copy benchmarks.
+func zeroCopyBenchRecords() []Case {
+	return []Case{
+		{"LogEntry", record.NewLogEntry(1)},
+		{"Sample", record.NewSample(1)},
+		{"Tensor1KiB", record.NewTensor(1, 1024)},
+		{"Tensor1MiB", record.NewTensor(1, 1<<20)},
+	}
+}
+
+// BenchZeroCopyEncode benchmarks Encode of LogEntry, Sample and tensors into
+// a reused buffer, and plain, the official runtime's way of building
+// LogEntry e, as "LogEntry/plain".
+func BenchZeroCopyEncode(b *testing.B, c codec.Codec, plain func(tb testing.TB, e *record.LogEntry)) {
+	for _, tc := range zeroCopyBenchRecords() {
+		b.Run(tc.Name, func(b *testing.B) {
+			n, _ := c.MaxSize(tc.Rec)
+			dst := make([]byte, n)
+			b.ReportAllocs()
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				if _, err := c.Encode(dst, tc.Rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("LogEntry/plain", func(b *testing.B) {
+		e := record.NewLogEntry(1)
+		b.ReportAllocs()
+		for b.Loop() {
+			plain(b, e)
+		}
+	})
+}
+
+// BenchZeroCopyDecode benchmarks Decode into a reused record, and plain, the
+// official runtime's way of reading every field of a LogEntry encoding, as
+// "LogEntry/plain".
+func BenchZeroCopyDecode(b *testing.B, c codec.Codec, plain func(tb testing.TB, enc []byte)) {
+	for _, tc := range zeroCopyBenchRecords() {
+		b.Run(tc.Name, func(b *testing.B) {
+			enc := EncodeDirty(b, c, tc.Rec)
+			out := record.New(tc.Rec.RecordType())
+			b.ReportAllocs()
+			b.SetBytes(int64(len(enc)))
+			for b.Loop() {
+				if err := c.Decode(enc, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("LogEntry/plain", func(b *testing.B) {
+		enc := EncodeDirty(b, c, record.NewLogEntry(1))
+		b.ReportAllocs()
+		for b.Loop() {
+			plain(b, enc)
+		}
+	})
+}
+
+// BenchZeroCopyReadString benchmarks ReadString of two LogEntry fields and
+// the tensor name, and plainMessage, the official runtime's way of reading
+// the message of a LogEntry encoding, as "LogEntry.message/plain".
+func BenchZeroCopyReadString(b *testing.B, c ZeroCopyCodec, plainMessage func(enc []byte)) {
+	enc := EncodeDirty(b, c, record.NewLogEntry(1))
+	for _, f := range []codec.Field{codec.FieldLogMessage, codec.FieldLogHTTPPath} {
+		name := map[codec.Field]string{codec.FieldLogMessage: "LogEntry.message", codec.FieldLogHTTPPath: "LogEntry.http.path"}[f]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.ReadString(enc, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("Tensor.name", func(b *testing.B) {
+		enc := EncodeDirty(b, c, record.NewTensor(1, 1024))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.ReadString(enc, codec.FieldTensorName); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("LogEntry.message/plain", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			plainMessage(enc)
+		}
+	})
+}
