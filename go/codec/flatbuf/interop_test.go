@@ -3,128 +3,35 @@ package flatbuf
 import (
 	"testing"
 
-	flatbuffers "github.com/google/flatbuffers/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest"
+	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest/plain"
 	"github.com/crossbuf/crossbuf/go/gen/fbgen"
 	"github.com/crossbuf/crossbuf/go/record"
 )
 
-// The plain way: the generated API and a heap Builder, as any FlatBuffers
-// user would write it.
+// The plain way, as any FlatBuffers user would write it, is in package plain.
 
-func plainLogEntry(e *record.LogEntry) []byte {
-	b := flatbuffers.NewBuilder(1024)
-	service, host, message := b.CreateString(e.Service), b.CreateString(e.Host), b.CreateString(e.Message)
-	trace := b.CreateByteVector(e.TraceID[:])
-	tags := make([]flatbuffers.UOffsetT, len(e.Tags))
-	for i, t := range e.Tags {
-		tags[i] = b.CreateString(t)
-	}
-	fbgen.LogEntryStartTagsVector(b, len(tags))
-	for i := len(tags) - 1; i >= 0; i-- {
-		b.PrependUOffsetT(tags[i])
-	}
-	tagsVec := b.EndVector(len(tags))
-	attrs := make([]flatbuffers.UOffsetT, len(e.Attributes))
-	for i, a := range e.Attributes {
-		k, v := b.CreateString(a.Key), b.CreateString(a.Value)
-		fbgen.AttributeStart(b)
-		fbgen.AttributeAddKey(b, k)
-		fbgen.AttributeAddValue(b, v)
-		attrs[i] = fbgen.AttributeEnd(b)
-	}
-	fbgen.LogEntryStartAttributesVector(b, len(attrs))
-	for i := len(attrs) - 1; i >= 0; i-- {
-		b.PrependUOffsetT(attrs[i])
-	}
-	attrsVec := b.EndVector(len(attrs))
-	method, path := b.CreateString(e.HTTP.Method), b.CreateString(e.HTTP.Path)
-	fbgen.HttpStart(b)
-	fbgen.HttpAddMethod(b, method)
-	fbgen.HttpAddPath(b, path)
-	fbgen.HttpAddStatus(b, e.HTTP.Status)
-	fbgen.HttpAddLatencyNs(b, e.HTTP.LatencyNs)
-	http := fbgen.HttpEnd(b)
-	fbgen.LogEntryStart(b)
-	fbgen.LogEntryAddTimestampNs(b, e.TimestampNs)
-	fbgen.LogEntryAddLevel(b, fbgen.Level(e.Level))
-	fbgen.LogEntryAddService(b, service)
-	fbgen.LogEntryAddHost(b, host)
-	fbgen.LogEntryAddMessage(b, message)
-	fbgen.LogEntryAddTraceId(b, trace)
-	fbgen.LogEntryAddTags(b, tagsVec)
-	fbgen.LogEntryAddAttributes(b, attrsVec)
-	fbgen.LogEntryAddHttp(b, http)
-	b.Finish(fbgen.LogEntryEnd(b))
-	return b.FinishedBytes()
-}
-
-func plainSample(s *record.Sample) []byte {
-	b := flatbuffers.NewBuilder(128)
-	fbgen.SampleStartFeaturesVector(b, len(s.Features))
-	for i := len(s.Features) - 1; i >= 0; i-- {
-		b.PrependFloat32(s.Features[i])
-	}
-	features := b.EndVector(len(s.Features))
-	fbgen.SampleStart(b)
-	fbgen.SampleAddTimestampNs(b, s.TimestampNs)
-	fbgen.SampleAddFeatures(b, features)
-	fbgen.SampleAddLabel(b, s.Label)
-	b.Finish(fbgen.SampleEnd(b))
-	return b.FinishedBytes()
-}
-
-func plainTensor(t *record.Tensor) []byte {
-	b := flatbuffers.NewBuilder(len(t.Data) + 128)
-	name := b.CreateString(t.Name)
-	fbgen.TensorStartShapeVector(b, len(t.Shape))
-	for i := len(t.Shape) - 1; i >= 0; i-- {
-		b.PrependInt64(t.Shape[i])
-	}
-	shape := b.EndVector(len(t.Shape))
-	data := b.CreateByteVector(t.Data)
-	fbgen.TensorStart(b)
-	fbgen.TensorAddName(b, name)
-	fbgen.TensorAddDtype(b, fbgen.DType(t.DType))
-	fbgen.TensorAddShape(b, shape)
-	fbgen.TensorAddData(b, data)
-	b.Finish(fbgen.TensorEnd(b))
-	return b.FinishedBytes()
+func plainEncode(t testing.TB, rec record.Record) []byte {
+	b, err := plain.FlatBuffers(rec)
+	require.NoError(t, err)
+	return b
 }
 
 // plainReadLogEntry reads b with the generated accessors.
-func plainReadLogEntry(b []byte) *record.LogEntry {
-	r := fbgen.GetRootAsLogEntry(b, 0)
-	e := &record.LogEntry{
-		TimestampNs: r.TimestampNs(),
-		Level:       record.Level(r.Level()),
-		Service:     string(r.Service()),
-		Host:        string(r.Host()),
-		Message:     string(r.Message()),
-	}
-	copy(e.TraceID[:], r.TraceIdBytes())
-	for i := 0; i < r.TagsLength(); i++ {
-		e.Tags = append(e.Tags, string(r.Tags(i)))
-	}
-	var a fbgen.Attribute
-	for i := 0; i < r.AttributesLength(); i++ {
-		r.Attributes(&a, i)
-		e.Attributes = append(e.Attributes, record.Attribute{Key: string(a.Key()), Value: string(a.Value())})
-	}
-	if h := r.Http(nil); h != nil {
-		e.HTTP = record.HTTP{Method: string(h.Method()), Path: string(h.Path()), Status: h.Status(), LatencyNs: h.LatencyNs()}
-	}
-	return e
+func plainReadLogEntry(t testing.TB, b []byte) *record.LogEntry {
+	e, err := plain.FlatBuffersDecoder(record.TypeLogEntry)(b)
+	require.NoError(t, err)
+	return e.(*record.LogEntry)
 }
 
 func TestInteropOfficialReadsOurs(t *testing.T) {
 	for seed := uint64(0); seed < 50; seed++ {
 		e := record.NewLogEntry(seed)
-		codectest.CheckLogEntry(t, e, plainReadLogEntry(encode(t, e)), nil)
+		codectest.CheckLogEntry(t, e, plainReadLogEntry(t, encode(t, e)), nil)
 
 		s := record.NewSample(seed)
 		r := fbgen.GetRootAsSample(encode(t, s), 0)
@@ -149,7 +56,7 @@ func TestInteropWeReadOfficial(t *testing.T) {
 	recs := append(codectest.EdgeLogEntries(), record.NewLogEntry(1), record.NewLogEntry(2))
 	var got record.LogEntry
 	for _, e := range recs {
-		b := plainLogEntry(e)
+		b := plainEncode(t, e)
 		require.NoError(t, cdc.Decode(b, &got))
 		codectest.CheckLogEntry(t, e, &got, b)
 		s, err := cdc.ReadString(b, codec.FieldLogHTTPPath)
@@ -159,23 +66,23 @@ func TestInteropWeReadOfficial(t *testing.T) {
 	for seed := uint64(0); seed < 20; seed++ {
 		s := record.NewSample(seed)
 		var got record.Sample
-		require.NoError(t, cdc.Decode(plainSample(s), &got))
+		require.NoError(t, cdc.Decode(plainEncode(t, s), &got))
 		assert.Equal(t, *s, got)
 	}
 	var gt record.Tensor
 	for _, tn := range codectest.Tensors() {
-		b := plainTensor(tn)
+		b := plainEncode(t, tn)
 		require.NoError(t, cdc.Decode(b, &gt))
 		codectest.CheckTensor(t, tn, &gt, b)
 	}
 }
 
 func BenchmarkEncode(b *testing.B) {
-	codectest.BenchZeroCopyEncode(b, cdc, func(_ testing.TB, e *record.LogEntry) { plainLogEntry(e) })
+	codectest.BenchZeroCopyEncode(b, cdc, func(tb testing.TB, e *record.LogEntry) { plainEncode(tb, e) })
 }
 
 func BenchmarkDecode(b *testing.B) {
-	codectest.BenchZeroCopyDecode(b, cdc, func(_ testing.TB, enc []byte) { plainReadLogEntry(enc) })
+	codectest.BenchZeroCopyDecode(b, cdc, func(tb testing.TB, enc []byte) { plainReadLogEntry(tb, enc) })
 }
 
 func BenchmarkReadString(b *testing.B) {
