@@ -126,6 +126,25 @@ install_test() {
   rm -rf "$prefix"
 }
 
+# Proves the wheel a user gets from `pip install .` works outside the tree.
+wheel_test() {
+  log "pip wheel + install into a fresh venv"
+  local tmp whl
+  tmp=$(mktemp -d)
+  python3 -m pip wheel -q --disable-pip-version-check --no-deps -w "$tmp/dist" . >/dev/null
+  whl=$(ls "$tmp"/dist/crossbuf-*-py3-none-*.whl) # the tag says: any Python 3, this platform
+  python3 -m venv "$tmp/venv"
+  "$tmp/venv/bin/pip" install -q --disable-pip-version-check "$whl"
+  (cd "$tmp" && "$tmp/venv/bin/python" -c '
+import crossbuf
+with crossbuf.Region.anonymous(1 << 20) as r:
+    rec = crossbuf.testdata.log_entry(3)
+    assert r.decode_record(r.encode(rec, crossbuf.Codec.CAPNP)) == rec
+assert "site-packages" in crossbuf.library_path(), crossbuf.library_path()
+')
+  rm -rf "$tmp"
+}
+
 cmd=${1:-lib}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -136,6 +155,7 @@ case "$cmd" in
     go_tests
     c_tests
     install_test
+    wheel_test
     log "pytest"
     .venv/bin/python -m pytest -q python/tests
     if [ -f bench/run.py ]; then
