@@ -348,7 +348,8 @@ int32_t xb_pymarshal_probe(xb_scratch s, const uint8_t **out, uint64_t *out_len)
  * a block the caller fills once and reuses: set the per-call fields, call,
  * read the results. A block must not be used by two threads at once.
  *  - XB_FAST_READ_STR: arg is an XB_FIELD_*, offset the frame; out/out_len is
- *    the string, in the region (zero-copy codecs) or in scratch.
+ *    the string, in the region (zero-copy codecs) or in scratch; with buf,
+ *    it is written to buf as a marshal str instead.
  *  - XB_FAST_DECODE_PYMARSHAL: arg is the record type, offset the frame;
  *    out/out_len is a marshal list of one record (see xb_decode_pymarshal).
  *  - XB_FAST_ENCODE_PYMARSHAL: arg is the record type, codec the codec; in

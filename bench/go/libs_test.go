@@ -74,8 +74,10 @@ func crossbufOps(tb testing.TB, c codec.Codec, rec record.Record) *ops {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	// Room for two frames; the encode loop resets the region when it is full.
-	capacity := 2*(n+2*region.FrameHeaderSize) + region.HeaderSize + 4096
+	// A ring of frames, reset when full, as a producer would use a region:
+	// 64 MiB (at least 4 frames), so resets are rare as they are in use.
+	frames := max(4, (64<<20)/(n+region.FrameHeaderSize))
+	capacity := frames*(n+2*region.FrameHeaderSize) + region.HeaderSize + 4096
 	enc, err := region.CreateAnon(capacity)
 	if err != nil {
 		tb.Fatal(err)

@@ -276,10 +276,22 @@ func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 		if !ok {
 			return invalidf("unknown field %d", int32(call.arg))
 		}
+		str, err := readField(r, want, codec.Field(call.arg), off)
+		if err != nil {
+			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", off, err))
+		}
+		if call.buf != nil && uint64(len(str))+5 <= uint64(call.buf_cap) {
+			// As a marshal str: Python builds it with one marshal.loads,
+			// cheaper than slicing a memoryview and decoding it.
+			w := pyWriter{b: unsafe.Slice((*byte)(unsafe.Pointer(call.buf)), len(str)+5)[:0]}
+			w.str(str)
+			call.out, call.out_len = call.buf, C.uint64_t(len(w.b))
+			break
+		}
 		v := regionViewer(r, s)
 		var out C.xb_str
-		if err := readStr(r, &v, want, codec.Field(call.arg), off, &out); err != nil {
-			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", off, err))
+		if err := v.str(str, &out); err != nil {
+			return failErr(err)
 		}
 		call.out, call.out_len = (*C.uint8_t)(unsafe.Pointer(out.ptr)), out.len
 	case C.XB_FAST_DECODE_PYMARSHAL:

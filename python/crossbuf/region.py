@@ -608,6 +608,8 @@ class Region:
         if st:
             raise_status(st)
         p, n = _FAST_OUT.unpack_from(ts.fast_mv, 48)
+        if p == ts.pybuf_addr:
+            return marshal.loads(ts.pybuf)  # type: ignore[no-any-return]
         o = p - self._base
         if 0 <= o <= self._cap - n:
             return str(self._mv[o : o + n], "utf-8")
