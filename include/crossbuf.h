@@ -357,12 +357,15 @@ int32_t xb_pymarshal_probe(xb_scratch s, const uint8_t **out, uint64_t *out_len)
  *    xb_decode_pymarshal writes (marshal version 2, as marshal.dumps(x, 2)
  *    writes it). The new frame's offset is written to offset, its payload to
  *    out/out_len.
+ *  - XB_FAST_DECODE: arg is the record type, offset the frame; the view (an
+ *    xb_log_entry, xb_sample or xb_tensor, as xb_decode writes it) goes to
+ *    buf, which must be large enough; out == buf.
  * buf/buf_cap (optional) is caller memory for marshal results: when the
  * result fits, it is written there (out == buf), which saves the caller a
  * copy out of scratch. */
 #endif /* CROSSBUF_TYPES_ONLY: the block's types are shared with the Go side */
 
-enum { XB_FAST_READ_STR = 1, XB_FAST_DECODE_PYMARSHAL = 2, XB_FAST_ENCODE_PYMARSHAL = 3 };
+enum { XB_FAST_READ_STR = 1, XB_FAST_DECODE_PYMARSHAL = 2, XB_FAST_ENCODE_PYMARSHAL = 3, XB_FAST_DECODE = 4 };
 
 typedef struct xb_fast_call {
     xb_region region;

@@ -373,6 +373,13 @@ static void test_fast_calls(void) {
         EXPECT_OK(xb_read_str_pymarshal(r, s, XB_FIELD_LOG_MESSAGE, &f.offset, 1, &out, &n));
         EXPECT(n == 5 + 5 + want.message.len && memcmp(out + 10, want.message.ptr, want.message.len) == 0,
                "pymarshal str, codec %d", codecs[c]);
+        xb_log_entry view;
+        xb_fast_call dec = {.region = r, .scratch = s, .op = XB_FAST_DECODE, .arg = XB_RECORD_LOG_ENTRY,
+                            .offset = f.offset, .buf = (uint8_t *)&view, .buf_cap = sizeof view};
+        EXPECT_OK(xb_fast(&dec, NULL));
+        EXPECT(dec.out == (const uint8_t *)&view && log_eq(&want, &view), "xb_fast decode, codec %d", codecs[c]);
+        dec.buf_cap = 8;
+        EXPECT_STATUS(xb_fast(&dec, NULL), XB_ERR_INVALID_ARG);
         call.arg = XB_RECORD_TENSOR;
         EXPECT_STATUS(xb_fast(&call, NULL), XB_ERR_RECORD_TYPE);
         call.op = 77;

@@ -332,8 +332,35 @@ func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 		if err != nil {
 			return failErr(err)
 		}
+	case C.XB_FAST_DECODE:
+		t := record.Type(call.arg)
+		need := viewSize(t)
+		if need == 0 {
+			return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("unknown record type %d", int32(call.arg)))
+		}
+		if call.buf == nil || uint64(call.buf_cap) < uint64(need) {
+			return invalidf("XB_FAST_DECODE needs buf of %d bytes", need)
+		}
+		v := regionViewer(r, s)
+		if err := decodeFrame(r, &v, t, off, unsafe.Pointer(call.buf), 0); err != nil {
+			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", off, err))
+		}
+		call.out, call.out_len = call.buf, C.uint64_t(need)
 	default:
 		return invalidf("unknown xb_fast op %d", int32(call.op))
 	}
 	return C.XB_OK
+}
+
+// viewSize is the size of the C view struct of t, or 0 for an unknown type.
+func viewSize(t record.Type) int {
+	switch t {
+	case record.TypeLogEntry:
+		return int(unsafe.Sizeof(C.xb_log_entry{}))
+	case record.TypeSample:
+		return int(unsafe.Sizeof(C.xb_sample{}))
+	case record.TypeTensor:
+		return int(unsafe.Sizeof(C.xb_tensor{}))
+	}
+	return 0
 }

@@ -122,6 +122,7 @@ class XbFastCall(Structure):
 XB_FAST_READ_STR = 1
 XB_FAST_DECODE_PYMARSHAL = 2
 XB_FAST_ENCODE_PYMARSHAL = 3
+XB_FAST_DECODE = 4
 
 
 def _check_layout() -> None:

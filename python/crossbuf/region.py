@@ -34,6 +34,7 @@ _fast = lib.xb_fast
 _FAST_READ_STR = _lib.XB_FAST_READ_STR
 _FAST_DECODE_PYMARSHAL = _lib.XB_FAST_DECODE_PYMARSHAL
 _FAST_ENCODE_PYMARSHAL = _lib.XB_FAST_ENCODE_PYMARSHAL
+_FAST_DECODE = _lib.XB_FAST_DECODE
 _FAST_IN = struct.Struct("<ii8xQ")  # xb_fast_call op, arg, offset
 _FAST_ENC = struct.Struct("<iiiIQQ")  # xb_fast_call op, arg, codec, pad, offset, in_len
 _FAST_OUT = struct.Struct("<QQ")  # xb_fast_call out, out_len
@@ -531,11 +532,11 @@ class Region:
             self.frame(off)  # not committed / out of range come first
             raise errors.RecordTypeError(f"frame at {off} has unknown record type {rt}")
         ts = self._state()
-        ts.offs[0] = off
-        st = lib.xb_decode(h, ts.scratch, rt, ts.offs_addr, 1, ts.out_addr)
+        _FAST_IN.pack_into(ts.fast_mv, 16, _FAST_DECODE, rt, off)
+        st = _fast(ts.fast_ptr, None)  # the view struct lands in ts.pybuf
         if st:
             raise_status(st)
-        return self._view(rt, codec, ts.out, 0, off)
+        return self._view(rt, codec, ts.pybuf, 0, off)
 
     def _decode_marshal(self, h: int, ts: _ThreadState, rt: int, offs: List[int]) -> list:
         offa = array("Q", offs)
