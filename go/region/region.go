@@ -474,3 +474,24 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// Prefault maps every page of the region in now, so that frames written
+// later do not pay a page fault each time they reach a page no one has
+// touched yet (about a microsecond per 4 KiB here). Producers that want
+// steady encode latency call it once after creating a region.
+func (r *Region) Prefault() error {
+	if !r.enter() {
+		return closedErr()
+	}
+	defer r.mu.RUnlock()
+	if err := unix.Madvise(r.mem, unix.MADV_POPULATE_WRITE); err == nil {
+		return nil
+	}
+	// Kernels before 5.14: an atomic add of zero writes each page without
+	// changing it, even while other processes use the region.
+	page := unix.Getpagesize()
+	for off := 0; off+4 <= len(r.mem); off += page {
+		atomic.AddUint32((*uint32)(unsafe.Pointer(&r.mem[off])), 0)
+	}
+	return nil
+}

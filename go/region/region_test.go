@@ -638,3 +638,19 @@ func TestFrameGarbage(t *testing.T) {
 	_, err = r.Reserve(1, 1, 8)
 	require.NoError(t, err)
 }
+
+func TestPrefaultKeepsContents(t *testing.T) {
+	r, err := CreateAnon(1 << 20)
+	require.NoError(t, err)
+	slot, err := r.Reserve(1, 1, 16)
+	require.NoError(t, err)
+	copy(slot.Buf, "0123456789abcdef")
+	f, err := slot.Commit(slot.Buf[:16])
+	require.NoError(t, err)
+	require.NoError(t, r.Prefault())
+	got, err := r.Frame(f.Offset)
+	require.NoError(t, err)
+	require.Equal(t, "0123456789abcdef", string(got.Payload))
+	require.NoError(t, r.Close())
+	require.ErrorIs(t, r.Prefault(), ErrClosed)
+}
