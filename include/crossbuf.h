@@ -275,6 +275,9 @@ int32_t xb_region_close(xb_region r);
  * region then point to data that new frames overwrite. */
 int32_t xb_region_reset(xb_region r);
 int32_t xb_region_get_stats(xb_region r, xb_region_stats *out);
+/* Maps every page in now, so later frames do not each pay a first-touch page
+ * fault; for producers that want steady encode latency. */
+int32_t xb_region_prefault(xb_region r);
 /* Base address and capacity of the mapping, valid until xb_region_close. */
 int32_t xb_region_base(xb_region r, const uint8_t **base, uint64_t *capacity);
 

@@ -47,6 +47,7 @@ class Setup:
         self.frames: List[Any] = self.src.encode_many([rec] * BATCH, codec) if batch else []
         # Encode target, reset whenever it fills up.
         self.dst = xb.Region.anonymous(max(16 << 20, 4 * size + (1 << 16)))
+        self.dst.prefault()  # a warm ring, as a long-running producer has
 
     def encode(self) -> None:
         try:

@@ -283,8 +283,12 @@ static void test_lifecycle_errors(void) {
     EXPECT(sample_eq(&smp, &got), "second mapping sees the frame");
     EXPECT_OK(xb_region_unlink_shm(name));
     EXPECT_STATUS(xb_region_unlink_shm(name), XB_ERR_NOT_FOUND);
+    EXPECT_OK(xb_region_prefault(b));
+    EXPECT_OK(xb_decode(b, gs, XB_RECORD_SAMPLE, &f.offset, 1, &got));
+    EXPECT(sample_eq(&smp, &got), "prefault keeps frames");
     EXPECT_OK(xb_region_close(a));
     EXPECT_OK(xb_region_close(b));
+    EXPECT_STATUS(xb_region_prefault(b), XB_ERR_CLOSED);
 
     /* full region: the error says so and earlier frames are intact */
     EXPECT_OK(xb_region_create_anon(1 << 16, &r));

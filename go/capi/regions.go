@@ -157,6 +157,19 @@ func xb_region_reset(h C.xb_region) (rc status) {
 	return C.XB_OK
 }
 
+//export xb_region_prefault
+func xb_region_prefault(h C.xb_region) (rc status) {
+	defer guard(&rc, enter())
+	r, err := regions.get(uint64(h))
+	if err == nil {
+		err = r.Prefault()
+	}
+	if err != nil {
+		return failErr(err)
+	}
+	return C.XB_OK
+}
+
 //export xb_region_get_stats
 func xb_region_get_stats(h C.xb_region, out *C.xb_region_stats) (rc status) {
 	defer guard(&rc, enter())

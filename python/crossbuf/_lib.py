@@ -186,6 +186,7 @@ _SIGS = {
     "xb_region_open_file": ([c_char_p, _u64p], c_int32),
     "xb_region_close": ([c_uint64], c_int32),
     "xb_region_reset": ([c_uint64], c_int32),
+    "xb_region_prefault": ([c_uint64], c_int32),
     "xb_region_get_stats": ([c_uint64, POINTER(XbRegionStats)], c_int32),
     "xb_region_base": ([c_uint64, POINTER(c_void_p), _u64p], c_int32),
     "xb_frame_get": ([c_uint64, c_uint64, c_void_p], c_int32),

@@ -373,6 +373,13 @@ class Region:
     def capacity(self) -> int:
         return self._cap
 
+    def prefault(self) -> None:
+        """Maps every page in now, so later frames do not each pay a
+        first-touch page fault (steady encode latency for producers)."""
+        st = lib.xb_region_prefault(self._handle())
+        if st:
+            raise_status(st)
+
     def stats(self) -> RegionStats:
         h = self._handle()
         s = _lib.XbRegionStats()

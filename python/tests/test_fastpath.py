@@ -58,3 +58,14 @@ def test_fast_paths_on_closed_region() -> None:
         r.read_field(off, xb.Field.LOG_MESSAGE)
     with pytest.raises(xb.ClosedError):
         r.decode_record(off)
+
+
+def test_prefault_keeps_frames_and_reports_closed() -> None:
+    r = xb.Region.anonymous(1 << 20)
+    rec = xb.testdata.log_entry(2)
+    off = r.encode(rec).offset
+    r.prefault()
+    assert r.decode_record(off) == rec
+    r.close()
+    with pytest.raises(xb.ClosedError):
+        r.prefault()
