@@ -168,7 +168,7 @@ case "$cmd" in
   bench)
     build_lib
     venv python/requirements-test.txt bench/requirements.txt
-    .venv/bin/python bench/run.py "$@"
+    XB_BENCH_COMMAND="./build.sh bench $*" .venv/bin/python bench/run.py "$@"
     ;;
   install) build_lib && install_to "${1:-/usr/local}" ;;
   gen) bash scripts/gen.sh ;;

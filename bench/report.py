@@ -271,7 +271,12 @@ def write_outputs(args: Any, info: Dict[str, Any], cells: List[Cell]) -> None:
     ]
     if info.get("quick"):
         lines += ["**Quick (smoke) run: tiny iteration counts, numbers are not measurements.**", ""]
-    lines += targets(cells) + tables(cells)
+    lines += targets(cells)
+    analysis = os.path.join(HERE, "analysis.md")  # why targets are missed: profiles, kept by hand
+    if os.path.exists(analysis) and not info.get("quick"):
+        with open(analysis) as f:
+            lines += [f.read().rstrip(), ""]
+    lines += tables(cells)
     if made:
         lines += ["## Plots", ""] + [f"![{m}]({rel}/{m})" for m in made] + [""]
     with open(md_path, "w") as f:

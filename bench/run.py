@@ -127,7 +127,8 @@ def machine_info(args: argparse.Namespace, argv: List[str]) -> Dict[str, Any]:
               "github.com/vmihailenco/msgpack/v5", "github.com/tinylib/msgp"]  # fmt: skip
     return {
         "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(shlex.quote(x) for x in [sys.executable, *argv]),
+        # build.sh names itself; run directly, the interpreter and arguments.
+        "command": os.environ.get("XB_BENCH_COMMAND") or " ".join(shlex.quote(x) for x in [sys.executable, *argv]),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "os": platform.platform(),
