@@ -51,7 +51,9 @@ func (r *Region) Reserve(codec uint16, recordType uint16, payloadCap int) (Slot,
 			return Slot{}, fmt.Errorf("%w: corrupt header: cursor %d", ErrVersion, off)
 		}
 		if size > capacity-off {
-			return Slot{}, fmt.Errorf("%w: %d bytes needed, %d free", ErrFull, size, capacity-off)
+			// The bare sentinel: a full ring is a producer's steady state
+			// (it resets and goes on), so this path must not allocate.
+			return Slot{}, ErrFull
 		}
 		if atomic.CompareAndSwapUint64(cursor, off, off+size) {
 			break
