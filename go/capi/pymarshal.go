@@ -153,11 +153,7 @@ func xb_decode_pymarshal(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, o
 	if err != nil {
 		return failErr(err)
 	}
-	r, err := regions.get(uint64(h))
-	if err != nil {
-		return failErr(err)
-	}
-	s, err := getScratch(sh)
+	r, s, err := session(h, sh)
 	if err != nil {
 		return failErr(err)
 	}
@@ -207,11 +203,7 @@ func xb_read_str_pymarshal(h C.xb_region, sh C.xb_scratch, field C.int32_t, offs
 	if err != nil {
 		return failErr(err)
 	}
-	r, err := regions.get(uint64(h))
-	if err != nil {
-		return failErr(err)
-	}
-	s, err := getScratch(sh)
+	r, s, err := session(h, sh)
 	if err != nil {
 		return failErr(err)
 	}
@@ -261,11 +253,7 @@ func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 	if call == nil {
 		return invalidf("call is NULL")
 	}
-	r, err := regions.get(uint64(call.region))
-	if err != nil {
-		return failErr(err)
-	}
-	s, err := getScratch(call.scratch)
+	r, s, err := session(call.region, call.scratch)
 	if err != nil {
 		return failErr(err)
 	}

@@ -61,6 +61,17 @@ func xb_scratch_free(h C.xb_scratch) (rc status) {
 	return C.XB_OK
 }
 
+// session resolves the region and scratch handles of a decoding call; the
+// scratch is reset for it.
+func session(h C.xb_region, sh C.xb_scratch) (*openRegion, *scratch, error) {
+	r, err := regions.get(uint64(h))
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := getScratch(sh)
+	return r, s, err
+}
+
 func getScratch(h C.xb_scratch) (*scratch, error) {
 	s, err := scratches.get(uint64(h))
 	if err != nil {
@@ -185,11 +196,7 @@ func xb_decode(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, offsets *C.
 	if n > 0 && out == nil {
 		return invalidf("out is NULL")
 	}
-	r, err := regions.get(uint64(h))
-	if err != nil {
-		return failErr(err)
-	}
-	s, err := getScratch(sh)
+	r, s, err := session(h, sh)
 	if err != nil {
 		return failErr(err)
 	}
@@ -258,11 +265,7 @@ func xb_read_str(h C.xb_region, sh C.xb_scratch, field C.int32_t, offsets *C.uin
 	if err != nil {
 		return failErr(err)
 	}
-	r, err := regions.get(uint64(h))
-	if err != nil {
-		return failErr(err)
-	}
-	s, err := getScratch(sh)
+	r, s, err := session(h, sh)
 	if err != nil {
 		return failErr(err)
 	}
