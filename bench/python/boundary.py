@@ -65,7 +65,7 @@ class Setup:
 
 def cells(xb: Any, setup: Setup, kind: str) -> List[BoundaryCell]:
     """The timed functions of one (format, record); kind is LogEntry, Sample or Tensor."""
-    src, frame, frames, rec = setup.src, setup.frame, setup.frames, setup.rec
+    src, frame, frames = setup.src, setup.frame, setup.frames
     out = [
         BoundaryCell("encode", "crossbuf", setup.encode, nbytes=len(frame.payload)),
         BoundaryCell("decode-full", "crossbuf", lambda: src.decode_record(frame)),

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _lib, errors
 from ._lib import FRAME_FMT, LOG_ENTRY_FMT, SAMPLE_FMT, STR_FMT, TENSOR_FMT, check_fork, lib, raise_status
-from .records import MAX_TENSOR_DIMS, Codec, DType, Http, Level, LogEntry, Record, RecordType, Sample, Tensor
+from .records import MAX_TENSOR_DIMS, Codec, DType, Http, Level, LogEntry, Record, Sample, Tensor
 from .views import LogEntryView, SampleView, TensorView, View
 
 _HEADER_FMT = struct.Struct("<HHI4xQ")  # xb_frame_header: codec, record_type, payload_offset, payload_len (at +12)
@@ -527,7 +527,7 @@ class Region:
 
     def decode(self, frame: Union[Frame, int]) -> View:
         """Decodes one frame (a Frame or its offset) into a view."""
-        h = self._handle()
+        self._handle()
         if isinstance(frame, Frame):
             off, codec, rt = frame.offset, frame.codec, frame.record_type
         else:
@@ -547,11 +547,10 @@ class Region:
 
     def _decode_marshal(self, h: int, ts: _ThreadState, rt: int, offs: List[int]) -> list:
         offa = array("Q", offs)
-        p, n = c_void_p(), c_uint64()
-        st = _lib.lib.xb_decode_pymarshal(h, ts.scratch, rt, offa.buffer_info()[0], len(offs), byref(p), byref(n))
+        st = _lib.lib.xb_decode_pymarshal(h, ts.scratch, rt, offa.buffer_info()[0], len(offs), ts.mp_ref, ts.mn_ref)
         if st:
             raise_status(st)
-        return marshal.loads(ctypes.string_at(p.value or 0, n.value))  # type: ignore[no-any-return]
+        return _loads_acyclic(_string_at(ts.mp.value or 0, ts.mn.value))
 
     def decode_many(self, frames: Iterable[Union[Frame, int]]) -> List[View]:
         """Decodes many frames with one library call per record type present
@@ -668,11 +667,10 @@ class Region:
                     out[i] = v.to_record()
                 continue
             offa = array("Q", [offs[i] for i in idx])
-            p, n = c_void_p(), c_uint64()
-            st = _lib.lib.xb_decode_pymarshal(h, ts.scratch, rt, offa.buffer_info()[0], len(idx), byref(p), byref(n))
+            st = _lib.lib.xb_decode_pymarshal(h, ts.scratch, rt, offa.buffer_info()[0], len(idx), ts.mp_ref, ts.mn_ref)
             if st:
                 raise_status(st)
-            tuples = _loads_acyclic(ctypes.string_at(p.value or 0, n.value))
+            tuples = _loads_acyclic(_string_at(ts.mp.value or 0, ts.mn.value))
             if rt == 1:
                 for i, (t0, lv, svc, host, msg, tid, tags, attrs, (m, path, status, lat)) in zip(idx, tuples):
                     out[i] = LogEntry(t0, _LEVELS[lv], svc, host, msg, tid, tags, attrs, Http(m, path, status, lat))
@@ -690,11 +688,10 @@ class Region:
             return []
         ts = self._state()
         if _lib.HAS_PYMARSHAL:
-            p, ln = c_void_p(), c_uint64()
-            st = _lib.lib.xb_read_str_pymarshal(h, ts.scratch, int(field), offa.buffer_info()[0], n, byref(p), byref(ln))
+            st = _lib.lib.xb_read_str_pymarshal(h, ts.scratch, int(field), offa.buffer_info()[0], n, ts.mp_ref, ts.mn_ref)
             if st:
                 raise_status(st)
-            return marshal.loads(ctypes.string_at(p.value or 0, ln.value))  # type: ignore[no-any-return]
+            return _loads_acyclic(_string_at(ts.mp.value or 0, ts.mn.value))  # type: ignore[no-any-return]
         ts.out_for(16 * n)
         st = lib.xb_read_str(h, ts.scratch, int(field), offa.buffer_info()[0], n, ts.out_addr)
         if st:
