@@ -270,9 +270,9 @@ def python_cells(args: argparse.Namespace) -> Tuple[List[Cell], List[Timed]]:
 
 def boundary_cells(args: argparse.Namespace) -> Tuple[List[Cell], List[Timed], List[Any]]:
     try:
-        import crossbuf as xb
+        from python import boundary  # first: its import puts python/ on sys.path
 
-        from python import boundary
+        import crossbuf as xb
     except Exception as e:  # noqa: BLE001
         why = f"crossbuf package unavailable: {type(e).__name__}: {e}"
         return [Cell("boundary", f, "crossbuf", r, op, status="missing", reason=why)
