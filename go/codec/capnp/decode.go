@@ -310,6 +310,22 @@ func (*Codec) ReadString(b []byte, field codec.Field) (str string, err error) {
 	if field < codec.FieldLogService || field > codec.FieldTensorName {
 		return "", fmt.Errorf("%w: capnp: unknown field %d", codec.ErrRecordType, field)
 	}
+	if field <= codec.FieldLogMessage || field == codec.FieldTensorName {
+		i := uint64(field - codec.FieldLogService)
+		if field == codec.FieldTensorName {
+			i = 0
+		}
+		if str, ok := rootText(b, i); ok {
+			return str, nil
+		}
+	}
+	return readStringGeneral(b, field)
+}
+
+// readStringGeneral reads a string field (a valid field) with the checked
+// reader, falling back to the runtime for multi-segment messages and far
+// pointers.
+func readStringGeneral(b []byte, field codec.Field) (str string, err error) {
 	s, ok, err := single(b)
 	if err != nil {
 		return "", err

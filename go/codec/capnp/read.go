@@ -407,3 +407,66 @@ func (s *seg) readString(field codec.Field) (string, error) {
 	}
 	return s.textField(&h, uint64(field-codec.FieldLogHTTPMethod))
 }
+
+// rootText reads Text pointer i of the root struct of a single-segment
+// message straight from b: stream header, root pointer, the field's pointer
+// and the text, each checked against the segment. It handles only the
+// common case and reports ok false for anything else (a malformed or
+// multi-segment message, a far pointer, an unexpected pointer kind, a
+// text without its NUL); the caller then takes the general path, which
+// gives the same result or error. It cannot panic: every index is checked,
+// so it needs no recover.
+//
+// The traversal budget (16*words + traverseSlack) cannot run out here: the
+// root struct and the text both lie inside the segment, so together they
+// charge at most 8*words + 8*words bytes.
+func rootText(b []byte, i uint64) (str string, ok bool) {
+	if len(b) < 16 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%8 != 0 {
+		return "", false
+	}
+	if binary.LittleEndian.Uint32(b) != 0 {
+		return "", false
+	}
+	words := uint64(binary.LittleEndian.Uint32(b[4:]))
+	if words == 0 || words > (uint64(len(b))-8)/8 {
+		return "", false
+	}
+	s := b[8 : 8+8*words]
+	v := binary.LittleEndian.Uint64(s)
+	if v == 0 || v&3 != kindStruct {
+		return "", false
+	}
+	// The offset is a signed 30-bit word count; t fits an int64 easily.
+	t := 1 + int64(int32(uint32(v))>>2)
+	dw, pn := v>>32&0xFFFF, v>>48
+	if t < 0 || uint64(t)+dw+pn > words {
+		return "", false
+	}
+	if i >= pn {
+		return "", true // beyond a short struct: the default
+	}
+	w := uint64(t) + dw + i // < words
+	if w >= words {
+		return "", false
+	}
+	p := binary.LittleEndian.Uint64(s[8*w:])
+	if p == 0 {
+		return "", true
+	}
+	if p&3 != kindList || p>>32&7 != elemByte {
+		return "", false
+	}
+	tt, n := int64(w)+1+int64(int32(uint32(p))>>2), p>>35
+	if tt < 0 || n == 0 || uint64(tt)+(n+7)/8 > words {
+		return "", false
+	}
+	start := 8 * uint64(tt)
+	end := start + n - 1 // < 8*words = len(s)
+	if end >= uint64(len(s)) || s[end] != 0 {
+		return "", false
+	}
+	if n == 1 {
+		return "", true
+	}
+	return unsafe.String(&s[start], int(n-1)), true
+}

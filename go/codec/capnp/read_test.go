@@ -2,6 +2,7 @@ package capnp
 
 import (
 	"encoding/binary"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -108,4 +109,69 @@ func TestReaderMatchesRuntime(t *testing.T) {
 		}
 	}
 	assert.Greater(t, agreed, 1000)
+}
+
+// TestRootTextMatchesGeneral checks the ReadString fast path against the
+// general reader on many records and on random corruptions of them: where
+// the fast path answers, the general reader gives the same string without
+// an error; ReadString as a whole gives the general reader's result or an
+// error of the same class.
+func TestRootTextMatchesGeneral(t *testing.T) {
+	r := record.NewRand(11)
+	fields := []codec.Field{codec.FieldLogService, codec.FieldLogHost, codec.FieldLogMessage,
+		codec.FieldLogHTTPMethod, codec.FieldLogHTTPPath, codec.FieldTensorName}
+	check := func(b []byte) (answered int) {
+		for _, f := range fields {
+			want, wantErr := readStringGeneral(b, f)
+			got, err := cdc.ReadString(b, f)
+			if wantErr != nil {
+				require.Error(t, err, "field %d of %x", f, b)
+				assert.Equal(t, errors.Is(wantErr, codec.ErrMalformed), errors.Is(err, codec.ErrMalformed))
+				continue
+			}
+			require.NoError(t, err, "field %d of %x", f, b)
+			assert.Equal(t, want, got, "field %d of %x", f, b)
+			if f == codec.FieldLogHTTPMethod || f == codec.FieldLogHTTPPath {
+				continue
+			}
+			i := uint64(f - codec.FieldLogService)
+			if f == codec.FieldTensorName {
+				i = 0
+			}
+			if s, ok := rootText(b, i); ok {
+				answered++
+				require.Equal(t, want, s, "field %d of %x", f, b)
+				if s != "" {
+					codectest.Inside(t, s, b)
+				}
+			}
+		}
+		return answered
+	}
+	answered := 0
+	for seed := uint64(0); seed < 200; seed++ {
+		var rec record.Record = record.NewLogEntry(seed)
+		if seed%4 == 3 {
+			rec = record.NewTensor(seed, 64)
+		}
+		orig := encode(t, rec)
+		answered += check(orig)
+		b := codectest.Aligned(orig)
+		for i := 0; i < 100; i++ {
+			copy(b, orig)
+			for k := 0; k <= i%3; k++ {
+				// Mostly the root and field pointers and the stream header.
+				at := r.Intn(len(b))
+				if i%2 == 0 {
+					at = r.Intn(min(len(b), 72))
+				}
+				b[at] ^= byte(1 << r.Intn(8))
+			}
+			answered += check(b)
+		}
+		// Truncations and an unaligned copy.
+		answered += check(b[:r.Intn(len(b))])
+		answered += check(append(make([]byte, 1, len(orig)+1), orig...)[1:])
+	}
+	assert.Greater(t, answered, 10000)
 }
