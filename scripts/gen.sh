@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the committed code under go/gen and python/tests/refgen from schemas/.
+# Regenerates the committed code from schemas/: go/gen, python/refgen, and the
+# msgp code of bench/go.
 # Needs Debian's flatc, capnp and protoc; the Go plugins come from the module proxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,10 +52,8 @@ protoc -I schemas --python_out=python/refgen schemas/crossbuf.proto
 grep -v -e '^using Go' -e '^\$Go\.' schemas/crossbuf.capnp > python/refgen/crossbuf.capnp
 touch python/refgen/__init__.py
 
-# MessagePack (tinylib/msgp) for the Go record types.
-if [ -f go/record/record.go ]; then
-  (cd go/record && msgp -file record.go -o record_msgp.go -tests=false -unexported=false >/dev/null)
-fi
+# MessagePack (tinylib/msgp) code for the benchmark's plain-library mirror structs.
+bash bench/go/gen.sh
 
 gofmt -w go/gen
 echo "generated code updated"
