@@ -63,6 +63,19 @@ func cName(p *C.char, what string) (string, status) {
 	return C.GoString(p), C.XB_OK
 }
 
+// create checks the arguments shared by the named create calls, then
+// registers what newRegion creates.
+func create(name *C.char, what string, capacity C.uint64_t, out *C.xb_region, newRegion func(string, int) (*region.Region, error)) status {
+	n, rc := cName(name, what)
+	if rc != C.XB_OK {
+		return rc
+	}
+	if rc := checkCapacity(capacity); rc != C.XB_OK {
+		return rc
+	}
+	return register(out, func() (*region.Region, error) { return newRegion(n, int(capacity)) })
+}
+
 //export xb_region_create_anon
 func xb_region_create_anon(capacity C.uint64_t, out *C.xb_region) (rc status) {
 	defer guard(&rc, enter())
@@ -75,14 +88,9 @@ func xb_region_create_anon(capacity C.uint64_t, out *C.xb_region) (rc status) {
 //export xb_region_create_shm
 func xb_region_create_shm(name *C.char, capacity C.uint64_t, mode C.uint32_t, out *C.xb_region) (rc status) {
 	defer guard(&rc, enter())
-	n, rc := cName(name, "name")
-	if rc != C.XB_OK {
-		return rc
-	}
-	if rc := checkCapacity(capacity); rc != C.XB_OK {
-		return rc
-	}
-	return register(out, func() (*region.Region, error) { return region.CreateShm(n, int(capacity), fileMode(mode)) })
+	return create(name, "name", capacity, out, func(n string, c int) (*region.Region, error) {
+		return region.CreateShm(n, c, fileMode(mode))
+	})
 }
 
 //export xb_region_open_shm
@@ -111,14 +119,9 @@ func xb_region_unlink_shm(name *C.char) (rc status) {
 //export xb_region_create_file
 func xb_region_create_file(path *C.char, capacity C.uint64_t, mode C.uint32_t, out *C.xb_region) (rc status) {
 	defer guard(&rc, enter())
-	p, rc := cName(path, "path")
-	if rc != C.XB_OK {
-		return rc
-	}
-	if rc := checkCapacity(capacity); rc != C.XB_OK {
-		return rc
-	}
-	return register(out, func() (*region.Region, error) { return region.CreateFile(p, int(capacity), fileMode(mode)) })
+	return create(path, "path", capacity, out, func(p string, c int) (*region.Region, error) {
+		return region.CreateFile(p, c, fileMode(mode))
+	})
 }
 
 //export xb_region_open_file
