@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
 
-SOVERSION=1                 # bump with XB_ABI_VERSION in include/crossbuf.h
+SOVERSION=2                 # bump with XB_ABI_VERSION in include/crossbuf.h
 VERSION=0.1.0
 LIB=build/lib/libcrossbuf.so.$SOVERSION
 CFLAGS=(-std=c11 -O2 -Wall -Wextra -Werror -Iinclude)
@@ -90,13 +90,29 @@ go_tests() {
   done
 }
 
+# Each C test runs plain, then rebuilt with AddressSanitizer and
+# UndefinedBehaviorSanitizer (the C side: Go's -asan does not support
+# c-shared). Arguments come from C_TEST_ARGS_<name>.
+C_TEST_ARGS_test_hardening="2000"
+C_TEST_ARGS_asan_test_hardening="400"
+SANITIZE=(-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined)
+
 c_tests() {
   log "C tests"
-  local t failed=0
-  for t in build/bin/test_*; do
+  local t src name failed=0 args
+  mkdir -p build/bin/asan
+  for src in c/tests/*.c; do
+    name=$(basename "$src" .c)
+    gcc "${CFLAGS[@]}" "${SANITIZE[@]}" -o "build/bin/asan/$name" "$src" -Lbuild/lib -lcrossbuf \
+      -Wl,-rpath,"$root/build/lib" -lpthread
+  done
+  for t in build/bin/test_* build/bin/asan/test_*; do
     [ -x "$t" ] || continue
-    echo "--- $t" >&2
-    if ! "$t"; then failed=1; fi
+    name=$(basename "$t"); [ "$(dirname "$t")" = build/bin/asan ] && name=asan_$name
+    args="C_TEST_ARGS_$name"
+    echo "--- $t ${!args:-}" >&2
+    # Go's runtime owns SIGSEGV/SIGBUS handling inside the library
+    if ! ASAN_OPTIONS=handle_segv=0:handle_sigbus=0:detect_leaks=0 "$t" ${!args:-}; then failed=1; fi
   done
   [ "$failed" = 0 ]
 }

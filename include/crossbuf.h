@@ -9,15 +9,35 @@
  *  - Every function returns an int32_t status: XB_OK (0) or a negative
  *    XB_ERR_* code. On failure, xb_last_error() describes it. The message is
  *    per thread and stays valid until the next failing call on that thread.
- *  - Handles (xb_region, xb_scratch) are opaque 64-bit ids; 0 is never valid.
- *    Using a closed handle is XB_ERR_CLOSED, never a crash.
+ *  - Handles (xb_region, xb_scratch) are opaque, distinct pointer types that
+ *    are never dereferenced: the compiler rejects one kind where another is
+ *    expected, and the library rejects it too (XB_ERR_INVALID_ARG). NULL is
+ *    never valid. Using a closed handle is XB_ERR_CLOSED, never a crash, and
+ *    a closed handle never comes back as another object.
  *  - No pointer returned by this library points into the Go heap. Pointers
  *    into a region stay valid until that region is closed or reset (by any
  *    process, for shared regions: see xb_region_reset). Pointers into a
  *    scratch stay valid until the next call that uses that scratch, or
  *    xb_scratch_free. The caller never frees any returned pointer.
- *  - All calls are thread-safe, except that one xb_scratch must not be used
- *    by two threads at once, and xb_region_reset needs exclusive use.
+ *  - All calls are thread-safe, and xb_region_reset needs exclusive use of
+ *    the region. Calls on one xb_scratch from several threads are serialised;
+ *    the pointers one returns into the scratch are only valid until the next
+ *    call that uses it, so give each thread its own.
+ *  - Close racing other calls: xb_region_close waits until the calls in
+ *    flight on that region (in any thread) have returned, and later calls
+ *    return XB_ERR_CLOSED. Memory a call touches is never unmapped under it.
+ *    xb_scratch_free likewise waits for a call using the scratch. Pointers the
+ *    caller still holds into a closed region or freed scratch are invalid.
+ *  - Truncation by another process: a named or file region can be shrunk by
+ *    anyone who can write its file. Library calls then return
+ *    XB_ERR_TRUNCATED; the caller's own reads through pointers into the lost
+ *    pages raise SIGBUS, which the library cannot catch. Regions made by
+ *    xb_region_create_memfd are sealed against shrinking and cannot fault.
+ *  - Dead writers: a writer that dies between reserving a frame and
+ *    committing it never hides later frames; readers skip its slot, and the
+ *    next writable open (or xb_region_recover) marks it aborted once the
+ *    kernel has released the dead process's lock. A slow writer that is
+ *    alive is never reclaimed.
  *  - Do not call into the library from a child process forked after the
  *    first call: the Go runtime does not survive fork. Use fork+exec.
  *
@@ -38,10 +58,11 @@ extern "C" {
 
 /* ABI version of this header. xb_abi_version() must return the same value;
  * check it once at start-up (xb_check_abi below does). */
-#define XB_ABI_VERSION 1
+#define XB_ABI_VERSION 2
 
-/* Version of the region and frame layout written into every region header. */
-#define XB_LAYOUT_VERSION 1
+/* Version of the region and frame layout written into every region header.
+ * Opening a region of another layout version is XB_ERR_VERSION. */
+#define XB_LAYOUT_VERSION 2
 
 /* ---- status codes ------------------------------------------------------ */
 enum {
@@ -60,7 +81,12 @@ enum {
     XB_ERR_OUT_OF_RANGE = -12,  /* offset is not a frame inside the region */
     XB_ERR_NOT_COMMITTED = -13, /* frame is still being written, or was aborted */
     XB_ERR_INVALID_RECORD = -14,/* record breaks an invariant (tensor shape vs data) */
-    XB_ERR_INTERNAL = -15       /* a bug: a recovered Go panic or memory fault */
+    XB_ERR_INTERNAL = -15,      /* a bug: a recovered Go panic or memory fault */
+    XB_ERR_READ_ONLY = -16,     /* a write to a region opened XB_OPEN_READ_ONLY */
+    XB_ERR_TRUNCATED = -17,     /* another process shrank the region's file under it */
+    XB_ERR_STALE = -18,         /* frame of another region, or from before a reset */
+    XB_ERR_NO_SPACE = -19,      /* the file system cannot hold the region's capacity */
+    XB_ERR_CORRUPT = -20        /* a frame header in the region breaks the layout */
 };
 
 /* ---- codecs and records ------------------------------------------------ */
@@ -155,12 +181,21 @@ typedef struct xb_tensor {
     uint64_t data_len;   /* product(shape) * element size */
 } xb_tensor;
 
-/* One committed frame. payload points into the region. */
+/* One committed frame. payload points into the region. Calls that take
+ * frames back (xb_decode, xb_read_str) use only region_id, generation and
+ * offset: a frame of another region, or from before a reset, is
+ * XB_ERR_STALE, and an offset that is not a frame start XB_ERR_OUT_OF_RANGE.
+ * A region_id or generation of 0 is not checked: {.offset = o} looks a frame
+ * up by offset in the current generation, like xb_frame_get. */
 typedef struct xb_frame {
-    uint64_t offset; /* of the frame header from the region base: the frame's id */
-    uint16_t codec;
-    uint16_t record_type;
-    uint32_t _pad0;
+    uint64_t offset;     /* of the frame header from the region base */
+    uint64_t region_id;  /* identity of the region (xb_region_stats.region_id) */
+    uint64_t generation; /* region generation the frame belongs to */
+    uint64_t type_id;    /* type of the message: XB_RECORD_* or a schema type id */
+    uint64_t publish_ns; /* CLOCK_MONOTONIC at commit */
+    uint16_t codec;      /* XB_CODEC_* */
+    uint16_t _pad0;
+    uint32_t _pad1;
     const uint8_t *payload;
     uint64_t payload_len;
 } xb_frame;
@@ -172,14 +207,27 @@ typedef struct xb_region_stats {
     uint64_t high_water;  /* largest used since creation */
     uint64_t frame_count; /* committed frames in this generation */
     uint64_t generation;  /* starts at 1, +1 per reset */
+    uint64_t aborted;     /* slots of dead writers aborted since creation */
+    uint64_t region_id;   /* random, fixed at creation, the same in every process */
+    uint32_t sealed;      /* 1: a memfd sealed against shrinking */
+    uint32_t read_only;   /* 1: this open maps the region read-only */
 } xb_region_stats;
 
-/* ---- shared memory layout ----------------------------------------------
+/* ---- shared memory layout (XB_LAYOUT_VERSION 2) ------------------------
  * A region starts with xb_region_header; frames follow from data_offset,
  * each an xb_frame_header then its payload, 8-byte aligned. Fields marked
  * atomic are read and written with atomic operations by every process. The
  * library does all of this; the structs are here so other implementations
- * can read regions, and so the layout is checked at compile time. */
+ * can read regions, and so the layout is checked at compile time.
+ *
+ * Claim: a writer claims the slot at `cursor` by a compare-and-swap of its
+ * seal from 0 to the new seal, then moves `cursor` past it (any writer that
+ * finds a sealed slot at `cursor` moves it too). The claim itself publishes
+ * the slot's size, so a dead writer's slot can always be skipped. It then
+ * fills the header and publishes it by a compare-and-swap of state from
+ * WRITING to COMMITTED (release order). Readers walk the seals from
+ * data_offset, load state with acquire order and read the other fields only
+ * once it is COMMITTED; `check` must equal region_id ^ offset. */
 
 #define XB_REGION_MAGIC UINT64_C(0x004E475246554258) /* "XBUFRGN\0" little-endian */
 
@@ -190,24 +238,34 @@ typedef struct xb_region_header {
     uint64_t capacity;
     uint64_t data_offset;
     uint64_t cursor;      /* atomic: offset of the next free byte */
-    uint64_t generation;  /* atomic: starts at 1, +1 per reset */
+    uint64_t generation;  /* atomic: starts at 1, +1 per reset, low 16 bits never 0 */
     uint64_t frame_count; /* atomic: committed frames this generation */
     uint64_t high_water;  /* atomic: largest cursor seen */
+    uint64_t region_id;   /* random, never 0, fixed at creation */
+    uint64_t flags;       /* 1: sealed memfd */
+    uint64_t aborted;     /* atomic: dead writers' slots aborted */
+    uint64_t peer_hint;   /* atomic: where the next writer looks for a free liveness lock */
+    uint64_t _reserved[4];
 } xb_region_header;
 
-enum { XB_FRAME_WRITING = 0, XB_FRAME_COMMITTED = 0x31465258 /* "XRF1" */, XB_FRAME_ABORTED = 0x41465258 };
+enum { XB_FRAME_WRITING = 0, XB_FRAME_COMMITTED = 0x32465258 /* "XRF2" */, XB_FRAME_ABORTED = 0x41465258 };
 
 typedef struct xb_frame_header {
-    /* atomic, written last when the slot is reserved:
-     * (generation & 0xFFFFFFFF) << 32 | slot size in 8-byte words.
-     * A reader stops at the first header whose generation is not current. */
+    /* atomic, the claim:
+     * (generation & 0xFFFF) << 48 | writer peer id << 32 | slot size in 8-byte words.
+     * The writer's peer id is the byte 2^62 + id of the region's file that it
+     * holds an F_OFD_SETLK write lock on while it lives (0: anonymous). */
     uint64_t seal;
     uint32_t state; /* atomic: XB_FRAME_*; COMMITTED is stored with release order */
     uint16_t codec;
-    uint16_t record_type;
+    uint16_t flags;
     uint32_t payload_offset; /* from the start of this header, multiple of 8 */
-    uint32_t _reserved;
+    uint32_t _reserved0;
     uint64_t payload_len;
+    uint64_t type_id;    /* XB_RECORD_* or a schema type id */
+    uint64_t publish_ns; /* CLOCK_MONOTONIC at commit */
+    uint64_t check;      /* region_id ^ offset of this header */
+    uint64_t _reserved1;
 } xb_frame_header;
 
 XB_STATIC_ASSERT(sizeof(xb_str) == 16, "xb_str layout");
@@ -222,15 +280,35 @@ XB_STATIC_ASSERT(offsetof(xb_sample, features) == 8 && offsetof(xb_sample, label
 XB_STATIC_ASSERT(offsetof(xb_tensor, dtype) == 16 && offsetof(xb_tensor, shape) == 24 &&
                      offsetof(xb_tensor, data) == 88 && sizeof(xb_tensor) == 104,
                  "xb_tensor layout");
-XB_STATIC_ASSERT(offsetof(xb_frame, payload) == 16 && sizeof(xb_frame) == 32, "xb_frame layout");
-XB_STATIC_ASSERT(sizeof(xb_region_stats) == 48, "xb_region_stats layout");
-XB_STATIC_ASSERT(offsetof(xb_region_header, cursor) == 32 && sizeof(xb_region_header) == 64, "xb_region_header layout");
-XB_STATIC_ASSERT(offsetof(xb_frame_header, payload_offset) == 16 && sizeof(xb_frame_header) == 32,
+XB_STATIC_ASSERT(offsetof(xb_frame, codec) == 40 && offsetof(xb_frame, payload) == 48 && sizeof(xb_frame) == 64,
+                 "xb_frame layout");
+XB_STATIC_ASSERT(offsetof(xb_region_stats, region_id) == 56 && sizeof(xb_region_stats) == 72, "xb_region_stats layout");
+XB_STATIC_ASSERT(offsetof(xb_region_header, cursor) == 32 && offsetof(xb_region_header, region_id) == 64 &&
+                     sizeof(xb_region_header) == 128,
+                 "xb_region_header layout");
+XB_STATIC_ASSERT(offsetof(xb_frame_header, payload_offset) == 16 && offsetof(xb_frame_header, type_id) == 32 &&
+                     offsetof(xb_frame_header, check) == 48 && sizeof(xb_frame_header) == 64,
                  "xb_frame_header layout");
+XB_STATIC_ASSERT(sizeof(void *) == 8, "crossbuf needs a 64-bit platform");
 
-/* ---- handles ----------------------------------------------------------- */
-typedef uint64_t xb_region;  /* an open mapping of a region */
-typedef uint64_t xb_scratch; /* decode scratch memory (mmap'd, outside every GC) */
+/* ---- handles -----------------------------------------------------------
+ * Opaque, never dereferenced. The Go side of the library sees them as the
+ * 64-bit ids they are. */
+#ifdef CROSSBUF_TYPES_ONLY
+typedef uint64_t xb_region;
+typedef uint64_t xb_scratch;
+#else
+typedef struct xb_region_handle *xb_region;   /* an open mapping of a region */
+typedef struct xb_scratch_handle *xb_scratch; /* decode scratch memory (mmap'd, outside every GC) */
+#endif
+
+/* Flags of the open calls. */
+enum { XB_OPEN_READ_ONLY = 1 /* map PROT_READ; writes are XB_ERR_READ_ONLY; needs only read permission */ };
+
+/* Largest tensor xb_generate makes, in bytes. */
+#define XB_MAX_GENERATE_BYTES (UINT64_C(1) << 30)
+/* Largest region capacity, in bytes. */
+#define XB_MAX_CAPACITY (UINT64_C(1) << 40)
 
 /* The Go side of the library includes this header for the types only: cgo
  * declares the exported functions itself. */
@@ -254,20 +332,38 @@ const char *xb_status_name(int32_t status);
 static inline int32_t xb_check_abi(void) { return xb_abi_version() == XB_ABI_VERSION ? XB_OK : XB_ERR_VERSION; }
 
 /* ---- regions ------------------------------------------------------------
- * Capacity is rounded up to whole pages. Shared-memory names are
- * "/name" or "name": 1-200 of [A-Za-z0-9._-], not "." or "..", no "..";
- * they live in /dev/shm like shm_open(3) names. */
+ * Capacity is rounded up to whole pages, at most XB_MAX_CAPACITY. Shared
+ * regions reserve their whole capacity at creation (fallocate), so a full
+ * disk or /dev/shm is XB_ERR_NO_SPACE then, not a fault mid-encode.
+ * Shared-memory names are "/name" or "name": 1-200 of [A-Za-z0-9._-], not
+ * "." or "..", no ".."; they live in /dev/shm like shm_open(3) names. */
 
 int32_t xb_region_create_anon(uint64_t capacity, xb_region *out);
 /* Creates a named region exclusively (XB_ERR_EXISTS if the name is taken).
  * mode 0 means 0600. */
 int32_t xb_region_create_shm(const char *name, uint64_t capacity, uint32_t mode, xb_region *out);
-/* Attaches to a region another process created. */
-int32_t xb_region_open_shm(const char *name, xb_region *out);
+/* Attaches to a region another process created. flags: 0 or XB_OPEN_READ_ONLY.
+ * A writable open aborts the slots of writers proven dead (xb_region_recover). */
+int32_t xb_region_open_shm(const char *name, uint32_t flags, xb_region *out);
 /* Removes the name; mappings stay valid until closed. */
 int32_t xb_region_unlink_shm(const char *name);
 int32_t xb_region_create_file(const char *path, uint64_t capacity, uint32_t mode, xb_region *out);
-int32_t xb_region_open_file(const char *path, xb_region *out);
+int32_t xb_region_open_file(const char *path, uint32_t flags, xb_region *out);
+/* Creates a region in a sealed memfd: shared memory without a name, which
+ * other processes receive as a descriptor (SCM_RIGHTS over a Unix socket).
+ * It cannot shrink or grow, so no access to it can fault. name (may be NULL)
+ * only labels it in /proc. */
+int32_t xb_region_create_memfd(const char *name, uint64_t capacity, xb_region *out);
+/* Opens the region in a memfd received from another process. The library
+ * checks the seals itself and refuses (XB_ERR_INVALID_ARG) a descriptor not
+ * sealed against shrinking. fd is duplicated; the caller still owns it. */
+int32_t xb_region_open_fd(int32_t fd, uint32_t flags, xb_region *out);
+/* The descriptor behind a memfd, file or shm region, for passing to another
+ * process. Owned by the region: valid until xb_region_close; do not close it. */
+int32_t xb_region_fd(xb_region r, int32_t *out);
+/* Aborts the slots left by writers whose process is proven dead, and
+ * reports how many (n_aborted may be NULL). Never touches a live writer's. */
+int32_t xb_region_recover(xb_region r, uint64_t *n_aborted);
 /* Unmaps the region. Every pointer into it becomes invalid. A second close
  * is XB_ERR_CLOSED. */
 int32_t xb_region_close(xb_region r);
@@ -283,17 +379,22 @@ int32_t xb_region_base(xb_region r, const uint8_t **base, uint64_t *capacity);
 
 /* ---- frames ------------------------------------------------------------ */
 
-/* The committed frame whose header is at offset. */
+/* The committed frame whose header is at offset, in the current generation.
+ * An offset that is not the start of a frame (a header copied into another
+ * frame's payload, say) is XB_ERR_OUT_OF_RANGE. */
 int32_t xb_frame_get(xb_region r, uint64_t offset, xb_frame *out);
 /* Lists up to cap committed frames from *cursor (0: the first frame) in
- * region order, skipping frames still being written, and advances *cursor
- * past them. *n_out is 0 at the end; call again later to see new frames. */
+ * region order, skipping frames still being written or aborted, and advances
+ * *cursor past them. *n_out is 0 at the end; call again later to see new
+ * frames. A corrupt frame header stops the list before it; when it is the
+ * first, the call returns XB_ERR_CORRUPT naming its offset and moves *cursor
+ * past it if the slot chain allows, so the next call goes on. */
 int32_t xb_frame_list(xb_region r, uint64_t *cursor, xb_frame *out, uint64_t cap, uint64_t *n_out);
 
 /* Copies len bytes, already encoded with codec by any implementation (the
- * official runtimes, another process), into a new committed frame. The bytes
- * are not validated here; decoding them is. */
-int32_t xb_frame_append(xb_region r, int32_t codec, int32_t record_type, const uint8_t *bytes, uint64_t len,
+ * official runtimes, another process), into a new committed frame of type
+ * type_id. The bytes are not validated here; decoding them is. */
+int32_t xb_frame_append(xb_region r, int32_t codec, uint64_t type_id, const uint8_t *bytes, uint64_t len,
                         xb_frame *out);
 
 /* ---- encode -------------------------------------------------------------
@@ -310,11 +411,11 @@ int32_t xb_encode(xb_region r, int32_t codec, int32_t record_type, const void *r
 int32_t xb_scratch_new(xb_scratch *out);
 int32_t xb_scratch_free(xb_scratch s);
 
-/* Decodes the n frames at offsets[0..n) into out (an array of n structs of
+/* Decodes the n frames[0..n) of r into out (an array of n structs of
  * record_type). Every decoder validates its bytes: a malformed frame is
  * XB_ERR_MALFORMED. Pointers in out point into the region or into s; see
  * Conventions for their lifetime. */
-int32_t xb_decode(xb_region r, xb_scratch s, int32_t record_type, const uint64_t *offsets, uint64_t n, void *out);
+int32_t xb_decode(xb_region r, xb_scratch s, int32_t record_type, const xb_frame *frames, uint64_t n, void *out);
 
 /* Decodes bytes that are not in a region (read from a socket, say). Pointers
  * in out point into bytes (zero-copy codecs) or into s. bytes must be
@@ -324,7 +425,7 @@ int32_t xb_decode_bytes(xb_scratch s, int32_t codec, int32_t record_type, const 
 
 /* Reads one string field (XB_FIELD_*) of each of n frames without decoding
  * the rest (zero-copy codecs; the baselines must parse the whole frame). */
-int32_t xb_read_str(xb_region r, xb_scratch s, int32_t field, const uint64_t *offsets, uint64_t n, xb_str *out);
+int32_t xb_read_str(xb_region r, xb_scratch s, int32_t field, const xb_frame *frames, uint64_t n, xb_str *out);
 
 /* ---- Python fast path --------------------------------------------------
  * For the Python package: like xb_decode and xb_read_str, but the result is
@@ -339,9 +440,9 @@ int32_t xb_read_str(xb_region r, xb_scratch s, int32_t field, const uint64_t *of
  * float, str, bytes, tuple, list, dict). *out points into s.
  * xb_pymarshal_probe writes a fixed sample that the package compares with its
  * own marshal.dumps at import. */
-int32_t xb_decode_pymarshal(xb_region r, xb_scratch s, int32_t record_type, const uint64_t *offsets, uint64_t n,
+int32_t xb_decode_pymarshal(xb_region r, xb_scratch s, int32_t record_type, const xb_frame *frames, uint64_t n,
                             const uint8_t **out, uint64_t *out_len);
-int32_t xb_read_str_pymarshal(xb_region r, xb_scratch s, int32_t field, const uint64_t *offsets, uint64_t n,
+int32_t xb_read_str_pymarshal(xb_region r, xb_scratch s, int32_t field, const xb_frame *frames, uint64_t n,
                               const uint8_t **out, uint64_t *out_len);
 int32_t xb_pymarshal_probe(xb_scratch s, const uint8_t **out, uint64_t *out_len);
 
@@ -383,10 +484,13 @@ typedef struct xb_fast_call {
     uint64_t out_len;
     uint8_t *buf; /* optional caller memory for marshal results */
     uint64_t buf_cap;
+    uint64_t generation; /* in: of the frame at offset (0: current, unchecked); out of ENCODE: the frame's */
+    uint64_t publish_ns; /* out of ENCODE */
 } xb_fast_call;
 
 XB_STATIC_ASSERT(offsetof(xb_fast_call, offset) == 32 && offsetof(xb_fast_call, out) == 48 &&
-                     offsetof(xb_fast_call, buf) == 64 && sizeof(xb_fast_call) == 80,
+                     offsetof(xb_fast_call, buf) == 64 && offsetof(xb_fast_call, generation) == 80 &&
+                     sizeof(xb_fast_call) == 96,
                  "xb_fast_call layout");
 
 #ifndef CROSSBUF_TYPES_ONLY
@@ -394,15 +498,16 @@ int32_t xb_fast(xb_fast_call *call, const uint8_t *in);
 
 /* Encodes the records of a marshal list (see XB_FAST_ENCODE_PYMARSHAL) with
  * codec into r, one frame each, like xb_encode. frames_out has room for cap
- * frames; *n_done (if not NULL) counts the frames written. LogEntry and
+ * frames: a list of more records is XB_ERR_INVALID_ARG and commits nothing.
+ * *n_done (if not NULL) counts the frames written. LogEntry and
  * Sample only (a Tensor's data is passed by pointer with xb_encode). */
 int32_t xb_encode_pymarshal(xb_region r, int32_t codec, int32_t record_type, const uint8_t *in, uint64_t in_len,
                             xb_frame *frames_out, uint64_t cap, uint64_t *n_done);
 
 /* ---- test data ---------------------------------------------------------
  * The seeded records that tests and benchmarks of every language share.
- * size is the tensor data size in bytes (ignored for other records). The
- * record is written into s. */
+ * size is the tensor data size in bytes, at most XB_MAX_GENERATE_BYTES
+ * (ignored for other records). The record is written into s. */
 int32_t xb_generate(xb_scratch s, int32_t record_type, uint64_t seed, uint64_t size, void *out);
 
 /* Diagnostic: kind 1 raises a Go panic, kind 2 a memory fault, inside the

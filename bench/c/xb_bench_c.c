@@ -75,7 +75,7 @@ struct ctx {
     xb_scratch scratch;
     int32_t codec, type;
     const void *rec;
-    uint64_t offset;
+    xb_frame frame;
     union {
         xb_log_entry log;
         xb_sample sample;
@@ -99,7 +99,7 @@ static void op_encode(void *p, int iters) {
 static void op_decode(void *p, int iters) {
     struct ctx *c = p;
     for (int i = 0; i < iters; i++) {
-        if (xb_decode(c->region, c->scratch, c->type, &c->offset, 1, &c->out) != XB_OK) die("decode");
+        if (xb_decode(c->region, c->scratch, c->type, &c->frame, 1, &c->out) != XB_OK) die("decode");
         sink += touch(c->type, &c->out);
     }
 }
@@ -109,7 +109,7 @@ static void op_read_field(void *p, int iters) {
     int32_t field = c->type == XB_RECORD_LOG_ENTRY ? XB_FIELD_LOG_MESSAGE : XB_FIELD_TENSOR_NAME;
     xb_str s;
     for (int i = 0; i < iters; i++) {
-        if (xb_read_str(c->region, c->scratch, field, &c->offset, 1, &s) != XB_OK) die("read_str");
+        if (xb_read_str(c->region, c->scratch, field, &c->frame, 1, &s) != XB_OK) die("read_str");
         sink += s.len;
     }
 }
@@ -118,7 +118,7 @@ static void op_read_field(void *p, int iters) {
 static void op_read_label(void *p, int iters) {
     struct ctx *c = p;
     for (int i = 0; i < iters; i++) {
-        if (xb_decode(c->region, c->scratch, c->type, &c->offset, 1, &c->out) != XB_OK) die("decode");
+        if (xb_decode(c->region, c->scratch, c->type, &c->frame, 1, &c->out) != XB_OK) die("decode");
         sink += (uint64_t)c->out.sample.label;
     }
 }
@@ -171,7 +171,7 @@ int main(int argc, char **argv) {
             MUST(xb_scratch_new(&ctx.scratch));
             xb_frame f;
             MUST(xb_encode(ctx.region, ctx.codec, ctx.type, &rec, 1, &f, NULL));
-            ctx.offset = f.offset;
+            ctx.frame = f;
             measure(codecs[c].name, records[r].name, "decode", op_decode, &ctx, f.payload_len);
             measure(codecs[c].name, records[r].name, "read_field",
                     records[r].type == XB_RECORD_SAMPLE ? op_read_label : op_read_field, &ctx, f.payload_len);

@@ -88,7 +88,7 @@ func crossbufOps(tb testing.TB, c codec.Codec, rec record.Record) *ops {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { enc.Close() })
-	id, typ := uint16(c.ID()), uint16(rec.RecordType())
+	id, typ := uint16(c.ID()), uint64(rec.RecordType())
 	o := &ops{missing: map[string]string{}}
 	o.encode = func() ([]byte, error) {
 		n, err := c.MaxSize(rec)

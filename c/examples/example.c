@@ -41,7 +41,7 @@ int main(void) {
     xb_scratch scratch;
     CHECK(xb_scratch_new(&scratch));
     xb_log_entry view;
-    CHECK(xb_decode(region, scratch, XB_RECORD_LOG_ENTRY, &frame.offset, 1, &view));
+    CHECK(xb_decode(region, scratch, XB_RECORD_LOG_ENTRY, &frame, 1, &view));
     printf("%.*s: %.*s (%llu tags, HTTP %u)\n", (int)view.service.len, view.service.ptr, (int)view.message.len,
            view.message.ptr, (unsigned long long)view.n_tags, view.http.status);
 

@@ -90,9 +90,9 @@ static void test_round_trips(void) {
             xb_frame f;
             EXPECT_OK(xb_generate(want_s, XB_RECORD_LOG_ENTRY, seed, 0, &want));
             EXPECT_OK(xb_encode(r, codecs[c], XB_RECORD_LOG_ENTRY, &want, 1, &f, NULL));
-            EXPECT(f.codec == codecs[c] && f.record_type == XB_RECORD_LOG_ENTRY, "frame descriptor");
+            EXPECT(f.codec == codecs[c] && f.type_id == XB_RECORD_LOG_ENTRY, "frame descriptor");
             EXPECT(((uintptr_t)f.payload & 7) == 0, "payload is 8-byte aligned");
-            EXPECT_OK(xb_decode(r, got_s, XB_RECORD_LOG_ENTRY, &f.offset, 1, &got));
+            EXPECT_OK(xb_decode(r, got_s, XB_RECORD_LOG_ENTRY, &f, 1, &got));
             EXPECT(log_eq(&want, &got), "codec %d seed %llu: LogEntry differs", codecs[c], (unsigned long long)seed);
             if (zero_copy) {
                 EXPECT(inside(got.message.ptr, got.message.len, &f) && inside(got.service.ptr, got.service.len, &f) &&
@@ -103,13 +103,13 @@ static void test_round_trips(void) {
                 EXPECT(!inside(got.message.ptr, got.message.len, &f), "baseline strings are copies");
             }
             xb_str msg;
-            EXPECT_OK(xb_read_str(r, got_s, XB_FIELD_LOG_MESSAGE, &f.offset, 1, &msg));
+            EXPECT_OK(xb_read_str(r, got_s, XB_FIELD_LOG_MESSAGE, &f, 1, &msg));
             EXPECT(str_eq(msg, want.message), "read one field");
 
             xb_sample ws, gs;
             EXPECT_OK(xb_generate(want_s, XB_RECORD_SAMPLE, seed, 0, &ws));
             EXPECT_OK(xb_encode(r, codecs[c], XB_RECORD_SAMPLE, &ws, 1, &f, NULL));
-            EXPECT_OK(xb_decode(r, got_s, XB_RECORD_SAMPLE, &f.offset, 1, &gs));
+            EXPECT_OK(xb_decode(r, got_s, XB_RECORD_SAMPLE, &f, 1, &gs));
             EXPECT(sample_eq(&ws, &gs), "codec %d: Sample differs", codecs[c]);
         }
         static const uint64_t sizes[] = {0, 4, 1024, 1 << 20};
@@ -118,7 +118,7 @@ static void test_round_trips(void) {
             xb_frame f;
             EXPECT_OK(xb_generate(want_s, XB_RECORD_TENSOR, 7, sizes[i], &want));
             EXPECT_OK(xb_encode(r, codecs[c], XB_RECORD_TENSOR, &want, 1, &f, NULL));
-            EXPECT_OK(xb_decode(r, got_s, XB_RECORD_TENSOR, &f.offset, 1, &got));
+            EXPECT_OK(xb_decode(r, got_s, XB_RECORD_TENSOR, &f, 1, &got));
             EXPECT(tensor_eq(&want, &got), "codec %d: Tensor of %llu bytes differs", codecs[c],
                    (unsigned long long)sizes[i]);
             EXPECT(((uintptr_t)got.data & 7) == 0, "codec %d size %llu: tensor data is 8-byte aligned", codecs[c], (unsigned long long)sizes[i]);
@@ -135,7 +135,6 @@ static void test_batches_and_iteration(void) {
     enum { N = 200 };
     static xb_log_entry in[N], out[N];
     static xb_frame frames[N], listed[N];
-    static uint64_t offsets[N];
     static xb_str msgs[N];
     xb_region r;
     xb_scratch gen[N / 10], s;
@@ -151,12 +150,11 @@ static void test_batches_and_iteration(void) {
         uint64_t done = 0;
         EXPECT_OK(xb_encode(r, codecs[c], XB_RECORD_LOG_ENTRY, in, N, frames, &done));
         EXPECT(done == N, "n_done %llu", (unsigned long long)done);
-        for (int i = 0; i < N; i++) offsets[i] = frames[i].offset;
-        EXPECT_OK(xb_decode(r, s, XB_RECORD_LOG_ENTRY, offsets, N, out));
+        EXPECT_OK(xb_decode(r, s, XB_RECORD_LOG_ENTRY, frames, N, out));
         int same = 1;
         for (int i = 0; i < N; i++) same &= log_eq(&in[i], &out[i]);
         EXPECT(same, "codec %d: batch decode equals input", codecs[c]);
-        EXPECT_OK(xb_read_str(r, s, XB_FIELD_LOG_HOST, offsets, N, msgs));
+        EXPECT_OK(xb_read_str(r, s, XB_FIELD_LOG_HOST, frames, N, msgs));
         same = 1;
         for (int i = 0; i < N; i++) same &= str_eq(msgs[i], in[i].host);
         EXPECT(same, "codec %d: batch read_str", codecs[c]);
@@ -164,7 +162,7 @@ static void test_batches_and_iteration(void) {
         uint64_t cursor = 0, n = 0, total = 0;
         do {
             EXPECT_OK(xb_frame_list(r, &cursor, listed, 64, &n));
-            for (uint64_t i = 0; i < n; i++) EXPECT(listed[i].offset == offsets[total + i], "iteration order");
+            for (uint64_t i = 0; i < n; i++) EXPECT(listed[i].offset == frames[total + i].offset, "iteration order");
             total += n;
         } while (n > 0 && total < N);
         EXPECT(total == N, "listed %llu frames", (unsigned long long)total);
@@ -198,7 +196,7 @@ static void test_malformed(void) {
     for (size_t i = 0; i < sizeof garbage; i++) garbage[i] = (uint8_t)(i * 131 + 7);
     for (int c = 0; c < NCODECS; c++) {
         EXPECT_OK(xb_frame_append(r, codecs[c], XB_RECORD_LOG_ENTRY, garbage, sizeof garbage, &f));
-        EXPECT_STATUS(xb_decode(r, s, XB_RECORD_LOG_ENTRY, &f.offset, 1, &e), XB_ERR_MALFORMED);
+        EXPECT_STATUS(xb_decode(r, s, XB_RECORD_LOG_ENTRY, &f, 1, &e), XB_ERR_MALFORMED);
         EXPECT_STATUS(xb_decode_bytes(s, codecs[c], XB_RECORD_LOG_ENTRY, garbage, sizeof garbage, &e), XB_ERR_MALFORMED);
 
         /* every truncation of a valid frame is an error or a valid record, never a crash */
@@ -213,22 +211,26 @@ static void test_malformed(void) {
                 EXPECT_OK(xb_encode(r, codecs[c], XB_RECORD_LOG_ENTRY, &want, 1, &good, NULL));
                 continue;
             }
-            st = xb_decode(r, s, XB_RECORD_LOG_ENTRY, &f.offset, 1, &e);
+            st = xb_decode(r, s, XB_RECORD_LOG_ENTRY, &f, 1, &e);
             bad += st != XB_OK && st != XB_ERR_MALFORMED;
         }
         EXPECT(bad == 0, "codec %d: truncated frames give XB_ERR_MALFORMED", codecs[c]);
     }
     EXPECT_STATUS(xb_frame_append(r, 99, XB_RECORD_LOG_ENTRY, garbage, 8, &f), XB_ERR_UNKNOWN_CODEC);
-    EXPECT_STATUS(xb_frame_append(r, XB_CODEC_JSON, 42, garbage, 8, &f), XB_ERR_RECORD_TYPE);
+    /* any type id can be appended; decoding it as a record is the error */
+    EXPECT_OK(xb_frame_append(r, XB_CODEC_JSON, 42, garbage, 8, &f));
+    EXPECT_STATUS(xb_decode(r, s, XB_RECORD_LOG_ENTRY, &f, 1, &e), XB_ERR_RECORD_TYPE);
     EXPECT_STATUS(xb_decode_bytes(s, 0, XB_RECORD_LOG_ENTRY, garbage, 8, &e), XB_ERR_UNKNOWN_CODEC);
 
     xb_sample smp;
     EXPECT_OK(xb_generate(s, XB_RECORD_SAMPLE, 1, 0, &smp));
     EXPECT_OK(xb_encode(r, XB_CODEC_FLATBUFFERS, XB_RECORD_SAMPLE, &smp, 1, &f, NULL));
-    EXPECT_STATUS(xb_decode(r, s, XB_RECORD_LOG_ENTRY, &f.offset, 1, &e), XB_ERR_RECORD_TYPE);
+    EXPECT_STATUS(xb_decode(r, s, XB_RECORD_LOG_ENTRY, &f, 1, &e), XB_ERR_RECORD_TYPE);
     uint64_t bad_offsets[] = {0, 3, f.offset + 8, f.offset + 4096, UINT64_MAX};
     for (size_t i = 0; i < sizeof bad_offsets / sizeof bad_offsets[0]; i++) {
-        int32_t st = xb_decode(r, s, XB_RECORD_SAMPLE, &bad_offsets[i], 1, &smp);
+        xb_frame bad = f;
+        bad.offset = bad_offsets[i];
+        int32_t st = xb_decode(r, s, XB_RECORD_SAMPLE, &bad, 1, &smp);
         EXPECT(st == XB_ERR_OUT_OF_RANGE || st == XB_ERR_NOT_COMMITTED, "offset %llu: %s",
                (unsigned long long)bad_offsets[i], xb_status_name(st));
     }
@@ -269,22 +271,22 @@ static void test_lifecycle_errors(void) {
     char name[64];
     snprintf(name, sizeof name, "/xb-ctest-%d", (int)getpid());
     xb_region a, b;
-    EXPECT_STATUS(xb_region_open_shm(name, &a), XB_ERR_NOT_FOUND);
+    EXPECT_STATUS(xb_region_open_shm(name, 0, &a), XB_ERR_NOT_FOUND);
     EXPECT_OK(xb_region_create_shm(name, 1 << 20, 0, &a));
     EXPECT_STATUS(xb_region_create_shm(name, 1 << 20, 0, &b), XB_ERR_EXISTS);
-    EXPECT_OK(xb_region_open_shm(name, &b));
+    EXPECT_OK(xb_region_open_shm(name, 0, &b));
     xb_scratch gs;
     xb_sample smp, got;
     xb_frame f;
     EXPECT_OK(xb_scratch_new(&gs));
     EXPECT_OK(xb_generate(gs, XB_RECORD_SAMPLE, 5, 0, &smp));
     EXPECT_OK(xb_encode(a, XB_CODEC_CAPNP, XB_RECORD_SAMPLE, &smp, 1, &f, NULL));
-    EXPECT_OK(xb_decode(b, gs, XB_RECORD_SAMPLE, &f.offset, 1, &got));
+    EXPECT_OK(xb_decode(b, gs, XB_RECORD_SAMPLE, &f, 1, &got));
     EXPECT(sample_eq(&smp, &got), "second mapping sees the frame");
     EXPECT_OK(xb_region_unlink_shm(name));
     EXPECT_STATUS(xb_region_unlink_shm(name), XB_ERR_NOT_FOUND);
     EXPECT_OK(xb_region_prefault(b));
-    EXPECT_OK(xb_decode(b, gs, XB_RECORD_SAMPLE, &f.offset, 1, &got));
+    EXPECT_OK(xb_decode(b, gs, XB_RECORD_SAMPLE, &f, 1, &got));
     EXPECT(sample_eq(&smp, &got), "prefault keeps frames");
     EXPECT_OK(xb_region_close(a));
     EXPECT_OK(xb_region_close(b));
@@ -301,7 +303,7 @@ static void test_lifecycle_errors(void) {
     do {
         EXPECT_OK(xb_frame_list(r, &cursor, fs, 64, &k));
         for (uint64_t i = 0; i < k; i++) {
-            EXPECT_OK(xb_decode(r, gs, XB_RECORD_SAMPLE, &fs[i].offset, 1, &got));
+            EXPECT_OK(xb_decode(r, gs, XB_RECORD_SAMPLE, &fs[i], 1, &got));
         }
         listed += k;
     } while (k > 0);
@@ -319,11 +321,11 @@ static void test_lifecycle_errors(void) {
     uint32_t v99 = 99;
     EXPECT(pwrite(fd, &v99, sizeof v99, offsetof(xb_region_header, layout_version)) == 4, "patch version");
     close(fd);
-    EXPECT_STATUS(xb_region_open_file(path, &r), XB_ERR_VERSION);
+    EXPECT_STATUS(xb_region_open_file(path, 0, &r), XB_ERR_VERSION);
     fd = open(path, O_RDWR);
     EXPECT(pwrite(fd, "garbage!", 8, 0) == 8, "patch magic");
     close(fd);
-    EXPECT_STATUS(xb_region_open_file(path, &r), XB_ERR_VERSION);
+    EXPECT_STATUS(xb_region_open_file(path, 0, &r), XB_ERR_VERSION);
     unlink(path);
     EXPECT_OK(xb_scratch_free(gs));
 }
@@ -361,7 +363,9 @@ static void test_fast_calls(void) {
         xb_log_entry back;
         xb_scratch d;
         EXPECT_OK(xb_scratch_new(&d));
-        EXPECT_OK(xb_decode(r, d, XB_RECORD_LOG_ENTRY, &enc.offset, 1, &back));
+        xb_frame ef;
+        EXPECT_OK(xb_frame_get(r, enc.offset, &ef));
+        EXPECT_OK(xb_decode(r, d, XB_RECORD_LOG_ENTRY, &ef, 1, &back));
         EXPECT(log_eq(&want, &back), "marshal encode round trip, codec %d", codecs[c]);
         EXPECT_OK(xb_scratch_free(d));
         xb_frame frames[2];
@@ -374,7 +378,7 @@ static void test_fast_calls(void) {
                       XB_ERR_INVALID_ARG);
         const uint8_t *out;
         uint64_t n;
-        EXPECT_OK(xb_read_str_pymarshal(r, s, XB_FIELD_LOG_MESSAGE, &f.offset, 1, &out, &n));
+        EXPECT_OK(xb_read_str_pymarshal(r, s, XB_FIELD_LOG_MESSAGE, &f, 1, &out, &n));
         EXPECT(n == 5 + 5 + want.message.len && memcmp(out + 10, want.message.ptr, want.message.len) == 0,
                "pymarshal str, codec %d", codecs[c]);
         xb_log_entry view;
@@ -419,7 +423,7 @@ static void *work(void *arg) {
         xb_frame f;
         w->ok = xb_generate(gen, XB_RECORD_LOG_ENTRY, seed, 0, &want) == XB_OK &&
                 xb_encode(w->r, w->codec, XB_RECORD_LOG_ENTRY, &want, 1, &f, NULL) == XB_OK &&
-                xb_decode(w->r, s, XB_RECORD_LOG_ENTRY, &f.offset, 1, &got) == XB_OK && log_eq(&want, &got);
+                xb_decode(w->r, s, XB_RECORD_LOG_ENTRY, &f, 1, &got) == XB_OK && log_eq(&want, &got);
     }
     xb_scratch_free(gen);
     xb_scratch_free(s);

@@ -18,8 +18,6 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime/debug"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/crossbuf/crossbuf/go/codec"
@@ -30,7 +28,7 @@ import (
 func main() {}
 
 // abiVersion must equal XB_ABI_VERSION in include/crossbuf.h.
-const abiVersion = 1
+const abiVersion = 2
 
 //export xb_abi_version
 func xb_abi_version() C.int32_t { return abiVersion }
@@ -55,6 +53,18 @@ func codeOf(err error) status {
 	switch {
 	case errors.Is(err, region.ErrClosed), errors.Is(err, errClosedHandle):
 		return C.XB_ERR_CLOSED
+	case errors.Is(err, errHandleKind), errors.Is(err, region.ErrNotSealed):
+		return C.XB_ERR_INVALID_ARG
+	case errors.Is(err, region.ErrReadOnly):
+		return C.XB_ERR_READ_ONLY
+	case errors.Is(err, region.ErrTruncated):
+		return C.XB_ERR_TRUNCATED
+	case errors.Is(err, region.ErrStale):
+		return C.XB_ERR_STALE
+	case errors.Is(err, region.ErrNoSpace):
+		return C.XB_ERR_NO_SPACE
+	case errors.Is(err, region.ErrCorrupt):
+		return C.XB_ERR_CORRUPT
 	case errors.Is(err, region.ErrFull):
 		return C.XB_ERR_REGION_FULL
 	case errors.Is(err, region.ErrBadName):
@@ -97,64 +107,30 @@ func invalidf(format string, args ...any) status {
 func guard(rc *status, oldFault bool) {
 	debug.SetPanicOnFault(oldFault)
 	if p := recover(); p != nil {
+		if f, ok := p.(interface{ Addr() uintptr }); ok {
+			if err := truncatedAt(f.Addr()); err != nil {
+				*rc = failErr(err)
+				return
+			}
+		}
 		*rc = fail(C.XB_ERR_INTERNAL, fmt.Sprintf("internal error (recovered): %v", p))
 	}
 }
 
+// truncatedAt explains a memory fault at addr when it lies in a region whose
+// file another process has shrunk (the payload a decoder was reading, say).
+func truncatedAt(addr uintptr) error {
+	var err error
+	regions.each(func(r *openRegion) {
+		if err == nil && addr >= r.lo && addr < r.hi && r.Truncated() {
+			err = fmt.Errorf("%w: fault at offset %d of the mapping", region.ErrTruncated, addr-r.lo)
+		}
+	})
+	return err
+}
+
 // enter starts guarded execution; use as `defer guard(&rc, enter())`.
 func enter() bool { return debug.SetPanicOnFault(true) }
-
-// handles maps opaque ids to Go objects: ids are never reused, so a stale or
-// closed handle is reported as closed instead of reaching another object.
-// Every call looks a handle up and handles change rarely, so lookups read an
-// immutable snapshot without locking and changes copy it.
-type handles[T any] struct {
-	mu   sync.Mutex // serialises writers
-	next uint64
-	m    atomic.Pointer[map[uint64]T]
-}
-
-var errClosedHandle = errors.New("handle is closed or was never valid")
-
-func (h *handles[T]) update(change func(m map[uint64]T)) {
-	m := make(map[uint64]T)
-	if old := h.m.Load(); old != nil {
-		for k, v := range *old {
-			m[k] = v
-		}
-	}
-	change(m)
-	h.m.Store(&m)
-}
-
-func (h *handles[T]) add(v T) uint64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.next++
-	id := h.next
-	h.update(func(m map[uint64]T) { m[id] = v })
-	return id
-}
-
-func (h *handles[T]) get(id uint64) (T, error) {
-	if m := h.m.Load(); m != nil {
-		if v, ok := (*m)[id]; ok {
-			return v, nil
-		}
-	}
-	var zero T
-	return zero, fmt.Errorf("%w (%d)", errClosedHandle, id)
-}
-
-func (h *handles[T]) remove(id uint64) (T, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	v, err := h.get(id)
-	if err == nil {
-		h.update(func(m map[uint64]T) { delete(m, id) })
-	}
-	return v, err
-}
 
 //export xb_debug_fault
 func xb_debug_fault(kind C.int32_t) (rc status) {

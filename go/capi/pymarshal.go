@@ -140,7 +140,7 @@ func (s *scratch) pyWriter() *pyWriter {
 }
 
 //export xb_decode_pymarshal
-func xb_decode_pymarshal(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, offsets *C.uint64_t, n C.uint64_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
+func xb_decode_pymarshal(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, frames *C.xb_frame, n C.uint64_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
 	t := record.Type(recordType)
 	if t != record.TypeLogEntry && t != record.TypeSample {
@@ -149,19 +149,20 @@ func xb_decode_pymarshal(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, o
 	if out == nil || outLen == nil {
 		return invalidf("out or out_len is NULL")
 	}
-	offs, err := cArray(offsets, n, "offsets")
+	refs, err := cArray(frames, n, "frames")
 	if err != nil {
 		return failErr(err)
 	}
-	r, s, err := session(h, sh)
+	r, s, release, err := session(h, sh)
 	if err != nil {
 		return failErr(err)
 	}
+	defer release()
 	w := s.pyWriter()
-	w.list(len(offs))
-	for _, off := range offs {
-		if err := pyDecodeFrame(r, s, w, t, uint64(off)); err != nil {
-			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", uint64(off), err))
+	w.list(len(refs))
+	for i := range refs {
+		if err := pyDecodeFrame(r, s, w, t, refOf(&refs[i])); err != nil {
+			return fail(codeOf(err), fmt.Sprintf("frame %d at offset %d: %v", i, uint64(refs[i].offset), err))
 		}
 	}
 	if err := w.finish(s, out, outLen); err != nil {
@@ -170,8 +171,8 @@ func xb_decode_pymarshal(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, o
 	return C.XB_OK
 }
 
-func pyDecodeFrame(r *openRegion, s *scratch, w *pyWriter, t record.Type, off uint64) error {
-	f, err := r.Frame(off)
+func pyDecodeFrame(r *openRegion, s *scratch, w *pyWriter, t record.Type, ref region.Ref) error {
+	f, err := r.Get(ref)
 	if err != nil {
 		return err
 	}
@@ -190,7 +191,7 @@ func pyDecodeFrame(r *openRegion, s *scratch, w *pyWriter, t record.Type, off ui
 }
 
 //export xb_read_str_pymarshal
-func xb_read_str_pymarshal(h C.xb_region, sh C.xb_scratch, field C.int32_t, offsets *C.uint64_t, n C.uint64_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
+func xb_read_str_pymarshal(h C.xb_region, sh C.xb_scratch, field C.int32_t, frames *C.xb_frame, n C.uint64_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
 	want, ok := fieldRecord(codec.Field(field))
 	if !ok {
@@ -199,20 +200,21 @@ func xb_read_str_pymarshal(h C.xb_region, sh C.xb_scratch, field C.int32_t, offs
 	if out == nil || outLen == nil {
 		return invalidf("out or out_len is NULL")
 	}
-	offs, err := cArray(offsets, n, "offsets")
+	refs, err := cArray(frames, n, "frames")
 	if err != nil {
 		return failErr(err)
 	}
-	r, s, err := session(h, sh)
+	r, s, release, err := session(h, sh)
 	if err != nil {
 		return failErr(err)
 	}
+	defer release()
 	w := s.pyWriter()
-	w.list(len(offs))
-	for _, off := range offs {
-		str, err := readField(r, want, codec.Field(field), uint64(off))
+	w.list(len(refs))
+	for i := range refs {
+		str, err := readField(r, want, codec.Field(field), refOf(&refs[i]))
 		if err != nil {
-			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", uint64(off), err))
+			return fail(codeOf(err), fmt.Sprintf("frame %d at offset %d: %v", i, uint64(refs[i].offset), err))
 		}
 		w.str(str)
 	}
@@ -231,10 +233,11 @@ func xb_pymarshal_probe(sh C.xb_scratch, out **C.uint8_t, outLen *C.uint64_t) (r
 	if out == nil || outLen == nil {
 		return invalidf("out or out_len is NULL")
 	}
-	s, err := getScratch(sh)
+	s, release, err := useScratch(sh)
 	if err != nil {
 		return failErr(err)
 	}
+	defer release()
 	w := s.pyWriter()
 	w.list(2)
 	w.logEntry(&record.LogEntry{TimestampNs: -1 << 62, Level: record.LevelWarn, Service: "é", Message: "x",
@@ -253,18 +256,21 @@ func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 	if call == nil {
 		return invalidf("call is NULL")
 	}
-	r, s, err := session(call.region, call.scratch)
+	r, s, release, err := session(call.region, call.scratch)
 	if err != nil {
 		return failErr(err)
 	}
+	defer release()
 	off := uint64(call.offset)
+	// The region is the handle's; the package checks region ids itself.
+	ref := region.Ref{Generation: uint64(call.generation), Offset: off}
 	switch call.op {
 	case C.XB_FAST_READ_STR:
 		want, ok := fieldRecord(codec.Field(call.arg))
 		if !ok {
 			return invalidf("unknown field %d", int32(call.arg))
 		}
-		str, err := readField(r, want, codec.Field(call.arg), off)
+		str, err := readField(r, want, codec.Field(call.arg), ref)
 		if err != nil {
 			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", off, err))
 		}
@@ -289,7 +295,7 @@ func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 		}
 		w := s.pyWriter()
 		w.list(1)
-		if err := pyDecodeFrame(r, s, w, t, off); err != nil {
+		if err := pyDecodeFrame(r, s, w, t, ref); err != nil {
 			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", off, err))
 		}
 		if call.buf != nil && uint64(len(w.b)) <= uint64(call.buf_cap) {
@@ -307,14 +313,11 @@ func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 		if err != nil {
 			return failErr(err)
 		}
-		n := 0
-		err = encodePy(r, c, record.Type(call.arg), b, func(i int, f region.Frame) error {
-			if n++; n > 1 {
-				return fmt.Errorf("%w: XB_FAST_ENCODE_PYMARSHAL takes one record", errInvalidArg)
-			}
+		err = encodePy(r, c, record.Type(call.arg), b, 1, func(i int, f region.Frame) error {
 			var cf C.xb_frame
 			frameToC(f, &cf)
 			call.offset, call.out, call.out_len = cf.offset, cf.payload, cf.payload_len
+			call.generation, call.publish_ns = cf.generation, cf.publish_ns
 			return nil
 		})
 		if err != nil {
@@ -330,7 +333,7 @@ func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 			return invalidf("XB_FAST_DECODE needs buf of %d bytes", need)
 		}
 		v := regionViewer(r, s)
-		if err := decodeFrame(r, &v, t, off, unsafe.Pointer(call.buf), 0); err != nil {
+		if err := decodeFrame(r, &v, t, ref, unsafe.Pointer(call.buf), 0); err != nil {
 			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", off, err))
 		}
 		call.out, call.out_len = call.buf, C.uint64_t(need)

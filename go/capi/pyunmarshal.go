@@ -198,8 +198,9 @@ func (r *pyReader) sample(s *record.Sample) {
 	s.Label = int32(label)
 }
 
-// encodePy encodes every record of the marshal list in into r.
-func encodePy(r *openRegion, c codec.Codec, t record.Type, in []byte, each func(i int, f region.Frame) error) error {
+// encodePy encodes every record of the marshal list in into r. A list of
+// more than max records is refused before anything is committed.
+func encodePy(r *openRegion, c codec.Codec, t record.Type, in []byte, max int, each func(i int, f region.Frame) error) error {
 	if t != record.TypeLogEntry && t != record.TypeSample {
 		return fmt.Errorf("%w: marshal encoding takes LogEntry or Sample, not %v", codec.ErrRecordType, t)
 	}
@@ -209,6 +210,9 @@ func encodePy(r *openRegion, c codec.Codec, t record.Type, in []byte, each func(
 		pr.failf("want a list of records, found type %q", c)
 	} else {
 		n = pr.u32()
+	}
+	if pr.err == nil && n > max {
+		return fmt.Errorf("%w: %d records, room for %d frames; nothing was encoded", errInvalidArg, n, max)
 	}
 	t0 := encodePool.Get().(*encodeTargets)
 	defer encodePool.Put(t0)
@@ -259,14 +263,12 @@ func xb_encode_pymarshal(h C.xb_region, codecID C.int32_t, recordType C.int32_t,
 	if err != nil {
 		return failErr(err)
 	}
-	r, err := regions.get(uint64(h))
+	r, release, err := useRegion(h)
 	if err != nil {
 		return failErr(err)
 	}
-	err = encodePy(r, c, record.Type(recordType), b, func(i int, f region.Frame) error {
-		if i >= len(out) {
-			return fmt.Errorf("%w: more records than the %d frames of frames_out", errInvalidArg, len(out))
-		}
+	defer release()
+	err = encodePy(r, c, record.Type(recordType), b, len(out), func(i int, f region.Frame) error {
 		frameToC(f, &out[i])
 		if nDone != nil {
 			*nDone = C.uint64_t(i + 1)

@@ -18,7 +18,7 @@ import (
 	"github.com/crossbuf/crossbuf/go/region"
 )
 
-var scratches handles[*scratch]
+var scratches = newHandles[scratch](tagScratch)
 
 func codecByID(id C.int32_t) (codec.Codec, error) {
 	if id <= 0 || id > 0xffff {
@@ -46,7 +46,12 @@ func xb_scratch_new(out *C.xb_scratch) (rc status) {
 	if err != nil {
 		return failErr(err)
 	}
-	*out = C.xb_scratch(scratches.add(s))
+	id, err := scratches.add(s)
+	if err != nil {
+		s.close()
+		return failErr(err)
+	}
+	*out = C.xb_scratch(id)
 	return C.XB_OK
 }
 
@@ -57,27 +62,40 @@ func xb_scratch_free(h C.xb_scratch) (rc status) {
 	if err != nil {
 		return failErr(err)
 	}
-	s.free()
+	s.close() // waits for a call using it on another thread
 	return C.XB_OK
 }
 
-// session resolves the region and scratch handles of a decoding call; the
-// scratch is reset for it.
-func session(h C.xb_region, sh C.xb_scratch) (*openRegion, *scratch, error) {
-	r, err := regions.get(uint64(h))
+// session resolves the region and scratch handles of a decoding call and
+// holds both until release: the region's mapping stays valid and the
+// scratch is this call's alone. The scratch is reset for it.
+func session(h C.xb_region, sh C.xb_scratch) (*openRegion, *scratch, func(), error) {
+	r, releaseRegion, err := useRegion(h)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, releaseScratch, err := useScratch(sh)
+	if err != nil {
+		releaseRegion()
+		return nil, nil, nil, err
+	}
+	return r, s, func() { releaseScratch(); releaseRegion() }, nil
+}
+
+// useScratch resolves a scratch handle, locks it for this call and resets it.
+func useScratch(h C.xb_scratch) (*scratch, func(), error) {
+	s, err := scratches.get(uint64(h))
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := getScratch(sh)
-	return r, s, err
-}
-
-func getScratch(h C.xb_scratch) (*scratch, error) {
-	s, err := scratches.get(uint64(h))
-	if err != nil {
-		return nil, err
+	if err := s.lock(); err != nil {
+		return nil, nil, err
 	}
-	return s, s.reset()
+	if err := s.reset(); err != nil {
+		s.mu.Unlock()
+		return nil, nil, err
+	}
+	return s, s.mu.Unlock, nil
 }
 
 // ---- encode ----------------------------------------------------------------
@@ -112,10 +130,11 @@ func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records u
 	if n > 0 && records == nil {
 		return invalidf("records is NULL")
 	}
-	r, err := regions.get(uint64(h))
+	r, release, err := useRegion(h)
 	if err != nil {
 		return failErr(err)
 	}
+	defer release()
 	t := encodePool.Get().(*encodeTargets)
 	defer encodePool.Put(t)
 	for i := range out {
@@ -184,33 +203,46 @@ func regionViewer(r *openRegion, s *scratch) viewer {
 }
 
 //export xb_decode
-func xb_decode(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, offsets *C.uint64_t, n C.uint64_t, out unsafe.Pointer) (rc status) {
+func xb_decode(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, frames *C.xb_frame, n C.uint64_t, out unsafe.Pointer) (rc status) {
 	defer guard(&rc, enter())
 	if rc := checkRecordType(recordType); rc != C.XB_OK {
 		return rc
 	}
-	offs, err := cArray(offsets, n, "offsets")
+	refs, err := cArray(frames, n, "frames")
 	if err != nil {
 		return failErr(err)
 	}
 	if n > 0 && out == nil {
 		return invalidf("out is NULL")
 	}
-	r, s, err := session(h, sh)
+	r, s, release, err := session(h, sh)
 	if err != nil {
 		return failErr(err)
 	}
+	defer release()
 	v := regionViewer(r, s)
-	for i, off := range offs {
-		if err := decodeFrame(r, &v, record.Type(recordType), uint64(off), out, i); err != nil {
-			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", uint64(off), err))
+	for i := range refs {
+		f, err := r.Get(refOf(&refs[i]))
+		if err == nil {
+			err = decodeInto(&v, record.Type(recordType), func(rec record.Record) error { return crossbuf.Decode(f, rec) }, out, i)
+		}
+		if err != nil {
+			return fail(codeOf(err), fmt.Sprintf("frame %d at offset %d: %v", i, uint64(refs[i].offset), err))
 		}
 	}
 	return C.XB_OK
 }
 
-func decodeFrame(r *openRegion, v *viewer, t record.Type, off uint64, out unsafe.Pointer, i int) error {
-	f, err := r.Frame(off)
+// refOf is the reference of a frame the caller passes back. Only the
+// identity is taken from it: the payload pointer is looked up again, never
+// trusted.
+func refOf(f *C.xb_frame) region.Ref {
+	return region.Ref{RegionID: uint64(f.region_id), Generation: uint64(f.generation), Offset: uint64(f.offset)}
+}
+
+// decodeFrame decodes the frame ref names (the Python fast path).
+func decodeFrame(r *openRegion, v *viewer, t record.Type, ref region.Ref, out unsafe.Pointer, i int) error {
+	f, err := r.Get(ref)
 	if err != nil {
 		return err
 	}
@@ -234,10 +266,11 @@ func xb_decode_bytes(sh C.xb_scratch, codecID C.int32_t, recordType C.int32_t, b
 	if err != nil {
 		return failErr(err)
 	}
-	s, err := getScratch(sh)
+	s, release, err := useScratch(sh)
 	if err != nil {
 		return failErr(err)
 	}
+	defer release()
 	v := viewer{s: s}
 	if len(b) > 0 {
 		v.lo = uintptr(unsafe.Pointer(&b[0]))
@@ -251,13 +284,13 @@ func xb_decode_bytes(sh C.xb_scratch, codecID C.int32_t, recordType C.int32_t, b
 }
 
 //export xb_read_str
-func xb_read_str(h C.xb_region, sh C.xb_scratch, field C.int32_t, offsets *C.uint64_t, n C.uint64_t, out *C.xb_str) (rc status) {
+func xb_read_str(h C.xb_region, sh C.xb_scratch, field C.int32_t, frames *C.xb_frame, n C.uint64_t, out *C.xb_str) (rc status) {
 	defer guard(&rc, enter())
 	want, ok := fieldRecord(codec.Field(field))
 	if !ok {
 		return invalidf("unknown field %d", int32(field))
 	}
-	offs, err := cArray(offsets, n, "offsets")
+	refs, err := cArray(frames, n, "frames")
 	if err != nil {
 		return failErr(err)
 	}
@@ -265,14 +298,23 @@ func xb_read_str(h C.xb_region, sh C.xb_scratch, field C.int32_t, offsets *C.uin
 	if err != nil {
 		return failErr(err)
 	}
-	r, s, err := session(h, sh)
+	r, s, release, err := session(h, sh)
 	if err != nil {
 		return failErr(err)
 	}
+	defer release()
 	v := regionViewer(r, s)
-	for i, off := range offs {
-		if err := readStr(r, &v, want, codec.Field(field), uint64(off), &outs[i]); err != nil {
-			return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", uint64(off), err))
+	for i := range refs {
+		f, err := r.Get(refOf(&refs[i]))
+		var str string
+		if err == nil {
+			str, err = readFrameField(f, want, codec.Field(field))
+		}
+		if err == nil {
+			err = v.str(str, &outs[i])
+		}
+		if err != nil {
+			return fail(codeOf(err), fmt.Sprintf("frame %d at offset %d: %v", i, uint64(refs[i].offset), err))
 		}
 	}
 	return C.XB_OK
@@ -288,23 +330,19 @@ func fieldRecord(f codec.Field) (record.Type, bool) {
 	return 0, false
 }
 
-func readStr(r *openRegion, v *viewer, want record.Type, field codec.Field, off uint64, out *C.xb_str) error {
-	str, err := readField(r, want, field, off)
-	if err != nil {
-		return err
-	}
-	return v.str(str, out)
-}
-
-// readField reads one string field of the frame at off, which must hold a
+// readField reads one string field of the frame ref names, which must hold a
 // record of type want.
-func readField(r *openRegion, want record.Type, field codec.Field, off uint64) (string, error) {
-	f, err := r.Frame(off)
+func readField(r *openRegion, want record.Type, field codec.Field, ref region.Ref) (string, error) {
+	f, err := r.Get(ref)
 	if err != nil {
 		return "", err
 	}
-	if record.Type(f.RecordType) != want {
-		return "", fmt.Errorf("%w: frame holds a %v; field %d is of a %v", codec.ErrRecordType, record.Type(f.RecordType), field, want)
+	return readFrameField(f, want, field)
+}
+
+func readFrameField(f region.Frame, want record.Type, field codec.Field) (string, error) {
+	if f.TypeID != uint64(want) {
+		return "", fmt.Errorf("%w: frame holds type %d; field %d is of a %v", codec.ErrRecordType, f.TypeID, field, want)
 	}
 	c, err := codecs.Get(codec.ID(f.Codec))
 	if err != nil {
@@ -319,6 +357,10 @@ func readField(r *openRegion, want record.Type, field codec.Field, off uint64) (
 
 // ---- test data -------------------------------------------------------------
 
+// maxGenerateBytes bounds xb_generate's tensor (XB_MAX_GENERATE_BYTES): it is
+// built on the Go heap, where running out of memory is fatal, not an error.
+const maxGenerateBytes = 1 << 30
+
 //export xb_generate
 func xb_generate(sh C.xb_scratch, recordType C.int32_t, seed C.uint64_t, size C.uint64_t, out unsafe.Pointer) (rc status) {
 	defer guard(&rc, enter())
@@ -328,10 +370,14 @@ func xb_generate(sh C.xb_scratch, recordType C.int32_t, seed C.uint64_t, size C.
 	if out == nil {
 		return invalidf("out is NULL")
 	}
-	s, err := getScratch(sh)
+	if record.Type(recordType) == record.TypeTensor && size > maxGenerateBytes {
+		return invalidf("tensor size %d exceeds XB_MAX_GENERATE_BYTES (%d)", uint64(size), maxGenerateBytes)
+	}
+	s, release, err := useScratch(sh)
 	if err != nil {
 		return failErr(err)
 	}
+	defer release()
 	v := viewer{s: s} // empty range: everything is copied into scratch
 	switch record.Type(recordType) {
 	case record.TypeLogEntry:
@@ -339,9 +385,6 @@ func xb_generate(sh C.xb_scratch, recordType C.int32_t, seed C.uint64_t, size C.
 	case record.TypeSample:
 		sampleToC(record.NewSample(uint64(seed)), (*C.xb_sample)(out))
 	case record.TypeTensor:
-		if size > 1<<34 {
-			return invalidf("tensor size %d too large", uint64(size))
-		}
 		err = v.tensorToC(record.NewTensor(uint64(seed), int(size)), (*C.xb_tensor)(out))
 	}
 	if err != nil {

@@ -20,10 +20,7 @@ type openRegion struct {
 	lo, hi uintptr
 }
 
-var regions handles[*openRegion]
-
-// maxCapacity bounds region sizes (1 TiB) so a garbage argument is an error.
-const maxCapacity = 1 << 40
+var regions = newHandles[openRegion](tagRegion)
 
 func register(out *C.xb_region, open func() (*region.Region, error)) status {
 	if out == nil {
@@ -38,13 +35,33 @@ func register(out *C.xb_region, open func() (*region.Region, error)) status {
 		return failErr(err)
 	}
 	lo := uintptr(unsafe.Pointer(&b[0]))
-	*out = C.xb_region(regions.add(&openRegion{Region: r, lo: lo, hi: lo + uintptr(len(b))}))
+	id, err := regions.add(&openRegion{Region: r, lo: lo, hi: lo + uintptr(len(b))})
+	if err != nil {
+		_ = r.Close()
+		return failErr(err)
+	}
+	*out = C.xb_region(id)
 	return C.XB_OK
 }
 
+// useRegion resolves a region handle and keeps its mapping alive until
+// release is called: a concurrent xb_region_close waits for it, so nothing
+// the call touches (in-place encode, decoding a payload) is unmapped under
+// it.
+func useRegion(h C.xb_region) (r *openRegion, release func(), err error) {
+	r, err = regions.get(uint64(h))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := r.Acquire(); err != nil {
+		return nil, nil, err
+	}
+	return r, r.Release, nil
+}
+
 func checkCapacity(capacity C.uint64_t) status {
-	if capacity == 0 || capacity > maxCapacity {
-		return invalidf("capacity %d is not in 1..%d", uint64(capacity), uint64(maxCapacity))
+	if capacity == 0 || capacity > region.MaxCapacity {
+		return invalidf("capacity %d is not in 1..%d", uint64(capacity), uint64(region.MaxCapacity))
 	}
 	return C.XB_OK
 }
@@ -63,6 +80,16 @@ func cName(p *C.char, what string) (string, status) {
 	return C.GoString(p), C.XB_OK
 }
 
+func access(flags C.uint32_t) (region.Access, status) {
+	switch flags {
+	case 0:
+		return region.ReadWrite, C.XB_OK
+	case C.XB_OPEN_READ_ONLY:
+		return region.ReadOnly, C.XB_OK
+	}
+	return 0, invalidf("open flags %#x: only XB_OPEN_READ_ONLY is defined", uint32(flags))
+}
+
 // create checks the arguments shared by the named create calls, then
 // registers what newRegion creates.
 func create(name *C.char, what string, capacity C.uint64_t, out *C.xb_region, newRegion func(string, int) (*region.Region, error)) status {
@@ -74,6 +101,19 @@ func create(name *C.char, what string, capacity C.uint64_t, out *C.xb_region, ne
 		return rc
 	}
 	return register(out, func() (*region.Region, error) { return newRegion(n, int(capacity)) })
+}
+
+// open checks the arguments shared by the open calls.
+func open(name *C.char, what string, flags C.uint32_t, out *C.xb_region, openRegion func(string, region.Access) (*region.Region, error)) status {
+	n, rc := cName(name, what)
+	if rc != C.XB_OK {
+		return rc
+	}
+	a, rc := access(flags)
+	if rc != C.XB_OK {
+		return rc
+	}
+	return register(out, func() (*region.Region, error) { return openRegion(n, a) })
 }
 
 //export xb_region_create_anon
@@ -94,13 +134,9 @@ func xb_region_create_shm(name *C.char, capacity C.uint64_t, mode C.uint32_t, ou
 }
 
 //export xb_region_open_shm
-func xb_region_open_shm(name *C.char, out *C.xb_region) (rc status) {
+func xb_region_open_shm(name *C.char, flags C.uint32_t, out *C.xb_region) (rc status) {
 	defer guard(&rc, enter())
-	n, rc := cName(name, "name")
-	if rc != C.XB_OK {
-		return rc
-	}
-	return register(out, func() (*region.Region, error) { return region.OpenShm(n) })
+	return open(name, "name", flags, out, region.OpenShm)
 }
 
 //export xb_region_unlink_shm
@@ -125,13 +161,71 @@ func xb_region_create_file(path *C.char, capacity C.uint64_t, mode C.uint32_t, o
 }
 
 //export xb_region_open_file
-func xb_region_open_file(path *C.char, out *C.xb_region) (rc status) {
+func xb_region_open_file(path *C.char, flags C.uint32_t, out *C.xb_region) (rc status) {
 	defer guard(&rc, enter())
-	p, rc := cName(path, "path")
+	return open(path, "path", flags, out, region.OpenFile)
+}
+
+//export xb_region_create_memfd
+func xb_region_create_memfd(name *C.char, capacity C.uint64_t, out *C.xb_region) (rc status) {
+	defer guard(&rc, enter())
+	n := ""
+	if name != nil {
+		n = C.GoString(name)
+	}
+	if rc := checkCapacity(capacity); rc != C.XB_OK {
+		return rc
+	}
+	return register(out, func() (*region.Region, error) { return region.CreateMemfd(n, int(capacity)) })
+}
+
+//export xb_region_open_fd
+func xb_region_open_fd(fd C.int32_t, flags C.uint32_t, out *C.xb_region) (rc status) {
+	defer guard(&rc, enter())
+	a, rc := access(flags)
 	if rc != C.XB_OK {
 		return rc
 	}
-	return register(out, func() (*region.Region, error) { return region.OpenFile(p) })
+	if fd < 0 {
+		return invalidf("fd %d", int32(fd))
+	}
+	return register(out, func() (*region.Region, error) { return region.OpenFd(int(fd), a) })
+}
+
+//export xb_region_fd
+func xb_region_fd(h C.xb_region, out *C.int32_t) (rc status) {
+	defer guard(&rc, enter())
+	if out == nil {
+		return invalidf("out is NULL")
+	}
+	r, err := regions.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	fd, err := r.Fd()
+	if err != nil {
+		return failErr(err)
+	}
+	*out = C.int32_t(fd)
+	return C.XB_OK
+}
+
+//export xb_region_recover
+func xb_region_recover(h C.xb_region, nAborted *C.uint64_t) (rc status) {
+	defer guard(&rc, enter())
+	r, release, err := useRegion(h)
+	if err != nil {
+		return failErr(err)
+	}
+	defer release()
+	n, err := r.Recover()
+	if nAborted != nil {
+		*nAborted = C.uint64_t(n)
+	}
+	if err != nil {
+		return failErr(err)
+	}
+	return C.XB_OK
 }
 
 //export xb_region_close
@@ -187,9 +281,18 @@ func xb_region_get_stats(h C.xb_region, out *C.xb_region_stats) (rc status) {
 	if err != nil {
 		return failErr(err)
 	}
+	sealed := C.uint32_t(0)
+	if st.Sealed {
+		sealed = 1
+	}
+	readOnly := C.uint32_t(0)
+	if r.ReadOnly() {
+		readOnly = 1
+	}
 	*out = C.xb_region_stats{
 		capacity: C.uint64_t(st.Capacity), data_offset: C.uint64_t(st.DataOffset), used: C.uint64_t(st.Used),
 		high_water: C.uint64_t(st.HighWater), frame_count: C.uint64_t(st.FrameCount), generation: C.uint64_t(st.Generation),
+		aborted: C.uint64_t(st.Aborted), region_id: C.uint64_t(st.RegionID), sealed: sealed, read_only: readOnly,
 	}
 	return C.XB_OK
 }
@@ -217,8 +320,13 @@ func xb_region_base(h C.xb_region, base **C.uint8_t, capacity *C.uint64_t) (rc s
 
 func frameToC(f region.Frame, out *C.xb_frame) {
 	out.offset = C.uint64_t(f.Offset)
+	out.region_id = C.uint64_t(f.RegionID)
+	out.generation = C.uint64_t(f.Generation)
+	out.type_id = C.uint64_t(f.TypeID)
+	out.publish_ns = C.uint64_t(f.PublishNs)
 	out.codec = C.uint16_t(f.Codec)
-	out.record_type = C.uint16_t(f.RecordType)
+	out._pad0 = 0
+	out._pad1 = 0
 	out.payload = nil
 	if len(f.Payload) > 0 {
 		out.payload = (*C.uint8_t)(unsafe.Pointer(&f.Payload[0]))
@@ -262,7 +370,13 @@ func xb_frame_list(h C.xb_region, cursor *C.uint64_t, out *C.xb_frame, capacity 
 	for n < len(frames) {
 		f, next, ok, err := r.Next(cur)
 		if err != nil {
-			return failErr(err)
+			// Report the frames listed so far; the error names the offset,
+			// and *cursor moves past a corrupt frame when the chain allows.
+			if n == 0 {
+				*cursor, *nOut = C.uint64_t(next), 0
+				return failErr(err)
+			}
+			break
 		}
 		if !ok {
 			break
@@ -275,7 +389,7 @@ func xb_frame_list(h C.xb_region, cursor *C.uint64_t, out *C.xb_frame, capacity 
 }
 
 //export xb_frame_append
-func xb_frame_append(h C.xb_region, codecID C.int32_t, recordType C.int32_t, bytes *C.uint8_t, n C.uint64_t, out *C.xb_frame) (rc status) {
+func xb_frame_append(h C.xb_region, codecID C.int32_t, typeID C.uint64_t, bytes *C.uint8_t, n C.uint64_t, out *C.xb_frame) (rc status) {
 	defer guard(&rc, enter())
 	if out == nil {
 		return invalidf("out is NULL")
@@ -283,18 +397,16 @@ func xb_frame_append(h C.xb_region, codecID C.int32_t, recordType C.int32_t, byt
 	if _, err := codecByID(codecID); err != nil {
 		return failErr(err)
 	}
-	if rc := checkRecordType(recordType); rc != C.XB_OK {
-		return rc
-	}
 	src, err := goBytes(bytes, n, "bytes")
 	if err != nil {
 		return failErr(err)
 	}
-	r, err := regions.get(uint64(h))
+	r, release, err := useRegion(h)
 	if err != nil {
 		return failErr(err)
 	}
-	slot, err := r.Reserve(uint16(codecID), uint16(recordType), len(src))
+	defer release()
+	slot, err := r.Reserve(uint16(codecID), uint64(typeID), len(src))
 	if err != nil {
 		return failErr(err)
 	}

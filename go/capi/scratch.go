@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -14,6 +15,8 @@ import (
 // it lies outside the Go heap and C may hold pointers into it. It is reset at
 // the start of every call that uses it.
 type scratch struct {
+	mu     sync.Mutex // held by the call using it; close waits for it
+	closed bool
 	chunks [][]byte // all live mappings; the last one is being filled
 	off    int      // fill offset in the last chunk
 	used   int      // bytes handed out since reset, to size the next chunk
@@ -27,13 +30,9 @@ type scratch struct {
 
 const scratchMinChunk = 1 << 20
 
-func newScratch() (*scratch, error) {
-	s := &scratch{}
-	if err := s.grow(scratchMinChunk); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
+// newScratch maps nothing yet: the first call that needs memory does, so
+// handles are cheap to create and to leave unused.
+func newScratch() (*scratch, error) { return &scratch{}, nil }
 
 func (s *scratch) grow(n int) error {
 	size := scratchMinChunk
@@ -64,6 +63,24 @@ func (s *scratch) reset() error {
 	return nil
 }
 
+// lock takes the scratch for one call; a freed scratch is ErrClosed.
+func (s *scratch) lock() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errClosedHandle
+	}
+	return nil
+}
+
+// close unmaps the scratch once no call uses it.
+func (s *scratch) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.free()
+}
+
 func (s *scratch) free() {
 	for _, c := range s.chunks {
 		_ = unix.Munmap(c)
@@ -73,6 +90,11 @@ func (s *scratch) free() {
 
 // alloc returns n bytes aligned to 8 (16 when n is large, for SIMD readers).
 func (s *scratch) alloc(n int) ([]byte, error) {
+	if len(s.chunks) == 0 {
+		if err := s.grow(n); err != nil {
+			return nil, err
+		}
+	}
 	last := s.chunks[len(s.chunks)-1]
 	off := (s.off + 7) &^ 7
 	if off+n > len(last) {

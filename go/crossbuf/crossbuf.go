@@ -23,7 +23,7 @@ func Append(r *region.Region, c codec.Codec, rec record.Record) (region.Frame, e
 	if err != nil {
 		return region.Frame{}, err
 	}
-	slot, err := r.Reserve(uint16(c.ID()), uint16(rec.RecordType()), size)
+	slot, err := r.Reserve(uint16(c.ID()), uint64(rec.RecordType()), size)
 	if err != nil {
 		return region.Frame{}, err
 	}
@@ -39,8 +39,8 @@ func Append(r *region.Region, c codec.Codec, rec record.Record) (region.Frame, e
 // must be of the record type the frame holds. With zero-copy codecs out then
 // points into the region: it is valid until the region is closed or reset.
 func Decode(f region.Frame, out record.Record) error {
-	if t := record.Type(f.RecordType); t != out.RecordType() {
-		return fmt.Errorf("%w: frame holds a %v, not a %v", codec.ErrRecordType, t, out.RecordType())
+	if t := out.RecordType(); f.TypeID != uint64(t) {
+		return fmt.Errorf("%w: frame holds type %d, not a %v", codec.ErrRecordType, f.TypeID, t)
 	}
 	c, err := codecs.Get(codec.ID(f.Codec))
 	if err != nil {

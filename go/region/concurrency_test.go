@@ -50,7 +50,7 @@ func TestConcurrentWritersReaders(t *testing.T) {
 	w, err := CreateShm(name, 1<<20, 0)
 	require.NoError(t, err)
 	defer w.Close()
-	rd, err := OpenShm(name) // readers use a second mapping, like another process
+	rd, err := OpenShm(name, ReadWrite) // readers use a second mapping, like another process
 	require.NoError(t, err)
 	defer rd.Close()
 
@@ -105,7 +105,7 @@ func TestConcurrentWritersReaders(t *testing.T) {
 					errs <- err
 					return
 				}
-				if f.RecordType != 2 || f.Codec == 0 || int(f.Codec) > writers {
+				if f.TypeID != 2 || f.Codec == 0 || int(f.Codec) > writers {
 					errs <- errors.New("bad frame header")
 					return
 				}
@@ -224,7 +224,7 @@ func FuzzOpen(f *testing.F) {
 		}
 		defer r.Close()
 		for i := 0; i < 3; i++ {
-			s, _ := r.Reserve(1, uint16(i), 10*i)
+			s, _ := r.Reserve(1, uint64(i), 10*i)
 			_, _ = s.Commit(s.Buf)
 		}
 		if edit != nil {
@@ -271,7 +271,7 @@ func FuzzOpen(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if r, err := OpenFile(path); err == nil {
+		if r, err := OpenFile(path, ReadWrite); err == nil {
 			exercise(r)
 			_ = r.Close()
 		}

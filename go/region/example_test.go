@@ -13,7 +13,7 @@ func Example() {
 	}
 	defer r.Close()
 
-	s, err := r.Reserve(3 /* codec */, 1 /* record type */, 64)
+	s, err := r.Reserve(3 /* codec */, 1 /* type id */, 64)
 	if err != nil {
 		panic(err)
 	}
@@ -27,11 +27,11 @@ func Example() {
 		if err != nil {
 			panic(err)
 		}
-		fmt.Println(fr.Offset == f.Offset, fr.Codec, fr.RecordType, string(fr.Payload))
+		fmt.Println(fr.Offset == f.Offset, fr.Codec, fr.TypeID, string(fr.Payload))
 	}
 	st, _ := r.Stats()
 	fmt.Println(st.FrameCount, st.Used, st.Generation)
 	// Output:
 	// true 3 1 {"message":"hello"}
-	// 1 96 1
+	// 1 128 1
 }

@@ -21,45 +21,84 @@ type Slot struct {
 
 // Frame is one committed frame.
 type Frame struct {
-	Offset     uint64 // of the frame header from the region base: the frame's id
+	Offset     uint64 // of the frame header from the region base
+	RegionID   uint64 // the region it belongs to (Region.ID)
+	Generation uint64 // the region generation it was read in
 	Codec      uint16
-	RecordType uint16
+	TypeID     uint64 // the type of the message (a schema type id)
+	PublishNs  uint64 // CLOCK_MONOTONIC at commit, for latency
 	Payload    []byte // aliases region memory; see the package doc for how long it is valid
 }
 
-// sealOf builds a seal from a generation and a slot size in bytes.
-func sealOf(gen uint64, slotSize uint64) uint64 { return gen<<32 | slotSize/8 }
+// Ref names a frame across calls and processes: Region.Get checks that it
+// belongs to this region and generation before reading it.
+type Ref struct {
+	RegionID, Generation, Offset uint64
+}
 
-// Reserve allocates a slot whose payload area holds payloadCap bytes
-// (rounded up to 8), writes its header (state WRITING, codec, record type)
-// and publishes its seal. ErrFull if it does not fit; nothing changes then.
-func (r *Region) Reserve(codec uint16, recordType uint16, payloadCap int) (Slot, error) {
-	if payloadCap < 0 || payloadCap > maxSlotPayload {
-		return Slot{}, fmt.Errorf("%w: payload capacity %d", ErrInvalid, payloadCap)
+// Ref returns the reference of f.
+func (f Frame) Ref() Ref { return Ref{f.RegionID, f.Generation, f.Offset} }
+
+func gen16(gen uint64) uint64 { return gen & 0xFFFF }
+
+// sealOf builds a seal; sealSize and sealPeer take it apart.
+func sealOf(gen uint64, writer uint16, slotSize uint64) uint64 {
+	return gen16(gen)<<48 | uint64(writer)<<32 | slotSize/8
+}
+
+func sealGen(seal uint64) uint64  { return seal >> 48 }
+func sealSize(seal uint64) uint64 { return (seal & 0xFFFFFFFF) * 8 }
+func sealPeer(seal uint64) uint16 { return uint16(seal >> 32) }
+
+// testHookClaimed, when set by a test, runs right after a slot's seal is
+// claimed and before anything else is written: the point where a writer
+// killed by the test leaves a claim behind.
+var testHookClaimed func(off uint64)
+
+// Reserve claims a slot whose payload area holds payloadCap bytes (rounded
+// up to 8) for a message of codec and typeID, and returns it for writing.
+// ErrFull if it does not fit; nothing changes then.
+func (r *Region) Reserve(codec uint16, typeID uint64, payloadCap int) (s Slot, err error) {
+	if payloadCap < 0 || payloadCap > MaxPayload {
+		return Slot{}, fmt.Errorf("%w: payload capacity %d is not in [0, %d]", ErrInvalid, payloadCap, uint64(MaxPayload))
 	}
-	if !r.enter() {
-		return Slot{}, closedErr()
+	if r.readOnly {
+		return Slot{}, fmt.Errorf("%w: reserve", ErrReadOnly)
 	}
-	defer r.mu.RUnlock()
+	if !r.inflight.enter() {
+		return Slot{}, ErrClosed
+	}
+	defer r.leave(&err, setPanicOnFault())
 	size := uint64(FrameHeaderSize) + (uint64(payloadCap)+7)&^7
 	capacity := uint64(len(r.mem))
-	cursor := r.u64(offCursor)
+	gen := atomic.LoadUint64(r.u64(offGeneration))
+	seal := sealOf(gen, uint16(r.self), size)
 	var off uint64
 	for {
-		off = atomic.LoadUint64(cursor)
+		off = atomic.LoadUint64(r.u64(offCursor))
 		if off < r.dataOff || off > capacity || off%8 != 0 {
 			return Slot{}, fmt.Errorf("%w: corrupt header: cursor %d", ErrVersion, off)
 		}
+		if capacity-off < FrameHeaderSize {
+			return Slot{}, ErrFull // the bare sentinel: a full ring is a producer's steady state; no allocation
+		}
+		cur := atomic.LoadUint64(r.u64(off + frameSeal))
+		if cur != 0 && sealGen(cur) == gen16(gen) {
+			r.helpCursor(off, cur) // a claim whose cursor move is late (or whose writer died)
+			continue
+		}
 		if size > capacity-off {
-			// The bare sentinel: a full ring is a producer's steady state
-			// (it resets and goes on), so this path must not allocate.
 			return Slot{}, ErrFull
 		}
-		if atomic.CompareAndSwapUint64(cursor, off, off+size) {
+		if atomic.CompareAndSwapUint64(r.u64(off+frameSeal), cur, seal) {
 			break
 		}
 	}
+	if testHookClaimed != nil {
+		testHookClaimed(off)
+	}
 	end := off + size
+	atomic.CompareAndSwapUint64(r.u64(offCursor), off, end) // may fail: another writer helped
 	hw := r.u64(offHighWater)
 	for {
 		old := atomic.LoadUint64(hw)
@@ -67,33 +106,40 @@ func (r *Region) Reserve(codec uint16, recordType uint16, payloadCap int) (Slot,
 			break
 		}
 	}
-	atomic.StoreUint32(r.u32(off+frameState), stateWriting)
 	*(*uint16)(r.ptr(off + frameCodec)) = codec
-	*(*uint16)(r.ptr(off + frameRecType)) = recordType
+	*(*uint16)(r.ptr(off + frameFlags)) = 0
 	*r.u32(off + framePayOff) = FrameHeaderSize
-	*r.u32(off + frameReserved) = 0
 	*r.u64(off + framePayLen) = 0
-	seal := sealOf(atomic.LoadUint64(r.u64(offGeneration)), size)
-	atomic.StoreUint64(r.u64(off+frameSeal), seal) // publishes the header written above
+	*r.u64(off + frameTypeID) = typeID
+	*r.u64(off + frameCheck) = r.id ^ off
 	p := off + FrameHeaderSize
 	return Slot{Buf: r.mem[p:end:end], r: r, off: off, seal: seal}, nil
+}
+
+// helpCursor moves the cursor past the slot sealed at off, if it still
+// points there and the seal is sane.
+func (r *Region) helpCursor(off, seal uint64) {
+	size := sealSize(seal)
+	if size >= FrameHeaderSize && size <= uint64(len(r.mem))-off {
+		atomic.CompareAndSwapUint64(r.u64(offCursor), off, off+size)
+	}
 }
 
 // Commit publishes payload, which must be a sub-slice of s.Buf starting at a
 // multiple of 8 bytes from Buf[0] (FlatBuffers builds at the end of Buf, so
 // it need not start at Buf[0]). A nil payload commits an empty frame. A
 // payload outside Buf is ErrInvalid, and the slot is aborted. Committing a
-// slot that is not being written any more (committed, aborted, or dropped by
-// Reset) is ErrInvalid.
-func (s Slot) Commit(payload []byte) (Frame, error) {
+// slot that is not being written any more (committed, aborted because its
+// writer was declared dead, or dropped by Reset) is ErrInvalid.
+func (s Slot) Commit(payload []byte) (f Frame, err error) {
 	r := s.r
 	if r == nil {
 		return Frame{}, fmt.Errorf("%w: zero Slot", ErrInvalid)
 	}
-	if !r.enter() {
-		return Frame{}, closedErr()
+	if !r.inflight.enter() {
+		return Frame{}, ErrClosed
 	}
-	defer r.mu.RUnlock()
+	defer r.leave(&err, setPanicOnFault())
 	if atomic.LoadUint64(r.u64(s.off+frameSeal)) != s.seal {
 		return Frame{}, fmt.Errorf("%w: slot at %d no longer exists (region reset)", ErrInvalid, s.off)
 	}
@@ -120,28 +166,33 @@ func (s Slot) Commit(payload []byte) (Frame, error) {
 	po := FrameHeaderSize + start
 	*r.u32(s.off + framePayOff) = uint32(po)
 	*r.u64(s.off + framePayLen) = uint64(len(payload))
+	now := uint64(nanotime())
+	*r.u64(s.off + framePublish) = now
 	if !atomic.CompareAndSwapUint32(state, stateWriting, stateCommitted) { // release: publishes the fields above
 		return Frame{}, fmt.Errorf("%w: slot at %d was aborted meanwhile", ErrInvalid, s.off)
 	}
 	atomic.AddUint64(r.u64(offFrameCount), 1)
-	f := Frame{
-		Offset:     s.off,
-		Codec:      *(*uint16)(r.ptr(s.off + frameCodec)),
-		RecordType: *(*uint16)(r.ptr(s.off + frameRecType)),
-	}
 	p := s.off + po
-	f.Payload = r.mem[p : p+uint64(len(payload)) : p+uint64(len(payload))]
-	return f, nil
+	return Frame{
+		Offset:     s.off,
+		RegionID:   r.id,
+		Generation: atomic.LoadUint64(r.u64(offGeneration)),
+		Codec:      *(*uint16)(r.ptr(s.off + frameCodec)),
+		TypeID:     *r.u64(s.off + frameTypeID),
+		PublishNs:  now,
+		Payload:    r.mem[p : p+uint64(len(payload)) : p+uint64(len(payload))],
+	}, nil
 }
 
 // Abort marks the slot ABORTED; readers skip it. It does nothing if the slot
 // was committed already or the region is closed or reset.
 func (s Slot) Abort() {
 	r := s.r
-	if r == nil || !r.enter() {
+	if r == nil || !r.inflight.enter() {
 		return
 	}
-	defer r.mu.RUnlock()
+	var err error
+	defer r.leave(&err, setPanicOnFault())
 	if atomic.LoadUint64(r.u64(s.off+frameSeal)) == s.seal {
 		atomic.CompareAndSwapUint32(r.u32(s.off+frameState), stateWriting, stateAborted)
 	}
@@ -153,79 +204,116 @@ func (r *Region) visibleEnd() uint64 {
 }
 
 // slotAt reads the seal at off (8-aligned, data_offset <= off < end) and
-// returns the slot size if the seal is of generation gen and the slot lies
-// inside end; ok is false if the seal is of another generation.
-func (r *Region) slotAt(off, end uint64, gen uint32) (size uint64, ok bool, err error) {
-	seal := atomic.LoadUint64(r.u64(off + frameSeal))
-	if uint32(seal>>32) != gen {
-		return 0, false, nil
+// returns the seal and the slot size if the seal is of generation gen and
+// the slot lies inside end; ok is false if the seal is of another
+// generation. A seal whose size cannot be right is ErrCorrupt: the chain of
+// slots cannot be followed past it.
+func (r *Region) slotAt(off, end, gen uint64) (seal, size uint64, ok bool, err error) {
+	seal = atomic.LoadUint64(r.u64(off + frameSeal))
+	if sealGen(seal) != gen16(gen) {
+		return 0, 0, false, nil
 	}
-	size = (seal & 0xFFFFFFFF) * 8
+	size = sealSize(seal)
 	if size < FrameHeaderSize || size > end-off {
-		return 0, false, fmt.Errorf("%w: slot at %d has size %d, past the cursor %d", ErrOutOfRange, off, size, end)
+		return 0, 0, false, fmt.Errorf("%w: slot at offset %d has size %d, past the cursor %d; frames after it cannot be found",
+			ErrCorrupt, off, size, end)
 	}
-	return size, true, nil
+	return seal, size, true, nil
 }
 
 // committed builds the Frame of the slot [off, off+size) after its state
 // was seen COMMITTED.
-func (r *Region) committed(off, size uint64) (Frame, error) {
+func (r *Region) committed(off, size, gen uint64) (Frame, error) {
+	if c := *r.u64(off + frameCheck); c != r.id^off {
+		return Frame{}, fmt.Errorf("%w: frame at offset %d does not carry this region's check word", ErrCorrupt, off)
+	}
 	po := uint64(*r.u32(off + framePayOff))
 	pl := *r.u64(off + framePayLen)
 	if po < FrameHeaderSize || po%8 != 0 || po > size || pl > size-po {
-		return Frame{}, fmt.Errorf("%w: frame at %d has payload [%d, +%d) outside its %d-byte slot",
-			ErrOutOfRange, off, po, pl, size)
+		return Frame{}, fmt.Errorf("%w: frame at offset %d has payload [%d, +%d) outside its %d-byte slot",
+			ErrCorrupt, off, po, pl, size)
 	}
 	p := off + po
 	return Frame{
 		Offset:     off,
+		RegionID:   r.id,
+		Generation: gen,
 		Codec:      *(*uint16)(r.ptr(off + frameCodec)),
-		RecordType: *(*uint16)(r.ptr(off + frameRecType)),
+		TypeID:     *r.u64(off + frameTypeID),
+		PublishNs:  *r.u64(off + framePublish),
 		Payload:    r.mem[p : p+pl : p+pl],
 	}, nil
 }
 
 // Frame returns the committed frame whose header is at offset. Offsets that
-// are not a frame of the current generation are ErrOutOfRange; a frame
-// still being written or aborted is ErrNotCommitted.
-func (r *Region) Frame(offset uint64) (Frame, error) {
-	if !r.enter() {
-		return Frame{}, closedErr()
+// are not the start of a frame of the current generation are ErrOutOfRange;
+// a frame still being written or aborted is ErrNotCommitted.
+func (r *Region) Frame(offset uint64) (f Frame, err error) {
+	if !r.inflight.enter() {
+		return Frame{}, ErrClosed
 	}
-	defer r.mu.RUnlock()
+	defer r.leave(&err, setPanicOnFault())
+	return r.frame(offset, atomic.LoadUint64(r.u64(offGeneration)))
+}
+
+func (r *Region) frame(offset, gen uint64) (Frame, error) {
 	end := r.visibleEnd()
 	if offset < r.dataOff || offset >= end || offset%8 != 0 || end-offset < FrameHeaderSize {
 		return Frame{}, fmt.Errorf("%w: offset %d (frames lie in [%d, %d), 8-byte aligned)",
 			ErrOutOfRange, offset, r.dataOff, end)
 	}
-	gen := uint32(atomic.LoadUint64(r.u64(offGeneration)))
-	size, ok, err := r.slotAt(offset, end, gen)
-	if err != nil {
-		return Frame{}, err
-	}
-	if !ok {
-		return Frame{}, fmt.Errorf("%w: no frame of generation %d at offset %d", ErrOutOfRange, gen, offset)
+	_, size, ok, err := r.slotAt(offset, end, gen)
+	if err != nil || !ok {
+		return Frame{}, fmt.Errorf("%w: no frame starts at offset %d", ErrOutOfRange, offset)
 	}
 	switch st := atomic.LoadUint32(r.u32(offset + frameState)); st {
 	case stateCommitted:
-		return r.committed(offset, size)
+		f, err := r.committed(offset, size, gen)
+		if err != nil {
+			// A header copied into a payload, or a corrupt one: not a frame.
+			return Frame{}, fmt.Errorf("%w: %v", ErrOutOfRange, err)
+		}
+		return f, nil
 	case stateWriting, stateAborted:
 		return Frame{}, fmt.Errorf("%w: frame at %d has state %#x", ErrNotCommitted, offset, st)
 	default:
-		return Frame{}, fmt.Errorf("%w: frame at %d has unknown state %#x", ErrOutOfRange, offset, st)
+		return Frame{}, fmt.Errorf("%w: no frame starts at offset %d (state %#x)", ErrOutOfRange, offset, st)
 	}
+}
+
+// Get returns the frame ref names, after checking that ref is of this
+// region and of its current generation (ErrStale otherwise). A zero
+// RegionID or Generation is not checked: {0, 0, offset} looks a frame up by
+// offset in the current generation, like Frame.
+func (r *Region) Get(ref Ref) (f Frame, err error) {
+	if !r.inflight.enter() {
+		return Frame{}, ErrClosed
+	}
+	defer r.leave(&err, setPanicOnFault())
+	if ref.RegionID != r.id && ref.RegionID != 0 {
+		return Frame{}, fmt.Errorf("%w: frame of region %#x used with region %#x", ErrStale, ref.RegionID, r.id)
+	}
+	gen := atomic.LoadUint64(r.u64(offGeneration))
+	if ref.Generation != gen && ref.Generation != 0 {
+		return Frame{}, fmt.Errorf("%w: frame of generation %d, the region is at generation %d (reset since)",
+			ErrStale, ref.Generation, gen)
+	}
+	return r.frame(ref.Offset, gen)
 }
 
 // Next returns the first committed frame at or after cursor (0 means
 // data_offset) and the cursor after it. At the visible end ok is false and
-// next is where to resume later. Slots still being written or aborted are
-// skipped; iteration stops at the region cursor or at the first slot whose
-// seal is not of the current generation (one being reserved right now).
+// next is where to resume later. Slots still being written, or aborted, are
+// skipped, so a slow or dead writer never hides the frames after it.
+//
+// A committed frame whose header is corrupt is returned as an ErrCorrupt
+// error that names its offset, with next past it: iteration can go on. A
+// corrupt seal ends the chain: err is ErrCorrupt and next does not move.
 func (r *Region) Next(cursor uint64) (f Frame, next uint64, ok bool, err error) {
-	if !r.enter() {
-		return Frame{}, cursor, false, closedErr()
+	if !r.inflight.enter() {
+		return Frame{}, cursor, false, ErrClosed
 	}
-	defer r.mu.RUnlock()
+	defer r.leave(&err, setPanicOnFault())
 	if cursor == 0 {
 		cursor = r.dataOff
 	}
@@ -233,22 +321,26 @@ func (r *Region) Next(cursor uint64) (f Frame, next uint64, ok bool, err error) 
 		return Frame{}, cursor, false, fmt.Errorf("%w: cursor %d", ErrOutOfRange, cursor)
 	}
 	end := r.visibleEnd()
-	gen := uint32(atomic.LoadUint64(r.u64(offGeneration)))
+	gen := atomic.LoadUint64(r.u64(offGeneration))
 	off := cursor
-	for off < end {
-		size, sealed, err := r.slotAt(off, end, gen)
+	for off < end && end-off >= FrameHeaderSize {
+		_, size, sealed, err := r.slotAt(off, end, gen)
 		if err != nil {
 			return Frame{}, off, false, err
 		}
 		if !sealed {
-			return Frame{}, off, false, nil
+			return Frame{}, off, false, nil // reset meanwhile
 		}
-		if atomic.LoadUint32(r.u32(off+frameState)) == stateCommitted {
-			f, err := r.committed(off, size)
+		switch st := atomic.LoadUint32(r.u32(off + frameState)); st {
+		case stateCommitted:
+			f, err := r.committed(off, size, gen)
 			if err != nil {
-				return Frame{}, off, false, err
+				return Frame{}, off + size, false, err
 			}
 			return f, off + size, true, nil
+		case stateWriting, stateAborted:
+		default:
+			return Frame{}, off + size, false, fmt.Errorf("%w: frame at offset %d has unknown state %#x", ErrCorrupt, off, st)
 		}
 		off += size
 	}
@@ -256,15 +348,20 @@ func (r *Region) Next(cursor uint64) (f Frame, next uint64, ok bool, err error) 
 }
 
 // Frames iterates over the committed frames visible now, in region order.
-// It stops after yielding an error.
+// A corrupt frame is yielded as an error naming its offset; iteration goes
+// on after it when the slot chain allows, and ends after an error it cannot
+// get past.
 func (r *Region) Frames() iter.Seq2[Frame, error] {
 	return func(yield func(Frame, error) bool) {
 		var cursor uint64
 		for {
 			f, next, ok, err := r.Next(cursor)
 			if err != nil {
-				yield(Frame{}, err)
-				return
+				if !yield(Frame{}, err) || next <= cursor {
+					return
+				}
+				cursor = next
+				continue
 			}
 			if !ok || !yield(f, nil) {
 				return

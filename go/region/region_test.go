@@ -45,7 +45,7 @@ func newAnon(t testing.TB, capacity int) *Region {
 }
 
 // put reserves a frame, fills it with payload and commits it.
-func put(t testing.TB, r *Region, codec, rt uint16, payload []byte) Frame {
+func put(t testing.TB, r *Region, codec uint16, rt uint64, payload []byte) Frame {
 	t.Helper()
 	s, err := r.Reserve(codec, rt, len(payload))
 	require.NoError(t, err)
@@ -69,12 +69,15 @@ func TestLayoutMatchesHeader(t *testing.T) {
 	var m [8]byte
 	binary.LittleEndian.PutUint64(m[:], Magic)
 	assert.Equal(t, "XBUFRGN\x00", string(m[:]))
-	assert.Equal(t, uint32(0x31465258), stateCommitted)
-	assert.Equal(t, uint32(0x41465258), stateAborted)
+	assert.Equal(t, "XRF2", string(binary.LittleEndian.AppendUint32(nil, stateCommitted)))
+	assert.Equal(t, "XRFA", string(binary.LittleEndian.AppendUint32(nil, stateAborted)))
 	assert.Equal(t, 32, offCursor)
-	assert.Equal(t, 56+8, HeaderSize)
+	assert.Equal(t, 64, offRegionID)
+	assert.Equal(t, 128, HeaderSize)
 	assert.Equal(t, 16, framePayOff)
-	assert.Equal(t, 24+8, FrameHeaderSize)
+	assert.Equal(t, 32, frameTypeID)
+	assert.Equal(t, 48, frameCheck)
+	assert.Equal(t, 64, FrameHeaderSize)
 }
 
 func TestAnonCreateClose(t *testing.T) {
@@ -83,7 +86,9 @@ func TestAnonCreateClose(t *testing.T) {
 	assert.Equal(t, "", r.Name())
 	st, err := r.Stats()
 	require.NoError(t, err)
-	assert.Equal(t, Stats{Capacity: uint64(os.Getpagesize()), DataOffset: HeaderSize, Generation: 1}, st)
+	assert.NotZero(t, st.RegionID)
+	assert.Equal(t, r.ID(), st.RegionID)
+	assert.Equal(t, Stats{Capacity: uint64(os.Getpagesize()), DataOffset: HeaderSize, Generation: 1, RegionID: r.ID()}, st)
 	b, err := r.Bytes()
 	require.NoError(t, err)
 	assert.Len(t, b, os.Getpagesize())
@@ -147,7 +152,7 @@ func TestShm(t *testing.T) {
 	_, err = CreateShm(strings.TrimPrefix(name, "/"), 1<<16, 0o600)
 	require.ErrorIs(t, err, ErrExists)
 
-	b, err := OpenShm(name)
+	b, err := OpenShm(name, ReadWrite)
 	require.NoError(t, err)
 	defer b.Close()
 
@@ -160,7 +165,7 @@ func TestShm(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "from b", string(got.Payload))
 	assert.Equal(t, uint16(2), got.Codec)
-	assert.Equal(t, uint16(3), got.RecordType)
+	assert.Equal(t, uint64(3), got.TypeID)
 	assert.Len(t, collect(t, a), 2)
 	assert.Len(t, collect(t, b), 2)
 	sa, err := a.Stats()
@@ -174,7 +179,7 @@ func TestShm(t *testing.T) {
 	// mappings outlive the name
 	put(t, a, 1, 1, []byte("after unlink"))
 	assert.Len(t, collect(t, b), 3)
-	_, err = OpenShm(name)
+	_, err = OpenShm(name, ReadWrite)
 	require.ErrorIs(t, err, ErrNotFound)
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	require.ErrorIs(t, UnlinkShm(name), ErrNotFound)
@@ -201,7 +206,7 @@ func TestFile(t *testing.T) {
 	require.ErrorIs(t, err, fs.ErrExist)
 	require.NoError(t, r.Close())
 
-	r, err = OpenFile(path)
+	r, err = OpenFile(path, ReadWrite)
 	require.NoError(t, err)
 	defer r.Close()
 	got, err := r.Frame(f.Offset)
@@ -209,12 +214,12 @@ func TestFile(t *testing.T) {
 	assert.Equal(t, "persisted", string(got.Payload))
 	assert.Equal(t, uint16(4), got.Codec)
 
-	_, err = OpenFile(filepath.Join(t.TempDir(), "missing"))
+	_, err = OpenFile(filepath.Join(t.TempDir(), "missing"), ReadWrite)
 	require.ErrorIs(t, err, ErrNotFound)
 	require.ErrorIs(t, err, fs.ErrNotExist)
-	_, err = OpenFile("")
+	_, err = OpenFile("", ReadWrite)
 	require.ErrorIs(t, err, ErrInvalid)
-	_, err = OpenFile(t.TempDir())
+	_, err = OpenFile(t.TempDir(), ReadWrite)
 	require.Error(t, err)
 }
 
@@ -230,7 +235,7 @@ func TestShmNames(t *testing.T) {
 		require.ErrorIs(t, err, ErrBadName, "%q", n)
 		_, err = CreateShm(n, 4096, 0)
 		assert.ErrorIs(t, err, ErrBadName, "%q", n)
-		_, err = OpenShm(n)
+		_, err = OpenShm(n, ReadWrite)
 		assert.ErrorIs(t, err, ErrBadName, "%q", n)
 		assert.ErrorIs(t, UnlinkShm(n), ErrBadName, "%q", n)
 	}
@@ -251,6 +256,7 @@ func writeRegionFile(t *testing.T, size int, edit func(b []byte)) string {
 	binary.LittleEndian.PutUint64(b[offCursor:], HeaderSize)
 	binary.LittleEndian.PutUint64(b[offGeneration:], 1)
 	binary.LittleEndian.PutUint64(b[offHighWater:], HeaderSize)
+	binary.LittleEndian.PutUint64(b[offRegionID:], 0x1234)
 	if edit != nil {
 		edit(b)
 	}
@@ -260,12 +266,12 @@ func writeRegionFile(t *testing.T, size int, edit func(b []byte)) string {
 }
 
 func TestOpenValidates(t *testing.T) {
-	r, err := OpenFile(writeRegionFile(t, 4096, nil))
+	r, err := OpenFile(writeRegionFile(t, 4096, nil), ReadWrite)
 	require.NoError(t, err, "the hand-written header is valid")
 	put(t, r, 1, 1, []byte("x"))
 	require.NoError(t, r.Close())
 
-	r, err = OpenFile(writeRegionFile(t, 1000, nil))
+	r, err = OpenFile(writeRegionFile(t, 1000, nil), ReadWrite)
 	require.NoError(t, err, "capacity need not be whole pages")
 	require.NoError(t, r.Close())
 
@@ -274,11 +280,11 @@ func TestOpenValidates(t *testing.T) {
 		edit func(b []byte)
 		msg  []string
 	}{
-		"layout version": {4096, func(b []byte) { binary.LittleEndian.PutUint32(b[offVersion:], 2) },
-			[]string{"layout version 2", "version 1"}},
+		"layout version": {4096, func(b []byte) { binary.LittleEndian.PutUint32(b[offVersion:], 1) },
+			[]string{"layout version 1", "version 2"}},
 		"bad magic":   {4096, func(b []byte) { b[0] ^= 1 }, []string{"magic"}},
 		"zero file":   {4096, func(b []byte) { clear(b) }, []string{"magic"}},
-		"tiny file":   {HeaderSize, nil, []string{"too small"}},
+		"tiny file":   {HeaderSize, nil, []string{"not a region size"}},
 		"header size": {4096, func(b []byte) { binary.LittleEndian.PutUint32(b[offHeaderSize:], 56) }, []string{"header_size"}},
 		"capacity beyond file": {4096, func(b []byte) { binary.LittleEndian.PutUint64(b[offCapacity:], 8192) },
 			[]string{"capacity"}},
@@ -290,12 +296,14 @@ func TestOpenValidates(t *testing.T) {
 			[]string{"cursor"}},
 		"cursor before data": {4096, func(b []byte) { binary.LittleEndian.PutUint64(b[offCursor:], 8) },
 			[]string{"cursor"}},
-		"generation 0": {4096, func(b []byte) { binary.LittleEndian.PutUint64(b[offGeneration:], 0) },
+		"generation 0": {4096, func(b []byte) { binary.LittleEndian.PutUint64(b[offGeneration:], 0x10000) },
 			[]string{"generation"}},
+		"region id 0": {4096, func(b []byte) { binary.LittleEndian.PutUint64(b[offRegionID:], 0) },
+			[]string{"region id"}},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := OpenFile(writeRegionFile(t, c.size, c.edit))
+			_, err := OpenFile(writeRegionFile(t, c.size, c.edit), ReadWrite)
 			require.ErrorIs(t, err, ErrVersion)
 			for _, m := range c.msg {
 				assert.Contains(t, err.Error(), m)

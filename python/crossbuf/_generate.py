@@ -8,11 +8,12 @@ import threading
 from typing import Any
 
 import numpy as np
-from ctypes import byref, c_uint64
+from ctypes import byref, c_void_p
 
 from . import _lib
 from ._lib import LOG_ENTRY_FMT, SAMPLE_FMT, TENSOR_FMT, check_fork, lib, raise_status
-from .records import Record, RecordType
+from .errors import InvalidArgumentError
+from .records import Record
 from .views import LogEntryView, SampleView, TensorView
 
 _local = threading.local()
@@ -21,7 +22,7 @@ _SIZE = {1: 160, 2: 80, 3: 104}
 
 class _Scratch:
     def __init__(self) -> None:
-        s = c_uint64()
+        s = c_void_p()
         st = lib.xb_scratch_new(byref(s))
         if st:
             raise_status(st)
@@ -36,7 +37,9 @@ class _Scratch:
 def generate(record_type: int, seed: int, size: int = 0) -> Record:
     """The library's record of seed (size: tensor data bytes); equals testdata's."""
     check_fork()
-    rt = int(RecordType(record_type))
+    rt = _lib.record_type_arg(record_type)
+    seed = _lib.check_int(seed, 0, _lib.U64_MAX, "seed")
+    size = _lib.check_int(size, 0, _lib.U64_MAX, "size")
     sc = getattr(_local, "scratch", None)
     if sc is None:
         sc = _local.scratch = _Scratch()
@@ -57,11 +60,15 @@ def decode_bytes(codec: int, record_type: int, data: Any) -> Record:
     into a record that owns its data. The bytes are copied once into an
     8-byte aligned buffer (Cap'n Proto needs the alignment)."""
     check_fork()
-    rt = int(RecordType(record_type))
+    rt = _lib.record_type_arg(record_type)
+    codec = _lib.codec_arg(codec)
     sc = getattr(_local, "scratch", None)
     if sc is None:
         sc = _local.scratch = _Scratch()
-    raw = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+    try:
+        raw = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+    except TypeError as e:
+        raise InvalidArgumentError(f"data must be a bytes-like object: {e}") from None
     n = len(raw)
     aligned = np.empty((n + 7) // 8 or 1, dtype=np.uint64)
     aligned.view(np.uint8)[:n] = np.frombuffer(raw, dtype=np.uint8)

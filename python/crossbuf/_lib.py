@@ -7,6 +7,7 @@ an override for development) and otherwise next to this file.
 from __future__ import annotations
 
 import ctypes
+import operator
 import os
 import struct
 from ctypes import POINTER, Structure, c_char, c_char_p, c_int32, c_uint8, c_uint16, c_uint32, c_uint64, c_int64
@@ -16,9 +17,9 @@ from typing import NoReturn
 from . import errors
 
 #: The ABI this package was written against (XB_ABI_VERSION in crossbuf.h).
-ABI_VERSION = 1
+ABI_VERSION = 2
 #: The region layout version this package knows (XB_LAYOUT_VERSION).
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 LIBRARY_ENV = "CROSSBUF_LIBRARY"
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -81,9 +82,13 @@ class XbTensor(Structure):
 class XbFrame(Structure):
     _fields_ = [
         ("offset", c_uint64),
+        ("region_id", c_uint64),
+        ("generation", c_uint64),
+        ("type_id", c_uint64),
+        ("publish_ns", c_uint64),
         ("codec", c_uint16),
-        ("record_type", c_uint16),
-        ("_pad0", c_uint32),
+        ("_pad0", c_uint16),
+        ("_pad1", c_uint32),
         ("payload", c_void_p),
         ("payload_len", c_uint64),
     ]
@@ -97,6 +102,10 @@ class XbRegionStats(Structure):
         ("high_water", c_uint64),
         ("frame_count", c_uint64),
         ("generation", c_uint64),
+        ("aborted", c_uint64),
+        ("region_id", c_uint64),
+        ("sealed", c_uint32),
+        ("read_only", c_uint32),
     ]
 
 
@@ -116,6 +125,8 @@ class XbFastCall(Structure):
         ("out_len", c_uint64),
         ("buf", c_void_p),
         ("buf_cap", c_uint64),
+        ("generation", c_uint64),
+        ("publish_ns", c_uint64),
     ]
 
 
@@ -136,9 +147,9 @@ def _check_layout() -> None:
         o(XbSample, "features") == 8 and o(XbSample, "label") == 72 and ctypes.sizeof(XbSample) == 80,
         o(XbTensor, "dtype") == 16 and o(XbTensor, "shape") == 24 and o(XbTensor, "data") == 88,
         ctypes.sizeof(XbTensor) == 104,
-        o(XbFrame, "payload") == 16 and ctypes.sizeof(XbFrame) == 32,
-        ctypes.sizeof(XbRegionStats) == 48,
-        o(XbFastCall, "offset") == 32 and o(XbFastCall, "out") == 48 and o(XbFastCall, "buf") == 64 and ctypes.sizeof(XbFastCall) == 80,
+        o(XbFrame, "codec") == 40 and o(XbFrame, "payload") == 48 and ctypes.sizeof(XbFrame) == 64,
+        o(XbRegionStats, "region_id") == 56 and ctypes.sizeof(XbRegionStats) == 72,
+        o(XbFastCall, "offset") == 32 and o(XbFastCall, "out") == 48 and o(XbFastCall, "buf") == 64 and o(XbFastCall, "generation") == 80 and ctypes.sizeof(XbFastCall) == 96,
     ]
     if not all(checks):  # pragma: no cover - only on an unexpected platform ABI
         raise ImportError("crossbuf: ctypes struct layout does not match crossbuf.h")
@@ -151,9 +162,11 @@ _check_layout()
 LOG_ENTRY_FMT = struct.Struct("<qi4xQQQQQQ16sQQQQQQQQI4xq")
 SAMPLE_FMT = struct.Struct("<q16fi4x")
 TENSOR_FMT = struct.Struct("<QQiI8qQQ")
-FRAME_FMT = struct.Struct("<QHH4xQQ")
+# xb_frame as Frame's constructor takes it: offset, region_id, generation,
+# type_id, publish_ns, codec, payload, payload_len
+FRAME_FMT = struct.Struct("<5QH6x2Q")
 STR_FMT = struct.Struct("<QQ")
-assert LOG_ENTRY_FMT.size == 160 and SAMPLE_FMT.size == 80 and TENSOR_FMT.size == 104 and FRAME_FMT.size == 32
+assert LOG_ENTRY_FMT.size == 160 and SAMPLE_FMT.size == 80 and TENSOR_FMT.size == 104 and FRAME_FMT.size == 64
 
 # ---- loading ---------------------------------------------------------------
 
@@ -172,39 +185,46 @@ def _load() -> ctypes.CDLL:
 lib = _load()
 
 _u64p = POINTER(c_uint64)
+# Handles are opaque pointers in the header; ctypes passes them as integers.
+_h = c_void_p
+_hp = POINTER(c_void_p)
 _SIGS = {
     "xb_abi_version": ([], c_int32),
     "xb_version": ([], c_char_p),
     "xb_last_error_code": ([], c_int32),
     "xb_last_error": ([], c_char_p),
     "xb_status_name": ([c_int32], c_char_p),
-    "xb_region_create_anon": ([c_uint64, _u64p], c_int32),
-    "xb_region_create_shm": ([c_char_p, c_uint64, c_uint32, _u64p], c_int32),
-    "xb_region_open_shm": ([c_char_p, _u64p], c_int32),
+    "xb_region_create_anon": ([c_uint64, _hp], c_int32),
+    "xb_region_create_shm": ([c_char_p, c_uint64, c_uint32, _hp], c_int32),
+    "xb_region_open_shm": ([c_char_p, c_uint32, _hp], c_int32),
     "xb_region_unlink_shm": ([c_char_p], c_int32),
-    "xb_region_create_file": ([c_char_p, c_uint64, c_uint32, _u64p], c_int32),
-    "xb_region_open_file": ([c_char_p, _u64p], c_int32),
-    "xb_region_close": ([c_uint64], c_int32),
-    "xb_region_reset": ([c_uint64], c_int32),
-    "xb_region_prefault": ([c_uint64], c_int32),
-    "xb_region_get_stats": ([c_uint64, POINTER(XbRegionStats)], c_int32),
-    "xb_region_base": ([c_uint64, POINTER(c_void_p), _u64p], c_int32),
-    "xb_frame_get": ([c_uint64, c_uint64, c_void_p], c_int32),
-    "xb_frame_list": ([c_uint64, _u64p, c_void_p, c_uint64, _u64p], c_int32),
-    "xb_frame_append": ([c_uint64, c_int32, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
-    "xb_encode": ([c_uint64, c_int32, c_int32, c_void_p, c_uint64, c_void_p, _u64p], c_int32),
-    "xb_scratch_new": ([_u64p], c_int32),
-    "xb_scratch_free": ([c_uint64], c_int32),
-    "xb_decode": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
-    "xb_decode_bytes": ([c_uint64, c_int32, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
-    "xb_read_str": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
-    "xb_generate": ([c_uint64, c_int32, c_uint64, c_uint64, c_void_p], c_int32),
+    "xb_region_create_file": ([c_char_p, c_uint64, c_uint32, _hp], c_int32),
+    "xb_region_open_file": ([c_char_p, c_uint32, _hp], c_int32),
+    "xb_region_create_memfd": ([c_char_p, c_uint64, _hp], c_int32),
+    "xb_region_open_fd": ([c_int32, c_uint32, _hp], c_int32),
+    "xb_region_fd": ([_h, POINTER(c_int32)], c_int32),
+    "xb_region_recover": ([_h, _u64p], c_int32),
+    "xb_region_close": ([_h], c_int32),
+    "xb_region_reset": ([_h], c_int32),
+    "xb_region_prefault": ([_h], c_int32),
+    "xb_region_get_stats": ([_h, POINTER(XbRegionStats)], c_int32),
+    "xb_region_base": ([_h, POINTER(c_void_p), _u64p], c_int32),
+    "xb_frame_get": ([_h, c_uint64, c_void_p], c_int32),
+    "xb_frame_list": ([_h, _u64p, c_void_p, c_uint64, _u64p], c_int32),
+    "xb_frame_append": ([_h, c_int32, c_uint64, c_void_p, c_uint64, c_void_p], c_int32),
+    "xb_encode": ([_h, c_int32, c_int32, c_void_p, c_uint64, c_void_p, _u64p], c_int32),
+    "xb_scratch_new": ([_hp], c_int32),
+    "xb_scratch_free": ([_h], c_int32),
+    "xb_decode": ([_h, _h, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
+    "xb_decode_bytes": ([_h, c_int32, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
+    "xb_read_str": ([_h, _h, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
+    "xb_generate": ([_h, c_int32, c_uint64, c_uint64, c_void_p], c_int32),
     "xb_debug_fault": ([c_int32], c_int32),
-    "xb_decode_pymarshal": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
-    "xb_read_str_pymarshal": ([c_uint64, c_uint64, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
-    "xb_pymarshal_probe": ([c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xb_decode_pymarshal": ([_h, _h, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xb_read_str_pymarshal": ([_h, _h, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xb_pymarshal_probe": ([_h, POINTER(c_void_p), _u64p], c_int32),
     "xb_fast": ([c_void_p, c_char_p], c_int32),
-    "xb_encode_pymarshal": ([c_uint64, c_int32, c_int32, c_char_p, c_uint64, c_void_p, c_uint64, _u64p], c_int32),
+    "xb_encode_pymarshal": ([_h, c_int32, c_int32, c_char_p, c_uint64, c_void_p, c_uint64, _u64p], c_int32),
 }
 for _name, (_args, _res) in _SIGS.items():
     try:
@@ -233,7 +253,7 @@ def _probe_pymarshal() -> bool:
     """True if the library's marshal output loads into what Python expects."""
     import marshal
 
-    s = c_uint64()
+    s = c_void_p()
     if lib.xb_scratch_new(ctypes.byref(s)):
         return False
     try:
@@ -305,6 +325,30 @@ def debug_fault(kind: int) -> None:
     st = lib.xb_debug_fault(kind)
     if st:
         raise_status(st)
+
+
+U64_MAX = (1 << 64) - 1
+I32_MAX = (1 << 31) - 1
+
+
+def check_int(value: object, lo: int, hi: int, what: str, exc: "type[errors.CrossbufError]" = errors.InvalidArgumentError) -> int:
+    """value as an int in [lo, hi], or a crossbuf error naming what: never a
+    silently wrapped integer, never a builtin OverflowError from ctypes."""
+    try:
+        v = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise exc(f"{what} must be an integer, not {type(value).__name__}") from None
+    if not lo <= v <= hi:
+        raise exc(f"{what} {v} is out of range [{lo}, {hi}]")
+    return v
+
+
+def record_type_arg(value: object) -> int:
+    return check_int(value, 1, 3, "record type", errors.RecordTypeError)
+
+
+def codec_arg(value: object) -> int:
+    return check_int(value, 1, I32_MAX, "codec", errors.UnknownCodecError)
 
 
 def addr_of(buf: "ctypes.Array[c_char]") -> int:

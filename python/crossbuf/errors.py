@@ -74,6 +74,38 @@ class InternalError(CrossbufError):
     code = -15
 
 
+class ReadOnlyError(CrossbufError, PermissionError):
+    """A write to a region opened read-only."""
+
+    code = -16
+
+
+class TruncatedError(CrossbufError, OSError):
+    """Another process shrank the file behind a named or file region; the
+    pages a call needed are gone. Sealed memfd regions (Region.memfd) cannot
+    be truncated."""
+
+    code = -17
+
+
+class StaleFrameError(CrossbufError, ValueError):
+    """A Frame of another region, or from before the region was reset."""
+
+    code = -18
+
+
+class NoSpaceError(RegionOSError):
+    """The file system cannot hold the region's capacity (checked at create)."""
+
+    code = -19
+
+
+class CorruptFrameError(CrossbufError):
+    """A frame header in the region breaks the layout; the message names its offset."""
+
+    code = -20
+
+
 class ForkError(CrossbufError, RuntimeError):
     """The library was used in a child process forked after it was loaded."""
 
@@ -100,6 +132,11 @@ _BY_CODE: Dict[int, Type[CrossbufError]] = {
         NotCommittedError,
         InvalidRecordError,
         InternalError,
+        ReadOnlyError,
+        TruncatedError,
+        StaleFrameError,
+        NoSpaceError,
+        CorruptFrameError,
     )
 }
 
@@ -130,6 +167,11 @@ __all__ = [
     "NotCommittedError",
     "InvalidRecordError",
     "InternalError",
+    "ReadOnlyError",
+    "TruncatedError",
+    "StaleFrameError",
+    "NoSpaceError",
+    "CorruptFrameError",
     "ForkError",
     "RegionInUseError",
     "error_for",

@@ -26,7 +26,7 @@ def test_crossbuf_reads_official_bytes(region: xb.Region, codec: xb.Codec, rt: x
     for rec in records_of(rt):
         data = BUILD[codec](rec)
         frame = region.append_raw(codec, rt, data)
-        assert frame.codec == codec and frame.record_type == rt
+        assert frame.codec == codec and frame.type_id == rt
         assert bytes(frame.payload) == data
         assert region.decode(frame).to_record() == rec
         del frame

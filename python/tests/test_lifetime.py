@@ -29,8 +29,8 @@ def test_strings_point_into_the_payload(region: xb.Region, codec: xb.Codec) -> N
     # the raw decoded struct: every string pointer lies inside the frame's payload
     out = _lib.XbLogEntry()
     scratch = region._state().scratch
-    offs = (ctypes.c_uint64 * 1)(frame.offset)
-    assert _lib.lib.xb_decode(region._handle(), scratch, 1, ctypes.addressof(offs), 1, ctypes.addressof(out)) == 0
+    ref = _lib.XbFrame(offset=frame.offset, region_id=frame.region_id, generation=frame.generation)
+    assert _lib.lib.xb_decode(region._handle(), scratch, 1, ctypes.addressof(ref), 1, ctypes.addressof(out)) == 0
     spans = [out.service, out.host, out.message, out.http.method, out.http.path]
     tags = (_lib.XbStr * out.n_tags).from_address(out.tags)
     kvs = (_lib.XbKv * out.n_attributes).from_address(out.attributes)

@@ -64,7 +64,7 @@ def test_threads_decode_concurrently(region: xb.Region) -> None:
     for t in threads:
         t.join()
     assert not errors, errors
-    assert len(region._scratches) >= 4  # one scratch per thread
+    assert len(region._states) >= 4  # one scratch per thread
     del frames
 
 

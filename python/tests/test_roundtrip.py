@@ -15,7 +15,7 @@ from conftest import ALL_CODECS, records_of
 def test_encode_decode_one(region: xb.Region, codec: xb.Codec, rt: xb.RecordType) -> None:
     for rec in records_of(rt):
         frame = region.encode(rec, codec)
-        assert frame.codec == codec and frame.record_type == rt
+        assert frame.codec == codec and frame.type_id == rt
         assert frame.len == len(frame.payload) > 0 or rt == xb.RecordType.TENSOR
         view = region.decode(frame)
         assert view.to_record() == rec

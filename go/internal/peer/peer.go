@@ -1,0 +1,77 @@
+// Package peer proves which processes sharing a mapping are alive.
+//
+// A peer (a process that writes into a shared region or channel) takes an
+// exclusive open-file-description lock (F_OFD_SETLK) on one byte of the
+// shared file, at LockBase + its peer id. The kernel drops the lock when the
+// last descriptor of that open file description closes, which happens when
+// the process dies, however it dies. Anyone else can then ask F_OFD_GETLK
+// whether the byte is still locked: a held lock proves the peer alive, a
+// free one proves it gone.
+//
+// Why not pids: processes in different pid namespaces share /dev/shm with
+// different pids for the same process, and pids are reused. Why not a
+// timeout: a slow writer that is alive must never see its claim reclaimed.
+//
+// Locks sit far beyond any file's size (locks may cover bytes past EOF), so
+// they never touch data. OFD locks belong to the open file description, not
+// the process: two descriptions opened by one process conflict with each
+// other, so the same process can hold several peer ids, one per open.
+package peer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"golang.org/x/sys/unix"
+)
+
+// ID identifies a peer within one shared file. 0 means "no peer": a writer
+// in an anonymous mapping, whose death takes every reader with it.
+type ID uint16
+
+// MaxID is the largest peer id; ids live in 16 bits of a frame seal.
+const MaxID = 0xFFFF
+
+// LockBase is the file offset of peer id 0's lock byte.
+const LockBase = int64(1) << 62
+
+// ErrNoID is returned when every peer id of the file is held.
+var ErrNoID = errors.New("peer: all peer ids of this file are held by live processes")
+
+func lockAt(id ID, typ int16) unix.Flock_t {
+	return unix.Flock_t{Type: typ, Whence: io.SeekStart, Start: LockBase + int64(id), Len: 1}
+}
+
+// Acquire takes a free peer id on fd, which must be open for writing. hint
+// spreads concurrent acquirers over the id space (pass a shared counter's
+// value); ids are probed from there. The id is held until fd's open file
+// description is closed.
+func Acquire(fd int, hint uint64) (ID, error) {
+	for i := uint64(0); i < MaxID; i++ {
+		id := ID((hint+i)%MaxID + 1)
+		lk := lockAt(id, unix.F_WRLCK)
+		err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES) {
+			return 0, fmt.Errorf("peer: lock id %d: %w", id, err)
+		}
+	}
+	return 0, ErrNoID
+}
+
+// Alive reports whether some open file description other than fd's holds
+// peer id's lock. The caller's own ids look free from its own fd: compare
+// with them first.
+func Alive(fd int, id ID) (bool, error) {
+	if id == 0 {
+		return true, nil // unknown owner: never declared dead
+	}
+	lk := lockAt(id, unix.F_WRLCK)
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk); err != nil {
+		return false, fmt.Errorf("peer: query id %d: %w", id, err)
+	}
+	return lk.Type != unix.F_UNLCK, nil
+}

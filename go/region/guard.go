@@ -1,0 +1,157 @@
+package region
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// inflight counts operations that use the mapping, so that Close can unmap
+// only after the last one has left. The top bit is the closed flag; an
+// operation that enters after it is set leaves at once. Entering costs one
+// atomic add, and nesting is fine (unlike a read lock, which deadlocks when
+// a writer waits between two read acquisitions).
+type inflight struct {
+	n       atomic.Int64
+	once    sync.Once
+	drained chan struct{}
+	mu      sync.Mutex // guards drained's creation
+}
+
+const closedBit = int64(1) << 62
+
+func (g *inflight) enter() bool {
+	if g.n.Add(1)&closedBit != 0 {
+		g.leave()
+		return false
+	}
+	return true
+}
+
+func (g *inflight) leave() {
+	if g.n.Add(-1) == closedBit {
+		g.signal()
+	}
+}
+
+func (g *inflight) channel() chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.drained == nil {
+		g.drained = make(chan struct{})
+	}
+	return g.drained
+}
+
+func (g *inflight) signal() { g.once.Do(func() { close(g.channel()) }) }
+
+// close sets the closed flag and waits until no operation is in flight. It
+// returns false if the flag was set already.
+func (g *inflight) close() bool {
+	ch := g.channel()
+	old := g.n.Or(closedBit)
+	if old&closedBit != 0 {
+		return false
+	}
+	if old == 0 {
+		g.signal()
+	}
+	<-ch
+	return true
+}
+
+// Acquire keeps the mapping alive until the matching Release: Close waits
+// for it. Bracket any use of region memory that spans calls (encoding into
+// a Slot's Buf, reading a Frame's Payload) when another goroutine may close
+// the region. It fails with ErrClosed once Close has started.
+func (r *Region) Acquire() error {
+	if !r.inflight.enter() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Release ends what Acquire began.
+func (r *Region) Release() { r.inflight.leave() }
+
+// setPanicOnFault makes a memory fault on this goroutine a recoverable
+// panic, and returns the previous setting for leave to restore.
+func setPanicOnFault() bool { return debug.SetPanicOnFault(true) }
+
+// recoverFault restores the fault setting and reports whether a memory
+// fault was recovered. Other panics continue. It must be called directly by
+// a deferred function.
+func recoverFault(old bool) bool {
+	debug.SetPanicOnFault(old)
+	p := recover()
+	if p == nil {
+		return false
+	}
+	if _, ok := p.(interface{ Addr() uintptr }); ok {
+		return true // a runtime.Error from a fault: SIGBUS on a truncated file
+	}
+	panic(p)
+}
+
+// leave ends an operation begun with inflight.enter, turning a memory fault
+// in it into ErrTruncated.
+func (r *Region) leave(err *error, old bool) {
+	debug.SetPanicOnFault(old)
+	if p := recover(); p != nil {
+		if _, ok := p.(interface{ Addr() uintptr }); !ok {
+			r.inflight.leave()
+			panic(p)
+		}
+		*err = r.faultError()
+	}
+	r.inflight.leave()
+}
+
+// faultError explains a memory fault inside the mapping.
+func (r *Region) faultError() error {
+	if r.fd >= 0 {
+		var st unix.Stat_t
+		if unix.Fstat(r.fd, &st) == nil && st.Size < int64(len(r.mem)) {
+			return fmt.Errorf("%w: the file now has %d of the %d bytes mapped", ErrTruncated, st.Size, len(r.mem))
+		}
+	}
+	return fmt.Errorf("%w (memory fault inside the mapping)", ErrTruncated)
+}
+
+// Truncated reports whether the file behind the region is now shorter than
+// the mapping, so that touching the missing pages would fault.
+func (r *Region) Truncated() bool {
+	if r.fd < 0 || !r.inflight.enter() {
+		return false
+	}
+	defer r.inflight.leave()
+	var st unix.Stat_t
+	return unix.Fstat(r.fd, &st) == nil && st.Size < int64(len(r.mem))
+}
+
+// Contains reports whether p points into the mapping; callers that
+// recovered a fault at address p use it to name the region.
+func (r *Region) Contains(p uintptr) bool {
+	if len(r.mapping) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(r.mapping)))
+	return p >= lo && p-lo < uintptr(len(r.mapping))
+}
+
+func prefault(mem []byte) error {
+	if err := unix.Madvise(mem, unix.MADV_POPULATE_WRITE); err == nil {
+		return nil
+	}
+	// Kernels before 5.14: an atomic add of zero writes each page without
+	// changing it, even while other processes use the region.
+	page := unix.Getpagesize()
+	for off := 0; off+4 <= len(mem); off += page {
+		atomic.AddUint32((*uint32)(unsafe.Pointer(&mem[off])), 0)
+	}
+	return nil
+}

@@ -1,0 +1,240 @@
+"""Regions against races, hostile peers and bad arguments: close racing
+threads, truncation, stale and forged frames, read-only and sealed regions,
+calls that fail committing nothing, and only crossbuf errors."""
+
+from __future__ import annotations
+
+import ctypes
+import marshal
+import os
+import socket
+import threading
+from typing import List
+
+import pytest
+
+import crossbuf as xb
+from crossbuf import _lib, testdata
+
+
+def test_close_racing_threads() -> None:
+    """8 threads encode, decode and read fields while the main thread closes
+    the region: every call completes or raises ClosedError; nothing crashes."""
+    recs = [testdata.log_entry(s) for s in range(8)]
+    unexpected: List[BaseException] = []
+    for round_ in range(150):
+        r = xb.Region.anonymous(4 << 20)
+        codec = (xb.Codec.JSON, xb.Codec.FLATBUFFERS, xb.Codec.CAPNP, xb.Codec.MSGPACK)[round_ % 4]
+        frames = r.encode_many(recs, codec)
+        start = threading.Barrier(9)
+
+        def work(i: int) -> None:
+            start.wait()
+            try:
+                while True:
+                    if i % 4 == 0:
+                        r.encode(recs[i], codec)
+                    elif i % 4 == 1:
+                        assert r.decode_records(frames) == recs
+                    elif i % 4 == 2:
+                        assert r.read_field(frames[i], xb.Field.LOG_MESSAGE) == recs[i].message
+                    else:
+                        assert r.decode_record(frames[i]) == recs[i]
+            except (xb.ClosedError, xb.RegionFullError):
+                return
+            except BaseException as e:  # pragma: no cover - reported below
+                unexpected.append(e)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        start.wait()
+        r.close()
+        for t in threads:
+            t.join()
+    assert not unexpected, unexpected[:3]
+
+
+@pytest.mark.parametrize("kind", ["shm", "file"])
+def test_truncation_is_an_error(kind: str, shm_name: str, tmp_path: "os.PathLike[str]") -> None:
+    if kind == "shm":
+        r = xb.Region.create_shm(shm_name, 1 << 20)
+        path = "/dev/shm/" + shm_name
+    else:
+        path = os.path.join(os.fspath(tmp_path), "r.xb")
+        r = xb.Region.create_file(path, 1 << 20)
+    f = r.encode(testdata.log_entry(1), xb.Codec.FLATBUFFERS)
+    off = f.offset
+    del f
+    os.truncate(path, 0)  # a hostile peer
+    with pytest.raises(xb.TruncatedError, match="truncated by another process"):
+        r.decode_record(off)
+    with pytest.raises(xb.TruncatedError):
+        r.stats()
+    with pytest.raises(xb.TruncatedError):
+        r.encode(testdata.log_entry(2))
+    os.truncate(path, 1 << 20)
+    r.close()
+
+
+def test_frames_have_identity() -> None:
+    with xb.Region.anonymous(1 << 20) as a, xb.Region.anonymous(1 << 20) as b:
+        assert a.id != b.id
+        fa = a.encode(testdata.log_entry(1))
+        b.encode(testdata.log_entry(2))
+        with pytest.raises(xb.StaleFrameError):
+            b.decode_record(fa)
+        with pytest.raises(xb.StaleFrameError):
+            b.decode(fa)
+        with pytest.raises(xb.StaleFrameError):
+            b.read_field(fa, xb.Field.LOG_SERVICE)
+        with pytest.raises(xb.StaleFrameError):
+            b.decode_records([fa])
+        a.reset()
+        a.encode(testdata.log_entry(3))
+        with pytest.raises(xb.StaleFrameError):
+            a.decode_record(fa)
+        with pytest.raises(xb.StaleFrameError):
+            fa.payload
+        del fa
+
+
+def test_offsets_are_range_checked() -> None:
+    with xb.Region.anonymous(1 << 20) as r:
+        f = r.encode(testdata.log_entry(1))
+        for bad in (2**64 + f.offset, -1, -f.offset, 1 << 63):
+            with pytest.raises(xb.OutOfRangeError):
+                r.frame(bad)
+            with pytest.raises(xb.OutOfRangeError):
+                r.decode_record(bad)
+            with pytest.raises(xb.OutOfRangeError):
+                r.read_field(bad, xb.Field.LOG_MESSAGE)
+            with pytest.raises(xb.OutOfRangeError):
+                r.read_str([bad], xb.Field.LOG_MESSAGE)
+        with pytest.raises(xb.OutOfRangeError):
+            r.frame("12")  # type: ignore[arg-type]
+        del f
+
+
+def test_forged_header_is_not_a_frame() -> None:
+    with xb.Region.anonymous(1 << 20) as r:
+        real = r.append_raw(xb.Codec.JSON, 1, b'{"a":1}')
+        image = bytes(r.buffer[real.offset : real.offset + 64 + 8])
+        outer = r.append_raw(xb.Codec.JSON, 1, image)
+        with pytest.raises(xb.OutOfRangeError):
+            r.frame(outer.offset + 64)
+        assert [f.offset for f in r.frames()] == [real.offset, outer.offset]
+        del real, outer
+
+
+def test_read_only_attach(shm_name: str) -> None:
+    with xb.Region.create_shm(shm_name, 1 << 20, 0o640) as w:
+        rec = testdata.log_entry(4)
+        w.encode(rec, xb.Codec.CAPNP)
+        with xb.Region.open_shm(shm_name, readonly=True) as ro:
+            assert ro.read_only and ro.stats().read_only
+            assert [ro.decode_record(f) for f in ro.frames()] == [rec]
+            with pytest.raises(xb.ReadOnlyError):
+                ro.encode(rec)
+            with pytest.raises(xb.ReadOnlyError):
+                ro.reset()
+            with pytest.raises(PermissionError):  # ReadOnlyError is one
+                ro.append_raw(xb.Codec.JSON, 1, b"{}")
+
+
+def test_memfd_shared_over_a_socket() -> None:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with a, b, xb.Region.memfd(1 << 20) as w:
+        assert w.stats().sealed
+        rec = testdata.log_entry(5)
+        w.encode(rec)
+        w.send(a)
+        with xb.Region.receive(b) as r:
+            assert r.id == w.id
+            assert [r.decode_record(f) for f in r.frames()] == [rec]
+            r.encode(testdata.log_entry(6))
+        assert len(list(w.frames())) == 2
+        with pytest.raises(OSError):
+            os.ftruncate(w.fileno(), 0)  # sealed: nobody can shrink it
+    fd = os.memfd_create("plain")
+    try:
+        with pytest.raises(xb.InvalidArgumentError, match="not sealed"):
+            xb.Region.from_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def test_corrupt_header_is_reported_and_skipped() -> None:
+    with xb.Region.anonymous(1 << 20) as r:
+        fs = [r.append_raw(xb.Codec.JSON, 1, b"%d" % i) for i in range(3)]
+        bad = fs[1].offset
+        del fs
+        ctypes.c_uint64.from_address(r.address + bad + 24).value = 1 << 40  # payload_len past its slot
+        with pytest.raises(xb.CorruptFrameError, match=str(bad)):
+            list(r.frames())
+        assert [bytes(f.payload) for f in r.frames(skip_corrupt=True)] == [b"0", b"2"]
+
+
+def test_failed_calls_commit_nothing(region: xb.Region) -> None:
+    h = region._handle()
+    recs = marshal.dumps([testdata.log_entry(1).__class__ and _tuple(1), _tuple(2)], 2)
+    before = region.stats().frame_count
+    out = (_lib.XbFrame * 1)()
+    done = ctypes.c_uint64(99)
+    st = _lib.lib.xb_encode_pymarshal(h, 1, 1, recs, len(recs), ctypes.addressof(out), 0, ctypes.byref(done))
+    assert st == xb.InvalidArgumentError.code and done.value == 0
+    st = _lib.lib.xb_encode_pymarshal(h, 1, 1, recs, len(recs), ctypes.addressof(out), 1, ctypes.byref(done))
+    assert st == xb.InvalidArgumentError.code and done.value == 0
+    ts = region._state()
+    call = _lib.XbFastCall(region=h, scratch=ts.scratch, op=_lib.XB_FAST_ENCODE_PYMARSHAL, arg=1, codec=1,
+                           in_len=len(recs))
+    assert _lib.lib.xb_fast(ctypes.byref(call), recs) == xb.InvalidArgumentError.code
+    assert region.stats().frame_count == before
+
+
+def _tuple(seed: int) -> tuple:  # type: ignore[type-arg]
+    from crossbuf import _encode
+
+    return _encode.as_tuple(testdata.log_entry(seed))  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: xb.decode_bytes(1, 9, b"x"),
+        lambda: xb.decode_bytes(1, -1, b"x"),
+        lambda: xb.decode_bytes(2**40, 1, b"x"),
+        lambda: xb.decode_bytes(1, 1, 12345),
+        lambda: xb.generate(1, -1),
+        lambda: xb.generate(3, 1, 2**64),
+        lambda: xb.generate(3, 1, (1 << 30) + 1),
+        lambda: xb.Region.anonymous(-5),
+        lambda: xb.Region.anonymous(2**64),
+        lambda: xb.Region.anonymous("big"),
+        lambda: xb.Region.create_shm("x" * 300, 4096),
+        lambda: xb.Region.open_shm(None),  # type: ignore[arg-type]
+        lambda: xb.Region.create_file("/tmp/xb-never", 4096, mode=-1),
+        lambda: xb.Region.from_fd(-1),
+    ],
+)
+def test_bad_arguments_raise_crossbuf_errors(call) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(xb.CrossbufError):
+        call()
+
+
+def test_bad_arguments_on_a_region(region: xb.Region) -> None:
+    f = region.encode(testdata.log_entry(1))
+    for call in (
+        lambda: region.read_field(f, -1),
+        lambda: region.read_field(f, 2**40),
+        lambda: region.read_str([f], 2**40),
+        lambda: region.encode(testdata.log_entry(1), 2**40),
+        lambda: region.encode(testdata.log_entry(1), -3),
+        lambda: region.append_raw(1, -1, b"x"),
+        lambda: region.append_raw(1, 1, object()),
+        lambda: region.list_frames(0, 0),
+        lambda: region.list_frames(-8),
+    ):
+        with pytest.raises(xb.CrossbufError):
+            call()
+    del f
