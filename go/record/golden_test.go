@@ -119,6 +119,8 @@ func TestValidateRejectsBadTensors(t *testing.T) {
 		{DType: DType(99), Shape: []int64{1}, Data: make([]byte, 1)},
 		{DType: DTypeU8, Shape: []int64{-1}, Data: nil},
 		{DType: DTypeU8, Shape: make([]int64, MaxTensorDims+1), Data: nil},
+		{DType: DTypeU8, Shape: []int64{16, 1<<60 + 1}, Data: make([]byte, 16)}, // element count wraps 64 bits
+		{DType: DTypeF64, Shape: []int64{1 << 62, 4}, Data: nil},
 	}
 	for _, tn := range bad {
 		require.ErrorIs(t, Validate(tn), ErrInvalid)

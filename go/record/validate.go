@@ -3,6 +3,7 @@ package record
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // ErrInvalid is wrapped by every Validate error.
@@ -40,10 +41,11 @@ func (t *Tensor) validate() error {
 		if d < 0 {
 			return fmt.Errorf("%w: Tensor negative dim %d", ErrInvalid, d)
 		}
-		n *= uint64(d)
-		if n > 1<<48 {
-			return fmt.Errorf("%w: Tensor shape too large", ErrInvalid)
+		hi, lo := bits.Mul64(n, uint64(d))
+		if hi != 0 || lo > 1<<48 { // checked before it can wrap
+			return fmt.Errorf("%w: Tensor shape %v has more than 2^48 elements", ErrInvalid, t.Shape)
 		}
+		n = lo
 	}
 	if n*uint64(es) != uint64(len(t.Data)) {
 		return fmt.Errorf("%w: Tensor shape %v of %d-byte elements needs %d bytes, data has %d",

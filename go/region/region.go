@@ -214,7 +214,7 @@ func CreateAnon(capacity int) (*Region, error) {
 	}
 	mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
-		return nil, fmt.Errorf("region: mmap %d bytes: %w", size, err)
+		return nil, mmapError(size, err)
 	}
 	return initRegion(mem, "", -1, 0)
 }
@@ -269,6 +269,16 @@ func OpenFile(path string, access Access) (*Region, error) {
 	return openPath(path, path, 0, access)
 }
 
+// mmapError explains a failed mmap. ENOMEM is usually the per-process limit
+// on mappings (vm.max_map_count, 65530 by default), not a lack of memory.
+func mmapError(size int, err error) error {
+	if errors.Is(err, unix.ENOMEM) {
+		return fmt.Errorf("region: mmap %d bytes: %w (out of address space, or this process has reached "+
+			"vm.max_map_count mappings: close regions or raise the limit)", size, err)
+	}
+	return fmt.Errorf("region: mmap %d bytes: %w", size, err)
+}
+
 // osError wraps an OS error, adding ErrExists, ErrNotFound or ErrNoSpace
 // when it is one.
 func osError(op, path string, err error) error {
@@ -321,7 +331,8 @@ func createOnFd(fd int, path, name string, size int, flags uint64) (*Region, err
 	}
 	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		return fail("mmap", err)
+		_ = unix.Close(fd)
+		return nil, mmapError(size, err)
 	}
 	r, err := initRegion(mem, name, fd, flags)
 	if err != nil {
@@ -410,7 +421,7 @@ func openFd(fd int, name string, access Access) (*Region, error) {
 	}
 	mapping, err := unix.Mmap(fd, 0, int(st.Size), prot, unix.MAP_SHARED)
 	if err != nil {
-		return fail(fmt.Errorf("region: mmap: %w", err))
+		return fail(mmapError(int(st.Size), err))
 	}
 	r, err := attach(mapping, name)
 	if err == nil {

@@ -238,3 +238,10 @@ def test_bad_arguments_on_a_region(region: xb.Region) -> None:
         with pytest.raises(xb.CrossbufError):
             call()
     del f
+
+
+@pytest.mark.parametrize("codec", list(xb.Codec), ids=lambda c: c.name)
+def test_tensor_shape_that_wraps_64_bits_is_rejected(region: xb.Region, codec: xb.Codec) -> None:
+    t = xb.Tensor("t", xb.DType.U8, (16, 2**60 + 1), bytes(16))
+    with pytest.raises(xb.CrossbufError):
+        region.encode(t, codec)
