@@ -84,7 +84,11 @@ func (r *Region) Reserve(codec uint16, typeID uint64, payloadCap int) (s Slot, e
 		}
 		cur := atomic.LoadUint64(r.u64(off + frameSeal))
 		if cur != 0 && sealGen(cur) == gen16(gen) {
-			r.helpCursor(off, cur) // a claim whose cursor move is late (or whose writer died)
+			// A claim whose cursor move is late (or whose writer died).
+			if !r.helpCursor(off, cur) {
+				return Slot{}, fmt.Errorf("%w: slot at offset %d claims %d bytes, past the region's end",
+					ErrCorrupt, off, sealSize(cur))
+			}
 			continue
 		}
 		if size > capacity-off {
@@ -117,12 +121,14 @@ func (r *Region) Reserve(codec uint16, typeID uint64, payloadCap int) (s Slot, e
 }
 
 // helpCursor moves the cursor past the slot sealed at off, if it still
-// points there and the seal is sane.
-func (r *Region) helpCursor(off, seal uint64) {
+// points there. It reports false if the seal's size cannot be right.
+func (r *Region) helpCursor(off, seal uint64) bool {
 	size := sealSize(seal)
-	if size >= FrameHeaderSize && size <= uint64(len(r.mem))-off {
-		atomic.CompareAndSwapUint64(r.u64(offCursor), off, off+size)
+	if size < FrameHeaderSize || size > uint64(len(r.mem))-off {
+		return false
 	}
+	atomic.CompareAndSwapUint64(r.u64(offCursor), off, off+size)
+	return true
 }
 
 // Commit publishes payload, which must be a sub-slice of s.Buf starting at a

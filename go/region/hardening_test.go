@@ -356,3 +356,15 @@ func helperCmd(role, name string) *exec.Cmd {
 	cmd.Stderr = os.Stderr
 	return cmd
 }
+
+func TestCorruptSealAtCursorIsAnError(t *testing.T) {
+	r := newAnon(t, 1<<16)
+	put(t, r, 1, 1, []byte("x"))
+	st, err := r.Stats()
+	require.NoError(t, err)
+	cursor := st.DataOffset + st.Used
+	gen := st.Generation
+	*r.u64(cursor + frameSeal) = sealOf(gen, 0, 1<<40) // a claim past the end
+	_, err = r.Reserve(1, 1, 8)
+	require.ErrorIs(t, err, ErrCorrupt, "never a loop")
+}
