@@ -170,7 +170,7 @@ func floatSize(f float32) int {
 	a := float32(math.Abs(float64(f)))
 	switch {
 	case a == 0:
-		return 2
+		return 4 // -0.0
 	case a < 1e-6 || a >= 1e21:
 		return 15 // -d.dddddddde-dd
 	case a < 1:
@@ -183,6 +183,11 @@ func floatSize(f float32) int {
 
 // appendFloat32 writes f as encoding/json does for a float32.
 func appendFloat32(b []byte, f float32) []byte {
+	if f == 0 && math.Signbit(float64(f)) {
+		// "-0" reads back as the integer 0 in many parsers (sonic among
+		// them); "-0.0" keeps the sign everywhere.
+		return append(b, "-0.0"...)
+	}
 	a := float32(math.Abs(float64(f)))
 	format := byte('f')
 	if a != 0 && (a < 1e-6 || a >= 1e21) {
