@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
 
 from conftest import PYTHON_DIR
 
@@ -29,15 +28,17 @@ def test_recovered_fault_is_an_error() -> None:
 """
 
 
-def run(args: List[str], cwd: Path) -> "subprocess.CompletedProcess[str]":
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONFAULTHANDLER", "PYTEST_ADDOPTS")}
     env["PYTHONPATH"] = PYTHON_DIR
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
-def pytest_project(tmp: Path) -> Path:
+def pytest_project(tmp: Path, ini: str = "") -> Path:
     """A user's project: conftest.py imports crossbuf before pytest enables faulthandler."""
-    (tmp / "pytest.ini").write_text("[pytest]\n")
+    (tmp / "pytest.ini").write_text("[pytest]\n" + ini)
     (tmp / "conftest.py").write_text("import crossbuf  # noqa: F401\n")
     (tmp / "test_fault.py").write_text(FAULT_TEST)
     return tmp
@@ -51,6 +52,15 @@ def test_pytest_enabling_faulthandler_after_import(tmp_path: Path) -> None:
     assert "Fatal Python error" not in out
     assert out.count("faulthandler was enabled after crossbuf loaded") == 1, out
     assert "python -X faulthandler -m pytest" in out
+
+
+def test_pytest_with_warnings_as_errors(tmp_path: Path) -> None:
+    # The notice must not make faulthandler.enable() raise inside pytest's set-up.
+    p = run(["-m", "pytest", "-q", "-p", "faulthandler"], pytest_project(tmp_path, "filterwarnings = error\n"))
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out
+    assert "1 passed" in out
+    assert out.count("faulthandler was enabled after crossbuf loaded") == 1, out
 
 
 def test_pytest_with_faulthandler_from_the_start(tmp_path: Path) -> None:
