@@ -227,6 +227,25 @@ dist() {
     fi
     echo "$(basename "$whl"): auditwheel confirms $claimed ($(du -k "$whl" | cut -f1) KiB)" >&2
   done
+  [ "$arch" != aarch64 ] || aarch64_c_tests "$out"/crossbuf-"$VERSION"-*_aarch64.whl
+}
+
+# aarch64_c_tests WHEEL: the C tests, cross-compiled against the wheel's
+# library and run under qemu-user, prove the Arm library works, not just links.
+aarch64_c_tests() {
+  apt_install qemu-aarch64 qemu-user
+  log "C tests against $(basename "$1")'s library, under qemu-aarch64"
+  local tmp t failed=0
+  tmp=$(mktemp -d)
+  (cd "$tmp" && python3 -m zipfile -e "$1" wheel)
+  ln -s wheel/crossbuf/libcrossbuf.so "$tmp/$SONAME"
+  ln -s "$SONAME" "$tmp/libcrossbuf.so"
+  for t in c/tests/test_*.c; do
+    aarch64-linux-gnu-gcc "${CFLAGS[@]}" -o "$tmp/$(basename "$t" .c)" "$t" -L"$tmp" -lcrossbuf -lpthread -Wl,-rpath,"$tmp"
+    qemu-aarch64 -L /usr/aarch64-linux-gnu "$tmp/$(basename "$t" .c)" || failed=1
+  done
+  rm -rf "$tmp"
+  [ "$failed" = 0 ]
 }
 
 # readme_example PYTHON DIR: the README's Python examples, run from DIR by an
