@@ -13,6 +13,8 @@ staging directory by `build.sh golib` (C tests and tools are not built). The
 version is the one in include/crossbuf.h, read through `build.sh version`.
 """
 
+from __future__ import annotations
+
 import atexit
 import os
 import re
@@ -43,6 +45,7 @@ def build_sh(*args: str) -> str:
 def manylinux_tag(lib: str) -> str:
     """manylinux_<glibc major>_<minor>_<arch> for the ELF shared library lib."""
     from elftools.elf.elffile import ELFFile
+    from elftools.elf.gnuversions import GNUVerNeedSection
 
     with open(lib, "rb") as f:
         elf = ELFFile(f)
@@ -51,7 +54,7 @@ def manylinux_tag(lib: str) -> str:
             raise SystemExit(f"crossbuf: no manylinux tag for a {machine} library")
         glibc = MIN_GLIBC
         needs = elf.get_section_by_name(".gnu.version_r")
-        for _, versions in needs.iter_versions() if needs is not None else []:
+        for _, versions in needs.iter_versions() if isinstance(needs, GNUVerNeedSection) else []:
             for v in versions:
                 m = re.fullmatch(r"GLIBC_(\d+)\.(\d+)(?:\.\d+)?", v.name)
                 if m:
@@ -67,12 +70,12 @@ def temp_dir() -> str:
 
 class BuildPyWithLib(build_py):
     def run(self) -> None:
-        super().run()
         if shutil.which("go") is None:
             sys.exit(
                 "crossbuf: building from source needs the Go toolchain (the version in go.mod) on PATH: "
                 "install Go, or install a crossbuf wheel instead"
             )
+        super().run()
         build_sh("golib", os.path.join(self.build_lib, "crossbuf", LIB_NAME))
 
 
@@ -86,7 +89,7 @@ class BdistWheelManylinux(bdist_wheel):
         super().finalize_options()
         self.root_is_pure = False
 
-    def get_tag(self) -> tuple:
+    def get_tag(self) -> tuple[str, str, str]:
         lib = os.path.join(self.get_finalized_command("build_py").build_lib, "crossbuf", LIB_NAME)
         return "py3", "none", manylinux_tag(lib)
 
