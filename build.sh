@@ -1,20 +1,45 @@
 #!/usr/bin/env bash
-# crossbuf build entry point.
-#
-#   ./build.sh              build libcrossbuf.so and the C programs (same as `lib`)
-#   ./build.sh lib          build build/lib/libcrossbuf.so.1 and copy it into python/crossbuf
-#   ./build.sh test         set up .venv and run every test: go vet, go test -race, fuzz
-#                           smoke, C tests, pytest, install + pkg-config, bench --quick
-#   ./build.sh bench [...]  run the benchmark suite (flags go to bench/run.py; --help)
-#   ./build.sh install [PREFIX]   install library, header and crossbuf.pc (default /usr/local)
-#   ./build.sh gen          regenerate the committed code from schemas/
+# crossbuf build entry point. Run `./build.sh help` for the commands.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
 
-SOVERSION=2                 # bump with XB_ABI_VERSION in include/crossbuf.h
-VERSION=0.1.0
-LIB=build/lib/libcrossbuf.so.$SOVERSION
+usage() {
+  cat <<'USAGE'
+usage: ./build.sh [COMMAND] [ARGS]
+
+  lib                 build build/lib/libcrossbuf.so.N and the C programs, and copy
+                      the library into python/crossbuf (the default command)
+  test                set up .venv and run every test: go vet, go test -race, fuzz
+                      smoke, C tests, pytest, install + pkg-config, sdist and wheel
+                      in fresh venvs, bench --quick
+  bench [FLAGS]       run the benchmark suite (./build.sh bench --help lists FLAGS)
+  install [PREFIX]    install library, header and crossbuf.pc into PREFIX (default
+                      $PREFIX or /usr/local), under $DESTDIR if set
+  dist [aarch64]      build the sdist and a manylinux wheel into dist/ (aarch64:
+                      cross-build the wheel for 64-bit Arm with Debian's cross gcc)
+  gen                 regenerate the committed code from schemas/
+  version             print the library version (from include/crossbuf.h)
+  golib OUT           build only the Go library into OUT (used by setup.py)
+  help                print this text
+
+Set-up steps say what they install: Debian packages (apt-get), Python packages
+(.venv, from the requirements files) and Go modules (the Go module cache).
+USAGE
+}
+
+# include/crossbuf.h is the one place versions are written. The SONAME's
+# number is XB_ABI_VERSION: it changes exactly when the ABI breaks.
+header_define() {
+  local v
+  v=$(sed -n "s/^#define $1 \([0-9][0-9]*\)\$/\1/p" include/crossbuf.h)
+  [ -n "$v" ] || { echo "build.sh: no '#define $1 <number>' in include/crossbuf.h" >&2; exit 1; }
+  echo "$v"
+}
+VERSION=$(header_define XB_VERSION_MAJOR).$(header_define XB_VERSION_MINOR).$(header_define XB_VERSION_PATCH)
+SOVERSION=$(header_define XB_ABI_VERSION)
+SONAME=libcrossbuf.so.$SOVERSION
+LIB=build/lib/$SONAME
 CFLAGS=(-std=c11 -O2 -Wall -Wextra -Werror -Iinclude)
 # A count, not a duration: go1.26's fuzz coordinator can fail a -fuzztime
 # duration at its deadline under CPU contention (golang/go#75804).
@@ -24,21 +49,36 @@ log() { printf '\n==> %s\n' "$*" >&2; }
 
 apt_install() { # apt_install CMD PACKAGE: install PACKAGE if CMD is missing
   command -v "$1" >/dev/null && return
-  log "installing $2"
+  log "installing Debian package $2 (apt-get), for $1"
   local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -qq && $sudo apt-get install -y -qq "$2" >/dev/null
 }
 
-build_lib() {
-  log "building $LIB"
-  mkdir -p build/lib build/bin
+go_modules() {
+  log "downloading the Go modules in go.sum into $(go env GOMODCACHE) (if not there yet)"
+  go mod download
+}
+
+# go_lib OUT: the c-shared library alone, written next to OUT and renamed onto
+# it (overwriting a loaded library in place would crash processes using it).
+go_lib() {
+  local out=$1
+  mkdir -p "$(dirname "$out")"
   go build -buildmode=c-shared -trimpath \
-    -ldflags="-s -w -extldflags=-Wl,-soname,libcrossbuf.so.$SOVERSION" \
-    -o "$LIB.tmp" ./go/capi
-  mv -f "$LIB.tmp" "$LIB"
-  rm -f build/lib/libcrossbuf.so.h "$LIB.h" # cgo's generated header; include/crossbuf.h is the contract
-  ln -sf "libcrossbuf.so.$SOVERSION" build/lib/libcrossbuf.so
-  # copy then rename: overwriting in place would crash processes that have it loaded
+    -ldflags="-s -w -extldflags=-Wl,-soname,$SONAME" \
+    -o "$out.tmp" ./go/capi
+  rm -f "$out.h" # cgo's generated header; include/crossbuf.h is the contract
+  mv -f "$out.tmp" "$out"
+}
+
+build_so() {
+  log "building $LIB"
+  go_lib "$LIB"
+  ln -sf "$SONAME" build/lib/libcrossbuf.so
+}
+
+build_lib() {
+  build_so
   cp "$LIB" python/crossbuf/.libcrossbuf.so.tmp && mv -f python/crossbuf/.libcrossbuf.so.tmp python/crossbuf/libcrossbuf.so
   build_c
 }
@@ -46,6 +86,7 @@ build_lib() {
 # C programs: tests, examples, tools and the C benchmark, one binary per file.
 build_c() {
   local dir src out
+  mkdir -p build/bin
   for dir in c/tests c/examples c/tools bench/c; do
     [ -d "$dir" ] || continue
     for src in "$dir"/*.c; do
@@ -58,11 +99,12 @@ build_c() {
 
 venv() { # venv REQUIREMENTS...: create .venv and install pinned requirements
   if [ ! -x .venv/bin/python ]; then
-    log "creating .venv"
+    log "creating .venv (python3 -m venv)"
     python3 -m venv .venv
   fi
   local reqs=() f
   for f in "$@"; do reqs+=(-r "$f"); done
+  log "installing into .venv: $(cat "$@" | sed 's/#.*//' | xargs)"
   .venv/bin/python -m pip install -q --disable-pip-version-check "${reqs[@]}"
 }
 
@@ -117,63 +159,193 @@ c_tests() {
   [ "$failed" = 0 ]
 }
 
+# install_to PREFIX: the library (real file named by its SONAME, plus the
+# link-time libcrossbuf.so), the header and crossbuf.pc, under $DESTDIR if set.
+# crossbuf.pc's Libs carry an rpath to PREFIX/lib, so programs built with it
+# find the library at run time without LD_LIBRARY_PATH or ldconfig.
 install_to() {
-  local prefix=${1:-/usr/local}
-  log "installing into $prefix"
-  install -d "$prefix/lib/pkgconfig" "$prefix/include"
-  install -m 0755 "$LIB" "$prefix/lib/libcrossbuf.so.$VERSION"
-  ln -sf "libcrossbuf.so.$VERSION" "$prefix/lib/libcrossbuf.so.$SOVERSION"
-  ln -sf "libcrossbuf.so.$SOVERSION" "$prefix/lib/libcrossbuf.so"
-  install -m 0644 include/crossbuf.h "$prefix/include/crossbuf.h"
-  sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$VERSION|" c/crossbuf.pc.in >"$prefix/lib/pkgconfig/crossbuf.pc"
+  local prefix=$1 dest=${DESTDIR:-}
+  case "$prefix" in /*) ;; *) echo "build.sh install: PREFIX must be an absolute path, not '$prefix'" >&2; return 2 ;; esac
+  log "installing libcrossbuf $VERSION into ${dest}$prefix"
+  install -d "$dest$prefix/lib/pkgconfig" "$dest$prefix/include"
+  install -m 0755 "$LIB" "$dest$prefix/lib/$SONAME.tmp"
+  mv -f "$dest$prefix/lib/$SONAME.tmp" "$dest$prefix/lib/$SONAME" # never overwrite a mapped library in place
+  ln -sfn "$SONAME" "$dest$prefix/lib/libcrossbuf.so"
+  install -m 0644 include/crossbuf.h "$dest$prefix/include/crossbuf.h"
+  sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$VERSION|" c/crossbuf.pc.in >"$dest$prefix/lib/pkgconfig/crossbuf.pc"
 }
 
-# Proves the installed library works the way a C user consumes it.
+# listing DIR: every path under DIR with its type and link target;
+# tree DIR: the same with each file's content hash.
+listing() { (cd "$1" && find . -printf '%p %y %l\n' | sed 's/ $//' | LC_ALL=C sort); }
+tree() {
+  listing "$1" | while read -r p y l; do
+    if [ "$y" = f ]; then echo "$p f $(sha256sum <"$1/$p" | cut -c1-16)"; else echo "$p $y $l"; fi
+  done
+}
+
+# Proves the installed library works the way a C user consumes it: built with
+# pkg-config alone, run with an empty environment. A DESTDIR install puts the
+# same tree under its root, and nothing else.
 install_test() {
-  log "install + pkg-config"
+  log "install into a PREFIX, pkg-config, and DESTDIR"
   apt_install pkg-config pkgconf
-  local prefix
-  prefix=$(mktemp -d)
-  install_to "$prefix" >/dev/null
-  PKG_CONFIG_PATH=$prefix/lib/pkgconfig gcc "${CFLAGS[@]}" -o "$prefix/example" c/examples/example.c \
-    $(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs crossbuf) -Wl,-rpath,"$prefix/lib"
-  "$prefix/example" >/dev/null
-  readelf -d "$prefix/lib/libcrossbuf.so" | grep -q "SONAME.*libcrossbuf.so.$SOVERSION"
-  rm -rf "$prefix"
-}
-
-# Proves the wheel a user gets from `pip install .` works outside the tree.
-wheel_test() {
-  log "pip wheel + install into a fresh venv"
-  local tmp whl
+  local tmp prefix
   tmp=$(mktemp -d)
-  python3 -m pip wheel -q --disable-pip-version-check --no-deps -w "$tmp/dist" . >/dev/null
-  whl=$(ls "$tmp"/dist/crossbuf-*-py3-none-*.whl) # the tag says: any Python 3, this platform
-  python3 -m venv "$tmp/venv"
-  "$tmp/venv/bin/pip" install -q --disable-pip-version-check "$whl"
-  (cd "$tmp" && "$tmp/venv/bin/python" -c '
-import crossbuf
-with crossbuf.Region.anonymous(1 << 20) as r:
-    rec = crossbuf.testdata.log_entry(3)
-    assert r.decode_record(r.encode(rec, crossbuf.Codec.CAPNP)) == rec
-assert "site-packages" in crossbuf.library_path(), crossbuf.library_path()
-')
+  prefix=$tmp/prefix
+  install_to "$prefix" 2>/dev/null
+  gcc "${CFLAGS[@]}" -o "$tmp/example" c/examples/example.c \
+    $(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs crossbuf)
+  env -i "$tmp/example" >/dev/null
+  readelf -d "$prefix/lib/libcrossbuf.so" | grep -q "SONAME.*\[$SONAME\]"
+  [ "$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --modversion crossbuf)" = "$VERSION" ]
+  local want got
+  want=". d
+./include d
+./include/crossbuf.h f
+./lib d
+./lib/libcrossbuf.so l $SONAME
+./lib/$SONAME f
+./lib/pkgconfig d
+./lib/pkgconfig/crossbuf.pc f"
+  got=$(listing "$prefix")
+  [ "$got" = "$want" ] || { echo "installed tree:"; echo "$got"; echo "want:"; echo "$want"; return 1; } >&2
+  DESTDIR=$tmp/stage install_to "$prefix" 2>/dev/null
+  # DESTDIR holds PREFIX's tree and nothing else
+  [ -z "$(find "$tmp/stage" -not -type d -not -path "$tmp/stage$prefix/*")" ]
+  diff <(tree "$prefix") <(tree "$tmp/stage$prefix") >&2
   rm -rf "$tmp"
 }
+
+# dist OUTDIR [aarch64]: sdist and wheel into OUTDIR, each wheel's manylinux tag
+# confirmed by auditwheel. The native wheel is built from the sdist, which
+# proves the sdist builds; the aarch64 wheel is cross-built from the tree.
+dist() {
+  local out=$1 arch=${2:-} whl claimed
+  case "$arch" in
+    "")
+      log "building the sdist, and a wheel from it, into $out (python -m build)"
+      .venv/bin/python -m build --outdir "$out" . >&2
+      ;;
+    aarch64)
+      apt_install aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+      log "cross-building the aarch64 wheel into $out (GOARCH=arm64, CC=aarch64-linux-gnu-gcc)"
+      CGO_ENABLED=1 GOARCH=arm64 CC=aarch64-linux-gnu-gcc .venv/bin/python -m build --wheel --outdir "$out" . >&2
+      ;;
+    *) echo "build.sh dist: unknown architecture '$arch' (only aarch64 is cross-built)" >&2; return 2 ;;
+  esac
+  for whl in "$out"/*.whl; do
+    claimed=${whl##*-}; claimed=${claimed%.whl}
+    if ! .venv/bin/auditwheel show "$whl" | tr -s ' \n' ' ' | grep -qF "consistent with the following platform tag: \"$claimed\""; then
+      .venv/bin/auditwheel show "$whl" >&2
+      echo "build.sh dist: auditwheel does not confirm $claimed for $whl" >&2
+      return 1
+    fi
+    echo "$(basename "$whl"): auditwheel confirms $claimed ($(du -k "$whl" | cut -f1) KiB)" >&2
+  done
+  [ "$arch" != aarch64 ] || aarch64_c_tests "$out"/crossbuf-"$VERSION"-*_aarch64.whl
+}
+
+# aarch64_c_tests WHEEL: the C tests, cross-compiled against the wheel's
+# library and run under qemu-user, prove the Arm library works, not just links.
+aarch64_c_tests() {
+  apt_install qemu-aarch64 qemu-user
+  log "C tests against $(basename "$1")'s library, under qemu-aarch64"
+  local tmp t failed=0
+  tmp=$(mktemp -d)
+  (cd "$tmp" && python3 -m zipfile -e "$1" wheel)
+  ln -s wheel/crossbuf/libcrossbuf.so "$tmp/$SONAME"
+  ln -s "$SONAME" "$tmp/libcrossbuf.so"
+  for t in c/tests/test_*.c; do
+    aarch64-linux-gnu-gcc "${CFLAGS[@]}" -o "$tmp/$(basename "$t" .c)" "$t" -L"$tmp" -lcrossbuf -lpthread -Wl,-rpath,"$tmp"
+    qemu-aarch64 -L /usr/aarch64-linux-gnu "$tmp/$(basename "$t" .c)" || failed=1
+  done
+  rm -rf "$tmp"
+  [ "$failed" = 0 ]
+}
+
+# readme_example PYTHON DIR: the README's Python examples, run from DIR by an
+# installed crossbuf (not the tree's), whose version is the header's.
+readme_example() {
+  (cd "$2" && "$1" - "$root/README.md" "$VERSION" <<'PY'
+import importlib.metadata
+import re
+import sys
+
+import crossbuf
+
+readme, version = sys.argv[1], sys.argv[2]
+assert "site-packages" in crossbuf.library_path(), crossbuf.library_path()
+assert crossbuf.__version__ == importlib.metadata.version("crossbuf") == version, (crossbuf.__version__, version)
+blocks = re.findall(r"```python\n(.*?)```", open(readme).read(), re.S)
+assert blocks, "README has no python example"
+for block in blocks:
+    exec(compile(block, readme, "exec"), {})
+PY
+  )
+}
+
+# Proves what a Python user gets: the sdist installs (building libcrossbuf from
+# source) and the wheel installs, each into a fresh venv, and both run the
+# README example outside the tree; `pip install .` leaves the tree untouched.
+dist_test() {
+  local tmp sdist whl t status marker changed
+  tmp=$(mktemp -d)
+  dist "$tmp/dist"
+  sdist=$tmp/dist/crossbuf-$VERSION.tar.gz
+  tar tzf "$sdist" >"$tmp/sdist.txt"
+  for f in build.sh go.mod go.sum include/crossbuf.h c/crossbuf.pc.in go/capi/main.go LICENSE README.md CHANGELOG.md; do
+    grep -qx "crossbuf-$VERSION/$f" "$tmp/sdist.txt" || { echo "sdist lacks $f" >&2; return 1; }
+  done
+  if grep -E '\.so(\.|$)' "$tmp/sdist.txt" >&2; then echo "sdist carries a built library" >&2; return 1; fi
+
+  log "pip install the sdist into a fresh venv (builds libcrossbuf from source)"
+  python3 -m venv "$tmp/sdist-venv"
+  t=$SECONDS
+  "$tmp/sdist-venv/bin/pip" install -q --disable-pip-version-check "$sdist"
+  echo "sdist install: $((SECONDS - t)) s" >&2
+  readme_example "$tmp/sdist-venv/bin/python" "$tmp"
+
+  log "pip install the wheel into a fresh venv"
+  whl=$(ls "$tmp"/dist/crossbuf-"$VERSION"-py3-none-manylinux_*.whl)
+  python3 -m venv "$tmp/wheel-venv"
+  t=$SECONDS
+  "$tmp/wheel-venv/bin/pip" install -q --disable-pip-version-check "$whl"
+  echo "wheel install: $((SECONDS - t)) s" >&2
+  readme_example "$tmp/wheel-venv/bin/python" "$tmp"
+
+  log "pip install . leaves the source tree as it was"
+  status=$(git status --porcelain --ignored)
+  marker=$tmp/marker
+  touch "$marker"
+  "$tmp/wheel-venv/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall .
+  changed=$(find . -path ./.git -prune -o -newer "$marker" -print)
+  if [ -n "$changed" ] || [ "$(git status --porcelain --ignored)" != "$status" ]; then
+    echo "pip install . wrote into the source tree:" >&2
+    echo "$changed" >&2
+    git status --porcelain >&2
+    return 1
+  fi
+  [ -z "${CI:-}" ] || [ -z "$(git status --porcelain)" ] || { git status --porcelain >&2; return 1; }
+  rm -rf "$tmp"
+}
+
+wants_help() { local a; for a in "$@"; do case "$a" in -h|--help) return 0 ;; esac; done; return 1; }
 
 cmd=${1:-lib}
 [ $# -gt 0 ] && shift
 case "$cmd" in
-  lib) build_lib ;;
+  lib) go_modules; build_lib ;;
   test)
+    go_modules
     build_lib
-    venv python/requirements-test.txt
+    venv python/requirements-test.txt python/requirements-dist.txt
     go_tests
     c_tests
     install_test
-    wheel_test
-    log "pytest"
-    .venv/bin/python -m pytest -q python/tests
+    dist_test
+    log "pytest (with faulthandler on from the start)"
+    .venv/bin/python -X faulthandler -m pytest -q python/tests
     if [ -f bench/run.py ]; then
       log "bench --quick"
       venv bench/requirements.txt
@@ -182,11 +354,33 @@ case "$cmd" in
     log "all tests passed"
     ;;
   bench)
+    if wants_help "$@"; then
+      # the flags are bench/run.py's; its imports need the venv, not the library
+      [ -x .venv/bin/python ] || venv python/requirements-test.txt bench/requirements.txt
+      exec .venv/bin/python bench/run.py --help
+    fi
+    go_modules
     build_lib
     venv python/requirements-test.txt bench/requirements.txt
     XB_BENCH_COMMAND="./build.sh bench $*" .venv/bin/python bench/run.py "$@"
     ;;
-  install) build_lib && install_to "${1:-/usr/local}" ;;
+  install)
+    go_modules
+    build_so
+    install_to "${1:-${PREFIX:-/usr/local}}"
+    ;;
+  dist)
+    venv python/requirements-dist.txt
+    go_modules
+    dist "$root/dist" "$@"
+    ;;
   gen) bash scripts/gen.sh ;;
-  *) echo "usage: $0 [lib|test|bench|install [PREFIX]|gen]" >&2; exit 2 ;;
+  version) echo "$VERSION" ;;
+  golib)
+    [ $# = 1 ] || { echo "usage: ./build.sh golib OUT" >&2; exit 2; }
+    go_modules
+    go_lib "$1"
+    ;;
+  help|-h|--help) usage ;;
+  *) echo "build.sh: unknown command '$cmd'" >&2; usage >&2; exit 2 ;;
 esac

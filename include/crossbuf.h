@@ -56,6 +56,19 @@ extern "C" {
 #define XB_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
+/* Library version. This is the one place the project's version is written:
+ * build.sh, the pkg-config file, the Python wheel and xb_version() read it
+ * from here. XB_VERSION_NUMBER is MAJOR*1000000 + MINOR*1000 + PATCH.
+ * The SONAME is libcrossbuf.so.<XB_ABI_VERSION> (README, "Versions"). */
+#define XB_VERSION_MAJOR 0
+#define XB_VERSION_MINOR 1
+#define XB_VERSION_PATCH 0
+#define XB_VERSION_NUMBER (XB_VERSION_MAJOR * 1000000 + XB_VERSION_MINOR * 1000 + XB_VERSION_PATCH)
+#define XB_VERSION_STR_(x) #x
+#define XB_VERSION_STR(x) XB_VERSION_STR_(x)
+#define XB_VERSION_STRING \
+    XB_VERSION_STR(XB_VERSION_MAJOR) "." XB_VERSION_STR(XB_VERSION_MINOR) "." XB_VERSION_STR(XB_VERSION_PATCH)
+
 /* ABI version of this header. xb_abi_version() must return the same value;
  * check it once at start-up (xb_check_abi below does). */
 #define XB_ABI_VERSION 2

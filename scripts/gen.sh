@@ -11,11 +11,13 @@ command -v flatc >/dev/null || need_apt+=(flatbuffers-compiler)
 command -v capnp >/dev/null || need_apt+=(capnproto)
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 if ((${#need_apt[@]})); then
+  echo "==> installing Debian packages (apt-get): ${need_apt[*]}" >&2
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
 fi
 
 gobin=$root/.tools/bin
 mkdir -p "$gobin"
+echo "==> installing the code generators into .tools/bin (go install): capnpc-go, protoc-gen-go, protoc-gen-go-vtproto, msgp" >&2
 GOBIN=$gobin go install capnproto.org/go/capnp/v3/capnpc-go@v3.1.0-alpha.2
 GOBIN=$gobin go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 GOBIN=$gobin go install github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto@v0.6.0

@@ -4,7 +4,5 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define XB_LIBRARY_VERSION "0.1.0"
-
 void xb_set_error(int32_t code, const char *msg, size_t len);
 #endif

@@ -21,7 +21,7 @@ int32_t xb_last_error_code(void) { return last_code; }
 
 const char *xb_last_error(void) { return last_msg; }
 
-const char *xb_version(void) { return XB_LIBRARY_VERSION; }
+const char *xb_version(void) { return XB_VERSION_STRING; }
 
 const char *xb_status_name(int32_t status) {
     switch (status) {

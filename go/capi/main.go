@@ -28,7 +28,7 @@ import (
 func main() {}
 
 // abiVersion must equal XB_ABI_VERSION in include/crossbuf.h.
-const abiVersion = 2
+const abiVersion = C.XB_ABI_VERSION
 
 //export xb_abi_version
 func xb_abi_version() C.int32_t { return abiVersion }

@@ -10,6 +10,10 @@ JSON, MessagePack and Protobuf baselines behind the same API.
 
 Not fork-safe: the library embeds a Go runtime. In a child forked after import
 every call raises ForkError; use multiprocessing's 'spawn' or 'forkserver'.
+
+faulthandler: enable it before importing crossbuf (python -X faulthandler).
+Enabled later, it would turn faults the library recovers into crashes, so
+crossbuf keeps the Go runtime's handlers in front and warns once.
 """
 
 from __future__ import annotations
@@ -46,7 +50,9 @@ from .records import Codec, DType, Http, Level, LogEntry, Record, RecordType, Sa
 from .region import Field, Frame, Region, RegionStats, unlink_shm
 from .views import LogEntryView, SampleView, TensorView, View
 
-__version__ = "0.1.0"
+#: The library's version, which is also the package's: both come from
+#: XB_VERSION_* in include/crossbuf.h.
+__version__ = LIBRARY_VERSION
 
 __all__ = [
     "__version__",

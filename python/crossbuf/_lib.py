@@ -14,7 +14,7 @@ from ctypes import POINTER, Structure, c_char, c_char_p, c_int32, c_uint8, c_uin
 from ctypes import c_float, c_void_p
 from typing import NoReturn
 
-from . import errors
+from . import _faulthandler, errors
 
 #: The ABI this package was written against (XB_ABI_VERSION in crossbuf.h).
 ABI_VERSION = 2
@@ -173,13 +173,16 @@ assert LOG_ENTRY_FMT.size == 160 and SAMPLE_FMT.size == 80 and TENSOR_FMT.size =
 
 def _load() -> ctypes.CDLL:
     path = library_path()
+    handlers = _faulthandler.snapshot()
     try:
-        return ctypes.CDLL(path)
+        loaded = ctypes.CDLL(path)
     except OSError as e:
         raise ImportError(
             f"crossbuf: cannot load the native library {path!r}: {e}. "
             f"Build it with ./build.sh lib, or point {LIBRARY_ENV} at libcrossbuf.so"
         ) from e
+    _faulthandler.keep_go_handlers(handlers)
+    return loaded
 
 
 lib = _load()
