@@ -150,6 +150,7 @@ cmd=${1:-lib}
 case "$cmd" in
   lib) build_lib ;;
   test)
+    apt_install flatc flatbuffers-compiler && apt_install capnp capnproto # go/schema's conformance tests
     build_lib
     venv python/requirements-test.txt
     go_tests
