@@ -54,6 +54,37 @@ func CompileFBS(path string, opts *CompileOptions) (*Schema, error) {
 	return LoadBFBS(b)
 }
 
+// CompileCapnp compiles a .capnp file with the capnp tool (`capnp compile
+// -o-`) and loads the CodeGeneratorRequest it writes.
+func CompileCapnp(path string, opts *CompileOptions) (*Schema, error) {
+	req, err := CompileCapnpRequest(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return LoadCapnpRequest(req)
+}
+
+// CompileCapnpRequest runs `capnp compile -o-` on a .capnp file and returns
+// the CodeGeneratorRequest bytes.
+func CompileCapnpRequest(path string, opts *CompileOptions) ([]byte, error) {
+	capnp, err := exec.LookPath("capnp")
+	if err != nil {
+		return nil, errors.New("schema: compiling a .capnp file needs the Cap'n Proto tool `capnp` on PATH " +
+			"(Debian/Ubuntu: apt-get install capnproto), or load the bytes `capnp compile -o-` writes with LoadCapnpRequest")
+	}
+	args := []string{"compile", "-o-"}
+	if opts != nil {
+		if opts.NoStandardImport {
+			args = append(args, "--no-standard-import")
+		}
+		for _, p := range opts.ImportPaths {
+			args = append(args, "-I", p)
+		}
+	}
+	args = append(args, path)
+	return run(capnp, args, opts)
+}
+
 func run(name string, args []string, opts *CompileOptions) ([]byte, error) {
 	cmd := exec.Command(name, args...)
 	if opts != nil {

@@ -56,3 +56,54 @@ func fuzzConformance(sub string) string {
 	}
 	return dir
 }
+
+func FuzzLoadCapnpRequest(f *testing.F) {
+	if dir := fuzzConformance("capnp"); dir != "" {
+		if req, err := CompileCapnpRequest("capnp/test.capnp", &CompileOptions{Dir: dir, ImportPaths: []string{dir}, NoStandardImport: true}); err == nil {
+			f.Add(req)
+		}
+	}
+	f.Add(message(structPtr(0, 0, 2), 0, 0))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := LoadCapnpRequest(b)
+		if err != nil {
+			return
+		}
+		for _, ty := range s.Types() {
+			if ty.Kind == Struct {
+				_ = ty.Verify(b, nil)
+			}
+		}
+	})
+}
+
+func FuzzVerifyTestAllTypes(f *testing.F) {
+	dir := fuzzConformance("capnp")
+	if dir == "" {
+		f.Skip("conformance data not found (set CROSSBUF_CONFORMANCE)")
+	}
+	req, err := CompileCapnpRequest("capnp/test.capnp", &CompileOptions{Dir: dir, ImportPaths: []string{dir}, NoStandardImport: true})
+	if err != nil {
+		f.Skipf("cannot compile test.capnp: %v", err)
+	}
+	s, err := LoadCapnpRequest(req)
+	require.NoError(f, err)
+	ty, err := s.Type("TestAllTypes")
+	require.NoError(f, err)
+	for _, name := range []string{"binary", "segmented"} {
+		f.Add(readFile(f, filepath.Join(dir, "capnp", "testdata", name)))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, framing := range []Framing{Stream, Flat} {
+			opts := &Options{Framing: framing}
+			verr := ty.Verify(b, opts)
+			v, derr := ty.Decode(b, opts)
+			if (verr == nil) != (derr == nil) {
+				t.Fatalf("verify %v but decode %v", verr, derr)
+			}
+			if derr == nil {
+				_, _ = ty.AppendJSON(nil, v)
+			}
+		}
+	})
+}

@@ -58,8 +58,16 @@ func needTool(t testing.TB, name string) string {
 
 func runTool(t testing.TB, dir, name string, args ...string) []byte {
 	t.Helper()
+	return runToolIn(t, dir, nil, name, args...)
+}
+
+func runToolIn(t testing.TB, dir string, stdin []byte, name string, args ...string) []byte {
+	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

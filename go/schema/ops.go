@@ -82,6 +82,8 @@ func (t *Type) walk(msg []byte, opts *Options, build bool) (map[string]any, erro
 	switch {
 	case t.Format == FlatBuffers && t.Kind == Table:
 		return walkFlatBuffer(t, msg, &o, build)
+	case t.Format == CapnProto && t.Kind == Struct:
+		return walkCapnp(t, msg, &o, build)
 	}
 	return nil, fmt.Errorf("schema: %s is a %s %s, not a message type", t.Name, t.Format, t.Kind)
 }
