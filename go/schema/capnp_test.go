@@ -48,7 +48,7 @@ func TestLoadCapnpRequest(t *testing.T) {
 	assert.Equal(t, uint16(20), ty.PointerCount)
 
 	// Plans: offsets in units of the field size, pointer indices.
-	assert.Equal(t, uint32(0), ty.Field("boolField").Offset) // bit 0: voidField takes no space
+	assert.Equal(t, uint32(0), ty.Field("boolField").Offset)   // bit 0: voidField takes no space
 	assert.Equal(t, uint32(0), ty.Field("textField").Offset)   // first pointer
 	assert.Equal(t, uint32(2), ty.Field("structField").Offset) // after textField and dataField
 	assert.Equal(t, Enum, ty.Field("enumField").Kind)
@@ -322,7 +322,7 @@ func TestCapnpHostile(t *testing.T) {
 	sf := int32(ty.Field("structField").Offset)
 
 	// structField points back at its own struct: a cycle.
-	self := rootWithPointer(ty, "structField", structPtr(-(dw + sf + 1), uint16(dw), uint16(pc)))
+	self := rootWithPointer(ty, "structField", structPtr(-(dw+sf+1), uint16(dw), uint16(pc)))
 	err := ty.Verify(message(self...), nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nesting deeper than 64")

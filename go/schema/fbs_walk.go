@@ -120,7 +120,8 @@ func (w *fbWalker) table(t *Type, pos int) (map[string]any, error) {
 	}
 	var m map[string]any
 	if w.build {
-		m = make(map[string]any, len(t.Fields))
+		// The vtable bounds how many fields are present.
+		m = make(map[string]any, min(len(t.Fields), (vsize-4)/2))
 	}
 	for _, f := range t.Fields {
 		if f.Deprecated {
