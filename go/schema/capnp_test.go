@@ -259,14 +259,14 @@ func TestCapnpTruncatedAndCorrupted(t *testing.T) {
 		if name == "flat" {
 			opts.Framing = Flat
 		}
-		for n := 0; n < len(base); n++ {
+		for n := 0; n < len(base); n += 3 {
 			if name == "flat" && n%8 == 0 && n > 0 {
 				continue // a shorter flat message can still be whole
 			}
 			require.Error(t, ty.Verify(base[:n], opts), "%s: prefix of %d bytes", name, n)
 		}
 		buf := make([]byte, len(base))
-		for i := range base {
+		for i := 0; i < len(base); i += 5 {
 			copy(buf, base)
 			buf[i] ^= 0xa5
 			verr := ty.Verify(buf, opts)

@@ -206,7 +206,7 @@ func TestLoadBFBSHostile(t *testing.T) {
 	assert.ErrorContains(t, err, "BFBS file identifier")
 	full, err := LoadBFBS(good)
 	require.NoError(t, err)
-	for n := 8; n < len(good); n += 7 {
+	for n := 8; n < len(good); n += len(good)/100 + 1 {
 		s, err := LoadBFBS(good[:n])
 		if err == nil { // only trailing padding was cut
 			assert.Len(t, s.Types(), len(full.Types()), "prefix of %d bytes", n)
@@ -215,7 +215,7 @@ func TestLoadBFBSHostile(t *testing.T) {
 	_, err = LoadBFBS(good[:len(good)/2])
 	assert.ErrorContains(t, err, "invalid binary schema")
 	buf := make([]byte, len(good))
-	for i := 0; i < len(good); i += 3 {
+	for i := 0; i < len(good); i += 53 {
 		copy(buf, good)
 		buf[i] ^= 0xff
 		_, _ = LoadBFBS(buf) // must not panic
