@@ -2,6 +2,11 @@ package schema
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+
+	"capnproto.org/go/capnp/v3/packed"
 )
 
 // The Cap'n Proto reader walks a message by the plan of its root struct,
@@ -56,7 +61,15 @@ const (
 )
 
 func walkCapnp(t *Type, msg []byte, o *Options, build bool) (map[string]any, error) {
-	segs, err := splitSegments(msg, o.Framing)
+	framing := o.Framing
+	if framing == Packed {
+		var err error
+		if msg, err = unpack(msg, o.TraverseLimitWords); err != nil {
+			return nil, &DataError{Format: CapnProto, Type: t.Name, Reason: err.Error()}
+		}
+		framing = Stream
+	}
+	segs, err := splitSegments(msg, framing)
 	if err != nil {
 		return nil, &DataError{Format: CapnProto, Type: t.Name, Reason: err.Error()}
 	}
@@ -66,6 +79,49 @@ func walkCapnp(t *Type, msg []byte, o *Options, build bool) (map[string]any, err
 		return nil, toDataError(CapnProto, t, err)
 	}
 	return v, nil
+}
+
+// unpack decodes the packed encoding after measuring its output, so that a
+// few hostile bytes (a zero run tag claims 256 words) cannot make it
+// allocate more than limitWords words.
+func unpack(src []byte, limitWords uint64) ([]byte, error) {
+	var words uint64
+	for i := 0; i < len(src); {
+		tag := src[i]
+		i++
+		switch tag {
+		case 0x00:
+			if i >= len(src) {
+				return nil, errors.New("packed message ends inside a zero run")
+			}
+			words += 1 + uint64(src[i])
+			i++
+		case 0xff:
+			if i+9 > len(src) {
+				return nil, errors.New("packed message ends inside a literal run")
+			}
+			n := int(src[i+8])
+			words += 1 + uint64(n)
+			i += 9 + 8*n
+			if i > len(src) {
+				return nil, errors.New("packed message ends inside a literal run")
+			}
+		default:
+			words++
+			i += bits.OnesCount8(tag)
+			if i > len(src) {
+				return nil, errors.New("packed message ends inside a word")
+			}
+		}
+		if words > limitWords {
+			return nil, fmt.Errorf("packed message unpacks to more than the traversal limit of %d words", limitWords)
+		}
+	}
+	out, err := packed.Unpack(make([]byte, 0, words*wordBytes), src)
+	if err != nil {
+		return nil, fmt.Errorf("packed message: %v", err)
+	}
+	return out, nil
 }
 
 func splitSegments(msg []byte, framing Framing) ([][]byte, error) {

@@ -90,11 +90,11 @@ func FuzzVerifyTestAllTypes(f *testing.F) {
 	require.NoError(f, err)
 	ty, err := s.Type("TestAllTypes")
 	require.NoError(f, err)
-	for _, name := range []string{"binary", "segmented"} {
+	for _, name := range []string{"binary", "segmented", "packed"} {
 		f.Add(readFile(f, filepath.Join(dir, "capnp", "testdata", name)))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, framing := range []Framing{Stream, Flat} {
+		for _, framing := range []Framing{Stream, Flat, Packed} {
 			opts := &Options{Framing: framing}
 			verr := ty.Verify(b, opts)
 			v, derr := ty.Decode(b, opts)

@@ -35,6 +35,10 @@ const (
 	Stream Framing = iota
 	// Flat is one segment with no segment table (`capnp convert --flat`).
 	Flat
+	// Packed is the stream framing in Cap'n Proto's packed encoding. The
+	// unpacked size is bounded by TraverseLimitWords before anything is
+	// allocated.
+	Packed
 )
 
 const (
