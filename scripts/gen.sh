@@ -41,7 +41,7 @@ flatc --go -o "$tmp/refl" "$conformance/flatbuffers/reflection.fbs"
 for f in "$tmp"/refl/reflection/*.go; do
   sed 's/^package reflection$/package fbreflect/' "$f" > "go/internal/fbreflect/$(basename "$f")"
 done
-flatc -b --schema -o go/internal/fbreflect "$conformance/flatbuffers/reflection.fbs"
+flatc -b --schema --bfbs-builtins -o go/internal/fbreflect "$conformance/flatbuffers/reflection.fbs"
 
 # Cap'n Proto (Go).
 rm -rf go/gen/capnpgen && mkdir -p go/gen/capnpgen

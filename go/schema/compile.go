@@ -23,7 +23,8 @@ type CompileOptions struct {
 	Dir string
 }
 
-// CompileFBS compiles a .fbs file with flatc (`flatc -b --schema`) and loads
+// CompileFBS compiles a .fbs file with flatc (`flatc -b --schema
+// --bfbs-builtins`) and loads
 // the result. Loading a .bfbs with LoadBFBS needs no compiler.
 func CompileFBS(path string, opts *CompileOptions) (*Schema, error) {
 	flatc, err := exec.LookPath("flatc")
@@ -36,7 +37,8 @@ func CompileFBS(path string, opts *CompileOptions) (*Schema, error) {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	args := []string{"-b", "--schema", "-o", dir}
+	// --bfbs-builtins keeps attributes such as bit_flags and nested_flatbuffer.
+	args := []string{"-b", "--schema", "--bfbs-builtins", "-o", dir}
 	if opts != nil {
 		for _, p := range opts.ImportPaths {
 			args = append(args, "-I", p)

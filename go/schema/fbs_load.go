@@ -12,7 +12,9 @@ import (
 )
 
 // LoadBFBS loads a FlatBuffers binary schema (the reflection.fbs form that
-// `flatc -b --schema` writes). The bytes are verified against reflection.fbs
+// `flatc -b --schema --bfbs-builtins` writes; without --bfbs-builtins, flatc
+// leaves out the bit_flags and nested_flatbuffer attributes, and such
+// fields then read as plain integers and byte vectors). The bytes are verified against reflection.fbs
 // before they are read, so hostile input gives an error, never a panic.
 // The Schema does not keep b.
 func LoadBFBS(b []byte) (*Schema, error) {
