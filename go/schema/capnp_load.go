@@ -84,6 +84,11 @@ func LoadCapnpRequest(b []byte) (*Schema, error) {
 	if err := checkGroups(types); err != nil {
 		return nil, err
 	}
+	for _, p := range l.pointerDefaults {
+		if err := p.decode(); err != nil {
+			return nil, fmt.Errorf("schema: %s.%s: default value: %v", p.t.Name, p.f.Name, err)
+		}
+	}
 	s := &Schema{Format: CapnProto}
 	if err := s.finish(types); err != nil {
 		return nil, err
@@ -94,6 +99,69 @@ func LoadCapnpRequest(b []byte) (*Schema, error) {
 type capnpLoader struct {
 	byID  map[uint64]*Type
 	nodes map[uint64]cschema.Node
+	// pointerDefaults are decoded once every type has its plan.
+	pointerDefaults []pendingDefault
+}
+
+type pendingDefault struct {
+	t *Type
+	f *Field
+	v cschema.Value
+}
+
+// pointerDefault sets a pointer field's Default to its decoded default
+// value: the value is copied out of the request into a message of its own
+// and read by the same reader as any message.
+func (p pendingDefault) decode() error {
+	f, v := p.f, p.v
+	var ptr capnp.Ptr
+	var err error
+	switch {
+	case f.Kind == String && v.Which() == cschema.Value_Which_text:
+		if v.HasText() {
+			f.Default, err = v.Text()
+		}
+		return err
+	case f.Kind == Bytes && v.Which() == cschema.Value_Which_data:
+		if v.HasData() {
+			var b []byte
+			b, err = v.Data()
+			f.Default = append([]byte(nil), b...)
+		}
+		return err
+	case f.Kind == Vector && v.Which() == cschema.Value_Which_list:
+		ptr, err = v.List()
+	case f.Kind == Struct && v.Which() == cschema.Value_Which_structValue:
+		ptr, err = v.StructValue()
+	default:
+		return nil // interfaces and AnyPointer have no default value to read
+	}
+	if err != nil || !ptr.IsValid() {
+		return err
+	}
+	msg, _, err := capnp.NewMessage(capnp.SingleSegment(nil))
+	if err != nil {
+		return err
+	}
+	if err := msg.SetRoot(ptr); err != nil {
+		return err
+	}
+	b, err := msg.Marshal()
+	if err != nil {
+		return err
+	}
+	segs, err := splitSegments(b, Stream)
+	if err != nil {
+		return err
+	}
+	o := (*Options)(nil).withDefaults()
+	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, opts: &o, build: true}
+	d, _, err := r.pointer(&f.TypeRef, 0, 0)
+	if err != nil {
+		return err
+	}
+	f.Default = d
+	return nil
 }
 
 func (l *capnpLoader) enumNode(t *Type, n cschema.Node_enum) error {
@@ -158,7 +226,11 @@ func (l *capnpLoader) structNode(t *Type, n cschema.Node_structNode) error {
 				return err
 			}
 			if dv, err := slot.DefaultValue(); err == nil && dv.IsValid() {
-				setCapnpDefault(f, dv)
+				if f.IsPointer() {
+					l.pointerDefaults = append(l.pointerDefaults, pendingDefault{t, f, dv})
+				} else {
+					setCapnpDefault(f, dv)
+				}
 			}
 		default:
 			return fmt.Errorf("schema: %s.%s: unknown field kind %d", t.Name, name, cf.Which())

@@ -65,6 +65,15 @@ func TestLoadCapnpRequest(t *testing.T) {
 	assert.Equal(t, uint64(0x85), def.Field("int8Field").DefaultBits)
 	assert.Equal(t, uint64(12345678901234567890), def.Field("uInt64Field").Default)
 	assert.Equal(t, 1234.5, def.Field("float32Field").Default)
+	// Pointer defaults are decoded values.
+	assert.Equal(t, "foo", def.Field("textField").Default)
+	assert.Equal(t, []byte("bar"), def.Field("dataField").Default)
+	assert.Equal(t, []any{"plugh", "xyzzy", "thud"}, def.Field("textList").Default)
+	assert.Equal(t, []any{int64(111), int64(-111)}, def.Field("int8List").Default)
+	sd, ok := def.Field("structField").Default.(map[string]any)
+	require.True(t, ok)
+	assert.Equal(t, "baz", sd["textField"])
+	assert.Equal(t, int64(-12), sd["int8Field"])
 
 	// Unions and groups: discriminant offsets, members, nested groups.
 	u, err := s.Type("TestUnion")

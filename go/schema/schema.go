@@ -179,7 +179,10 @@ type Field struct {
 	// Optional marks a FlatBuffers scalar with no default (`= null`).
 	Optional bool
 	// Default is the value an absent scalar or enum field reads as:
-	// bool, int64, uint64 or float64 (nil when there is none).
+	// bool, int64, uint64 or float64 (nil when there is none). For Cap'n
+	// Proto pointer fields it is the decoded default (string, []byte, []any
+	// or map[string]any) a null pointer stands for; Decode leaves null
+	// pointers out, as capnp's JSON codec does.
 	Default any
 	// Attributes are the field's FlatBuffers attributes (nil for Cap'n Proto).
 	Attributes map[string]string
