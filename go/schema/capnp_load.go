@@ -65,6 +65,9 @@ func LoadCapnpRequest(b []byte) (*Schema, error) {
 			return nil, fmt.Errorf("schema: node id %#016x appears twice", n.Id())
 		}
 		t := &Type{Name: name, ID: n.Id(), Format: CapnProto, Kind: kind}
+		if kind == Enum {
+			t.Underlying = Uint16 // before any field's default is read as one
+		}
 		l.byID[t.ID] = t
 		l.nodes[t.ID] = n
 		types = append(types, t)
@@ -165,7 +168,6 @@ func (p pendingDefault) decode() error {
 }
 
 func (l *capnpLoader) enumNode(t *Type, n cschema.Node_enum) error {
-	t.Underlying = Uint16
 	es, err := n.Enumerants()
 	if err != nil {
 		return fmt.Errorf("schema: enum %s: %w", t.Name, err)
@@ -224,6 +226,11 @@ func (l *capnpLoader) structNode(t *Type, n cschema.Node_structNode) error {
 			f.Offset = slot.Offset()
 			if err := checkSlot(t, f); err != nil {
 				return err
+			}
+			if f.Kind.IsScalar() || f.Kind == Enum {
+				// Zero unless the request says otherwise (it may leave the
+				// default out of nodes of imported files).
+				f.Default = scalarFromBits(f.scalarKind(), 0)
 			}
 			if dv, err := slot.DefaultValue(); err == nil && dv.IsValid() {
 				if f.IsPointer() {

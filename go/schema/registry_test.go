@@ -65,3 +65,28 @@ func TestCompileErrors(t *testing.T) {
 	_, err = CompileFBS(path, nil)
 	assert.ErrorContains(t, err, "apt-get install flatbuffers-compiler")
 }
+
+// Two Cap'n Proto requests that share an imported file claim the same node
+// ids with the same definitions: the registry takes both.
+func TestRegistryCapnpSharedImport(t *testing.T) {
+	dir, req := capnpTestRequest(t)
+	main, err := LoadCapnpRequest(req)
+	require.NoError(t, err)
+	imp, err := CompileCapnp("capnp/test-import.capnp", &CompileOptions{Dir: dir, ImportPaths: []string{dir}, NoStandardImport: true})
+	require.NoError(t, err)
+	ti, err := imp.Type("TestImport")
+	require.NoError(t, err)
+	other, err := imp.Type("TestAllTypes")
+	require.NoError(t, err)
+	mine, err := main.Type("TestAllTypes")
+	require.NoError(t, err)
+	require.Equal(t, mine.ID, other.ID)
+	assert.Same(t, other, ti.Field("field").Type)
+
+	var r Registry
+	require.NoError(t, r.Add(main))
+	require.NoError(t, r.Add(imp))
+	got, err := r.Lookup(ti.ID)
+	require.NoError(t, err)
+	assert.Same(t, ti, got)
+}
