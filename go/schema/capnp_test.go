@@ -420,3 +420,41 @@ func TestLoadCapnpRequestHostile(t *testing.T) {
 		_, _ = LoadCapnpRequest(buf) // must not panic
 	}
 }
+
+// Cap'n Proto lets a writer encode List(struct) as a primitive list and a
+// primitive list as a struct list; a reader must accept both.
+func TestCapnpListEncodings(t *testing.T) {
+	_, req := capnpTestRequest(t)
+	s, err := LoadCapnpRequest(req)
+	require.NoError(t, err)
+	ty, err := s.Type("TestLists")
+	require.NoError(t, err)
+	require.Equal(t, uint16(0), ty.DataWords)
+	require.Equal(t, uint16(10), ty.PointerCount)
+	ptr := func(name string) int { return 1 + int(ty.Field(name).Offset) }
+	words := make([]uint64, 19)
+	words[0] = structPtr(0, 0, 10)
+	// list8 as a byte list.
+	words[ptr("list8")] = listPtr(int32(11-ptr("list8")-1), 2, 3)
+	words[11] = 0x030201
+	// list16 as a composite list of one-word structs.
+	words[ptr("list16")] = listPtr(int32(12-ptr("list16")-1), 7, 2)
+	words[12] = uint64(2<<2) | 1<<32
+	words[13], words[14] = 0x1234, 0x5678
+	// int32ListList's element: List(Int32) as a composite list; the upper
+	// half of each word is another field, not read.
+	words[ptr("int32ListList")] = listPtr(int32(15-ptr("int32ListList")-1), 6, 1)
+	words[15] = listPtr(0, 7, 2)
+	words[16] = uint64(2<<2) | 1<<32
+	words[17] = 0xdead_0000_0007
+	words[18] = 0xbeef_0000_0000 | uint64(uint32(0xfffffff8))
+	v, err := ty.Decode(message(words...), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []any{map[string]any{"f": uint64(1)}, map[string]any{"f": uint64(2)}, map[string]any{"f": uint64(3)}}, v["list8"])
+	assert.Equal(t, []any{map[string]any{"f": uint64(0x1234)}, map[string]any{"f": uint64(0x5678)}}, v["list16"])
+	assert.Equal(t, []any{[]any{int64(7), int64(-8)}}, v["int32ListList"])
+
+	// A primitive list cannot stand for a list of pointers.
+	words[ptr("textListList")] = listPtr(int32(11-ptr("textListList")-1), 2, 3)
+	assert.ErrorContains(t, ty.Verify(message(words...), nil), "textListList: expected a list of pointers")
+}

@@ -334,11 +334,12 @@ func (w *fbWalker) vector(e *TypeRef, pos int) (any, int, error) {
 		return nil, 0, err
 	}
 	n := int64(w.u32(pos))
-	size, align := tableValueSize(e)
-	if n*int64(size) > int64(len(w.buf)) || int64(pos)+4+n*int64(size) > int64(len(w.buf)) {
+	// Like the C++ verifier, only the length field's alignment is checked:
+	// builders align the elements, and reads here need no alignment.
+	size, _ := tableValueSize(e)
+	if int64(pos)+4+n*int64(size) > int64(len(w.buf)) {
 		return nil, 0, failf("vector of %d %d-byte elements at %d runs past the end of the buffer", n, size, pos)
 	}
-	_ = align // elements are aligned by the builder; like the C++ verifier, only the length is checked
 	count := int(n)
 	base := pos + 4
 	var out []any

@@ -227,10 +227,14 @@ func (e *jsonEncoder) float(k Kind, f float64) {
 			s = "NaN"
 		case math.IsNaN(f):
 			s = "nan"
+		case e.format == CapnProto && f > 0:
+			s = "Infinity"
 		case e.format == CapnProto:
-			s = map[bool]string{true: "Infinity", false: "-Infinity"}[f > 0]
+			s = "-Infinity"
+		case f > 0:
+			s = "inf"
 		default:
-			s = map[bool]string{true: "inf", false: "-inf"}[f > 0]
+			s = "-inf"
 		}
 		e.buf = appendJSONString(e.buf, s)
 		return
