@@ -33,15 +33,19 @@ for f in "$tmp"/fb/crossbuf_fb/*.go; do
 done
 
 # FlatBuffers reflection (Go): the schema of .bfbs files, read by go/schema.
-# reflection.fbs comes from the conformance data beside the repository.
+# reflection.fbs comes from the conformance data beside the repository; without
+# it the committed code is kept.
 conformance=${CROSSBUF_CONFORMANCE:-$root/../shared/conformance}
-find go/internal/fbreflect -name '*.go' ! -name embed.go -delete 2>/dev/null || true
-mkdir -p go/internal/fbreflect
-flatc --go -o "$tmp/refl" "$conformance/flatbuffers/reflection.fbs"
-for f in "$tmp"/refl/reflection/*.go; do
-  sed 's/^package reflection$/package fbreflect/' "$f" > "go/internal/fbreflect/$(basename "$f")"
-done
-flatc -b --schema --bfbs-builtins -o go/internal/fbreflect "$conformance/flatbuffers/reflection.fbs"
+if [ -f "$conformance/flatbuffers/reflection.fbs" ]; then
+  find go/internal/fbreflect -name '*.go' ! -name embed.go -delete
+  flatc --go -o "$tmp/refl" "$conformance/flatbuffers/reflection.fbs"
+  for f in "$tmp"/refl/reflection/*.go; do
+    sed 's/^package reflection$/package fbreflect/' "$f" > "go/internal/fbreflect/$(basename "$f")"
+  done
+  flatc -b --schema --bfbs-builtins -o go/internal/fbreflect "$conformance/flatbuffers/reflection.fbs"
+else
+  echo "gen: $conformance/flatbuffers/reflection.fbs not found; keeping go/internal/fbreflect" >&2
+fi
 
 # Cap'n Proto (Go).
 rm -rf go/gen/capnpgen && mkdir -p go/gen/capnpgen
