@@ -34,7 +34,10 @@
 //     Cap'n Proto enums are uint64), so values unknown to the schema survive;
 //   - FlatBuffers unions: the `_type` field holds the member's enum value as
 //     uint64, the value field the member's decoded table (or struct, string);
-//   - Cap'n Proto Void: nil; a union contributes only its active member.
+//     a nested_flatbuffer field holds the nested root table, as flatc prints it;
+//   - Cap'n Proto Void and capabilities: nil; a union contributes only its
+//     active member; AnyPointer fields are neither read nor verified, and
+//     are left out.
 //
 // FlatBuffers tables hold only the fields present in the message (absent
 // fields read as Field.Default); Cap'n Proto structs hold every data field
