@@ -458,3 +458,28 @@ func TestCapnpListEncodings(t *testing.T) {
 	words[ptr("textListList")] = listPtr(int32(11-ptr("textListList")-1), 2, 3)
 	assert.ErrorContains(t, ty.Verify(message(words...), nil), "textListList: expected a list of pointers")
 }
+
+func TestCapnpAnyPointerVerified(t *testing.T) {
+	_, req := capnpTestRequest(t)
+	s, err := LoadCapnpRequest(req)
+	require.NoError(t, err)
+	ty, err := s.Type("TestAnyPointer")
+	require.NoError(t, err)
+	require.Equal(t, AnyPointer, ty.Field("anyPointerField").Kind)
+
+	// Root {anyPointerField -> struct {1 data word, 1 pointer -> text "hi"}}.
+	good := message(structPtr(0, 0, 1), structPtr(0, 1, 1), 42, listPtr(0, 2, 3), 0x006968)
+	v, err := ty.Decode(good, nil)
+	require.NoError(t, err)
+	assert.Empty(t, v)
+	js, err := ty.JSON(good, nil)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{}`, string(js))
+
+	// The struct's pointer points back at the struct: a cycle.
+	cyclic := message(structPtr(0, 0, 1), structPtr(0, 1, 1), 42, structPtr(-2, 1, 1))
+	assert.ErrorContains(t, ty.Verify(cyclic, nil), "nesting deeper than 64")
+	// Out of bounds inside the unknown content.
+	outside := message(structPtr(0, 0, 1), structPtr(0, 1, 1), 42, listPtr(50, 2, 3))
+	assert.ErrorContains(t, ty.Verify(outside, nil), "anyPointerField: list of 3 elements at word 54 is outside segment 0")
+}

@@ -393,7 +393,11 @@ func (r *cpReader) field(f *Field, st cpStruct) (any, bool, error) {
 	case Void, Interface:
 		return nil, true, nil
 	case AnyPointer:
-		return nil, false, nil // not read: see JSON
+		// Its content has no schema here: verified, left out of the value.
+		if int(f.Offset) < st.ptrCount {
+			return nil, false, r.anyPointer(st.seg, st.ptrs+int(f.Offset))
+		}
+		return nil, false, nil
 	case Group:
 		var g map[string]any
 		if r.build {
@@ -425,8 +429,10 @@ func (r *cpReader) pointer(ref *TypeRef, seg, w int) (any, bool, error) {
 		}
 		v, err := r.structValue(ref.Type, st)
 		return v, err == nil, err
-	case Interface, AnyPointer:
+	case Interface:
 		return nil, true, nil
+	case AnyPointer:
+		return nil, true, r.anyPointer(seg, w)
 	}
 	l, null, err := r.listAt(seg, w)
 	if err != nil || null {
@@ -528,4 +534,47 @@ func (r *cpReader) list(elem *TypeRef, l cpList) (any, error) {
 		return nil, nil
 	}
 	return out, nil
+}
+
+// anyPointer verifies an object whose type the schema does not give: its
+// structure, every pointer it holds, the budget and the depth.
+func (r *cpReader) anyPointer(seg, w int) error {
+	_, _, tag, err := r.resolve(seg, w)
+	if err != nil || tag == 0 {
+		return err
+	}
+	var ptrs []cpStruct // one per pointer-holding element
+	switch tag & 3 {
+	case 0:
+		st, _, err := r.structAt(seg, w)
+		if err != nil {
+			return err
+		}
+		ptrs = []cpStruct{st}
+	case 1:
+		l, _, err := r.listAt(seg, w)
+		if err != nil {
+			return err
+		}
+		if l.size == 6 || (l.size == 7 && l.ptrCount > 0) {
+			ptrs = make([]cpStruct, l.count)
+			for i := range ptrs {
+				ptrs[i] = l.element(i)
+			}
+		}
+	default:
+		return nil // a capability
+	}
+	if err := r.enter(); err != nil {
+		return err
+	}
+	for _, st := range ptrs {
+		for i := 0; i < st.ptrCount; i++ {
+			if err := r.anyPointer(st.seg, st.ptrs+i); err != nil {
+				return err
+			}
+		}
+	}
+	r.depth--
+	return nil
 }

@@ -22,7 +22,7 @@ import (
 // data field and non-null pointer field; 64-bit integers as strings; enums by
 // name; Void and capabilities as null; Data as an array of numbers; a union
 // as its active member; non-finite floats as "NaN", "Infinity", "-Infinity".
-// AnyPointer fields are left out.
+// AnyPointer fields are left out (their content is verified).
 //
 // Strings must be valid UTF-8 for JSON output (as flatc requires by default).
 func (t *Type) JSON(msg []byte, opts *Options) ([]byte, error) {

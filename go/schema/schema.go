@@ -36,8 +36,8 @@
 //     uint64, the value field the member's decoded table (or struct, string);
 //     a nested_flatbuffer field holds the nested root table, as flatc prints it;
 //   - Cap'n Proto Void and capabilities: nil; a union contributes only its
-//     active member; AnyPointer fields are neither read nor verified, and
-//     are left out.
+//     active member; AnyPointer fields are verified but left out (their
+//     content has no schema).
 //
 // FlatBuffers tables hold only the fields present in the message (absent
 // fields read as Field.Default); Cap'n Proto structs hold every data field
