@@ -187,3 +187,20 @@ func TestFlatcWrittenMessages(t *testing.T) {
 		})
 	}
 }
+
+func TestMonsterSizePrefixed(t *testing.T) {
+	s, mon := loadMonster(t)
+	dir := conformanceDir(t, "flatbuffers")
+	flatc := needTool(t, "flatc")
+	tmp := t.TempDir()
+	runTool(t, dir, flatc, "-I", "include_test", "-b", "--size-prefixed", "-o", tmp, "monster_test.fbs", "monsterdata_test.json")
+	bin := readFile(t, filepath.Join(tmp, "monsterdata_test.mon"))
+	opts := &Options{SizePrefixed: true, Identifier: "MONS"}
+	got, err := s.Root.JSON(bin, opts)
+	require.NoError(t, err)
+	want, err := s.Root.JSON(mon, nil)
+	require.NoError(t, err)
+	assert.Equal(t, parseJSON(t, want), parseJSON(t, got))
+	assert.Error(t, s.Root.Verify(bin, nil), "a size prefix is not a root offset")
+	requireDataError(t, s.Root.Verify(bin[:len(bin)-4], opts), "", "does not match")
+}

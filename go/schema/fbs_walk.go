@@ -38,12 +38,22 @@ func (w *fbWalker) root(t *Type) (map[string]any, error) {
 	if len(w.buf) > maxBufferSize {
 		return nil, failf("buffer of %d bytes exceeds the 2 GiB FlatBuffers limit", len(w.buf))
 	}
+	start := 0
+	if w.opts.SizePrefixed {
+		if len(w.buf) < 4 {
+			return nil, failf("buffer of %d bytes has no size prefix", len(w.buf))
+		}
+		if n := w.u32(0); int64(n) != int64(len(w.buf))-4 {
+			return nil, failf("size prefix %d does not match the %d bytes after it", n, len(w.buf)-4)
+		}
+		start = 4
+	}
 	if id := w.opts.Identifier; id != "" {
-		if len(w.buf) < 8 || string(w.buf[4:8]) != id {
+		if len(w.buf) < start+8 || string(w.buf[start+4:start+8]) != id {
 			return nil, failf("buffer does not carry the file identifier %q", id)
 		}
 	}
-	pos, err := w.offset(0)
+	pos, err := w.offset(start)
 	if err != nil {
 		return nil, at(err, "(root)")
 	}
@@ -193,7 +203,7 @@ func (w *fbWalker) field(t *Type, f *Field, tpos, vpos, vsize, p int) (any, erro
 			// A nested buffer is verified on its own (no file identifier
 			// required), sharing this walk's depth and table budgets.
 			so := *w.opts
-			so.Identifier = ""
+			so.Identifier, so.SizePrefixed = "", false
 			sub := &fbWalker{buf: w.buf[q+4 : q+4+n], opts: &so, depth: w.depth, tables: w.tables, build: w.build}
 			nv, err := sub.root(f.Nested)
 			if err != nil {

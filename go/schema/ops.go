@@ -20,6 +20,10 @@ type Options struct {
 	// Identifier, when set, is the 4-byte file identifier a FlatBuffers
 	// message must carry.
 	Identifier string
+	// SizePrefixed marks a FlatBuffers message that starts with its own
+	// length (flatc --size-prefixed, FinishSizePrefixed); the length must
+	// match the bytes after it.
+	SizePrefixed bool
 	// SkipAlignment turns off the FlatBuffers alignment checks (as the C++
 	// Verifier's check_alignment = false does).
 	SkipAlignment bool
