@@ -232,3 +232,19 @@ func TestReflectionSelfVerifies(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, s.Types(), len(rt.Schema().Types()))
 }
+
+func TestMonsterNestedTooSmall(t *testing.T) {
+	s, mon := loadMonster(t)
+	requireDataError(t, s.Root.Verify(mon[:11], nil), "", "smaller than the 12-byte minimum")
+	for _, nested := range [][]byte{{}, {1, 2, 3}} {
+		b := flatbuffers.NewBuilder(0)
+		nb := b.CreateByteVector(nested)
+		n := b.CreateString("outer")
+		b.StartObject(len(s.Root.Fields) + 8)
+		b.PrependUOffsetTSlot(int(s.Root.Field("name").ID), n, 0)
+		b.PrependUOffsetTSlot(int(s.Root.Field("testnestedflatbuffer").ID), nb, 0)
+		b.Finish(b.EndObject())
+		requireDataError(t, s.Root.Verify(b.FinishedBytes(), nil),
+			"testnestedflatbuffer.(nested MyGame.Example.Monster)", "smaller than the 12-byte minimum")
+	}
+}

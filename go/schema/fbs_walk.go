@@ -9,14 +9,14 @@ import (
 // asked, builds the dynamic value in the same pass: Verify and Decode are one
 // road, so Decode never reads what Verify would not have checked.
 //
-// It checks what the C++ flatbuffers::Verifier checks: the buffer size limit;
-// every offset, vtable, table field, string and vector inside the buffer and
-// aligned; vtables of even size ≥ 4; strings NUL-terminated; required fields
+// It checks what the C++ flatbuffers::Verifier checks: the buffer size limits
+// (12 bytes at least, 2 GiB at most, also for nested buffers); every offset,
+// vtable, table field, string and vector inside the buffer and aligned;
+// non-zero offsets; vtables of even size; strings NUL-terminated; required fields
 // present; union members verified as their type (unknown members, from a
 // newer schema, are accepted and skipped); union vectors paired with type
 // vectors of the same length; nested_flatbuffer fields verified as their own
-// buffer; nesting depth and table count limits. It also refuses zero offsets,
-// which no builder writes and which would let a table point at itself.
+// buffer; nesting depth and table count limits.
 type fbWalker struct {
 	buf    []byte
 	opts   *Options
@@ -38,13 +38,14 @@ func (w *fbWalker) root(t *Type) (map[string]any, error) {
 	if len(w.buf) > maxBufferSize {
 		return nil, failf("buffer of %d bytes exceeds the 2 GiB FlatBuffers limit", len(w.buf))
 	}
+	// The smallest buffer holds a root offset, a table and a vtable.
+	if len(w.buf) < minBufferSize {
+		return nil, failf("buffer of %d bytes is smaller than the %d-byte minimum", len(w.buf), minBufferSize)
+	}
 	start := 0
 	if w.opts.SizePrefixed {
-		if len(w.buf) < 4 {
-			return nil, failf("buffer of %d bytes has no size prefix", len(w.buf))
-		}
-		if n := w.u32(0); int64(n) != int64(len(w.buf))-4 {
-			return nil, failf("size prefix %d does not match the %d bytes after it", n, len(w.buf)-4)
+		if n := w.u32(0); int64(n) > int64(len(w.buf))-4 {
+			return nil, failf("size prefix %d is larger than the %d bytes after it", n, len(w.buf)-4)
 		}
 		start = 4
 	}
@@ -122,7 +123,7 @@ func (w *fbWalker) table(t *Type, pos int) (map[string]any, error) {
 	}
 	vpos := int(vt)
 	vsize := int(w.u16(vpos))
-	if vsize < 4 || vsize&1 != 0 {
+	if vsize&1 != 0 {
 		return nil, failf("vtable at %d has invalid size %d", vpos, vsize)
 	}
 	if err := w.check(vpos, vsize, 2, "vtable"); err != nil {
@@ -199,7 +200,7 @@ func (w *fbWalker) field(t *Type, f *Field, tpos, vpos, vsize, p int) (any, erro
 		if err != nil {
 			return nil, err
 		}
-		if f.Nested != nil && n > 0 {
+		if f.Nested != nil {
 			// A nested buffer is verified on its own (no file identifier
 			// required), sharing this walk's depth and table budgets.
 			so := *w.opts

@@ -21,8 +21,8 @@ type Options struct {
 	// message must carry.
 	Identifier string
 	// SizePrefixed marks a FlatBuffers message that starts with its own
-	// length (flatc --size-prefixed, FinishSizePrefixed); the length must
-	// match the bytes after it.
+	// length (flatc --size-prefixed, FinishSizePrefixed); the length may not
+	// exceed the bytes after it.
 	SizePrefixed bool
 	// SkipAlignment turns off the FlatBuffers alignment checks (as the C++
 	// Verifier's check_alignment = false does).
@@ -51,6 +51,9 @@ const (
 	defaultTraverseWords = 8 << 20
 	// maxBufferSize is FlatBuffers' largest buffer (2 GiB - 1).
 	maxBufferSize = 1<<31 - 1
+	// minBufferSize is its smallest: a root offset, a table offset to its
+	// vtable, and the vtable's two sizes.
+	minBufferSize = 12
 )
 
 func (o *Options) withDefaults() Options {
