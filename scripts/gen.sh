@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates the committed code from schemas/: go/gen, python/refgen, and the
-# msgp code of bench/go.
+# Regenerates the committed code from schemas/: go/gen, python/refgen, the
+# msgp code of bench/go, and go/internal/fbreflect (from the conformance data's
+# reflection.fbs; CROSSBUF_CONFORMANCE overrides ../shared/conformance).
 # Needs Debian's flatc, capnp and protoc; the Go plugins come from the module proxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,21 @@ for f in "$tmp"/fb/crossbuf_fb/*.go; do
   sed 's/^package crossbuf_fb$/package fbgen/' "$f" > "go/gen/fbgen/$(basename "$f")"
 done
 
+# FlatBuffers reflection (Go): the schema of .bfbs files, read by go/schema.
+# reflection.fbs comes from the conformance data beside the repository; without
+# it the committed code is kept.
+conformance=${CROSSBUF_CONFORMANCE:-$root/../shared/conformance}
+if [ -f "$conformance/flatbuffers/reflection.fbs" ]; then
+  find go/internal/fbreflect -name '*.go' ! -name embed.go -delete
+  flatc --go -o "$tmp/refl" "$conformance/flatbuffers/reflection.fbs"
+  for f in "$tmp"/refl/reflection/*.go; do
+    sed 's/^package reflection$/package fbreflect/' "$f" > "go/internal/fbreflect/$(basename "$f")"
+  done
+  flatc -b --schema --bfbs-builtins -o go/internal/fbreflect "$conformance/flatbuffers/reflection.fbs"
+else
+  echo "gen: $conformance/flatbuffers/reflection.fbs not found; keeping go/internal/fbreflect" >&2
+fi
+
 # Cap'n Proto (Go).
 rm -rf go/gen/capnpgen && mkdir -p go/gen/capnpgen
 capnp_std=$(go list -m -f '{{.Dir}}' capnproto.org/go/capnp/v3)/std
@@ -57,5 +73,5 @@ touch python/refgen/__init__.py
 # MessagePack (tinylib/msgp) code for the benchmark's plain-library mirror structs.
 bash bench/go/gen.sh
 
-gofmt -w go/gen
+gofmt -w go/gen go/internal/fbreflect
 echo "generated code updated"

@@ -1,0 +1,580 @@
+package schema
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+
+	"capnproto.org/go/capnp/v3/packed"
+)
+
+// The Cap'n Proto reader walks a message by the plan of its root struct,
+// verifying as it goes and, when asked, building the dynamic value in the
+// same pass. It reads the wire format itself, over any number of segments,
+// because it must report what go-capnp's accessors silently turn into zero
+// values (mismatched list encodings, unterminated text). Single-segment and
+// multi-segment messages go through the same code: a far pointer is resolved
+// to the same (segment, word) position a near pointer gives, and every later
+// check is shared, so both framings reject the same hostile content.
+//
+// Checks, after the C++ reference: segment table sane (at most 512
+// segments, sizes inside the bytes, nothing after them); every object inside
+// its segment; far pointers land inside a segment, on a landing pad that is
+// not itself a far pointer (double-far: a far pointer plus a tag word), so
+// far-pointer chains cannot loop; list encodings compatible with the schema's
+// element type; text NUL-terminated; a traversal budget in words, charged on
+// every dereference (lists of zero-sized elements are charged one word per
+// element, against amplification); a nesting depth limit.
+type cpReader struct {
+	segs   [][]byte
+	budget uint64
+	opts   *Options
+	depth  int
+	build  bool
+}
+
+// cpStruct is a struct's location: its data section in bytes (lists of
+// primitives read as structs have sub-word data sections) and its pointers.
+type cpStruct struct {
+	seg       int
+	data      int // byte offset of the data section
+	dataBytes int
+	ptrs      int // word index of the pointer section
+	ptrCount  int
+}
+
+// cpList is a list's location and encoding.
+type cpList struct {
+	seg       int
+	start     int // byte offset of element 0
+	count     int
+	size      uint8 // element size code: 0 void .. 6 pointer, 7 composite
+	stride    int   // bits per element (composite: bytes*8 of a whole element)
+	dataBytes int   // composite: data section bytes per element
+	ptrCount  int   // composite: pointers per element
+}
+
+const (
+	maxSegments = 512
+	wordBytes   = 8
+)
+
+func walkCapnp(t *Type, msg []byte, o *Options, build bool) (map[string]any, error) {
+	framing := o.Framing
+	if framing == Packed {
+		var err error
+		if msg, err = unpack(msg, o.TraverseLimitWords); err != nil {
+			return nil, &DataError{Format: CapnProto, Type: t.Name, Reason: err.Error()}
+		}
+		framing = Stream
+	}
+	segs, err := splitSegments(msg, framing)
+	if err != nil {
+		return nil, &DataError{Format: CapnProto, Type: t.Name, Reason: err.Error()}
+	}
+	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, opts: o, build: build}
+	v, err := r.root(t)
+	if err != nil {
+		return nil, toDataError(CapnProto, t, err)
+	}
+	return v, nil
+}
+
+// unpack decodes the packed encoding after measuring its output, so that a
+// few hostile bytes (a zero run tag claims 256 words) cannot make it
+// allocate more than limitWords words.
+func unpack(src []byte, limitWords uint64) ([]byte, error) {
+	var words uint64
+	for i := 0; i < len(src); {
+		tag := src[i]
+		i++
+		switch tag {
+		case 0x00:
+			if i >= len(src) {
+				return nil, errors.New("packed message ends inside a zero run")
+			}
+			words += 1 + uint64(src[i])
+			i++
+		case 0xff:
+			if i+9 > len(src) {
+				return nil, errors.New("packed message ends inside a literal run")
+			}
+			n := int(src[i+8])
+			words += 1 + uint64(n)
+			i += 9 + 8*n
+			if i > len(src) {
+				return nil, errors.New("packed message ends inside a literal run")
+			}
+		default:
+			words++
+			i += bits.OnesCount8(tag)
+			if i > len(src) {
+				return nil, errors.New("packed message ends inside a word")
+			}
+		}
+		if words > limitWords {
+			return nil, fmt.Errorf("packed message unpacks to more than the traversal limit of %d words", limitWords)
+		}
+	}
+	out, err := packed.Unpack(make([]byte, 0, words*wordBytes), src)
+	if err != nil {
+		return nil, fmt.Errorf("packed message: %v", err)
+	}
+	return out, nil
+}
+
+func splitSegments(msg []byte, framing Framing) ([][]byte, error) {
+	if framing == Flat {
+		if len(msg) == 0 || len(msg)%wordBytes != 0 {
+			return nil, failf("a flat message is a whole number of words, not %d bytes", len(msg))
+		}
+		return [][]byte{msg}, nil
+	}
+	if len(msg) < 8 {
+		return nil, failf("message of %d bytes has no segment table", len(msg))
+	}
+	n := uint64(binary.LittleEndian.Uint32(msg)) + 1
+	if n > maxSegments {
+		return nil, failf("message claims %d segments (at most %d)", n, maxSegments)
+	}
+	header := (4 + 4*n + 7) &^ 7
+	if header > uint64(len(msg)) {
+		return nil, failf("segment table of %d segments is longer than the %d-byte message", n, len(msg))
+	}
+	segs := make([][]byte, n)
+	off := header
+	for i := uint64(0); i < n; i++ {
+		size := uint64(binary.LittleEndian.Uint32(msg[4+4*i:])) * wordBytes
+		if size > uint64(len(msg))-off {
+			return nil, failf("segment %d (%d bytes) runs past the end of the %d-byte message", i, size, len(msg))
+		}
+		segs[i] = msg[off : off+size]
+		off += size
+	}
+	if off != uint64(len(msg)) {
+		return nil, failf("%d bytes follow the last segment", uint64(len(msg))-off)
+	}
+	return segs, nil
+}
+
+func (r *cpReader) word(seg, w int) uint64 {
+	return binary.LittleEndian.Uint64(r.segs[seg][w*wordBytes:])
+}
+
+func (r *cpReader) words(seg int) int { return len(r.segs[seg]) / wordBytes }
+
+func (r *cpReader) charge(words uint64) error {
+	if words > r.budget {
+		return failf("traversal limit of %d words exceeded", r.opts.TraverseLimitWords)
+	}
+	r.budget -= words
+	return nil
+}
+
+func (r *cpReader) root(t *Type) (map[string]any, error) {
+	if r.words(0) == 0 {
+		return nil, failf("first segment is empty: no root pointer")
+	}
+	st, null, err := r.structAt(0, 0)
+	if err != nil {
+		return nil, at(err, "(root)")
+	}
+	if null {
+		st = cpStruct{} // a null root reads as the default struct
+	}
+	return r.structValue(t, st)
+}
+
+// resolve follows the pointer at (seg, w), through far pointers, to the
+// object's segment, the word where its content starts and the pointer word
+// describing it (the tag). A null pointer gives tag 0.
+func (r *cpReader) resolve(seg, w int) (int, int, uint64, error) {
+	p := r.word(seg, w)
+	if p == 0 {
+		return 0, 0, 0, nil
+	}
+	if p&3 != 2 {
+		return seg, w + 1 + int(int32(uint32(p))>>2), p, nil
+	}
+	double := p&4 != 0
+	padSeg := int(p >> 32)
+	pad := int(uint32(p) >> 3)
+	padWords := 1
+	if double {
+		padWords = 2
+	}
+	if padSeg >= len(r.segs) || pad+padWords > r.words(padSeg) {
+		return 0, 0, 0, failf("far pointer to segment %d word %d is outside the message", padSeg, pad)
+	}
+	lp := r.word(padSeg, pad)
+	if !double {
+		if lp&3 == 2 {
+			return 0, 0, 0, failf("far pointer lands on another far pointer")
+		}
+		if lp == 0 {
+			return 0, 0, 0, failf("far pointer lands on a null pointer")
+		}
+		return padSeg, pad + 1 + int(int32(uint32(lp))>>2), lp, nil
+	}
+	if lp&3 != 2 || lp&4 != 0 {
+		return 0, 0, 0, failf("double-far landing pad does not start with a single far pointer")
+	}
+	tag := r.word(padSeg, pad+1)
+	if tag&3 == 2 {
+		return 0, 0, 0, failf("double-far landing pad tag is a far pointer")
+	}
+	contentSeg := int(lp >> 32)
+	if contentSeg >= len(r.segs) {
+		return 0, 0, 0, failf("double-far pointer to segment %d is outside the message", contentSeg)
+	}
+	return contentSeg, int(uint32(lp) >> 3), tag, nil
+}
+
+// inSegment reports whether words [w, w+n) lie inside segment seg.
+func (r *cpReader) inSegment(seg, w int, n uint64) bool {
+	return w >= 0 && uint64(w)+n <= uint64(r.words(seg))
+}
+
+// structAt reads the struct pointer at (seg, w).
+func (r *cpReader) structAt(seg, w int) (cpStruct, bool, error) {
+	s, target, tag, err := r.resolve(seg, w)
+	if err != nil || tag == 0 {
+		return cpStruct{}, tag == 0 && err == nil, err
+	}
+	if tag&3 != 0 {
+		return cpStruct{}, false, failf("expected a struct pointer, found a %s", ptrKind(tag))
+	}
+	dw, pc := int(uint16(tag>>32)), int(uint16(tag>>48))
+	if !r.inSegment(s, target, uint64(dw+pc)) {
+		return cpStruct{}, false, failf("struct of %d words at word %d is outside segment %d", dw+pc, target, s)
+	}
+	if err := r.charge(uint64(dw + pc)); err != nil {
+		return cpStruct{}, false, err
+	}
+	return cpStruct{seg: s, data: target * wordBytes, dataBytes: dw * wordBytes, ptrs: target + dw, ptrCount: pc}, false, nil
+}
+
+func ptrKind(tag uint64) string {
+	return [...]string{"struct pointer", "list pointer", "far pointer", "capability"}[tag&3]
+}
+
+var elemBits = [8]int{0, 1, 8, 16, 32, 64, 64, 0}
+
+// listAt reads the list pointer at (seg, w).
+func (r *cpReader) listAt(seg, w int) (cpList, bool, error) {
+	s, target, tag, err := r.resolve(seg, w)
+	if err != nil || tag == 0 {
+		return cpList{}, tag == 0 && err == nil, err
+	}
+	if tag&3 != 1 {
+		return cpList{}, false, failf("expected a list pointer, found a %s", ptrKind(tag))
+	}
+	size := uint8(tag>>32) & 7
+	n := uint64(tag >> 35)
+	if size != 7 {
+		bits := uint64(elemBits[size])
+		words := (n*bits + 63) / 64
+		if !r.inSegment(s, target, words) {
+			return cpList{}, false, failf("list of %d elements at word %d is outside segment %d", n, target, s)
+		}
+		charge := words
+		if bits == 0 {
+			charge = n
+		}
+		if err := r.charge(charge); err != nil {
+			return cpList{}, false, err
+		}
+		return cpList{seg: s, start: target * wordBytes, count: int(n), size: size, stride: int(bits)}, false, nil
+	}
+	// Composite: n is the word count after the tag word.
+	if !r.inSegment(s, target, n+1) {
+		return cpList{}, false, failf("composite list of %d words at word %d is outside segment %d", n, target, s)
+	}
+	t := r.word(s, target)
+	if t&3 != 0 {
+		return cpList{}, false, failf("composite list tag is not a struct tag")
+	}
+	count := uint64(uint32(t) >> 2)
+	dw, pc := uint64(uint16(t>>32)), uint64(uint16(t>>48))
+	if count*(dw+pc) > n {
+		return cpList{}, false, failf("composite list of %d elements of %d words overruns its %d words", count, dw+pc, n)
+	}
+	charge := n + 1
+	if dw+pc == 0 {
+		charge += count
+	}
+	if err := r.charge(charge); err != nil {
+		return cpList{}, false, err
+	}
+	return cpList{seg: s, start: (target + 1) * wordBytes, count: int(count), size: 7,
+		stride: int(dw+pc) * 64, dataBytes: int(dw) * wordBytes, ptrCount: int(pc)}, false, nil
+}
+
+// element returns list element i viewed as a struct.
+func (l *cpList) element(i int) cpStruct {
+	if l.size == 7 {
+		base := l.start + i*l.stride/8
+		return cpStruct{seg: l.seg, data: base, dataBytes: l.dataBytes, ptrs: (base + l.dataBytes) / wordBytes, ptrCount: l.ptrCount}
+	}
+	if l.size == 6 {
+		return cpStruct{seg: l.seg, ptrs: l.start/wordBytes + i, ptrCount: 1}
+	}
+	return cpStruct{seg: l.seg, data: l.start + i*l.stride/8, dataBytes: l.stride / 8}
+}
+
+// bits reads n bits at bit offset off of a struct's data section (zero
+// beyond its end, where an older writer stopped).
+func (r *cpReader) bits(st cpStruct, off, n uint64) uint64 {
+	if (off+n+7)/8 > uint64(st.dataBytes) {
+		return 0
+	}
+	b := r.segs[st.seg][st.data+int(off/8):]
+	switch n {
+	case 1:
+		return uint64(b[0]>>(off%8)) & 1
+	case 8:
+		return uint64(b[0])
+	case 16:
+		return uint64(binary.LittleEndian.Uint16(b))
+	case 32:
+		return uint64(binary.LittleEndian.Uint32(b))
+	default:
+		return binary.LittleEndian.Uint64(b)
+	}
+}
+
+func (r *cpReader) enter() error {
+	r.depth++
+	if r.depth > r.opts.MaxDepth {
+		return failf("nesting deeper than %d", r.opts.MaxDepth)
+	}
+	return nil
+}
+
+func (r *cpReader) structValue(t *Type, st cpStruct) (map[string]any, error) {
+	if err := r.enter(); err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if r.build {
+		m = make(map[string]any, len(t.Fields))
+	}
+	if err := r.fields(t, st, m); err != nil {
+		return nil, err
+	}
+	r.depth--
+	return m, nil
+}
+
+// fields reads t's fields (t is the struct or one of its groups) into m.
+func (r *cpReader) fields(t *Type, st cpStruct, m map[string]any) error {
+	disc := uint64(NoDiscriminant)
+	if t.DiscriminantCount > 0 {
+		disc = r.bits(st, uint64(t.DiscriminantOffset)*16, 16)
+	}
+	for _, f := range t.Fields {
+		if f.Discriminant != NoDiscriminant && uint64(f.Discriminant) != disc {
+			continue
+		}
+		v, present, err := r.field(f, st)
+		if err != nil {
+			return at(err, f.Name)
+		}
+		if r.build && present {
+			m[f.Name] = v
+		}
+	}
+	return nil
+}
+
+func (r *cpReader) field(f *Field, st cpStruct) (any, bool, error) {
+	switch f.Kind {
+	case Void, Interface:
+		return nil, true, nil
+	case AnyPointer:
+		// Its content has no schema here: verified, left out of the value.
+		if int(f.Offset) < st.ptrCount {
+			return nil, false, r.anyPointer(st.seg, st.ptrs+int(f.Offset))
+		}
+		return nil, false, nil
+	case Group:
+		var g map[string]any
+		if r.build {
+			g = make(map[string]any, len(f.Type.Fields))
+		}
+		return g, true, r.fields(f.Type, st, g)
+	}
+	if !f.IsPointer() {
+		if !r.build {
+			return nil, true, nil
+		}
+		n := f.dataBits()
+		return scalarFromBits(f.scalarKind(), r.bits(st, uint64(f.Offset)*n, n)^f.DefaultBits), true, nil
+	}
+	if int(f.Offset) >= st.ptrCount {
+		return nil, false, nil // a null pointer: left out
+	}
+	return r.pointer(&f.TypeRef, st.seg, st.ptrs+int(f.Offset))
+}
+
+// pointer reads the value of type ref at pointer (seg, w); present is false
+// for a null pointer.
+func (r *cpReader) pointer(ref *TypeRef, seg, w int) (any, bool, error) {
+	switch ref.Kind {
+	case Struct:
+		st, null, err := r.structAt(seg, w)
+		if err != nil || null {
+			return nil, false, err
+		}
+		v, err := r.structValue(ref.Type, st)
+		return v, err == nil, err
+	case Interface:
+		return nil, true, nil
+	case AnyPointer:
+		return nil, true, r.anyPointer(seg, w)
+	}
+	l, null, err := r.listAt(seg, w)
+	if err != nil || null {
+		return nil, false, err
+	}
+	switch ref.Kind {
+	case String:
+		if l.size != 2 {
+			return nil, false, failf("text is not a list of bytes")
+		}
+		if l.count == 0 || r.segs[l.seg][l.start+l.count-1] != 0 {
+			return nil, false, failf("text is not NUL-terminated")
+		}
+		if !r.build {
+			return nil, true, nil
+		}
+		return string(r.segs[l.seg][l.start : l.start+l.count-1]), true, nil
+	case Bytes:
+		if l.size != 2 {
+			return nil, false, failf("data is not a list of bytes")
+		}
+		if !r.build {
+			return nil, true, nil
+		}
+		return append([]byte(nil), r.segs[l.seg][l.start:l.start+l.count]...), true, nil
+	case Vector:
+		v, err := r.list(ref.Elem, l)
+		return v, err == nil, err
+	}
+	return nil, false, failf("cannot read a %s from a pointer", ref.Kind)
+}
+
+// list reads the elements of l as elem, checking that its encoding fits.
+func (r *cpReader) list(elem *TypeRef, l cpList) (any, error) {
+	if err := r.enter(); err != nil {
+		return nil, err
+	}
+	var out []any
+	if r.build {
+		out = make([]any, l.count)
+	}
+	switch {
+	case elem.Kind == Void:
+		// any encoding holds a list of Void
+	case elem.Kind == Bool:
+		if l.size != 1 {
+			return nil, failf("a List(Bool) must be a bit list")
+		}
+		if r.build {
+			for i := range out {
+				out[i] = r.segs[l.seg][l.start+i/8]>>(i%8)&1 != 0
+			}
+		}
+	case elem.Kind.IsScalar() || elem.Kind == Enum:
+		n := elem.dataBits()
+		if l.size == 7 {
+			if l.dataBytes == 0 {
+				return nil, failf("expected a list of %s, found a list of pointer-only structs", elem)
+			}
+		} else if uint64(l.stride) != n {
+			return nil, failf("expected a list of %d-bit %s, found %d-bit elements", n, elem, l.stride)
+		}
+		if r.build {
+			k := elem.scalarKind()
+			for i := range out {
+				out[i] = scalarFromBits(k, r.bits(l.element(i), 0, n))
+			}
+		}
+	case elem.Kind == Struct:
+		if l.size == 1 {
+			return nil, failf("expected a list of structs, found a bit list")
+		}
+		for i := 0; i < l.count; i++ {
+			v, err := r.structValue(elem.Type, l.element(i))
+			if err != nil {
+				return nil, atIndex(err, i)
+			}
+			if r.build {
+				out[i] = v
+			}
+		}
+	default: // pointer elements: Text, Data, List, Interface, AnyPointer
+		if l.size != 6 && !(l.size == 7 && l.ptrCount > 0) {
+			return nil, failf("expected a list of pointers, found another encoding")
+		}
+		for i := 0; i < l.count; i++ {
+			e := l.element(i)
+			v, _, err := r.pointer(elem, e.seg, e.ptrs)
+			if err != nil {
+				return nil, atIndex(err, i)
+			}
+			if r.build {
+				out[i] = v
+			}
+		}
+	}
+	r.depth--
+	if !r.build {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// anyPointer verifies an object whose type the schema does not give: its
+// structure, every pointer it holds, the budget and the depth.
+func (r *cpReader) anyPointer(seg, w int) error {
+	_, _, tag, err := r.resolve(seg, w)
+	if err != nil || tag == 0 {
+		return err
+	}
+	var ptrs []cpStruct // one per pointer-holding element
+	switch tag & 3 {
+	case 0:
+		st, _, err := r.structAt(seg, w)
+		if err != nil {
+			return err
+		}
+		ptrs = []cpStruct{st}
+	case 1:
+		l, _, err := r.listAt(seg, w)
+		if err != nil {
+			return err
+		}
+		if l.size == 6 || (l.size == 7 && l.ptrCount > 0) {
+			ptrs = make([]cpStruct, l.count)
+			for i := range ptrs {
+				ptrs[i] = l.element(i)
+			}
+		}
+	default:
+		return nil // a capability
+	}
+	if err := r.enter(); err != nil {
+		return err
+	}
+	for _, st := range ptrs {
+		for i := 0; i < st.ptrCount; i++ {
+			if err := r.anyPointer(st.seg, st.ptrs+i); err != nil {
+				return err
+			}
+		}
+	}
+	r.depth--
+	return nil
+}

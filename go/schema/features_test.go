@@ -1,0 +1,142 @@
+package schema
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A schema written for the tests, using the features monster_test.fbs does
+// not: fixed arrays (of scalars and structs), optional scalars, bit flags
+// over ushort, unknown enum values in vectors, vectors of bytes and structs,
+// a nested_flatbuffer of another table, and a deprecated field.
+const featuresFBS = `
+namespace feat.test;
+enum Flags:ushort (bit_flags) { A, B, C }
+enum Kind:byte { Zero, One, Two }
+struct Inner { v:short; k:Kind; }
+struct WithArrays { xs:[int:3]; inners:[Inner:2]; d:double; }
+table Leaf { name:string; n:int = 7; }
+table Other { x:float; }
+union Member { Leaf, Other }
+table Root {
+  id:ulong (key);
+  flags:Flags = A;
+  maybe:int = null;
+  arrays:WithArrays;
+  one:Member;
+  leaves:[Leaf];
+  nested:[ubyte] (nested_flatbuffer: "Leaf");
+  old:int (deprecated);
+  req:string (required);
+  bytes:[byte];
+  kinds:[Kind];
+  structs:[Inner];
+}
+root_type Root;
+file_identifier "FEAT";
+`
+
+// flatcBinary writes a binary from JSON with flatc -b.
+func flatcBinary(t *testing.T, fbs, js string) (dir string, bin []byte) {
+	t.Helper()
+	flatc := needTool(t, "flatc")
+	dir = t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "s.fbs"), []byte(fbs), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "m.json"), []byte(js), 0o644))
+	runTool(t, dir, flatc, "-b", "s.fbs", "m.json")
+	return dir, readFile(t, filepath.Join(dir, "m.bin"))
+}
+
+func TestFeaturesAgainstFlatc(t *testing.T) {
+	flatc := needTool(t, "flatc")
+	for name, js := range map[string]string{
+		"full": `{ id: 18446744073709551615, flags: "A C", maybe: 0, arrays: { xs: [1, -2, 3], inners: [{v: 1, k: One}, {v: -1, k: Two}], d: 2.5 },
+		  one_type: "Other", one: { x: 1.5 }, leaves: [{name: "a", n: 1}, {}], nested: { name: "inside", n: 42 },
+		  req: "r", bytes: [-1, 0, 127], kinds: [Zero, Two, 5], structs: [{v: 1, k: One}, {v: 2, k: 9}] }`,
+		"minimal": `{ req: "" }`,
+		"flags":   `{ req: "x", flags: 0, one_type: "Leaf", one: {}, leaves: [] }`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir, bin := flatcBinary(t, featuresFBS, js)
+			s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
+			require.NoError(t, err)
+			require.NoError(t, s.Root.Verify(bin, &Options{Identifier: "FEAT"}))
+			got, err := s.Root.JSON(bin, nil)
+			require.NoError(t, err)
+			runTool(t, dir, flatc, "--json", "--strict-json", "--raw-binary", "s.fbs", "--", "m.bin")
+			want := readFile(t, filepath.Join(dir, "m.json")) // flatc overwrote it with its output
+			assert.Equal(t, parseJSON(t, want), parseJSON(t, got))
+		})
+	}
+	// The plan of the fixed arrays.
+	dir, _ := flatcBinary(t, featuresFBS, `{req: ""}`)
+	s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
+	require.NoError(t, err)
+	wa, err := s.Type("feat.test.WithArrays")
+	require.NoError(t, err)
+	xs := wa.Field("xs")
+	assert.Equal(t, Array, xs.Kind)
+	assert.Equal(t, 3, xs.Len)
+	assert.Equal(t, 12, xs.Size)
+	assert.Equal(t, uint16(12), wa.Field("inners").Slot)
+	assert.Equal(t, 8, wa.Field("inners").Size)
+	assert.Equal(t, uint16(24), wa.Field("d").Slot)
+	assert.Equal(t, 32, wa.ByteSize)
+	maybe := s.Root.Field("maybe")
+	assert.True(t, maybe.Optional)
+	assert.Nil(t, maybe.Default)
+}
+
+// flatc 2.0.8 reads and writes vectors of unions and struct or string union
+// members in binaries, but cannot print them as JSON: their values are
+// checked directly.
+func TestAdvancedUnions(t *testing.T) {
+	const fbs = `
+namespace adv;
+struct Pt { x:short; y:short; }
+table Leaf { name:string; }
+union Member { Leaf, Pt, Text:string }
+table Root { one:Member; many:[Member]; }
+root_type Root;
+`
+	dir, bin := flatcBinary(t, fbs, `{ one_type: "Pt", one: {x: 1, y: -2},
+	  many_type: ["Leaf", "Text", "Pt", "Leaf"], many: [{name: "l"}, "str", {x: 3, y: 4}, {}] }`)
+	s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
+	require.NoError(t, err)
+	v, err := s.Root.Decode(bin, nil)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), v["one_type"])
+	assert.Equal(t, map[string]any{"x": int64(1), "y": int64(-2)}, v["one"])
+	assert.Equal(t, []any{uint64(1), uint64(3), uint64(2), uint64(1)}, v["many_type"])
+	assert.Equal(t, []any{
+		map[string]any{"name": "l"}, "str", map[string]any{"x": int64(3), "y": int64(4)}, map[string]any{},
+	}, v["many"])
+	js, err := s.Root.AppendJSON(nil, v)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"one_type": "Pt", "one": {"x": 1, "y": -2}, "many_type": ["Leaf", "Text", "Pt", "Leaf"],
+	  "many": [{"name": "l"}, "str", {"x": 3, "y": 4}, {}]}`, string(js))
+
+	// A union vector whose type vector is shorter is refused.
+	b := flatbuffers.NewBuilder(0)
+	leaf, err := s.Type("adv.Leaf")
+	require.NoError(t, err)
+	b.StartObject(len(leaf.Fields))
+	l := b.EndObject()
+	b.StartVector(1, 1, 1)
+	b.PrependByte(1)
+	types := b.EndVector(1)
+	b.StartVector(4, 2, 4)
+	b.PrependUOffsetT(l)
+	b.PrependUOffsetT(l)
+	values := b.EndVector(2)
+	b.StartObject(len(s.Root.Fields))
+	b.PrependUOffsetTSlot(int(s.Root.Field("many_type").ID), types, 0)
+	b.PrependUOffsetTSlot(int(s.Root.Field("many").ID), values, 0)
+	b.Finish(b.EndObject())
+	requireDataError(t, s.Root.Verify(b.FinishedBytes(), nil), "many", "2 values but 1 types")
+}

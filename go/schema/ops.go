@@ -1,0 +1,157 @@
+package schema
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Options bound the work spent on one untrusted message. The zero value (or a
+// nil *Options) uses the defaults, which match the reference implementations.
+type Options struct {
+	// MaxDepth limits nesting of tables, structs and lists (default 64).
+	MaxDepth int
+	// MaxTables limits how many FlatBuffers tables one message may hold
+	// (default 1,000,000).
+	MaxTables int
+	// TraverseLimitWords limits how many 8-byte words a Cap'n Proto reader
+	// may visit, counting shared objects each time they are reached
+	// (default 8 Mi words, 64 MiB).
+	TraverseLimitWords uint64
+	// Identifier, when set, is the 4-byte file identifier a FlatBuffers
+	// message must carry.
+	Identifier string
+	// SizePrefixed marks a FlatBuffers message that starts with its own
+	// length (flatc --size-prefixed, FinishSizePrefixed); the length may not
+	// exceed the bytes after it.
+	SizePrefixed bool
+	// SkipAlignment turns off the FlatBuffers alignment checks (as the C++
+	// Verifier's check_alignment = false does).
+	SkipAlignment bool
+	// Framing of a Cap'n Proto message (default Stream).
+	Framing Framing
+}
+
+// Framing is how a Cap'n Proto message is laid out in its bytes.
+type Framing uint8
+
+const (
+	// Stream is the standard framing: a segment table, then the segments.
+	Stream Framing = iota
+	// Flat is one segment with no segment table (`capnp convert --flat`).
+	Flat
+	// Packed is the stream framing in Cap'n Proto's packed encoding. The
+	// unpacked size is bounded by TraverseLimitWords before anything is
+	// allocated.
+	Packed
+)
+
+const (
+	defaultMaxDepth      = 64
+	defaultMaxTables     = 1000000
+	defaultTraverseWords = 8 << 20
+	// maxBufferSize is FlatBuffers' largest buffer (2 GiB - 1).
+	maxBufferSize = 1<<31 - 1
+	// minBufferSize is its smallest: a root offset, a table offset to its
+	// vtable, and the vtable's two sizes.
+	minBufferSize = 12
+)
+
+func (o *Options) withDefaults() Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.MaxDepth <= 0 {
+		r.MaxDepth = defaultMaxDepth
+	}
+	if r.MaxTables <= 0 {
+		r.MaxTables = defaultMaxTables
+	}
+	if r.TraverseLimitWords == 0 {
+		r.TraverseLimitWords = defaultTraverseWords
+	}
+	return r
+}
+
+// Verify checks that msg is a well-formed message whose root is of type t
+// (a FlatBuffers table or a Cap'n Proto struct): every offset, pointer, size
+// and nesting level the schema can reach. A nil error means Decode and JSON
+// will not fail on the message's structure.
+func (t *Type) Verify(msg []byte, opts *Options) error {
+	_, err := t.walk(msg, opts, false)
+	return err
+}
+
+// Decode verifies msg and returns its root as a dynamic value (see the
+// package documentation for the mapping).
+func (t *Type) Decode(msg []byte, opts *Options) (map[string]any, error) {
+	return t.walk(msg, opts, true)
+}
+
+func (t *Type) walk(msg []byte, opts *Options, build bool) (map[string]any, error) {
+	o := opts.withDefaults()
+	switch {
+	case t.Format == FlatBuffers && t.Kind == Table:
+		return walkFlatBuffer(t, msg, &o, build)
+	case t.Format == CapnProto && t.Kind == Struct:
+		return walkCapnp(t, msg, &o, build)
+	}
+	return nil, fmt.Errorf("schema: %s is a %s %s, not a message type", t.Name, t.Format, t.Kind)
+}
+
+// DataError reports malformed message bytes: the root type, the path of the
+// field where reading stopped, and what was wrong.
+type DataError struct {
+	Format Format
+	Type   string
+	Path   string // e.g. "enemy.inventory[3]"; "" at the root
+	Reason string
+}
+
+func (e *DataError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("%s: %s: %s", e.Format, e.Type, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s: %s: %s", e.Format, e.Type, e.Path, e.Reason)
+}
+
+// pathError collects the path while the walk unwinds from a failure.
+type pathError struct {
+	segs   []string // innermost first
+	reason string
+}
+
+func (e *pathError) Error() string { return e.reason }
+
+func failf(format string, args ...any) error {
+	return &pathError{reason: fmt.Sprintf(format, args...)}
+}
+
+// at prepends a field name to an error's path.
+func at(err error, name string) error {
+	if pe, ok := err.(*pathError); ok {
+		pe.segs = append(pe.segs, name)
+	}
+	return err
+}
+
+// atIndex prepends a list index to an error's path.
+func atIndex(err error, i int) error {
+	return at(err, fmt.Sprintf("[%d]", i))
+}
+
+func toDataError(f Format, t *Type, err error) error {
+	pe, ok := err.(*pathError)
+	if !ok {
+		return err
+	}
+	var b strings.Builder
+	for i := len(pe.segs) - 1; i >= 0; i-- {
+		s := pe.segs[i]
+		if b.Len() > 0 && !strings.HasPrefix(s, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
+	}
+	return &DataError{Format: f, Type: t.Name, Path: b.String(), Reason: pe.reason}
+}
