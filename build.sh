@@ -116,6 +116,11 @@ go_tests() {
     echo "gofmt needed:" >&2; echo "$unformatted" >&2; return 1
   fi
   go vet ./...
+  log "cross-builds of the pure-Go packages: darwin/arm64, linux/arm64"
+  local pure
+  pure=$(go list ./go/... | grep -v /go/capi)
+  CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 go build $pure
+  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $pure
   log "go test -race (pure-Go packages)"
   # go/capi is package main of the c-shared library: C and pytest test it.
   go test -race -count=1 $(go list ./... | grep -v /go/capi)

@@ -143,15 +143,11 @@ func (r *Region) Contains(p uintptr) bool {
 	return p >= lo && p-lo < uintptr(len(r.mapping))
 }
 
-func prefault(mem []byte) error {
-	if err := unix.Madvise(mem, unix.MADV_POPULATE_WRITE); err == nil {
-		return nil
-	}
-	// Kernels before 5.14: an atomic add of zero writes each page without
-	// changing it, even while other processes use the region.
+// touchPages writes each page without changing it (an atomic add of zero),
+// which is safe while other processes use the region.
+func touchPages(mem []byte) {
 	page := unix.Getpagesize()
 	for off := 0; off+4 <= len(mem); off += page {
 		atomic.AddUint32((*uint32)(unsafe.Pointer(&mem[off])), 0)
 	}
-	return nil
 }

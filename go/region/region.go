@@ -147,6 +147,8 @@ var (
 	ErrTruncated = errors.New("region truncated by another process")
 	// ErrNoSpace: the file system cannot hold the region's capacity.
 	ErrNoSpace = errors.New("no space to reserve the region's capacity")
+	// ErrUnsupported: the feature does not exist on this platform.
+	ErrUnsupported = errors.New("not supported on this platform")
 )
 
 // Access selects how an existing region is mapped.
@@ -225,6 +227,9 @@ func CreateAnon(capacity int) (*Region, error) {
 // than a fault later. Other processes attach with OpenShm; UnlinkShm removes
 // the name.
 func CreateShm(name string, capacity int, mode os.FileMode) (*Region, error) {
+	if err := checkShm(); err != nil {
+		return nil, err
+	}
 	if err := ValidShmName(name); err != nil {
 		return nil, err
 	}
@@ -234,6 +239,9 @@ func CreateShm(name string, capacity int, mode os.FileMode) (*Region, error) {
 // OpenShm attaches to a named shared-memory region. A region whose creator
 // has not finished initialising it yet is ErrVersion; retry.
 func OpenShm(name string, access Access) (*Region, error) {
+	if err := checkShm(); err != nil {
+		return nil, err
+	}
 	if err := ValidShmName(name); err != nil {
 		return nil, err
 	}
@@ -243,6 +251,9 @@ func OpenShm(name string, access Access) (*Region, error) {
 // UnlinkShm removes the name of a shared-memory region. Mappings stay valid
 // until closed.
 func UnlinkShm(name string) error {
+	if err := checkShm(); err != nil {
+		return err
+	}
 	if err := ValidShmName(name); err != nil {
 		return err
 	}
@@ -324,9 +335,7 @@ func createOnFd(fd int, path, name string, size int, flags uint64) (*Region, err
 	if err := unix.Ftruncate(fd, int64(size)); err != nil {
 		return fail("ftruncate", err)
 	}
-	// Reserve every block now: otherwise a full disk or /dev/shm shows up
-	// as SIGBUS on first touch, in the middle of an encode.
-	if err := unix.Fallocate(fd, 0, 0, int64(size)); err != nil && !errors.Is(err, unix.EOPNOTSUPP) {
+	if err := reserveBlocks(fd, size); err != nil {
 		return fail("fallocate", err)
 	}
 	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
@@ -375,6 +384,9 @@ func (r *Region) takePeerID() error {
 		return nil
 	}
 	id, err := peer.Acquire(r.fd, atomic.AddUint64(r.u64(offPeerHint), 1))
+	if errors.Is(err, peer.ErrUnsupported) {
+		return nil // no liveness here: this writer's claims are never declared dead
+	}
 	if err != nil {
 		return fmt.Errorf("region: %w", err)
 	}
@@ -606,14 +618,6 @@ func (r *Region) Reset() (err error) {
 	atomic.StoreUint64(r.u64(offCursor), r.dataOff)
 	atomic.StoreUint64(r.u64(offFrameCount), 0)
 	return nil
-}
-
-// shmPath maps a valid shared-memory name to its file, as shm_open does.
-func shmPath(name string) string {
-	if name[0] == '/' {
-		name = name[1:]
-	}
-	return "/dev/shm/" + name
 }
 
 // ValidShmName reports whether name is an allowed shared-memory name: "/name"

@@ -18,13 +18,7 @@
 // other, so the same process can hold several peer ids, one per open.
 package peer
 
-import (
-	"errors"
-	"fmt"
-	"io"
-
-	"golang.org/x/sys/unix"
-)
+import "errors"
 
 // ID identifies a peer within one shared file. 0 means "no peer": a writer
 // in an anonymous mapping, whose death takes every reader with it.
@@ -39,39 +33,7 @@ const LockBase = int64(1) << 62
 // ErrNoID is returned when every peer id of the file is held.
 var ErrNoID = errors.New("peer: all peer ids of this file are held by live processes")
 
-func lockAt(id ID, typ int16) unix.Flock_t {
-	return unix.Flock_t{Type: typ, Whence: io.SeekStart, Start: LockBase + int64(id), Len: 1}
-}
-
-// Acquire takes a free peer id on fd, which must be open for writing. hint
-// spreads concurrent acquirers over the id space (pass a shared counter's
-// value); ids are probed from there. The id is held until fd's open file
-// description is closed.
-func Acquire(fd int, hint uint64) (ID, error) {
-	for i := uint64(0); i < MaxID; i++ {
-		id := ID((hint+i)%MaxID + 1)
-		lk := lockAt(id, unix.F_WRLCK)
-		err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk)
-		if err == nil {
-			return id, nil
-		}
-		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES) {
-			return 0, fmt.Errorf("peer: lock id %d: %w", id, err)
-		}
-	}
-	return 0, ErrNoID
-}
-
-// Alive reports whether some open file description other than fd's holds
-// peer id's lock. The caller's own ids look free from its own fd: compare
-// with them first.
-func Alive(fd int, id ID) (bool, error) {
-	if id == 0 {
-		return true, nil // unknown owner: never declared dead
-	}
-	lk := lockAt(id, unix.F_WRLCK)
-	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk); err != nil {
-		return false, fmt.Errorf("peer: query id %d: %w", id, err)
-	}
-	return lk.Type != unix.F_UNLCK, nil
-}
+// ErrUnsupported: the platform has no open-file-description byte-range
+// locks, so peers cannot prove each other alive or dead. Callers run
+// without liveness (peer id 0: never declared dead).
+var ErrUnsupported = errors.New("peer: liveness locks are not supported on this platform")
