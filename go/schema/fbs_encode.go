@@ -1,0 +1,636 @@
+package schema
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+)
+
+// EncodeFlatBuffer builds a FlatBuffers message of table type t from v, a
+// dynamic value in the form Decode returns, or as a JSON object parsed with
+// encoding/json gives it (numbers as float64, enums and union types by name
+// or number, bit flags as space-separated names, [ubyte] vectors as []byte,
+// a base64 string or a list of numbers; a nested_flatbuffer field as its
+// root table).
+//
+// It builds with b, the official runtime's Builder, which it resets first:
+// pass one Builder again to reuse its memory, or one whose Bytes is a
+// region slot to build in place. The message is b.FinishedBytes().
+//
+// Values are never changed to fit: an integer outside its field's range, a
+// fraction in an integer field, a finite float64 beyond float32's range in a
+// float field, an unknown field or enum name, a deprecated field or a missing
+// required field is an error naming the field's path. Fields equal to their
+// default are left out, as flatc does, except optional scalars (`= null`).
+func (t *Type) EncodeFlatBuffer(b *flatbuffers.Builder, v map[string]any) (err error) {
+	if t.Format != FlatBuffers || t.Kind != Table {
+		return fmt.Errorf("schema: %s is a %s %s, not a FlatBuffers table", t.Name, t.Format, t.Kind)
+	}
+	defer func() {
+		// The Builder panics on misuse; nothing the input holds may cause it.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("schema: encode %s: internal error: %v", t.Name, p)
+		}
+	}()
+	b.Reset()
+	// Messages start 8-aligned from the end of the buffer, so a buffer whose
+	// length is a multiple of 8 (a region slot) holds them 8-aligned.
+	b.Prep(8, 0)
+	e := fbEncoder{b: b}
+	root, err := e.table(t, v)
+	if err != nil {
+		return toEncodeError(t, err)
+	}
+	if id := t.schema.FileIdentifier; id != "" && t == t.schema.Root {
+		b.FinishWithFileIdentifier(root, []byte(id))
+	} else {
+		b.Finish(root)
+	}
+	return nil
+}
+
+// EncodeError reports a value that cannot be encoded as its field's type.
+type EncodeError struct {
+	Type   string
+	Path   string
+	Reason string
+}
+
+func (e *EncodeError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("encode %s: %s", e.Type, e.Reason)
+	}
+	return fmt.Sprintf("encode %s: %s: %s", e.Type, e.Path, e.Reason)
+}
+
+func toEncodeError(t *Type, err error) error {
+	de, ok := toDataError(t.Format, t, err).(*DataError)
+	if !ok {
+		return err
+	}
+	return &EncodeError{Type: de.Type, Path: de.Path, Reason: de.Reason}
+}
+
+type fbEncoder struct {
+	b     *flatbuffers.Builder
+	depth int
+}
+
+func (e *fbEncoder) enter() error {
+	if e.depth++; e.depth > defaultMaxDepth {
+		return failf("nesting deeper than %d levels", defaultMaxDepth)
+	}
+	return nil
+}
+
+// table builds a table: its children first (the Builder cannot nest
+// objects), then the table's own fields.
+func (e *fbEncoder) table(t *Type, v map[string]any) (flatbuffers.UOffsetT, error) {
+	if err := e.enter(); err != nil {
+		return 0, err
+	}
+	defer func() { e.depth-- }()
+	for name := range v {
+		f := t.Field(name)
+		if f == nil {
+			return 0, at(failf("no such field in %s", t.Name), name)
+		}
+		if f.Deprecated {
+			return 0, at(failf("field is deprecated"), name)
+		}
+	}
+	offsets := make(map[*Field]flatbuffers.UOffsetT)
+	for _, f := range t.Fields {
+		x, ok := v[f.Name]
+		if !ok || x == nil {
+			if f.Required {
+				return 0, at(failf("required field is missing"), f.Name)
+			}
+			continue
+		}
+		var off flatbuffers.UOffsetT
+		var err error
+		switch f.Kind {
+		case String:
+			off, err = e.str(x)
+		case Table:
+			off, err = e.tableValue(f.Type, x)
+		case Union:
+			tf := f.UnionTypeField
+			if tf == nil || v[tf.Name] == nil {
+				return 0, at(failf("union value without its type field"), f.Name)
+			}
+			tag, terr := e.unionTag(f.Type, v[tf.Name])
+			if terr != nil {
+				return 0, at(terr, tf.Name)
+			}
+			if tag == 0 {
+				return 0, at(failf("union value present but its type is NONE"), f.Name)
+			}
+			off, err = e.unionMember(f.Type, tag, x)
+		case Vector:
+			off, err = e.vector(f, v, x)
+		default:
+			continue
+		}
+		if err != nil {
+			return 0, at(err, f.Name)
+		}
+		offsets[f] = off
+	}
+	maxID := -1
+	for _, f := range t.Fields {
+		maxID = max(maxID, int(f.ID))
+	}
+	e.b.StartObject(maxID + 1)
+	// Largest first, as flatc lays them out, so padding stays small.
+	for _, size := range [...]int{8, 4, 2, 1} {
+		for _, f := range t.Fields {
+			x, ok := v[f.Name]
+			if !ok || x == nil || f.Size != size {
+				continue
+			}
+			if err := e.slot(f, v, x, offsets); err != nil {
+				return 0, at(err, f.Name)
+			}
+		}
+	}
+	for _, f := range t.Fields { // structs of other sizes
+		x, ok := v[f.Name]
+		if ok && x != nil && f.Kind == Struct && f.Size != 8 && f.Size != 4 && f.Size != 2 && f.Size != 1 {
+			if err := e.slot(f, v, x, offsets); err != nil {
+				return 0, at(err, f.Name)
+			}
+		}
+	}
+	return e.b.EndObject(), nil
+}
+
+// slot writes one present field of the table being built.
+func (e *fbEncoder) slot(f *Field, v map[string]any, x any, offsets map[*Field]flatbuffers.UOffsetT) error {
+	id := int(f.ID)
+	switch f.Kind {
+	case String, Table, Union, Vector:
+		e.b.PrependUOffsetTSlot(id, offsets[f], 0)
+		return nil
+	case Struct:
+		if err := e.structValue(f.Type, x); err != nil {
+			return err
+		}
+		e.b.Slot(id)
+		return nil
+	case UnionType:
+		tag, err := e.unionTag(f.Type, x)
+		if err != nil {
+			return err
+		}
+		if vf := f.UnionValueField; vf != nil && (v[vf.Name] == nil) != (tag == 0) {
+			return failf("union type %d does not match the presence of %s", tag, vf.Name)
+		}
+		if tag != 0 {
+			e.b.PrependByteSlot(id, tag, 0)
+		}
+		return nil
+	}
+	k := f.scalarKind()
+	bits, err := scalarBits(k, f.Type, x)
+	if err != nil {
+		return err
+	}
+	if !f.Optional && f.Default != nil {
+		if d, err := scalarBits(k, f.Type, f.Default); err == nil && d == bits {
+			return nil // flatc leaves defaults out
+		}
+	} else if !f.Optional && bits == 0 {
+		return nil
+	}
+	e.b.Prep(k.scalarSize(), 0)
+	placeScalar(e.b, k, bits)
+	e.b.Slot(id)
+	return nil
+}
+
+func (e *fbEncoder) str(x any) (flatbuffers.UOffsetT, error) {
+	switch s := x.(type) {
+	case string:
+		return e.b.CreateString(s), nil
+	case []byte:
+		return e.b.CreateByteString(s), nil
+	}
+	return 0, failf("want a string, got %T", x)
+}
+
+func (e *fbEncoder) tableValue(t *Type, x any) (flatbuffers.UOffsetT, error) {
+	m, ok := x.(map[string]any)
+	if !ok {
+		return 0, failf("want an object for table %s, got %T", t.Name, x)
+	}
+	return e.table(t, m)
+}
+
+// unionTag resolves a union type value: a member name or its number.
+func (e *fbEncoder) unionTag(u *Type, x any) (uint8, error) {
+	if s, ok := x.(string); ok {
+		for _, ev := range u.Values {
+			if ev.Name == s {
+				return uint8(ev.Value), nil
+			}
+		}
+		return 0, failf("%q is not a member of union %s", s, u.Name)
+	}
+	bits, err := scalarBits(Uint8, nil, x)
+	if err != nil {
+		return 0, err
+	}
+	if ev, ok := u.EnumValueOf(int64(bits)); !ok || (bits != 0 && ev.Member == nil) {
+		return 0, failf("%d is not a member of union %s", bits, u.Name)
+	}
+	return uint8(bits), nil
+}
+
+// unionMember builds the member value x of union u selected by tag.
+func (e *fbEncoder) unionMember(u *Type, tag uint8, x any) (flatbuffers.UOffsetT, error) {
+	ev, _ := u.EnumValueOf(int64(tag))
+	if ev.Member == nil {
+		return 0, failf("union %s has no member %d", u.Name, tag)
+	}
+	switch ev.Member.Kind {
+	case Table:
+		return e.tableValue(ev.Member.Type, x)
+	case Struct:
+		if err := e.structValue(ev.Member.Type, x); err != nil {
+			return 0, err
+		}
+		return e.b.Offset(), nil
+	}
+	return e.str(x)
+}
+
+func (e *fbEncoder) vector(f *Field, v map[string]any, x any) (flatbuffers.UOffsetT, error) {
+	if f.Nested != nil {
+		if m, ok := x.(map[string]any); ok {
+			return e.nested(f.Nested, m)
+		}
+	}
+	el := f.Elem
+	if k := el.scalarKind(); (k == Uint8 || k == Int8) && el.Kind != Enum {
+		switch s := x.(type) {
+		case []byte:
+			return e.b.CreateByteVector(s), nil
+		case string: // JSON carries bytes as base64
+			raw, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return 0, failf("bytes as a string must be base64: %v", err)
+			}
+			return e.b.CreateByteVector(raw), nil
+		}
+	}
+	items, ok := x.([]any)
+	if !ok {
+		return 0, failf("want a list, got %T", x)
+	}
+	n := len(items)
+	switch el.Kind {
+	case String, Table, Union:
+		offs := make([]flatbuffers.UOffsetT, n)
+		var tags []any
+		if el.Kind == Union {
+			tv, ok := v[f.UnionTypeField.Name].([]any)
+			if !ok || len(tv) != n {
+				return 0, failf("union vector needs a %s list of the same length", f.UnionTypeField.Name)
+			}
+			tags = tv
+		}
+		for i, it := range items {
+			var err error
+			switch el.Kind {
+			case String:
+				offs[i], err = e.str(it)
+			case Table:
+				offs[i], err = e.tableValue(el.Type, it)
+			default:
+				var tag uint8
+				if tag, err = e.unionTag(el.Type, tags[i]); err == nil {
+					offs[i], err = e.unionMember(el.Type, tag, it)
+				}
+			}
+			if err != nil {
+				return 0, atIndex(err, i)
+			}
+		}
+		e.b.StartVector(4, n, 4)
+		for i := n - 1; i >= 0; i-- {
+			e.b.PrependUOffsetT(offs[i])
+		}
+		return e.b.EndVector(n), nil
+	case Struct:
+		st := el.Type
+		// Check (and convert) every element before the vector is started.
+		enc := make([][]byte, n)
+		for i, it := range items {
+			raw, err := structBytes(st, it)
+			if err != nil {
+				return 0, atIndex(err, i)
+			}
+			enc[i] = raw
+		}
+		e.b.StartVector(st.ByteSize, n, st.MinAlign)
+		for i := n - 1; i >= 0; i-- {
+			placeBytes(e.b, enc[i])
+		}
+		return e.b.EndVector(n), nil
+	}
+	k := el.scalarKind()
+	if el.Kind == UnionType {
+		bits := make([]uint64, n)
+		for i, it := range items {
+			tag, err := e.unionTag(el.Type, it)
+			if err != nil {
+				return 0, atIndex(err, i)
+			}
+			bits[i] = uint64(tag)
+		}
+		return e.scalarVector(k, bits), nil
+	}
+	bits := make([]uint64, n)
+	for i, it := range items {
+		b, err := scalarBits(k, el.Type, it)
+		if err != nil {
+			return 0, atIndex(err, i)
+		}
+		bits[i] = b
+	}
+	return e.scalarVector(k, bits), nil
+}
+
+func (e *fbEncoder) scalarVector(k Kind, bits []uint64) flatbuffers.UOffsetT {
+	size := k.scalarSize()
+	e.b.StartVector(size, len(bits), size)
+	for i := len(bits) - 1; i >= 0; i-- {
+		placeScalar(e.b, k, bits[i])
+	}
+	return e.b.EndVector(len(bits))
+}
+
+// nested builds a nested_flatbuffer field's root table as its own buffer.
+func (e *fbEncoder) nested(root *Type, m map[string]any) (flatbuffers.UOffsetT, error) {
+	sub := flatbuffers.NewBuilder(256)
+	if err := root.EncodeFlatBuffer(sub, m); err != nil {
+		return 0, failf("nested %s: %v", root.Name, err)
+	}
+	return e.b.CreateByteVector(sub.FinishedBytes()), nil
+}
+
+// structValue writes an inline struct at the head of the builder.
+func (e *fbEncoder) structValue(st *Type, x any) error {
+	raw, err := structBytes(st, x)
+	if err != nil {
+		return err
+	}
+	e.b.Prep(st.MinAlign, st.ByteSize)
+	placeBytes(e.b, raw)
+	return nil
+}
+
+// placeBytes writes raw at the head, last byte first (the Builder grows
+// downwards); the caller has made room with Prep or StartVector.
+func placeBytes(b *flatbuffers.Builder, raw []byte) {
+	for i := len(raw) - 1; i >= 0; i-- {
+		b.PlaceByte(raw[i])
+	}
+}
+
+// structBytes lays out a struct value front to back by the plan's offsets;
+// padding stays zero.
+func structBytes(st *Type, x any) ([]byte, error) {
+	raw := make([]byte, st.ByteSize)
+	return raw, fillStruct(st, x, raw)
+}
+
+func fillStruct(st *Type, x any, raw []byte) error {
+	m, ok := x.(map[string]any)
+	if !ok {
+		return failf("want an object for struct %s, got %T", st.Name, x)
+	}
+	for name := range m {
+		if st.Field(name) == nil {
+			return at(failf("no such field in %s", st.Name), name)
+		}
+	}
+	for _, f := range st.Fields {
+		fx, ok := m[f.Name]
+		if !ok || fx == nil {
+			continue // structs have no defaults beyond zero
+		}
+		p := raw[f.Slot:]
+		switch f.Kind {
+		case Struct:
+			if err := fillStruct(f.Type, fx, p[:f.Type.ByteSize]); err != nil {
+				return at(err, f.Name)
+			}
+		case Array:
+			items, ok := fx.([]any)
+			if !ok || len(items) != f.Len {
+				return at(failf("want a list of %d", f.Len), f.Name)
+			}
+			es := f.Size / f.Len
+			for i, it := range items {
+				var err error
+				if f.Elem.Kind == Struct {
+					err = fillStruct(f.Elem.Type, it, p[i*es:(i+1)*es])
+				} else {
+					err = putScalar(f.Elem.scalarKind(), f.Elem.Type, it, p[i*es:])
+				}
+				if err != nil {
+					return at(atIndex(err, i), f.Name)
+				}
+			}
+		default:
+			if err := putScalar(f.scalarKind(), f.Type, fx, p); err != nil {
+				return at(err, f.Name)
+			}
+		}
+	}
+	return nil
+}
+
+func putScalar(k Kind, enum *Type, x any, p []byte) error {
+	bits, err := scalarBits(k, enum, x)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < k.scalarSize(); i++ {
+		p[i] = byte(bits >> (8 * i))
+	}
+	return nil
+}
+
+func placeScalar(b *flatbuffers.Builder, k Kind, bits uint64) {
+	switch k.scalarSize() {
+	case 1:
+		b.PlaceUint8(uint8(bits))
+	case 2:
+		b.PlaceUint16(uint16(bits))
+	case 4:
+		b.PlaceUint32(uint32(bits))
+	default:
+		b.PlaceUint64(bits)
+	}
+}
+
+// scalarBits converts x to the little-endian bits of kind k, refusing any
+// value the kind cannot hold exactly. enum, when set, resolves names.
+func scalarBits(k Kind, enum *Type, x any) (uint64, error) {
+	if n, ok := x.(json.Number); ok {
+		// Parsed with UseNumber: keep 64-bit integers exact.
+		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+			x = i
+		} else if u, err := strconv.ParseUint(string(n), 10, 64); err == nil {
+			x = u
+		} else if f, err := strconv.ParseFloat(string(n), 64); err == nil || math.IsInf(f, 0) {
+			x = f
+		} else {
+			return 0, failf("%q is not a number", n)
+		}
+	}
+	if s, ok := x.(string); ok && enum != nil && enum.Kind == Enum {
+		v, err := enumByName(enum, s)
+		if err != nil {
+			return 0, err
+		}
+		x = v
+	}
+	switch k {
+	case Bool:
+		switch b := x.(type) {
+		case bool:
+			if b {
+				return 1, nil
+			}
+			return 0, nil
+		}
+		return 0, failf("want a bool, got %T", x)
+	case Float32, Float64:
+		var f float64
+		switch n := x.(type) {
+		case float64:
+			f = n
+		case float32:
+			f = float64(n)
+		case int64:
+			f = float64(n)
+			if int64(f) != n {
+				return 0, failf("%d has no exact %s", n, k)
+			}
+		case uint64:
+			f = float64(n)
+			if uint64(f) != n {
+				return 0, failf("%d has no exact %s", n, k)
+			}
+		case int:
+			f = float64(n)
+		default:
+			return 0, failf("want a number, got %T", x)
+		}
+		if k == Float64 {
+			return math.Float64bits(f), nil
+		}
+		if !math.IsInf(f, 0) && !math.IsNaN(f) && math.Abs(f) > math.MaxFloat32 {
+			return 0, failf("%g does not fit a float32", f)
+		}
+		return uint64(math.Float32bits(float32(f))), nil
+	}
+	if !k.IsInteger() {
+		return 0, failf("cannot encode a %s here", k)
+	}
+	var neg bool
+	var mag uint64
+	switch n := x.(type) {
+	case int64:
+		neg, mag = n < 0, uint64(n)
+		if neg {
+			mag = uint64(-(n + 1)) + 1
+		}
+	case int:
+		neg, mag = n < 0, uint64(n)
+		if neg {
+			mag = uint64(-(n + 1)) + 1
+		}
+	case uint64:
+		mag = n
+	case float64:
+		if n != math.Trunc(n) || math.IsInf(n, 0) || math.Abs(n) >= 1<<64 {
+			return 0, failf("%g is not an integer a %s can hold", n, k)
+		}
+		neg = n < 0
+		mag = uint64(math.Abs(n))
+	case bool:
+		if n {
+			mag = 1
+		}
+	default:
+		return 0, failf("want an integer, got %T", x)
+	}
+	size := uint(k.scalarSize() * 8)
+	if k.IsSigned() {
+		limit := uint64(1) << (size - 1) // |min|
+		if (!neg && mag >= limit) || (neg && mag > limit) {
+			return 0, failf("%s%d is outside the range of %s", sign(neg), mag, k)
+		}
+		if neg {
+			return -mag & mask(size), nil
+		}
+		return mag, nil
+	}
+	if neg || (size < 64 && mag > mask(size)) {
+		return 0, failf("%s%d is outside the range of %s", sign(neg), mag, k)
+	}
+	return mag, nil
+}
+
+func mask(bits uint) uint64 {
+	if bits >= 64 {
+		return math.MaxUint64
+	}
+	return 1<<bits - 1
+}
+
+func sign(neg bool) string {
+	if neg {
+		return "-"
+	}
+	return ""
+}
+
+// enumByName resolves an enum value name, or space-separated flag names of
+// a bit_flags enum (as flatc's JSON writes them).
+func enumByName(t *Type, s string) (any, error) {
+	if t.BitFlags {
+		var v int64
+		for _, name := range strings.Fields(s) {
+			found := false
+			for _, ev := range t.Values {
+				if ev.Name == name {
+					v |= ev.Value
+					found = true
+					break
+				}
+			}
+			if !found {
+				return nil, failf("%q is not a flag of %s", name, t.Name)
+			}
+		}
+		return v, nil
+	}
+	for _, ev := range t.Values {
+		if ev.Name == s {
+			return ev.Value, nil
+		}
+	}
+	return nil, failf("%q is not a value of enum %s", s, t.Name)
+}

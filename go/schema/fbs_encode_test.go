@@ -1,0 +1,174 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestEncodeMonsterRoundTrip decodes the reference Monster, encodes the value
+// again and checks that the result verifies, decodes to the same value, and
+// that flatc prints it exactly as it prints the reference binary.
+func TestEncodeMonsterRoundTrip(t *testing.T) {
+	s, mon := loadMonster(t)
+	want, err := s.Root.Decode(mon, nil)
+	require.NoError(t, err)
+
+	b := flatbuffers.NewBuilder(0)
+	require.NoError(t, s.Root.EncodeFlatBuffer(b, want))
+	out := bytes.Clone(b.FinishedBytes())
+	require.NoError(t, s.Root.Verify(out, &Options{Identifier: "MONS"}), "carries MONS and verifies")
+	got, err := s.Root.Decode(out, nil)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+
+	dir := conformanceDir(t, "flatbuffers")
+	bin := filepath.Join(t.TempDir(), "ours.mon")
+	require.NoError(t, os.WriteFile(bin, out, 0o600))
+	assert.Equal(t, parseJSON(t, flatcJSON(t, dir, "monster_test.fbs", filepath.Join(dir, "monsterdata_test.mon"))),
+		parseJSON(t, flatcJSON(t, dir, "monster_test.fbs", bin)), "flatc reads our encoding as the reference")
+
+	// A reused Builder builds the same bytes again.
+	require.NoError(t, s.Root.EncodeFlatBuffer(b, want))
+	assert.Equal(t, out, b.FinishedBytes())
+}
+
+// TestEncodeFromJSON encodes what encoding/json makes of flatc's strict JSON
+// (numbers as float64, enums by name, base64-free byte lists) and compares
+// with the binary flatc builds from the same JSON.
+func TestEncodeFromJSON(t *testing.T) {
+	s, mon := loadMonster(t)
+	dir := conformanceDir(t, "flatbuffers")
+	var v map[string]any
+	d := json.NewDecoder(bytes.NewReader(flatcJSON(t, dir, "monster_test.fbs", filepath.Join(dir, "monsterdata_test.mon"))))
+	d.UseNumber() // 64-bit hashes do not survive float64
+	require.NoError(t, d.Decode(&v))
+	b := flatbuffers.NewBuilder(0)
+	require.NoError(t, s.Root.EncodeFlatBuffer(b, v))
+	got, err := s.Root.Decode(b.FinishedBytes(), nil)
+	require.NoError(t, err)
+	want, err := s.Root.Decode(mon, nil)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+}
+
+func TestEncodeRefusesWhatItCannotStore(t *testing.T) {
+	s, mon := loadMonster(t)
+	base, err := s.Root.Decode(mon, nil)
+	require.NoError(t, err)
+	with := func(edit func(m map[string]any)) map[string]any {
+		m, err := s.Root.Decode(mon, nil)
+		require.NoError(t, err)
+		edit(m)
+		return m
+	}
+	cases := map[string]struct {
+		v    map[string]any
+		path string
+	}{
+		"short overflow":     {with(func(m map[string]any) { m["hp"] = int64(1 << 15) }), "hp"},
+		"negative unsigned":  {with(func(m map[string]any) { m["testhashu32_fnv1"] = int64(-1) }), "testhashu32_fnv1"},
+		"wrapped 64 bits":    {with(func(m map[string]any) { m["testhashs64_fnv1"] = uint64(1 << 63) }), "testhashs64_fnv1"},
+		"fraction in int":    {with(func(m map[string]any) { m["hp"] = 1.5 }), "hp"},
+		"float32 overflow":   {with(func(m map[string]any) { m["testf"] = 1e39 }), "testf"},
+		"unknown field":      {with(func(m map[string]any) { m["nope"] = 1 }), "nope"},
+		"deprecated field":   {with(func(m map[string]any) { m["friendly"] = true }), "friendly"},
+		"missing required":   {with(func(m map[string]any) { delete(m, "name") }), "name"},
+		"unknown enum name":  {with(func(m map[string]any) { m["color"] = "Purple" }), "color"},
+		"bad union member":   {with(func(m map[string]any) { m["test_type"] = "Nobody" }), "test_type"},
+		"struct field type":  {with(func(m map[string]any) { m["pos"].(map[string]any)["x"] = "far" }), "pos.x"},
+		"vector element":     {with(func(m map[string]any) { m["inventory"] = []any{1.0, 256.0} }), "inventory[1]"},
+		"table is not a map": {with(func(m map[string]any) { m["enemy"] = []any{} }), "enemy"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := s.Root.EncodeFlatBuffer(flatbuffers.NewBuilder(0), c.v)
+			var ee *EncodeError
+			require.ErrorAs(t, err, &ee)
+			assert.Equal(t, c.path, ee.Path, ee.Error())
+		})
+	}
+	// Values at the edges of their ranges are stored exactly.
+	edge := with(func(m map[string]any) {
+		m["hp"] = int64(math.MinInt16)
+		m["testhashu64_fnv1"] = uint64(math.MaxUint64)
+		m["testhashs64_fnv1"] = int64(math.MinInt64)
+		m["testf"] = math.Inf(-1)
+	})
+	b := flatbuffers.NewBuilder(0)
+	require.NoError(t, s.Root.EncodeFlatBuffer(b, edge))
+	got, err := s.Root.Decode(b.FinishedBytes(), nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(math.MinInt16), got["hp"])
+	assert.Equal(t, uint64(math.MaxUint64), got["testhashu64_fnv1"])
+	assert.Equal(t, int64(math.MinInt64), got["testhashs64_fnv1"])
+	assert.True(t, math.IsInf(got["testf"].(float64), -1))
+	_ = base
+}
+
+// TestEncodeInPlace builds into caller memory, as into a region slot.
+func TestEncodeInPlace(t *testing.T) {
+	s, mon := loadMonster(t)
+	v, err := s.Root.Decode(mon, nil)
+	require.NoError(t, err)
+	slot := make([]byte, 4096)
+	b := flatbuffers.NewBuilder(0)
+	b.Bytes = slot
+	require.NoError(t, s.Root.EncodeFlatBuffer(b, v))
+	out := b.FinishedBytes()
+	require.Same(t, &slot[len(slot)-1], &out[len(out)-1], "built inside the slot")
+	assert.Zero(t, (len(slot)-len(out))%8, "8-aligned from the slot's start")
+	allocs := testing.AllocsPerRun(20, func() {
+		b.Bytes = slot
+		if err := s.Root.EncodeFlatBuffer(b, v); err != nil {
+			panic(err)
+		}
+	})
+	t.Logf("%.0f allocations per Monster encode into a slot", allocs)
+}
+
+func BenchmarkEncodeMonster(b *testing.B) {
+	s, mon := loadMonster(b)
+	v, err := s.Root.Decode(mon, nil)
+	require.NoError(b, err)
+	fb := flatbuffers.NewBuilder(4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Root.EncodeFlatBuffer(fb, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzEncodeMonsterJSON encodes arbitrary JSON as a Monster: it either fails
+// with an EncodeError or builds a message that verifies.
+func FuzzEncodeMonsterJSON(f *testing.F) {
+	s, mon := loadMonster(f)
+	j, err := s.Root.JSON(mon, nil)
+	require.NoError(f, err)
+	f.Add(j)
+	f.Add([]byte(`{"name":"x","hp":-1,"test_type":"Monster","test":{"name":"y"}}`))
+	f.Add([]byte(`{"name":"x","pos":{"x":1e39},"inventory":"AAEC"}`))
+	b := flatbuffers.NewBuilder(0)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var v map[string]any
+		d := json.NewDecoder(bytes.NewReader(data))
+		d.UseNumber()
+		if d.Decode(&v) != nil || v == nil {
+			return
+		}
+		if err := s.Root.EncodeFlatBuffer(b, v); err != nil {
+			var ee *EncodeError
+			require.ErrorAs(t, err, &ee)
+			return
+		}
+		require.NoError(t, s.Root.Verify(b.FinishedBytes(), nil))
+	})
+}
