@@ -2,8 +2,9 @@
 // Cap'n Proto schema, loaded from its binary form (.bfbs, CodeGeneratorRequest)
 // or compiled from text by the reference compiler, becomes a Schema of Types.
 // Each Type carries its plan (slots, offsets, sizes, defaults, element types),
-// computed once at load; verifying, decoding and JSON transcoding of messages
-// are driven by plans, with no code written per user type.
+// computed once at load; verifying, decoding, encoding (EncodeFlatBuffer,
+// EncodeCapnp) and JSON transcoding of messages are driven by plans, with no
+// code written per user type.
 //
 // A Schema and everything reachable from it is immutable after load and safe
 // to share between goroutines.
