@@ -8,36 +8,20 @@ import (
 	"math/big"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossbuf/crossbuf/go/internal/conformance"
 )
 
-// conformancePath is ../shared/conformance/sub beside the repository root
-// (CROSSBUF_CONFORMANCE overrides ../shared/conformance).
-func conformancePath(sub string) (string, error) {
-	dir := os.Getenv("CROSSBUF_CONFORMANCE")
-	if dir == "" {
-		_, file, _, _ := runtime.Caller(0)
-		dir = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "conformance")
-	}
-	dir = filepath.Join(dir, sub)
-	_, err := os.Stat(dir)
-	return dir, err
-}
+// conformancePath and conformanceDir locate the reference projects' data.
+func conformancePath(sub string) (string, error) { return conformance.Path(sub) }
 
-// conformanceDir is conformancePath, skipping the test visibly when the data
-// is absent.
 func conformanceDir(t testing.TB, sub string) string {
 	t.Helper()
-	dir, err := conformancePath(sub)
-	if err != nil {
-		t.Skipf("conformance data not found at %s (set CROSSBUF_CONFORMANCE): %v", dir, err)
-	}
-	return dir
+	return conformance.Dir(t, sub)
 }
 
 func readFile(t testing.TB, path string) []byte {
