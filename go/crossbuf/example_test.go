@@ -1,13 +1,16 @@
 package crossbuf_test
 
 import (
+	"encoding/binary"
 	"fmt"
 
+	"capnproto.org/go/capnp/v3"
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/codec/codecs"
 	"github.com/crossbuf/crossbuf/go/crossbuf"
+	"github.com/crossbuf/crossbuf/go/gen/capnpgen"
 	"github.com/crossbuf/crossbuf/go/gen/fbgen"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
@@ -74,4 +77,57 @@ func Example_flatcGeneratedCode() {
 	e := fbgen.GetRootAsLogEntry(frame.Payload, 0) // reads region memory in place
 	fmt.Println(string(e.Service()), e.Level())
 	// Output: checkout Warn
+}
+
+// Code that capnpc-go generated builds in place too, with a single-segment
+// arena over the slot after its 8-byte stream header. The arena must not
+// outgrow the slot (check), nor be released (the runtime may clear it).
+func Example_capnpcGeneratedCode() {
+	r, err := region.CreateAnon(1 << 20)
+	if err != nil {
+		panic(err)
+	}
+	defer r.Close()
+
+	slot, err := r.Reserve(uint16(codec.CapnProto), uint64(record.TypeLogEntry), 512)
+	if err != nil {
+		panic(err)
+	}
+	seg0 := slot.Buf[8:8] // the segment grows into the slot's capacity
+	msg, seg, err := capnp.NewMessage(capnp.SingleSegment(seg0))
+	if err != nil {
+		panic(err)
+	}
+	e, err := capnpgen.NewRootLogEntry(seg)
+	if err != nil {
+		panic(err)
+	}
+	if err := e.SetService("checkout"); err != nil {
+		panic(err)
+	}
+	e.SetLevel(capnpgen.Level_warn)
+	data := seg.Data()
+	if len(data) == 0 || &data[0] != &slot.Buf[8] {
+		slot.Abort()
+		panic("the message outgrew its slot")
+	}
+	binary.LittleEndian.PutUint32(slot.Buf[0:], 0) // one segment
+	binary.LittleEndian.PutUint32(slot.Buf[4:], uint32(len(data)/8))
+	frame, err := slot.Commit(slot.Buf[:8+len(data)])
+	if err != nil {
+		panic(err)
+	}
+	_ = msg
+
+	back, err := capnp.Unmarshal(frame.Payload) // reads region memory in place
+	if err != nil {
+		panic(err)
+	}
+	le, err := capnpgen.ReadRootLogEntry(back)
+	if err != nil {
+		panic(err)
+	}
+	svc, _ := le.Service()
+	fmt.Println(svc, le.Level())
+	// Output: checkout warn
 }
