@@ -26,6 +26,11 @@ const (
 	JSON        ID = 3
 	MsgPack     ID = 4
 	Protobuf    ID = 5
+
+	// Schema is the codec id of frames that carry a binary schema (a .bfbs
+	// or a Cap'n Proto CodeGeneratorRequest) instead of a message, so a
+	// region or stream describes its own types (crossbuf.StoreSchema).
+	Schema ID = 0x5343
 )
 
 // String returns the codec's short name.
@@ -41,6 +46,8 @@ func (id ID) String() string {
 		return "msgpack"
 	case Protobuf:
 		return "protobuf"
+	case Schema:
+		return "schema"
 	}
 	return fmt.Sprintf("codec(%d)", uint16(id))
 }

@@ -2,6 +2,7 @@ package crossbuf
 
 import (
 	"fmt"
+	"hash/fnv"
 	"sync"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -47,11 +48,16 @@ func AppendValue(r *region.Region, t *schema.Type, v map[string]any) (region.Fra
 	return slot.Commit(slot.Buf[:n])
 }
 
+// Types resolves type ids: a *schema.Schema or a *schema.Registry.
+type Types interface {
+	TypeByID(id uint64) (*schema.Type, error)
+}
+
 // DecodeValue verifies frame f and decodes it as the type its type id names
-// in s. A type id that s does not define is an error naming the id, never a
-// guess.
-func DecodeValue(f region.Frame, s *schema.Schema) (map[string]any, error) {
-	t, err := s.TypeByID(f.TypeID)
+// in types. A type id that types does not define is an error naming the id,
+// never a guess.
+func DecodeValue(f region.Frame, types Types) (map[string]any, error) {
+	t, err := types.TypeByID(f.TypeID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: frame at %d: %w", codec.ErrRecordType, f.Offset, err)
 	}
@@ -67,4 +73,45 @@ func DecodeValue(f region.Frame, s *schema.Schema) (map[string]any, error) {
 		return nil, fmt.Errorf("%w: %w", codec.ErrMalformed, err)
 	}
 	return v, nil
+}
+
+// StoreSchema appends s's binary form to r as a schema frame (codec
+// codec.Schema, type id the FNV-1a 64 of the bytes), so a reader in another
+// process can decode r's frames with Schemas(r) and no schema of its own.
+func StoreSchema(r *region.Region, s *schema.Schema) (region.Frame, error) {
+	b := s.Binary()
+	if len(b) == 0 {
+		return region.Frame{}, fmt.Errorf("%w: the schema has no binary form", region.ErrInvalid)
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	slot, err := r.Reserve(uint16(codec.Schema), h.Sum64(), len(b))
+	if err != nil {
+		return region.Frame{}, err
+	}
+	n := copy(slot.Buf, b)
+	return slot.Commit(slot.Buf[:n])
+}
+
+// Schemas loads every schema frame of r into a registry that resolves the
+// type ids of r's other frames. A schema frame that does not load, or whose
+// types conflict with one loaded before, is an error naming its offset.
+func Schemas(r *region.Region) (*schema.Registry, error) {
+	reg := &schema.Registry{}
+	for f, err := range r.Frames() {
+		if err != nil {
+			return nil, err
+		}
+		if codec.ID(f.Codec) != codec.Schema {
+			continue
+		}
+		s, err := schema.Load(f.Payload)
+		if err == nil {
+			err = reg.Add(s)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("schema frame at offset %d: %w", f.Offset, err)
+		}
+	}
+	return reg, nil
 }

@@ -2,7 +2,9 @@ package crossbuf_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -133,4 +135,57 @@ func TestCapnpGeneratedCodeBuildsInPlace(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, build)
 	t.Logf("%.0f allocations per message", allocs)
 	assert.LessOrEqual(t, allocs, 2.0, "the Message and its arena only (measured: 2): the bytes are never copied")
+}
+
+// A region that carries its schemas is decoded by a reader that has none:
+// both formats in one region, read through a second mapping.
+func TestRegionCarriesItsSchemas(t *testing.T) {
+	fb, mon := monsterSchema(t)
+	monster, err := fb.Root.Decode(mon, nil)
+	require.NoError(t, err)
+	cdir := conformance.Dir(t, "capnp")
+	if _, err := exec.LookPath("capnp"); err != nil {
+		t.Skip("capnp not installed (./build.sh test installs it)")
+	}
+	cp, err := schema.CompileCapnp("capnp/test.capnp", &schema.CompileOptions{Dir: cdir, ImportPaths: []string{cdir}, NoStandardImport: true})
+	require.NoError(t, err)
+	all, err := cp.Type("TestAllTypes")
+	require.NoError(t, err)
+	ref, err := os.ReadFile(filepath.Join(cdir, "capnp", "testdata", "binary"))
+	require.NoError(t, err)
+	everything, err := all.Decode(ref, nil)
+	require.NoError(t, err)
+
+	name := fmt.Sprintf("/xbtest-schemas-%d", os.Getpid())
+	w, err := region.CreateShm(name, 1<<20, 0)
+	require.NoError(t, err)
+	defer func() { _ = region.UnlinkShm(name) }()
+	defer w.Close()
+	for _, s := range []*schema.Schema{fb, cp} {
+		_, err := crossbuf.StoreSchema(w, s)
+		require.NoError(t, err)
+	}
+	_, err = crossbuf.AppendValue(w, fb.Root, monster)
+	require.NoError(t, err)
+	_, err = crossbuf.AppendValue(w, all, everything)
+	require.NoError(t, err)
+
+	rd, err := region.OpenShm(name, region.ReadOnly)
+	require.NoError(t, err)
+	defer rd.Close()
+	types, err := crossbuf.Schemas(rd)
+	require.NoError(t, err)
+	var names []string
+	for f, err := range rd.Frames() {
+		require.NoError(t, err)
+		if codec.ID(f.Codec) == codec.Schema {
+			continue
+		}
+		ty, err := types.TypeByID(f.TypeID)
+		require.NoError(t, err)
+		names = append(names, ty.Name)
+		_, err = crossbuf.DecodeValue(f, types)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, []string{"MyGame.Example.Monster", "capnp/test.capnp:TestAllTypes"}, names)
 }

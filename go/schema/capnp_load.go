@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -92,7 +93,7 @@ func LoadCapnpRequest(b []byte) (*Schema, error) {
 			return nil, fmt.Errorf("schema: %s.%s: default value: %v", p.t.Name, p.f.Name, err)
 		}
 	}
-	s := &Schema{Format: CapnProto}
+	s := &Schema{Format: CapnProto, binary: bytes.Clone(b)}
 	if err := s.finish(types); err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func TestConcurrentUse(t *testing.T) {
 				assert.Equal(t, wantCP, got)
 				assert.NoError(t, reg.Add(s))
 				assert.NoError(t, reg.Add(ty.Schema()))
-				found, err := reg.Lookup(ty.ID)
+				found, err := reg.TypeByID(ty.ID)
 				assert.NoError(t, err)
 				assert.Same(t, ty, found)
 			}

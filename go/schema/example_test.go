@@ -60,7 +60,7 @@ func ExampleCompileCapnp() {
 	if err := reg.Add(s); err != nil {
 		log.Fatal(err)
 	}
-	found, err := reg.Lookup(t.ID)
+	found, err := reg.TypeByID(t.ID)
 	if err != nil {
 		log.Fatal(err)
 	}

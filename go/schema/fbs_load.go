@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -28,7 +29,12 @@ func LoadBFBS(b []byte) (*Schema, error) {
 	if err := rt.Verify(b, nil); err != nil {
 		return nil, fmt.Errorf("schema: invalid binary schema: %w", err)
 	}
-	return buildBFBS(b)
+	s, err := buildBFBS(b)
+	if err != nil {
+		return nil, err
+	}
+	s.binary = bytes.Clone(b)
+	return s, nil
 }
 
 var reflection struct {

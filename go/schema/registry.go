@@ -57,8 +57,8 @@ func (r *Registry) Add(s *Schema) error {
 	return nil
 }
 
-// Lookup returns the type registered for id.
-func (r *Registry) Lookup(id uint64) (*Type, error) {
+// TypeByID returns the type registered for id.
+func (r *Registry) TypeByID(id uint64) (*Type, error) {
 	r.mu.RLock()
 	t, ok := r.byID[id]
 	r.mu.RUnlock()

@@ -35,12 +35,12 @@ func TestRegistry(t *testing.T) {
 	v2 := compileFBSText(t, "namespace app; table Item { a:int; b:string; } table Other { x:bool; } root_type Item;")
 
 	var r Registry
-	_, err := r.Lookup(v1.Root.ID)
+	_, err := r.TypeByID(v1.Root.ID)
 	assert.ErrorContains(t, err, "no loaded schema has a type with id")
 
 	require.NoError(t, r.Add(v1))
 	require.NoError(t, r.Add(again), "the same definition twice is accepted")
-	got, err := r.Lookup(v1.Root.ID)
+	got, err := r.TypeByID(v1.Root.ID)
 	require.NoError(t, err)
 	assert.Same(t, v1.Root, got, "the first registration is kept")
 
@@ -50,7 +50,7 @@ func TestRegistry(t *testing.T) {
 	assert.Contains(t, err.Error(), "another definition")
 	other, err := v2.Type("app.Other")
 	require.NoError(t, err)
-	_, err = r.Lookup(other.ID)
+	_, err = r.TypeByID(other.ID)
 	assert.Error(t, err, "a refused schema registers nothing")
 }
 
@@ -86,7 +86,7 @@ func TestRegistryCapnpSharedImport(t *testing.T) {
 	var r Registry
 	require.NoError(t, r.Add(main))
 	require.NoError(t, r.Add(imp))
-	got, err := r.Lookup(ti.ID)
+	got, err := r.TypeByID(ti.ID)
 	require.NoError(t, err)
 	assert.Same(t, ti, got)
 }

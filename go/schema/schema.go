@@ -314,6 +314,7 @@ type Schema struct {
 	// FileIdentifier is the FlatBuffers file_identifier ("" when none).
 	FileIdentifier string
 
+	binary []byte // what it was loaded from: a .bfbs or a CodeGeneratorRequest
 	types  []*Type
 	byName map[string]*Type
 	// byShort indexes Cap'n Proto types by display name without the file
@@ -321,6 +322,20 @@ type Schema struct {
 	// names that are ambiguous.
 	byShort map[string]*Type
 	byID    map[uint64]*Type
+}
+
+// Binary returns the bytes the schema was loaded from (a .bfbs for
+// FlatBuffers, a CodeGeneratorRequest for Cap'n Proto), so it can travel with
+// the messages it describes (crossbuf.StoreSchema). Do not modify them.
+func (s *Schema) Binary() []byte { return s.binary }
+
+// Load loads a binary schema of either format: a .bfbs (it carries the BFBS
+// file identifier) or a Cap'n Proto CodeGeneratorRequest.
+func Load(b []byte) (*Schema, error) {
+	if len(b) >= 8 && string(b[4:8]) == "BFBS" {
+		return LoadBFBS(b)
+	}
+	return LoadCapnpRequest(b)
 }
 
 // Types returns every named type, ordered by name.
