@@ -3,8 +3,9 @@
 // or compiled from text by the reference compiler, becomes a Schema of Types.
 // Each Type carries its plan (slots, offsets, sizes, defaults, element types),
 // computed once at load; verifying, decoding, encoding (EncodeFlatBuffer,
-// EncodeCapnp) and JSON transcoding of messages are driven by plans, with no
-// code written per user type.
+// EncodeCapnp), reading one field through a compiled Path, and JSON
+// transcoding of messages are driven by plans, with no code written per user
+// type.
 //
 // A Schema and everything reachable from it is immutable after load and safe
 // to share between goroutines.
