@@ -28,6 +28,7 @@ import (
 type Path struct {
 	root  *Type
 	steps []step
+	cp    []cpStep // Cap'n Proto paths
 	leaf  *TypeRef
 	field *Field // the last field, for defaults
 	text  string
@@ -57,11 +58,14 @@ type step struct {
 	follow bool   // stepIndex: elements are offsets
 }
 
-// Path compiles a path through t, a FlatBuffers table (see Path). Cap'n
-// Proto types are not supported by paths yet.
+// Path compiles a path through t, a FlatBuffers table or a Cap'n Proto
+// struct (see Path).
 func (t *Type) Path(path string) (*Path, error) {
+	if t.Format == CapnProto && t.Kind == Struct {
+		return compileCapnpPath(t, path)
+	}
 	if t.Format != FlatBuffers || t.Kind != Table {
-		return nil, fmt.Errorf("schema: paths read FlatBuffers tables; %s is a %s %s", t.Name, t.Format, t.Kind)
+		return nil, fmt.Errorf("schema: paths read FlatBuffers tables and Cap'n Proto structs; %s is a %s %s", t.Name, t.Format, t.Kind)
 	}
 	p := &Path{root: t, text: path}
 	cur := &TypeRef{Kind: Table, Type: t}
@@ -313,6 +317,9 @@ func (p *Path) Float(msg []byte) (float64, error) {
 
 // scalar returns the leaf's stored bits (zero-extended), or its default.
 func (p *Path) scalar(msg []byte, k Kind) (uint64, error) {
+	if p.root.Format == CapnProto {
+		return p.cpScalar(msg)
+	}
 	pos, absentAt, err := p.walk(msg)
 	if err != nil {
 		return 0, err
@@ -340,8 +347,14 @@ func (p *Path) scalar(msg []byte, k Kind) (uint64, error) {
 func (p *Path) Bytes(msg []byte) ([]byte, error) {
 	el := p.leaf
 	isBytes := el.Kind == Vector && (el.Elem.Kind == Uint8 || el.Elem.Kind == Int8)
+	if p.root.Format == CapnProto {
+		isBytes = el.Kind == Bytes
+	}
 	if el.Kind != String && !isBytes {
 		return nil, fmt.Errorf("schema: path %q reads a %s, not a string or bytes", p.text, el.Kind)
+	}
+	if p.root.Format == CapnProto {
+		return p.cpBytes(msg)
 	}
 	pos, absent, err := p.locate(msg)
 	if err != nil {
@@ -381,6 +394,9 @@ func (p *Path) ReadString(msg []byte) (string, error) {
 func (p *Path) Len(msg []byte) (int, error) {
 	if p.leaf.Kind != Vector {
 		return 0, fmt.Errorf("schema: path %q reads a %s, not a vector", p.text, p.leaf.Kind)
+	}
+	if p.root.Format == CapnProto {
+		return p.cpLen(msg)
 	}
 	pos, absent, err := p.locate(msg)
 	if err != nil || absent {

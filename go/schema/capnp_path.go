@@ -1,0 +1,307 @@
+package schema
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Cap'n Proto paths: the same syntax and guarantees as FlatBuffers paths
+// (see Path), over the reader's checked pointer resolution, so far pointers
+// and multi-segment messages read like single-segment ones. A union member
+// or a field inside one reads as absent when another member is set; a group
+// is named like a struct field.
+
+type cpStepKind uint8
+
+const (
+	cpField cpStepKind = iota + 1 // a field of the current struct (data or pointer)
+	cpIndex                       // element i of the list the current pointer leads to
+)
+
+type cpStep struct {
+	kind   cpStepKind
+	f      *Field
+	unions []unionCheck // discriminants that must match, outermost first
+	index  int
+	elem   *TypeRef
+}
+
+type unionCheck struct {
+	offset uint32 // in 16-bit units
+	value  uint16
+}
+
+func compileCapnpPath(t *Type, path string) (*Path, error) {
+	p := &Path{root: t, text: path}
+	bad := func(format string, args ...any) (*Path, error) {
+		return nil, fmt.Errorf("schema: path %q on %s: %s", path, t.Name, fmt.Sprintf(format, args...))
+	}
+	if path == "" {
+		return bad("empty path")
+	}
+	cur := &TypeRef{Kind: Struct, Type: t}
+	var pending []unionCheck // from groups on the way within one struct
+	for _, seg := range strings.Split(path, ".") {
+		name, rest, _ := strings.Cut(seg, "[")
+		if cur.Kind != Struct && cur.Kind != Group {
+			return bad("%q is inside a %s, which has no fields", name, cur.Kind)
+		}
+		owner := cur.Type
+		f := owner.Field(name)
+		if f == nil {
+			return bad("%s has no field %q", owner.Name, name)
+		}
+		checks := append([]unionCheck(nil), pending...)
+		if f.Discriminant != NoDiscriminant {
+			checks = append(checks, unionCheck{owner.DiscriminantOffset, f.Discriminant})
+		}
+		if f.Kind == Group {
+			pending = checks // the group's fields live in the same struct
+			cur = &f.TypeRef
+			if rest != "" {
+				return bad("a group cannot be indexed")
+			}
+			continue
+		}
+		pending = nil
+		if f.Kind == Interface || f.Kind == AnyPointer {
+			return bad("%q is a %s, which a path cannot read", name, f.Kind)
+		}
+		p.cp = append(p.cp, cpStep{kind: cpField, f: f, unions: checks})
+		p.field = f
+		cur = &f.TypeRef
+		for rest != "" {
+			idx, after, ok := strings.Cut(rest, "]")
+			if !ok {
+				return bad("unclosed [ in %q", seg)
+			}
+			i, err := strconv.Atoi(idx)
+			if err != nil || i < 0 {
+				return bad("index %q is not a non-negative integer", idx)
+			}
+			if cur.Kind != Vector {
+				return bad("%q is a %s, not a list", name, cur.Kind)
+			}
+			if after != "" && !strings.HasPrefix(after, "[") {
+				return bad("unexpected %q after ]", after)
+			}
+			p.cp = append(p.cp, cpStep{kind: cpIndex, index: i, elem: cur.Elem})
+			cur = cur.Elem
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	if cur.Kind == Struct || cur.Kind == Group {
+		return bad("it ends at a %s; name a field inside it", cur.Kind)
+	}
+	p.leaf = cur
+	return p, nil
+}
+
+// cpLeaf is where a Cap'n Proto path ends: a data value in a struct or list
+// element, or a pointer.
+type cpLeaf struct {
+	st      cpStruct
+	bitOff  uint64 // data value: bit offset in st's data section
+	isPtr   bool   // the leaf is the pointer at (st.seg, ptr)
+	ptr     int
+	absent  bool
+	member  bool // absent because a union holds another member
+	dataDef bool // the leaf is a struct field (XOR its default)
+}
+
+// cpState is a read's reader with room for a one-segment table; reads take
+// one from a pool, so they allocate nothing.
+type cpState struct {
+	r   cpReader
+	one [1][]byte
+	o   Options
+}
+
+var cpStates = sync.Pool{New: func() any { return new(cpState) }}
+
+func getCpState() *cpState { return cpStates.Get().(*cpState) }
+
+func putCpState(st *cpState) {
+	st.r, st.one[0] = cpReader{}, nil // drop references to the message
+	cpStates.Put(st)
+}
+
+// cpWalk walks msg with the reader of st.
+func (p *Path) cpWalk(msg []byte, state *cpState) (cpLeaf, error) {
+	r, o := &state.r, &state.o
+	segs, err := splitSegmentsInto(msg, state.one[:0])
+	if err != nil {
+		return cpLeaf{}, fmt.Errorf("%w: %v", ErrMalformedPath, err)
+	}
+	*o = (*Options)(nil).withDefaults()
+	*r = cpReader{segs: segs, budget: o.TraverseLimitWords, opts: o}
+	if r.words(0) == 0 {
+		return cpLeaf{}, fmt.Errorf("%w: first segment is empty", ErrMalformedPath)
+	}
+	st, null, err := r.structAt(0, 0)
+	if err != nil {
+		return cpLeaf{}, fmt.Errorf("%w: %v", ErrMalformedPath, err)
+	}
+	leaf := cpLeaf{absent: null}
+	for i, s := range p.cp {
+		last := i == len(p.cp)-1
+		if leaf.absent {
+			return leaf, nil
+		}
+		switch s.kind {
+		case cpField:
+			for _, u := range s.unions {
+				if r.bits(st, uint64(u.offset)*16, 16) != uint64(u.value) {
+					leaf.absent, leaf.member = true, true
+					return leaf, nil
+				}
+			}
+			f := s.f
+			if !f.IsPointer() {
+				leaf.st, leaf.bitOff, leaf.dataDef = st, uint64(f.Offset)*f.dataBits(), true
+				continue
+			}
+			if int(f.Offset) >= st.ptrCount {
+				leaf.absent = true
+				return leaf, nil
+			}
+			ptr := st.ptrs + int(f.Offset)
+			if last || p.cp[i+1].kind == cpIndex {
+				leaf.st, leaf.isPtr, leaf.ptr = st, true, ptr
+				continue
+			}
+			next, null, err := r.structAt(st.seg, ptr)
+			if err != nil {
+				return leaf, fmt.Errorf("%w: %v", ErrMalformedPath, err)
+			}
+			st, leaf.absent = next, null
+		case cpIndex:
+			l, null, err := r.listAt(leaf.st.seg, leaf.ptr)
+			if err != nil {
+				return leaf, fmt.Errorf("%w: %v", ErrMalformedPath, err)
+			}
+			if null || s.index >= l.count {
+				leaf.absent = true
+				return leaf, nil
+			}
+			el := l.element(s.index)
+			switch {
+			case s.elem.Kind == Struct:
+				if l.size == 1 {
+					return leaf, fmt.Errorf("%w: expected a list of structs, found a bit list", ErrMalformedPath)
+				}
+				st, leaf.isPtr = el, false
+			case s.elem.Kind == Bool:
+				if l.size != 1 {
+					return leaf, fmt.Errorf("%w: a List(Bool) must be a bit list", ErrMalformedPath)
+				}
+				leaf.st = cpStruct{seg: l.seg, data: l.start, dataBytes: (l.count + 7) / 8}
+				leaf.bitOff, leaf.dataDef, leaf.isPtr = uint64(s.index), false, false
+			case s.elem.Kind.IsScalar() || s.elem.Kind == Enum:
+				n := s.elem.dataBits()
+				if l.size != 7 && uint64(l.stride) != n {
+					return leaf, fmt.Errorf("%w: expected %d-bit elements, found %d-bit", ErrMalformedPath, n, l.stride)
+				}
+				leaf.st, leaf.bitOff, leaf.dataDef, leaf.isPtr = el, 0, false, false
+			default: // pointer elements
+				if l.size != 6 && !(l.size == 7 && l.ptrCount > 0) {
+					return leaf, fmt.Errorf("%w: expected a list of pointers", ErrMalformedPath)
+				}
+				leaf.st, leaf.isPtr, leaf.ptr = el, true, el.ptrs
+			}
+		}
+	}
+	return leaf, nil
+}
+
+func (p *Path) cpScalar(msg []byte) (uint64, error) {
+	st := getCpState()
+	defer putCpState(st)
+	r := &st.r
+	leaf, err := p.cpWalk(msg, st)
+	if err != nil {
+		return 0, err
+	}
+	n := p.leaf.dataBits()
+	if leaf.absent {
+		if !leaf.member && p.cp[len(p.cp)-1].kind == cpField {
+			return p.field.DefaultBits & mask(uint(n)), nil // an absent struct reads as its defaults
+		}
+		return 0, ErrAbsent
+	}
+	if leaf.isPtr {
+		return 0, fmt.Errorf("schema: path %q ends at a pointer", p.text)
+	}
+	bits := r.bits(leaf.st, leaf.bitOff, n)
+	if leaf.dataDef {
+		bits ^= p.field.DefaultBits
+	}
+	return bits & mask(uint(n)), nil
+}
+
+func (p *Path) cpList(msg []byte, st *cpState) (cpList, error) {
+	r := &st.r
+	leaf, err := p.cpWalk(msg, st)
+	if err != nil {
+		return cpList{}, err
+	}
+	if leaf.absent || !leaf.isPtr {
+		return cpList{}, ErrAbsent
+	}
+	l, null, err := r.listAt(leaf.st.seg, leaf.ptr)
+	if err != nil {
+		return cpList{}, fmt.Errorf("%w: %v", ErrMalformedPath, err)
+	}
+	if null {
+		return cpList{}, ErrAbsent
+	}
+	return l, nil
+}
+
+func (p *Path) cpBytes(msg []byte) ([]byte, error) {
+	st := getCpState()
+	defer putCpState(st)
+	l, err := p.cpList(msg, st)
+	if err != nil {
+		return nil, err
+	}
+	r := &st.r
+	if l.size != 2 {
+		return nil, fmt.Errorf("%w: %s is not a list of bytes", ErrMalformedPath, p.leaf.Kind)
+	}
+	b := r.segs[l.seg][l.start : l.start+l.count : l.start+l.count]
+	if p.leaf.Kind == String {
+		if len(b) == 0 || b[len(b)-1] != 0 {
+			return nil, fmt.Errorf("%w: text is not NUL-terminated", ErrMalformedPath)
+		}
+		b = b[: len(b)-1 : len(b)-1]
+	}
+	return b, nil
+}
+
+func (p *Path) cpLen(msg []byte) (int, error) {
+	st := getCpState()
+	defer putCpState(st)
+	l, err := p.cpList(msg, st)
+	if err == ErrAbsent {
+		return 0, nil
+	}
+	return l.count, err
+}
+
+// splitSegmentsInto is splitSegments for the stream framing, reusing buf's
+// array for a one-segment message (the common case) so a path allocates
+// nothing.
+func splitSegmentsInto(msg []byte, buf [][]byte) ([][]byte, error) {
+	if len(msg) >= 8 && binary.LittleEndian.Uint32(msg) == 0 {
+		size := uint64(binary.LittleEndian.Uint32(msg[4:])) * wordBytes
+		if size != uint64(len(msg))-8 {
+			return nil, fmt.Errorf("one segment of %d bytes in a %d-byte message", size, len(msg))
+		}
+		return append(buf, msg[8:]), nil
+	}
+	return splitSegments(msg, Stream)
+}

@@ -1,0 +1,117 @@
+package schema
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPathsOnTestAllTypes(t *testing.T) {
+	dir, ty := loadTestAllTypes(t)
+	for _, name := range []string{"binary", "segmented"} { // far pointers read alike
+		msg := capnpFile(t, dir, name)
+		path := func(p string) *Path {
+			t.Helper()
+			c, err := ty.Path(p)
+			require.NoError(t, err, p)
+			return c
+		}
+		num := func(p string) int64 {
+			t.Helper()
+			v, err := path(p).Int(msg)
+			require.NoError(t, err, p)
+			return v
+		}
+		str := func(p string) string {
+			t.Helper()
+			v, err := path(p).ReadString(msg)
+			require.NoError(t, err, p)
+			return v
+		}
+		assert.Equal(t, int64(-123), num("int8Field"), name)
+		assert.Equal(t, int64(-12), num("structField.int8Field"))
+		assert.Equal(t, "nested", str("structField.structField.textField"))
+		assert.Equal(t, "really nested", str("structField.structField.structField.textField"))
+		assert.Equal(t, "xyzzy", str("textList[1]"))
+		assert.Equal(t, "structlist 3", str("structList[2].textField"))
+		assert.Equal(t, int64(-11111), num("int16List[1]"))
+		assert.Equal(t, int64(1), num("boolList[3]"))
+		assert.Equal(t, int64(7), num("enumList[1]"))
+		u, err := path("uInt64Field").Uint(msg)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(12345678901234567890), u)
+		f, err := path("float64Field").Float(msg)
+		require.NoError(t, err)
+		assert.Equal(t, -1.23e47, f)
+		b, err := path("dataField").Bytes(msg)
+		require.NoError(t, err)
+		assert.Equal(t, []byte("bar"), b)
+		n, err := path("structList").Len(msg)
+		require.NoError(t, err)
+		assert.Equal(t, 3, n)
+		_, err = path("textList[9]").Bytes(msg)
+		assert.ErrorIs(t, err, ErrAbsent)
+	}
+
+	// Unions and groups, in a message capnp writes.
+	d, req := capnpTestRequest(t)
+	s, err := LoadCapnpRequest(req)
+	require.NoError(t, err)
+	un, err := s.Type("TestUnion")
+	require.NoError(t, err)
+	msg := capnpJSONToBinary(t, d, "TestUnion", `{"union0": {"u0f0s16": 1234}, "union1": {"u1f1s8": -3}, "union2": {"u2f0s1": true}, "union3": {"u3f0s64": "-99"}}`)
+	p, err := un.Path("union0.u0f0s16")
+	require.NoError(t, err)
+	v, err := p.Int(msg)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1234), v)
+	p, err = un.Path("union1.u1f1s8")
+	require.NoError(t, err)
+	v, err = p.Int(msg)
+	require.NoError(t, err)
+	assert.Equal(t, int64(-3), v)
+	p, err = un.Path("union0.u0f0s8")
+	require.NoError(t, err)
+	_, err = p.Int(msg)
+	assert.ErrorIs(t, err, ErrAbsent, "another member is set")
+
+	dp, err := s.Type("TestDefaults")
+	require.NoError(t, err)
+	empty := capnpJSONToBinary(t, d, "TestDefaults", `{}`)
+	p, err = dp.Path("int32Field")
+	require.NoError(t, err)
+	v, err = p.Int(empty)
+	require.NoError(t, err)
+	assert.Equal(t, int64(-12345678), v, "an unset field reads as its default")
+
+	for _, bad := range []string{"", "nope", "int8Field.x", "int8Field[0]", "structField", "textList[x]"} {
+		_, err := ty.Path(bad)
+		assert.Error(t, err, bad)
+	}
+	through, err := ty.Path("structList[2].textField")
+	require.NoError(t, err)
+	bin := capnpFile(t, dir, "binary")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = through.Bytes(bin) }), "one-segment reads allocate nothing")
+}
+
+func FuzzPathTestAllTypes(f *testing.F) {
+	dir, ty := loadTestAllTypes(f)
+	f.Add(readFile(f, dir+"/capnp/testdata/binary"))
+	f.Add(readFile(f, dir+"/capnp/testdata/segmented"))
+	var paths []*Path
+	for _, p := range []string{"int8Field", "structField.structField.structField.textField", "textList[1]", "structList[2].textField",
+		"int16List[1]", "boolList[3]", "dataField", "structList", "float64Field"} {
+		c, err := ty.Path(p)
+		require.NoError(f, err)
+		paths = append(paths, c)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		for _, p := range paths {
+			_, _ = p.Int(msg)
+			_, _ = p.Bytes(msg)
+			_, _ = p.Float(msg)
+			_, _ = p.Len(msg)
+		}
+	})
+}
