@@ -37,8 +37,9 @@
 //	                       parked_waits, dead_publishers, dead_subscribers, dropped_frames,
 //	                       padding_frames, latency_overflow (384, 392, ... 456)
 //	subscriber table at subs_offset: max_subscribers entries of 128 bytes
-//	  0   state     u32  atomic: kind (0 free, 1 joining, 2 active) | peer id << 16, the
-//	                     peer id (package internal/peer) of the subscriber's open
+//	  0   state     u32  atomic: 0 when free; else kind (1 joining, 2 active) in bits 0-1,
+//	                     epoch & 0x3FFF in bits 2-15, and in bits 16-31 the peer id
+//	                     (package internal/peer) of the subscriber's open
 //	  4   reserved  u32
 //	  8   position  u64  atomic: everything before it is released
 //	  16  heartbeat u64  atomic: CLOCK_MONOTONIC of the last receive or wait
@@ -352,7 +353,8 @@ type Channel struct {
 	access   Access
 
 	publisherWait atomic.Pointer[Wait]
-	recoverMu     sync.Mutex // with the recovery OFD lock: one recoverer per open at a time
+	lastReap      atomic.Int64 // UnixNano of the last dead-subscriber scan (Fail)
+	recoverMu     sync.Mutex   // with the recovery OFD lock: one recoverer per open at a time
 	closeOnce     sync.Once
 }
 
@@ -624,13 +626,31 @@ func attach(mem []byte, size uint64) (*Channel, error) {
 	return c, nil
 }
 
-func (c *Channel) takePeerID() error {
-	id, err := peer.Acquire(c.fd, atomic.AddUint64(c.hdr64(hPeerHint), 1))
-	if err != nil {
-		return fmt.Errorf("channel: %w", err)
+// takePeerID gives this open its liveness lock. Ids are reused once their
+// holder is gone, so the new holder first clears what its predecessor left
+// under the same id, which would otherwise look alive: see adoptID.
+func (c *Channel) takePeerID() (err error) {
+	ok, old := c.enter()
+	if !ok {
+		return ErrClosed
 	}
-	c.self = id
-	return nil
+	defer c.leave(&err, old)
+	for tries := 0; tries < 64; tries++ {
+		id, err := peer.Acquire(c.fd, atomic.AddUint64(c.hdr64(hPeerHint), 1))
+		if err != nil {
+			return fmt.Errorf("channel: %w", err)
+		}
+		c.self = id
+		if c.adoptID() {
+			return nil
+		}
+		// A SubscribeOnly open cannot abort its predecessor's slots: it
+		// lets the id go to a writable open and tries another.
+		if err := peer.Release(c.fd, id); err != nil {
+			return fmt.Errorf("channel: %w", err)
+		}
+	}
+	return fmt.Errorf("channel: %w", peer.ErrNoID)
 }
 
 // Unlink removes the name of a channel. Open channels keep working.
@@ -669,6 +689,10 @@ func osError(op, path string, err error) error {
 // (their entries are freed by the next publisher short of space), and a
 // slot it left reserved is aborted by the next peer that waits on it.
 func (c *Channel) Close() error {
+	if c.inflight.enter() {
+		c.freeEntries(c.self)
+		c.inflight.leave()
+	}
 	if !c.inflight.close() {
 		return ErrClosed
 	}

@@ -144,6 +144,16 @@ func (c *Channel) claim(size uint64, wt *waiter) (uint64, uint64, error) {
 		}
 		if !c.fits(t, n) {
 			if c.policy == Fail {
+				// A dead subscriber must not fail the channel for ever:
+				// look for one now and then.
+				if c.reapDue() {
+					if err := c.reapDeadSubscribers(t + n + FrameHeaderSize - c.ringSize); err != nil {
+						return 0, 0, err
+					}
+					if c.fits(t, n) {
+						continue
+					}
+				}
 				atomic.AddUint64(c.counter(cFullFails), 1)
 				return 0, 0, ErrFull
 			}
@@ -314,16 +324,30 @@ func (c *Channel) walk(p, need uint64) (q, frames, bytes uint64, busy bool, err 
 // waitStuckTail waits for the claimant of the slot at t (seal w) to move
 // the tail, and recovers the slot if the claimant is dead.
 func (c *Channel) waitStuckTail(t, w uint64, wt *waiter) error {
+	// A live claimant moves the tail a few instructions after its seal:
+	// poll before asking the kernel whether it is alive.
+	for i := 0; i < 64; i++ {
+		if atomic.LoadUint64(c.tail()) != t {
+			return nil
+		}
+		runtime.Gosched()
+	}
 	if c.claimantDead(w) {
 		c.recoverClaim(t, w)
 		return nil
 	}
-	if wt.spins++; wt.spins%256 == 0 {
+	if wt.spins++; wt.spins%16 == 0 {
 		time.Sleep(20 * time.Microsecond)
-	} else {
-		runtime.Gosched()
 	}
 	return nil
+}
+
+// reapDue rate-limits the dead-subscriber scans of Fail publishers to one
+// per millisecond per open.
+func (c *Channel) reapDue() bool {
+	now := time.Now().UnixNano()
+	last := c.lastReap.Load()
+	return now-last > int64(time.Millisecond) && c.lastReap.CompareAndSwap(last, now)
 }
 
 // Commit publishes payload, which must be a sub-slice of s.Buf starting at

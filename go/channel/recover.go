@@ -10,7 +10,14 @@ import (
 // processes.
 const recoveryLock = 0
 
-func kind(state uint32) uint32 { return state & 0xFFFF }
+// A subscriber entry's state word: kind in bits 0-1, the low 14 bits of
+// the entry's epoch in bits 2-15 (so an entry freed and joined again by a
+// peer that reused the same id never compares equal), peer id in 16-31.
+func kind(state uint32) uint32 { return state & 3 }
+
+func entryState(k uint32, epoch uint64, id peer.ID) uint32 {
+	return k | uint32(epoch&0x3FFF)<<2 | uint32(id)<<16
+}
 
 func subPeer(state uint32) peer.ID { return peer.ID(state >> 16) }
 
@@ -40,12 +47,13 @@ func (c *Channel) recoverClaim(pos, w uint64) {
 		return
 	}
 	defer func() { _ = peer.Unlock(c.fd, recoveryLock) }()
-	off := pos & c.mask
-	if atomic.LoadUint64(c.r64(off+fSeal)) != w || atomic.LoadUint32(c.r32(off+fState)) != stateWriting {
-		return // handled meanwhile
-	}
+	// Death first: a state read before it may predate a commit.
 	if !c.claimantDead(w) {
 		return
+	}
+	off := pos & c.mask
+	if atomic.LoadUint64(c.r64(off+fSeal)) != w || atomic.LoadUint32(c.r32(off+fState)) != stateWriting {
+		return // committed before its claimant died, or handled meanwhile
 	}
 	if atomic.LoadUint64(c.tail()) == pos {
 		c.finishClaim(pos, sealSize(w))
@@ -72,4 +80,67 @@ func (c *Channel) reapDeadSubscribers(need uint64) error {
 		}
 	}
 	return nil
+}
+
+// freeEntries frees the subscriber entries held under peer id, waking
+// publishers that wait for space.
+func (c *Channel) freeEntries(id peer.ID) (n int) {
+	for i := 0; i < c.maxSubs; i++ {
+		st := atomic.LoadUint32(c.sub32(i, sState))
+		if kind(st) != subFree && subPeer(st) == id && atomic.CompareAndSwapUint32(c.sub32(i, sState), st, subFree) {
+			n++
+		}
+	}
+	if n > 0 {
+		wake(c.hdr32(hSpaceSeq), c.hdr32(hSpaceWait))
+	}
+	return n
+}
+
+// adoptID clears what a dead earlier holder of this open's peer id left:
+// its subscriber entries, and the slots it left WRITING between the
+// slowest subscriber and the tail, which would otherwise pass for this live
+// open's. It reports false if such a slot exists and this open cannot write
+// the ring (SubscribeOnly).
+func (c *Channel) adoptID() bool {
+	if n := c.freeEntries(c.self); n > 0 {
+		atomic.AddUint64(c.counter(cDeadSubscribers), uint64(n))
+	}
+	t := atomic.LoadUint64(c.tail())
+	for p := c.refreshHead(t); ; {
+		off := p & c.mask
+		w := atomic.LoadUint64(c.r64(off + fSeal))
+		if !c.validSeal(w, p) {
+			return true // the tail, or a chain rewritten meanwhile by claims nobody waits on
+		}
+		if sealPeer(w) == uint16(c.self) && atomic.LoadUint32(c.r32(off+fState)) == stateWriting {
+			if c.access == SubscribeOnly {
+				return false
+			}
+			c.abortOwn(p, w)
+		}
+		p += sealSize(w)
+	}
+}
+
+// abortOwn aborts a slot left WRITING under this open's id by its dead
+// predecessor (recoverClaim would take the id for alive).
+func (c *Channel) abortOwn(pos, w uint64) {
+	c.recoverMu.Lock()
+	defer c.recoverMu.Unlock()
+	if peer.Lock(c.fd, recoveryLock) != nil {
+		return
+	}
+	defer func() { _ = peer.Unlock(c.fd, recoveryLock) }()
+	off := pos & c.mask
+	if atomic.LoadUint64(c.r64(off+fSeal)) != w {
+		return
+	}
+	if atomic.LoadUint64(c.tail()) == pos {
+		c.finishClaim(pos, sealSize(w))
+	}
+	if atomic.CompareAndSwapUint32(c.r32(off+fState), stateWriting, stateAborted) {
+		atomic.AddUint64(c.counter(cDeadPublishers), 1)
+		wake(c.hdr32(hDataSeq), c.hdr32(hDataWaiters))
+	}
 }

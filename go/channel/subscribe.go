@@ -34,18 +34,20 @@ func (c *Channel) Subscribe(w Wait) (s *Subscriber, err error) {
 	defer c.leave(&err, old)
 	for attempt := 0; attempt < 2; attempt++ {
 		for i := 0; i < c.maxSubs; i++ {
-			joining := subJoining | uint32(c.self)<<16
-			if !atomic.CompareAndSwapUint32(c.sub32(i, sState), subFree, joining) {
+			// A free entry's state is exactly 0; the epoch is only read
+			// by this joiner, which owns the entry once the CAS succeeds.
+			epoch := atomic.LoadUint64(c.sub64(i, sEpoch)) + 1
+			if !atomic.CompareAndSwapUint32(c.sub32(i, sState), subFree, entryState(subJoining, epoch, c.self)) {
 				continue
 			}
+			atomic.StoreUint64(c.sub64(i, sEpoch), epoch)
 			for _, f := range []uintptr{sFrames, sBytes, sDropped, sDropBytes, sParked} {
 				atomic.StoreUint64(c.sub64(i, f), 0)
 			}
-			atomic.AddUint64(c.sub64(i, sEpoch), 1)
 			atomic.StoreUint64(c.sub64(i, sHeartbeat), region.Now())
 			c.clearHist(1 + i)
 			atomic.StoreUint64(c.sub64(i, sPosition), atomic.LoadUint64(c.tail()))
-			active := subActive | uint32(c.self)<<16
+			active := entryState(subActive, epoch, c.self)
 			atomic.StoreUint32(c.sub32(i, sState), active)
 			// Start at a tail read after the entry became active: every claim
 			// beyond it has seen this position.
@@ -207,8 +209,10 @@ func (s *Subscriber) writerGone(pos, w uint64) bool {
 		return false
 	}
 	if c.access == SubscribeOnly {
-		// The next header is marked free once the tail has passed this slot.
-		if atomic.LoadUint64(c.tail()) > pos {
+		// The state read before the verdict may be older than the death: a
+		// claimant can commit and then die. Read after it, WRITING is final.
+		// The next header is marked free once the tail has passed the slot.
+		if atomic.LoadUint32(c.r32(pos&c.mask+fState)) == stateWriting && atomic.LoadUint64(c.tail()) > pos {
 			s.next = pos + sealSize(w)
 			s.skipped(pos)
 			return true

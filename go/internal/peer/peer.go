@@ -105,3 +105,12 @@ func Unlock(fd int, n int) error {
 	}
 	return nil
 }
+
+// Release gives up peer id on fd before the description is closed.
+func Release(fd int, id ID) error {
+	lk := lockAt(id, unix.F_UNLCK)
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
+		return fmt.Errorf("peer: release id %d: %w", id, err)
+	}
+	return nil
+}
