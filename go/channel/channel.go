@@ -644,8 +644,8 @@ func (c *Channel) takePeerID() (err error) {
 		if c.adoptID() {
 			return nil
 		}
-		// A SubscribeOnly open cannot abort its predecessor's slots: it
-		// lets the id go to a writable open and tries another.
+		// What the predecessor left needs the id free (see adoptID): let
+		// it go and try another.
 		if err := peer.Release(c.fd, id); err != nil {
 			return fmt.Errorf("channel: %w", err)
 		}

@@ -58,6 +58,9 @@ func TestMain(m *testing.M) {
 	case "waiter":
 		childWaiter(name)
 		return
+	case "member":
+		childMember(name)
+		return
 	case "echo", "sink":
 		childBench(os.Getenv("XB_CHANNEL_ROLE"), name, os.Getenv("XB_CHANNEL_REPLY"))
 		return

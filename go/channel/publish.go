@@ -212,10 +212,10 @@ func (c *Channel) fits(t, n uint64) bool {
 func (c *Channel) refreshHead(t uint64) uint64 {
 	h := t
 	for i := 0; i < c.maxSubs; i++ {
-		if kind(atomic.LoadUint32(c.sub32(i, sState))) != subActive {
+		if k := kind(atomic.LoadUint32(c.sub32(i, sState))); k != subActive && k != subMember {
 			continue
 		}
-		h = min(h, atomic.LoadUint64(c.sub64(i, sPosition)))
+		h = min(h, atomic.LoadUint64(c.sub64(i, sPosition))) // an idle member's is idle: no bound
 	}
 	for {
 		old := atomic.LoadUint64(c.head())

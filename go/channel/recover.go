@@ -69,10 +69,19 @@ func (c *Channel) recoverClaim(pos, w uint64) {
 func (c *Channel) reapDeadSubscribers(need uint64) error {
 	for i := 0; i < c.maxSubs; i++ {
 		st := atomic.LoadUint32(c.sub32(i, sState))
-		if kind(st) == subFree || atomic.LoadUint64(c.sub64(i, sPosition)) >= need && kind(st) == subActive {
+		if kind(st) == subFree || atomic.LoadUint64(c.sub64(i, sPosition)) >= need && kind(st) != subJoining {
 			continue
 		}
 		if c.alive(subPeer(st)) {
+			continue
+		}
+		if kind(st) == subMember && atomic.LoadUint64(c.sub64(i, sPosition)) != idle {
+			// Its range goes to a live member of its group; with none
+			// left, the group ends.
+			if unlock, err := c.lockRecovery(); err == nil {
+				c.endGroupIfEmpty(int(atomic.LoadUint64(c.sub64(i, sGroup)) - 1))
+				unlock()
+			}
 			continue
 		}
 		if atomic.CompareAndSwapUint32(c.sub32(i, sState), st, subFree) {
@@ -100,9 +109,18 @@ func (c *Channel) freeEntries(id peer.ID) (n int) {
 // adoptID clears what a dead earlier holder of this open's peer id left:
 // its subscriber entries, and the slots it left WRITING between the
 // slowest subscriber and the tail, which would otherwise pass for this live
-// open's. It reports false if such a slot exists and this open cannot write
-// the ring (SubscribeOnly).
+// open's. It reports false, and the id must be let go, if such a slot
+// exists and this open cannot write the ring (SubscribeOnly), or if the
+// predecessor was a group member holding frames.
 func (c *Channel) adoptID() bool {
+	// A dead group member's range must go to a live member of its group,
+	// which only happens while nobody holds its id: let the id go.
+	for i := 0; i < c.maxSubs; i++ {
+		st := atomic.LoadUint32(c.sub32(i, sState))
+		if kind(st) == subMember && subPeer(st) == c.self && atomic.LoadUint64(c.sub64(i, sPosition)) != idle {
+			return false
+		}
+	}
 	if n := c.freeEntries(c.self); n > 0 {
 		atomic.AddUint64(c.counter(cDeadSubscribers), uint64(n))
 	}

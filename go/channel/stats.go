@@ -31,8 +31,12 @@ type Stats struct {
 
 // SubscriberStats describes one active subscriber entry.
 type SubscriberStats struct {
-	Index       int
-	Peer        uint16
+	Index int
+	Peer  uint16 // 0 for a group cursor
+	// Group is the Index of the cursor entry of a group member's group, -1
+	// otherwise; GroupCursor marks a group's cursor entry.
+	Group       int
+	GroupCursor bool
 	Position    uint64
 	LagBytes    uint64 // tail - position
 	LagFrames   uint64 // committed frames between position and tail
@@ -65,16 +69,22 @@ func (c *Channel) Stats() (st Stats, err error) {
 	low := tail
 	for i := 0; i < c.maxSubs; i++ {
 		state := atomic.LoadUint32(c.sub32(i, sState))
-		if kind(state) != subActive {
+		k := kind(state)
+		if k != subActive && k != subMember {
 			continue
 		}
 		pos := atomic.LoadUint64(c.sub64(i, sPosition))
 		s := SubscriberStats{
-			Index: i, Peer: uint16(subPeer(state)), Position: pos,
+			Index: i, Peer: uint16(subPeer(state)), Position: pos, Group: -1,
 			Frames: atomic.LoadUint64(c.sub64(i, sFrames)), Bytes: atomic.LoadUint64(c.sub64(i, sBytes)),
 			Dropped: atomic.LoadUint64(c.sub64(i, sDropped)), DropBytes: atomic.LoadUint64(c.sub64(i, sDropBytes)),
 			ParkedWaits: atomic.LoadUint64(c.sub64(i, sParked)), HeartbeatNs: atomic.LoadUint64(c.sub64(i, sHeartbeat)),
 			Latency: c.snapshot(1 + i),
+		}
+		if k == subMember {
+			s.Group = int(atomic.LoadUint64(c.sub64(i, sGroup))) - 1
+		} else if subPeer(state) == 0 && atomic.LoadUint64(c.sub64(i, sGroup)) != 0 {
+			s.GroupCursor = true
 		}
 		if pos <= tail {
 			s.LagBytes = tail - pos

@@ -21,7 +21,10 @@ type Subscriber struct {
 	next   uint64 // read cursor
 	held   uint64 // the shared position as this subscriber last set it
 	wait   Wait
-	lastOK time.Time // last liveness check of a writer we wait on
+	lastOK time.Time // last liveness check of a writer or group member
+
+	group int    // consumer group: index of the cursor entry; -1 for a plain subscriber
+	end   uint64 // group member: end of the held range (0: none)
 }
 
 // Subscribe joins the channel with a new subscriber entry. w sets how
@@ -32,40 +35,12 @@ func (c *Channel) Subscribe(w Wait) (s *Subscriber, err error) {
 		return nil, ErrClosed
 	}
 	defer c.leave(&err, old)
-	for attempt := 0; attempt < 2; attempt++ {
-		for i := 0; i < c.maxSubs; i++ {
-			// A free entry's state is exactly 0; the epoch is only read
-			// by this joiner, which owns the entry once the CAS succeeds.
-			epoch := atomic.LoadUint64(c.sub64(i, sEpoch)) + 1
-			if !atomic.CompareAndSwapUint32(c.sub32(i, sState), subFree, entryState(subJoining, epoch, c.self)) {
-				continue
-			}
-			atomic.StoreUint64(c.sub64(i, sEpoch), epoch)
-			for _, f := range []uintptr{sFrames, sBytes, sDropped, sDropBytes, sParked} {
-				atomic.StoreUint64(c.sub64(i, f), 0)
-			}
-			atomic.StoreUint64(c.sub64(i, sHeartbeat), region.Now())
-			c.clearHist(1 + i)
-			atomic.StoreUint64(c.sub64(i, sPosition), atomic.LoadUint64(c.tail()))
-			active := entryState(subActive, epoch, c.self)
-			atomic.StoreUint32(c.sub32(i, sState), active)
-			// Start at a tail read after the entry became active: every claim
-			// beyond it has seen this position.
-			t := atomic.LoadUint64(c.tail())
-			for {
-				p := atomic.LoadUint64(c.sub64(i, sPosition))
-				if p >= t || atomic.CompareAndSwapUint64(c.sub64(i, sPosition), p, t) {
-					break
-				}
-			}
-			p := atomic.LoadUint64(c.sub64(i, sPosition))
-			return &Subscriber{c: c, idx: i, state: active, next: p, held: p, wait: w}, nil
-		}
-		if err := c.reapDeadSubscribers(^uint64(0)); err != nil {
-			return nil, err
-		}
+	i, err := c.join(c.self, nil)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("%w: %d entries held by live subscribers", ErrTooManySubscribers, c.maxSubs)
+	p := atomic.LoadUint64(c.sub64(i, sPosition))
+	return &Subscriber{c: c, idx: i, state: atomic.LoadUint32(c.sub32(i, sState)), next: p, held: p, wait: w, group: -1}, nil
 }
 
 // mine reports whether the entry is still this subscriber's.
@@ -82,6 +57,9 @@ func (s *Subscriber) Receive(timeout time.Duration) (f Frame, err error) {
 	}
 	defer c.leave(&err, old)
 	wt := newWaiter(s.wait, timeout)
+	if s.group >= 0 {
+		return s.receiveGroup(&wt, 1)
+	}
 	return s.receive(&wt)
 }
 
@@ -99,6 +77,22 @@ func (s *Subscriber) ReceiveBatch(dst []Frame, timeout time.Duration) (n int, er
 	}
 	defer c.leave(&err, old)
 	wt := newWaiter(s.wait, timeout)
+	if s.group >= 0 {
+		f, err := s.receiveGroup(&wt, len(dst))
+		if err != nil {
+			return 0, err
+		}
+		dst[0], n = f, 1
+		for n < len(dst) && s.next < s.end { // the rest of the range just taken
+			f, err := s.receiveGroup(&wt, 0)
+			if err != nil {
+				return n, err
+			}
+			dst[n] = f
+			n++
+		}
+		return n, nil
+	}
 	for n < len(dst) {
 		f, err := s.receive(&wt)
 		if err != nil {
@@ -266,6 +260,10 @@ func (s *Subscriber) Release() (err error) {
 		return ErrClosed
 	}
 	defer c.leave(&err, old)
+	if s.group >= 0 {
+		s.releaseGroup()
+		return nil
+	}
 	if s.next == s.held {
 		return nil
 	}
@@ -307,6 +305,9 @@ func (s *Subscriber) Close() (err error) {
 		return ErrClosed
 	}
 	defer c.leave(&err, old)
+	if s.group >= 0 {
+		return s.leaveGroup()
+	}
 	if !atomic.CompareAndSwapUint32(c.sub32(s.idx, sState), s.state, subFree) {
 		return ErrClosed
 	}
