@@ -24,9 +24,11 @@ import (
 // is used up) acknowledges the range. A member whose peer lock is gone
 // keeps its range until a live member of the group takes it over: it sets
 // its own position and end to the dead member's, then CASes the dead
-// member's position to idle, and delivers the range again (at-least-once:
-// frames the dead member had received come again). The group ends when its
-// last member leaves or dies.
+// member's position to idle, and delivers the range again. So delivery is
+// at least once: frames a member had received when it died come again (and
+// a member that dies inside its own take, between setting its position and
+// moving the cursor, can rarely cause a range to be delivered twice). The
+// group ends when its last member leaves or dies.
 
 const (
 	subMember = 3
@@ -212,6 +214,14 @@ func (s *Subscriber) takeover() bool {
 		if p == idle || e <= p {
 			return
 		}
+		if atomic.LoadUint64(c.sub64(s.group, sPosition)) <= p {
+			// It died before its take moved the cursor: nothing to deliver.
+			if atomic.CompareAndSwapUint64(c.sub64(i, sPosition), p, idle) &&
+				atomic.CompareAndSwapUint32(c.sub32(i, sState), st, subFree) {
+				atomic.AddUint64(c.counter(cDeadSubscribers), 1)
+			}
+			return
+		}
 		// Protect the range with our position before the dead one lets go.
 		atomic.StoreUint64(c.sub64(s.idx, sHeldEnd), e)
 		atomic.StoreUint64(c.sub64(s.idx, sPosition), p)
@@ -234,18 +244,8 @@ func (s *Subscriber) receiveGroup(wt *waiter, want int) (Frame, error) {
 	pos := c.sub64(s.idx, sPosition)
 	cur := c.sub64(s.group, sPosition)
 	for {
-		for s.next < s.end {
-			p := s.next
-			off := p & c.mask
-			w := atomic.LoadUint64(c.r64(off + fSeal))
-			if !c.validSeal(w, p) {
-				return Frame{}, fmt.Errorf("%w: no valid seal at position %d of a held range", ErrCorrupt, p)
-			}
-			size := sealSize(w)
-			s.next = p + size
-			if atomic.LoadUint32(c.r32(off+fState)) == stateCommitted {
-				return s.frameAt(p, off, size)
-			}
+		if f, ok, err := s.nextInRange(); ok || err != nil {
+			return f, err
 		}
 		if s.end != 0 { // used up: acknowledge it
 			atomic.StoreUint64(pos, idle)
@@ -290,8 +290,16 @@ func (s *Subscriber) receiveGroup(wt *waiter, want int) (Frame, error) {
 			atomic.StoreUint64(pos, idle)
 			continue
 		}
-		if blocked != 0 && time.Since(s.lastOK) >= time.Millisecond && c.claimantDead(blocked) {
-			c.recoverClaim(e, blocked) // SubscribeOnly members wait for a writable peer to do it
+		if blocked != 0 && e == g && time.Since(s.lastOK) >= time.Millisecond && c.claimantDead(blocked) {
+			s.lastOK = time.Now()
+			if c.access != SubscribeOnly {
+				c.recoverClaim(g, blocked)
+			} else if atomic.LoadUint32(c.r32(g&c.mask+fState)) == stateWriting && atomic.LoadUint64(c.tail()) > g {
+				// Read after the verdict, WRITING is final: step the group
+				// over the dead publisher's slot (the cursor is writable).
+				atomic.CompareAndSwapUint64(cur, g, g+sealSize(blocked))
+			}
+			continue
 		}
 		atomic.StoreUint64(c.sub64(s.idx, sHeartbeat), region.Now())
 		recheck := func() bool { return atomic.LoadUint64(cur) != g || c.frameReady(g) }
@@ -302,6 +310,27 @@ func (s *Subscriber) receiveGroup(wt *waiter, want int) (Frame, error) {
 			return Frame{}, ErrTimeout
 		}
 	}
+}
+
+// nextInRange returns the next committed frame of the range the member
+// holds; ok is false when the range is used up.
+func (s *Subscriber) nextInRange() (f Frame, ok bool, err error) {
+	c := s.c
+	for s.next < s.end {
+		p := s.next
+		off := p & c.mask
+		w := atomic.LoadUint64(c.r64(off + fSeal))
+		if !c.validSeal(w, p) {
+			return Frame{}, false, fmt.Errorf("%w: no valid seal at position %d of a held range", ErrCorrupt, p)
+		}
+		size := sealSize(w)
+		s.next = p + size
+		if atomic.LoadUint32(c.r32(off+fState)) == stateCommitted {
+			f, err := s.frameAt(p, off, size)
+			return f, err == nil, err
+		}
+	}
+	return Frame{}, false, nil
 }
 
 // frameReady reports whether the slot at p is in a final state.

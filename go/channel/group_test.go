@@ -1,9 +1,11 @@
 package channel
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -199,4 +201,122 @@ func TestGroupMemberKilledFramesRedelivered(t *testing.T) {
 	st, err := c.Stats()
 	require.NoError(t, err)
 	assert.Positive(t, st.DeadSubscribers)
+}
+
+// childGroupWorker receives as a group member until stdin closes and
+// nothing came for a while, checking payloads, printing each value after
+// its Release.
+func childGroupWorker(name string) {
+	c, err := Open(name, SubscribeOnly)
+	if err != nil {
+		die("worker", err)
+	}
+	sub, err := c.SubscribeGroup("workers", Wait{})
+	if err != nil {
+		die("worker", err)
+	}
+	stop := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); close(stop) }()
+	out := bufio.NewWriter(os.Stdout)
+	fmt.Fprintln(out, "ready")
+	_ = out.Flush()
+	batch := make([]Frame, 8)
+	for {
+		n, err := sub.ReceiveBatch(batch, 20*time.Millisecond)
+		if errors.Is(err, ErrTimeout) {
+			select {
+			case <-stop:
+				_ = out.Flush()
+				return
+			default:
+				continue
+			}
+		}
+		if err != nil {
+			die("worker", err)
+		}
+		for _, f := range batch[:n] {
+			if !checkPayload(f.Payload) {
+				die("worker", errors.New("torn payload"))
+			}
+			fmt.Fprintln(out, strconv.FormatUint(binary.LittleEndian.Uint64(f.Payload), 16))
+		}
+		_ = out.Flush() // reported before Release: a killed worker's frames may come again
+		if os.Getenv("XB_CHANNEL_HOLD") != "" {
+			time.Sleep(200 * time.Microsecond) // a slow worker: killed while holding frames
+		}
+		if err := sub.Release(); err != nil {
+			die("worker", err)
+		}
+	}
+}
+
+// Two publisher processes, three worker processes in one group, one worker
+// SIGKILLed mid-stream: every committed frame reaches a worker, and the
+// survivors never see a frame twice.
+func TestGroupProcesses(t *testing.T) {
+	c, name := newChannel(t, Options{Capacity: 64 << 10, Policy: Block})
+	var ws []*proc
+	var wres []<-chan collected
+	for i := 0; i < 3; i++ {
+		hold := ""
+		if i == 0 {
+			hold = "1"
+		}
+		p := startProc(t, "worker", name, "XB_CHANNEL_HOLD="+hold)
+		ws = append(ws, p)
+		wres = append(wres, p.collectAsync(t))
+	}
+	each := 10000
+	if raceEnabled || testing.Short() {
+		each = 3000
+	}
+	var pp []*proc
+	for i := 0; i < 2; i++ {
+		pp = append(pp, startProc(t, "publisher", name, "XB_CHANNEL_COUNT="+strconv.Itoa(each)))
+	}
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, ws[0].cmd.Process.Signal(syscall.SIGKILL))
+	published := map[uint64]bool{}
+	for _, p := range pp {
+		vals, _ := p.collect(t)
+		require.NoError(t, p.cmd.Wait())
+		for _, v := range vals {
+			published[v] = true
+		}
+	}
+	require.Len(t, published, 2*each)
+	survivors := map[uint64]int{}
+	deadGot := map[uint64]bool{}
+	for i, w := range ws {
+		_ = w.stdin.Close()
+		r := <-wres[i]
+		err := w.cmd.Wait()
+		if i == 0 {
+			require.Equal(t, -1, w.cmd.ProcessState.ExitCode(), "worker 0 dies by the signal")
+		} else {
+			require.NoError(t, err)
+		}
+		t.Logf("worker %d: %d frames", i, len(r.vals))
+		for _, v := range r.vals {
+			if i == 0 {
+				deadGot[v] = true
+			} else {
+				survivors[v]++
+			}
+		}
+	}
+	redelivered := 0
+	for v := range published {
+		require.True(t, survivors[v] > 0 || deadGot[v], "frame %x reached no worker", v)
+		require.LessOrEqual(t, survivors[v], 1, "survivors got %x twice", v)
+		if survivors[v] > 0 && deadGot[v] {
+			redelivered++
+		}
+	}
+	require.Len(t, survivors, len(published)-len(deadGot)+redelivered)
+	st, err := c.Stats()
+	require.NoError(t, err)
+	t.Logf("%d published; the dead worker got %d, %d of them redelivered; %d dead entries reclaimed",
+		len(published), len(deadGot), redelivered, st.DeadSubscribers)
 }

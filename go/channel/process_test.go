@@ -61,6 +61,9 @@ func TestMain(m *testing.M) {
 	case "member":
 		childMember(name)
 		return
+	case "worker":
+		childGroupWorker(name)
+		return
 	case "echo", "sink":
 		childBench(os.Getenv("XB_CHANNEL_ROLE"), name, os.Getenv("XB_CHANNEL_REPLY"))
 		return

@@ -83,10 +83,13 @@ func (s *Subscriber) ReceiveBatch(dst []Frame, timeout time.Duration) (n int, er
 			return 0, err
 		}
 		dst[0], n = f, 1
-		for n < len(dst) && s.next < s.end { // the rest of the range just taken
-			f, err := s.receiveGroup(&wt, 0)
+		for n < len(dst) { // the rest of the range just taken
+			f, ok, err := s.nextInRange()
 			if err != nil {
 				return n, err
+			}
+			if !ok {
+				break
 			}
 			dst[n] = f
 			n++
