@@ -689,9 +689,12 @@ func osError(op, path string, err error) error {
 // (their entries are freed by the next publisher short of space), and a
 // slot it left reserved is aborted by the next peer that waits on it.
 func (c *Channel) Close() error {
-	if c.inflight.enter() {
-		c.freeEntries(c.self)
-		c.inflight.leave()
+	if ok, old := c.enter(); ok {
+		var err error // a truncated file: nothing to free
+		func() {
+			defer c.leave(&err, old)
+			c.freeEntries(c.self)
+		}()
 	}
 	if !c.inflight.close() {
 		return ErrClosed

@@ -607,3 +607,20 @@ func TestLatencySnapshotIsAHistogram(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, st.Latency.TotalCount(), dec.TotalCount())
 }
+
+// A peer that truncates the shared file makes calls fail with
+// ErrTruncated, not crash the process.
+func TestTruncatedByPeer(t *testing.T) {
+	c, name := newChannel(t, Options{Capacity: 1 << 14})
+	sub, err := c.Subscribe(Wait{})
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate("/dev/shm"+name, 0))
+	_, err = c.Stats()
+	require.ErrorIs(t, err, ErrTruncated)
+	_, err = sub.Receive(0)
+	require.ErrorIs(t, err, ErrTruncated)
+	_, err = c.Reserve(1, 1, 10, 0)
+	require.ErrorIs(t, err, ErrTruncated)
+	_, err = Open(name, PublishSubscribe)
+	require.ErrorIs(t, err, ErrVersion)
+}
