@@ -89,7 +89,7 @@ func (c *Channel) SubscribeGroup(name string, w Wait) (s *Subscriber, err error)
 		}
 	}
 	if cursor < 0 {
-		cursor, err = c.join(0, func(i int) { atomic.StoreUint64(c.sub64(i, sGroup), h) })
+		cursor, err = c.join(0, func(i int) { atomic.StoreUint64(c.sub64(i, sGroup), h) }, true)
 		if err != nil {
 			return nil, err
 		}
@@ -103,8 +103,9 @@ func (c *Channel) SubscribeGroup(name string, w Wait) (s *Subscriber, err error)
 }
 
 // join claims a free entry as an active subscriber of peer id at the tail
-// (the protocol of Subscribe); init runs before it becomes active.
-func (c *Channel) join(id peer.ID, init func(i int)) (int, error) {
+// (the protocol of Subscribe); init runs before it becomes active. locked:
+// the caller holds the recovery lock.
+func (c *Channel) join(id peer.ID, init func(i int), locked bool) (int, error) {
 	for attempt := 0; attempt < 2; attempt++ {
 		for i := 0; i < c.maxSubs; i++ {
 			epoch := atomic.LoadUint64(c.sub64(i, sEpoch)) + 1
@@ -133,13 +134,15 @@ func (c *Channel) join(id peer.ID, init func(i int)) (int, error) {
 			}
 			return i, nil
 		}
-		if err := c.reapDeadSubscribers(^uint64(0)); err != nil {
+		if err := c.reap(^uint64(0), locked); err != nil {
 			return -1, err
 		}
 	}
 	return -1, fmt.Errorf("%w: %d entries held by live subscribers", ErrTooManySubscribers, c.maxSubs)
 }
 
+// joinMember claims a free entry as a member of the group at cursor; the
+// caller holds the recovery lock.
 func (c *Channel) joinMember(cursor int) (int, error) {
 	for attempt := 0; attempt < 2; attempt++ {
 		for i := 0; i < c.maxSubs; i++ {
@@ -158,7 +161,7 @@ func (c *Channel) joinMember(cursor int) (int, error) {
 			atomic.StoreUint32(c.sub32(i, sState), entryState(subMember, epoch, c.self))
 			return i, nil
 		}
-		if err := c.reapDeadSubscribers(^uint64(0)); err != nil {
+		if err := c.reap(^uint64(0), true); err != nil {
 			return -1, err
 		}
 	}

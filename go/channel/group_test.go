@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // Each frame goes to exactly one member of a group; a plain subscriber
@@ -319,4 +320,24 @@ func TestGroupProcesses(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("%d published; the dead worker got %d, %d of them redelivered; %d dead entries reclaimed",
 		len(published), len(deadGot), redelivered, st.DeadSubscribers)
+}
+
+// Joining a group when the table is full of dead members' entries reclaims
+// them (under the lock the join already holds).
+func TestGroupJoinReapsDeadMembers(t *testing.T) {
+	c, name := newChannel(t, Options{Capacity: 4096, Policy: Block, MaxSubscribers: 3})
+	other, err := Open(name, SubscribeOnly)
+	require.NoError(t, err)
+	m1, err := other.SubscribeGroup("g", Wait{})
+	require.NoError(t, err)
+	_, err = other.SubscribeGroup("g", Wait{})
+	require.NoError(t, err)
+	binaryPublish(t, c, 1)
+	_, err = m1.Receive(time.Second) // held when its process dies
+	require.NoError(t, err)
+	require.NoError(t, unix.Munmap(other.mem))
+	require.NoError(t, unix.Close(other.fd)) // dies: the kernel drops its lock
+	m, err := c.SubscribeGroup("g2", Wait{})
+	require.NoError(t, err, "the dead group ends and frees its entries")
+	require.NoError(t, m.Close())
 }

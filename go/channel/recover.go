@@ -66,7 +66,11 @@ func (c *Channel) recoverClaim(pos, w uint64) {
 
 // reapDeadSubscribers frees the entries of subscribers before need whose
 // peer is dead, so they stop holding back the ring.
-func (c *Channel) reapDeadSubscribers(need uint64) error {
+func (c *Channel) reapDeadSubscribers(need uint64) error { return c.reap(need, false) }
+
+// reap is reapDeadSubscribers; locked tells that the caller holds the
+// recovery lock already (it is not reentrant).
+func (c *Channel) reap(need uint64, locked bool) error {
 	for i := 0; i < c.maxSubs; i++ {
 		st := atomic.LoadUint32(c.sub32(i, sState))
 		if kind(st) == subFree || atomic.LoadUint64(c.sub64(i, sPosition)) >= need && kind(st) != subJoining {
@@ -78,8 +82,14 @@ func (c *Channel) reapDeadSubscribers(need uint64) error {
 		if kind(st) == subMember && atomic.LoadUint64(c.sub64(i, sPosition)) != idle {
 			// Its range goes to a live member of its group; with none
 			// left, the group ends.
-			if unlock, err := c.lockRecovery(); err == nil {
-				c.endGroupIfEmpty(int(atomic.LoadUint64(c.sub64(i, sGroup)) - 1))
+			g := int(atomic.LoadUint64(c.sub64(i, sGroup))) - 1
+			if g < 0 || g >= c.maxSubs {
+				continue
+			}
+			if locked {
+				c.endGroupIfEmpty(g)
+			} else if unlock, err := c.lockRecovery(); err == nil {
+				c.endGroupIfEmpty(g)
 				unlock()
 			}
 			continue

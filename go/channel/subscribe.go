@@ -35,7 +35,7 @@ func (c *Channel) Subscribe(w Wait) (s *Subscriber, err error) {
 		return nil, ErrClosed
 	}
 	defer c.leave(&err, old)
-	i, err := c.join(c.self, nil)
+	i, err := c.join(c.self, nil, false)
 	if err != nil {
 		return nil, err
 	}
