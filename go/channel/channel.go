@@ -37,14 +37,22 @@
 //	                       parked_waits, dead_publishers, dead_subscribers, dropped_frames,
 //	                       padding_frames, latency_overflow (384, 392, ... 456)
 //	subscriber table at subs_offset: max_subscribers entries of 128 bytes
-//	  0   state     u32  atomic: 0 when free; else kind (1 joining, 2 active) in bits 0-1,
-//	                     epoch & 0x3FFF in bits 2-15, and in bits 16-31 the peer id
-//	                     (package internal/peer) of the subscriber's open
+//	  0   state     u32  atomic: 0 when free; else kind (1 joining, 2 active,
+//	                     3 group member) in bits 0-1, epoch & 0x3FFF in bits 2-15,
+//	                     and in bits 16-31 the peer id (package internal/peer) of
+//	                     the subscriber's open; 0 for a group cursor
 //	  4   reserved  u32
-//	  8   position  u64  atomic: everything before it is released
-//	  16  heartbeat u64  atomic: CLOCK_MONOTONIC of the last receive or wait
+//	  8   position  u64  atomic: everything before it is released (a group
+//	                     cursor: the next frame to hand out; a member: the first
+//	                     frame of the range it holds, or all ones when it holds none)
+//	  16  heartbeat u64  atomic: CLOCK_MONOTONIC of the last receive or wait; for
+//	                     observation only, never a reason to reclaim
 //	  24  frames, 32 bytes received; 40 dropped frames, 48 dropped bytes (overwrite);
 //	  56  epoch (+1 per join); 64 parked waits                        u64, atomic
+//	  72  group     u64  a group cursor: hash of the group name (FNV-1a 64, | 1);
+//	                     a member: 1 + index of its group's cursor entry
+//	  80  held_end  u64  a member: end position of the range it holds
+//	  88  reserved up to 128
 //	histograms at hist_offset: 1 + max_subscribers of hist_stride bytes; the
 //	  first is the channel's, then one per subscriber entry. Each is
 //	  hist_counts u64 counts (atomic adds) in the bucket layout of
@@ -116,6 +124,12 @@
 // data_waiters is non zero. Publishers blocked on space do the same on
 // space_seq, woken by subscribers that release.
 //
+// # Consumer groups
+//
+// See group.go: a group is a cursor entry; members take ranges of frames
+// from it with a CAS and hold them with their own position until they
+// release them; a dead member's range goes to a live member.
+//
 // # Crash recovery
 //
 // Every writable open holds a peer id (package internal/peer), an OFD lock
@@ -124,7 +138,25 @@
 // by whoever waits on it, serialised by a recovery lock, so a dead
 // publisher never blocks subscribers. A subscriber entry whose peer lock is
 // gone is freed by a publisher that is short of space. A live peer is never
-// reclaimed, however slow.
+// reclaimed, however slow. Peer ids are reused once their holder is gone:
+// a new holder first aborts the slots and frees the entries its
+// predecessor left under the id (or gives the id up if it cannot), so they
+// never pass for a live peer's. A liveness verdict is always taken before
+// the state it acts on is read again: death is final, a state read before
+// it may not be.
+//
+// # Truncation
+//
+// Another process that can write a named channel's file can shrink it;
+// calls then fail with ErrTruncated instead of faulting, but payload slices
+// the caller reads directly cannot be protected. Memfd channels are sealed
+// against shrinking.
+//
+// # Lifetime
+//
+// Frame payloads alias the mapping. Under Block and Fail they stay intact
+// until the subscriber's Release (a group member's: its Release or next
+// Receive); under Overwrite see ErrOverrun. Everything is unmapped by Close.
 package channel
 
 import (

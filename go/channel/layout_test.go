@@ -57,7 +57,9 @@ type subEntry struct {
 	DropBytes uint64
 	Epoch     uint64
 	Parked    uint64
-	_         [56]byte
+	Group     uint64
+	HeldEnd   uint64
+	_         [40]byte
 }
 
 func TestLayoutOffsets(t *testing.T) {
@@ -91,6 +93,8 @@ func TestLayoutOffsets(t *testing.T) {
 	assert.Equal(t, sDropped, int(unsafe.Offsetof(e.Dropped)))
 	assert.Equal(t, sEpoch, int(unsafe.Offsetof(e.Epoch)))
 	assert.Equal(t, sParked, int(unsafe.Offsetof(e.Parked)))
+	assert.Equal(t, sGroup, int(unsafe.Offsetof(e.Group)))
+	assert.Equal(t, sHeldEnd, int(unsafe.Offsetof(e.HeldEnd)))
 }
 
 func TestMemfdChannel(t *testing.T) {
