@@ -275,3 +275,35 @@ func BenchmarkThroughputCrossProcess(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPublishBatchCrossProcess: 100-byte frames published 64 per call
+// to a child process that checksums each.
+func BenchmarkPublishBatchCrossProcess(b *testing.B) {
+	c, name := newChannel(b, Options{Capacity: 1 << 20, Policy: Block})
+	r, reply := newChannel(b, Options{Capacity: 1 << 16, Policy: Block})
+	back, err := r.Subscribe(Wait{Mode: SpinThenPark})
+	require.NoError(b, err)
+	p := startBenchChild(b, "sink", name, reply)
+	batch := make([][]byte, 64)
+	for i := range batch {
+		batch[i] = make([]byte, 100)
+		fillPayload(batch[i], uint64(i))
+	}
+	b.SetBytes(100)
+	b.ResetTimer()
+	for sent := 0; sent < b.N; {
+		k := min(len(batch), b.N-sent)
+		n, err := c.PublishBatch(1, 1, batch[:k], -1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sent += n
+	}
+	stopFrame(b, c)
+	f, err := back.Receive(60 * time.Second)
+	require.NoError(b, err)
+	b.StopTimer()
+	require.Equal(b, uint64(b.N), binary.LittleEndian.Uint64(f.Payload))
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+	require.NoError(b, p.cmd.Wait())
+}

@@ -624,3 +624,31 @@ func TestTruncatedByPeer(t *testing.T) {
 	_, err = Open(name, PublishSubscribe)
 	require.ErrorIs(t, err, ErrVersion)
 }
+
+func TestPublishBatch(t *testing.T) {
+	c, name := newChannel(t, Options{Capacity: 4096, Policy: Fail})
+	sub, err := c.Subscribe(Wait{Mode: Park})
+	require.NoError(t, err)
+	var payloads [][]byte
+	for i := 0; i < 30; i++ {
+		payloads = append(payloads, bytes.Repeat([]byte{byte(i)}, 100))
+	}
+	n, err := c.PublishBatch(1, 1, payloads, 0)
+	require.ErrorIs(t, err, ErrFull)
+	require.Equal(t, (4096-64)/192, n, "exactly the frames that fit were committed")
+	for i := 0; i < n; i++ {
+		f, err := sub.Receive(0)
+		require.NoError(t, err)
+		require.Equal(t, payloads[i], []byte(f.Payload))
+	}
+	_, err = sub.Receive(0)
+	require.ErrorIs(t, err, ErrTimeout, "nothing after the failed frame")
+	require.NoError(t, sub.Release())
+	ro, err := Open(name, SubscribeOnly)
+	require.NoError(t, err)
+	defer ro.Close()
+	_, err = ro.PublishBatch(1, 1, payloads[:1], 0)
+	require.ErrorIs(t, err, ErrReadOnly)
+	_, err = c.PublishBatch(1, 1, [][]byte{make([]byte, c.MaxPayload()+1)}, 0)
+	require.ErrorIs(t, err, ErrInvalid)
+}

@@ -66,6 +66,45 @@ func (c *Channel) Publish(codec uint16, typeID uint64, payload []byte, timeout t
 	return err
 }
 
+// PublishBatch copies each payload into a frame of codec and typeID and
+// commits it, in order, in one call that wakes parked subscribers once. It
+// waits for space as Reserve does, up to timeout for each frame. It returns
+// how many frames it committed: on an error, exactly payloads[:n] were
+// published and nothing after them.
+func (c *Channel) PublishBatch(codec uint16, typeID uint64, payloads [][]byte, timeout time.Duration) (n int, err error) {
+	if c.access == SubscribeOnly {
+		return 0, fmt.Errorf("%w: publish", ErrReadOnly)
+	}
+	for i, p := range payloads {
+		if len(p) > c.MaxPayload() {
+			return 0, fmt.Errorf("%w: payload %d has %d bytes, more than %d", ErrInvalid, i, len(p), c.MaxPayload())
+		}
+	}
+	ok, old := c.enter()
+	if !ok {
+		return 0, ErrClosed
+	}
+	defer c.leave(&err, old)
+	defer func() {
+		if n > 0 {
+			wake(c.hdr32(hDataSeq), c.hdr32(hDataWaiters))
+		}
+	}()
+	for _, p := range payloads {
+		wt := newWaiter(c.pubWait(), timeout)
+		s, err := c.reserve(codec, typeID, len(p), &wt)
+		if err != nil {
+			return n, err
+		}
+		k := copy(s.Buf, p)
+		if _, err := s.commit(s.Buf[:k], false); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // Reserve claims a slot whose payload area holds payloadCap bytes, for a
 // message of codec and typeID. When the ring is full the channel's policy
 // applies: Fail returns ErrFull, Block waits up to timeout (< 0: for ever,
@@ -83,9 +122,14 @@ func (c *Channel) Reserve(codec uint16, typeID uint64, payloadCap int, timeout t
 		return Slot{}, ErrClosed
 	}
 	defer c.leave(&err, old)
-	size := (FrameHeaderSize + uint64(payloadCap) + slotAlign - 1) &^ (slotAlign - 1)
 	wt := newWaiter(c.pubWait(), timeout)
-	pos, seal, err := c.claim(size, &wt)
+	return c.reserve(codec, typeID, payloadCap, &wt)
+}
+
+// reserve is Reserve inside a call that has entered the channel.
+func (c *Channel) reserve(codec uint16, typeID uint64, payloadCap int, wt *waiter) (Slot, error) {
+	size := (FrameHeaderSize + uint64(payloadCap) + slotAlign - 1) &^ (slotAlign - 1)
+	pos, seal, err := c.claim(size, wt)
 	if err != nil {
 		return Slot{}, err
 	}
@@ -363,6 +407,13 @@ func (s Slot) Commit(payload []byte) (f Frame, err error) {
 		return Frame{}, ErrClosed
 	}
 	defer c.leave(&err, old)
+	return s.commit(payload, true)
+}
+
+// commit is Commit inside a call that has entered the channel; wakeUp
+// false leaves waking parked subscribers to the caller.
+func (s Slot) commit(payload []byte, wakeUp bool) (Frame, error) {
+	c := s.c
 	off := s.pos & c.mask
 	if atomic.LoadUint64(c.r64(off+fSeal)) != s.seal {
 		return Frame{}, fmt.Errorf("%w: slot at position %d no longer exists", ErrInvalid, s.pos)
@@ -392,7 +443,9 @@ func (s Slot) Commit(payload []byte) (f Frame, err error) {
 	}
 	atomic.AddUint64(c.counter(cFramesPublished), 1)
 	atomic.AddUint64(c.counter(cBytesPublished), uint64(len(payload)))
-	wake(c.hdr32(hDataSeq), c.hdr32(hDataWaiters))
+	if wakeUp {
+		wake(c.hdr32(hDataSeq), c.hdr32(hDataWaiters))
+	}
 	p := off + po
 	return Frame{
 		Frame: region.Frame{
