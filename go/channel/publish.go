@@ -177,9 +177,7 @@ func (c *Channel) claim(size uint64, wt *waiter) (uint64, uint64, error) {
 			}
 			// Claimed, tail not moved yet: the claimant is between two
 			// instructions, or dead.
-			if err := c.waitStuckTail(t, w, wt); err != nil {
-				return 0, 0, err
-			}
+			c.waitStuckTail(t, w, wt)
 			continue
 		}
 		n := size
@@ -281,7 +279,8 @@ func (c *Channel) makeRoom(t, n uint64, wt *waiter) error {
 		if err != nil {
 			return err
 		}
-		if busy && !wt.pause(c.hdr32(hSpaceSeq), c.hdr32(hSpaceWait), func() bool { return false }, c, c.counter(cParkedWaits)) {
+		// A commit bumps data_seq: wait there for the slow publisher.
+		if busy && !wt.pause(c.hdr32(hDataSeq), c.hdr32(hDataWaiters), func() bool { return false }, c, c.counter(cParkedWaits)) {
 			return fmt.Errorf("%w: %w: a live publisher is still writing the oldest frame", ErrFull, ErrTimeout)
 		}
 		return nil
@@ -367,23 +366,22 @@ func (c *Channel) walk(p, need uint64) (q, frames, bytes uint64, busy bool, err 
 
 // waitStuckTail waits for the claimant of the slot at t (seal w) to move
 // the tail, and recovers the slot if the claimant is dead.
-func (c *Channel) waitStuckTail(t, w uint64, wt *waiter) error {
+func (c *Channel) waitStuckTail(t, w uint64, wt *waiter) {
 	// A live claimant moves the tail a few instructions after its seal:
 	// poll before asking the kernel whether it is alive.
 	for i := 0; i < 64; i++ {
 		if atomic.LoadUint64(c.tail()) != t {
-			return nil
+			return
 		}
 		runtime.Gosched()
 	}
 	if c.claimantDead(w) {
 		c.recoverClaim(t, w)
-		return nil
+		return
 	}
 	if wt.spins++; wt.spins%16 == 0 {
 		time.Sleep(20 * time.Microsecond)
 	}
-	return nil
 }
 
 // reapDue rate-limits the dead-subscriber scans of Fail publishers to one
