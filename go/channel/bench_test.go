@@ -158,8 +158,11 @@ func childBench(role, name, reply string) {
 		die(role, err)
 	}
 	mode := BusySpin
-	if role == "sink" {
+	switch role {
+	case "sink":
 		mode = SpinThenPark
+	case "echo-park":
+		mode, role = Park, "echo"
 	}
 	sub, err := c.Subscribe(Wait{Mode: mode})
 	if err != nil {
@@ -245,6 +248,32 @@ func BenchmarkLatencyCrossProcess(b *testing.B) {
 			require.NoError(b, p.cmd.Wait())
 		})
 	}
+}
+
+// BenchmarkWakeCrossProcess: like BenchmarkLatencyCrossProcess/100B, but
+// both sides park on the futex at once instead of spinning: the cost of a
+// cross-process wake-up.
+func BenchmarkWakeCrossProcess(b *testing.B) {
+	c, name := newChannel(b, Options{Capacity: 1 << 20, Policy: Block})
+	r, reply := newChannel(b, Options{Capacity: 1 << 16, Policy: Block})
+	back, err := r.Subscribe(Wait{Mode: Park})
+	require.NoError(b, err)
+	p := startBenchChild(b, "echo-park", name, reply)
+	payload := make([]byte, 100)
+	b.ResetTimer()
+	for i := uint64(1); i <= uint64(b.N); i++ {
+		benchPublish(b, c, payload, i)
+		if _, err := back.Receive(10 * time.Second); err != nil {
+			b.Fatal(err)
+		}
+		_ = back.Release()
+	}
+	b.StopTimer()
+	reportLatency(b, c)
+	stopFrame(b, c)
+	_, err = back.Receive(10 * time.Second)
+	require.NoError(b, err)
+	require.NoError(b, p.cmd.Wait())
 }
 
 // BenchmarkThroughputCrossProcess: stream to a child process that checksums

@@ -64,7 +64,7 @@ func TestMain(m *testing.M) {
 	case "worker":
 		childGroupWorker(name)
 		return
-	case "echo", "sink":
+	case "echo", "echo-park", "sink":
 		childBench(os.Getenv("XB_CHANNEL_ROLE"), name, os.Getenv("XB_CHANNEL_REPLY"))
 		return
 	}
