@@ -44,3 +44,42 @@ func Alive(fd int, id ID) (bool, error) {
 	}
 	return lk.Type != unix.F_UNLCK, nil
 }
+
+// Lock takes the exclusive lock number n (0 <= n < 1024) of the shared file
+// behind fd, waiting for it: a mutex between processes that the kernel
+// releases if its holder dies. Like peer ids, locks of different opens of
+// the file exclude each other even within one process; a process that
+// shares one fd between threads must also serialise them itself.
+func Lock(fd int, n int) error {
+	if n < 0 || n >= 1024 {
+		return fmt.Errorf("peer: lock number %d out of range", n)
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: LockBase - 1 - int64(n), Len: 1}
+	for {
+		err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLKW, &lk)
+		if !errors.Is(err, unix.EINTR) {
+			if err != nil {
+				return fmt.Errorf("peer: lock %d: %w", n, err)
+			}
+			return nil
+		}
+	}
+}
+
+// Unlock releases what Lock took.
+func Unlock(fd int, n int) error {
+	lk := unix.Flock_t{Type: unix.F_UNLCK, Whence: io.SeekStart, Start: LockBase - 1 - int64(n), Len: 1}
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
+		return fmt.Errorf("peer: unlock %d: %w", n, err)
+	}
+	return nil
+}
+
+// Release gives up peer id on fd before the description is closed.
+func Release(fd int, id ID) error {
+	lk := lockAt(id, unix.F_UNLCK)
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
+		return fmt.Errorf("peer: release id %d: %w", id, err)
+	}
+	return nil
+}

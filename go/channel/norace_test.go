@@ -1,0 +1,5 @@
+//go:build linux && !race
+
+package channel
+
+const raceEnabled = false
