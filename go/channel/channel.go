@@ -175,6 +175,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/crossbuf/crossbuf/go/internal/inflight"
 	"github.com/crossbuf/crossbuf/go/internal/peer"
 	"github.com/crossbuf/crossbuf/go/region"
 )
@@ -368,7 +369,7 @@ const (
 // Close may race other calls: calls in flight finish on mapped memory,
 // later ones return ErrClosed.
 type Channel struct {
-	inflight inflight
+	inflight inflight.Guard
 	mem      []byte
 	ring     []byte // mem[ringOff:]
 	ringOff  uint64
@@ -730,7 +731,7 @@ func (c *Channel) Close() error {
 			c.freeEntries(c.self)
 		}()
 	}
-	if !c.inflight.close() {
+	if !c.inflight.Close() {
 		return ErrClosed
 	}
 	var err error

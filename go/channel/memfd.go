@@ -69,9 +69,9 @@ func OpenFd(fd int, access Access) (*Channel, error) {
 // Fd returns the descriptor behind the channel, for passing to another
 // process. It stays owned by the channel and valid until Close.
 func (c *Channel) Fd() (int, error) {
-	if !c.inflight.enter() {
+	if !c.inflight.Enter() {
 		return -1, ErrClosed
 	}
-	defer c.inflight.leave()
+	defer c.inflight.Leave()
 	return c.fd, nil
 }

@@ -127,7 +127,7 @@ func (wt *waiter) pause(seq, nwait *uint32, recheck func() bool, c *Channel, par
 }
 
 // closing reports whether Close has begun: waiters give up with ErrClosed.
-func (c *Channel) closing() bool { return c.inflight.n.Load()&closedBit != 0 }
+func (c *Channel) closing() bool { return c.inflight.Closing() }
 
 // wake bumps seq and wakes its sleepers if any are counted in nwait.
 func wake(seq, nwait *uint32) {

@@ -16,10 +16,10 @@ var ErrNotSealed = errors.New("descriptor is not sealed against shrinking")
 // for passing to another process. It stays owned by the region and valid
 // until Close. Anonymous regions have none (ErrInvalid).
 func (r *Region) Fd() (int, error) {
-	if !r.inflight.enter() {
+	if !r.inflight.Enter() {
 		return -1, ErrClosed
 	}
-	defer r.inflight.leave()
+	defer r.inflight.Leave()
 	if r.fd < 0 {
 		return -1, fmt.Errorf("%w: an anonymous region has no descriptor", ErrInvalid)
 	}

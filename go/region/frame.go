@@ -65,7 +65,7 @@ func (r *Region) Reserve(codec uint16, typeID uint64, payloadCap int) (s Slot, e
 	if r.readOnly {
 		return Slot{}, fmt.Errorf("%w: reserve", ErrReadOnly)
 	}
-	if !r.inflight.enter() {
+	if !r.inflight.Enter() {
 		return Slot{}, ErrClosed
 	}
 	defer r.leave(&err, setPanicOnFault())
@@ -142,7 +142,7 @@ func (s Slot) Commit(payload []byte) (f Frame, err error) {
 	if r == nil {
 		return Frame{}, fmt.Errorf("%w: zero Slot", ErrInvalid)
 	}
-	if !r.inflight.enter() {
+	if !r.inflight.Enter() {
 		return Frame{}, ErrClosed
 	}
 	defer r.leave(&err, setPanicOnFault())
@@ -194,7 +194,7 @@ func (s Slot) Commit(payload []byte) (f Frame, err error) {
 // was committed already or the region is closed or reset.
 func (s Slot) Abort() {
 	r := s.r
-	if r == nil || !r.inflight.enter() {
+	if r == nil || !r.inflight.Enter() {
 		return
 	}
 	var err error
@@ -255,7 +255,7 @@ func (r *Region) committed(off, size, gen uint64) (Frame, error) {
 // are not the start of a frame of the current generation are ErrOutOfRange;
 // a frame still being written or aborted is ErrNotCommitted.
 func (r *Region) Frame(offset uint64) (f Frame, err error) {
-	if !r.inflight.enter() {
+	if !r.inflight.Enter() {
 		return Frame{}, ErrClosed
 	}
 	defer r.leave(&err, setPanicOnFault())
@@ -292,7 +292,7 @@ func (r *Region) frame(offset, gen uint64) (Frame, error) {
 // RegionID or Generation is not checked: {0, 0, offset} looks a frame up by
 // offset in the current generation, like Frame.
 func (r *Region) Get(ref Ref) (f Frame, err error) {
-	if !r.inflight.enter() {
+	if !r.inflight.Enter() {
 		return Frame{}, ErrClosed
 	}
 	defer r.leave(&err, setPanicOnFault())
@@ -316,7 +316,7 @@ func (r *Region) Get(ref Ref) (f Frame, err error) {
 // error that names its offset, with next past it: iteration can go on. A
 // corrupt seal ends the chain: err is ErrCorrupt and next does not move.
 func (r *Region) Next(cursor uint64) (f Frame, next uint64, ok bool, err error) {
-	if !r.inflight.enter() {
+	if !r.inflight.Enter() {
 		return Frame{}, cursor, false, ErrClosed
 	}
 	defer r.leave(&err, setPanicOnFault())

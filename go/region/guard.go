@@ -3,80 +3,25 @@ package region
 import (
 	"fmt"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// inflight counts operations that use the mapping, so that Close can unmap
-// only after the last one has left. The top bit is the closed flag; an
-// operation that enters after it is set leaves at once. Entering costs one
-// atomic add, and nesting is fine (unlike a read lock, which deadlocks when
-// a writer waits between two read acquisitions).
-type inflight struct {
-	n       atomic.Int64
-	once    sync.Once
-	drained chan struct{}
-	mu      sync.Mutex // guards drained's creation
-}
-
-const closedBit = int64(1) << 62
-
-func (g *inflight) enter() bool {
-	if g.n.Add(1)&closedBit != 0 {
-		g.leave()
-		return false
-	}
-	return true
-}
-
-func (g *inflight) leave() {
-	if g.n.Add(-1) == closedBit {
-		g.signal()
-	}
-}
-
-func (g *inflight) channel() chan struct{} {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.drained == nil {
-		g.drained = make(chan struct{})
-	}
-	return g.drained
-}
-
-func (g *inflight) signal() { g.once.Do(func() { close(g.channel()) }) }
-
-// close sets the closed flag and waits until no operation is in flight. It
-// returns false if the flag was set already.
-func (g *inflight) close() bool {
-	ch := g.channel()
-	old := g.n.Or(closedBit)
-	if old&closedBit != 0 {
-		return false
-	}
-	if old == 0 {
-		g.signal()
-	}
-	<-ch
-	return true
-}
-
 // Acquire keeps the mapping alive until the matching Release: Close waits
 // for it. Bracket any use of region memory that spans calls (encoding into
 // a Slot's Buf, reading a Frame's Payload) when another goroutine may close
 // the region. It fails with ErrClosed once Close has started.
 func (r *Region) Acquire() error {
-	if !r.inflight.enter() {
+	if !r.inflight.Enter() {
 		return ErrClosed
 	}
 	return nil
 }
 
 // Release ends what Acquire began.
-func (r *Region) Release() { r.inflight.leave() }
+func (r *Region) Release() { r.inflight.Leave() }
 
 // setPanicOnFault makes a memory fault on this goroutine a recoverable
 // panic, and returns the previous setting for leave to restore.
@@ -103,12 +48,12 @@ func (r *Region) leave(err *error, old bool) {
 	debug.SetPanicOnFault(old)
 	if p := recover(); p != nil {
 		if _, ok := p.(interface{ Addr() uintptr }); !ok {
-			r.inflight.leave()
+			r.inflight.Leave()
 			panic(p)
 		}
 		*err = r.faultError()
 	}
-	r.inflight.leave()
+	r.inflight.Leave()
 }
 
 // faultError explains a memory fault inside the mapping.
@@ -125,10 +70,10 @@ func (r *Region) faultError() error {
 // Truncated reports whether the file behind the region is now shorter than
 // the mapping, so that touching the missing pages would fault.
 func (r *Region) Truncated() bool {
-	if r.fd < 0 || !r.inflight.enter() {
+	if r.fd < 0 || !r.inflight.Enter() {
 		return false
 	}
-	defer r.inflight.leave()
+	defer r.inflight.Leave()
 	var st unix.Stat_t
 	return unix.Fstat(r.fd, &st) == nil && st.Size < int64(len(r.mem))
 }

@@ -26,7 +26,7 @@ func (r *Region) Recover() (n int, err error) {
 	if r.fd < 0 || r.readOnly {
 		return 0, nil
 	}
-	if !r.inflight.enter() {
+	if !r.inflight.Enter() {
 		return 0, ErrClosed
 	}
 	defer r.leave(&err, setPanicOnFault())

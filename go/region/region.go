@@ -66,6 +66,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/crossbuf/crossbuf/go/internal/inflight"
 	"github.com/crossbuf/crossbuf/go/internal/peer"
 )
 
@@ -171,7 +172,7 @@ const (
 // a Frame's payload) and must survive a concurrent Close bracket that work
 // with Acquire and Release.
 type Region struct {
-	inflight  inflight
+	inflight  inflight.Guard
 	mem       []byte // the region: len == header capacity
 	mapping   []byte // what was mapped (may be longer than mem); for munmap
 	dataOff   uint64
@@ -513,7 +514,7 @@ func (r *Region) u32(off uint64) *uint32 { return (*uint32)(r.ptr(off)) }
 // A second Close is ErrClosed. Close does not remove a shared-memory name
 // (see UnlinkShm) or a file.
 func (r *Region) Close() error {
-	if !r.inflight.close() {
+	if !r.inflight.Close() {
 		return ErrClosed
 	}
 	var err error
@@ -542,16 +543,16 @@ func (r *Region) ReadOnly() bool { return r.readOnly }
 // Bytes returns the whole mapping, header included: its first byte is the
 // region base. It stays valid until Close.
 func (r *Region) Bytes() ([]byte, error) {
-	if !r.inflight.enter() {
+	if !r.inflight.Enter() {
 		return nil, ErrClosed
 	}
-	defer r.inflight.leave()
+	defer r.inflight.Leave()
 	return r.mem, nil
 }
 
 // Stats reads the header counters.
 func (r *Region) Stats() (st Stats, err error) {
-	if !r.inflight.enter() {
+	if !r.inflight.Enter() {
 		return Stats{}, ErrClosed
 	}
 	defer r.leave(&err, setPanicOnFault())
@@ -591,7 +592,7 @@ func (r *Region) Reset() (err error) {
 	if r.readOnly {
 		return fmt.Errorf("%w: reset", ErrReadOnly)
 	}
-	if !r.inflight.enter() {
+	if !r.inflight.Enter() {
 		return ErrClosed
 	}
 	defer r.leave(&err, setPanicOnFault())
@@ -673,7 +674,7 @@ func (r *Region) Prefault() (err error) {
 	if r.readOnly {
 		return fmt.Errorf("%w: prefault", ErrReadOnly)
 	}
-	if !r.inflight.enter() {
+	if !r.inflight.Enter() {
 		return ErrClosed
 	}
 	defer r.leave(&err, setPanicOnFault())
