@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -369,4 +370,29 @@ func TestCorruptSealAtCursorIsAnError(t *testing.T) {
 	*r.u64(cursor + frameSeal) = sealOf(gen, 0, 1<<40) // a claim past the end
 	_, err = r.Reserve(1, 1, 8)
 	require.ErrorIs(t, err, ErrCorrupt, "never a loop")
+}
+
+// A dead writer's peer id may be taken again by the next writer that opens
+// the region: its slot is still recognised as dead.
+func TestDeadWriterWhoseIDIsReused(t *testing.T) {
+	name := shmName(t)
+	r, err := CreateShm(name, 1<<16, 0)
+	require.NoError(t, err)
+	defer r.Close()
+	dying, err := OpenShm(name, ReadWrite)
+	require.NoError(t, err)
+	_, err = dying.Reserve(1, 1, 8)
+	require.NoError(t, err)
+	id := dying.self
+	require.NoError(t, dying.Close())
+
+	// Steer the next open to the dead writer's id: it is the first to look.
+	atomic.StoreUint64(r.u64(offPeerHint), uint64(id)-2)
+	reuser, err := OpenShm(name, ReadWrite)
+	require.NoError(t, err)
+	defer reuser.Close()
+	require.Equal(t, id, reuser.self)
+	st, err := r.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), st.Aborted, "the open that took the id aborted its predecessor's slot")
 }

@@ -22,7 +22,13 @@ func Now() uint64 { return uint64(nanotime()) }
 // such a writer. It returns how many slots it aborted. A slot whose writer
 // is alive, however slow, is left alone. Writable opens of shared regions
 // run it; it does nothing on anonymous and read-only regions.
-func (r *Region) Recover() (n int, err error) {
+func (r *Region) Recover() (n int, err error) { return r.recover(false) }
+
+// recover aborts dead writers' slots. Peer ids are reused: when this open
+// has just taken its id, slots sealed with the same id were claimed by an
+// earlier holder, which is dead (the lock was free), so openFd passes
+// predecessor = true.
+func (r *Region) recover(predecessor bool) (n int, err error) {
 	if r.fd < 0 || r.readOnly {
 		return 0, nil
 	}
@@ -45,7 +51,11 @@ func (r *Region) Recover() (n int, err error) {
 		r.helpCursor(off, seal)
 		state := r.u32(off + frameState)
 		if atomic.LoadUint32(state) == stateWriting {
-			dead, err := r.writerDead(sealPeer(seal))
+			id := sealPeer(seal)
+			dead, err := r.writerDead(id)
+			if predecessor && id != 0 && peer.ID(id) == r.self {
+				dead = true
+			}
 			if err != nil {
 				return n, err
 			}

@@ -446,7 +446,7 @@ func openFd(fd int, name string, access Access) (*Region, error) {
 		return fail(err)
 	}
 	if !r.readOnly {
-		if _, err := r.Recover(); err != nil {
+		if _, err := r.recover(true); err != nil {
 			_ = r.Close()
 			return nil, err
 		}
