@@ -76,6 +76,12 @@ class Schema:
         self._local = threading.local()
         self._states: List[_ThreadState] = []
         self._lock = threading.Lock()
+        # The schema is immutable: names and the root resolve once.
+        self._ids: Dict[str, int] = {}
+        self._root: Optional[int] = None
+        out = c_uint64()
+        if lib.xb_schema_root_type(handle, byref(out)) == 0:
+            self._root = out.value
 
     # ---- loading -------------------------------------------------------------
 
@@ -223,6 +229,10 @@ class Schema:
         when unambiguous). UnknownTypeError names a type the schema lacks."""
         if not isinstance(name, str):
             raise errors.InvalidArgumentError(f"a type name is a str, not {type(name).__name__}")
+        tid = self._ids.get(name)
+        if tid is not None:
+            self._handle()
+            return tid
         b = name.encode("utf-8", "surrogatepass")
         if b"\0" in b:
             raise errors.UnknownTypeError(f"no type {name!r}: type names contain no NUL")
@@ -230,6 +240,7 @@ class Schema:
         st = lib.xb_schema_type_id(self._handle(), b, byref(out))
         if st:
             raise_status(st)
+        self._ids[name] = out.value
         return out.value
 
     def type_name(self, type_id: int) -> str:
@@ -249,22 +260,19 @@ class Schema:
     @property
     def root_type(self) -> Optional[int]:
         """The type id of the FlatBuffers root_type, or None."""
-        out = c_uint64()
-        st = lib.xb_schema_root_type(self._handle(), byref(out))
-        if st == errors.UnknownTypeError.code:
-            return None
-        if st:
-            raise_status(st)
-        return out.value
+        self._handle()
+        return self._root
 
     def _resolve(self, type: Optional[TypeRef]) -> int:
         if type is None:
-            root = self.root_type
+            root = self._root
             if root is None:
                 raise errors.UnknownTypeError("this schema declares no root type: pass type= (a name or id)")
             return root
         if isinstance(type, str):
             return self.type_id(type)
+        if isinstance(type, int) and 0 <= type <= _lib.U64_MAX:
+            return type
         return _lib.check_int(type, 0, _lib.U64_MAX, "type id", errors.UnknownTypeError)
 
     # ---- messages ------------------------------------------------------------
@@ -284,7 +292,7 @@ class Schema:
         if isinstance(message, Frame):
             return self._transcode_frame(message, type, msgpack)
         tid = self._resolve(type)
-        flags = _lib.check_int(layout, 0, 0xFFFFFFFF, "layout")
+        flags = layout if layout == 0 else _lib.check_int(layout, 0, 0xFFFFFFFF, "layout")
         arg, n, keep = _buffer_arg(message)
         ts = self._enter()
         try:
