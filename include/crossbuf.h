@@ -610,6 +610,11 @@ int32_t xb_schema_frame_to_json(xb_schema s, xb_region r, xb_scratch sc, const x
                                 uint64_t *out_len);
 int32_t xb_schema_frame_to_msgpack(xb_schema s, xb_region r, xb_scratch sc, const xb_frame *frame,
                                    const uint8_t **out, uint64_t *out_len);
+/* The frames[0..n) of r in one call: a MessagePack array of n values, each
+ * as xb_schema_frame_to_msgpack writes it (frames may hold different types).
+ * A failure names the index and offset of the frame, and writes nothing. */
+int32_t xb_schema_frames_to_msgpack(xb_schema s, xb_region r, xb_scratch sc, const xb_frame *frames, uint64_t n,
+                                    const uint8_t **out, uint64_t *out_len);
 
 /* ---- test data ---------------------------------------------------------
  * The seeded records that tests and benchmarks of every language share.

@@ -272,6 +272,23 @@ static void test_monster(void) {
     EXPECT_STATUS(xb_schema_frame_to_msgpack(s, r, sc, &bad, &fj, &fj_len), XB_ERR_UNKNOWN_TYPE);
     EXPECT(strstr(xb_last_error(), "0x0000000000003039") != NULL, "names the frame's id: %s", xb_last_error());
     EXPECT_STATUS(xb_schema_frame_to_json(s, r, sc, &wrong_codec, &fj, &fj_len), XB_ERR_INVALID_ARG);
+    /* Many frames in one call: an array of what each alone gives. */
+    xb_frame batch[3] = {f, f, bad};
+    const uint8_t *one = NULL, *many = NULL;
+    uint64_t one_len = 0, many_len = 0;
+    EXPECT_OK(xb_schema_frame_to_msgpack(s, r, sc, &f, &one, &one_len));
+    uint8_t *one_copy = malloc(one_len);
+    memcpy(one_copy, one, one_len);
+    EXPECT_OK(xb_schema_frames_to_msgpack(s, r, sc, batch, 2, &many, &many_len));
+    EXPECT(many_len == 1 + 2 * one_len && many[0] == 0x92 && memcmp(many + 1, one_copy, one_len) == 0 &&
+               memcmp(many + 1 + one_len, one_copy, one_len) == 0,
+           "array of two values, each as alone");
+    free(one_copy);
+    EXPECT_OK(xb_schema_frames_to_msgpack(s, r, sc, batch, 0, &many, &many_len));
+    EXPECT(many_len == 1 && many[0] == 0x90, "no frames: an empty array");
+    EXPECT_STATUS(xb_schema_frames_to_msgpack(s, r, sc, batch, 3, &many, &many_len), XB_ERR_UNKNOWN_TYPE);
+    EXPECT(strstr(xb_last_error(), "frame 2") != NULL, "names the frame: %s", xb_last_error());
+    EXPECT_STATUS(xb_schema_frames_to_msgpack(s, r, sc, NULL, 2, &many, &many_len), XB_ERR_INVALID_ARG);
     xb_frame stale = f;
     stale.generation += 1;
     EXPECT_STATUS(xb_schema_frame_to_json(s, r, sc, &stale, &fj, &fj_len), XB_ERR_STALE);

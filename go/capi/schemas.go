@@ -9,12 +9,14 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"unsafe"
 
+	"github.com/tinylib/msgp/msgp"
 	"golang.org/x/sys/unix"
 
 	"github.com/crossbuf/crossbuf/go/codec"
@@ -412,17 +414,26 @@ func transcodeFrame(h C.xb_schema, rh C.xb_region, sh C.xb_scratch, frame *C.xb_
 	return transcodeRegionFrame(l, f, form, s, out, outLen)
 }
 
-// transcodeRegionFrame decodes f with the type its header names: never
-// another type, and never a guess when the schema lacks it.
-func transcodeRegionFrame(l *loadedSchema, f region.Frame, form outForm, s *scratch, out **C.uint8_t, outLen *C.uint64_t) status {
+// frameType is the type f's header names, checked against its codec:
+// never another type, and never a guess when the schema lacks it.
+func (l *loadedSchema) frameType(f region.Frame) (*schema.Type, error) {
 	t, err := l.messageType(f.TypeID)
+	if err != nil {
+		return nil, err
+	}
+	if want := codecOf(t.Format); f.Codec != want {
+		return nil, fmt.Errorf("%w: the frame has codec %d; %s is a %s type (codec %d)", errInvalidArg, f.Codec, t.Name, t.Format, want)
+	}
+	return t, nil
+}
+
+// transcodeRegionFrame decodes f as the type its header names. Frames hold
+// plain FlatBuffers and stream-framed Cap'n Proto messages.
+func transcodeRegionFrame(l *loadedSchema, f region.Frame, form outForm, s *scratch, out **C.uint8_t, outLen *C.uint64_t) status {
+	t, err := l.frameType(f)
 	if err != nil {
 		return fail(schemaCode(err), fmt.Sprintf("frame at offset %d: %v", f.Offset, err))
 	}
-	if want := codecOf(t.Format); f.Codec != want {
-		return invalidf("frame at offset %d has codec %d; %s is a %s type (codec %d)", f.Offset, f.Codec, t.Name, t.Format, want)
-	}
-	// Frames hold plain FlatBuffers and stream-framed Cap'n Proto messages.
 	return transcode(t, f.Payload, nil, form, s, out, outLen)
 }
 
@@ -448,4 +459,60 @@ func xb_schema_frame_to_json(h C.xb_schema, rh C.xb_region, sh C.xb_scratch, fra
 func xb_schema_frame_to_msgpack(h C.xb_schema, rh C.xb_region, sh C.xb_scratch, frame *C.xb_frame, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
 	return transcodeFrame(h, rh, sh, frame, outMsgPack, out, outLen)
+}
+
+//export xb_schema_frames_to_msgpack
+func xb_schema_frames_to_msgpack(h C.xb_schema, rh C.xb_region, sh C.xb_scratch, frames *C.xb_frame, n C.uint64_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
+	defer guard(&rc, enter())
+	if out == nil || outLen == nil {
+		return invalidf("out or out_len is NULL")
+	}
+	refs, err := cArray(frames, n, "frames")
+	if err != nil {
+		return failErr(err)
+	}
+	if n > math.MaxUint32 {
+		return invalidf("%d frames: a MessagePack array holds at most %d", uint64(n), uint32(math.MaxUint32))
+	}
+	l, release, err := useSchema(h)
+	if err != nil {
+		return failErr(err)
+	}
+	defer release()
+	r, s, releaseSession, err := session(rh, sh)
+	if err != nil {
+		return failErr(err)
+	}
+	defer releaseSession()
+	s.out = msgp.AppendArrayHeader(s.out[:0], uint32(n))
+	for i := range refs {
+		f, err := r.Get(refOf(&refs[i]))
+		var t *schema.Type
+		if err == nil {
+			t, err = l.frameType(f)
+		}
+		var v map[string]any
+		if err == nil {
+			v, err = t.Decode(f.Payload, nil)
+			if err != nil {
+				err = fmt.Errorf("%w: %v", codec.ErrMalformed, err)
+			}
+		}
+		if err == nil {
+			s.out, err = t.AppendMsgPack(s.out, v)
+			if err != nil {
+				err = fmt.Errorf("%w: %v", codec.ErrMalformed, err)
+			}
+		}
+		if err != nil {
+			return fail(schemaCode(err), fmt.Sprintf("frame %d at offset %d: %v", i, uint64(refs[i].offset), err))
+		}
+	}
+	p, err := s.copyBytes(s.out)
+	if err != nil {
+		return failErr(err)
+	}
+	*out = (*C.uint8_t)(p)
+	*outLen = C.uint64_t(len(s.out))
+	return C.XB_OK
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -120,4 +121,30 @@ func TestMsgPackInvalidUTF8(t *testing.T) {
 	assert.Contains(t, de.Reason, "UTF-8")
 	_, jerr := s.Root.JSON(bad, nil)
 	require.Error(t, jerr, "JSON has the same policy")
+}
+
+// MessagePack of any message that decodes is one well-formed value equal to
+// the decoded one; the only refusal is a string that is not UTF-8.
+func FuzzMsgPackMonster(f *testing.F) {
+	dir := fuzzConformance("flatbuffers")
+	if dir == "" {
+		f.Skip("conformance data not found (set CROSSBUF_CONFORMANCE)")
+	}
+	s, err := LoadBFBS(readFile(f, filepath.Join(dir, "monster_test.bfbs")))
+	require.NoError(f, err)
+	f.Add(readFile(f, filepath.Join(dir, "monsterdata_test.mon")))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := s.Root.Decode(b, nil)
+		if err != nil {
+			return
+		}
+		mp, err := s.Root.AppendMsgPack(nil, v)
+		if err != nil {
+			var de *DataError
+			require.True(t, errors.As(err, &de), "%v", err)
+			require.Contains(t, de.Reason, "UTF-8")
+			return
+		}
+		require.Equal(t, normalizeInts(v), readMsgPack(t, mp))
+	})
 }

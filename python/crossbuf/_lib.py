@@ -239,6 +239,7 @@ _SIGS = {
     "xb_schema_to_msgpack": ([_h, _h, c_uint64, c_void_p, c_uint64, c_uint32, POINTER(c_void_p), _u64p], c_int32),
     "xb_schema_frame_to_json": ([_h, _h, _h, c_void_p, POINTER(c_void_p), _u64p], c_int32),
     "xb_schema_frame_to_msgpack": ([_h, _h, _h, c_void_p, POINTER(c_void_p), _u64p], c_int32),
+    "xb_schema_frames_to_msgpack": ([_h, _h, _h, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
 }
 for _name, (_args, _res) in _SIGS.items():
     try:

@@ -19,12 +19,12 @@ import threading
 import time
 from ctypes import byref, c_char_p, c_uint64, c_void_p
 from enum import IntFlag
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import msgspec
 
 from . import _lib, errors
-from ._lib import check_fork, lib, raise_status
+from ._lib import FRAME_FMT, check_fork, lib, raise_status
 from .region import Frame, _buffer_arg
 
 _BFBS = 1
@@ -317,11 +317,10 @@ class Schema:
         ts = region._enter()  # the region's scratch: its close waits for this call
         try:
             fn = lib.xb_schema_frame_to_msgpack if msgpack else lib.xb_schema_frame_to_json
-            p, n = c_void_p(), c_uint64()
-            st = fn(h, region._h, ts.scratch, byref(ref), byref(p), byref(n))
+            st = fn(h, region._h, ts.scratch, byref(ref), ts.mp_ref, ts.mn_ref)
             if st:
                 raise_status(st)
-            return _string_at(p.value or 0, n.value)
+            return _string_at(ts.mp.value or 0, ts.mn.value)
         finally:
             ts.busy = False
 
@@ -342,14 +341,50 @@ class Schema:
         member (FlatBuffers). FlatBuffers tables hold the fields present in
         the message; Cap'n Proto structs every data and non-null pointer
         field. type and layout as for to_json."""
-        b = self._transcode(message, type, layout, True)
-        try:
-            v = _decode_msgpack(b)
-        except msgspec.DecodeError as e:  # pragma: no cover - a library bug
-            raise errors.InternalError(f"the library wrote MessagePack that does not decode: {e}") from None
+        v = _decode(self._transcode(message, type, layout, True))
         if not isinstance(v, dict):  # pragma: no cover - a library bug
             raise errors.InternalError(f"the library wrote a {v.__class__.__name__}, not a map")
         return v
+
+    def to_dicts(self, frames: Iterable[Frame]) -> List[Dict[str, Any]]:
+        """to_dict of many frames of one region with one library call, each
+        decoded as the type its header names."""
+        fs = list(frames)
+        if not fs:
+            self._handle()
+            return []
+        first = fs[0]
+        if not isinstance(first, Frame):
+            raise errors.InvalidArgumentError(f"to_dicts takes Frames, not {first.__class__.__name__}")
+        region = first._region
+        buf = bytearray(FRAME_FMT.size * len(fs))
+        for i, f in enumerate(fs):
+            if not isinstance(f, Frame) or f._region is not region:
+                raise errors.InvalidArgumentError("to_dicts takes Frames, all of one region")
+            FRAME_FMT.pack_into(buf, FRAME_FMT.size * i, f.offset, f.region_id, f.generation, 0, 0, 0, 0, 0)
+        refs = (ctypes.c_char * len(buf)).from_buffer(buf)
+        h = self._handle()
+        ts = region._enter()
+        try:
+            st = lib.xb_schema_frames_to_msgpack(h, region._h, ts.scratch, ctypes.addressof(refs), len(fs),
+                                                 ts.mp_ref, ts.mn_ref)
+            if st:
+                raise_status(st)
+            b = _string_at(ts.mp.value or 0, ts.mn.value)
+        finally:
+            ts.busy = False
+            del refs
+        v = _decode(b)
+        if not isinstance(v, list):  # pragma: no cover - a library bug
+            raise errors.InternalError(f"the library wrote a {v.__class__.__name__}, not an array")
+        return v
+
+
+def _decode(b: bytes) -> Any:
+    try:
+        return _decode_msgpack(b)
+    except msgspec.DecodeError as e:  # pragma: no cover - a library bug
+        raise errors.InternalError(f"the library wrote MessagePack that does not decode: {e}") from None
 
 
 __all__ = ["Schema", "Layout"]

@@ -247,6 +247,19 @@ def test_frames_decode_as_their_type(monster: Any, region: xb.Region) -> None:
         s.to_dict(other)
     with pytest.raises(xb.RecordTypeError):
         s.to_dict(f, type="MyGame.Example.Referrable")
+    many = [f] * 3 + [region.append_raw(xb.Codec.FLATBUFFERS, tid, mon)]
+    assert s.to_dicts(many) == [s.to_dict(mon)] * 4
+    assert s.to_dicts([]) == []
+    with pytest.raises(xb.UnknownTypeError, match="frame 1 "):
+        s.to_dicts([f, other])
+    with pytest.raises(xb.InvalidArgumentError):
+        s.to_dicts([mon])
+    with xb.Region.anonymous(1 << 16) as r2:
+        g = r2.append_raw(xb.Codec.FLATBUFFERS, tid, mon)
+        with pytest.raises(xb.InvalidArgumentError, match="one region"):
+            s.to_dicts([f, g])
+        del g
+    del many
     wrong_codec = region.append_raw(xb.Codec.CAPNP, tid, mon)
     with pytest.raises(xb.InvalidArgumentError, match="codec"):
         s.to_json(wrong_codec)
