@@ -9,7 +9,7 @@
  *  - Every function returns an int32_t status: XB_OK (0) or a negative
  *    XB_ERR_* code. On failure, xb_last_error() describes it. The message is
  *    per thread and stays valid until the next failing call on that thread.
- *  - Handles (xb_region, xb_scratch) are opaque, distinct pointer types that
+ *  - Handles (xb_region, xb_scratch, xb_schema) are opaque, distinct pointer types that
  *    are never dereferenced: the compiler rejects one kind where another is
  *    expected, and the library rejects it too (XB_ERR_INVALID_ARG). NULL is
  *    never valid. Using a closed handle is XB_ERR_CLOSED, never a crash, and
@@ -99,7 +99,9 @@ enum {
     XB_ERR_TRUNCATED = -17,     /* another process shrank the region's file under it */
     XB_ERR_STALE = -18,         /* frame of another region, or from before a reset */
     XB_ERR_NO_SPACE = -19,      /* the file system cannot hold the region's capacity */
-    XB_ERR_CORRUPT = -20        /* a frame header in the region breaks the layout */
+    XB_ERR_CORRUPT = -20,       /* a frame header in the region breaks the layout */
+    XB_ERR_UNKNOWN_TYPE = -21,  /* no type of that name or id in the schema (the message names it) */
+    XB_ERR_SCHEMA = -22         /* schema bytes or text rejected, or its compiler missing or failing */
 };
 
 /* ---- codecs and records ------------------------------------------------ */
@@ -310,10 +312,27 @@ XB_STATIC_ASSERT(sizeof(void *) == 8, "crossbuf needs a 64-bit platform");
 #ifdef CROSSBUF_TYPES_ONLY
 typedef uint64_t xb_region;
 typedef uint64_t xb_scratch;
+typedef uint64_t xb_schema;
 #else
 typedef struct xb_region_handle *xb_region;   /* an open mapping of a region */
 typedef struct xb_scratch_handle *xb_scratch; /* decode scratch memory (mmap'd, outside every GC) */
+typedef struct xb_schema_handle *xb_schema;   /* a loaded FlatBuffers or Cap'n Proto schema */
 #endif
+
+/* Binary schema formats of xb_schema_load. */
+enum {
+    XB_SCHEMA_BFBS = 1,         /* FlatBuffers reflection schema: flatc -b --schema [--bfbs-builtins] */
+    XB_SCHEMA_CAPNP_REQUEST = 2 /* Cap'n Proto CodeGeneratorRequest: capnp compile -o- */
+};
+
+/* How a message given as bytes is laid out (the flags of the xb_schema_*
+ * calls that take bytes; 0 is the plain form). Frames always hold the plain
+ * form: a FlatBuffers buffer, or a Cap'n Proto message with its segment table. */
+enum {
+    XB_MSG_SIZE_PREFIXED = 1, /* FlatBuffers: starts with its 32-bit length (FinishSizePrefixed) */
+    XB_MSG_FLAT = 2,          /* Cap'n Proto: one segment, no segment table */
+    XB_MSG_PACKED = 4         /* Cap'n Proto: packed encoding of the segment-table form */
+};
 
 /* Flags of the open calls. */
 enum { XB_OPEN_READ_ONLY = 1 /* map PROT_READ; writes are XB_ERR_READ_ONLY; needs only read permission */ };
@@ -516,6 +535,86 @@ int32_t xb_fast(xb_fast_call *call, const uint8_t *in);
  * Sample only (a Tensor's data is passed by pointer with xb_encode). */
 int32_t xb_encode_pymarshal(xb_region r, int32_t codec, int32_t record_type, const uint8_t *in, uint64_t in_len,
                             xb_frame *frames_out, uint64_t cap, uint64_t *n_done);
+
+/* ---- schemas -------------------------------------------------------------
+ * A user's FlatBuffers or Cap'n Proto schema, loaded at run time. A schema is
+ * immutable and may be used by any number of threads at once. Each type has
+ * a stable 64-bit type id (Cap'n Proto: the node id; FlatBuffers: FNV-1a 64
+ * of the fully-qualified name, e.g. "MyGame.Example.Monster"); frames record
+ * it (xb_frame.type_id), so a reader decodes the type that was written.
+ *
+ * Free racing other calls: xb_schema_free waits until the calls in flight on
+ * that schema have returned; later calls return XB_ERR_CLOSED. Name pointers
+ * (xb_schema_type_name) stay valid until xb_schema_free, and no longer.
+ *
+ * Decoding calls verify the whole message first: bounds, offsets and
+ * pointers, vtables, alignment, UTF-8 of strings written out, nesting depth
+ * and traversal limits. A malformed message is XB_ERR_MALFORMED with the
+ * type, the field path and the reason in xb_last_error(). */
+
+/* Loads a binary schema of format XB_SCHEMA_*. Needs no compiler. The bytes
+ * are copied: the caller may free them when the call returns. Bytes that are
+ * not a schema of that format are XB_ERR_SCHEMA. */
+int32_t xb_schema_load(const uint8_t *bytes, uint64_t len, int32_t format, xb_schema *out);
+/* Compiles a text schema (path ending in .fbs or .capnp) with the reference
+ * compiler (flatc, or capnp) found on PATH, searching import_dirs[0..n_dirs)
+ * for includes and imports (may be NULL when n_dirs is 0). A missing file is
+ * XB_ERR_NOT_FOUND; a missing compiler, or one that rejects the schema, is
+ * XB_ERR_SCHEMA, whose message says what to install or what the compiler
+ * reported. */
+int32_t xb_schema_compile(const char *path, const char *const *import_dirs, uint64_t n_dirs, xb_schema *out);
+/* Frees the schema (XB_ERR_CLOSED the second time). */
+int32_t xb_schema_free(xb_schema s);
+
+/* The type id of the type with a fully-qualified name ("MyGame.Example.Monster";
+ * Cap'n Proto: "file.capnp:Outer.Inner", or "Outer.Inner" when unambiguous).
+ * XB_ERR_UNKNOWN_TYPE names it when there is none. */
+int32_t xb_schema_type_id(xb_schema s, const char *name, uint64_t *out);
+/* The type id of the FlatBuffers root_type; XB_ERR_UNKNOWN_TYPE when the
+ * schema declares none (Cap'n Proto schemas never do). */
+int32_t xb_schema_root_type(xb_schema s, uint64_t *out);
+/* The fully-qualified name of a type: *name points to *len bytes of UTF-8,
+ * followed by a NUL, owned by the schema (not Go memory): valid until
+ * xb_schema_free. XB_ERR_UNKNOWN_TYPE names an id the schema lacks. */
+int32_t xb_schema_type_name(xb_schema s, uint64_t type_id, const char **name, uint64_t *len);
+
+/* Checks that bytes hold a well-formed message whose root is the type
+ * type_id (a FlatBuffers table, or a Cap'n Proto struct; another kind is
+ * XB_ERR_RECORD_TYPE). flags: XB_MSG_*. XB_OK, or XB_ERR_MALFORMED. */
+int32_t xb_schema_verify(xb_schema s, uint64_t type_id, const uint8_t *bytes, uint64_t len, uint32_t flags);
+
+/* Transcode a message of type type_id in bytes (flags: XB_MSG_*) into s:
+ *  - JSON as the reference tools print it (FlatBuffers: flatc --json
+ *    --strict-json, non-finite floats as "nan"/"inf"/"-inf"; Cap'n Proto:
+ *    its JSON codec, as capnp convert binary:json);
+ *  - MessagePack: the message's fields as a map keyed by field name, in
+ *    schema order, nested alike. FlatBuffers: the fields present in the
+ *    message; Cap'n Proto: every data field and non-null pointer field.
+ *    Integers and enums as integers of their exact value and sign (union
+ *    `_type` fields too), float32 as float32 and float64 as float64 with the
+ *    stored bits, strings as str, Cap'n Proto Data as bin, Void and unknown
+ *    union members as nil. AnyPointer fields are verified and left out.
+ * Strings must be valid UTF-8 on both paths (else XB_ERR_MALFORMED, naming
+ * the field). *out points into scratch: valid until the next call that uses
+ * sc, or xb_scratch_free. bytes need no alignment. */
+int32_t xb_schema_to_json(xb_schema s, xb_scratch sc, uint64_t type_id, const uint8_t *bytes, uint64_t len,
+                          uint32_t flags, const uint8_t **out, uint64_t *out_len);
+int32_t xb_schema_to_msgpack(xb_schema s, xb_scratch sc, uint64_t type_id, const uint8_t *bytes, uint64_t len,
+                             uint32_t flags, const uint8_t **out, uint64_t *out_len);
+/* The same for a frame of region r, decoded as the type its header names
+ * (frame->type_id): a type the schema lacks is XB_ERR_UNKNOWN_TYPE naming
+ * the id, and a frame whose codec is not the schema's format
+ * (XB_CODEC_FLATBUFFERS or XB_CODEC_CAPNP) is XB_ERR_INVALID_ARG. Only the
+ * frame's identity (region_id, generation, offset) is read, as in xb_decode. */
+int32_t xb_schema_frame_to_json(xb_schema s, xb_region r, xb_scratch sc, const xb_frame *frame, const uint8_t **out,
+                                uint64_t *out_len);
+int32_t xb_schema_frame_to_msgpack(xb_schema s, xb_region r, xb_scratch sc, const xb_frame *frame,
+                                   const uint8_t **out, uint64_t *out_len);
+/* The frames[0..n) of r in one call: a MessagePack array of n values, each
+ * as xb_schema_frame_to_msgpack writes it (frames may hold different types).
+ * A failure names the index and offset of the frame, and writes nothing. */
+int32_t xb_schema_frames_to_msgpack(xb_schema s, xb_region r, xb_scratch sc, const xb_frame *frames, uint64_t n,
+                                    const uint8_t **out, uint64_t *out_len);
 
 /* ---- test data ---------------------------------------------------------
  * The seeded records that tests and benchmarks of every language share.

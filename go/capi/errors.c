@@ -41,6 +41,13 @@ const char *xb_status_name(int32_t status) {
     case XB_ERR_NOT_COMMITTED: return "XB_ERR_NOT_COMMITTED";
     case XB_ERR_INVALID_RECORD: return "XB_ERR_INVALID_RECORD";
     case XB_ERR_INTERNAL: return "XB_ERR_INTERNAL";
+    case XB_ERR_READ_ONLY: return "XB_ERR_READ_ONLY";
+    case XB_ERR_TRUNCATED: return "XB_ERR_TRUNCATED";
+    case XB_ERR_STALE: return "XB_ERR_STALE";
+    case XB_ERR_NO_SPACE: return "XB_ERR_NO_SPACE";
+    case XB_ERR_CORRUPT: return "XB_ERR_CORRUPT";
+    case XB_ERR_UNKNOWN_TYPE: return "XB_ERR_UNKNOWN_TYPE";
+    case XB_ERR_SCHEMA: return "XB_ERR_SCHEMA";
     }
     return "XB_ERR_UNKNOWN";
 }

@@ -112,6 +112,8 @@ func (h *handles[T]) name() string {
 		return "region"
 	case tagScratch:
 		return "scratch"
+	case tagSchema:
+		return "schema"
 	}
 	return "unknown"
 }
@@ -164,4 +166,5 @@ func (h *handles[T]) each(f func(*T)) {
 const (
 	tagRegion  = 'R'
 	tagScratch = 'S'
+	tagSchema  = 'C'
 )

@@ -26,6 +26,7 @@ type scratch struct {
 	sample record.Sample
 	tensor record.Tensor
 	py     pyWriter // the marshal buffer of the Python fast path
+	out    []byte   // JSON or MessagePack of a schema call, before its copy into the mapping
 }
 
 const scratchMinChunk = 1 << 20

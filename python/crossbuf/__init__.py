@@ -41,13 +41,16 @@ from .errors import (
     RegionInUseError,
     RegionNotFoundError,
     RegionOSError,
+    SchemaError,
     StaleFrameError,
     TruncatedError,
     UnknownCodecError,
+    UnknownTypeError,
     VersionError,
 )
 from .records import Codec, DType, Http, Level, LogEntry, Record, RecordType, Sample, Tensor
 from .region import Field, Frame, Region, RegionStats, unlink_shm
+from .schema import Layout, Schema
 from .views import LogEntryView, SampleView, TensorView, View
 
 #: The library's version, which is also the package's: both come from
@@ -70,6 +73,8 @@ __all__ = [
     "Frame",
     "Field",
     "unlink_shm",
+    "Schema",
+    "Layout",
     "Codec",
     "RecordType",
     "Level",
@@ -104,6 +109,8 @@ __all__ = [
     "StaleFrameError",
     "NoSpaceError",
     "CorruptFrameError",
+    "UnknownTypeError",
+    "SchemaError",
     "ForkError",
     "RegionInUseError",
 ]

@@ -228,6 +228,18 @@ _SIGS = {
     "xb_pymarshal_probe": ([_h, POINTER(c_void_p), _u64p], c_int32),
     "xb_fast": ([c_void_p, c_char_p], c_int32),
     "xb_encode_pymarshal": ([_h, c_int32, c_int32, c_char_p, c_uint64, c_void_p, c_uint64, _u64p], c_int32),
+    "xb_schema_load": ([c_void_p, c_uint64, c_int32, _hp], c_int32),
+    "xb_schema_compile": ([c_char_p, POINTER(c_char_p), c_uint64, _hp], c_int32),
+    "xb_schema_free": ([_h], c_int32),
+    "xb_schema_type_id": ([_h, c_char_p, _u64p], c_int32),
+    "xb_schema_root_type": ([_h, _u64p], c_int32),
+    "xb_schema_type_name": ([_h, c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xb_schema_verify": ([_h, c_uint64, c_void_p, c_uint64, c_uint32], c_int32),
+    "xb_schema_to_json": ([_h, _h, c_uint64, c_void_p, c_uint64, c_uint32, POINTER(c_void_p), _u64p], c_int32),
+    "xb_schema_to_msgpack": ([_h, _h, c_uint64, c_void_p, c_uint64, c_uint32, POINTER(c_void_p), _u64p], c_int32),
+    "xb_schema_frame_to_json": ([_h, _h, _h, c_void_p, POINTER(c_void_p), _u64p], c_int32),
+    "xb_schema_frame_to_msgpack": ([_h, _h, _h, c_void_p, POINTER(c_void_p), _u64p], c_int32),
+    "xb_schema_frames_to_msgpack": ([_h, _h, _h, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
 }
 for _name, (_args, _res) in _SIGS.items():
     try:

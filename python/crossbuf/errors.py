@@ -106,6 +106,20 @@ class CorruptFrameError(CrossbufError):
     code = -20
 
 
+class UnknownTypeError(CrossbufError, LookupError):
+    """A type name or type id the schema does not define (the message names it),
+    e.g. a frame whose type id is not in the schema it is decoded with."""
+
+    code = -21
+
+
+class SchemaError(CrossbufError, ValueError):
+    """Schema bytes or text rejected, or the compiler a text schema needs is
+    missing or failed (the message says what to install, or what it reported)."""
+
+    code = -22
+
+
 class ForkError(CrossbufError, RuntimeError):
     """The library was used in a child process forked after it was loaded."""
 
@@ -137,6 +151,8 @@ _BY_CODE: Dict[int, Type[CrossbufError]] = {
         StaleFrameError,
         NoSpaceError,
         CorruptFrameError,
+        UnknownTypeError,
+        SchemaError,
     )
 }
 
@@ -172,6 +188,8 @@ __all__ = [
     "StaleFrameError",
     "NoSpaceError",
     "CorruptFrameError",
+    "UnknownTypeError",
+    "SchemaError",
     "ForkError",
     "RegionInUseError",
     "error_for",

@@ -1,0 +1,390 @@
+"""Users' FlatBuffers and Cap'n Proto schemas, loaded at run time.
+
+    schema = crossbuf.Schema.load("monster.bfbs")          # or .fbs, .capnp, bytes
+    tid = schema.type_id("MyGame.Example.Monster")
+    frame = region.append_raw(crossbuf.Codec.FLATBUFFERS, tid, data)
+    schema.to_dict(frame)        # decoded as the type the frame names
+    schema.to_json(data, type="MyGame.Example.Monster")
+
+A Schema is immutable and may be used from any number of threads. Every
+decoding call verifies the message first; malformed bytes raise
+MalformedError naming the type, the field path and what was wrong.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+from ctypes import byref, c_char_p, c_uint64, c_void_p
+from enum import IntFlag
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+import msgspec
+
+from . import _lib, errors
+from ._lib import FRAME_FMT, check_fork, lib, raise_status
+from .region import Frame, _buffer_arg
+
+_BFBS = 1
+_CAPNP_REQUEST = 2
+_string_at = ctypes.string_at
+
+#: What Schema.load and the decoding calls accept as bytes.
+Buffer = Union[bytes, bytearray, memoryview]
+#: A type, by fully-qualified name or by type id.
+TypeRef = Union[str, int]
+PathArg = Union[str, "os.PathLike[str]"]
+
+
+class Layout(IntFlag):
+    """How a message given as bytes is laid out (XB_MSG_*). Frames always
+    hold the plain form."""
+
+    PLAIN = 0
+    SIZE_PREFIXED = 1  #: FlatBuffers: starts with its 32-bit length
+    FLAT = 2  #: Cap'n Proto: one segment, no segment table
+    PACKED = 4  #: Cap'n Proto: packed encoding
+
+
+class _ThreadState:
+    __slots__ = ("scratch", "busy", "out", "out_len", "out_ref", "len_ref")
+
+    def __init__(self, scratch: int) -> None:
+        self.scratch = scratch
+        self.busy = False
+        self.out = c_void_p()
+        self.out_len = c_uint64()
+        self.out_ref = byref(self.out)
+        self.len_ref = byref(self.out_len)
+
+
+_decode_msgpack = msgspec.msgpack.Decoder().decode
+
+
+class Schema:
+    """A loaded FlatBuffers or Cap'n Proto schema (use Schema.load).
+
+    close() frees it; calls running in other threads finish first, later
+    ones raise ClosedError. Not usable in a child process forked after
+    import (ForkError)."""
+
+    def __init__(self, handle: int) -> None:
+        self._h = handle
+        self._pid = os.getpid()
+        self._local = threading.local()
+        self._states: List[_ThreadState] = []
+        self._lock = threading.Lock()
+        # The schema is immutable: names and the root resolve once.
+        self._ids: Dict[str, int] = {}
+        self._root: Optional[int] = None
+        out = c_uint64()
+        if lib.xb_schema_root_type(handle, byref(out)) == 0:
+            self._root = out.value
+
+    # ---- loading -------------------------------------------------------------
+
+    @classmethod
+    def load(cls, source: Union[PathArg, Buffer], imports: Sequence[PathArg] = ()) -> "Schema":
+        """Loads a schema from:
+
+        - bytes: a binary FlatBuffers schema (`flatc -b --schema`, recognised
+          by its BFBS identifier) or a Cap'n Proto CodeGeneratorRequest
+          (`capnp compile -o-`);
+        - a path to a `.fbs` or `.capnp` text schema, compiled by the reference
+          compiler (flatc, capnp) with `imports` as include/import directories;
+        - a path to any other file: its bytes, as above.
+
+        A missing compiler raises SchemaError saying what to install."""
+        check_fork()
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return cls._from_bytes(bytes(source))
+        try:
+            path = os.fspath(source)
+        except TypeError:
+            raise errors.InvalidArgumentError(
+                f"a schema is bytes or a path, not {type(source).__name__}") from None
+        if not isinstance(path, str):
+            path = os.fsdecode(path)
+        if path.lower().endswith((".fbs", ".capnp")):
+            return cls._compile(path, imports)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError as e:
+            raise errors.RegionNotFoundError(f"schema file {path!r}: {e.strerror}") from None
+        except OSError as e:
+            raise errors.RegionOSError(f"schema file {path!r}: {e}") from None
+        return cls._from_bytes(data)
+
+    @classmethod
+    def _from_bytes(cls, data: bytes) -> "Schema":
+        # .bfbs files carry reflection.fbs's file identifier at bytes 4..8.
+        fmt = _BFBS if data[4:8] == b"BFBS" else _CAPNP_REQUEST
+        h = c_void_p()
+        st = lib.xb_schema_load(data, len(data), fmt, byref(h))
+        if st:
+            raise_status(st)
+        return cls(h.value or 0)
+
+    @classmethod
+    def _compile(cls, path: str, imports: Sequence[PathArg]) -> "Schema":
+        dirs = [os.fsencode(d) for d in imports]
+        for d in dirs:
+            if b"\0" in d:
+                raise errors.InvalidArgumentError(f"import directory {d!r} contains a NUL byte")
+        if "\0" in path:
+            raise errors.InvalidArgumentError(f"schema path {path!r} contains a NUL byte")
+        arr = (c_char_p * max(1, len(dirs)))(*dirs)
+        h = c_void_p()
+        st = lib.xb_schema_compile(os.fsencode(path), arr, len(dirs), byref(h))
+        if st:
+            raise_status(st)
+        return cls(h.value or 0)
+
+    # ---- lifetime ------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._h == 0
+
+    def _handle(self) -> int:
+        h = self._h
+        if not h:
+            raise errors.ClosedError("schema is closed")
+        if _lib._forked:
+            _lib.fork_error()
+        return h
+
+    def _state(self) -> _ThreadState:
+        try:
+            return self._local.st  # type: ignore[no-any-return]
+        except AttributeError:
+            pass
+        s = c_void_p()
+        st = lib.xb_scratch_new(byref(s))
+        if st:
+            raise_status(st)
+        ts = _ThreadState(s.value or 0)
+        with self._lock:
+            self._states.append(ts)
+        self._local.st = ts
+        return ts
+
+    def _enter(self) -> _ThreadState:
+        """Starts a call that reads this schema's scratch after the library
+        returns (see Region._enter): busy is set before the closed check, and
+        close() clears the handle before it waits for busy flags."""
+        ts = self._state()
+        ts.busy = True
+        if not self._h:
+            ts.busy = False
+            raise errors.ClosedError("schema is closed")
+        if _lib._forked:
+            ts.busy = False
+            _lib.fork_error()
+        return ts
+
+    def close(self) -> None:
+        """Frees the schema. A second close raises ClosedError."""
+        h = self._handle()
+        self._h = 0
+        me = getattr(self._local, "st", None)
+        with self._lock:
+            states, self._states = self._states, []
+        for ts in states:
+            while ts.busy and ts is not me:
+                time.sleep(0.0001)
+        for ts in states:
+            lib.xb_scratch_free(ts.scratch)
+        st = lib.xb_schema_free(h)
+        if st:
+            raise_status(st)
+
+    def __enter__(self) -> "Schema":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._h:
+            self.close()
+
+    def __del__(self) -> None:
+        h = getattr(self, "_h", 0)
+        if not h or _lib._forked or os.getpid() != self._pid:
+            return
+        self._h = 0
+        for ts in self._states:
+            lib.xb_scratch_free(ts.scratch)
+        lib.xb_schema_free(h)
+
+    def __repr__(self) -> str:
+        return f"Schema({'closed' if self._h == 0 else hex(self._h)})"
+
+    # ---- types ---------------------------------------------------------------
+
+    def type_id(self, name: str) -> int:
+        """The stable 64-bit id of the type with a fully-qualified name
+        ("MyGame.Example.Monster"; Cap'n Proto: "file.capnp:Name", or "Name"
+        when unambiguous). UnknownTypeError names a type the schema lacks."""
+        if not isinstance(name, str):
+            raise errors.InvalidArgumentError(f"a type name is a str, not {type(name).__name__}")
+        tid = self._ids.get(name)
+        if tid is not None:
+            self._handle()
+            return tid
+        b = name.encode("utf-8", "surrogatepass")
+        if b"\0" in b:
+            raise errors.UnknownTypeError(f"no type {name!r}: type names contain no NUL")
+        out = c_uint64()
+        st = lib.xb_schema_type_id(self._handle(), b, byref(out))
+        if st:
+            raise_status(st)
+        self._ids[name] = out.value
+        return out.value
+
+    def type_name(self, type_id: int) -> str:
+        """The fully-qualified name of a type id."""
+        tid = _lib.check_int(type_id, 0, _lib.U64_MAX, "type id", errors.UnknownTypeError)
+        # The name lives in memory the schema owns: copy it before close()
+        # in another thread may free it.
+        ts = self._enter()
+        try:
+            st = lib.xb_schema_type_name(self._h, tid, ts.out_ref, ts.len_ref)
+            if st:
+                raise_status(st)
+            return _string_at(ts.out.value or 0, ts.out_len.value).decode("utf-8")
+        finally:
+            ts.busy = False
+
+    @property
+    def root_type(self) -> Optional[int]:
+        """The type id of the FlatBuffers root_type, or None."""
+        self._handle()
+        return self._root
+
+    def _resolve(self, type: Optional[TypeRef]) -> int:
+        if type is None:
+            root = self._root
+            if root is None:
+                raise errors.UnknownTypeError("this schema declares no root type: pass type= (a name or id)")
+            return root
+        if isinstance(type, str):
+            return self.type_id(type)
+        if isinstance(type, int) and 0 <= type <= _lib.U64_MAX:
+            return type
+        return _lib.check_int(type, 0, _lib.U64_MAX, "type id", errors.UnknownTypeError)
+
+    # ---- messages ------------------------------------------------------------
+
+    def verify(self, type: TypeRef, data: Buffer, layout: int = Layout.PLAIN) -> None:
+        """Raises MalformedError (naming the field path) unless data is a
+        well-formed message of type."""
+        tid = self._resolve(type)
+        flags = _lib.check_int(layout, 0, 0xFFFFFFFF, "layout")
+        arg, n, keep = _buffer_arg(data)
+        st = lib.xb_schema_verify(self._handle(), tid, arg, n, flags)
+        del keep
+        if st:
+            raise_status(st)
+
+    def _transcode(self, message: Union[Frame, Buffer], type: Optional[TypeRef], layout: int, msgpack: bool) -> bytes:
+        if isinstance(message, Frame):
+            return self._transcode_frame(message, type, msgpack)
+        tid = self._resolve(type)
+        flags = layout if layout == 0 else _lib.check_int(layout, 0, 0xFFFFFFFF, "layout")
+        arg, n, keep = _buffer_arg(message)
+        ts = self._enter()
+        try:
+            fn = lib.xb_schema_to_msgpack if msgpack else lib.xb_schema_to_json
+            st = fn(self._h, ts.scratch, tid, arg, n, flags, ts.out_ref, ts.len_ref)
+            if st:
+                raise_status(st)
+            return _string_at(ts.out.value or 0, ts.out_len.value)
+        finally:
+            ts.busy = False
+            del keep
+
+    def _transcode_frame(self, frame: Frame, type: Optional[TypeRef], msgpack: bool) -> bytes:
+        if type is not None:
+            want = self._resolve(type)
+            if want != frame.type_id:
+                raise errors.RecordTypeError(
+                    f"frame at offset {frame.offset} holds type {frame.type_id:#018x}, not {want:#018x}")
+        region = frame._region
+        h = self._handle()
+        ref = _lib.XbFrame(offset=frame.offset, region_id=frame.region_id, generation=frame.generation)
+        ts = region._enter()  # the region's scratch: its close waits for this call
+        try:
+            fn = lib.xb_schema_frame_to_msgpack if msgpack else lib.xb_schema_frame_to_json
+            st = fn(h, region._h, ts.scratch, byref(ref), ts.mp_ref, ts.mn_ref)
+            if st:
+                raise_status(st)
+            return _string_at(ts.mp.value or 0, ts.mn.value)
+        finally:
+            ts.busy = False
+
+    def to_json(self, message: Union[Frame, Buffer], type: Optional[TypeRef] = None,
+                layout: int = Layout.PLAIN) -> str:
+        """A message as JSON, the way the reference tools print it
+        (FlatBuffers: flatc --json --strict-json; Cap'n Proto: capnp convert
+        binary:json). A Frame is decoded as the type its header names (type=,
+        if given, must be that type); bytes as type, by default the schema's
+        root_type."""
+        return self._transcode(message, type, layout, False).decode("utf-8")
+
+    def to_dict(self, message: Union[Frame, Buffer], type: Optional[TypeRef] = None,
+                layout: int = Layout.PLAIN) -> Dict[str, Any]:
+        """A message as a dict keyed by field name, nested alike: integers and
+        enums as int (unknown enum values kept), floats as float, strings as
+        str, Cap'n Proto Data as bytes, unions by their `_type` value and
+        member (FlatBuffers). FlatBuffers tables hold the fields present in
+        the message; Cap'n Proto structs every data and non-null pointer
+        field. type and layout as for to_json."""
+        v = _decode(self._transcode(message, type, layout, True))
+        if not isinstance(v, dict):  # pragma: no cover - a library bug
+            raise errors.InternalError(f"the library wrote a {v.__class__.__name__}, not a map")
+        return v
+
+    def to_dicts(self, frames: Iterable[Frame]) -> List[Dict[str, Any]]:
+        """to_dict of many frames of one region with one library call, each
+        decoded as the type its header names."""
+        fs = list(frames)
+        if not fs:
+            self._handle()
+            return []
+        first = fs[0]
+        if not isinstance(first, Frame):
+            raise errors.InvalidArgumentError(f"to_dicts takes Frames, not {first.__class__.__name__}")
+        region = first._region
+        buf = bytearray(FRAME_FMT.size * len(fs))
+        for i, f in enumerate(fs):
+            if not isinstance(f, Frame) or f._region is not region:
+                raise errors.InvalidArgumentError("to_dicts takes Frames, all of one region")
+            FRAME_FMT.pack_into(buf, FRAME_FMT.size * i, f.offset, f.region_id, f.generation, 0, 0, 0, 0, 0)
+        refs = (ctypes.c_char * len(buf)).from_buffer(buf)
+        h = self._handle()
+        ts = region._enter()
+        try:
+            st = lib.xb_schema_frames_to_msgpack(h, region._h, ts.scratch, ctypes.addressof(refs), len(fs),
+                                                 ts.mp_ref, ts.mn_ref)
+            if st:
+                raise_status(st)
+            b = _string_at(ts.mp.value or 0, ts.mn.value)
+        finally:
+            ts.busy = False
+            del refs
+        v = _decode(b)
+        if not isinstance(v, list):  # pragma: no cover - a library bug
+            raise errors.InternalError(f"the library wrote a {v.__class__.__name__}, not an array")
+        return v
+
+
+def _decode(b: bytes) -> Any:
+    try:
+        return _decode_msgpack(b)
+    except msgspec.DecodeError as e:  # pragma: no cover - a library bug
+        raise errors.InternalError(f"the library wrote MessagePack that does not decode: {e}") from None
+
+
+__all__ = ["Schema", "Layout"]

@@ -1,0 +1,504 @@
+"""Users' schemas from Python: crossbuf.Schema on the reference projects' own
+schemas and messages, compared with what their tools print.
+
+The conformance data is read from $CROSSBUF_CONFORMANCE, else
+../shared/conformance beside the repository; tests that need it (or flatc,
+or capnp) skip with the reason when it is absent."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+
+import crossbuf as xb
+from crossbuf import _lib
+
+from conftest import ROOT
+
+MONSTER = "MyGame.Example.Monster"
+
+
+def conformance(sub: str) -> str:
+    base = os.environ.get("CROSSBUF_CONFORMANCE") or os.path.join(ROOT, "..", "shared", "conformance")
+    path = os.path.join(base, sub)
+    if not os.path.isdir(path):
+        pytest.skip(f"conformance data not found at {path} (set CROSSBUF_CONFORMANCE)")
+    return path
+
+
+def need_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} not installed (./build.sh test installs it)")
+    return path
+
+
+def run(args: List[str], cwd: str, stdin: Optional[bytes] = None) -> bytes:
+    p = subprocess.run(args, cwd=cwd, input=stdin, capture_output=True, check=False)
+    assert p.returncode == 0, f"{' '.join(args)}: {p.stderr.decode(errors='replace')}"
+    return p.stdout
+
+
+def loads_flatc(text: str) -> Any:
+    """flatc prints non-finite floats bare (inf, nan), which JSON lacks."""
+    text = re.sub(r"(?<=[:\[,\s])(-?)inf\b", r"\1Infinity", text)
+    text = re.sub(r"(?<=[:\[,\s])-?nan\b", "NaN", text)
+    return json.loads(text)
+
+
+def flatc_json(tmp: str, fbs_dir: str, fbs: str, binary: str) -> Any:
+    """What `flatc --json --strict-json --raw-binary` prints for binary."""
+    run([need_tool("flatc"), "-I", "include_test", "--json", "--strict-json", "--raw-binary", "-o", tmp, fbs, "--",
+         binary], fbs_dir)
+    base = os.path.splitext(os.path.basename(binary))[0]
+    with open(os.path.join(tmp, base + ".json")) as f:
+        return loads_flatc(f.read())
+
+
+def same(got: Any, want: Any, path: str = "") -> None:
+    """Equal values; floats to the precision the reference tools print."""
+    if isinstance(want, float) or (isinstance(got, float) and isinstance(want, int) and not isinstance(want, bool)):
+        assert isinstance(got, (float, int)) and not isinstance(got, bool), f"{path}: {got!r} is not a number"
+        if math.isnan(want):
+            assert math.isnan(got), f"{path}: {got} != nan"
+        else:
+            assert math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-6), f"{path}: {got} != {want}"
+    elif isinstance(want, dict):
+        assert isinstance(got, dict), f"{path}: {got!r} is not a dict"
+        assert set(got) == set(want), f"{path}: keys {sorted(got)} != {sorted(want)}"
+        for k in want:
+            same(got[k], want[k], f"{path}.{k}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), f"{path}: {got!r} != {want!r}"
+        for i, (g, w) in enumerate(zip(got, want)):
+            same(g, w, f"{path}[{i}]")
+    else:
+        assert type(got) is type(want) and got == want, f"{path}: {got!r} != {want!r}"
+
+
+# ---- FlatBuffers: flatc's JSON as the values to_dict returns -------------------
+# The types come from the .bfbs itself, printed by flatc (reflection.fbs), not
+# from crossbuf: enum names become their values, nested flatbuffers and
+# unions their tables.
+
+_INTS = {"UType", "Bool", "Byte", "UByte", "Short", "UShort", "Int", "UInt", "Long", "ULong"}
+
+
+class FlatBuffersValues:
+    def __init__(self, reflection: Dict[str, Any]) -> None:
+        self.objects: List[Dict[str, Any]] = reflection["objects"]
+        self.enums: List[Dict[str, Any]] = reflection["enums"]
+        self.by_name = {o["name"]: o for o in self.objects}
+
+    def enum(self, index: int, v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        values = {e["name"]: e.get("value", 0) for e in self.enums[index]["values"]}
+        names = v.split()
+        if len(names) == 1:
+            return values[names[0]]
+        total = 0
+        for n in names:  # bit_flags print as space-separated names
+            total |= values[n]
+        return total
+
+    def member(self, union: int, tag: int, v: Any) -> Any:
+        for e in self.enums[union]["values"]:
+            if e.get("value", 0) == tag:
+                ut = e.get("union_type", {})
+                if ut.get("base_type") == "Obj":
+                    return self.table(self.objects[ut["index"]], v)
+                return v
+        return v
+
+    def scalar(self, base: str, index: int, v: Any) -> Any:
+        if base == "Obj":
+            return self.table(self.objects[index], v)
+        if base in _INTS and index >= 0:
+            return self.enum(index, v)
+        if base in ("Float", "Double") and isinstance(v, int):
+            return float(v)
+        return v
+
+    def table(self, obj: Dict[str, Any], v: Dict[str, Any]) -> Dict[str, Any]:
+        fields = {f["name"]: f for f in obj["fields"]}
+        out: Dict[str, Any] = {}
+        for k, x in v.items():
+            f = fields[k]
+            t = f["type"]
+            base, index = t.get("base_type", "None"), t.get("index", -1)
+            attrs = {a["key"]: a.get("value") for a in f.get("attributes", [])}
+            if f.get("key") and x == f.get("default_integer", 0) and not obj.get("is_struct"):
+                continue  # flatc prints key fields even when absent; crossbuf holds what is present
+            if "nested_flatbuffer" in attrs:
+                name = attrs["nested_flatbuffer"]
+                ns = obj["name"].rsplit(".", 1)[0]
+                out[k] = self.table(self.by_name.get(name) or self.by_name[f"{ns}.{name}"], x)
+            elif base == "Union":
+                out[k] = self.member(index, self.enum(index, v[k + "_type"]), x)
+            elif base in ("Vector", "Array") and t.get("element") == "Union":
+                tags = [self.enum(index, s) for s in v[k + "_type"]]
+                out[k] = [self.member(index, tag, e) for tag, e in zip(tags, x)]
+            elif base in ("Vector", "Array"):
+                out[k] = [self.scalar(t.get("element", "None"), index, e) for e in x]
+            else:
+                out[k] = self.scalar(base, index, x)
+        return out
+
+
+def monster_files() -> Tuple[str, bytes, bytes]:
+    d = conformance("flatbuffers")
+    with open(os.path.join(d, "monster_test.bfbs"), "rb") as f:
+        bfbs = f.read()
+    with open(os.path.join(d, "monsterdata_test.mon"), "rb") as f:
+        mon = f.read()
+    return d, bfbs, mon
+
+
+@pytest.fixture(scope="module")
+def monster() -> Any:
+    d, bfbs, mon = monster_files()
+    s = xb.Schema.load(bfbs)
+    yield s, mon
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def fb_values(tmp_path_factory: pytest.TempPathFactory) -> FlatBuffersValues:
+    d, _, _ = monster_files()
+    tmp = str(tmp_path_factory.mktemp("reflection"))
+    return FlatBuffersValues(flatc_json(tmp, d, "reflection.fbs", os.path.join(d, "monster_test.bfbs")))
+
+
+def test_monster_to_dict_matches_flatc(monster: Any, fb_values: FlatBuffersValues, tmp_path: Any) -> None:
+    s, mon = monster
+    d, _, _ = monster_files()
+    want = flatc_json(str(tmp_path), d, "monster_test.fbs", os.path.join(d, "monsterdata_test.mon"))
+    got = s.to_dict(mon)
+    same(got, fb_values.table(fb_values.by_name[MONSTER], want))
+    # The spot values of monsterdata_test.json, as Python types.
+    assert got["name"] == "MyMonster" and got["hp"] == 80 and got["inventory"] == [0, 1, 2, 3, 4]
+    assert got["test_type"] == 1 and got["test"] == {"name": "Fred"}
+    assert got["testhashs64_fnv1"] == 7930699090847568257 and got["testhashs32_fnv1"] == -579221183
+    assert "mana" not in got  # absent: the schema default applies
+    # to_json is flatc's JSON.
+    same(loads_flatc(s.to_json(mon)), want)
+    # monsterdata_test.json itself, through flatc, gives the same values.
+    run([need_tool("flatc"), "-I", "include_test", "-b", "-o", str(tmp_path / "fromjson"), "monster_test.fbs",
+         "monsterdata_test.json"], d)
+    with open(tmp_path / "fromjson" / "monsterdata_test.mon", "rb") as f:
+        same(s.to_dict(f.read()), got)
+
+
+def test_monster_from_text_schema(monster: Any) -> None:
+    s, mon = monster
+    d, _, _ = monster_files()
+    need_tool("flatc")
+    with xb.Schema.load(os.path.join(d, "monster_test.fbs"), imports=[os.path.join(d, "include_test")]) as t:
+        assert t.type_id(MONSTER) == s.type_id(MONSTER)
+        assert t.to_dict(mon) == s.to_dict(mon)
+        assert t.to_json(mon) == s.to_json(mon)
+
+
+def test_type_ids_and_names(monster: Any) -> None:
+    s, _ = monster
+    tid = s.type_id(MONSTER)
+    # FlatBuffers type ids are FNV-1a 64 of the fully-qualified name.
+    h = 0xCBF29CE484222325
+    for c in MONSTER.encode():
+        h = ((h ^ c) * 0x100000001B3) & ((1 << 64) - 1)
+    assert tid == h
+    assert s.root_type == tid
+    assert s.type_name(tid) == MONSTER
+    with pytest.raises(xb.UnknownTypeError, match="MyGame.Example.Nope"):
+        s.type_id("MyGame.Example.Nope")
+    with pytest.raises(xb.UnknownTypeError, match="0x0000000000000007"):
+        s.type_name(7)
+    with pytest.raises(xb.UnknownTypeError):
+        s.type_name(-1)
+    with pytest.raises(xb.UnknownTypeError, match="NUL"):
+        s.type_id("a\0b")
+    with pytest.raises(xb.RecordTypeError, match="not a message type"):
+        s.verify("MyGame.Example.Color", b"\0" * 16)
+    assert issubclass(xb.UnknownTypeError, LookupError) and xb.UnknownTypeError.code == -21
+    assert xb.SchemaError.code == -22 and xb.status_name(-21) == "XB_ERR_UNKNOWN_TYPE"
+
+
+def test_frames_decode_as_their_type(monster: Any, region: xb.Region) -> None:
+    s, mon = monster
+    tid = s.type_id(MONSTER)
+    f = region.append_raw(xb.Codec.FLATBUFFERS, tid, mon)
+    assert s.to_dict(f) == s.to_dict(mon)
+    assert s.to_dict(f, type=MONSTER) == s.to_dict(mon)
+    assert s.to_json(f) == s.to_json(mon)
+    other = region.append_raw(xb.Codec.FLATBUFFERS, 0xDEADBEEF, mon)
+    with pytest.raises(xb.UnknownTypeError, match="0x00000000deadbeef"):
+        s.to_dict(other)
+    with pytest.raises(xb.RecordTypeError):
+        s.to_dict(f, type="MyGame.Example.Referrable")
+    many = [f] * 3 + [region.append_raw(xb.Codec.FLATBUFFERS, tid, mon)]
+    assert s.to_dicts(many) == [s.to_dict(mon)] * 4
+    assert s.to_dicts([]) == []
+    with pytest.raises(xb.UnknownTypeError, match="frame 1 "):
+        s.to_dicts([f, other])
+    with pytest.raises(xb.InvalidArgumentError):
+        s.to_dicts([mon])
+    with xb.Region.anonymous(1 << 16) as r2:
+        g = r2.append_raw(xb.Codec.FLATBUFFERS, tid, mon)
+        with pytest.raises(xb.InvalidArgumentError, match="one region"):
+            s.to_dicts([f, g])
+        del g
+    del many
+    wrong_codec = region.append_raw(xb.Codec.CAPNP, tid, mon)
+    with pytest.raises(xb.InvalidArgumentError, match="codec"):
+        s.to_json(wrong_codec)
+    del f, other, wrong_codec
+
+
+def test_malformed_monsters(monster: Any) -> None:
+    s, mon = monster
+    rng = random.Random(7)
+    outcomes = {"ok": 0, "malformed": 0}
+    for n in range(len(mon)):
+        try:
+            s.to_dict(mon[:n])
+            assert not mon[n:].strip(b"\0"), f"a Monster cut at {n} decoded"
+            outcomes["ok"] += 1
+        except xb.MalformedError as e:
+            assert MONSTER in str(e)
+            outcomes["malformed"] += 1
+    for _ in range(1500):
+        b = bytearray(mon)
+        for _ in range(rng.randint(1, 4)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        try:
+            s.verify(MONSTER, b)
+        except xb.MalformedError:
+            with pytest.raises(xb.MalformedError):
+                s.to_dict(bytes(b))
+            continue
+        try:
+            s.to_dict(bytes(b))
+            s.to_json(b)
+        except xb.MalformedError as e:
+            assert "UTF-8" in str(e)  # verify does not look into strings' text
+    # Invalid UTF-8 in a string: the same error, with the field, on both paths.
+    bad = bytearray(mon)
+    i = bad.index(b"MyMonster")
+    bad[i + 2] = 0xFF
+    for call in (s.to_dict, s.to_json):
+        with pytest.raises(xb.MalformedError, match=r"name: string is not valid UTF-8"):
+            call(bytes(bad))
+    with pytest.raises(xb.MalformedError):
+        s.verify(MONSTER, b"")
+
+
+def test_hostile_schemas() -> None:
+    _, bfbs, _ = monster_files()
+    with pytest.raises(xb.SchemaError):
+        xb.Schema.load(b"\0\0\0\0BFBS" + b"\xff" * 40)
+    with pytest.raises(xb.SchemaError):
+        xb.Schema.load(b"not a schema at all")
+    with pytest.raises(xb.SchemaError):
+        xb.Schema.load(b"")
+    rng = random.Random(3)
+    for _ in range(100):
+        b = bytearray(bfbs)
+        b[rng.randrange(len(b))] ^= 1 + rng.randrange(255)
+        try:
+            xb.Schema.load(bytes(b)).close()
+        except xb.SchemaError:
+            pass
+
+
+def test_load_errors(tmp_path: Any) -> None:
+    with pytest.raises(xb.RegionNotFoundError):
+        xb.Schema.load(str(tmp_path / "missing.bfbs"))
+    with pytest.raises(xb.RegionNotFoundError):
+        xb.Schema.load(str(tmp_path / "missing.fbs"))
+    with pytest.raises(xb.InvalidArgumentError):
+        xb.Schema.load(42)  # type: ignore[arg-type]
+    bad = tmp_path / "bad.fbs"
+    bad.write_text("table {")
+    if shutil.which("flatc"):
+        with pytest.raises(xb.SchemaError, match="flatc"):
+            xb.Schema.load(str(bad))
+
+
+@pytest.mark.parametrize("ext,package", [(".fbs", "flatbuffers-compiler"), (".capnp", "capnproto")])
+def test_missing_compiler_names_the_package(tmp_path: Any, ext: str, package: str) -> None:
+    src = tmp_path / ("x" + ext)
+    src.write_text("")
+    code = f"import crossbuf\ntry:\n crossbuf.Schema.load({str(src)!r})\nexcept crossbuf.SchemaError as e:\n print(e)\n"
+    env = dict(os.environ, PATH=str(tmp_path), PYTHONPATH=os.path.join(ROOT, "python"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert f"apt-get install {package}" in out, out
+
+
+def test_wrong_kind_handles(monster: Any, region: xb.Region) -> None:
+    s, mon = monster
+    out = ctypes.c_uint64()
+    st = _lib.lib.xb_schema_type_id(region._h, MONSTER.encode(), ctypes.byref(out))
+    assert st == xb.InvalidArgumentError.code
+    assert "schema" in (_lib.lib.xb_last_error() or b"").decode()
+    assert _lib.lib.xb_schema_free(region._h) == xb.InvalidArgumentError.code
+    assert _lib.lib.xb_schema_type_id(None, MONSTER.encode(), ctypes.byref(out)) == xb.ClosedError.code
+    p, n = ctypes.c_void_p(), ctypes.c_uint64()
+    st = _lib.lib.xb_schema_to_json(s._h, s._h, s.type_id(MONSTER), mon, len(mon), 0, ctypes.byref(p), ctypes.byref(n))
+    assert st == xb.InvalidArgumentError.code  # a schema where a scratch belongs
+
+
+def test_closed_schema() -> None:
+    _, bfbs, mon = monster_files()
+    s = xb.Schema.load(bfbs)
+    s.close()
+    with pytest.raises(xb.ClosedError):
+        s.close()
+    with pytest.raises(xb.ClosedError):
+        s.to_dict(mon)
+    with pytest.raises(xb.ClosedError):
+        s.type_id(MONSTER)
+
+
+def test_close_while_other_threads_decode(region: xb.Region) -> None:
+    _, bfbs, mon = monster_files()
+    for _ in range(3):
+        s = xb.Schema.load(bfbs)
+        tid = s.type_id(MONSTER)
+        f = region.append_raw(xb.Codec.FLATBUFFERS, tid, mon)
+        started = threading.Barrier(5)
+        results: List[str] = []
+
+        def work(use_frame: bool) -> None:
+            started.wait()
+            closed = False
+            for i in range(2000):
+                try:
+                    v = s.to_dict(f if use_frame else mon)
+                    assert v["hp"] == 80 and not closed
+                    s.type_name(tid)
+                except xb.ClosedError:
+                    closed = True
+                    if i > 10 and results.count("closed") > 40:
+                        break
+                    results.append("closed")
+            results.append("done")
+
+        threads = [threading.Thread(target=work, args=(i % 2 == 0,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        started.wait()
+        s.close()
+        for t in threads:
+            t.join()
+        assert results.count("done") == 4
+        del f
+
+
+# ---- Cap'n Proto: `capnp convert binary:json` as the values to_dict returns ----
+# The types come from the CodeGeneratorRequest capnp writes, read by pycapnp
+# with Cap'n Proto's own schema.capnp.
+
+
+class CapnpValues:
+    def __init__(self, request: bytes) -> None:
+        capnp = pytest.importorskip("capnp")
+        d = os.path.dirname(capnp.__file__)
+        schema_capnp = capnp.load(os.path.join(d, "schema.capnp"), imports=[os.path.dirname(d)])
+        with schema_capnp.CodeGeneratorRequest.from_bytes(request, traversal_limit_in_words=1 << 30) as req:
+            self.nodes = {n["id"]: n for n in req.to_dict()["nodes"]}
+
+    def struct(self, node_id: int, v: Dict[str, Any]) -> Dict[str, Any]:
+        fields = {f["name"]: f for f in self.nodes[node_id]["struct"]["fields"]}
+        out: Dict[str, Any] = {}
+        for k, x in v.items():
+            f = fields[k]
+            out[k] = self.struct(f["group"]["typeId"], x) if "group" in f else self.value(f["slot"]["type"], x)
+        return out
+
+    def value(self, t: Dict[str, Any], x: Any) -> Any:
+        (w, arg), = t.items()
+        if w in ("int64", "uint64"):
+            return int(x)
+        if w in ("float32", "float64"):
+            return float({"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}.get(x, x))
+        if w == "data":
+            return bytes(x)
+        if w == "enum":
+            names = [e["name"] for e in self.nodes[arg["typeId"]]["enum"]["enumerants"]]
+            return names.index(x) if isinstance(x, str) else x
+        if w == "struct":
+            return self.struct(arg["typeId"], x)
+        if w == "list":
+            return [self.value(arg["elementType"], e) for e in x]
+        return x
+
+
+@pytest.fixture(scope="module")
+def capnp_request() -> Tuple[str, bytes]:
+    d = conformance("capnp")
+    capnp = need_tool("capnp")
+    return d, run([capnp, "compile", "--no-standard-import", "-I", ".", "-o-", "capnp/test.capnp"], d)
+
+
+def test_testalltypes_to_dict_matches_capnp(capnp_request: Tuple[str, bytes], region: xb.Region) -> None:
+    d, req = capnp_request
+    values = CapnpValues(req)
+    with xb.Schema.load(req) as s:
+        tid = s.type_id("capnp/test.capnp:TestAllTypes")
+        assert s.type_id("TestAllTypes") == tid and tid >> 63 == 1
+        assert s.type_name(tid) == "capnp/test.capnp:TestAllTypes"
+        assert s.root_type is None
+        with pytest.raises(xb.UnknownTypeError, match="root type"):
+            s.to_dict(b"\0" * 16)
+
+        def read(name: str) -> bytes:
+            with open(os.path.join(d, "capnp", "testdata", name), "rb") as f:
+                return f.read()
+
+        binary = read("binary")
+        want_json = json.loads(run([need_tool("capnp"), "convert", "binary:json", "--no-standard-import", "-I", ".",
+                                    "capnp/test.capnp", "TestAllTypes"], d, binary))
+        got = s.to_dict(binary, type=tid)
+        same(got, values.struct(tid, want_json))
+        assert got["int64Field"] == -123456789012345 and got["uInt64Field"] == 12345678901234567890
+        assert got["dataField"] == b"bar" and got["enumField"] == 5  # corge
+        assert json.loads(s.to_json(binary, type=tid)) == want_json
+        for name, layout in (("segmented", xb.Layout.PLAIN), ("flat", xb.Layout.FLAT),
+                             ("packed", xb.Layout.PACKED)):
+            assert s.to_json(read(name), type=tid, layout=layout) == s.to_json(binary, type=tid), name
+            s.verify("TestAllTypes", read(name), layout=layout)
+        f = region.append_raw(xb.Codec.CAPNP, tid, binary)
+        same(s.to_dict(f), got)
+        del f
+        for n in range(0, len(binary), 5):
+            with pytest.raises(xb.MalformedError, match="TestAllTypes"):
+                s.to_dict(binary[:n], type=tid)
+
+
+def test_compiled_capnp_matches_request(capnp_request: Tuple[str, bytes]) -> None:
+    d, req = capnp_request
+    with xb.Schema.load(req) as a, xb.Schema.load(os.path.join(d, "capnp", "test.capnp"), imports=[d]) as b:
+        assert a.type_id("TestAllTypes") == b.type_id("TestAllTypes")
+        with open(os.path.join(d, "capnp", "testdata", "binary"), "rb") as f:
+            msg = f.read()
+        same(a.to_dict(msg, type="TestAllTypes"), b.to_dict(msg, type="TestAllTypes"))
+
+
+def test_schema_from_a_file_of_bytes(tmp_path: Any, capnp_request: Tuple[str, bytes]) -> None:
+    _, req = capnp_request
+    p = tmp_path / "test.capnp.bin"
+    p.write_bytes(req)
+    with xb.Schema.load(p) as s:
+        assert s.type_id("TestAllTypes") >> 63 == 1
