@@ -110,7 +110,12 @@ enum {
     XB_CODEC_CAPNP = 2,       /* zero-copy */
     XB_CODEC_JSON = 3,
     XB_CODEC_MSGPACK = 4,
-    XB_CODEC_PROTOBUF = 5
+    XB_CODEC_PROTOBUF = 5,
+    /* Not a codec of messages: a frame holding a binary schema (.bfbs or a
+     * Cap'n Proto CodeGeneratorRequest) that describes the region's other
+     * frames; its type_id is the FNV-1a 64 of the bytes. See
+     * xb_region_store_schema. */
+    XB_CODEC_SCHEMA = 0x5343
 };
 
 enum {
@@ -563,6 +568,14 @@ int32_t xb_schema_load(const uint8_t *bytes, uint64_t len, int32_t format, xb_sc
  * XB_ERR_SCHEMA, whose message says what to install or what the compiler
  * reported. */
 int32_t xb_schema_compile(const char *path, const char *const *import_dirs, uint64_t n_dirs, xb_schema *out);
+/* The binary form of the schema (what xb_schema_load takes; for a compiled
+ * text schema, what the compiler wrote), copied into s: valid until the next
+ * call that uses s. */
+int32_t xb_schema_binary(xb_schema schema, xb_scratch s, const uint8_t **out, uint64_t *out_len);
+/* Appends the schema's binary form to r as an XB_CODEC_SCHEMA frame, so a
+ * reader in another process can decode r's frames without a schema of its
+ * own (load each XB_CODEC_SCHEMA frame's payload with xb_schema_load). */
+int32_t xb_region_store_schema(xb_region r, xb_schema schema, xb_frame *out);
 /* Frees the schema (XB_ERR_CLOSED the second time). */
 int32_t xb_schema_free(xb_schema s);
 

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/crossbuf"
 	"github.com/crossbuf/crossbuf/go/region"
 	"github.com/crossbuf/crossbuf/go/schema"
 )
@@ -514,5 +515,53 @@ func xb_schema_frames_to_msgpack(h C.xb_schema, rh C.xb_region, sh C.xb_scratch,
 	}
 	*out = (*C.uint8_t)(p)
 	*outLen = C.uint64_t(len(s.out))
+	return C.XB_OK
+}
+
+//export xb_schema_binary
+func xb_schema_binary(h C.xb_schema, sh C.xb_scratch, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
+	defer guard(&rc, enter())
+	if out == nil || outLen == nil {
+		return invalidf("out or out_len is NULL")
+	}
+	l, release, err := useSchema(h)
+	if err != nil {
+		return failErr(err)
+	}
+	defer release()
+	s, releaseScratch, err := useScratch(sh)
+	if err != nil {
+		return failErr(err)
+	}
+	defer releaseScratch()
+	p, err := s.copyBytes(l.s.Binary())
+	if err != nil {
+		return failErr(err)
+	}
+	*out, *outLen = (*C.uint8_t)(p), C.uint64_t(len(l.s.Binary()))
+	return C.XB_OK
+}
+
+//export xb_region_store_schema
+func xb_region_store_schema(rh C.xb_region, h C.xb_schema, out *C.xb_frame) (rc status) {
+	defer guard(&rc, enter())
+	if out == nil {
+		return invalidf("out is NULL")
+	}
+	l, release, err := useSchema(h)
+	if err != nil {
+		return failErr(err)
+	}
+	defer release()
+	r, releaseRegion, err := useRegion(rh)
+	if err != nil {
+		return failErr(err)
+	}
+	defer releaseRegion()
+	f, err := crossbuf.StoreSchema(r.Region, l.s)
+	if err != nil {
+		return failErr(err)
+	}
+	frameToC(f, out)
 	return C.XB_OK
 }

@@ -32,6 +32,9 @@ def library_path() -> str:
     return os.path.join(_HERE, "libcrossbuf.so")
 
 
+#: The codec id of frames that hold a binary schema (XB_CODEC_SCHEMA).
+CODEC_SCHEMA = 0x5343
+
 # ---- structs (layout checked below against the header's static_asserts) ----
 
 
@@ -240,6 +243,8 @@ _SIGS = {
     "xb_schema_frame_to_json": ([_h, _h, _h, c_void_p, POINTER(c_void_p), _u64p], c_int32),
     "xb_schema_frame_to_msgpack": ([_h, _h, _h, c_void_p, POINTER(c_void_p), _u64p], c_int32),
     "xb_schema_frames_to_msgpack": ([_h, _h, _h, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xb_schema_binary": ([_h, _h, POINTER(c_void_p), _u64p], c_int32),
+    "xb_region_store_schema": ([_h, _h, c_void_p], c_int32),
 }
 for _name, (_args, _res) in _SIGS.items():
     try:

@@ -25,7 +25,7 @@ import msgspec
 
 from . import _lib, errors
 from ._lib import FRAME_FMT, check_fork, lib, raise_status
-from .region import Frame, _buffer_arg
+from .region import Frame, Region, _buffer_arg
 
 _BFBS = 1
 _CAPNP_REQUEST = 2
@@ -256,6 +256,33 @@ class Schema:
             return _string_at(ts.out.value or 0, ts.out_len.value).decode("utf-8")
         finally:
             ts.busy = False
+
+    def binary(self) -> bytes:
+        """The schema's binary form (a .bfbs, or a Cap'n Proto
+        CodeGeneratorRequest): what Schema.load takes back, in any process."""
+        ts = self._enter()
+        try:
+            st = lib.xb_schema_binary(self._h, ts.scratch, ts.out_ref, ts.len_ref)
+            if st:
+                raise_status(st)
+            return _string_at(ts.out.value or 0, ts.out_len.value)
+        finally:
+            ts.busy = False
+
+    def store_in(self, region: "Region") -> Frame:
+        """Appends the schema to region as a schema frame, so another process
+        decodes the region's frames with Schema.from_region and no schema
+        file of its own."""
+        f = _lib.XbFrame()
+        st = lib.xb_region_store_schema(region._handle(), self._handle(), byref(f))
+        if st:
+            raise_status(st)
+        return region._frame_of(f)
+
+    @classmethod
+    def from_region(cls, region: "Region") -> List["Schema"]:
+        """The schemas stored in region (store_in), in region order."""
+        return [cls.load(bytes(f.payload)) for f in region.frames() if f.codec == _lib.CODEC_SCHEMA]
 
     @property
     def root_type(self) -> Optional[int]:

@@ -27,6 +27,17 @@ ZERO_COPY = [xb.Codec.FLATBUFFERS, xb.Codec.CAPNP]
 TENSOR_SIZES = [(0, 0), (1, 100), (7, 1024), (42, 65536)]
 
 
+def conformance(sub: str) -> str:
+    """The reference projects' data: $CROSSBUF_CONFORMANCE, else
+    ../shared/conformance beside the repository; the test skips visibly
+    when it is absent."""
+    base = os.environ.get("CROSSBUF_CONFORMANCE") or os.path.join(ROOT, "..", "shared", "conformance")
+    path = os.path.join(base, sub)
+    if not os.path.isdir(path):
+        pytest.skip(f"conformance data not found at {path} (set CROSSBUF_CONFORMANCE)")
+    return path
+
+
 def records_of(rt: xb.RecordType) -> List[xb.Record]:
     if rt == xb.RecordType.LOG_ENTRY:
         return [testdata.log_entry(s) for s in range(5)]

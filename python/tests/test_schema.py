@@ -24,17 +24,9 @@ import pytest
 import crossbuf as xb
 from crossbuf import _lib
 
-from conftest import ROOT
+from conftest import ROOT, conformance
 
 MONSTER = "MyGame.Example.Monster"
-
-
-def conformance(sub: str) -> str:
-    base = os.environ.get("CROSSBUF_CONFORMANCE") or os.path.join(ROOT, "..", "shared", "conformance")
-    path = os.path.join(base, sub)
-    if not os.path.isdir(path):
-        pytest.skip(f"conformance data not found at {path} (set CROSSBUF_CONFORMANCE)")
-    return path
 
 
 def need_tool(name: str) -> str:

@@ -1,0 +1,181 @@
+"""The crossbuf command: look into regions from any process.
+
+    crossbuf inspect REGION            frames: offset, codec, type, size, age
+    crossbuf cat REGION [--schema F]   each frame as one line of JSON
+    crossbuf stats REGION              the region's counters
+    crossbuf schema compile F.fbs|F.capnp [-I DIR] [-o OUT]
+
+REGION is a shared-memory name (/name) or a region file. Regions are opened
+read-only. Frames of users' types are named and decoded with the schemas the
+region carries (Schema.store_in) or given with --schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import dataclasses
+import enum
+import json
+import os
+import sys
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+from . import _lib, errors
+from .records import Codec, RecordType
+from .region import Frame, Region
+from .schema import Schema
+
+
+def _open(spec: str) -> Region:
+    if os.sep in spec.lstrip("/") or os.path.isfile(spec):
+        return Region.open_file(spec, readonly=True)
+    return Region.open_shm(spec, readonly=True)
+
+
+def _codec_name(codec: int) -> str:
+    if codec == _lib.CODEC_SCHEMA:
+        return "schema"
+    try:
+        return Codec(codec).name.lower()
+    except ValueError:
+        return f"codec({codec})"
+
+
+class _Types:
+    """Names and decodes frames: built-in records, then the schemas."""
+
+    def __init__(self, schemas: Sequence[Schema]) -> None:
+        self.schemas = list(schemas)
+
+    def schema_for(self, type_id: int) -> Optional[Schema]:
+        for s in self.schemas:
+            try:
+                s.type_name(type_id)
+                return s
+            except errors.UnknownTypeError:
+                continue
+        return None
+
+    def name(self, f: Frame) -> str:
+        if f.codec == _lib.CODEC_SCHEMA:
+            return "(schema)"
+        s = self.schema_for(f.type_id)
+        if s is not None:
+            return s.type_name(f.type_id)
+        if f.codec in tuple(Codec) and f.type_id in tuple(RecordType):
+            return RecordType(f.type_id).name
+        return f"unknown type {f.type_id:#018x}"
+
+
+def _plain(v: Any) -> Any:
+    """A record as JSON-ready values (bytes in base64, as flatc writes them)."""
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {k: _plain(x) for k, x in dataclasses.asdict(v).items()}
+    if isinstance(v, enum.Enum):
+        return v.name
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(v)).decode()
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _load_schemas(region: Region, files: Sequence[str]) -> List[Schema]:
+    given = [Schema.load(f) for f in files]
+    return given + Schema.from_region(region)  # --schema overrides: it is asked first
+
+
+def cmd_inspect(a: argparse.Namespace) -> int:
+    with _open(a.region) as r:
+        st = r.stats()
+        types = _Types(_load_schemas(r, a.schema))
+        print(f"region {a.region}: {st.frame_count} frames, {st.used} of {st.capacity - st.data_offset} bytes used, "
+              f"generation {st.generation}, {st.aborted} dead writers' slots aborted")
+        print(f"{'offset':>12}  {'codec':<12} {'type':<40} {'bytes':>10}  {'age':>10}")
+        now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        for f in r.frames(skip_corrupt=True):
+            age = (now - f.publish_ns) / 1e9 if f.publish_ns else float("nan")
+            print(f"{f.offset:>12}  {_codec_name(f.codec):<12} {types.name(f):<40} {len(f):>10}  {age:>9.1f}s")
+            del f
+    return 0
+
+
+def cmd_cat(a: argparse.Namespace) -> int:
+    failed = 0
+    with _open(a.region) as r:
+        types = _Types(_load_schemas(r, a.schema))
+        for f in r.frames(skip_corrupt=True):
+            if f.codec == _lib.CODEC_SCHEMA:
+                continue
+            out: Dict[str, Any] = {"offset": f.offset, "type": types.name(f)}
+            try:
+                s = types.schema_for(f.type_id)
+                if s is not None:
+                    out["value"] = json.loads(s.to_json(f))
+                elif f.codec in tuple(Codec) and f.type_id in tuple(RecordType):
+                    out["value"] = _plain(r.decode_record(f))
+                else:
+                    raise errors.UnknownTypeError(
+                        f"no schema for type id {f.type_id:#018x}: pass --schema, or store the schema in the region")
+            except errors.CrossbufError as e:
+                out["error"] = f"{type(e).__name__}: {e}"
+                failed += 1
+            print(json.dumps(out, indent=2 if a.pretty else None))
+            del f
+    return 1 if failed else 0
+
+
+def cmd_stats(a: argparse.Namespace) -> int:
+    with _open(a.region) as r:
+        for k, v in dataclasses.asdict(r.stats()).items():
+            print(f"{k}: {v:#x}" if k == "region_id" else f"{k}: {v}")
+    return 0
+
+
+def cmd_schema_compile(a: argparse.Namespace) -> int:
+    s = Schema.load(a.file, imports=a.include)
+    stem, ext = os.path.splitext(a.file)
+    out = a.output or stem + (".bfbs" if ext.lower() == ".fbs" else ".capnp.bin")
+    with open(out, "wb") as fh:
+        fh.write(s.binary())
+    print(out)
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="crossbuf", description="Look into crossbuf regions from any process.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, fn, helptext in (("inspect", cmd_inspect, "list the frames of a region"),
+                               ("cat", cmd_cat, "print each frame as one line of JSON"),
+                               ("stats", cmd_stats, "print the region's counters")):
+        c = sub.add_parser(name, help=helptext)
+        c.add_argument("region", help="shared-memory name (/name) or region file")
+        if name != "stats":
+            c.add_argument("--schema", action="append", default=[], metavar="FILE",
+                           help="a schema (.bfbs, .fbs, .capnp, request bytes) for the frames' types; asked before "
+                                "the schemas the region carries")
+        if name == "cat":
+            c.add_argument("--pretty", action="store_true", help="indent the JSON")
+        c.set_defaults(fn=fn)
+    sc = sub.add_parser("schema", help="schema tools").add_subparsers(dest="schema_command", required=True)
+    comp = sc.add_parser("compile", help="compile .fbs or .capnp text into its binary form")
+    comp.add_argument("file")
+    comp.add_argument("-I", "--include", action="append", default=[], metavar="DIR", help="import directory")
+    comp.add_argument("-o", "--output", help="output file (default: FILE.bfbs, or FILE.capnp.bin)")
+    comp.set_defaults(fn=cmd_schema_compile)
+    a = p.parse_args(argv)
+    try:
+        return int(a.fn(a))
+    except errors.CrossbufError as e:
+        print(f"crossbuf: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

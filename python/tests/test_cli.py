@@ -1,0 +1,74 @@
+"""The crossbuf command, run as another process would: python -m crossbuf."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import crossbuf as xb
+from crossbuf import testdata
+
+from conftest import PYTHON_DIR, conformance
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
+    return subprocess.run([sys.executable, "-m", "crossbuf", *args], capture_output=True, text=True, env=env,
+                          timeout=60)
+
+
+def test_inspect_cat_stats_with_stored_schema(shm_name: str) -> None:
+    d = conformance("flatbuffers")
+    bfbs, mon = os.path.join(d, "monster_test.bfbs"), os.path.join(d, "monsterdata_test.mon")
+    with xb.Region.create_shm(shm_name, 1 << 20) as r, xb.Schema.load(bfbs) as s:
+        s.store_in(r)
+        with open(mon, "rb") as fh:
+            r.append_raw(xb.Codec.FLATBUFFERS, s.root_type, fh.read())
+        rec = testdata.log_entry(3)
+        r.encode(rec, xb.Codec.CAPNP)
+
+        out = run("inspect", shm_name)
+        assert out.returncode == 0, out.stderr
+        assert "MyGame.Example.Monster" in out.stdout and "LOG_ENTRY" in out.stdout and "(schema)" in out.stdout
+
+        out = run("cat", shm_name)
+        assert out.returncode == 0, out.stderr
+        lines = [json.loads(line) for line in out.stdout.splitlines()]
+        assert [x["type"] for x in lines] == ["MyGame.Example.Monster", "LOG_ENTRY"]
+        assert lines[0]["value"]["name"] == "MyMonster"
+        assert lines[1]["value"]["message"] == rec.message
+
+        out = run("stats", shm_name)
+        assert out.returncode == 0 and "frame_count: 3" in out.stdout, out.stdout
+
+
+def test_cat_without_a_schema_names_the_type_id(shm_name: str) -> None:
+    with xb.Region.create_shm(shm_name, 1 << 16) as r:
+        r.append_raw(xb.Codec.FLATBUFFERS, 0xABCDEF, b"\0" * 16)
+        out = run("cat", shm_name)
+        assert out.returncode == 1
+        line = json.loads(out.stdout)
+        assert "0x0000000000abcdef" in line["error"] and "UnknownTypeError" in line["error"]
+
+
+def test_missing_region_is_a_clear_error() -> None:
+    out = run("stats", "/xb-no-such-region")
+    assert out.returncode == 2 and "RegionNotFoundError" in out.stderr
+
+
+def test_schema_compile(tmp_path: "os.PathLike[str]") -> None:
+    fbs = os.path.join(os.fspath(tmp_path), "t.fbs")
+    with open(fbs, "w") as fh:
+        fh.write("namespace t; table Point { x: int; y: int; } root_type Point;\n")
+    out = run("schema", "compile", fbs)
+    if out.returncode != 0 and "flatbuffers-compiler" in out.stderr:
+        pytest.skip("flatc not installed")
+    assert out.returncode == 0, out.stderr
+    with open(out.stdout.strip(), "rb") as fh:
+        s = xb.Schema.load(fh.read())
+    assert s.type_name(s.type_id("t.Point")) == "t.Point"
+    s.close()
