@@ -1,0 +1,146 @@
+package crossbuf_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/codec/codecs"
+	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/go/schema"
+)
+
+// The bundled records are an ordinary schema: schemas/crossbuf.{fbs,capnp}
+// load through the engine, which reads what the hand-written codecs write.
+
+func bundled(t testing.TB, format schema.Format) *schema.Type {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	var s *schema.Schema
+	var err error
+	switch format {
+	case schema.FlatBuffers:
+		if _, e := exec.LookPath("flatc"); e != nil {
+			t.Skip("flatc not installed (./build.sh test installs it)")
+		}
+		s, err = schema.CompileFBS(filepath.Join(root, "schemas", "crossbuf.fbs"), nil)
+	default:
+		if _, e := exec.LookPath("capnp"); e != nil {
+			t.Skip("capnp not installed (./build.sh test installs it)")
+		}
+		std, e := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "capnproto.org/go/capnp/v3").Output()
+		require.NoError(t, e)
+		s, err = schema.CompileCapnp(filepath.Join(root, "schemas", "crossbuf.capnp"),
+			&schema.CompileOptions{ImportPaths: []string{filepath.Join(string(std[:len(std)-1]), "std")}})
+	}
+	require.NoError(t, err)
+	name := "crossbuf_fb.LogEntry"
+	if format == schema.CapnProto {
+		name = "LogEntry"
+	}
+	ty, err := s.Type(name)
+	require.NoError(t, err)
+	return ty
+}
+
+func TestBundledLogEntryThroughTheEngine(t *testing.T) {
+	for _, c := range []struct {
+		format schema.Format
+		id     codec.ID
+		fields map[string]string // record field -> path
+	}{
+		{schema.FlatBuffers, codec.FlatBuffers, map[string]string{"message": "message", "path": "http.path", "key": "attributes[1].key"}},
+		{schema.CapnProto, codec.CapnProto, map[string]string{"message": "message", "path": "http.path", "key": "attributes[1].key"}},
+	} {
+		t.Run(c.format.String(), func(t *testing.T) {
+			ty := bundled(t, c.format)
+			hand, err := codecs.Get(c.id)
+			require.NoError(t, err)
+			for seed := uint64(0); seed < 20; seed++ {
+				rec := record.NewLogEntry(seed)
+				msg := encodeWith(t, hand, rec)
+				require.NoError(t, ty.Verify(msg, nil))
+				v, err := ty.Decode(msg, nil)
+				require.NoError(t, err)
+				assert.Equal(t, rec.Message, v["message"])
+				assert.Equal(t, rec.Service, v["service"])
+				assert.Equal(t, rec.TimestampNs, v[map[schema.Format]string{schema.FlatBuffers: "timestamp_ns", schema.CapnProto: "timestampNs"}[c.format]])
+				for field, p := range c.fields {
+					path, err := ty.Path(p)
+					require.NoError(t, err)
+					got, err := path.ReadString(msg)
+					if field == "key" && len(rec.Attributes) < 2 {
+						assert.ErrorIs(t, err, schema.ErrAbsent)
+						continue
+					}
+					require.NoError(t, err, p)
+					want := map[string]string{"message": rec.Message, "path": rec.HTTP.Path}[field]
+					if field == "key" {
+						want = rec.Attributes[1].Key
+					}
+					assert.Equal(t, want, got, p)
+				}
+			}
+		})
+	}
+}
+
+func encodeWith(t testing.TB, c codec.Codec, rec record.Record) []byte {
+	n, err := c.MaxSize(rec)
+	require.NoError(t, err)
+	out, err := c.Encode(make([]byte, n), rec)
+	require.NoError(t, err)
+	return out
+}
+
+// Read one field and decode the whole LogEntry, hand-written against the
+// engine, on the same bytes (the 1.5x target: see the results).
+func BenchmarkBundledLogEntry(b *testing.B) {
+	for _, f := range []struct {
+		format schema.Format
+		id     codec.ID
+	}{{schema.FlatBuffers, codec.FlatBuffers}, {schema.CapnProto, codec.CapnProto}} {
+		ty := bundled(b, f.format)
+		hand, err := codecs.Get(f.id)
+		require.NoError(b, err)
+		msg := encodeWith(b, hand, record.NewLogEntry(1))
+		path, err := ty.Path("message")
+		require.NoError(b, err)
+		reader := hand.(codec.FieldReader)
+		b.Run(f.format.String()+"/read-one-field/handwritten", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := reader.ReadString(msg, codec.FieldLogMessage); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(f.format.String()+"/read-one-field/engine-path", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := path.Bytes(msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(f.format.String()+"/decode-full/handwritten-fresh", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := hand.Decode(msg, new(record.LogEntry)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(f.format.String()+"/decode-full/engine-dynamic", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ty.Decode(msg, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
