@@ -55,7 +55,7 @@ func crashWriter(name string) {
 	base := uint64(os.Getpid()) << 32
 	_, _ = out.WriteString("ready\n")
 	for seq := base; ; seq++ {
-		s, err := r.Reserve(1, 42, 4096+12)
+		s, err := r.Reserve(1, 42, 2048+12)
 		if errors.Is(err, ErrFull) {
 			time.Sleep(time.Hour) // wait to be killed
 		}
