@@ -793,8 +793,12 @@ class Region:
         (no view is built). For many frames, read_str is faster per frame."""
         ts = self._enter()
         try:
-            off, gen = self._offset(frame)
-            field = _lib.check_int(field, 1, _lib.I32_MAX, "field")
+            if type(frame) is Frame and frame.region_id == self.id:  # the hot path, checks inlined
+                off, gen = frame.offset, frame.generation  # type: ignore[union-attr]
+            else:
+                off, gen = self._offset(frame)
+            if type(field) is not int or not 0 < field <= _lib.I32_MAX:
+                field = _lib.check_int(field, 1, _lib.I32_MAX, "field")
             _FAST_IN.pack_into(ts.fast_mv, 16, _FAST_READ_STR, field, off)
             _FAST_GEN.pack_into(ts.fast_mv, 80, gen)
             st = _fast(ts.fast_ptr, None)
