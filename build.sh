@@ -357,7 +357,10 @@ case "$cmd" in
     log "pytest (with faulthandler on from the start)"
     .venv/bin/python -X faulthandler -m pytest -q python/tests
     log "pytest under AddressSanitizer (libasan preloaded, the go build -asan library)"
-    LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=handle_segv=0:handle_sigbus=0:detect_leaks=0 \
+    # libstdc++ is preloaded too, so ASan finds the real __cxa_throw that
+    # C++ extensions (pycapnp) throw through.
+    LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)" \
+      ASAN_OPTIONS=handle_segv=0:handle_sigbus=0:detect_leaks=0 \
       CROSSBUF_LIBRARY=$root/build/asan/$SONAME .venv/bin/python -X faulthandler -m pytest -q python/tests
     if [ -f bench/run.py ]; then
       log "bench --quick"
