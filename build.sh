@@ -347,7 +347,7 @@ case "$cmd" in
   lib) go_modules; build_lib ;;
   test)
     go_modules
-    apt_install flatc flatbuffers-compiler && apt_install capnp capnproto # go/schema's conformance tests
+    apt_install flatc flatbuffers-compiler && apt_install capnp capnproto && apt_install protoc protobuf-compiler # go/schema tests
     build_lib
     venv python/requirements-test.txt python/requirements-dist.txt
     go_tests
