@@ -572,6 +572,11 @@ int32_t xb_schema_compile(const char *path, const char *const *import_dirs, uint
  * text schema, what the compiler wrote), copied into s: valid until the next
  * call that uses s. */
 int32_t xb_schema_binary(xb_schema schema, xb_scratch s, const uint8_t **out, uint64_t *out_len);
+/* The schema's types as JSON (format, root, and per type its name, id as a
+ * decimal string, kind, fields with type references and defaults, enum
+ * values), for bindings that build their own classes; copied into s, valid
+ * until the next call that uses s. */
+int32_t xb_schema_describe(xb_schema schema, xb_scratch s, const uint8_t **out, uint64_t *out_len);
 /* Appends the schema's binary form to r as an XB_CODEC_SCHEMA frame, so a
  * reader in another process can decode r's frames without a schema of its
  * own (load each XB_CODEC_SCHEMA frame's payload with xb_schema_load). */

@@ -565,3 +565,28 @@ func xb_region_store_schema(rh C.xb_region, h C.xb_schema, out *C.xb_frame) (rc 
 	frameToC(f, out)
 	return C.XB_OK
 }
+
+//export xb_schema_describe
+func xb_schema_describe(h C.xb_schema, sh C.xb_scratch, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
+	defer guard(&rc, enter())
+	if out == nil || outLen == nil {
+		return invalidf("out or out_len is NULL")
+	}
+	l, release, err := useSchema(h)
+	if err != nil {
+		return failErr(err)
+	}
+	defer release()
+	s, releaseScratch, err := useScratch(sh)
+	if err != nil {
+		return failErr(err)
+	}
+	defer releaseScratch()
+	d := l.s.Describe()
+	p, err := s.copyBytes(d)
+	if err != nil {
+		return failErr(err)
+	}
+	*out, *outLen = (*C.uint8_t)(p), C.uint64_t(len(d))
+	return C.XB_OK
+}

@@ -4,6 +4,7 @@
     crossbuf cat REGION [--schema F]   each frame as one line of JSON
     crossbuf stats REGION              the region's counters
     crossbuf schema compile F.fbs|F.capnp [-I DIR] [-o OUT]
+    crossbuf schema stubs F [-o OUT.pyi]     typed record classes for mypy
 
 REGION is a shared-memory name (/name) or a region file. Regions are opened
 read-only. Frames of users' types are named and decoded with the schemas the
@@ -146,6 +147,17 @@ def cmd_schema_compile(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema_stubs(a: argparse.Namespace) -> int:
+    with Schema.load(a.file, imports=a.include) as s:
+        text = s.stubs()
+    if a.output:
+        with open(a.output, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="crossbuf", description="Look into crossbuf regions from any process.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -167,6 +179,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     comp.add_argument("-I", "--include", action="append", default=[], metavar="DIR", help="import directory")
     comp.add_argument("-o", "--output", help="output file (default: FILE.bfbs, or FILE.capnp.bin)")
     comp.set_defaults(fn=cmd_schema_compile)
+    stubs = sc.add_parser("stubs", help="write a .pyi declaring the schema's record classes (Schema.record_class)")
+    stubs.add_argument("file")
+    stubs.add_argument("-I", "--include", action="append", default=[], metavar="DIR", help="import directory")
+    stubs.add_argument("-o", "--output", help="output file (default: standard output)")
+    stubs.set_defaults(fn=cmd_schema_stubs)
     a = p.parse_args(argv)
     try:
         return int(a.fn(a))

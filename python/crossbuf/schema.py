@@ -25,6 +25,7 @@ import msgspec
 
 from . import _lib, errors
 from ._lib import FRAME_FMT, check_fork, lib, raise_status
+from .records_gen import Classes
 from .region import Frame, Region, _buffer_arg
 
 _BFBS = 1
@@ -79,6 +80,8 @@ class Schema:
         # The schema is immutable: names and the root resolve once.
         self._ids: Dict[str, int] = {}
         self._root: Optional[int] = None
+        self._records: Optional[Classes] = None
+        self._decoders: Dict[int, Any] = {}
         out = c_uint64()
         if lib.xb_schema_root_type(handle, byref(out)) == 0:
             self._root = out.value
@@ -372,6 +375,52 @@ class Schema:
         if not isinstance(v, dict):  # pragma: no cover - a library bug
             raise errors.InternalError(f"the library wrote a {v.__class__.__name__}, not a map")
         return v
+
+    # ---- typed records -------------------------------------------------------
+
+    def _classes(self) -> "Classes":
+        c = self._records
+        if c is None:
+            ts = self._enter()
+            try:
+                st = lib.xb_schema_describe(self._h, ts.scratch, ts.out_ref, ts.len_ref)
+                if st:
+                    raise_status(st)
+                desc = _string_at(ts.out.value or 0, ts.out_len.value)
+            finally:
+                ts.busy = False
+            c = self._records = Classes(desc, f"crossbuf.schemas.s{id(self):x}")
+        return c
+
+    def record_class(self, type: Optional[TypeRef] = None) -> Any:
+        """The msgspec.Struct class of a table or struct (default: the root
+        type), built once from the schema. Enums are int; unions Any."""
+        tid = self._resolve(type)
+        name = self.type_name(tid)
+        cls = self._classes().by_type.get(name)
+        if cls is None:
+            raise errors.RecordTypeError(f"{name} is not a table or struct")
+        return cls
+
+    def to_record(self, message: Union[Frame, Buffer], type: Optional[TypeRef] = None,
+                  layout: int = Layout.PLAIN) -> Any:
+        """A message as an instance of its record_class: one library call
+        writes MessagePack, and msgspec's typed decoder builds the objects."""
+        if isinstance(message, Frame) and type is None:
+            tid = message.type_id
+        else:
+            tid = self._resolve(type)
+        dec = self._decoders.get(tid)
+        if dec is None:
+            dec = self._decoders[tid] = msgspec.msgpack.Decoder(self.record_class(tid))
+        try:
+            return dec.decode(self._transcode(message, tid, layout, True))
+        except msgspec.ValidationError as e:  # pragma: no cover - the library and the classes disagree
+            raise errors.InternalError(f"record class of {self.type_name(tid)}: {e}") from None
+
+    def stubs(self) -> str:
+        """A .pyi text declaring the record classes (crossbuf schema stubs)."""
+        return self._classes().stubs()
 
     def to_dicts(self, frames: Iterable[Frame]) -> List[Dict[str, Any]]:
         """to_dict of many frames of one region with one library call, each

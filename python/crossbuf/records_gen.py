@@ -1,0 +1,117 @@
+"""Typed record classes for the types of a loaded schema.
+
+Each FlatBuffers table or struct and each Cap'n Proto struct or group
+becomes a msgspec.Struct class, built once per schema from the schema's own
+description (xb_schema_describe). Messages decode into them straight from
+the MessagePack the library writes (one call, then msgspec's typed decoder),
+so no dict or tuple is built on the way.
+
+Enums are typed as int, so values a newer schema added survive as integers.
+Union values are typed Any: the member's type comes from the union's type
+field. Fields absent from a message read as the schema's default, or None.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+import types
+from typing import Any, Dict, List, Optional, Tuple
+
+import msgspec
+
+_SCALARS: Dict[str, Any] = {
+    "bool": bool, "int8": int, "int16": int, "int32": int, "int64": int, "uint8": int, "uint16": int,
+    "uint32": int, "uint64": int, "float32": float, "float64": float, "string": str, "bytes": bytes,
+    "enum": int, "union type": int,
+}
+_STUB_SCALARS: Dict[str, str] = {k: v.__name__ for k, v in _SCALARS.items()}
+
+
+def class_name(type_name: str) -> str:
+    """A Python identifier for a schema type name ("MyGame.Example.Monster" ->
+    "MyGame_Example_Monster"; "capnp/test.capnp:TestAllTypes" -> "TestAllTypes")."""
+    name = type_name.split(":", 1)[-1]
+    name = re.sub(r"\W", "_", name)
+    if not name or name[0].isdigit() or keyword.iskeyword(name):
+        name = "T_" + name
+    return name
+
+
+def _field_name(name: str) -> str:
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+class Classes:
+    """The record classes of one schema, by type name."""
+
+    def __init__(self, description: bytes, module: str) -> None:
+        d = json.loads(description)
+        self.format: str = d["format"]
+        self.types: Dict[str, Dict[str, Any]] = {t["name"]: t for t in d["types"]}
+        # Forward references (a Monster holding Monsters) resolve in a module
+        # of their own, which msgspec reads when it builds a decoder.
+        self.module = types.ModuleType(module)
+        self.module.__dict__.update(Optional=Optional, Any=Any, List=List)
+        sys.modules[module] = self.module
+        self.by_type: Dict[str, type] = {}
+        names: Dict[str, str] = {}
+        for name, t in self.types.items():
+            if t["kind"] in ("table", "struct", "group"):
+                cn = class_name(name)
+                while cn in names.values():
+                    cn += "_"
+                names[name] = cn
+        self.names = names
+        for name, cn in names.items():
+            fields = [(f, ann, default) for f, ann, default, _ in self._fields(name)]
+            cls = msgspec.defstruct(cn, fields, kw_only=True, module=module)
+            cls.__doc__ = f"{self.format} {self.types[name]['kind']} {name}"
+            setattr(self.module, cn, cls)
+            self.by_type[name] = cls
+
+    def _ann(self, ref: Dict[str, Any], stub: bool = False) -> str:
+        kind: str = ref["kind"]
+        if kind in ("vector", "array"):
+            return f"List[{self._ann(ref['elem'], stub)}]"
+        if kind in ("table", "struct", "group"):
+            return self.names[str(ref["type"])]
+        if kind in _SCALARS:
+            return _STUB_SCALARS[kind]
+        return "Any"  # unions, void, interfaces, AnyPointer
+
+    def _fields(self, name: str, stub: bool = False) -> List[Tuple[str, Any, Any, str]]:
+        out = []
+        for f in self.types[name].get("fields", []):
+            if f.get("deprecated"):
+                continue
+            ref = f["type"]
+            ann = self._ann(ref, stub)
+            if f.get("nested"):
+                ann = self.names[f["nested"]]
+            default = f.get("default")
+            if isinstance(default, str) and ref["kind"] in ("float32", "float64"):
+                default = float(default)
+            if default is None or ref["kind"] not in _SCALARS or f.get("optional") or f.get("union_member"):
+                ann, default = f"Optional[{ann}]", None
+            elif ref["kind"] == "bool":
+                default = bool(default)
+            out.append((_field_name(f["name"]), ann, default, ann))
+        return out
+
+    def stubs(self) -> str:
+        """A .pyi text for the classes, so type checkers know the fields."""
+        lines = ["# Record classes of a crossbuf schema (crossbuf schema stubs).",
+                 "from typing import Any, List, Optional", "", "import msgspec", ""]
+        for name, cn in self.names.items():
+            lines.append(f"class {cn}(msgspec.Struct, kw_only=True):")
+            lines.append(f'    """{self.format} {self.types[name]["kind"]} {name}"""')
+            fields = self._fields(name, stub=True)
+            for f, _, default, ann in fields:
+                lines.append(f"    {f}: {ann} = {default!r}")
+            if not fields:
+                lines.append("    pass")
+            lines.append("")
+        return "\n".join(lines)
