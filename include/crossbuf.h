@@ -577,6 +577,14 @@ int32_t xb_schema_binary(xb_schema schema, xb_scratch s, const uint8_t **out, ui
  * values), for bindings that build their own classes; copied into s, valid
  * until the next call that uses s. */
 int32_t xb_schema_describe(xb_schema schema, xb_scratch s, const uint8_t **out, uint64_t *out_len);
+/* Encodes a message of type type_id into a new frame of r, from a
+ * MessagePack map of the message's fields by name (nested maps for tables
+ * and structs, arrays for vectors and lists; enums as numbers or names).
+ * A value its field cannot hold exactly (an integer out of range, a float
+ * beyond float32, an unknown field or enum name, a missing required field)
+ * is XB_ERR_INVALID_RECORD naming the field path; nothing is committed. */
+int32_t xb_schema_encode(xb_schema schema, xb_region r, uint64_t type_id, const uint8_t *msgpack, uint64_t len,
+                         xb_frame *out);
 /* Appends the schema's binary form to r as an XB_CODEC_SCHEMA frame, so a
  * reader in another process can decode r's frames without a schema of its
  * own (load each XB_CODEC_SCHEMA frame's payload with xb_schema_load). */

@@ -590,3 +590,43 @@ func xb_schema_describe(h C.xb_schema, sh C.xb_scratch, out **C.uint8_t, outLen 
 	*out, *outLen = (*C.uint8_t)(p), C.uint64_t(len(d))
 	return C.XB_OK
 }
+
+//export xb_schema_encode
+func xb_schema_encode(h C.xb_schema, rh C.xb_region, id C.uint64_t, msgpack *C.uint8_t, n C.uint64_t, out *C.xb_frame) (rc status) {
+	defer guard(&rc, enter())
+	if out == nil {
+		return invalidf("out is NULL")
+	}
+	in, err := goBytes(msgpack, n, "msgpack")
+	if err != nil {
+		return failErr(err)
+	}
+	l, release, err := useSchema(h)
+	if err != nil {
+		return failErr(err)
+	}
+	defer release()
+	t, err := l.messageType(uint64(id))
+	if err != nil {
+		return failErr(err)
+	}
+	v, err := schema.ValueFromMsgPack(in)
+	if err != nil {
+		return fail(C.XB_ERR_INVALID_ARG, err.Error())
+	}
+	r, releaseRegion, err := useRegion(rh)
+	if err != nil {
+		return failErr(err)
+	}
+	defer releaseRegion()
+	f, err := crossbuf.AppendValue(r.Region, t, v)
+	var ee *schema.EncodeError
+	if errors.As(err, &ee) {
+		return fail(C.XB_ERR_INVALID_RECORD, err.Error())
+	}
+	if err != nil {
+		return failErr(err)
+	}
+	frameToC(f, out)
+	return C.XB_OK
+}

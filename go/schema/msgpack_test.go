@@ -148,3 +148,21 @@ func FuzzMsgPackMonster(f *testing.F) {
 		require.Equal(t, normalizeInts(v), readMsgPack(t, mp))
 	})
 }
+
+func TestValueFromMsgPackBoundsNesting(t *testing.T) {
+	deep := bytes.Repeat([]byte{0x81, 0xa1, 'a'}, 10000) // {"a": {"a": ...}}
+	_, err := ValueFromMsgPack(append(deep, 0xc0))
+	require.ErrorContains(t, err, "nesting")
+	_, err = ValueFromMsgPack([]byte{0xdf, 0xff, 0xff, 0xff, 0xff}) // a map claiming 4G entries
+	require.Error(t, err)
+	v, err := ValueFromMsgPack([]byte{0x82, 0xa1, 'n', 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xa1, 's', 0xa2, 'h', 'i'})
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"n": uint64(math.MaxUint64), "s": "hi"}, v)
+}
+
+func FuzzValueFromMsgPack(f *testing.F) {
+	f.Add([]byte{0x81, 0xa1, 'a', 0x93, 0x01, 0xc0, 0xa0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = ValueFromMsgPack(b)
+	})
+}

@@ -62,6 +62,7 @@ class _ThreadState:
 
 
 _decode_msgpack = msgspec.msgpack.Decoder().decode
+_encode_msgpack = msgspec.msgpack.Encoder().encode
 
 
 class Schema:
@@ -417,6 +418,31 @@ class Schema:
             return dec.decode(self._transcode(message, tid, layout, True))
         except msgspec.ValidationError as e:  # pragma: no cover - the library and the classes disagree
             raise errors.InternalError(f"record class of {self.type_name(tid)}: {e}") from None
+
+    def encode(self, region: Region, value: Any, type: Optional[TypeRef] = None) -> Frame:
+        """Encodes value — a record_class instance, or a dict of fields by name
+        (nested dicts and lists alike; enums as numbers or names) — as a
+        message of type (default: the root type, or the record's own type)
+        into a new frame of region. A value its field cannot hold exactly is
+        InvalidRecordError naming the field; nothing is committed then."""
+        if type is None and isinstance(value, msgspec.Struct):
+            type = self._type_of_class(value.__class__)
+        tid = self._resolve(type)
+        try:
+            data = _encode_msgpack(value)
+        except (TypeError, ValueError, OverflowError) as e:
+            raise errors.InvalidRecordError(f"cannot encode {value.__class__.__name__}: {e}") from None
+        f = _lib.XbFrame()
+        st = lib.xb_schema_encode(self._handle(), region._handle(), tid, data, len(data), byref(f))
+        if st:
+            raise_status(st)
+        return region._frame_of(f)
+
+    def _type_of_class(self, cls: Any) -> Optional[str]:
+        for name, c in self._classes().by_type.items():
+            if c is cls:
+                return name
+        return None
 
     def stubs(self) -> str:
         """A .pyi text declaring the record classes (crossbuf schema stubs)."""
