@@ -318,11 +318,17 @@ XB_STATIC_ASSERT(sizeof(void *) == 8, "crossbuf needs a 64-bit platform");
 typedef uint64_t xb_region;
 typedef uint64_t xb_scratch;
 typedef uint64_t xb_schema;
+typedef uint64_t xb_path;
 #else
 typedef struct xb_region_handle *xb_region;   /* an open mapping of a region */
 typedef struct xb_scratch_handle *xb_scratch; /* decode scratch memory (mmap'd, outside every GC) */
 typedef struct xb_schema_handle *xb_schema;   /* a loaded FlatBuffers or Cap'n Proto schema */
+typedef struct xb_path_handle *xb_path;       /* a compiled path to one field of a message type */
 #endif
+
+/* What a path (xb_path_compile) reads: out of xb_path_read is an array of
+ * int64_t, uint64_t, double, or xb_str (bytes, or UTF-8 text for STRING). */
+enum { XB_VALUE_INT = 1, XB_VALUE_UINT = 2, XB_VALUE_FLOAT = 3, XB_VALUE_BYTES = 4, XB_VALUE_STRING = 5 };
 
 /* Binary schema formats of xb_schema_load. */
 enum {
@@ -585,6 +591,25 @@ int32_t xb_schema_describe(xb_schema schema, xb_scratch s, const uint8_t **out, 
  * is XB_ERR_INVALID_RECORD naming the field path; nothing is committed. */
 int32_t xb_schema_encode(xb_schema schema, xb_region r, uint64_t type_id, const uint8_t *msgpack, uint64_t len,
                          xb_frame *out);
+/* ---- paths: one field of many frames ------------------------------------
+ * A path names one field of a message type: field names joined by dots,
+ * [i] for an element of a vector or list, and after a FlatBuffers union the
+ * member's name ("http.path", "attributes[3].key", "test.Monster.name").
+ * It is compiled once; each read walks only to the field, bounds-checked,
+ * without verifying the rest of the message. Free a path with
+ * xb_path_free; it does not need its schema to stay open. */
+/* Compiles path through the message type type_id; *kind (may be NULL) says
+ * which XB_VALUE_* it reads. A bad path is XB_ERR_INVALID_ARG naming it. */
+int32_t xb_path_compile(xb_schema schema, uint64_t type_id, const char *path, xb_path *out, int32_t *kind);
+int32_t xb_path_free(xb_path p);
+/* Reads the path in n frames of r (each must hold the path's type). out is
+ * an array of n values of the path's XB_VALUE_* kind; strings and bytes
+ * point into the region, valid until it is closed or reset. present (may be
+ * NULL) gets 0 where a message lacks the value (scalars then read as their
+ * default when the schema has one, else 0; strings as NULL, 0). A frame the
+ * path cannot be read in is XB_ERR_MALFORMED naming it. */
+int32_t xb_path_read(xb_path p, xb_region r, const xb_frame *frames, uint64_t n, void *out, uint8_t *present);
+
 /* Appends the schema's binary form to r as an XB_CODEC_SCHEMA frame, so a
  * reader in another process can decode r's frames without a schema of its
  * own (load each XB_CODEC_SCHEMA frame's payload with xb_schema_load). */

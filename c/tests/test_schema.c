@@ -509,6 +509,48 @@ static void test_free_while_in_use(void) {
     }
 }
 
+/* Paths read one field of many frames: scalars, defaults, strings in place. */
+static void test_paths(void) {
+    xb_schema s;
+    xb_region r;
+    EXPECT_OK(xb_schema_load(bfbs, bfbs_len, XB_SCHEMA_BFBS, &s));
+    EXPECT_OK(xb_region_create_anon(1 << 20, &r));
+    uint64_t root = 0;
+    EXPECT_OK(xb_schema_root_type(s, &root));
+    xb_frame f[3];
+    for (int i = 0; i < 3; i++) EXPECT_OK(xb_frame_append(r, XB_CODEC_FLATBUFFERS, root, mon, mon_len, &f[i]));
+    xb_path name, hp, mana, enemy;
+    int32_t kind = 0;
+    EXPECT_OK(xb_path_compile(s, root, "name", &name, &kind));
+    EXPECT(kind == XB_VALUE_STRING, "name reads a string (%d)", kind);
+    EXPECT_OK(xb_path_compile(s, root, "hp", &hp, &kind));
+    EXPECT(kind == XB_VALUE_INT, "hp reads an int (%d)", kind);
+    EXPECT_OK(xb_path_compile(s, root, "mana", &mana, NULL));
+    EXPECT_OK(xb_path_compile(s, root, "test.Monster.name", &enemy, NULL));
+    xb_str names[3];
+    uint8_t present[3];
+    EXPECT_OK(xb_path_read(name, r, f, 3, names, present));
+    for (int i = 0; i < 3; i++)
+        EXPECT(present[i] && names[i].len == 9 && memcmp(names[i].ptr, "MyMonster", 9) == 0, "name %d", i);
+    int64_t v[3];
+    EXPECT_OK(xb_path_read(hp, r, f, 3, v, NULL));
+    EXPECT(v[0] == 80 && v[2] == 80, "hp");
+    EXPECT_OK(xb_path_read(mana, r, f, 1, v, present));
+    EXPECT(v[0] == 150 && present[0], "absent mana reads as the default");
+    EXPECT_OK(xb_path_read(enemy, r, f, 1, names, present));
+    EXPECT(present[0] && names[0].len == 4 && memcmp(names[0].ptr, "Fred", 4) == 0, "through the union member");
+    xb_path bad;
+    EXPECT_STATUS(xb_path_compile(s, root, "no.such", &bad, NULL), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_path_read((xb_path)(void *)r, r, f, 1, v, NULL), XB_ERR_INVALID_ARG);
+    EXPECT_OK(xb_path_free(name));
+    EXPECT_STATUS(xb_path_free(name), XB_ERR_CLOSED);
+    EXPECT_OK(xb_path_free(hp));
+    EXPECT_OK(xb_path_free(mana));
+    EXPECT_OK(xb_path_free(enemy));
+    EXPECT_OK(xb_region_close(r));
+    EXPECT_OK(xb_schema_free(s));
+}
+
 int main(void) {
     if (xb_check_abi() != XB_OK) {
         fprintf(stderr, "ABI mismatch\n");
@@ -522,6 +564,7 @@ int main(void) {
         EXPECT(0, "conformance data at %s lacks flatbuffers/monster_test.bfbs or monsterdata_test.mon", conf);
     } else {
         test_monster();
+        test_paths();
         test_hostile_schema();
         test_capnp();
         test_free_while_in_use();

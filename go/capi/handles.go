@@ -114,6 +114,8 @@ func (h *handles[T]) name() string {
 		return "scratch"
 	case tagSchema:
 		return "schema"
+	case tagPath:
+		return "path"
 	}
 	return "unknown"
 }
@@ -167,4 +169,5 @@ const (
 	tagRegion  = 'R'
 	tagScratch = 'S'
 	tagSchema  = 'C'
+	tagPath    = 'P'
 )

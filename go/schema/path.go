@@ -159,6 +159,9 @@ func (p *Path) String() string { return p.text }
 // Kind is the kind of value the path reads (an enum reads as its integer).
 func (p *Path) Kind() Kind { return p.leaf.Kind }
 
+// Leaf is the type of the value the path reads.
+func (p *Path) Leaf() *TypeRef { return p.leaf }
+
 // locate walks the message and returns the position of the leaf's inline
 // value; absent is true when a field on the way is not stored, and
 // leafAbsent when it is the leaf table field itself (which has a default).

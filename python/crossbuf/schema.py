@@ -444,6 +444,21 @@ class Schema:
                 return name
         return None
 
+    def path(self, type: TypeRef, path: str) -> "FieldPath":
+        """A compiled reader of one field ("http.path", "attributes[3].key",
+        "test.Monster.name") of a message type, for one frame or many."""
+        tid = self._resolve(type)
+        if not isinstance(path, str):
+            raise errors.InvalidArgumentError(f"a path is a str, not {path.__class__.__name__}")
+        b = path.encode("utf-8", "surrogatepass")
+        if b"\0" in b:
+            raise errors.InvalidArgumentError("a path contains no NUL")
+        h, kind = c_void_p(), ctypes.c_int32()
+        st = lib.xb_path_compile(self._handle(), tid, b, byref(h), byref(kind))
+        if st:
+            raise_status(st)
+        return FieldPath(h.value or 0, kind.value, path, tid)
+
     def stubs(self) -> str:
         """A .pyi text declaring the record classes (crossbuf schema stubs)."""
         return self._classes().stubs()
@@ -490,3 +505,69 @@ def _decode(b: bytes) -> Any:
 
 
 __all__ = ["Schema", "Layout"]
+
+
+_VALUE_INT, _VALUE_UINT, _VALUE_FLOAT, _VALUE_BYTES, _VALUE_STRING = 1, 2, 3, 4, 5
+_VALUE_CTYPES: Dict[int, Any] = {_VALUE_INT: ctypes.c_int64, _VALUE_UINT: ctypes.c_uint64, _VALUE_FLOAT: ctypes.c_double,
+                                 _VALUE_BYTES: _lib.XbStr, _VALUE_STRING: _lib.XbStr}
+
+
+class FieldPath:
+    """One field of a message type, compiled once (Schema.path). Reads walk
+    only to the field, bounds-checked; strings and bytes are read from
+    region memory in place and returned as copies."""
+
+    def __init__(self, handle: int, kind: int, text: str, type_id: int) -> None:
+        self._h = handle
+        self._kind = kind
+        self.text = text
+        self.type_id = type_id
+
+    def __repr__(self) -> str:
+        return f"FieldPath({self.text!r})"
+
+    def __del__(self) -> None:
+        h = getattr(self, "_h", 0)
+        if h and not _lib.forked():
+            lib.xb_path_free(h)
+
+    def read(self, frame: Frame) -> Any:
+        """The field's value in frame (None where the message lacks it and it
+        has no default)."""
+        return self.read_many([frame])[0]
+
+    def read_many(self, frames: Sequence[Frame]) -> List[Any]:
+        """The field's value in each frame, with one library call."""
+        fs = list(frames)
+        n = len(fs)
+        if n == 0:
+            return []
+        first = fs[0]
+        if not isinstance(first, Frame):
+            raise errors.InvalidArgumentError(f"read_many takes Frames, not {first.__class__.__name__}")
+        region = first._region
+        refs = bytearray(FRAME_FMT.size * n)
+        for i, f in enumerate(fs):
+            if not isinstance(f, Frame) or f._region is not region:
+                raise errors.InvalidArgumentError("read_many takes Frames, all of one region")
+            FRAME_FMT.pack_into(refs, FRAME_FMT.size * i, f.offset, f.region_id, f.generation, 0, 0, 0, 0, 0)
+        refc = (ctypes.c_char * len(refs)).from_buffer(refs)
+        out = (_VALUE_CTYPES[self._kind] * n)()
+        present = (ctypes.c_uint8 * n)()
+        ts = region._enter()  # strings point into the region: keep it mapped while copying
+        try:
+            st = lib.xb_path_read(self._h, region._h, ctypes.addressof(refc), n, ctypes.addressof(out),
+                                  ctypes.addressof(present))
+            if st:
+                raise_status(st)
+            if self._kind == _VALUE_BYTES:
+                return [_string_at(v.ptr or 0, v.len) if p else None for v, p in zip(out, present)]
+            if self._kind == _VALUE_STRING:
+                try:
+                    return [_string_at(v.ptr or 0, v.len).decode("utf-8") if p else None for v, p in zip(out, present)]
+                except UnicodeDecodeError as e:
+                    raise errors.MalformedError(f"{self.text}: invalid UTF-8: {e}") from None
+            return [v if p else None for v, p in zip(out, present)]
+        finally:
+            ts.busy = False
+            del refc

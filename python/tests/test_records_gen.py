@@ -118,3 +118,28 @@ def test_encode_capnp_record() -> None:
         f = s.encode(r, rec)
         assert s.to_json(f) == s.to_json(data, type=tid)
         del f
+
+
+def test_paths_read_one_field_of_many_frames() -> None:
+    d = conformance("flatbuffers")
+    with open(os.path.join(d, "monsterdata_test.mon"), "rb") as fh:
+        data = fh.read()
+    with xb.Schema.load(os.path.join(d, "monster_test.bfbs")) as s, xb.Region.anonymous(1 << 20) as r:
+        t = s.root_type
+        frames = [r.append_raw(xb.Codec.FLATBUFFERS, t, data) for _ in range(3)]
+        frames.append(s.encode(r, {"name": "Orc", "hp": 7}))
+        assert s.path(t, "name").read_many(frames) == ["MyMonster"] * 3 + ["Orc"]
+        assert s.path(t, "hp").read_many(frames) == [80, 80, 80, 7]
+        assert s.path(t, "mana").read(frames[3]) == 150, "absent: the default"
+        assert s.path(t, "pos.x").read(frames[0]) == 1.0
+        assert s.path(t, "test.Monster.name").read(frames[0]) == "Fred"
+        assert s.path(t, "testhashu64_fnv1").read(frames[0]) == 7930699090847568257
+        assert s.path(t, "enemy.name").read(frames[3]) is None, "no enemy"
+        assert s.path(t, "inventory").read(frames[0]) == bytes([0, 1, 2, 3, 4])
+        for bad in ("nope", "name.x", "test", ""):
+            with pytest.raises(xb.InvalidArgumentError):
+                s.path(t, bad)
+        other = r.append_raw(xb.Codec.FLATBUFFERS, t + 1, data)
+        with pytest.raises(xb.RecordTypeError):
+            s.path(t, "name").read(other)
+        del frames, other
