@@ -245,3 +245,14 @@ def test_tensor_shape_that_wraps_64_bits_is_rejected(region: xb.Region, codec: x
     t = xb.Tensor("t", xb.DType.U8, (16, 2**60 + 1), bytes(16))
     with pytest.raises(xb.CrossbufError):
         region.encode(t, codec)
+
+
+def test_publish_time_is_the_shared_monotonic_clock(region: xb.Region) -> None:
+    import time
+
+    before = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    f = region.encode(testdata.log_entry(1))
+    after = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    assert before <= f.publish_ns <= after
+    assert region.frame(f.offset).publish_ns == f.publish_ns
+    del f
