@@ -139,7 +139,8 @@ func (s *Subscriber) receive(wt *waiter) (Frame, error) {
 			switch st := atomic.LoadUint32(c.r32(off + fState)); st {
 			case stateCommitted:
 				f, err := s.frameAt(pos, off, size)
-				if err != nil && c.policy == Overwrite && atomic.LoadUint64(c.sub64(s.idx, sPosition)) > s.held {
+				if err != nil && c.policy == Overwrite && (atomic.LoadUint64(c.r64(off+fSeal)) != w ||
+					atomic.LoadUint64(c.sub64(s.idx, sPosition)) > s.held) {
 					continue // overwritten while we read its header
 				}
 				s.next = pos + size
@@ -156,6 +157,10 @@ func (s *Subscriber) receive(wt *waiter) (Frame, error) {
 					continue
 				}
 			default:
+				if c.policy == Overwrite && (atomic.LoadUint64(c.r64(off+fSeal)) != w ||
+					atomic.LoadUint64(c.sub64(s.idx, sPosition)) > s.held) {
+					continue // overwritten between reading its seal and its state
+				}
 				s.next = pos + size
 				s.skipped(pos)
 				return Frame{}, fmt.Errorf("%w: frame at position %d has unknown state %#x", ErrCorrupt, pos, st)
