@@ -422,9 +422,6 @@ def plots(cells: List[Cell], out_dir: str, quick: bool) -> List[str]:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
     made: List[str] = []
     others = sorted({(c.format, c.lib) for c in cells if not c.lib.startswith("crossbuf")},
                     key=lambda k: (FORMAT_ORDER.index(k[0]) if k[0] in FORMAT_ORDER else 99, k[1]))  # fmt: skip
@@ -433,16 +430,20 @@ def plots(cells: List[Cell], out_dir: str, quick: bool) -> List[str]:
         for op in OP_ORDER:
             for group, recs in (("LogEntry-Sample", ["LogEntry", "Sample"]), ("Tensor", tensors)):
                 name = f"{ctx}-{op}-{group}.png"
-                if dot_plot(plt, Line2D, cells, others, ctx, op, recs, os.path.join(out_dir, name), quick):
+                if dot_plot(cells, others, ctx, op, recs, os.path.join(out_dir, name), quick):
                     made.append(name)
     return made
 
 
-def dot_plot(plt: Any, Line2D: Any, cells: List[Cell], others: List[Tuple[str, str]], ctx: str, op: str,
-             recs: List[str], path: str, quick: bool) -> bool:  # fmt: skip
+def dot_plot(cells: List[Cell], others: List[Tuple[str, str]], ctx: str, op: str, recs: List[str], path: str,
+             quick: bool) -> bool:  # fmt: skip
     """One panel per record: a dot per implementation at its median with
     its 95 % interval as whiskers, crossbuf's reference as a dashed line.
     Tensor panels show the pool data only."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     panels = []
     for r in recs:
         cc = [c for c in cells if ok(c) and c.context == ctx and c.op == op and c.record == r]
@@ -475,9 +476,13 @@ def dot_plot(plt: Any, Line2D: Any, cells: List[Cell], others: List[Tuple[str, s
         ax.set_ylim(len(cc) - 0.5, -0.5)
         ax.set_xscale("log")
         ax.grid(axis="x", which="both", alpha=0.3)
-        ax.set_xlabel(("ns per record" if batch else "ns per call") +
+        ax.set_xlabel(("time per record" if batch else "time per call") +
                       " — median and 95 % bootstrap interval (log scale)", fontsize=8)  # fmt: skip
-        ref_text = f"; dashed line: {label(ref)}" if ref is not None else ""
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_ns(v).replace(".00 ", " ").replace(".0 ", " ")))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.tick_params(axis="x", labelsize=7)
+        ref_text = f"\ndashed line: {label(ref)}" if ref is not None else ""
         ax.set_title(f"{ctx}: {op}, {r}{' (per record of a call over the pool)' if batch else ''}{ref_text}",
                      fontsize=9)  # fmt: skip
     shown = [c for _, cc in panels for c in cc]
