@@ -85,6 +85,11 @@ def find(cells: Sequence[Cell], **kw: Any) -> Optional[Cell]:
     return None
 
 
+def enough(*cs: Cell) -> bool:
+    """A verdict needs an interval: at least two samples per cell."""
+    return all(len(c.samples) >= 2 for c in cs)
+
+
 def like_for_like(a: Cell, b: Cell) -> bool:
     return (a.op, a.variant, a.data, a.record) == (b.op, b.variant, b.data, b.record)
 
@@ -138,7 +143,7 @@ def faster_target(name: str, a: Optional[Cell], b: Optional[Cell], extra: Option
         return Target(name, "compare", "no data", "—", [x for x in (a, b) if x is not None])
     assert a is not None and b is not None
     assert like_for_like(a, b), (a.key(), b.key())
-    v = compare(a.ci_lo, a.ci_hi, b.ci_lo, b.ci_hi)  # type: ignore[arg-type]
+    v = compare(a.ci_lo, a.ci_hi, b.ci_lo, b.ci_hi) if enough(a, b) else "tie"  # type: ignore[arg-type]
     verdict = {"faster": "met", "slower": "missed", "tie": "tie"}[v]
     if extra is not None and not extra(a):
         verdict = "missed"
@@ -161,10 +166,12 @@ def ratio_target(name: str, a: Optional[Cell], b: Optional[Cell], limit: float, 
     assert a is not None and b is not None
     assert same(a, b), (a.key(), b.key())
     r, lo, hi = ratio_ci(a.samples, b.samples)
-    if at_most:
+    if not enough(a, b):
+        v = None
+    elif at_most:
         v = within(lo, hi, limit)
     else:
-        v = None if lo < limit <= hi else hi >= limit and lo >= limit
+        v = None if lo < limit <= hi else lo >= limit
     return Target(name, "ratio-threshold", verdict_of(v),
                   f"{fmt_ratio(r, lo, hi)} ({fmt_interval(a)} vs {fmt_interval(b)})", [a, b])  # fmt: skip
 
@@ -176,7 +183,7 @@ def absolute_target(name: str, c: Optional[Cell], limit_ns: float, per_rec: bool
     k = max(1, c.records_per_op) if per_rec else 1
     lo, hi = c.ci_lo / k, c.ci_hi / k  # type: ignore[operator]
     text = fmt_interval(c) if k == 1 else f"{fmt_ns(c.ns_per_op / k)} [{fmt_ns(lo)}, {fmt_ns(hi)}] per record"  # type: ignore[operator]
-    return Target(name, "absolute", verdict_of(within(lo, hi, limit_ns)), text, [c])
+    return Target(name, "absolute", verdict_of(within(lo, hi, limit_ns) if enough(c) else None), text, [c])
 
 
 def fastest(cells: Sequence[Cell], **kw: Any) -> Optional[Cell]:
@@ -289,7 +296,7 @@ def duels(cells: List[Cell]) -> List[Duel]:
                 continue
             a = min(mine, key=lambda c: c.ns_per_op or math.inf)
             b = min(opp, key=lambda c: c.ns_per_op or math.inf)
-            v = compare(a.ci_lo, a.ci_hi, b.ci_lo, b.ci_hi)  # type: ignore[arg-type]
+            v = compare(a.ci_lo, a.ci_hi, b.ci_lo, b.ci_hi) if enough(a, b) else "tie"  # type: ignore[arg-type]
             out.append(Duel(ctx, op, variant, rec, a, b, ratio_ci(a.samples, b.samples),
                             {"faster": "win", "slower": "loss", "tie": "tie"}[v]))  # fmt: skip
     return out
@@ -336,7 +343,7 @@ def summary_md(cells: List[Cell]) -> List[str]:
 
 def cell_text(c: Optional[Cell], ref: Optional[Cell]) -> str:
     if c is None:
-        return "missing: not measured"
+        return "—"  # a variant that does not run on this record (e.g. single-record cells: LogEntry only)
     if c.status != "ok":
         return f"{c.status}: {c.reason}".replace("|", "\\|").replace("\n", " ")
     s = fmt_interval(c) + f" n={c.reps}"
@@ -499,9 +506,12 @@ def dot_plot(cells: List[Cell], others: List[Tuple[str, str]], ctx: str, op: str
             col, m = style_of(Cell(ctx, f, lib, "", op), others)
             handles.append(Line2D([], [], marker=m, color=col, linestyle="", label=f"{f} / {lib}"))
     fig.legend(handles=handles, loc="lower center", ncol=min(5, len(handles)), fontsize=7, frameon=False)
-    legend_in = 0.2 * math.ceil(len(handles) / 5) + 0.1
-    fig.tight_layout(rect=(0, legend_in / fig.get_figheight(), 1, 1))
-    fig.subplots_adjust(left=0.36)  # room for the longest row label
+    # Margins in inches (tight_layout costs a second per figure): labels left,
+    # a title of two lines above and an axis label below each panel, the legend.
+    h = fig.get_figheight()
+    legend_in = 0.2 * math.ceil(len(handles) / 5) + 0.15
+    fig.subplots_adjust(left=0.36, right=0.98, top=1 - 0.55 / h, bottom=(legend_in + 0.5) / h,
+                        hspace=1.3 / (sum(rows) * 0.26 / len(panels)))  # fmt: skip
     watermark(fig, quick)
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -6,22 +6,18 @@ same latest.json says the same thing."""
 
 from __future__ import annotations
 
-import random
 import statistics
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
+
+import numpy as np
 
 RESAMPLES = 2000
 SEED = 20261201
 
 
-def _medians(xs: Sequence[float], rng: random.Random, n: int = RESAMPLES) -> List[float]:
-    k = len(xs)
-    return [statistics.median(rng.choices(xs, k=k)) for _ in range(n)]
-
-
-def _pct(sorted_xs: List[float], q: float) -> float:
-    i = min(len(sorted_xs) - 1, max(0, int(round(q * (len(sorted_xs) - 1)))))
-    return sorted_xs[i]
+def _medians(xs: Sequence[float], rng: Any) -> Any:
+    a = np.asarray(xs, dtype=float)
+    return np.median(a[rng.integers(0, len(a), size=(RESAMPLES, len(a)))], axis=1)
 
 
 def median_ci(xs: Sequence[float]) -> Tuple[float, float]:
@@ -29,8 +25,8 @@ def median_ci(xs: Sequence[float]) -> Tuple[float, float]:
     if len(xs) < 2:
         v = float(xs[0]) if xs else float("nan")
         return v, v
-    ms = sorted(_medians(xs, random.Random(SEED)))
-    return _pct(ms, 0.025), _pct(ms, 0.975)
+    lo, hi = np.percentile(_medians(xs, np.random.default_rng(SEED)), [2.5, 97.5])
+    return float(lo), float(hi)
 
 
 def ratio_ci(num: Sequence[float], den: Sequence[float]) -> Tuple[float, float, float]:
@@ -39,10 +35,9 @@ def ratio_ci(num: Sequence[float], den: Sequence[float]) -> Tuple[float, float, 
     r = statistics.median(num) / statistics.median(den)
     if len(num) < 2 or len(den) < 2:
         return r, r, r
-    rng = random.Random(SEED)
-    a, b = _medians(num, rng), _medians(den, rng)
-    rs = sorted(x / y for x, y in zip(a, b))
-    return r, _pct(rs, 0.025), _pct(rs, 0.975)
+    rng = np.random.default_rng(SEED)
+    lo, hi = np.percentile(_medians(num, rng) / _medians(den, rng), [2.5, 97.5])
+    return r, float(lo), float(hi)
 
 
 def compare(lo_a: float, hi_a: float, lo_b: float, hi_b: float) -> str:
