@@ -30,7 +30,7 @@ func fbOps(tb testing.TB, pool []record.Record) *ops {
 			{vFresh, func(i int) ([]byte, error) { return fbBuild(flatbuffers.NewBuilder(1024), pool[i]) }},
 			{vReuse, func(i int) ([]byte, error) { reused.Reset(); return fbBuild(reused, pool[i]) }},
 		},
-		decodes:     []decVariant{{vFresh, plain.FlatBuffersDecoder(t)}},
+		decodes:     append([]decVariant{{vFresh, plain.FlatBuffersDecoder(t)}}, aliasDecoders(t, fbDecodeAlias)...),
 		read:        fbReader(t),
 		readVariant: vInPlace,
 	}
@@ -137,8 +137,8 @@ func fbReader(t record.Type) func([]byte) (int, error) {
 
 func capnpOps(tb testing.TB, pool []record.Record) *ops {
 	t := pool[0].RecordType()
-	o := &ops{check: checkRecord, decodes: []decVariant{{vFresh, capnpDecoder(t)}}, read: capnpReader(t),
-		readVariant: vInPlace}
+	o := &ops{check: checkRecord, read: capnpReader(t), readVariant: vInPlace,
+		decodes: append([]decVariant{{vFresh, capnpDecoder(t)}}, aliasDecoders(t, capnpDecodeAlias)...)}
 	size := 0
 	for _, rec := range pool {
 		w, err := capnpFresh(rec)
