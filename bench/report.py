@@ -585,6 +585,7 @@ def render(info: Dict[str, Any], cells: List[Cell], ts: List[Target], made: List
         f"- load average (1, 5, 15 min) when the run started: {info.get('load_average', '?')}"
         + (f"; when it ended: {info['load_average_end']}" if info.get("load_average_end") else ""),
         f"- OS: {info.get('os', '?')}",
+        "- duration per context (s): " + (", ".join(f"{k} {v:g}" for k, v in info.get("durations_s", {}).items()) or "—"),
         f"- {info.get('go', '?')}; Python {info.get('python', '?')}",
         "- Python packages: " + ", ".join(f"{k} {v}" for k, v in pk.items()),
         "- Go modules: " + ", ".join(f"{k} {v}" for k, v in info.get("go_modules", {}).items()),

@@ -25,6 +25,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -549,6 +550,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     console = Console(stderr=True)
     info = machine_info(args, [os.path.relpath(__file__, ROOT)] + argv)
     cells: List[Cell] = []
+    durations: Dict[str, float] = {}
+    info["durations_s"] = durations
     # auto_refresh off: no display thread. The display is redrawn only between
     # cells (Python) or by this process while Go and C time on the pinned CPU.
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -561,7 +564,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                 prog.update(t, description=d[:100], advance=1)
                 prog.refresh()
 
+            t0 = time.monotonic()
             cells += run_go(args, go_progress)
+            durations["go"] = round(time.monotonic() - t0, 1)
             prog.update(t, description="go: done", total=1, completed=1)
             prog.refresh()
         if "python" in args.contexts or "boundary" in args.contexts:
@@ -571,19 +576,25 @@ def main(argv: Optional[List[str]] = None) -> int:
                 prog.update(t, description=d[:100], completed=done, total=total)
                 prog.refresh()
 
+            t0 = time.monotonic()
             cells += run_python_contexts(args, py_progress)
+            durations["python+boundary"] = round(time.monotonic() - t0, 1)
             prog.update(t, description="python + boundary: done")
             prog.refresh()
         if "c" in args.contexts:
             t = prog.add_task("c: running build/bin/xb_bench_c", total=None)
             prog.refresh()
+            t0 = time.monotonic()
             cells += run_c(args)
+            durations["c"] = round(time.monotonic() - t0, 1)
             prog.update(t, description="c: done", total=1, completed=1)
             prog.refresh()
     from report import write_outputs
 
     info["load_average_end"] = load_average()
+    t0 = time.monotonic()
     write_outputs(args, info, cells)
+    console.print(f"context durations (s): {durations}; report and plots: {time.monotonic() - t0:.0f} s")
     failed = [c for c in cells if c.status == "failed"]
     for c in failed:
         console.print(f"[red]FAILED[/] {c.key()}: {c.reason}")
