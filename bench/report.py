@@ -552,6 +552,10 @@ def write_outputs(args: Any, info: Dict[str, Any], cells: List[Cell]) -> None:
         json.dump({"machine": info, "cells": [asdict(c) for c in cells]}, f, indent=0)
     quick = bool(info.get("quick"))
     made = [] if args.no_plots else plots(cells, args.out, quick)
+    if made:  # plots of an earlier layout would sit beside this run's
+        for old in os.listdir(args.out):
+            if old.endswith(".png") and old not in made:
+                os.remove(os.path.join(args.out, old))
     default_out = os.path.abspath(os.path.join(HERE, "results"))
     md_path = os.path.join(HERE, "RESULTS.md") if os.path.abspath(args.out) == default_out else os.path.join(args.out, "RESULTS.md")
     rel = os.path.relpath(args.out, os.path.dirname(md_path))
