@@ -2,37 +2,125 @@ package bench
 
 import (
 	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/crossbuf/crossbuf/go/record"
 )
 
-// Operation names, as they appear in benchmark names and bench/run.py.
-const (
-	opEncode = "Encode"
-	opDecode = "Decode"
-	opRead   = "ReadField"
-)
-
-// BenchmarkEncode times encoding one record; the "bytes" metric is the
-// encoded size.
-func BenchmarkEncode(b *testing.B) { runAll(b, opEncode) }
-
-// BenchmarkDecode times decode-full: every field materialised as Go values.
-func BenchmarkDecode(b *testing.B) { runAll(b, opDecode) }
-
-// BenchmarkReadField times read-one-field: LogEntry.message, Sample.label or
-// Tensor.name, without decoding the rest where the format allows it.
-func BenchmarkReadField(b *testing.B) { runAll(b, opRead) }
-
-func runAll(b *testing.B, op string) {
-	for _, l := range libs() {
-		if !formatEnabled(l.format) {
-			continue
-		}
-		for _, c := range cases(b) {
-			name := fmt.Sprintf("format=%s/lib=%s/record=%s", l.format, l.name, c.name)
-			b.Run(name, func(b *testing.B) { runOne(b, op, l, c) })
-		}
+// BenchmarkCodecs times every library's operations on every record:
+//
+//	BenchmarkCodecs/record=R/format=F/lib=L/op=O/variant=V/data=D
+//
+// op is encode, decode (decode-full: every field materialised as Go values)
+// or read (read-one-field: LogEntry.message, Sample.label or Tensor.name).
+// variant says how the library is used (see libs_test.go): fresh output or
+// destination per call, reused ones, and -unsafe for decodes whose strings
+// alias the input. data=pool cycles through a pool of different records of
+// the same generator (seeds 1..N); data=single repeats seed 1.
+// The "bytes" metric of encode is the mean encoded size over the pool.
+func BenchmarkCodecs(b *testing.B) {
+	checking := os.Getenv("XB_BENCH_CHECK") != "0"
+	for _, c := range cases(b) {
+		b.Run("record="+c.name, func(b *testing.B) {
+			pool := c.pool()
+			for _, l := range libs() {
+				if !formatEnabled(l.format) {
+					continue
+				}
+				b.Run(fmt.Sprintf("format=%s/lib=%s", l.format, l.name), func(b *testing.B) {
+					o := l.prepare(b, pool)
+					if checking {
+						if err := o.verify(pool); err != nil {
+							b.Fatal(err)
+						}
+					}
+					datas := []string{"pool"}
+					if l.single && c.single {
+						datas = append(datas, "single")
+					}
+					for _, data := range datas {
+						n := len(pool)
+						if data == "single" {
+							n = 1
+						}
+						runOps(b, o, n, data)
+					}
+				})
+			}
+		})
 	}
+}
+
+// runOps runs one library's cells over the first n records of the pool.
+func runOps(b *testing.B, o *ops, n int, data string) {
+	for _, v := range o.encodes {
+		b.Run(fmt.Sprintf("op=encode/variant=%s/data=%s", v.name, data), func(b *testing.B) {
+			pin(b)
+			b.ReportAllocs()
+			size := 0
+			for i := range n {
+				w, err := v.fn(i)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size += len(w)
+			}
+			b.SetBytes(int64(size / n))
+			i := 0
+			for b.Loop() {
+				if _, err := v.fn(i); err != nil {
+					b.Fatal(err)
+				}
+				if i++; i == n {
+					i = 0
+				}
+			}
+			b.ReportMetric(float64(size)/float64(n), "bytes")
+		})
+	}
+	for _, v := range o.decodes {
+		b.Run(fmt.Sprintf("op=decode/variant=%s/data=%s", v.name, data), func(b *testing.B) {
+			pin(b)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := v.fn(o.wires[i]); err != nil {
+					b.Fatal(err)
+				}
+				if i++; i == n {
+					i = 0
+				}
+			}
+		})
+	}
+	b.Run(fmt.Sprintf("op=read/variant=%s/data=%s", o.readVariant, data), func(b *testing.B) {
+		if o.read == nil {
+			missing(b, o.missingRead)
+			return
+		}
+		pin(b)
+		b.ReportAllocs()
+		i, sum := 0, 0
+		for b.Loop() {
+			v, err := o.read(o.wires[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			sum += v
+			if i++; i == n {
+				i = 0
+			}
+		}
+		if sum < 0 {
+			b.Log(sum)
+		}
+	})
 }
 
 // missing marks a cell that cannot run; bench/run.py parses the line.
@@ -41,63 +129,61 @@ func missing(b *testing.B, reason string) {
 	b.Skip(reason)
 }
 
-func runOne(b *testing.B, op string, l lib, c recCase) {
-	o := l.prepare(b, c.rec)
-	// Check before timing: a decoder that skips work must not be timed.
-	got, err := o.decode(o.wire)
+var pinWarn sync.Once
+
+// pin puts the timed loop's OS thread alone on CPU XB_BENCH_PIN_CPU, leaving
+// the Go runtime's other threads (GC workers, sysmon) free to run elsewhere.
+// The thread stays locked: when the benchmark goroutine ends, the runtime
+// discards it with its affinity.
+func pin(b *testing.B) {
+	v := os.Getenv("XB_BENCH_PIN_CPU")
+	if v == "" {
+		return
+	}
+	cpu, err := strconv.Atoi(v)
+	if err == nil {
+		runtime.LockOSThread()
+		var set unix.CPUSet
+		set.Set(cpu)
+		err = unix.SchedSetaffinity(0, &set)
+	}
 	if err != nil {
-		b.Fatalf("decode: %v", err)
+		pinWarn.Do(func() { fmt.Printf("XB_PIN_FAILED %v\n", err) })
 	}
-	if err := o.check(got); err != nil {
-		b.Fatal(err)
-	}
-	want := wantField(c.rec)
-	if o.read != nil {
-		if v, err := o.read(o.wire); err != nil || v != want {
-			b.Fatalf("read-one-field = %d, %v; want %d", v, err, want)
-		}
-	}
-	b.ReportAllocs()
-	switch op {
-	case opEncode:
-		w, err := o.encode()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if got, err := o.decode(w); err != nil || o.check(got) != nil {
-			b.Fatalf("encoding does not decode back: %v", err)
-		}
-		b.SetBytes(int64(len(w)))
-		size := len(w)
-		for b.Loop() {
-			if _, err := o.encode(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(size), "bytes")
-	case opDecode:
-		w := o.wire
-		for b.Loop() {
-			if _, err := o.decode(w); err != nil {
-				b.Fatal(err)
-			}
-		}
-	case opRead:
-		if o.read == nil {
-			missing(b, o.missing["read"])
-			return
-		}
-		w := o.wire
-		sum := 0
-		for b.Loop() {
-			v, err := o.read(w)
+}
+
+// verify checks every implementation on every record of the pool before
+// anything is timed: a decoder that skips work, or an encoder whose output
+// does not decode back, fails the benchmark.
+func (o *ops) verify(pool []record.Record) error {
+	for i, rec := range pool {
+		for _, v := range o.decodes {
+			got, err := v.fn(o.wires[i])
 			if err != nil {
-				b.Fatal(err)
+				return fmt.Errorf("decode %s of record %d: %w", v.name, i, err)
 			}
-			sum += v
+			if err := o.check(rec, got); err != nil {
+				return fmt.Errorf("decode %s of record %d: %w", v.name, i, err)
+			}
 		}
-		if sum < 0 {
-			b.Log(sum)
+		if o.read != nil {
+			if v, err := o.read(o.wires[i]); err != nil || v != wantField(rec) {
+				return fmt.Errorf("read-one-field of record %d = %d, %v; want %d", i, v, err, wantField(rec))
+			}
+		}
+		for _, v := range o.encodes {
+			w, err := v.fn(i)
+			if err != nil {
+				return fmt.Errorf("encode %s of record %d: %w", v.name, i, err)
+			}
+			got, err := o.decodes[0].fn(w)
+			if err != nil {
+				return fmt.Errorf("encode %s of record %d does not decode back: %w", v.name, i, err)
+			}
+			if err := o.check(rec, got); err != nil {
+				return fmt.Errorf("encode %s of record %d does not decode back: %w", v.name, i, err)
+			}
 		}
 	}
+	return nil
 }

@@ -11,13 +11,37 @@ import (
 	"github.com/crossbuf/crossbuf/go/record"
 )
 
-// seed of every benchmarked record; the Python and C benchmarks use the same.
-const seed = 1
+// Pools: each cell cycles through records of seeds 1..N of one generator, the
+// same pool in every language: N = 1000 or as many as fit in 256 MiB of
+// record data, whichever is smaller (a 64 MB tensor pool has 4).
+// XB_BENCH_POOL caps N (the smoke run uses a small pool).
+const (
+	poolMax   = 1000
+	poolBytes = 256 << 20
+)
 
-// recCase is one benchmarked record.
+// recCase is one benchmarked record kind.
 type recCase struct {
-	name string // benchmark name part: "LogEntry", "Sample", "Tensor/size=1MB"
-	rec  record.Record
+	name   string // benchmark name part: "LogEntry", "Sample", "Tensor/size=1MB"
+	single bool   // also run the single-record (seed 1) variant
+	pool   func() []record.Record
+}
+
+// poolSize is the pool length for records of about recBytes bytes each.
+func poolSize(recBytes int) int {
+	n := min(poolMax, max(1, poolBytes/max(1, recBytes)))
+	if v, err := strconv.Atoi(os.Getenv("XB_BENCH_POOL")); err == nil && v > 0 {
+		n = min(n, v)
+	}
+	return n
+}
+
+func makePool(n int, gen func(seed uint64) record.Record) []record.Record {
+	out := make([]record.Record, n)
+	for i := range out {
+		out[i] = gen(uint64(i + 1))
+	}
+	return out
 }
 
 // parseSize reads "1KB", "1MB", "64MB" or a byte count.
@@ -51,10 +75,14 @@ func cases(tb testing.TB) []recCase {
 	}
 	var cs []recCase
 	if want["LogEntry"] {
-		cs = append(cs, recCase{"LogEntry", record.NewLogEntry(seed)})
+		cs = append(cs, recCase{"LogEntry", true, func() []record.Record {
+			return makePool(poolSize(1024), func(s uint64) record.Record { return record.NewLogEntry(s) })
+		}})
 	}
 	if want["Sample"] {
-		cs = append(cs, recCase{"Sample", record.NewSample(seed)})
+		cs = append(cs, recCase{"Sample", false, func() []record.Record {
+			return makePool(poolSize(80), func(s uint64) record.Record { return record.NewSample(s) })
+		}})
 	}
 	if want["Tensor"] {
 		for _, s := range strings.Split(sizes, ",") {
@@ -62,7 +90,9 @@ func cases(tb testing.TB) []recCase {
 			if err != nil {
 				tb.Fatalf("XB_BENCH_TENSOR_SIZES: %v", err)
 			}
-			cs = append(cs, recCase{"Tensor/size=" + strings.TrimSpace(s), record.NewTensor(seed, n)})
+			cs = append(cs, recCase{"Tensor/size=" + strings.TrimSpace(s), false, func() []record.Record {
+				return makePool(poolSize(n), func(seed uint64) record.Record { return record.NewTensor(seed, n) })
+			}})
 		}
 	}
 	return cs

@@ -11,6 +11,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
+from .stats import median_ci
+
 
 @dataclass
 class Cell:
@@ -21,6 +23,8 @@ class Cell:
     lib: str
     record: str
     op: str
+    variant: str = "default"  # how the library is used (bench/README.md: variants)
+    data: str = "pool"  # pool: cycles through the record pool; single: seed 1 only
     status: str = "ok"  # ok | missing | failed
     reason: str = ""
     ns_per_op: Optional[float] = None
@@ -28,8 +32,13 @@ class Cell:
     q3: Optional[float] = None
     min: Optional[float] = None
     max: Optional[float] = None
-    reps: int = 0
-    inner: int = 0  # calls per repetition
+    ci_lo: Optional[float] = None  # 95 % bootstrap interval of the median
+    ci_hi: Optional[float] = None
+    reps: int = 0  # samples behind the median (Go: rounds kept; Python, C: repetitions)
+    inner: int = 0  # calls per repetition (Go: the smallest b.N of the kept rounds)
+    samples: List[float] = field(default_factory=list)  # ns per op of each kept repetition
+    iters: List[int] = field(default_factory=list)  # Go: b.N of each kept round
+    below_floor: bool = False  # Go: a round ran < 10 iterations and < the benchtime
     bytes: Optional[int] = None
     records_per_op: int = 1  # batch cells time N records per call
     allocs_per_op: Optional[float] = None
@@ -37,15 +46,18 @@ class Cell:
     extra: Dict[str, Any] = field(default_factory=dict)
 
     def key(self) -> str:
-        return f"{self.context}/{self.format}/{self.lib}/{self.record}/{self.op}"
+        return f"{self.context}/{self.format}/{self.lib}/{self.variant}/{self.data}/{self.record}/{self.op}"
 
     def set_samples(self, ns: List[float]) -> None:
-        """Median, quartiles and extremes of per-op times in ns."""
+        """Median with its bootstrap interval, quartiles and extremes of
+        per-op times in ns."""
+        self.samples = [float(x) for x in ns]
         self.reps = len(ns)
         self.ns_per_op = statistics.median(ns)
         q1, q3 = np.percentile(ns, [25, 75])
         self.q1, self.q3 = float(q1), float(q3)
         self.min, self.max = min(ns), max(ns)
+        self.ci_lo, self.ci_hi = median_ci(self.samples)
 
 
 @dataclass
