@@ -114,6 +114,10 @@ func (h *handles[T]) name() string {
 		return "scratch"
 	case tagSchema:
 		return "schema"
+	case tagChannel:
+		return "channel"
+	case tagSubscriber:
+		return "subscriber"
 	}
 	return "unknown"
 }
@@ -164,7 +168,9 @@ func (h *handles[T]) each(f func(*T)) {
 
 // Handle kind tags, the top byte of every id.
 const (
-	tagRegion  = 'R'
-	tagScratch = 'S'
-	tagSchema  = 'C'
+	tagRegion     = 'R'
+	tagScratch    = 'S'
+	tagSchema     = 'C'
+	tagChannel    = 'H'
+	tagSubscriber = 'U'
 )
