@@ -1,7 +1,9 @@
-/* xb_chanpub NAME COUNT SIZE [BATCH]
+/* xb_chanpub NAME COUNT SIZE [BATCH [INTERVAL_US]]
  * Opens the channel NAME (created, and subscribed to, by the consumer
  * beforehand), publishes COUNT checksummed frames of SIZE bytes (>= 16), BATCH
- * per call (default 1), waiting for space as long as it takes, and prints
+ * per call (default 1), sleeping INTERVAL_US between calls (default 0: for
+ * latency measurements one frame at a time), waiting for space as long as
+ * it takes, and prints
  * "done COUNT SECONDS". Frame i holds, little-endian: u64 i, u32 CRC-32 (the
  * zlib one) of bytes [16, SIZE), u32 SIZE, then byte k = (i * 131 + k * 7) &
  * 0xFF. Type id 0; the codec tag is XB_CODEC_MSGPACK (the bytes are opaque
@@ -44,13 +46,15 @@ static int check(int32_t status, const char *what) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s NAME COUNT SIZE [BATCH]\n", argv[0]);
+        fprintf(stderr, "usage: %s NAME COUNT SIZE [BATCH [INTERVAL_US]]\n", argv[0]);
         return 2;
     }
     long count = strtol(argv[2], NULL, 10), size = strtol(argv[3], NULL, 10);
     long batch = argc > 4 ? strtol(argv[4], NULL, 10) : 1;
-    if (count < 0 || size < 16 || size > (1L << 30) || batch < 1 || batch > 4096) {
-        fprintf(stderr, "xb_chanpub: COUNT >= 0, 16 <= SIZE <= 2^30, 1 <= BATCH <= 4096\n");
+    long interval = argc > 5 ? strtol(argv[5], NULL, 10) : 0;
+    if (count < 0 || size < 16 || size > (1L << 30) || batch < 1 || batch > 4096 || interval < 0 ||
+        interval > 10000000) {
+        fprintf(stderr, "xb_chanpub: COUNT >= 0, 16 <= SIZE <= 2^30, 1 <= BATCH <= 4096, 0 <= INTERVAL_US <= 10^7\n");
         return 2;
     }
     crc_init();
@@ -63,6 +67,10 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int ok = 1;
     for (long i = 0; i < count && ok; i += batch) {
+        if (interval > 0 && i > 0) {
+            struct timespec d = {interval / 1000000, (interval % 1000000) * 1000};
+            nanosleep(&d, NULL);
+        }
         long n = count - i < batch ? count - i : batch;
         for (long j = 0; j < n; j++) {
             make_frame(buf + j * size, (uint64_t)(i + j), (uint32_t)size);
