@@ -1,6 +1,6 @@
 """C publisher process -> Python subscriber over a crossbuf channel.
 
-    PYTHONPATH=python .venv/bin/python -m bench.python.channel_c_to_python [COUNT] [SIZE] [BATCH] [MODE] [INTERVAL_US]
+    PYTHONPATH=python .venv/bin/python -m bench.python.channel_c_to_python [COUNT] [SIZE] [BATCH] [MODE] [INTERVAL_US] [WAIT]
 
 build/bin/xb_chanpub publishes COUNT checksummed frames of SIZE bytes (BATCH
 per call) into a block-policy channel; this process receives them with
@@ -10,7 +10,8 @@ publish->receive latency percentiles (from its shared HDR histogram).
 Throughput includes the checksum of every payload byte. With INTERVAL_US 0
 the latency is measured under full load (frames queue in the ring); with
 INTERVAL_US > 0 (and BATCH 1) the publisher sleeps between frames, and it is
-the one-way latency of one frame at a time, wake-up included.
+the one-way latency of one frame at a time, wake-up included. WAIT is the
+subscriber's wait mode: spin_then_park (default), spin or park.
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ def main() -> None:
     batch = int(sys.argv[3]) if len(sys.argv) > 3 else 32
     mode = sys.argv[4] if len(sys.argv) > 4 else "batch"
     interval = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    wait = sys.argv[6] if len(sys.argv) > 6 else "spin_then_park"
     pub = os.path.join(ROOT, "build", "bin", "xb_chanpub")
     name = f"xb-bench-{uuid.uuid4().hex[:8]}"
     head = struct.Struct("<QI")
-    with xb.Channel.create(name, 1 << 20) as ch, ch.subscribe(wait="spin_then_park") as sub:
+    ring = max(1 << 20, 8 * (size + 128))
+    with xb.Channel.create(name, ring) as ch, ch.subscribe(wait=wait) as sub:
         p = subprocess.Popen([pub, name, str(count), str(size), str(batch), str(interval)], stdout=subprocess.PIPE, text=True)
         expect = 0
         t0 = 0.0
@@ -56,7 +59,7 @@ def main() -> None:
         out = p.communicate(timeout=60)[0].split()
         st = ch.stats()
         xb.Channel.unlink(name)
-    print(f"{count} frames of {size} B, publisher batch {batch} every {interval} us, receive {mode}: "
+    print(f"{count} frames of {size} B, publisher batch {batch} every {interval} us, receive {mode} ({wait}): "
           f"{(count - 1) / secs / 1e6:.3f} M frames/s, {(count - 1) * size / secs / 1e6:.0f} MB/s "
           f"(publisher alone took {float(out[2]):.3f} s for all)")
     print(f"publish->receive latency p50 {st.latency_p50_ns / 1e3:.1f} us, p99 {st.latency_p99_ns / 1e3:.1f} us, "

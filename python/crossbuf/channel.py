@@ -51,6 +51,7 @@ _WAITS = {"spin_then_park": 0, "spin": 1, "park": 2}
 _XB_OPEN_READ_ONLY = 1
 _ERR_TIMEOUT = errors.ChannelTimeoutError.code
 _SLICE_NS = 50_000_000
+_DEFER_FRAMES = 64  # frames retired in Python before they are given back to the ring
 _FOREVER = -1
 _receive = lib.xb_subscriber_receive
 _receive_batch = lib.xb_subscriber_receive_batch
@@ -443,15 +444,26 @@ class ChannelFrame:
 class Subscriber:
     """A subscriber of a channel (Channel.subscribe). Receive with
     receive(), receive_many() or iteration; each receive first releases
-    the frames the previous one returned. Use as a context manager; used by
-    one thread at a time."""
+    the frames the previous one returned (they become stale at once; under
+    block and fail their ring space is given back in groups, at the latest
+    when the subscriber would wait: call release() to give it back now). Use
+    as a context manager; used by one thread at a time."""
 
     def __init__(self, channel: Channel, handle: int, group: str | None) -> None:
         self._ch = channel
         self._h = handle
         self.group = group
         self._epoch = 0
-        self._held = False  # frames received and not released
+        self._held = False  # frames handed out and still valid
+        # Frames retired in Python but not yet given back to the ring: under
+        # block and fail, the ring release waits until the next receive
+        # would wait, or enough has piled up, saving a library call (and
+        # often a wake-up of a blocked publisher) per frame. Under
+        # overwrite every release is a check, so it is never deferred.
+        self._pending = 0
+        self._pending_bytes = 0
+        self._defer = channel.policy != "overwrite"
+        self._defer_bytes = channel.ring_size // 8
         self._pinned = False  # a release was refused: views may be alive
         self._views: list[memoryview] = []
         # Every payload view is a slice of this subscriber's master view:
@@ -504,20 +516,38 @@ class Subscriber:
                 "is alive; drop it, or copy the bytes (bytes(frame.payload)) to keep them")
         self._pinned = False
 
+    def _retire(self, what: str) -> None:
+        """Makes the frames handed out stale (FrameInUseError if a view
+        derived from one is alive)."""
+        self._check_unused(what)
+        if self._held:
+            self._epoch += 1
+            self._held = False
+
+    def _ring_release(self) -> None:
+        if self._pending:
+            self._pending = self._pending_bytes = 0
+            st = _release(self._handle())
+            if st:
+                raise_status(st)
+
+    def _start_receive(self) -> bool:
+        """Retires the frames handed out; reports whether frames wait to be
+        given back to the ring (the receive then polls before waiting)."""
+        self._handle()
+        self._retire("receive")
+        if not self._defer or self._pending >= _DEFER_FRAMES or self._pending_bytes >= self._defer_bytes:
+            self._ring_release()
+        return self._pending > 0
+
     def release(self) -> None:
         """Gives back the frames received so far: they become stale, and
         their space may be reused. FrameInUseError while a view derived from
         their payloads is alive; OverrunError ("overwrite") when they were
         overwritten while held (discard what was read from them)."""
         self._handle()
-        self._check_unused("release the frames")
-        if not self._held:
-            return
-        self._epoch += 1
-        self._held = False
-        st = _release(self._handle())
-        if st:
-            raise_status(st)
+        self._retire("release the frames")
+        self._ring_release()
 
     # ---- receiving ------------------------------------------------------------
 
@@ -525,23 +555,30 @@ class Subscriber:
         """The next frame, waiting up to timeout seconds (None: for ever, 0:
         not at all; ChannelTimeoutError when nothing came). Releases the
         frames received before, first."""
-        self.release()
+        poll = self._start_receive()
         total = _timeout_ns(timeout)
         deadline = 0 if total <= 0 else time.monotonic_ns() + total
         ch = self._ch
         b = ch._enter()
         try:
             while True:
-                t = _slice(total, deadline)
+                t = 0 if poll else _slice(total, deadline)
                 st = _receive(self._handle(), t, self._frame_ref)
                 if st == 0:
                     break
+                if st == _ERR_TIMEOUT and poll:
+                    poll = False
+                    self._ring_release()  # nothing ready: give the ring back before waiting
+                    continue
                 if st != _ERR_TIMEOUT or t == total or (deadline and time.monotonic_ns() >= deadline):
                     raise_status(st)
                 if not ch._h:
                     raise errors.ClosedError("channel closed while waiting")
+            f = FRAME_FMT.unpack_from(self._frame_mv)
             self._held = True
-            return self._make(FRAME_FMT.unpack_from(self._frame_mv))
+            self._pending += 1
+            self._pending_bytes += f[7]
+            return self._make(f)
         finally:
             b.busy = False
 
@@ -555,7 +592,7 @@ class Subscriber:
         for the first (ChannelTimeoutError), then takes those already
         published. Releases the frames received before, first."""
         cap = _lib.check_int(max, 1, 1 << 20, "max")
-        self.release()
+        poll = self._start_receive()
         if cap > self._batch_cap:
             self._batch = (_lib.XbFrame * cap)()
             self._batch_cap = cap
@@ -567,18 +604,25 @@ class Subscriber:
         b = ch._enter()
         try:
             while True:
-                t = _slice(total, deadline)
+                t = 0 if poll else _slice(total, deadline)
                 st = _receive_batch(self._handle(), arr, cap, t, byref(n))
                 if n.value:
                     self._held = True
+                    self._pending += n.value
                 if st == 0:
                     break
+                if st == _ERR_TIMEOUT and poll:
+                    poll = False
+                    self._ring_release()
+                    continue
                 if st != _ERR_TIMEOUT or t == total or (deadline and time.monotonic_ns() >= deadline):
                     raise_status(st)
                 if not ch._h:
                     raise errors.ClosedError("channel closed while waiting")
             raw = memoryview(arr).cast("B")[: n.value * FRAME_FMT.size]  # type: ignore[arg-type]
-            return [self._make(f) for f in FRAME_FMT.iter_unpack(raw)]
+            frames = [self._make(f) for f in FRAME_FMT.iter_unpack(raw)]
+            self._pending_bytes += sum(len(f) for f in frames)
+            return frames
         finally:
             b.busy = False
 
