@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import os
 import sys
 import threading
 import time
@@ -37,8 +38,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from ctypes import byref, c_double, c_int32, c_uint64, c_void_p
 from dataclasses import dataclass
 from typing import Any
-
-from typing_extensions import Self
 
 from . import _lib, errors
 from ._lib import FRAME_FMT, check_fork, lib, raise_status
@@ -124,6 +123,7 @@ class Channel:
         # Use create() or open().
         self._h = handle
         self.name = name
+        self._pid = os.getpid()
         base, size = c_void_p(), c_uint64()
         st = lib.xb_channel_base(handle, byref(base), byref(size))
         if st:
@@ -240,7 +240,21 @@ class Channel:
         if st:
             raise_status(st)
 
-    def __enter__(self) -> Self:
+    def __del__(self) -> None:
+        h = getattr(self, "_h", 0)
+        try:
+            if not h or _lib.forked() or os.getpid() != self._pid:
+                return
+            for s in self._subs:
+                s._check_unused("close the channel")
+        except Exception:  # noqa: BLE001
+            return  # still in use (keep the mapping: leak, never crash) or interpreter teardown
+        self._h = 0
+        for s in self._subs:
+            s._drop()
+        lib.xb_channel_close(h)
+
+    def __enter__(self) -> Channel:  # noqa: PYI034 (typing.Self needs Python 3.11)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -679,7 +693,7 @@ class Subscriber:
     def closed(self) -> bool:
         return not self._h
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Subscriber:  # noqa: PYI034 (typing.Self needs Python 3.11)
         return self
 
     def __exit__(self, *exc: object) -> None:

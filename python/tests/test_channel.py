@@ -16,11 +16,10 @@ import uuid
 import zlib
 from collections.abc import Iterator
 
+import crossbuf as xb
 import numpy as np
 import pytest
 from conftest import PYTHON_DIR, ROOT
-
-import crossbuf as xb
 
 
 @pytest.fixture
