@@ -388,6 +388,11 @@ class Channel:
         )
 
 
+def _slot(payload_len: int) -> int:
+    """Ring bytes of a frame: its 64-byte header and payload, in 64-byte units."""
+    return (payload_len + 127) & ~63
+
+
 def _slice(total: int, deadline: int) -> int:
     """The timeout of the next library wait: at most one slice, so signals
     are handled between two."""
@@ -591,7 +596,7 @@ class Subscriber:
             f = FRAME_FMT.unpack_from(self._frame_mv)
             self._held = True
             self._pending += 1
-            self._pending_bytes += f[7]
+            self._pending_bytes += _slot(f[7])
             return self._make(f)
         finally:
             b.busy = False
@@ -635,7 +640,7 @@ class Subscriber:
                     raise errors.ClosedError("channel closed while waiting")
             raw = memoryview(arr).cast("B")[: n.value * FRAME_FMT.size]  # type: ignore[arg-type]
             frames = [self._make(f) for f in FRAME_FMT.iter_unpack(raw)]
-            self._pending_bytes += sum(len(f) for f in frames)
+            self._pending_bytes += sum(_slot(f._n) for f in frames)
             return frames
         finally:
             b.busy = False
