@@ -1,14 +1,15 @@
-/* xb_chanpub NAME COUNT SIZE [BATCH [INTERVAL_US]]
+/* xb_chanpub NAME COUNT SIZE [BATCH [INTERVAL_US [ID]]]
  * Opens the channel NAME (created, and subscribed to, by the consumer
  * beforehand), publishes COUNT checksummed frames of SIZE bytes (>= 16), BATCH
- * per call (default 1), sleeping INTERVAL_US between calls (default 0: for
- * latency measurements one frame at a time), waiting for space as long as
- * it takes, and prints
- * "done COUNT SECONDS". Frame i holds, little-endian: u64 i, u32 CRC-32 (the
- * zlib one) of bytes [16, SIZE), u32 SIZE, then byte k = (i * 131 + k * 7) &
- * 0xFF. Type id 0; the codec tag is XB_CODEC_MSGPACK (the bytes are opaque
- * to the channel). Consumers check every frame: nothing lost,
- * duplicated, reordered or corrupted. */
+ * per call (default 1), waiting for space as long as it takes, and prints
+ * "done COUNT SECONDS". INTERVAL_US > 0 sleeps that long between calls (to
+ * measure the latency of one frame at a time); ID (0 to 65535, default 0)
+ * tells concurrent publishers apart.
+ * Frame i holds, little-endian: u64 ID << 48 | i, u32 CRC-32 (the zlib one) of
+ * bytes [16, SIZE), u32 SIZE, then byte k = (i * 131 + k * 7) & 0xFF. Type id
+ * 0; the codec tag is XB_CODEC_MSGPACK (the bytes are opaque to the channel).
+ * Consumers check every frame: nothing lost, duplicated, reordered or
+ * corrupted. */
 #define _POSIX_C_SOURCE 200809L
 #include <crossbuf.h>
 #include <stdio.h>
@@ -46,12 +47,17 @@ static int check(int32_t status, const char *what) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s NAME COUNT SIZE [BATCH [INTERVAL_US]]\n", argv[0]);
+        fprintf(stderr, "usage: %s NAME COUNT SIZE [BATCH [INTERVAL_US [ID]]]\n", argv[0]);
         return 2;
     }
     long count = strtol(argv[2], NULL, 10), size = strtol(argv[3], NULL, 10);
     long batch = argc > 4 ? strtol(argv[4], NULL, 10) : 1;
     long interval = argc > 5 ? strtol(argv[5], NULL, 10) : 0;
+    long id = argc > 6 ? strtol(argv[6], NULL, 10) : 0;
+    if (id < 0 || id > 65535 || count >= (1L << 48)) {
+        fprintf(stderr, "xb_chanpub: 0 <= ID <= 65535, COUNT < 2^48\n");
+        return 2;
+    }
     if (count < 0 || size < 16 || size > (1L << 30) || batch < 1 || batch > 4096 || interval < 0 ||
         interval > 10000000) {
         fprintf(stderr, "xb_chanpub: COUNT >= 0, 16 <= SIZE <= 2^30, 1 <= BATCH <= 4096, 0 <= INTERVAL_US <= 10^7\n");
@@ -73,7 +79,7 @@ int main(int argc, char **argv) {
         }
         long n = count - i < batch ? count - i : batch;
         for (long j = 0; j < n; j++) {
-            make_frame(buf + j * size, (uint64_t)(i + j), (uint32_t)size);
+            make_frame(buf + j * size, (uint64_t)id << 48 | (uint64_t)(i + j), (uint32_t)size);
             lens[j] = (uint64_t)size;
         }
         if (n == 1) {

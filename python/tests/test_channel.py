@@ -298,6 +298,44 @@ def test_c_publisher_process(name: str, batch: int) -> None:
                 p.wait()
 
 
+def test_two_c_publishers_two_subscribers(name: str) -> None:
+    """Two C publisher processes into one small block-policy ring, read by
+    two subscribers (one through a subscribe-only open): each subscriber gets
+    every frame of each publisher once, in that publisher's order, intact."""
+    pub = os.path.join(ROOT, "build", "bin", "xb_chanpub")
+    if not os.access(pub, os.X_OK):
+        pytest.skip("build/bin/xb_chanpub is missing: run ./build.sh lib")
+    count, size = 5000, 120
+    with xb.Channel.create(name, 1 << 14, policy="block") as ch, xb.Channel.open(name, readonly=True) as ro:
+        subs = [ch.subscribe(), ro.subscribe()]
+        procs = [subprocess.Popen([pub, name, str(count), str(size), str(batch), "0", str(pid)], stdout=subprocess.PIPE,
+                                  text=True) for pid, batch in ((1, 1), (2, 16))]
+        try:
+            nxt = [{1: 0, 2: 0} for _ in subs]
+            deadline = time.monotonic() + 60
+            while any(sum(n.values()) < 2 * count for n in nxt):
+                assert time.monotonic() < deadline, f"stalled at {nxt}"
+                for s, n in zip(subs, nxt):
+                    try:
+                        frames = s.receive_many(max=128, timeout=0)
+                    except xb.ChannelTimeoutError:
+                        continue
+                    for f in frames:
+                        seq = _check_payload(f.payload)
+                        pid, i = seq >> 48, seq & ((1 << 48) - 1)
+                        assert i == n[pid], f"publisher {pid}: frame {i}, expected {n[pid]}"
+                        n[pid] += 1
+            for p in procs:
+                out = p.communicate(timeout=30)[0]
+                assert p.returncode == 0 and out.startswith(f"done {count} ")
+            assert ch.stats().frames_published == 2 * count
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+
+
 SIGINT_CHILD = textwrap.dedent(
     """
     import sys, time
