@@ -680,9 +680,14 @@ int32_t xb_schema_frames_to_msgpack(xb_schema s, xb_region r, xb_scratch sc, con
 /* ---- channels ------------------------------------------------------------
  * A channel is a named shared ring of frames (in /dev/shm, like regions)
  * that runs forever: any number of publishers and subscribers, in any
- * processes. Frames have the format of region frames (xb_frame); a frame's
- * space is reused once every subscriber has released it. Layout and
- * protocol: the package doc of go/channel.
+ * processes. Frames have the format of region frames; a frame's space is
+ * reused once every subscriber has released it. Layout and protocol: the
+ * package doc of go/channel. In an xb_frame of a channel, offset is the
+ * header's offset from the base of the channel's mapping (xb_channel_base),
+ * region_id the channel's random id and generation the lap of the ring.
+ * The region calls that take frames (xb_decode, xb_read_str, ...) do not
+ * take channel frames: decode their payload bytes (xb_decode_bytes,
+ * xb_schema_to_json, xb_schema_to_msgpack, ...).
  *
  * Timeouts are in nanoseconds: < 0 waits for ever, 0 does not wait. A
  * waiting call (a publish under XB_POLICY_BLOCK, a receive) ends only when
