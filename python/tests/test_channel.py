@@ -338,15 +338,23 @@ def test_two_c_publishers_two_subscribers(name: str) -> None:
 
 SIGINT_CHILD = textwrap.dedent(
     """
-    import sys, time
+    import sys
     import crossbuf as xb
     ch = xb.Channel.create(sys.argv[1], 4096)
     sub = ch.subscribe(wait="park")
+    if sys.argv[2] == "publish":
+        while True:  # fill the ring: the next publish waits for the subscriber
+            try:
+                ch.publish(bytes(500), timeout=0)
+            except xb.ChannelTimeoutError:
+                break
     print("ready", flush=True)
-    t0 = time.monotonic()
     try:
-        sub.receive()
-        print("received", flush=True)
+        if sys.argv[2] == "publish":
+            ch.publish(bytes(500))
+        else:
+            sub.receive()
+        print("returned", flush=True)
     except KeyboardInterrupt:
         print("interrupted", flush=True)
     finally:
@@ -356,9 +364,12 @@ SIGINT_CHILD = textwrap.dedent(
 )
 
 
-def test_sigint_interrupts_a_blocked_receive(name: str) -> None:
+@pytest.mark.parametrize("what", ["receive", "publish"])
+def test_sigint_interrupts_a_blocked_wait(name: str, what: str) -> None:
+    """Ctrl-C ends a receive waiting for frames, and a block-policy publish
+    waiting for space, promptly."""
     env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
-    p = subprocess.Popen([sys.executable, "-c", SIGINT_CHILD, name], stdout=subprocess.PIPE, text=True, env=env)
+    p = subprocess.Popen([sys.executable, "-c", SIGINT_CHILD, name, what], stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert p.stdout is not None
         assert p.stdout.readline().strip() == "ready"
