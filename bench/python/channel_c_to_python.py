@@ -60,8 +60,8 @@ def main() -> None:
         st = ch.stats()
         xb.Channel.unlink(name)
     print(f"{count} frames of {size} B, publisher batch {batch} every {interval} us, receive {mode} ({wait}): "
-          f"{(count - 1) / secs / 1e6:.3f} M frames/s, {(count - 1) * size / secs / 1e6:.0f} MB/s "
-          f"(publisher alone took {float(out[2]):.3f} s for all)")
+          f"{(count - 1) / secs:,.0f} frames/s, {(count - 1) * size / secs / 1e6:,.0f} MB/s "
+          f"(publisher wall time {float(out[2]):.3f} s, waits for space included)")
     print(f"publish->receive latency p50 {st.latency_p50_ns / 1e3:.1f} us, p99 {st.latency_p99_ns / 1e3:.1f} us, "
           f"p99.9 {st.latency_p999_ns / 1e3:.1f} us; lost 0, dup 0, corrupt 0; parked waits {st.parked_waits}, "
           f"full waits {st.full_waits}")
