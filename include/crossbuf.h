@@ -358,6 +358,27 @@ XB_STATIC_ASSERT(offsetof(xb_channel_stats, frames_published) == 24 && offsetof(
                      offsetof(xb_channel_stats, policy) == 104 && sizeof(xb_channel_stats) == 112,
                  "xb_channel_stats layout");
 
+/* One active entry of a channel's subscriber table (xb_channel_subscribers). */
+typedef struct xb_subscriber_stats {
+    int32_t index;         /* entry in the table (xb_subscriber_index) */
+    int32_t group;         /* a group member: the index of its group's cursor entry; else -1 */
+    uint32_t peer;         /* peer id of the open that joined (0: a group cursor) */
+    uint32_t group_cursor; /* 1: the cursor entry of a consumer group */
+    uint64_t position;     /* stream position: everything before it is released */
+    uint64_t lag_bytes;    /* tail - position */
+    uint64_t lag_frames;   /* committed frames between position and tail */
+    uint64_t frames;       /* received */
+    uint64_t bytes;        /* payload bytes received */
+    uint64_t dropped;      /* frames lost to XB_POLICY_OVERWRITE */
+    uint64_t dropped_bytes;
+    uint64_t parked_waits; /* waits that slept on the futex */
+    uint64_t heartbeat_ns; /* CLOCK_MONOTONIC of its last receive or wait */
+} xb_subscriber_stats;
+
+XB_STATIC_ASSERT(offsetof(xb_subscriber_stats, position) == 16 && offsetof(xb_subscriber_stats, heartbeat_ns) == 80 &&
+                     sizeof(xb_subscriber_stats) == 88,
+                 "xb_subscriber_stats layout");
+
 /* What a publisher does when the ring has no room for its frame. */
 enum {
     XB_POLICY_BLOCK = 0,    /* wait for the slowest subscriber (up to the call's timeout) */
@@ -782,6 +803,10 @@ int32_t xb_subscriber_close(xb_subscriber sub);
 
 /* The channel's gauges and counters. */
 int32_t xb_channel_get_stats(xb_channel ch, xb_channel_stats *out);
+/* The active entries of the subscriber table, every process's: up to cap
+ * into out[0..cap), in table order. *n is how many are active (more than cap
+ * when out was too small). */
+int32_t xb_channel_subscribers(xb_channel ch, xb_subscriber_stats *out, uint64_t cap, uint64_t *n);
 /* Publish->receive latency quantiles, in ns, from the channel's shared HDR
  * histograms (2 significant digits, 1 ns to 100 s): out_ns[i] is the value at
  * quantiles[i] (in [0, 1]; 0.999 is p99.9) of subscriber entry `subscriber`

@@ -130,6 +130,19 @@ static void test_round_trip(void) {
     double badq = 1.5;
     EXPECT_STATUS(xb_channel_latency(ch, -1, &badq, lat, 1, NULL), XB_ERR_INVALID_ARG);
 
+    /* The subscriber table: one entry, nothing left to read. */
+    xb_subscriber_stats subs[4];
+    uint64_t nsubs = 0;
+    EXPECT_OK(xb_channel_publish(ch, XB_CODEC_JSON, 1, buf, 100, 0, NULL));
+    EXPECT_OK(xb_channel_subscribers(ch, subs, 4, &nsubs));
+    EXPECT(nsubs == 1 && subs[0].index == idx && subs[0].group == -1 && subs[0].frames == 6 && subs[0].lag_frames == 1 &&
+               subs[0].lag_bytes == 192 && subs[0].bytes == 510,
+           "subscribers: n %llu index %d frames %llu lag %llu/%llu bytes %llu", (unsigned long long)nsubs,
+           subs[0].index, (unsigned long long)subs[0].frames, (unsigned long long)subs[0].lag_frames,
+           (unsigned long long)subs[0].lag_bytes, (unsigned long long)subs[0].bytes);
+    EXPECT_OK(xb_channel_subscribers(ch, NULL, 0, &nsubs));
+    EXPECT(nsubs == 1, "count only: %llu", (unsigned long long)nsubs);
+
     EXPECT_OK(xb_subscriber_close(sub));
     EXPECT_STATUS(xb_subscriber_close(sub), XB_ERR_CLOSED);
     EXPECT_STATUS(xb_subscriber_receive(sub, 0, &f), XB_ERR_CLOSED);

@@ -481,6 +481,44 @@ func xb_channel_get_stats(h C.xb_channel, out *C.xb_channel_stats) (rc status) {
 	return C.XB_OK
 }
 
+//export xb_channel_subscribers
+func xb_channel_subscribers(h C.xb_channel, out *C.xb_subscriber_stats, capacity C.uint64_t, nOut *C.uint64_t) (rc status) {
+	defer guard(&rc, enter())
+	if nOut == nil {
+		return invalidf("n is NULL")
+	}
+	dst, err := cArray(out, capacity, "out")
+	if err != nil {
+		return failErr(err)
+	}
+	c, err := channels.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	st, err := c.Stats()
+	if err != nil {
+		return failErr(err)
+	}
+	for i, s := range st.Subscribers {
+		if i >= len(dst) {
+			break
+		}
+		cursor := C.uint32_t(0)
+		if s.GroupCursor {
+			cursor = 1
+		}
+		dst[i] = C.xb_subscriber_stats{
+			index: C.int32_t(s.Index), group: C.int32_t(s.Group), peer: C.uint32_t(s.Peer), group_cursor: cursor,
+			position: C.uint64_t(s.Position), lag_bytes: C.uint64_t(s.LagBytes), lag_frames: C.uint64_t(s.LagFrames),
+			frames: C.uint64_t(s.Frames), bytes: C.uint64_t(s.Bytes), dropped: C.uint64_t(s.Dropped),
+			dropped_bytes: C.uint64_t(s.DropBytes), parked_waits: C.uint64_t(s.ParkedWaits),
+			heartbeat_ns: C.uint64_t(s.HeartbeatNs),
+		}
+	}
+	*nOut = C.uint64_t(len(st.Subscribers))
+	return C.XB_OK
+}
+
 //export xb_channel_latency
 func xb_channel_latency(h C.xb_channel, subscriber C.int32_t, quantiles *C.double, outNs *C.uint64_t, n C.uint64_t, count *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
