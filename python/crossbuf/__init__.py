@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from . import testdata
 from ._generate import decode_bytes, generate
-from .channel import Channel, ChannelFrame, ChannelStats, Subscriber
+from .channel import Channel, ChannelFrame, ChannelStats, Subscriber, SubscriberStats
 from ._lib import ABI_VERSION, LAYOUT_VERSION, LIBRARY_VERSION, debug_fault, library_path, status_name
 from .errors import (
     BadNameError,
@@ -82,6 +82,7 @@ __all__ = [
     "ChannelFrame",
     "ChannelStats",
     "Subscriber",
+    "SubscriberStats",
     "Schema",
     "Layout",
     "Codec",

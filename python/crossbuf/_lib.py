@@ -153,6 +153,24 @@ class XbChannelStats(Structure):
     ]
 
 
+class XbSubscriberStats(Structure):
+    _fields_ = [
+        ("index", c_int32),
+        ("group", c_int32),
+        ("peer", c_uint32),
+        ("group_cursor", c_uint32),
+        ("position", c_uint64),
+        ("lag_bytes", c_uint64),
+        ("lag_frames", c_uint64),
+        ("frames", c_uint64),
+        ("bytes", c_uint64),
+        ("dropped", c_uint64),
+        ("dropped_bytes", c_uint64),
+        ("parked_waits", c_uint64),
+        ("heartbeat_ns", c_uint64),
+    ]
+
+
 XB_FAST_READ_STR = 1
 XB_FAST_DECODE_PYMARSHAL = 2
 XB_FAST_ENCODE_PYMARSHAL = 3
@@ -174,6 +192,8 @@ def _check_layout() -> None:
         o(XbRegionStats, "region_id") == 56 and ctypes.sizeof(XbRegionStats) == 72,
         o(XbChannelStats, "frames_published") == 24 and o(XbChannelStats, "dropped_frames") == 80,
         o(XbChannelStats, "policy") == 104 and ctypes.sizeof(XbChannelStats) == 112,
+        o(XbSubscriberStats, "position") == 16 and o(XbSubscriberStats, "heartbeat_ns") == 80,
+        ctypes.sizeof(XbSubscriberStats) == 88,
         o(XbFastCall, "offset") == 32 and o(XbFastCall, "out") == 48 and o(XbFastCall, "buf") == 64 and o(XbFastCall, "generation") == 80 and ctypes.sizeof(XbFastCall) == 96,
     ]
     if not all(checks):  # pragma: no cover - only on an unexpected platform ABI
@@ -282,6 +302,7 @@ _SIGS = {
     "xb_subscriber_index": ([_h, POINTER(c_int32)], c_int32),
     "xb_subscriber_close": ([_h], c_int32),
     "xb_channel_get_stats": ([_h, POINTER(XbChannelStats)], c_int32),
+    "xb_channel_subscribers": ([_h, c_void_p, c_uint64, _u64p], c_int32),
     "xb_channel_latency": ([_h, c_int32, c_void_p, c_void_p, c_uint64, _u64p], c_int32),
 }
 for _name, (_args, _res) in _SIGS.items():

@@ -110,6 +110,25 @@ class ChannelStats:
     latency_p999_ns: int
 
 
+@dataclass(frozen=True)
+class SubscriberStats:
+    """One active entry of a channel's subscriber table, any process's."""
+
+    index: int  #: entry in the table (Subscriber.index)
+    group: int  #: a group member: index of its group's cursor entry; else -1
+    group_cursor: bool  #: the cursor entry of a consumer group
+    peer: int  #: peer id of the open that joined (0: a group cursor)
+    position: int  #: everything before it is released
+    lag_bytes: int
+    lag_frames: int  #: committed frames not yet released
+    frames: int  #: received
+    bytes: int  #: payload bytes received
+    dropped: int  #: frames lost to the overwrite policy
+    dropped_bytes: int
+    parked_waits: int
+    heartbeat_ns: int  #: CLOCK_MONOTONIC of its last receive or wait
+
+
 class Channel:
     """An open channel. Create one with Channel.create, attach with
     Channel.open; use as a context manager. Methods are thread-safe; a
@@ -373,6 +392,22 @@ class Channel:
         if st:
             raise_status(st)
         return {q: int(out[i]) for i, q in enumerate(qs)}, count.value
+
+    def subscriber_stats(self) -> list[SubscriberStats]:
+        """Position, lag and counters of every active subscriber entry."""
+        n = c_uint64()
+        while True:
+            cap = max(n.value, 16)
+            arr = (_lib.XbSubscriberStats * cap)()
+            st = lib.xb_channel_subscribers(self._handle(), arr, cap, byref(n))
+            if st:
+                raise_status(st)
+            if n.value <= cap:
+                break
+        return [SubscriberStats(index=e.index, group=e.group, group_cursor=bool(e.group_cursor), peer=e.peer,
+                                position=e.position, lag_bytes=e.lag_bytes, lag_frames=e.lag_frames, frames=e.frames,
+                                bytes=e.bytes, dropped=e.dropped, dropped_bytes=e.dropped_bytes,
+                                parked_waits=e.parked_waits, heartbeat_ns=e.heartbeat_ns) for e in arr[: n.value]]
 
     def stats(self) -> ChannelStats:
         """Gauges, counters and the p50/p99/p99.9 publish->receive latency."""
@@ -710,4 +745,4 @@ class Subscriber:
         return f"Subscriber({kind}, index {self.index}{', closed' if not self._h else ''})"
 
 
-__all__ = ["Channel", "ChannelFrame", "ChannelStats", "Subscriber", "unlink"]
+__all__ = ["Channel", "ChannelFrame", "ChannelStats", "Subscriber", "SubscriberStats", "unlink"]

@@ -234,6 +234,10 @@ def test_stats_and_latency(ch: xb.Channel) -> None:
     mine = sub.latency((0.5, 0.9))
     assert set(mine) == {0.5, 0.9} and 0 < mine[0.5] <= mine[0.9]
     assert ch.latency((0.5,))[0.5] == st.latency_p50_ns
+    ch.publish(b"unread")
+    (entry,) = ch.subscriber_stats()
+    assert (entry.index, entry.group, entry.frames, entry.lag_frames) == (sub.index, -1, 50, 1)
+    assert entry.lag_bytes == 128 and entry.bytes == sum(range(50))
     with pytest.raises(xb.InvalidArgumentError):
         ch.latency((1.5,))
 
