@@ -9,7 +9,7 @@
  *  - Every function returns an int32_t status: XB_OK (0) or a negative
  *    XB_ERR_* code. On failure, xb_last_error() describes it. The message is
  *    per thread and stays valid until the next failing call on that thread.
- *  - Handles (xb_region, xb_scratch, xb_schema) are opaque, distinct pointer types that
+ *  - Handles (xb_region, xb_scratch, xb_schema, xb_channel, xb_subscriber) are opaque, distinct pointer types that
  *    are never dereferenced: the compiler rejects one kind where another is
  *    expected, and the library rejects it too (XB_ERR_INVALID_ARG). NULL is
  *    never valid. Using a closed handle is XB_ERR_CLOSED, never a crash, and
@@ -85,7 +85,7 @@ enum {
     XB_ERR_MALFORMED = -3,      /* encoded bytes failed validation */
     XB_ERR_UNKNOWN_CODEC = -4,  /* codec id not one of XB_CODEC_* */
     XB_ERR_RECORD_TYPE = -5,    /* unknown record type, or frame holds another */
-    XB_ERR_REGION_FULL = -6,    /* not enough free space in the region */
+    XB_ERR_REGION_FULL = -6,    /* not enough free space in the region; a full channel (XB_ERR_FULL) */
     XB_ERR_BAD_NAME = -7,       /* shared-memory name not allowed */
     XB_ERR_VERSION = -8,        /* not a crossbuf region, or another layout version */
     XB_ERR_IO = -9,             /* operating-system error (open, mmap, ...) */
@@ -101,8 +101,14 @@ enum {
     XB_ERR_NO_SPACE = -19,      /* the file system cannot hold the region's capacity */
     XB_ERR_CORRUPT = -20,       /* a frame header in the region breaks the layout */
     XB_ERR_UNKNOWN_TYPE = -21,  /* no type of that name or id in the schema (the message names it) */
-    XB_ERR_SCHEMA = -22         /* schema bytes or text rejected, or its compiler missing or failing */
+    XB_ERR_SCHEMA = -22,        /* schema bytes or text rejected, or its compiler missing or failing */
+    XB_ERR_TIMEOUT = -23,       /* a channel wait ended: nothing arrived, or no space came free, in time */
+    XB_ERR_OVERRUN = -24        /* XB_POLICY_OVERWRITE: frames held since the last release were overwritten */
 };
+
+/* A channel with no room for a frame under XB_POLICY_FAIL, or a subscriber
+ * table with no free entry: the same code as a full region. */
+#define XB_ERR_FULL XB_ERR_REGION_FULL
 
 /* ---- codecs and records ------------------------------------------------ */
 enum {
@@ -319,16 +325,79 @@ typedef uint64_t xb_region;
 typedef uint64_t xb_scratch;
 typedef uint64_t xb_schema;
 typedef uint64_t xb_path;
+typedef uint64_t xb_channel;
+typedef uint64_t xb_subscriber;
 #else
 typedef struct xb_region_handle *xb_region;   /* an open mapping of a region */
 typedef struct xb_scratch_handle *xb_scratch; /* decode scratch memory (mmap'd, outside every GC) */
 typedef struct xb_schema_handle *xb_schema;   /* a loaded FlatBuffers or Cap'n Proto schema */
 typedef struct xb_path_handle *xb_path;       /* a compiled path to one field of a message type */
+typedef struct xb_channel_handle *xb_channel; /* an open channel (a shared ring of frames) */
+typedef struct xb_subscriber_handle *xb_subscriber; /* a subscriber of a channel */
 #endif
 
 /* What a path (xb_path_compile) reads: out of xb_path_read is an array of
  * int64_t, uint64_t, double, or xb_str (bytes, or UTF-8 text for STRING). */
 enum { XB_VALUE_INT = 1, XB_VALUE_UINT = 2, XB_VALUE_FLOAT = 3, XB_VALUE_BYTES = 4, XB_VALUE_STRING = 5 };
+
+/* Channel gauges and counters, read from the shared mapping: the same
+ * numbers in every process (xb_channel_get_stats). */
+typedef struct xb_channel_stats {
+    uint64_t capacity;         /* data ring bytes */
+    uint64_t used;             /* ring bytes between the slowest subscriber and the tail */
+    uint64_t tail;             /* stream position (bytes since creation) of the next frame */
+    uint64_t frames_published;
+    uint64_t bytes_published;  /* payload bytes */
+    uint64_t full_waits;       /* claims that found the ring full and waited (block) or overwrote (overwrite) */
+    uint64_t full_fails;       /* claims refused with XB_ERR_FULL (fail) */
+    uint64_t parked_waits;     /* waits that slept on the futex, publishers and subscribers */
+    uint64_t dead_publishers;  /* slots of dead publishers aborted */
+    uint64_t dead_subscribers; /* entries of dead subscribers freed */
+    uint64_t dropped_frames;   /* frames subscribers lost to the overwrite policy */
+    uint64_t latency_count;    /* publish->receive latencies recorded, every subscriber */
+    uint64_t latency_overflow; /* latencies above 100 s (recorded as 100 s) */
+    uint32_t policy;           /* XB_POLICY_* */
+    uint32_t subscribers;      /* active subscriber entries (a consumer group's cursor counts as one) */
+} xb_channel_stats;
+
+XB_STATIC_ASSERT(offsetof(xb_channel_stats, frames_published) == 24 && offsetof(xb_channel_stats, dropped_frames) == 80 &&
+                     offsetof(xb_channel_stats, policy) == 104 && sizeof(xb_channel_stats) == 112,
+                 "xb_channel_stats layout");
+
+/* One active entry of a channel's subscriber table (xb_channel_subscribers). */
+typedef struct xb_subscriber_stats {
+    int32_t index;         /* entry in the table (xb_subscriber_index) */
+    int32_t group;         /* a group member: the index of its group's cursor entry; else -1 */
+    uint32_t peer;         /* peer id of the open that joined (0: a group cursor) */
+    uint32_t group_cursor; /* 1: the cursor entry of a consumer group */
+    uint64_t position;     /* stream position: everything before it is released */
+    uint64_t lag_bytes;    /* tail - position */
+    uint64_t lag_frames;   /* committed frames between position and tail */
+    uint64_t frames;       /* received */
+    uint64_t bytes;        /* payload bytes received */
+    uint64_t dropped;      /* frames lost to XB_POLICY_OVERWRITE */
+    uint64_t dropped_bytes;
+    uint64_t parked_waits; /* waits that slept on the futex */
+    uint64_t heartbeat_ns; /* CLOCK_MONOTONIC of its last receive or wait */
+} xb_subscriber_stats;
+
+XB_STATIC_ASSERT(offsetof(xb_subscriber_stats, position) == 16 && offsetof(xb_subscriber_stats, heartbeat_ns) == 80 &&
+                     sizeof(xb_subscriber_stats) == 88,
+                 "xb_subscriber_stats layout");
+
+/* What a publisher does when the ring has no room for its frame. */
+enum {
+    XB_POLICY_BLOCK = 0,    /* wait for the slowest subscriber (up to the call's timeout) */
+    XB_POLICY_FAIL = 1,     /* XB_ERR_FULL at once */
+    XB_POLICY_OVERWRITE = 2 /* reclaim the oldest frames; lagging subscribers learn how many they lost */
+};
+
+/* How a subscriber waits for frames. */
+enum {
+    XB_WAIT_SPIN_THEN_PARK = 0, /* poll about 20 us, then sleep on the futex */
+    XB_WAIT_BUSY_SPIN = 1,      /* poll without sleeping: lowest latency, burns a core */
+    XB_WAIT_PARK = 2            /* sleep on the futex at once */
+};
 
 /* Binary schema formats of xb_schema_load. */
 enum {
@@ -666,6 +735,125 @@ int32_t xb_schema_frame_to_msgpack(xb_schema s, xb_region r, xb_scratch sc, cons
  * A failure names the index and offset of the frame, and writes nothing. */
 int32_t xb_schema_frames_to_msgpack(xb_schema s, xb_region r, xb_scratch sc, const xb_frame *frames, uint64_t n,
                                     const uint8_t **out, uint64_t *out_len);
+
+/* ---- channels ------------------------------------------------------------
+ * A channel is a named shared ring of frames (in /dev/shm, like regions)
+ * that runs forever: any number of publishers and subscribers, in any
+ * processes. Frames have the format of region frames; a frame's space is
+ * reused once every subscriber has released it. Layout and protocol: the
+ * package doc of go/channel. In an xb_frame of a channel, offset is the
+ * header's offset from the base of the channel's mapping (xb_channel_base),
+ * region_id the channel's random id and generation the lap of the ring.
+ * The region calls that take frames (xb_decode, xb_read_str, ...) do not
+ * take channel frames: decode their payload bytes (xb_decode_bytes,
+ * xb_schema_to_json, xb_schema_to_msgpack, ...).
+ *
+ * Timeouts are in nanoseconds: < 0 waits for ever, 0 does not wait. A
+ * waiting call (a publish under XB_POLICY_BLOCK, a receive) ends only when
+ * its condition holds, its timeout passes (XB_ERR_TIMEOUT), or its channel
+ * or subscriber is closed (XB_ERR_CLOSED); signals do not end it. Callers
+ * that must react to signals wait in slices (the Python package waits 50 ms
+ * at a time).
+ *
+ * Close racing other calls: xb_channel_close wakes the calls waiting on the
+ * channel, waits until every call in flight on it has returned, and then
+ * unmaps it; later calls on the channel or its subscribers return
+ * XB_ERR_CLOSED. Every pointer into the channel (frame payloads) is invalid
+ * after xb_channel_close. xb_subscriber_close waits for a receive in flight
+ * on that subscriber (at most about 50 ms, when it is waiting). */
+
+/* Creates the channel name exclusively (XB_ERR_EXISTS if taken). capacity is
+ * the data ring size in bytes, rounded up to a power of two, at least 4096,
+ * at most XB_MAX_CAPACITY; the largest payload is the ring size - 128.
+ * policy: XB_POLICY_*. mode 0 means 0600. The whole file is reserved now:
+ * XB_ERR_NO_SPACE if /dev/shm cannot hold it. */
+int32_t xb_channel_create(const char *name, uint64_t capacity, int32_t policy, uint32_t mode, xb_channel *out);
+/* Attaches to a channel another process created. flags: 0, or
+ * XB_OPEN_READ_ONLY to subscribe only (the ring is mapped PROT_READ; a
+ * publish is XB_ERR_READ_ONLY). The header is validated before use. */
+int32_t xb_channel_open(const char *name, uint32_t flags, xb_channel *out);
+/* Removes the name; open channels keep working. */
+int32_t xb_channel_unlink(const char *name);
+/* Base address and size of the whole mapping (header, tables and ring):
+ * every frame payload lies inside it. Valid until xb_channel_close. */
+int32_t xb_channel_base(xb_channel ch, const uint8_t **base, uint64_t *size);
+/* Closes the channel (see above). Its subscribers' entries are freed; their
+ * handles still need xb_subscriber_close. A second close is XB_ERR_CLOSED. */
+int32_t xb_channel_close(xb_channel ch);
+
+/* Copies len bytes (already encoded with codec: XB_CODEC_*) into a new frame
+ * of type type_id and commits it. When the ring is full the policy applies:
+ * BLOCK waits up to timeout_ns (XB_ERR_TIMEOUT), FAIL returns XB_ERR_FULL,
+ * OVERWRITE reclaims the oldest frames. A payload larger than the ring
+ * allows is XB_ERR_INVALID_ARG. out (may be NULL) receives the frame's
+ * descriptor: its position (offset, generation = ring lap) and publish_ns;
+ * its payload pointer must not be read, as the space may be reused as soon as
+ * every subscriber has released the frame (at once when there are none). */
+int32_t xb_channel_publish(xb_channel ch, int32_t codec, uint64_t type_id, const uint8_t *bytes, uint64_t len,
+                           int64_t timeout_ns, xb_frame *out);
+/* Publishes n frames in one call, in order: frame i is lens[i] bytes of data,
+ * the frames laid end to end (frame i starts at the sum of lens[0..i)). Parked
+ * subscribers are woken once. timeout_ns applies to each frame's wait for
+ * space. *n_done (may be NULL) is how many were committed: on an error,
+ * exactly the first *n_done frames were published and nothing after them. */
+int32_t xb_channel_publish_batch(xb_channel ch, int32_t codec, uint64_t type_id, const uint8_t *data,
+                                 const uint64_t *lens, uint64_t n, int64_t timeout_ns, uint64_t *n_done);
+
+/* Joins the channel: a broadcast subscriber (group NULL) receives every frame
+ * committed after this call returns; a member of the consumer group `group`
+ * (a non-empty name; BLOCK and FAIL channels only) receives each frame that
+ * no other member of the group receives, and frames a member held when its
+ * process died are delivered again to another. wait_mode: XB_WAIT_*. A
+ * subscriber is used by one thread at a time. XB_ERR_FULL when the
+ * subscriber table (64 entries) is held by live subscribers. */
+int32_t xb_channel_subscribe(xb_channel ch, int32_t wait_mode, const char *group, xb_subscriber *out);
+/* Receives the next frame, waiting up to timeout_ns (XB_ERR_TIMEOUT). *out
+ * points into the ring, zero-copy: under BLOCK and FAIL the frame stays
+ * intact until xb_subscriber_release (or close) and its space is not reused
+ * before. Under OVERWRITE nothing pins it: a publisher may reclaim it while
+ * it is read. Read it like a seqlock: after reading, call
+ * xb_subscriber_release; XB_ERR_OVERRUN there (or from the next receive)
+ * means frames received since the last successful release were overwritten
+ * and what was read from them may be torn; they are counted as dropped. A
+ * frame whose header breaks the layout is XB_ERR_CORRUPT (the next call goes
+ * on past it). */
+int32_t xb_subscriber_receive(xb_subscriber sub, int64_t timeout_ns, xb_frame *out);
+/* Receives up to cap frames into out[0..cap): waits up to timeout_ns for the
+ * first, then takes those already committed. *n is how many were stored,
+ * also when the call fails: an error after some frames (XB_ERR_CORRUPT at a
+ * later frame, say) still stores those before it, except that with
+ * XB_ERR_OVERRUN every frame received since the last release must be
+ * discarded. Their lifetime is that of xb_subscriber_receive's frames. */
+int32_t xb_subscriber_receive_batch(xb_subscriber sub, xb_frame *out, uint64_t cap, int64_t timeout_ns, uint64_t *n);
+/* Gives back every frame received so far: their payloads must not be read
+ * any more. XB_ERR_OVERRUN: see xb_subscriber_receive. */
+int32_t xb_subscriber_release(xb_subscriber sub);
+/* Frames (and payload bytes) this subscriber lost to XB_POLICY_OVERWRITE. */
+int32_t xb_subscriber_dropped(xb_subscriber sub, uint64_t *frames, uint64_t *bytes);
+/* The subscriber's entry in the channel's subscriber table (for
+ * xb_channel_latency). */
+int32_t xb_subscriber_index(xb_subscriber sub, int32_t *out);
+/* Leaves the channel: the entry stops holding back publishers (a group
+ * member's held frames are acknowledged). Frames received and not released
+ * must not be read after. The handle is freed even when its channel was
+ * closed first. */
+int32_t xb_subscriber_close(xb_subscriber sub);
+
+/* The channel's gauges and counters. */
+int32_t xb_channel_get_stats(xb_channel ch, xb_channel_stats *out);
+/* The active entries of the subscriber table, every process's: up to cap
+ * into out[0..cap), in table order. *n is how many are active (more than cap
+ * when out was too small). */
+int32_t xb_channel_subscribers(xb_channel ch, xb_subscriber_stats *out, uint64_t cap, uint64_t *n);
+/* Publish->receive latency quantiles, in ns, from the channel's shared HDR
+ * histograms (2 significant digits, 1 ns to 100 s): out_ns[i] is the value at
+ * quantiles[i] (in [0, 1]; 0.999 is p99.9) of subscriber entry `subscriber`
+ * (xb_subscriber_index), or of every subscriber together when it is -1.
+ * *count (may be NULL) is the number of latencies recorded; all out_ns are 0
+ * when it is 0. An index that is not an active subscriber is
+ * XB_ERR_OUT_OF_RANGE. */
+int32_t xb_channel_latency(xb_channel ch, int32_t subscriber, const double *quantiles, uint64_t *out_ns, uint64_t n,
+                           uint64_t *count);
 
 /* ---- test data ---------------------------------------------------------
  * The seeded records that tests and benchmarks of every language share.

@@ -48,6 +48,8 @@ const char *xb_status_name(int32_t status) {
     case XB_ERR_CORRUPT: return "XB_ERR_CORRUPT";
     case XB_ERR_UNKNOWN_TYPE: return "XB_ERR_UNKNOWN_TYPE";
     case XB_ERR_SCHEMA: return "XB_ERR_SCHEMA";
+    case XB_ERR_TIMEOUT: return "XB_ERR_TIMEOUT";
+    case XB_ERR_OVERRUN: return "XB_ERR_OVERRUN";
     }
     return "XB_ERR_UNKNOWN";
 }

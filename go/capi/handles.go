@@ -116,6 +116,10 @@ func (h *handles[T]) name() string {
 		return "schema"
 	case tagPath:
 		return "path"
+	case tagChannel:
+		return "channel"
+	case tagSubscriber:
+		return "subscriber"
 	}
 	return "unknown"
 }
@@ -166,8 +170,10 @@ func (h *handles[T]) each(f func(*T)) {
 
 // Handle kind tags, the top byte of every id.
 const (
-	tagRegion  = 'R'
-	tagScratch = 'S'
-	tagSchema  = 'C'
-	tagPath    = 'P'
+	tagRegion     = 'R'
+	tagScratch    = 'S'
+	tagSchema     = 'C'
+	tagPath       = 'P'
+	tagChannel    = 'H'
+	tagSubscriber = 'U'
 )

@@ -50,6 +50,9 @@ func failErr(err error) status { return fail(codeOf(err), err.Error()) }
 
 // codeOf maps the Go core's sentinel errors to status codes.
 func codeOf(err error) status {
+	if rc, ok := channelCode(err); ok {
+		return rc
+	}
 	switch {
 	case errors.Is(err, region.ErrClosed), errors.Is(err, errClosedHandle):
 		return C.XB_ERR_CLOSED

@@ -776,3 +776,13 @@ func (c *Channel) sub64(i int, f uintptr) *uint64 {
 func (c *Channel) sub32(i int, f uintptr) *uint32 {
 	return (*uint32)(unsafe.Pointer(&c.mem[c.subsOff+uint64(i)*SubEntrySize+uint64(f)]))
 }
+
+// Mapping returns the whole shared mapping (header, tables and ring), for
+// bindings that hand out views of frame payloads: Frame.Payload lies inside
+// it. It is valid until Close.
+func (c *Channel) Mapping() ([]byte, error) {
+	if c.inflight.Closing() {
+		return nil, ErrClosed
+	}
+	return c.mem, nil
+}

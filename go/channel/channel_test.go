@@ -654,3 +654,36 @@ func TestPublishBatch(t *testing.T) {
 	_, err = c.PublishBatch(1, 1, [][]byte{make([]byte, c.MaxPayload()+1)}, 0)
 	require.ErrorIs(t, err, ErrInvalid)
 }
+
+// Bindings hand out payload views from the mapping: payloads lie inside it,
+// and a subscriber's Index names its stats entry and histogram.
+func TestMappingAndIndex(t *testing.T) {
+	c, _ := newChannel(t, Options{Capacity: 1 << 16})
+	a, err := c.Subscribe(Wait{})
+	require.NoError(t, err)
+	b, err := c.Subscribe(Wait{})
+	require.NoError(t, err)
+	assert.NotEqual(t, a.Index(), b.Index())
+	publish(t, c, []byte("payload"))
+	f, err := b.Receive(time.Second)
+	require.NoError(t, err)
+	m, err := c.Mapping()
+	require.NoError(t, err)
+	lo := uintptr(unsafe.Pointer(&m[0]))
+	p := uintptr(unsafe.Pointer(&f.Payload[0]))
+	assert.True(t, p >= lo && p+uintptr(len(f.Payload)) <= lo+uintptr(len(m)), "payload outside the mapping")
+	assert.Equal(t, uint64(f.Offset)+FrameHeaderSize, uint64(p-lo))
+	st, err := c.Stats()
+	require.NoError(t, err)
+	for _, s := range st.Subscribers {
+		want := int64(0)
+		if s.Index == b.Index() {
+			want = 1
+		}
+		assert.Equal(t, want, s.Latency.TotalCount(), "entry %d", s.Index)
+	}
+	require.NoError(t, b.Release())
+	require.NoError(t, c.Close())
+	_, err = c.Mapping()
+	assert.ErrorIs(t, err, ErrClosed)
+}

@@ -45,6 +45,10 @@ func (c *Channel) Subscribe(w Wait) (s *Subscriber, err error) {
 	return &Subscriber{c: c, idx: i, state: atomic.LoadUint32(c.sub32(i, sState)), next: p, held: p, wait: w, group: -1}, nil
 }
 
+// Index returns the subscriber's entry in the subscriber table: the index
+// of its latency histogram and of its SubscriberStats.
+func (s *Subscriber) Index() int { return s.idx }
+
 // mine reports whether the entry is still this subscriber's.
 func (s *Subscriber) mine() bool { return atomic.LoadUint32(s.c.sub32(s.idx, sState)) == s.state }
 

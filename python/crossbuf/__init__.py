@@ -20,9 +20,12 @@ from __future__ import annotations
 
 from . import testdata
 from ._generate import decode_bytes, generate
+from .channel import Channel, ChannelFrame, ChannelStats, Subscriber, SubscriberStats
 from ._lib import ABI_VERSION, LAYOUT_VERSION, LIBRARY_VERSION, debug_fault, library_path, status_name
 from .errors import (
     BadNameError,
+    ChannelFullError,
+    ChannelTimeoutError,
     ClosedError,
     CorruptFrameError,
     CrossbufError,
@@ -34,11 +37,13 @@ from .errors import (
     NoSpaceError,
     NotCommittedError,
     OutOfRangeError,
+    OverrunError,
     ReadOnlyError,
     RecordTypeError,
     RegionExistsError,
     RegionFullError,
     RegionInUseError,
+    FrameInUseError,
     RegionNotFoundError,
     RegionOSError,
     SchemaError,
@@ -73,6 +78,11 @@ __all__ = [
     "Frame",
     "Field",
     "unlink_shm",
+    "Channel",
+    "ChannelFrame",
+    "ChannelStats",
+    "Subscriber",
+    "SubscriberStats",
     "Schema",
     "Layout",
     "Codec",
@@ -113,4 +123,8 @@ __all__ = [
     "SchemaError",
     "ForkError",
     "RegionInUseError",
+    "FrameInUseError",
+    "ChannelFullError",
+    "ChannelTimeoutError",
+    "OverrunError",
 ]

@@ -133,6 +133,44 @@ class XbFastCall(Structure):
     ]
 
 
+class XbChannelStats(Structure):
+    _fields_ = [
+        ("capacity", c_uint64),
+        ("used", c_uint64),
+        ("tail", c_uint64),
+        ("frames_published", c_uint64),
+        ("bytes_published", c_uint64),
+        ("full_waits", c_uint64),
+        ("full_fails", c_uint64),
+        ("parked_waits", c_uint64),
+        ("dead_publishers", c_uint64),
+        ("dead_subscribers", c_uint64),
+        ("dropped_frames", c_uint64),
+        ("latency_count", c_uint64),
+        ("latency_overflow", c_uint64),
+        ("policy", c_uint32),
+        ("subscribers", c_uint32),
+    ]
+
+
+class XbSubscriberStats(Structure):
+    _fields_ = [
+        ("index", c_int32),
+        ("group", c_int32),
+        ("peer", c_uint32),
+        ("group_cursor", c_uint32),
+        ("position", c_uint64),
+        ("lag_bytes", c_uint64),
+        ("lag_frames", c_uint64),
+        ("frames", c_uint64),
+        ("bytes", c_uint64),
+        ("dropped", c_uint64),
+        ("dropped_bytes", c_uint64),
+        ("parked_waits", c_uint64),
+        ("heartbeat_ns", c_uint64),
+    ]
+
+
 XB_FAST_READ_STR = 1
 XB_FAST_DECODE_PYMARSHAL = 2
 XB_FAST_ENCODE_PYMARSHAL = 3
@@ -152,6 +190,10 @@ def _check_layout() -> None:
         ctypes.sizeof(XbTensor) == 104,
         o(XbFrame, "codec") == 40 and o(XbFrame, "payload") == 48 and ctypes.sizeof(XbFrame) == 64,
         o(XbRegionStats, "region_id") == 56 and ctypes.sizeof(XbRegionStats) == 72,
+        o(XbChannelStats, "frames_published") == 24 and o(XbChannelStats, "dropped_frames") == 80,
+        o(XbChannelStats, "policy") == 104 and ctypes.sizeof(XbChannelStats) == 112,
+        o(XbSubscriberStats, "position") == 16 and o(XbSubscriberStats, "heartbeat_ns") == 80,
+        ctypes.sizeof(XbSubscriberStats) == 88,
         o(XbFastCall, "offset") == 32 and o(XbFastCall, "out") == 48 and o(XbFastCall, "buf") == 64 and o(XbFastCall, "generation") == 80 and ctypes.sizeof(XbFastCall) == 96,
     ]
     if not all(checks):  # pragma: no cover - only on an unexpected platform ABI
@@ -250,6 +292,23 @@ _SIGS = {
     "xb_path_free": ([_h], c_int32),
     "xb_path_read": ([_h, _h, c_void_p, c_uint64, c_void_p, c_void_p], c_int32),
     "xb_region_store_schema": ([_h, _h, c_void_p], c_int32),
+    "xb_channel_create": ([c_char_p, c_uint64, c_int32, c_uint32, _hp], c_int32),
+    "xb_channel_open": ([c_char_p, c_uint32, _hp], c_int32),
+    "xb_channel_unlink": ([c_char_p], c_int32),
+    "xb_channel_base": ([_h, POINTER(c_void_p), _u64p], c_int32),
+    "xb_channel_close": ([_h], c_int32),
+    "xb_channel_publish": ([_h, c_int32, c_uint64, c_void_p, c_uint64, c_int64, c_void_p], c_int32),
+    "xb_channel_publish_batch": ([_h, c_int32, c_uint64, c_void_p, c_void_p, c_uint64, c_int64, _u64p], c_int32),
+    "xb_channel_subscribe": ([_h, c_int32, c_char_p, _hp], c_int32),
+    "xb_subscriber_receive": ([_h, c_int64, c_void_p], c_int32),
+    "xb_subscriber_receive_batch": ([_h, c_void_p, c_uint64, c_int64, _u64p], c_int32),
+    "xb_subscriber_release": ([_h], c_int32),
+    "xb_subscriber_dropped": ([_h, _u64p, _u64p], c_int32),
+    "xb_subscriber_index": ([_h, POINTER(c_int32)], c_int32),
+    "xb_subscriber_close": ([_h], c_int32),
+    "xb_channel_get_stats": ([_h, POINTER(XbChannelStats)], c_int32),
+    "xb_channel_subscribers": ([_h, c_void_p, c_uint64, _u64p], c_int32),
+    "xb_channel_latency": ([_h, c_int32, c_void_p, c_void_p, c_uint64, _u64p], c_int32),
 }
 for _name, (_args, _res) in _SIGS.items():
     try:

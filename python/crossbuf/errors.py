@@ -120,12 +120,38 @@ class SchemaError(CrossbufError, ValueError):
     code = -22
 
 
+class ChannelTimeoutError(CrossbufError, TimeoutError):
+    """A channel wait ended: nothing arrived, or no space came free, in time."""
+
+    code = -23
+
+
+class OverrunError(CrossbufError):
+    """Overwrite policy: frames received since the last release were
+    overwritten while held; what was read from them may be torn. They are
+    counted as dropped."""
+
+    code = -24
+
+
+#: A channel with no room under the "fail" policy raises the region's error
+#: (the C ABI's XB_ERR_FULL is XB_ERR_REGION_FULL).
+ChannelFullError = RegionFullError
+
+
 class ForkError(CrossbufError, RuntimeError):
     """The library was used in a child process forked after it was loaded."""
 
 
 class RegionInUseError(CrossbufError, BufferError):
     """close() or reset() while frames, views or arrays still point into the region."""
+
+
+class FrameInUseError(CrossbufError, BufferError):
+    """A channel subscriber's release, receive or close while a view derived
+    from a received frame's payload (a slice, a numpy array) is still alive:
+    the frame's space must not be reused under it. Drop it, or copy the
+    bytes (bytes(frame.payload)) to keep them."""
 
 
 _BY_CODE: Dict[int, Type[CrossbufError]] = {
@@ -153,6 +179,8 @@ _BY_CODE: Dict[int, Type[CrossbufError]] = {
         CorruptFrameError,
         UnknownTypeError,
         SchemaError,
+        ChannelTimeoutError,
+        OverrunError,
     )
 }
 
@@ -190,7 +218,11 @@ __all__ = [
     "CorruptFrameError",
     "UnknownTypeError",
     "SchemaError",
+    "ChannelTimeoutError",
+    "OverrunError",
+    "ChannelFullError",
     "ForkError",
     "RegionInUseError",
+    "FrameInUseError",
     "error_for",
 ]

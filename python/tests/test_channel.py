@@ -1,0 +1,390 @@
+"""Channels from Python: round trips, batches, policies, frame lifetime,
+waits interrupted by close and by SIGINT, a C publisher in another process,
+stats and latency percentiles."""
+
+from __future__ import annotations
+
+import os
+import signal
+import struct
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Iterator
+
+import crossbuf as xb
+import numpy as np
+import pytest
+from conftest import PYTHON_DIR, ROOT
+
+
+@pytest.fixture
+def name() -> Iterator[str]:
+    n = f"xb-test-ch-{uuid.uuid4().hex[:12]}"
+    yield n
+    try:
+        xb.Channel.unlink(n)
+    except xb.RegionNotFoundError:
+        pass
+
+
+@pytest.fixture
+def ch(name: str) -> Iterator[xb.Channel]:
+    c = xb.Channel.create(name, 1 << 16)
+    yield c
+    if not c.closed:
+        c.close()
+
+
+def test_round_trip(ch: xb.Channel, name: str) -> None:
+    reader = xb.Channel.open(name, readonly=True)
+    sub = reader.subscribe()
+    ch.publish(b"hello", codec=xb.Codec.FLATBUFFERS, type_id=42)
+    ch.publish(bytearray(b"world"))
+    ch.publish(np.arange(4, dtype=np.uint32))
+    ch.publish(b"")
+    f = sub.receive(timeout=1)
+    assert (bytes(f.payload), f.codec, f.type_id) == (b"hello", xb.Codec.FLATBUFFERS, 42)
+    assert f.publish_ns > 0 and len(f) == 5
+    assert sub.receive(timeout=1).tobytes() == b"world"
+    assert np.frombuffer(sub.receive(timeout=1).tobytes(), dtype=np.uint32).tolist() == [0, 1, 2, 3]
+    assert sub.receive(timeout=1).tobytes() == b""
+    with pytest.raises(xb.ChannelTimeoutError):
+        sub.receive(timeout=0)
+    with pytest.raises(xb.ReadOnlyError):
+        reader.publish(b"x")
+    assert reader.ring_size == 1 << 16 and reader.policy == "block"
+    reader.close()
+    with pytest.raises(xb.ClosedError):
+        sub.receive(timeout=0)
+    with pytest.raises(xb.ClosedError):
+        reader.close()
+
+
+def test_batches_and_iteration(ch: xb.Channel) -> None:
+    sub = ch.subscribe(wait="spin")
+    items = [bytes([i % 256]) * (i % 97) for i in range(300)]
+    assert ch.publish_many(items, type_id=5) == 300
+    got: list[bytes] = []
+    while len(got) < 300:
+        frames = sub.receive_many(max=64, timeout=1)
+        assert 1 <= len(frames) <= 64
+        got += [f.tobytes() for f in frames]
+    assert got == items
+    ch.publish_many([b"a", b"b", b"c"])
+    seen = []
+    for frame in sub:
+        seen.append(frame.tobytes())
+        if len(seen) == 3:
+            break
+    assert seen == [b"a", b"b", b"c"]
+    assert ch.publish_many([]) == 0
+    with pytest.raises(xb.InvalidArgumentError):
+        ch.publish_many([1, 2])
+
+
+def test_publish_and_receive_in_one_thread(name: str) -> None:
+    """Frames a subscriber has moved past are given back to the ring in time
+    for a publisher in the same thread (a deferred release never holds more
+    than an eighth of the ring)."""
+    with xb.Channel.create(name, 4096, policy="block") as ch, ch.subscribe() as sub:
+        for i in range(200):
+            ch.publish(bytes([i % 256]) * 100, timeout=1)
+            assert sub.receive(timeout=1).tobytes() == bytes([i % 256]) * 100
+
+
+def test_frame_lifetime_is_checked(ch: xb.Channel) -> None:
+    sub = ch.subscribe()
+    ch.publish_many([b"one", b"two", b"three"])
+    f1 = sub.receive(timeout=1)
+    view = f1.payload
+    f2 = sub.receive(timeout=1)  # releases f1
+    assert not f1.valid and f2.valid
+    with pytest.raises(xb.StaleFrameError):
+        _ = f1.payload
+    with pytest.raises(ValueError):
+        view[0]  # the view handed out was released with its frame
+    part = f2.payload[1:]
+    with pytest.raises(xb.FrameInUseError):
+        sub.release()
+    with pytest.raises(xb.FrameInUseError):
+        ch.close()
+    assert bytes(part) == b"wo"
+    del part
+    sub.release()
+    f3 = sub.receive(timeout=1)
+    arr = np.frombuffer(f3.payload, dtype=np.uint8)
+    with pytest.raises(xb.FrameInUseError):
+        sub.receive(timeout=0)
+    assert arr.tobytes() == b"three"
+    del arr
+    sub.release()
+    sub.close()
+    with pytest.raises(xb.StaleFrameError):
+        _ = f3.payload
+
+
+def test_fail_policy(name: str) -> None:
+    with xb.Channel.create(name, 4096, policy="fail") as ch:
+        sub = ch.subscribe()
+        with pytest.raises(xb.ChannelFullError) as info:
+            ch.publish_many([bytes(1000)] * 10)
+        published = info.value.published  # type: ignore[attr-defined]
+        assert 1 <= published < 10
+        with pytest.raises(xb.RegionFullError):
+            ch.publish(bytes(1000))
+        assert len(sub.receive_many(max=20, timeout=0)) == published
+        sub.release()
+        ch.publish(bytes(1000))
+        assert ch.stats().full_fails >= 2
+
+
+def test_block_policy_times_out(name: str) -> None:
+    with xb.Channel.create(name, 4096, policy="block") as ch:
+        ch.subscribe()
+        t0 = time.monotonic()
+        with pytest.raises(xb.ChannelTimeoutError):
+            for _ in range(10):
+                ch.publish(bytes(1000), timeout=0.12)
+        assert time.monotonic() - t0 >= 0.1
+        assert ch.stats().full_waits >= 1
+
+
+def test_overwrite_reports_drops_and_overruns(name: str) -> None:
+    with xb.Channel.create(name, 4096, policy="overwrite") as ch:
+        sub = ch.subscribe()
+        for i in range(30):
+            ch.publish(bytes([i]) * 500, type_id=i)
+        got = []
+        while True:
+            try:
+                got.append(sub.receive(timeout=0).type_id)
+            except xb.ChannelTimeoutError:
+                break
+        sub.release()
+        dropped, dropped_bytes = sub.dropped()
+        assert got == list(range(30 - len(got), 30))
+        assert dropped == 30 - len(got) and dropped_bytes == 500 * dropped
+        assert ch.stats().dropped_frames == dropped
+        ch.publish(b"held")
+        sub.receive(timeout=0)
+        for i in range(30):
+            ch.publish(bytes(500))
+        with pytest.raises(xb.OverrunError):
+            sub.release()
+        with pytest.raises(xb.InvalidArgumentError):
+            ch.subscribe(group="workers")  # groups need block or fail
+
+
+def test_consumer_group_shares_the_stream(ch: xb.Channel) -> None:
+    a = ch.subscribe(group="workers")
+    b = ch.subscribe(group="workers")
+    ch.publish_many([struct.pack("<I", i) for i in range(100)])
+    seen: list[int] = []
+    for s in (a, b, a, b):
+        try:
+            seen += [struct.unpack("<I", f.payload)[0] for f in s.receive_many(max=40, timeout=0)]
+        except xb.ChannelTimeoutError:
+            pass
+        s.release()
+    assert sorted(seen) == list(range(100))
+
+
+def test_close_wakes_a_blocked_receive(ch: xb.Channel) -> None:
+    sub = ch.subscribe(wait="park")
+    result: list[object] = []
+
+    def wait() -> None:
+        t0 = time.monotonic()
+        try:
+            sub.receive()
+        except xb.ClosedError as e:
+            result.append(e)
+        result.append(time.monotonic() - t0)
+
+    th = threading.Thread(target=wait)
+    th.start()
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    ch.close()
+    th.join(5)
+    assert not th.is_alive()
+    assert isinstance(result[0], xb.ClosedError)
+    assert time.monotonic() - t0 < 1
+    assert list(sub) == []  # iteration ends on a closed channel
+    with pytest.raises(xb.ClosedError):
+        ch.publish(b"x")
+
+
+def test_stats_and_latency(ch: xb.Channel) -> None:
+    sub = ch.subscribe()
+    for i in range(50):
+        ch.publish(b"x" * i)
+        sub.receive(timeout=1)
+    sub.release()
+    st = ch.stats()
+    assert st.frames_published == 50 and st.bytes_published == sum(range(50))
+    assert st.subscribers == 1 and st.policy == "block" and st.capacity == 1 << 16 and st.used == 0
+    assert st.latency_count == 50
+    assert 0 < st.latency_p50_ns <= st.latency_p99_ns <= st.latency_p999_ns
+    mine = sub.latency((0.5, 0.9))
+    assert set(mine) == {0.5, 0.9} and 0 < mine[0.5] <= mine[0.9]
+    assert ch.latency((0.5,))[0.5] == st.latency_p50_ns
+    ch.publish(b"unread")
+    (entry,) = ch.subscriber_stats()
+    assert (entry.index, entry.group, entry.frames, entry.lag_frames) == (sub.index, -1, 50, 1)
+    assert entry.lag_bytes == 128 and entry.bytes == sum(range(50))
+    with pytest.raises(xb.InvalidArgumentError):
+        ch.latency((1.5,))
+
+
+def test_bad_arguments(name: str) -> None:
+    with pytest.raises(xb.InvalidArgumentError):
+        xb.Channel.create(name, 4096, policy="drop")
+    with pytest.raises(xb.BadNameError):
+        xb.Channel.create("a/b", 4096)
+    with pytest.raises(xb.RegionNotFoundError):
+        xb.Channel.open(name)
+    with xb.Channel.create(name, 4096) as ch:
+        with pytest.raises(xb.RegionExistsError):
+            xb.Channel.create(name, 4096)
+        with pytest.raises(xb.InvalidArgumentError):
+            ch.subscribe(wait="sometimes")
+        with pytest.raises(xb.InvalidArgumentError):
+            ch.publish(bytes(8192))
+        with pytest.raises(xb.UnknownCodecError):
+            ch.publish(b"x", codec=99)
+        sub = ch.subscribe()
+        with pytest.raises(xb.InvalidArgumentError):
+            sub.receive(timeout=-1)
+        with pytest.raises(xb.InvalidArgumentError):
+            sub.receive_many(max=0)
+
+
+def _check_payload(mv: memoryview) -> int:
+    seq, crc, size = struct.unpack_from("<QII", mv)
+    assert size == len(mv), f"frame {seq}: size {size}, len {len(mv)}"
+    assert zlib.crc32(mv[16:]) == crc, f"frame {seq}: checksum"
+    return int(seq)
+
+
+@pytest.mark.parametrize("batch", [1, 32])
+def test_c_publisher_process(name: str, batch: int) -> None:
+    """A C process publishes checksummed frames into a small ring under the
+    block policy; Python receives every one once, in order, intact."""
+    pub = os.path.join(ROOT, "build", "bin", "xb_chanpub")
+    if not os.access(pub, os.X_OK):
+        pytest.skip("build/bin/xb_chanpub is missing: run ./build.sh lib")
+    count, size = 20000, 200
+    with xb.Channel.create(name, 1 << 14, policy="block") as ch, ch.subscribe() as sub:
+        p = subprocess.Popen([pub, name, str(count), str(size), str(batch)], stdout=subprocess.PIPE, text=True)
+        try:
+            expect = 0
+            while expect < count:
+                for f in sub.receive_many(max=256, timeout=10):
+                    assert _check_payload(f.payload) == expect
+                    expect += 1
+            sub.release()
+            out = p.communicate(timeout=30)[0]
+            assert p.returncode == 0 and out.startswith(f"done {count} ")
+            with pytest.raises(xb.ChannelTimeoutError):
+                sub.receive(timeout=0.05)  # nothing more: no duplicates
+            st = ch.stats()
+            assert st.frames_published == count and st.dropped_frames == 0
+            assert st.latency_count == count and st.latency_p50_ns > 0
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def test_two_c_publishers_two_subscribers(name: str) -> None:
+    """Two C publisher processes into one small block-policy ring, read by
+    two subscribers (one through a subscribe-only open): each subscriber gets
+    every frame of each publisher once, in that publisher's order, intact."""
+    pub = os.path.join(ROOT, "build", "bin", "xb_chanpub")
+    if not os.access(pub, os.X_OK):
+        pytest.skip("build/bin/xb_chanpub is missing: run ./build.sh lib")
+    count, size = 5000, 120
+    with xb.Channel.create(name, 1 << 14, policy="block") as ch, xb.Channel.open(name, readonly=True) as ro:
+        subs = [ch.subscribe(), ro.subscribe()]
+        procs = [subprocess.Popen([pub, name, str(count), str(size), str(batch), "0", str(pid)], stdout=subprocess.PIPE,
+                                  text=True) for pid, batch in ((1, 1), (2, 16))]
+        try:
+            nxt = [{1: 0, 2: 0} for _ in subs]
+            deadline = time.monotonic() + 60
+            while any(sum(n.values()) < 2 * count for n in nxt):
+                assert time.monotonic() < deadline, f"stalled at {nxt}"
+                for s, n in zip(subs, nxt):
+                    try:
+                        frames = s.receive_many(max=128, timeout=0)
+                    except xb.ChannelTimeoutError:
+                        continue
+                    for f in frames:
+                        seq = _check_payload(f.payload)
+                        pid, i = seq >> 48, seq & ((1 << 48) - 1)
+                        assert i == n[pid], f"publisher {pid}: frame {i}, expected {n[pid]}"
+                        n[pid] += 1
+            for p in procs:
+                out = p.communicate(timeout=30)[0]
+                assert p.returncode == 0 and out.startswith(f"done {count} ")
+            assert ch.stats().frames_published == 2 * count
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+
+
+SIGINT_CHILD = textwrap.dedent(
+    """
+    import sys
+    import crossbuf as xb
+    ch = xb.Channel.create(sys.argv[1], 4096)
+    sub = ch.subscribe(wait="park")
+    if sys.argv[2] == "publish":
+        while True:  # fill the ring: the next publish waits for the subscriber
+            try:
+                ch.publish(bytes(500), timeout=0)
+            except xb.ChannelTimeoutError:
+                break
+    print("ready", flush=True)
+    try:
+        if sys.argv[2] == "publish":
+            ch.publish(bytes(500))
+        else:
+            sub.receive()
+        print("returned", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+    finally:
+        ch.close()
+        xb.Channel.unlink(sys.argv[1])
+    """
+)
+
+
+@pytest.mark.parametrize("what", ["receive", "publish"])
+def test_sigint_interrupts_a_blocked_wait(name: str, what: str) -> None:
+    """Ctrl-C ends a receive waiting for frames, and a block-policy publish
+    waiting for space, promptly."""
+    env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
+    p = subprocess.Popen([sys.executable, "-c", SIGINT_CHILD, name, what], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert p.stdout is not None
+        assert p.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # well inside the blocking receive
+        t0 = time.monotonic()
+        os.kill(p.pid, signal.SIGINT)
+        assert p.stdout.readline().strip() == "interrupted"
+        took = time.monotonic() - t0
+        assert p.wait(timeout=10) == 0
+        assert took < 1.0, f"KeyboardInterrupt came {took:.3f} s after SIGINT"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
