@@ -2,7 +2,7 @@
 """crossbuf benchmark suite: runs the contexts, writes results/latest.json,
 RESULTS.md and plots. See bench/README.md for the methodology.
 
-    ./build.sh bench                      # full suite (about 35 minutes on 2 cores)
+    ./build.sh bench                      # full suite (about 30 minutes on 2 cores)
     ./build.sh bench --quick              # smoke run into bench/results/tmp/
     ./build.sh bench --contexts go --formats flatbuffers,protobuf --records LogEntry
 """
