@@ -521,6 +521,12 @@ func xb_schema_frames_to_msgpack(h C.xb_schema, rh C.xb_region, sh C.xb_scratch,
 //export xb_schema_binary
 func xb_schema_binary(h C.xb_schema, sh C.xb_scratch, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
+	return schemaBytes(h, sh, out, outLen, (*schema.Schema).Binary)
+}
+
+// schemaBytes copies what get makes of a schema into the scratch sh, for
+// the exports that hand a schema's bytes to C.
+func schemaBytes(h C.xb_schema, sh C.xb_scratch, out **C.uint8_t, outLen *C.uint64_t, get func(*schema.Schema) []byte) status {
 	if out == nil || outLen == nil {
 		return invalidf("out or out_len is NULL")
 	}
@@ -534,11 +540,12 @@ func xb_schema_binary(h C.xb_schema, sh C.xb_scratch, out **C.uint8_t, outLen *C
 		return failErr(err)
 	}
 	defer releaseScratch()
-	p, err := s.copyBytes(l.s.Binary())
+	b := get(l.s)
+	p, err := s.copyBytes(b)
 	if err != nil {
 		return failErr(err)
 	}
-	*out, *outLen = (*C.uint8_t)(p), C.uint64_t(len(l.s.Binary()))
+	*out, *outLen = (*C.uint8_t)(p), C.uint64_t(len(b))
 	return C.XB_OK
 }
 
@@ -569,26 +576,7 @@ func xb_region_store_schema(rh C.xb_region, h C.xb_schema, out *C.xb_frame) (rc 
 //export xb_schema_describe
 func xb_schema_describe(h C.xb_schema, sh C.xb_scratch, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
-	if out == nil || outLen == nil {
-		return invalidf("out or out_len is NULL")
-	}
-	l, release, err := useSchema(h)
-	if err != nil {
-		return failErr(err)
-	}
-	defer release()
-	s, releaseScratch, err := useScratch(sh)
-	if err != nil {
-		return failErr(err)
-	}
-	defer releaseScratch()
-	d := l.s.Describe()
-	p, err := s.copyBytes(d)
-	if err != nil {
-		return failErr(err)
-	}
-	*out, *outLen = (*C.uint8_t)(p), C.uint64_t(len(d))
-	return C.XB_OK
+	return schemaBytes(h, sh, out, outLen, (*schema.Schema).Describe)
 }
 
 //export xb_schema_encode

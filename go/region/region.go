@@ -60,7 +60,6 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -172,16 +171,15 @@ const (
 // a Frame's payload) and must survive a concurrent Close bracket that work
 // with Acquire and Release.
 type Region struct {
-	inflight  inflight.Guard
-	mem       []byte // the region: len == header capacity
-	mapping   []byte // what was mapped (may be longer than mem); for munmap
-	dataOff   uint64
-	id        uint64 // region_id
-	name      string
-	fd        int     // -1 for anonymous regions; held for peer locks, seals and truncation checks
-	self      peer.ID // this open's writer id (0: anonymous or read-only)
-	readOnly  bool
-	closeOnce sync.Once
+	inflight inflight.Guard
+	mem      []byte // the region: len == header capacity
+	mapping  []byte // what was mapped (may be longer than mem); for munmap
+	dataOff  uint64
+	id       uint64 // region_id
+	name     string
+	fd       int     // -1 for anonymous regions; held for peer locks, seals and truncation checks
+	self     peer.ID // this open's writer id (0: anonymous or read-only)
+	readOnly bool
 }
 
 // Stats describes a region. Used and HighWater count bytes given to frames
@@ -517,16 +515,14 @@ func (r *Region) Close() error {
 	if !r.inflight.Close() {
 		return ErrClosed
 	}
-	var err error
-	r.closeOnce.Do(func() {
-		if e := unix.Munmap(r.mapping); e != nil {
-			err = fmt.Errorf("region: munmap: %w", e)
-		}
-		if r.fd >= 0 {
-			_ = unix.Close(r.fd) // drops the peer lock
-		}
-	})
-	return err
+	// inflight.Close returns true once only: nothing else can get here.
+	if r.fd >= 0 {
+		defer unix.Close(r.fd) // drops the peer lock
+	}
+	if err := unix.Munmap(r.mapping); err != nil {
+		return fmt.Errorf("region: munmap: %w", err)
+	}
+	return nil
 }
 
 // Name returns the shared-memory name or file path the region was created
