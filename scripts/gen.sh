@@ -70,6 +70,12 @@ protoc -I schemas --python_out=python/refgen schemas/crossbuf.proto
 grep -v -e '^using Go' -e '^\$Go\.' schemas/crossbuf.capnp > python/refgen/crossbuf.capnp
 touch python/refgen/__init__.py
 
+# The bundled schemas in binary form, shipped in the Python package so that
+# crossbuf.bundled loads them with no compiler (the capnp copy above has no
+# Go annotations, which pycapnp and capnp compile here cannot import).
+flatc -b --schema --bfbs-builtins -o python/crossbuf schemas/crossbuf.fbs
+(cd python/refgen && capnp compile --no-standard-import -o- crossbuf.capnp) > python/crossbuf/crossbuf.capnp.bin
+
 # MessagePack (tinylib/msgp) code for the benchmark's plain-library mirror structs.
 bash bench/go/gen.sh
 

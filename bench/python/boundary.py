@@ -5,15 +5,13 @@ the frames through the crossbuf package.
 Every cell cycles through the frames of a pool of records (seeds 1..N, the
 pool of every context); data=single repeats seed 1. Cells per format and record:
   encode          region.encode(record, codec): Python dataclass -> Go -> frame
-  decode-full     region.decode_record(frame): the crossbuf dataclass, every field a Python
-                  object (one library call; LogEntry and Sample come back as one marshal buffer;
-                  a Tensor's data is copied into bytes)
-  read-one-field  region.read_field(frame, field): one library call, no view
-                  (Sample: region.decode_record(frame).label)
-  read-one-field  lib=crossbuf-view: region.decode(frame).<field> (build a view, read one property)
-  batch-decode-full     decode_records(N frames), N = the pool (1000 records)
-  batch-read-one-field  read_str(N frames, field) (Sample: the label of decode_many's views)
-  to-numpy        Tensor: region.decode(frame).array, no copy of the data
+  decode-full     region.decode(frame): the crossbuf dataclass, every field a Python
+                  object (a view's fields copied out; a Tensor's data is copied into bytes)
+  read-one-field  region.decode(frame).<field>
+  read-one-field  lib=crossbuf-view: region.view(frame).<field> (build a view, read one property)
+  batch-decode-full     decode_many(N frames), N = the pool (1000 records)
+  batch-read-one-field  the field of each of view_many(N frames)
+  to-numpy        Tensor: region.view(frame).array, no copy of the data
 """
 
 from __future__ import annotations
@@ -34,6 +32,9 @@ class BoundaryCell:
     data: str = "pool"
     nbytes: Optional[int] = None
     records_per_op: int = 1
+
+
+_FIELD = {"LogEntry": "message", "Sample": "label", "Tensor": "name"}
 
 
 def _nbytes(rec: Any) -> int:
@@ -87,58 +88,44 @@ def cells(xb: Any, s: Setup, kind: str, single: bool, batch: bool) -> List[Bound
         fc = itertools.cycle(frames)
         out += [
             BoundaryCell("encode", "crossbuf", s.encoder(pool), "record", data, nbytes=nb),
-            BoundaryCell("decode-full", "crossbuf", lambda fc=fc: src.decode_record(next(fc)), "record", data),
+            BoundaryCell("decode-full", "crossbuf", lambda fc=fc: src.decode(next(fc)), "record", data),
         ]
-        if kind == "Sample":
-            out.append(BoundaryCell("read-one-field", "crossbuf", lambda fc=fc: src.decode_record(next(fc)).label,
-                                    data=data))  # fmt: skip
-            out.append(BoundaryCell("read-one-field", "crossbuf-view", lambda fc=fc: src.decode(next(fc)).label,
-                                    data=data))  # fmt: skip
-        else:
-            field = xb.Field.LOG_MESSAGE if kind == "LogEntry" else xb.Field.TENSOR_NAME
-            attr = "message" if kind == "LogEntry" else "name"
-            out.append(BoundaryCell("read-one-field", "crossbuf",
-                                    lambda fc=fc, f=field: src.read_field(next(fc), f), data=data))  # fmt: skip
-            out.append(BoundaryCell("read-one-field", "crossbuf-view",
-                                    lambda fc=fc, a=attr: getattr(src.decode(next(fc)), a), data=data))  # fmt: skip
+        attr = _FIELD[kind]
+        out.append(BoundaryCell("read-one-field", "crossbuf",
+                                lambda fc=fc, a=attr: getattr(src.decode(next(fc)), a), data=data))  # fmt: skip
+        out.append(BoundaryCell("read-one-field", "crossbuf-view",
+                                lambda fc=fc, a=attr: getattr(src.view(next(fc)), a), data=data))  # fmt: skip
         if kind == "Tensor":
-            out.append(BoundaryCell("to-numpy", "crossbuf", lambda fc=fc: src.decode(next(fc)).array, data=data))
+            out.append(BoundaryCell("to-numpy", "crossbuf", lambda fc=fc: src.view(next(fc)).array, data=data))
     if batch:
         frames, n = s.frames, len(s.frames)
-        out.append(BoundaryCell("batch-decode-full", "crossbuf", lambda: src.decode_records(frames), "record",
+        out.append(BoundaryCell("batch-decode-full", "crossbuf", lambda: src.decode_many(frames), "record",
                                 records_per_op=n))  # fmt: skip
-        if kind == "Sample":
-            out.append(BoundaryCell("batch-read-one-field", "crossbuf",
-                                    lambda: [v.label for v in src.decode_many(frames)], records_per_op=n))  # fmt: skip
-        else:
-            field = xb.Field.LOG_MESSAGE if kind == "LogEntry" else xb.Field.TENSOR_NAME
-            out.append(BoundaryCell("batch-read-one-field", "crossbuf", lambda: src.read_str(frames, field),
-                                    records_per_op=n))  # fmt: skip
+        attr = _FIELD[kind]
+        out.append(BoundaryCell("batch-read-one-field", "crossbuf",
+                                lambda: [getattr(v, attr) for v in src.view_many(frames)], records_per_op=n))  # fmt: skip
     return out
 
 
 def check(s: Setup) -> Optional[str]:
     """None if what Python reads back is the generated pool, else why not."""
-    src, xb = s.src, s.xb
+    src = s.src
     for i, (rec, f) in enumerate(zip(s.pool, s.frames)):
-        why = same_record(rec, src.decode_record(f)) or same_record(rec, src.decode(f).to_record())
+        why = same_record(rec, src.decode(f)) or same_record(rec, src.view(f).to_record())
         if why:
             return f"decode-full check failed on record {i}: " + why
     if not hasattr(s.pool[0], "data"):
-        for i, (rec, got) in enumerate(zip(s.pool, src.decode_records(s.frames))):
+        for i, (rec, got) in enumerate(zip(s.pool, src.decode_many(s.frames))):
             why = same_record(rec, got)
             if why:
                 return f"batch decode-full check failed on record {i}: " + why
     want = [expected_field(r) for r in s.pool]
-    if isinstance(want[0], str):
-        field = xb.Field.LOG_MESSAGE if hasattr(s.pool[0], "message") else xb.Field.TENSOR_NAME
-        if src.read_str(s.frames, field) != want or [src.read_field(f, field) for f in s.frames] != want:
-            return "read_str / read_field check failed"
-    elif [v.label for v in src.decode_many(s.frames)] != want:
-        return "label check failed"
+    attr = "message" if hasattr(s.pool[0], "message") else "name" if hasattr(s.pool[0], "data") else "label"
+    if [getattr(v, attr) for v in src.view_many(s.frames)] != want:
+        return f"{attr} check failed"
     if hasattr(s.pool[0], "data"):
         for i, (rec, f) in enumerate(zip(s.pool, s.frames)):
-            a = src.decode(f).array
+            a = src.view(f).array
             if a.shape != tuple(rec.shape) or a.tobytes() != bytes(rec.data):
                 return f"to-numpy check failed on record {i}"
     return None

@@ -4,7 +4,7 @@ JSON, MessagePack and Protobuf baselines behind the same API.
     import crossbuf as xb
     with xb.Region.anonymous(1 << 20) as region:
         frame = region.encode(xb.testdata.log_entry(1), xb.Codec.FLATBUFFERS)
-        view = region.decode(frame)
+        view = region.view(frame)
         print(view.service)        # read in place from region memory
         del frame, view            # views pin the mapping: drop them before close
 
@@ -18,7 +18,7 @@ crossbuf keeps the Go runtime's handlers in front and warns once.
 
 from __future__ import annotations
 
-from . import testdata
+from . import bundled, testdata
 from ._generate import decode_bytes, generate
 from .channel import Channel, ChannelFrame, ChannelStats, Subscriber, SubscriberStats
 from ._lib import ABI_VERSION, LAYOUT_VERSION, LIBRARY_VERSION, debug_fault, library_path, status_name
@@ -54,8 +54,8 @@ from .errors import (
     VersionError,
 )
 from .records import Codec, DType, Http, Level, LogEntry, Record, RecordType, Sample, Tensor
-from .region import Field, Frame, Region, RegionStats, unlink_shm
-from .schema import Layout, Schema
+from .region import Frame, Region, RegionStats, unlink_shm
+from .schema import FieldPath, Layout, RecordView, Schema
 from .views import LogEntryView, SampleView, TensorView, View
 
 #: The library's version, which is also the package's: both come from
@@ -73,10 +73,10 @@ __all__ = [
     "generate",
     "decode_bytes",
     "testdata",
+    "bundled",
     "Region",
     "RegionStats",
     "Frame",
-    "Field",
     "unlink_shm",
     "Channel",
     "ChannelFrame",
@@ -85,6 +85,8 @@ __all__ = [
     "SubscriberStats",
     "Schema",
     "Layout",
+    "FieldPath",
+    "RecordView",
     "Codec",
     "RecordType",
     "Level",

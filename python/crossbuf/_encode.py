@@ -1,6 +1,5 @@
-"""Python records in the forms the library reads: C structs (xb_log_entry,
-xb_sample, xb_tensor) built in one buffer per batch, or the tuple shape of
-the library's marshal format (LogEntry and Sample)."""
+"""Bundled records in the form the library reads: C structs (xb_log_entry,
+xb_sample, xb_tensor) built in one buffer per batch."""
 
 from __future__ import annotations
 
@@ -12,15 +11,6 @@ import numpy as np
 from . import errors
 from ._lib import LOG_ENTRY_FMT, SAMPLE_FMT, TENSOR_FMT
 from .records import MAX_TENSOR_DIMS, DType, LogEntry, Sample, Tensor
-
-
-def as_tuple(rec: Any) -> tuple:
-    """A LogEntry or Sample in the tuple shape of the library's marshal format."""
-    if type(rec) is LogEntry:
-        h = rec.http
-        return (rec.timestamp_ns, int(rec.level), rec.service, rec.host, rec.message, bytes(rec.trace_id),
-                list(rec.tags), dict(rec.attributes), (h.method, h.path, h.status, h.latency_ns))  # fmt: skip
-    return (rec.timestamp_ns, list(rec.features), rec.label)
 
 
 def record_type(r: Any) -> int:

@@ -112,25 +112,6 @@ class XbRegionStats(Structure):
     ]
 
 
-class XbFastCall(Structure):
-    """The argument block of xb_fast: filled once, reused per call."""
-
-    _fields_ = [
-        ("region", c_uint64),
-        ("scratch", c_uint64),
-        ("op", c_int32),
-        ("arg", c_int32),
-        ("codec", c_int32),
-        ("_pad0", c_uint32),
-        ("offset", c_uint64),
-        ("in_len", c_uint64),
-        ("out", c_void_p),
-        ("out_len", c_uint64),
-        ("buf", c_void_p),
-        ("buf_cap", c_uint64),
-        ("generation", c_uint64),
-        ("publish_ns", c_uint64),
-    ]
 
 
 class XbChannelStats(Structure):
@@ -171,12 +152,6 @@ class XbSubscriberStats(Structure):
     ]
 
 
-XB_FAST_READ_STR = 1
-XB_FAST_DECODE_PYMARSHAL = 2
-XB_FAST_ENCODE_PYMARSHAL = 3
-XB_FAST_DECODE = 4
-
-
 def _check_layout() -> None:
     o = lambda s, f: getattr(s, f).offset  # noqa: E731
     checks = [
@@ -194,7 +169,6 @@ def _check_layout() -> None:
         o(XbChannelStats, "policy") == 104 and ctypes.sizeof(XbChannelStats) == 112,
         o(XbSubscriberStats, "position") == 16 and o(XbSubscriberStats, "heartbeat_ns") == 80,
         ctypes.sizeof(XbSubscriberStats) == 88,
-        o(XbFastCall, "offset") == 32 and o(XbFastCall, "out") == 48 and o(XbFastCall, "buf") == 64 and o(XbFastCall, "generation") == 80 and ctypes.sizeof(XbFastCall) == 96,
     ]
     if not all(checks):  # pragma: no cover - only on an unexpected platform ABI
         raise ImportError("crossbuf: ctypes struct layout does not match crossbuf.h")
@@ -265,14 +239,8 @@ _SIGS = {
     "xb_scratch_free": ([_h], c_int32),
     "xb_decode": ([_h, _h, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
     "xb_decode_bytes": ([_h, c_int32, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
-    "xb_read_str": ([_h, _h, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
     "xb_generate": ([_h, c_int32, c_uint64, c_uint64, c_void_p], c_int32),
     "xb_debug_fault": ([c_int32], c_int32),
-    "xb_decode_pymarshal": ([_h, _h, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
-    "xb_read_str_pymarshal": ([_h, _h, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
-    "xb_pymarshal_probe": ([_h, POINTER(c_void_p), _u64p], c_int32),
-    "xb_fast": ([c_void_p, c_char_p], c_int32),
-    "xb_encode_pymarshal": ([_h, c_int32, c_int32, c_char_p, c_uint64, c_void_p, c_uint64, _u64p], c_int32),
     "xb_schema_load": ([c_void_p, c_uint64, c_int32, _hp], c_int32),
     "xb_schema_compile": ([c_char_p, POINTER(c_char_p), c_uint64, _hp], c_int32),
     "xb_schema_free": ([_h], c_int32),
@@ -327,34 +295,6 @@ if _lib_abi != ABI_VERSION:
 
 LIBRARY_VERSION: str = lib.xb_version().decode()
 
-_PROBE_EXPECT = [
-    (-(1 << 62), 3, "é", "", "x", bytes(16), ["a"], {"k": "v"}, ("", "", 200, 1 << 40)),
-    ((1 << 63) - 1, [0.5, -1.0] + [0.0] * 14, -7),
-]
-
-
-def _probe_pymarshal() -> bool:
-    """True if the library's marshal output loads into what Python expects."""
-    import marshal
-
-    s = c_void_p()
-    if lib.xb_scratch_new(ctypes.byref(s)):
-        return False
-    try:
-        p, n = c_void_p(), c_uint64()
-        if lib.xb_pymarshal_probe(s.value, ctypes.byref(p), ctypes.byref(n)):
-            return False
-        try:
-            return bool(marshal.loads(ctypes.string_at(p.value or 0, n.value)) == _PROBE_EXPECT)
-        except (ValueError, EOFError, TypeError):
-            return False
-    finally:
-        lib.xb_scratch_free(s.value)
-
-
-# The marshal fast path is used only where this Python's marshal reads the
-# library's output as expected; elsewhere the struct path does the same work.
-HAS_PYMARSHAL = _probe_pymarshal()
 
 # ---- fork guard --------------------------------------------------------------
 

@@ -118,7 +118,7 @@ def cmd_cat(a: argparse.Namespace) -> int:
                 if s is not None:
                     out["value"] = json.loads(s.to_json(f))
                 elif f.codec in tuple(Codec) and f.type_id in tuple(RecordType):
-                    out["value"] = _plain(r.decode_record(f))
+                    out["value"] = _plain(r.decode(f))
                 else:
                     raise errors.UnknownTypeError(
                         f"no schema for type id {f.type_id:#018x}: pass --schema, or store the schema in the region")

@@ -6,9 +6,12 @@ description (xb_schema_describe). Messages decode into them straight from
 the MessagePack the library writes (one call, then msgspec's typed decoder),
 so no dict or tuple is built on the way.
 
-Enums are typed as int, so values a newer schema added survive as integers.
-Union values are typed Any: the member's type comes from the union's type
-field. Fields absent from a message read as the schema's default, or None.
+Enums (and the type fields of FlatBuffers unions) become IntEnum classes
+whose _missing_ hook keeps a value the schema does not name (one a newer
+writer added) as a member-like int instead of failing the decode. Union
+values are typed Any: the message carries no tag msgspec could tell their
+types apart by; the member's type comes from the union's type field. Fields
+absent from a message read as the schema's default, or None.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import keyword
 import re
 import sys
 import types
+from enum import IntEnum
 from typing import Any, Dict, List, Optional, Tuple
 
 import msgspec
@@ -28,6 +32,27 @@ _SCALARS: Dict[str, Any] = {
     "enum": int, "union type": int,
 }
 _STUB_SCALARS: Dict[str, str] = {k: v.__name__ for k, v in _SCALARS.items()}
+_ENUM_KINDS = ("enum", "union type")
+
+
+def _keep_unknown(cls: Any, value: object) -> Any:
+    """IntEnum._missing_: a value the schema does not name survives as a
+    pseudo-member (an int of the enum's class), as flatc, capnp and protoc
+    readers keep it. msgspec's typed decoder calls this hook too."""
+    if type(value) is not int:
+        return None
+    member = int.__new__(cls, value)
+    member._name_ = str(value)
+    member._value_ = value
+    return member
+
+
+def enum_class(name: str, values: List[Dict[str, Any]], module: str) -> Any:
+    """An IntEnum of values ([{"name", "value"}]) that keeps unknown values."""
+    members = [(_field_name(v["name"]), int(v["value"])) for v in values]
+    cls: Any = IntEnum(name, members, module=module)  # type: ignore[misc]
+    cls._missing_ = classmethod(_keep_unknown)
+    return cls
 
 
 def class_name(type_name: str) -> str:
@@ -57,15 +82,26 @@ class Classes:
         self.module.__dict__.update(Optional=Optional, Any=Any, List=List)
         sys.modules[module] = self.module
         self.by_type: Dict[str, type] = {}
+        self.enums: Dict[str, Any] = {}
         names: Dict[str, str] = {}
         for name, t in self.types.items():
-            if t["kind"] in ("table", "struct", "group"):
+            if t["kind"] in ("table", "struct", "group", "enum", "union"):
                 cn = class_name(name)
                 while cn in names.values():
                     cn += "_"
                 names[name] = cn
         self.names = names
         for name, cn in names.items():
+            t = self.types[name]
+            if t["kind"] in ("enum", "union"):
+                # A union's class names its type field's values (NONE, members).
+                e = enum_class(cn, t.get("values", []), module)
+                e.__doc__ = f"{self.format} {t['kind']} {name}"
+                setattr(self.module, cn, e)
+                self.enums[name] = e
+        for name, cn in names.items():
+            if name in self.enums:
+                continue
             fields = [(f, ann, default) for f, ann, default, _ in self._fields(name)]
             cls = msgspec.defstruct(cn, fields, kw_only=True, module=module)
             cls.__doc__ = f"{self.format} {self.types[name]['kind']} {name}"
@@ -77,6 +113,8 @@ class Classes:
         if kind in ("vector", "array"):
             return f"List[{self._ann(ref['elem'], stub)}]"
         if kind in ("table", "struct", "group"):
+            return self.names[str(ref["type"])]
+        if kind in _ENUM_KINDS and str(ref.get("type")) in self.enums:
             return self.names[str(ref["type"])]
         if kind in _SCALARS:
             return _STUB_SCALARS[kind]
@@ -98,19 +136,28 @@ class Classes:
                 ann, default = f"Optional[{ann}]", None
             elif ref["kind"] == "bool":
                 default = bool(default)
+            elif ref["kind"] in _ENUM_KINDS and str(ref.get("type")) in self.enums:
+                default = self.enums[str(ref["type"])](default)
             out.append((_field_name(f["name"]), ann, default, ann))
         return out
 
     def stubs(self) -> str:
         """A .pyi text for the classes, so type checkers know the fields."""
         lines = ["# Record classes of a crossbuf schema (crossbuf schema stubs).",
-                 "from typing import Any, List, Optional", "", "import msgspec", ""]
+                 "from enum import IntEnum", "from typing import Any, List, Optional", "", "import msgspec", ""]
+        for name, e in self.enums.items():
+            lines.append(f"class {self.names[name]}(IntEnum):")
+            lines.append(f'    """{e.__doc__}"""')
+            lines.extend(f"    {m.name} = {m.value}" for m in e)
+            lines.append("")
         for name, cn in self.names.items():
+            if name in self.enums:
+                continue
             lines.append(f"class {cn}(msgspec.Struct, kw_only=True):")
             lines.append(f'    """{self.format} {self.types[name]["kind"]} {name}"""')
             fields = self._fields(name, stub=True)
             for f, _, default, ann in fields:
-                lines.append(f"    {f}: {ann} = {default!r}")
+                lines.append(f"    {f}: {ann} = ...")
             if not fields:
                 lines.append("    pass")
             lines.append("")

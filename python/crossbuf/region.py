@@ -3,57 +3,27 @@
 from __future__ import annotations
 
 import ctypes
-import gc
-import marshal
 import os
-import struct
-import sys
 import socket
+import sys
 import threading
 import time
-from array import array
 from ctypes import byref, c_int32, c_uint64, c_void_p
 from dataclasses import dataclass
-from enum import IntEnum
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
+import msgspec
 import numpy as np
 
-from . import _encode, _lib, errors
-from ._lib import FRAME_FMT, LOG_ENTRY_FMT, SAMPLE_FMT, STR_FMT, TENSOR_FMT, check_fork, lib, raise_status
-from .records import Codec, Http, Level, LogEntry, Record, Sample
+from . import _encode, _lib, _registry, errors
+from ._lib import FRAME_FMT, LOG_ENTRY_FMT, SAMPLE_FMT, TENSOR_FMT, check_fork, lib, raise_status
+from .records import Codec, Record
 from .views import LogEntryView, SampleView, TensorView, View
 
 _XB_OPEN_READ_ONLY = 1
 _LIST_BATCH = 256
-_STRUCT_SIZE = {1: 160, 2: 80, 3: 104}
+_STRUCT_SIZE = {1: 160, 2: 80, 3: 104}  # the bundled records' type ids and C struct sizes
 _ZERO_COPY = (False, True, True, False, False, False)  # by codec id
-_LEVELS = tuple(Level)
-_SPAN = STR_FMT  # (ptr, len) of an xb_str
-_string_at = ctypes.string_at
-_fast = lib.xb_fast
-_FAST_READ_STR = _lib.XB_FAST_READ_STR
-_FAST_DECODE_PYMARSHAL = _lib.XB_FAST_DECODE_PYMARSHAL
-_FAST_ENCODE_PYMARSHAL = _lib.XB_FAST_ENCODE_PYMARSHAL
-_FAST_DECODE = _lib.XB_FAST_DECODE
-_FAST_IN = struct.Struct("<ii8xQ")  # xb_fast_call op, arg, offset (at +16)
-_FAST_GEN = struct.Struct("<Q")  # xb_fast_call generation (at +80)
-_FAST_ENC_OUT = struct.Struct("<QQ")  # xb_fast_call generation, publish_ns (at +80)
-_FAST_ENC = struct.Struct("<iiiIQQ")  # xb_fast_call op, arg, codec, pad, offset, in_len
-_FAST_OUT = struct.Struct("<QQ")  # xb_fast_call out, out_len
-_FAST_RES = struct.Struct("<QQQQ")  # xb_fast_call offset, in_len, out, out_len
-_dumps = marshal.dumps
-
-
-class Field(IntEnum):
-    """String fields that Region.read_str reads alone (XB_FIELD_*)."""
-
-    LOG_SERVICE = 1
-    LOG_HOST = 2
-    LOG_MESSAGE = 3
-    LOG_HTTP_METHOD = 4
-    LOG_HTTP_PATH = 5
-    TENSOR_NAME = 6
 
 
 @dataclass(frozen=True)
@@ -150,47 +120,22 @@ def _buffer_arg(data: Any) -> Tuple[Any, int, Any]:
     return arr.ctypes.data, arr.nbytes, arr
 
 
-def _loads_acyclic(b: bytes) -> Any:
-    """marshal.loads with the cyclic GC paused: a batch of records creates
-    thousands of containers, none of them in a cycle, and the collections they
-    would trigger cost more than decoding them (measured: about a third)."""
-    if not gc.isenabled():
-        return marshal.loads(b)
-    gc.disable()
-    try:
-        return marshal.loads(b)
-    finally:
-        gc.enable()
-
-
 class _ThreadState:
     """Per-thread decode scratch and reusable output buffers."""
 
-    __slots__ = ("scratch", "busy", "out", "out_c", "out_addr", "offs", "offs_addr", "mp", "mn", "mp_ref", "mn_ref",
-                 "fast", "fast_ptr", "fast_mv", "pybuf", "pybuf_c", "pybuf_addr")
+    __slots__ = ("scratch", "busy", "out", "out_c", "out_addr", "mp", "mn", "mp_ref", "mn_ref")
 
-    def __init__(self, scratch: int, region: int) -> None:
+    def __init__(self, scratch: int) -> None:
         self.scratch = scratch
         # True while this thread is inside a call that uses the scratch or
         # region memory, from before the library call until the results are
         # copied out: close() waits for it (see Region._enter).
         self.busy = False
         self._grow_out(160 * 16)
-        self.offs = (c_uint64 * 1)()
-        self.offs_addr = ctypes.addressof(self.offs)
-        # Out-parameters of the marshal calls, with their byref made once:
+        # Out-parameters of the schema calls, with their byref made once:
         # argument conversion is most of what a ctypes call costs.
         self.mp, self.mn = c_void_p(), c_uint64()
         self.mp_ref, self.mn_ref = byref(self.mp), byref(self.mn)
-        # The xb_fast argument block: one prebuilt pointer argument per call.
-        # Marshal results land in pybuf when they fit; marshal.loads reads it
-        # directly (it ignores the bytes after the object), so no copy.
-        self.pybuf = bytearray(1 << 16)
-        self.pybuf_c = (ctypes.c_char * len(self.pybuf)).from_buffer(self.pybuf)  # pins it: no resize
-        self.pybuf_addr = ctypes.addressof(self.pybuf_c)
-        self.fast = _lib.XbFastCall(region=region, scratch=scratch, buf=self.pybuf_addr, buf_cap=len(self.pybuf))
-        self.fast_ptr = c_void_p(ctypes.addressof(self.fast))
-        self.fast_mv = memoryview(self.fast).cast("B")  # struct packing beats ctypes attribute access
 
     def _grow_out(self, n: int) -> None:
         self.out = bytearray(n)
@@ -526,7 +471,7 @@ class Region:
         st = lib.xb_scratch_new(byref(s))
         if st:
             raise_status(st)
-        ts = _ThreadState(s.value or 0, h)
+        ts = _ThreadState(s.value or 0)
         with self._lock:
             self._states.append(ts)
         self._local.st = ts
@@ -625,34 +570,22 @@ class Region:
             raise_status(st)
         return self._frame_of(f)
 
-    # ---- encode ------------------------------------------------------------
+    # ---- encode ----------------------------------------------------------
 
-    def encode(self, record: Record, codec: int = Codec.FLATBUFFERS) -> Frame:
-        """Encodes one record into a new frame."""
-        cls = type(record)
-        if cls is LogEntry or cls is Sample:
-            if not _lib.HAS_PYMARSHAL:
-                return self.encode_many((record,), codec)[0]
-            codec = _lib.codec_arg(codec)
-            # One marshal.dumps (C speed) and one library call with a prebuilt
-            # argument block, instead of building C structs field by field.
-            rt = 1 if cls is LogEntry else 2
-            buf = _dumps([_encode.as_tuple(record)], 2)
-            ts = self._enter()
-            try:
-                _FAST_ENC.pack_into(ts.fast_mv, 16, _FAST_ENCODE_PYMARSHAL, rt, codec, 0, 0, len(buf))
-                st = _fast(ts.fast_ptr, buf)
-                if st:
-                    raise_status(st)
-                off, _, paddr, plen = _FAST_RES.unpack_from(ts.fast_mv, 32)
-                gen, publish = _FAST_ENC_OUT.unpack_from(ts.fast_mv, 80)
-                return Frame(self, off, self.id, gen, rt, publish, codec, paddr, plen)
-            finally:
-                ts.busy = False
+    def encode(self, record: Any, codec: int = Codec.FLATBUFFERS) -> Frame:
+        """Encodes one record into a new frame.
+
+        A record class of a loaded Schema (schema["pkg.Type"]) is encoded by
+        the schema engine as that type, in the schema's own format (codec is
+        ignored). A bundled record (LogEntry, Sample, Tensor) is encoded in
+        codec. A value its field cannot hold is InvalidRecordError naming the
+        field; nothing is committed then."""
+        if isinstance(record, msgspec.Struct):
+            return _registry.schema_of_class(type(record)).encode(self, record)
         return self.encode_many((record,), codec)[0]
 
     def encode_many(self, records: Sequence[Record], codec: int = Codec.FLATBUFFERS) -> List[Frame]:
-        """Encodes records (all of one type) with one library call.
+        """Encodes bundled records (all of one type) with one library call.
 
         On failure the frames before the failing record stay committed; the
         exception's `frames` attribute lists them."""
@@ -667,13 +600,9 @@ class Region:
                 raise errors.RecordTypeError("encode_many needs records of one type; got mixed")
         frames_out = (_lib.XbFrame * n)()
         done = c_uint64()
-        if rt != 3 and _lib.HAS_PYMARSHAL:
-            buf = _dumps([_encode.as_tuple(r) for r in records], 2)
-            st = lib.xb_encode_pymarshal(h, codec, rt, buf, len(buf), ctypes.addressof(frames_out), n, byref(done))
-        else:
-            packed, keep = _encode.pack(rt, records)
-            st = lib.xb_encode(h, codec, rt, ctypes.addressof(packed), n, ctypes.addressof(frames_out), byref(done))
-            del keep, packed
+        packed, keep = _encode.pack(rt, records)
+        st = lib.xb_encode(h, codec, rt, ctypes.addressof(packed), n, ctypes.addressof(frames_out), byref(done))
+        del keep, packed
         if st:
             try:
                 raise_status(st)
@@ -684,6 +613,52 @@ class Region:
 
     # ---- decode ------------------------------------------------------------
 
+    def decode(self, frame: Union[Frame, int]) -> Any:
+        """One frame (a Frame or its offset) as a record that owns its data.
+
+        A frame of a type some loaded Schema holds decodes through the schema
+        engine into that schema's record class (schema["pkg.Type"]); a
+        frame whose type id no schema in this process holds is
+        UnknownTypeError naming the id. A bundled record frame (LogEntry,
+        Sample, Tensor) decodes into its bundled record."""
+        f = self._lookup(frame)
+        if f.type_id in _STRUCT_SIZE:
+            return self.view(f).to_record()
+        return _registry.schema_for(f.type_id).to_record(f)
+
+    def decode_many(self, frames: Iterable[Union[Frame, int]]) -> List[Any]:
+        """decode of each frame; the frames of one schema type take one
+        library call."""
+        fs = [self._lookup(f) for f in frames]
+        if not fs:
+            self._handle()
+            return []
+        out: List[Any] = [None] * len(fs)
+        groups: Dict[int, List[int]] = {}
+        for i, f in enumerate(fs):
+            groups.setdefault(f.type_id, []).append(i)
+        for tid, idx in groups.items():
+            sub = [fs[i] for i in idx]
+            recs = ([v.to_record() for v in self.view_many(sub)] if tid in _STRUCT_SIZE
+                    else _registry.schema_for(tid).to_records(sub))
+            for i, r in zip(idx, recs):
+                out[i] = r
+        return out
+
+    def view(self, frame: Union[Frame, int]) -> Any:
+        """One frame as a lazy view that reads each field when it is accessed.
+
+        Bundled records: a LogEntryView, SampleView or TensorView, which read
+        FlatBuffers and Cap'n Proto frames in place (strings decoded from
+        region memory, TensorView.array a numpy array over it, no copy).
+        Frames of a loaded Schema: a RecordView, whose attributes read
+        through compiled paths (Schema.path). Views pin the mapping: the
+        region refuses to close while one is alive."""
+        f = self._lookup(frame)
+        if f.type_id in _STRUCT_SIZE:
+            return self.view_many((f,))[0]
+        return _registry.schema_for(f.type_id).view(f)
+
     def _refs(self, frames: List[Union[Frame, int]]) -> Tuple["ctypes.Array[ctypes.c_char]", List[Frame]]:
         """The xb_frame array that names frames to the library, and the
         frames (offsets looked up)."""
@@ -692,15 +667,6 @@ class Region:
         for i, f in enumerate(fs):
             FRAME_FMT.pack_into(buf, FRAME_FMT.size * i, f.offset, f.region_id, f.generation, 0, 0, 0, 0, 0)
         return (ctypes.c_char * len(buf)).from_buffer(buf), fs
-
-    def _refs_fast(self, frames: List[Union[Frame, int]]) -> "ctypes.Array[ctypes.c_char]":
-        """The xb_frame array for frames without looking offsets up: an int
-        goes as {offset, this region, generation 0 (current)}."""
-        buf = bytearray(FRAME_FMT.size * len(frames))
-        for i, f in enumerate(frames):
-            off, gen = self._offset(f)
-            FRAME_FMT.pack_into(buf, FRAME_FMT.size * i, off, self.id, gen, 0, 0, 0, 0, 0)
-        return (ctypes.c_char * len(buf)).from_buffer(buf)
 
     def _view(self, rt: int, frame: Frame, buf: Any, i: int) -> View:
         if rt == 1:
@@ -718,36 +684,9 @@ class Region:
             payload, pa = None, 0
         return LogEntryView(t, payload, pa) if rt == 1 else TensorView(t, payload, pa)
 
-    def decode(self, frame: Union[Frame, int]) -> View:
-        """Decodes one frame (a Frame or its offset) into a view."""
-        ts = self._enter()
-        try:
-            f = self._lookup(frame)
-            codec, rt = f.codec, f.type_id
-            if rt == 1 and _lib.HAS_PYMARSHAL and not (codec < 6 and _ZERO_COPY[codec]):
-                ts.busy = False
-                return self.decode_many((f,))[0]
-            if rt not in _STRUCT_SIZE:
-                raise errors.RecordTypeError(f"frame at {f.offset} has unknown record type {rt}")
-            _FAST_IN.pack_into(ts.fast_mv, 16, _FAST_DECODE, rt, f.offset)
-            _FAST_GEN.pack_into(ts.fast_mv, 80, f.generation)
-            st = _fast(ts.fast_ptr, None)  # the view struct lands in ts.pybuf
-            if st:
-                raise_status(st)
-            return self._view(rt, f, ts.pybuf, 0)
-        finally:
-            ts.busy = False
-
-    def _decode_marshal(self, h: int, ts: _ThreadState, rt: int, fs: List[Frame]) -> list:
-        refs, _ = self._refs(fs)  # type: ignore[arg-type]
-        st = _lib.lib.xb_decode_pymarshal(h, ts.scratch, rt, ctypes.addressof(refs), len(fs), ts.mp_ref, ts.mn_ref)
-        if st:
-            raise_status(st)
-        return _loads_acyclic(_string_at(ts.mp.value or 0, ts.mn.value))
-
-    def decode_many(self, frames: Iterable[Union[Frame, int]]) -> List[View]:
-        """Decodes many frames with one library call per record type present
-        (two for LogEntry frames of mixed zero-copy and baseline codecs)."""
+    def view_many(self, frames: Iterable[Union[Frame, int]]) -> List[View]:
+        """Views of many bundled record frames, with one library call per
+        record type present."""
         frames = list(frames)
         if not frames:
             self._handle()
@@ -761,21 +700,11 @@ class Region:
             for rt in types:
                 if rt not in _STRUCT_SIZE:
                     f = next(f for f in fs if f.type_id == rt)
-                    raise errors.RecordTypeError(f"frame at {f.offset} has unknown record type {rt}")
+                    raise errors.RecordTypeError(
+                        f"frame at {f.offset} holds type {rt:#x}, not a bundled record: use view()")
             out: List[Optional[View]] = [None] * n
             for rt in sorted(types):
                 idx = [i for i in range(n) if fs[i].type_id == rt] if len(types) > 1 else list(range(n))
-                if rt == 1 and _lib.HAS_PYMARSHAL:
-                    # Baseline LogEntries: every field is copied anyway, and one
-                    # marshal buffer beats a foreign call per string.
-                    base_idx = [i for i in idx if not (fs[i].codec < 6 and _ZERO_COPY[fs[i].codec])]
-                    if base_idx:
-                        for i, m in zip(base_idx, self._decode_marshal(h, ts, 1, [fs[i] for i in base_idx])):
-                            out[i] = LogEntryView._from_marshal(m)
-                        if len(base_idx) == len(idx):
-                            continue
-                        done = set(base_idx)
-                        idx = [i for i in idx if i not in done]
                 refs, _ = self._refs([fs[i] for i in idx])  # type: ignore[misc]
                 ts.out_for(_STRUCT_SIZE[rt] * len(idx))
                 st = lib.xb_decode(h, ts.scratch, rt, ctypes.addressof(refs), len(idx), ts.out_addr)
@@ -785,125 +714,6 @@ class Region:
                 for k, i in enumerate(idx):
                     out[i] = self._view(rt, fs[i], buf, k)
             return out  # type: ignore[return-value]
-        finally:
-            ts.busy = False
-
-    def read_field(self, frame: Union[Frame, int], field: int) -> str:
-        """One string field of one frame, read in place with one library call
-        (no view is built). For many frames, read_str is faster per frame."""
-        ts = self._enter()
-        try:
-            if type(frame) is Frame and frame.region_id == self.id:  # the hot path, checks inlined
-                off, gen = frame.offset, frame.generation  # type: ignore[union-attr]
-            else:
-                off, gen = self._offset(frame)
-            if type(field) is not int or not 0 < field <= _lib.I32_MAX:
-                field = _lib.check_int(field, 1, _lib.I32_MAX, "field")
-            _FAST_IN.pack_into(ts.fast_mv, 16, _FAST_READ_STR, field, off)
-            _FAST_GEN.pack_into(ts.fast_mv, 80, gen)
-            st = _fast(ts.fast_ptr, None)
-            if st:
-                raise_status(st)
-            p, n = _FAST_OUT.unpack_from(ts.fast_mv, 48)
-            if p == ts.pybuf_addr:
-                return marshal.loads(ts.pybuf)  # type: ignore[no-any-return]
-            o = p - self._base
-            if 0 <= o <= self._cap - n:
-                return str(self._mv[o : o + n], "utf-8")
-            return _string_at(p, n).decode("utf-8") if n else ""
-        finally:
-            ts.busy = False
-
-    def decode_record(self, frame: Union[Frame, int]) -> Record:
-        """One frame decoded into a record that owns its data (no view)."""
-        if not _lib.HAS_PYMARSHAL:
-            return self.decode_records((frame,))[0]
-        ts = self._enter()
-        try:
-            f = self._lookup(frame)
-            rt = f.type_id
-            if rt == 3:
-                ts.busy = False
-                return self.decode(f).to_record()
-            _FAST_IN.pack_into(ts.fast_mv, 16, _FAST_DECODE_PYMARSHAL, rt if rt < 1 << 31 else 0, f.offset)
-            _FAST_GEN.pack_into(ts.fast_mv, 80, f.generation)
-            st = _fast(ts.fast_ptr, None)
-            if st:
-                raise_status(st)
-            p, n = _FAST_OUT.unpack_from(ts.fast_mv, 48)
-            t = marshal.loads(ts.pybuf if p == ts.pybuf_addr else _string_at(p, n))[0]
-        finally:
-            ts.busy = False
-        if rt == 1:
-            m, path, status, lat = t[8]
-            return LogEntry(t[0], _LEVELS[t[1]], t[2], t[3], t[4], t[5], t[6], t[7], Http(m, path, status, lat))
-        return Sample(*t)
-
-    def decode_records(self, frames: Iterable[Union[Frame, int]]) -> List[Record]:
-        """Decodes frames straight into records that own their data (no views).
-
-        With a library that has the marshal fast path, LogEntry and Sample
-        frames come back as one buffer that a single marshal.loads turns into
-        Python objects: the fastest way to get many whole records."""
-        frames = list(frames)
-        if not _lib.HAS_PYMARSHAL:
-            return [v.to_record() for v in self.decode_many(frames)]
-        ts = self._enter()
-        try:
-            h = self._h
-            fs = [self._lookup(f) for f in frames]
-            rts = [f.type_id for f in fs]
-            out: List[Optional[Record]] = [None] * len(fs)
-            for rt in set(rts):
-                idx = [i for i, t in enumerate(rts) if t == rt] if len(set(rts)) > 1 else list(range(len(fs)))
-                if rt not in (1, 2):
-                    ts.busy = False
-                    for i, v in zip(idx, self.decode_many([fs[i] for i in idx])):
-                        out[i] = v.to_record()
-                    ts.busy = True
-                    continue
-                tuples = self._decode_marshal(h, ts, rt, [fs[i] for i in idx])
-                if rt == 1:
-                    for i, (t0, lv, svc, host, msg, tid, tags, attrs, (m, path, status, lat)) in zip(idx, tuples):
-                        out[i] = LogEntry(t0, _LEVELS[lv], svc, host, msg, tid, tags, attrs, Http(m, path, status, lat))
-                else:
-                    for i, (t0, feats, label) in zip(idx, tuples):
-                        out[i] = Sample(t0, feats, label)
-            return out  # type: ignore[return-value]
-        finally:
-            ts.busy = False
-
-    def read_str(self, frames: Iterable[Union[Frame, int]], field: int) -> List[str]:
-        """One string field of each frame, with one library call."""
-        frames = list(frames)
-        field = _lib.check_int(field, 1, _lib.I32_MAX, "field")
-        if not frames:
-            self._handle()
-            return []
-        ts = self._enter()
-        try:
-            h = self._h
-            refs = self._refs_fast(frames)
-            n = len(frames)
-            if _lib.HAS_PYMARSHAL:
-                st = _lib.lib.xb_read_str_pymarshal(h, ts.scratch, field, ctypes.addressof(refs), n, ts.mp_ref, ts.mn_ref)
-                if st:
-                    raise_status(st)
-                return _loads_acyclic(_string_at(ts.mp.value or 0, ts.mn.value))  # type: ignore[no-any-return]
-            ts.out_for(16 * n)
-            st = lib.xb_read_str(h, ts.scratch, field, ctypes.addressof(refs), n, ts.out_addr)
-            if st:
-                raise_status(st)
-            base, end, mv = self._base, self._base + self._cap, self._mv
-            res = []
-            for p, ln in STR_FMT.iter_unpack(memoryview(ts.out)[: 16 * n]):
-                if not ln:
-                    res.append("")
-                elif base <= p and p + ln <= end:
-                    res.append(str(mv[p - base : p - base + ln], "utf-8"))
-                else:
-                    res.append(ctypes.string_at(p, ln).decode("utf-8"))
-            return res
         finally:
             ts.busy = False
 
@@ -924,4 +734,4 @@ def unlink_shm(name: str) -> None:
         raise_status(st)
 
 
-__all__ = ["Region", "Frame", "RegionStats", "Field", "unlink_shm"]
+__all__ = ["Region", "Frame", "RegionStats", "unlink_shm"]

@@ -19,11 +19,11 @@ import threading
 import time
 from ctypes import byref, c_char_p, c_uint64, c_void_p
 from enum import IntFlag
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import msgspec
 
-from . import _lib, errors
+from . import _lib, _registry, errors
 from ._lib import FRAME_FMT, check_fork, lib, raise_status
 from .records_gen import Classes
 from .region import Frame, Region, _buffer_arg
@@ -83,9 +83,11 @@ class Schema:
         self._root: Optional[int] = None
         self._records: Optional[Classes] = None
         self._decoders: Dict[int, Any] = {}
+        self._paths: Dict[Tuple[int, str], FieldPath] = {}
         out = c_uint64()
         if lib.xb_schema_root_type(handle, byref(out)) == 0:
             self._root = out.value
+        _registry.add(self)
 
     # ---- loading -------------------------------------------------------------
 
@@ -261,6 +263,23 @@ class Schema:
         finally:
             ts.busy = False
 
+    def has_type(self, type_id: int) -> bool:
+        """Whether the schema holds a type with this id."""
+        if not isinstance(type_id, int) or not 0 <= type_id <= _lib.U64_MAX:
+            return False
+        if type_id in self._ids.values():
+            return True
+        ts = self._enter()
+        try:
+            return lib.xb_schema_type_name(self._h, type_id, ts.out_ref, ts.len_ref) == 0  # type: ignore[no-any-return]
+        finally:
+            ts.busy = False
+
+    def __getitem__(self, name: TypeRef) -> Any:
+        """The record class of a table or struct, by full name or type id:
+        schema["MyGame.Example.Monster"]."""
+        return self.record_class(name)
+
     def binary(self) -> bytes:
         """The schema's binary form (a .bfbs, or a Cap'n Proto
         CodeGeneratorRequest): what Schema.load takes back, in any process."""
@@ -391,6 +410,8 @@ class Schema:
             finally:
                 ts.busy = False
             c = self._records = Classes(desc, f"crossbuf.schemas.s{id(self):x}")
+            for cls in c.by_type.values():
+                _registry.add_class(cls, self)
         return c
 
     def record_class(self, type: Optional[TypeRef] = None) -> Any:
@@ -413,11 +434,48 @@ class Schema:
             tid = self._resolve(type)
         dec = self._decoders.get(tid)
         if dec is None:
-            dec = self._decoders[tid] = msgspec.msgpack.Decoder(self.record_class(tid))
+            dec = self._decoder(tid)
         try:
             return dec.decode(self._transcode(message, tid, layout, True))
         except msgspec.ValidationError as e:  # pragma: no cover - the library and the classes disagree
             raise errors.InternalError(f"record class of {self.type_name(tid)}: {e}") from None
+
+    def _decoder(self, tid: int) -> Any:
+        cls = self.record_class(tid)
+        dec = self._decoders[tid] = msgspec.msgpack.Decoder(cls)
+        self._decoders[-1 - tid] = msgspec.msgpack.Decoder(List[cls])  # type: ignore[valid-type]
+        return dec
+
+    def to_records(self, frames: Iterable[Frame]) -> List[Any]:
+        """to_record of many frames of one region: frames of one type take
+        one library call and one typed decode."""
+        fs = list(frames)
+        tids = {f.type_id for f in fs if isinstance(f, Frame)}
+        if len(tids) != 1 or len(fs) == 1:
+            return [self.to_record(f) for f in fs]
+        tid = tids.pop()
+        if tid not in self._decoders:
+            self._decoder(tid)
+        try:
+            return self._decoders[-1 - tid].decode(self._frames_msgpack(fs, "to_records"))  # type: ignore[no-any-return]
+        except msgspec.ValidationError as e:  # pragma: no cover - the library and the classes disagree
+            raise errors.InternalError(f"record class of {self.type_name(tid)}: {e}") from None
+
+    def view(self, frame: Frame) -> "RecordView":
+        """A lazy view of frame: each attribute read goes through a compiled
+        path (no whole-record decode); nested tables and structs are views
+        too."""
+        if not isinstance(frame, Frame):
+            raise errors.InvalidArgumentError(f"view takes a Frame, not {frame.__class__.__name__}")
+        name = self.type_name(frame.type_id)
+        return RecordView(self, frame, frame.type_id, name, "")
+
+    def _path(self, tid: int, path: str) -> "FieldPath":
+        key = (tid, path)
+        p = self._paths.get(key)
+        if p is None:
+            p = self._paths[key] = self.path(tid, path)
+        return p
 
     def encode(self, region: Region, value: Any, type: Optional[TypeRef] = None) -> Frame:
         """Encodes value — a record_class instance, or a dict of fields by name
@@ -431,7 +489,8 @@ class Schema:
         try:
             data = _encode_msgpack(value)
         except (TypeError, ValueError, OverflowError) as e:
-            raise errors.InvalidRecordError(f"cannot encode {value.__class__.__name__}: {e}") from None
+            raise errors.InvalidRecordError(
+                f"encode {self.type_name(tid)}: {_bad_field(value, '') or str(e)}") from None
         f = _lib.XbFrame()
         st = lib.xb_schema_encode(self._handle(), region._handle(), tid, data, len(data), byref(f))
         if st:
@@ -470,14 +529,21 @@ class Schema:
         if not fs:
             self._handle()
             return []
+        v = _decode(self._frames_msgpack(fs, "to_dicts"))
+        if not isinstance(v, list):  # pragma: no cover - a library bug
+            raise errors.InternalError(f"the library wrote a {v.__class__.__name__}, not an array")
+        return v
+
+    def _frames_msgpack(self, fs: List[Frame], what: str) -> bytes:
+        """One MessagePack array of the frames fs (all of one region)."""
         first = fs[0]
         if not isinstance(first, Frame):
-            raise errors.InvalidArgumentError(f"to_dicts takes Frames, not {first.__class__.__name__}")
+            raise errors.InvalidArgumentError(f"{what} takes Frames, not {first.__class__.__name__}")
         region = first._region
         buf = bytearray(FRAME_FMT.size * len(fs))
         for i, f in enumerate(fs):
             if not isinstance(f, Frame) or f._region is not region:
-                raise errors.InvalidArgumentError("to_dicts takes Frames, all of one region")
+                raise errors.InvalidArgumentError(f"{what} takes Frames, all of one region")
             FRAME_FMT.pack_into(buf, FRAME_FMT.size * i, f.offset, f.region_id, f.generation, 0, 0, 0, 0, 0)
         refs = (ctypes.c_char * len(buf)).from_buffer(buf)
         h = self._handle()
@@ -487,14 +553,46 @@ class Schema:
                                                  ts.mp_ref, ts.mn_ref)
             if st:
                 raise_status(st)
-            b = _string_at(ts.mp.value or 0, ts.mn.value)
+            return _string_at(ts.mp.value or 0, ts.mn.value)
         finally:
             ts.busy = False
             del refs
-        v = _decode(b)
-        if not isinstance(v, list):  # pragma: no cover - a library bug
-            raise errors.InternalError(f"the library wrote a {v.__class__.__name__}, not an array")
-        return v
+
+
+_I64_MIN = -(1 << 63)
+
+
+def _bad_field(value: Any, path: str) -> Optional[str]:
+    """Where in value (a record, dict, list) the leaf MessagePack cannot
+    hold is, and why: "tags[2]: ..." (None if no leaf fails alone). Run only
+    after an encode failed, so the common case pays nothing."""
+    if isinstance(value, msgspec.Struct):
+        items: Iterable[Tuple[str, Any]] = ((f"{path}.{k}" if path else k, getattr(value, k))
+                                            for k in value.__struct_fields__)
+    elif isinstance(value, dict):
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        where = path or "value"
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                return f"{where}: a lone surrogate at index {e.start} is not UTF-8 (strings are stored as UTF-8)"
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and not _I64_MIN <= value <= _lib.U64_MAX:
+            return f"{where}: {value} is outside every integer field's range"
+        try:
+            _encode_msgpack(value)
+        except (TypeError, ValueError, OverflowError) as e:
+            return f"{where}: {e}"
+        return None
+    for p, v in items:
+        why = _bad_field(v, p)
+        if why:
+            return why
+    return None
 
 
 def _decode(b: bytes) -> Any:
@@ -504,7 +602,7 @@ def _decode(b: bytes) -> Any:
         raise errors.InternalError(f"the library wrote MessagePack that does not decode: {e}") from None
 
 
-__all__ = ["Schema", "Layout"]
+__all__ = ["Schema", "Layout", "FieldPath", "RecordView"]
 
 
 _VALUE_INT, _VALUE_UINT, _VALUE_FLOAT, _VALUE_BYTES, _VALUE_STRING = 1, 2, 3, 4, 5
@@ -571,3 +669,55 @@ class FieldPath:
         finally:
             ts.busy = False
             del refc
+
+
+class RecordView:
+    """A lazy view of one frame of a loaded schema (Schema.view,
+    Region.view). An attribute read compiles its path once per schema and
+    reads only that field; a nested table or struct reads as a view; a
+    vector or union field decodes that whole record once and reads it from
+    there. Field values are copies: the view does not pin the mapping."""
+
+    __slots__ = ("_schema", "_frame", "_tid", "_type", "_prefix", "_record")
+
+    def __init__(self, schema: Schema, frame: Frame, tid: int, type_name: str, prefix: str) -> None:
+        self._schema = schema
+        self._frame = frame
+        self._tid = tid
+        self._type = type_name
+        self._prefix = prefix
+        self._record: Any = None
+
+    def __repr__(self) -> str:
+        return f"RecordView({self._type}{' ' + self._prefix.rstrip('.') if self._prefix else ''})"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        cls = self._schema._classes()
+        desc = cls.types.get(self._type)
+        field = None
+        if desc is not None:
+            field = next((f for f in desc.get("fields", []) if f["name"] == name), None)
+        if field is None:
+            raise AttributeError(f"{self._type} has no field {name!r}")
+        kind = field["type"]["kind"]
+        path = self._prefix + name
+        if kind in ("table", "struct", "group"):
+            # Lazy: the fields of an absent nested table read as None.
+            return RecordView(self._schema, self._frame, self._tid, str(field["type"]["type"]), path + ".")
+        if kind in ("vector", "array", "union") and not (kind == "vector" and field["type"]["elem"]["kind"] == "uint8"):
+            return self._record_value(path)
+        v = self._schema._path(self._tid, path).read(self._frame)
+        e = cls.enums.get(str(field["type"].get("type")))
+        if e is not None and v is not None:
+            return e(v)
+        return v
+
+    def _record_value(self, path: str) -> Any:
+        r = self._record
+        if r is None:
+            r = self._record = self._schema.to_record(self._frame)
+        for part in path.split("."):
+            r = getattr(r, part) if r is not None else None
+        return r

@@ -85,17 +85,6 @@ class LogEntryView:
             it = _iter_spans(spans)
             self._attrs = [(_cstr(ka, kn), _cstr(*next(it))) for ka, kn in it]
 
-    @classmethod
-    def _from_marshal(cls, m: tuple) -> "LogEntryView":
-        """A view of a baseline-codec record from the library's marshal tuple."""
-        ts, lv, svc, host, msg, tid, tags, attrs, (meth, path, status, lat) = m
-        v = cls.__new__(cls)
-        v._t = (ts, lv, 0, 0, 0, 0, 0, 0, tid, 0, len(tags), 0, len(attrs), 0, 0, 0, 0, status, lat)
-        v._p, v._pa = None, 0
-        v._eager = (svc, host, msg, meth, path)
-        v._tags, v._attrs = tags, list(attrs.items())
-        return v
-
     def _s(self, i: int) -> str:
         e = self._eager
         if e is not None:

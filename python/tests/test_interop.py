@@ -28,7 +28,7 @@ def test_crossbuf_reads_official_bytes(region: xb.Region, codec: xb.Codec, rt: x
         frame = region.append_raw(codec, rt, data)
         assert frame.codec == codec and frame.type_id == rt
         assert bytes(frame.payload) == data
-        assert region.decode(frame).to_record() == rec
+        assert region.view(frame).to_record() == rec
         del frame
 
 

@@ -38,7 +38,7 @@ def test_strings_point_into_the_payload(region: xb.Region, codec: xb.Codec) -> N
     for s in spans:
         assert lo <= s.ptr and s.ptr + s.len <= hi
     # and the view reads those same bytes through a slice of region.buffer
-    view = region.decode(frame)
+    view = region.view(frame)
     assert view.payload is not None and _addr(view.payload) == lo
     assert view.service == rec.service
     del frame, view, tags, kvs
@@ -48,7 +48,7 @@ def test_strings_point_into_the_payload(region: xb.Region, codec: xb.Codec) -> N
 def test_tensor_array_shares_region_memory(region: xb.Region, codec: xb.Codec) -> None:
     rec = xb.testdata.tensor(3, 4096)
     frame = region.encode(rec, codec)
-    view = region.decode(frame)
+    view = region.view(frame)
     arr = view.array
     buf = region.buffer
     assert np.shares_memory(arr, np.frombuffer(buf, np.uint8))
@@ -66,13 +66,13 @@ def test_tensor_array_shares_region_memory(region: xb.Region, codec: xb.Codec) -
 def test_baseline_views_copy(region: xb.Region, codec: xb.Codec) -> None:
     t = xb.testdata.tensor(3, 1024)
     e = xb.testdata.log_entry(3)
-    tv = region.decode(region.encode(t, codec))
-    ev = region.decode(region.encode(e, codec))
+    tv = region.view(region.encode(t, codec))
+    ev = region.view(region.encode(e, codec))
     assert not tv.zero_copy and tv.payload is None
     arr = tv.array
     assert not np.shares_memory(arr, np.frombuffer(region.buffer, np.uint8))
     # a later decode reuses the scratch: the earlier views keep their values
-    region.decode_many([region.encode(xb.testdata.log_entry(9), codec)] * 3)
+    region.view_many([region.encode(xb.testdata.log_entry(9), codec)] * 3)
     assert ev.to_record() == e and tv.to_record() == t
     gc.collect()
     region.close()  # baseline views do not pin the mapping
@@ -86,9 +86,9 @@ def _make(region: xb.Region, what: str) -> object:
     if what == "payload":
         return frame.payload
     if what == "view":
-        return region.decode(frame)
+        return region.view(frame)
     if what == "array":
-        return region.decode(frame).array
+        return region.view(frame).array
     if what == "buffer":
         return region.buffer
     if what == "buffer-array":
@@ -108,7 +108,7 @@ def test_close_refuses_while_something_points_in(what: str) -> None:
         r.reset()
     assert not r.closed
     # still fully usable after the refusal
-    assert r.decode(r.encode(xb.testdata.sample(1))).to_record() == xb.testdata.sample(1)
+    assert r.view(r.encode(xb.testdata.sample(1))).to_record() == xb.testdata.sample(1)
     del obj
     r.close()
     assert r.closed
@@ -117,7 +117,7 @@ def test_close_refuses_while_something_points_in(what: str) -> None:
 def test_numpy_array_alive_then_deleted() -> None:
     r = xb.Region.anonymous(1 << 20)
     f = r.encode(xb.testdata.tensor(4, 4096), xb.Codec.CAPNP)
-    arr = r.decode(f).array
+    arr = r.view(f).array
     del f
     expect = arr.copy()
     with pytest.raises(xb.RegionInUseError):
@@ -136,13 +136,13 @@ def test_frames_do_not_pin_the_mapping() -> None:
     with pytest.raises(xb.ClosedError):
         frame.payload
     with pytest.raises(xb.ClosedError):
-        r.decode(frame)
+        r.view(frame)
 
 
 def test_exit_with_live_view_raises_then_close_works() -> None:
     with pytest.raises(xb.RegionInUseError):
         with xb.Region.anonymous(1 << 16) as r:
-            v = r.decode(r.encode(xb.testdata.log_entry(1), xb.Codec.FLATBUFFERS))
+            v = r.view(r.encode(xb.testdata.log_entry(1), xb.Codec.FLATBUFFERS))
     assert v.service == xb.testdata.log_entry(1).service  # still mapped
     del v
     r.close()
@@ -157,7 +157,7 @@ def test_exit_during_exception_keeps_original_error() -> None:
 
 def test_garbage_collected_region_with_live_array_does_not_unmap() -> None:
     r = xb.Region.anonymous(1 << 20)
-    arr = r.decode(r.encode(xb.testdata.tensor(4, 4096))).array
+    arr = r.view(r.encode(xb.testdata.tensor(4, 4096))).array
     expect = xb.testdata.tensor(4, 4096).array()
     del r
     gc.collect()

@@ -1,0 +1,193 @@
+"""The record API on the schema engine: Region.encode / decode / view of a
+loaded schema's record classes, the bundled schema, generated enums, and
+encode errors that name the field."""
+
+from __future__ import annotations
+
+import os
+from enum import IntEnum
+from typing import Any
+
+import msgspec
+import pytest
+
+import crossbuf as xb
+
+from conftest import conformance
+
+LOG = "crossbuf_fb.LogEntry"
+
+
+def _log_entry(seed: int) -> Any:
+    """The bundled testdata LogEntry of seed as the engine's record class."""
+    fb = xb.bundled.schema()
+    rec = xb.testdata.log_entry(seed)
+    return fb[LOG](
+        timestamp_ns=rec.timestamp_ns, level=int(rec.level), service=rec.service, host=rec.host, message=rec.message,
+        trace_id=list(rec.trace_id), tags=list(rec.tags),
+        attributes=[fb["crossbuf_fb.Attribute"](key=k, value=v) for k, v in rec.attributes.items()],
+        http=fb["crossbuf_fb.Http"](method=rec.http.method, path=rec.http.path, status=rec.http.status,
+                                    latency_ns=rec.http.latency_ns))
+
+
+def test_bundled_schemas_load_without_a_compiler() -> None:
+    fb, cp = xb.bundled.schema(xb.Codec.FLATBUFFERS), xb.bundled.schema(xb.Codec.CAPNP)
+    assert xb.bundled.schema() is fb
+    assert fb[LOG].__struct_fields__[:3] == ("timestamp_ns", "level", "service")
+    assert "timestampNs" in cp["crossbuf.capnp:LogEntry"].__struct_fields__
+    with pytest.raises(xb.UnknownCodecError):
+        xb.bundled.schema(xb.Codec.JSON)
+
+
+def test_bundled_schema_reads_the_per_record_frames(region: xb.Region) -> None:
+    """The FlatBuffers and Cap'n Proto frames the bundled-record encoder
+    writes are messages of the bundled schemas."""
+    rec = xb.testdata.log_entry(3)
+    for codec, name in ((xb.Codec.FLATBUFFERS, LOG), (xb.Codec.CAPNP, "crossbuf.capnp:LogEntry")):
+        f = region.encode(rec, codec)
+        got = xb.bundled.schema(codec).to_record(bytes(f.payload), type=name)
+        assert got.service == rec.service and got.http.path == rec.http.path
+        del f
+
+
+def test_encode_decode_view(region: xb.Region) -> None:
+    recs = [_log_entry(s) for s in range(6)]
+    frames = [region.encode(r) for r in recs]
+    tid = xb.bundled.schema().type_id(LOG)
+    assert {f.type_id for f in frames} == {tid} and frames[0].codec == xb.Codec.FLATBUFFERS
+    assert [region.decode(f) for f in frames] == recs
+    assert region.decode(frames[1].offset) == recs[1]
+    assert region.decode_many(frames) == recs
+    old = region.encode(xb.testdata.log_entry(9), xb.Codec.JSON)
+    mixed = region.decode_many([frames[0], old, frames[2]])
+    assert mixed == [recs[0], xb.testdata.log_entry(9), recs[2]]
+    v = region.view(frames[2])
+    assert isinstance(v, xb.RecordView)
+    assert v.service == recs[2].service and v.http.path == recs[2].http.path
+    assert v.level == recs[2].level and isinstance(v.level, IntEnum)
+    assert v.tags == recs[2].tags and v.attributes == recs[2].attributes
+    with pytest.raises(AttributeError):
+        v.nope  # noqa: B018
+    del frames, old, v
+
+
+def test_unknown_type_id_is_named(region: xb.Region) -> None:
+    f = region.append_raw(xb.Codec.FLATBUFFERS, 0xDEADBEEF, b"\0" * 16)
+    with pytest.raises(xb.UnknownTypeError, match="0x00000000deadbeef"):
+        region.decode(f)
+    with pytest.raises(xb.UnknownTypeError):
+        region.view(f)
+    del f
+
+
+def test_encode_other_objects(region: xb.Region) -> None:
+    class Stranger(msgspec.Struct):
+        x: int = 0
+
+    with pytest.raises(xb.RecordTypeError):
+        region.encode(Stranger())
+
+
+@pytest.mark.parametrize(
+    "fields, where",
+    [
+        ({"timestamp_ns": 2**64 + 5}, "timestamp_ns"),
+        ({"timestamp_ns": 2**63}, "timestamp_ns"),
+        ({"level": 300}, "level"),
+        ({"service": "bad \ud800 surrogate"}, "service"),
+        ({"service": 5}, "service"),
+        ({"tags": ["ok", 2**70]}, r"tags\[1\]"),
+        ({"tags": ["ok", "\udfff"]}, r"tags\[1\]"),
+        ({"trace_id": [1, 256]}, r"trace_id\[1\]"),
+    ],
+)
+def test_bad_values_name_the_field(region: xb.Region, fields: Any, where: str) -> None:
+    rec = msgspec.structs.replace(_log_entry(1), **fields)
+    before = region.stats()
+    with pytest.raises(xb.InvalidRecordError, match=f"crossbuf_fb.LogEntry: {where}"):
+        region.encode(rec)
+    with pytest.raises(xb.InvalidRecordError, match=where):
+        xb.bundled.schema().encode(region, fields, type=LOG)
+    after = region.stats()
+    assert (after.frame_count, after.used) == (before.frame_count, before.used), "nothing committed"
+
+
+def test_float32_overflow_is_an_error(region: xb.Region) -> None:
+    sample = xb.bundled.schema()["crossbuf_fb.Sample"]
+    f = region.encode(sample(features=[3.4e38, -1.5], label=2))
+    assert region.decode(f).features == [pytest.approx(3.4e38, rel=1e-7), -1.5]
+    for bad in (1e39, -1e39):
+        with pytest.raises(xb.InvalidRecordError, match=r"features\[1\]"):
+            region.encode(sample(features=[0.0, bad]))
+    with pytest.raises(xb.InvalidRecordError, match="label"):
+        region.encode(sample(label=2**31))
+    del f
+
+
+def test_generated_enums_keep_unknown_values(region: xb.Region) -> None:
+    fb = xb.bundled.schema()
+    level = fb.record_class(LOG).__struct_fields__  # the class is built
+    assert level
+    classes = fb._classes()
+    lv = classes.enums["crossbuf_fb.Level"]
+    assert issubclass(lv, IntEnum) and lv(2) is lv.Info and lv["Fatal"] == 5
+    odd = lv(42)
+    assert isinstance(odd, lv) and odd == 42 and odd.value == 42
+    # msgspec's typed decode goes through the same hook.
+    dec = msgspec.msgpack.Decoder(fb[LOG])
+    got = dec.decode(msgspec.msgpack.encode({"level": 99}))
+    assert isinstance(got.level, lv) and got.level == 99
+    # An unknown value a newer writer stored survives a decode.
+    f = region.encode(msgspec.structs.replace(_log_entry(1), level=lv(77)))
+    assert region.decode(f).level == 77 and region.view(f).level == 77
+    del f
+
+
+def test_monster_enums_and_union_tags() -> None:
+    d = conformance("flatbuffers")
+    with open(os.path.join(d, "monsterdata_test.mon"), "rb") as fh:
+        data = fh.read()
+    with xb.Schema.load(os.path.join(d, "monster_test.bfbs")) as s:
+        m = s.to_record(data)
+        assert isinstance(m.color, IntEnum) and m.color.name == "Blue"
+        assert isinstance(m.test_type, IntEnum) and m.test_type.name == "Monster"
+        assert m.signed_enum == -1
+        stubs = s.stubs()
+        assert "class MyGame_Example_Color(IntEnum):" in stubs and "    None_ = -1" in stubs
+
+
+def test_prefault_keeps_frames_and_reports_closed() -> None:
+    r = xb.Region.anonymous(1 << 20)
+    rec = _log_entry(2)
+    off = r.encode(rec).offset
+    r.prefault()
+    assert r.decode(off) == rec
+    r.close()
+    with pytest.raises(xb.ClosedError):
+        r.prefault()
+    with pytest.raises(xb.ClosedError):
+        r.decode(off)
+
+
+@pytest.mark.parametrize("codec, source", [(xb.Codec.FLATBUFFERS, "schemas/crossbuf.fbs"),
+                                           (xb.Codec.CAPNP, "python/refgen/crossbuf.capnp")])
+def test_bundled_binaries_match_the_schemas(codec: xb.Codec, source: str) -> None:
+    """The shipped binary schemas are what ./build.sh gen makes of schemas/."""
+    import shutil
+
+    from conftest import ROOT
+
+    if shutil.which("flatc" if codec == xb.Codec.FLATBUFFERS else "capnp") is None:
+        pytest.skip("the reference compiler is not installed (./build.sh test installs it)")
+    if codec == xb.Codec.CAPNP:
+        import subprocess
+
+        # compiled from its own folder, as gen.sh does: node names carry the path
+        d, name = os.path.split(os.path.join(ROOT, source))
+        src: Any = subprocess.run(["capnp", "compile", "--no-standard-import", "-o-", name], cwd=d,
+                                  capture_output=True, check=True).stdout
+    else:
+        src = os.path.join(ROOT, source)
+    with xb.Schema.load(src) as fresh:
+        want = fresh._classes().types
+    assert xb.bundled.schema(codec)._classes().types == want, "run ./build.sh gen"
