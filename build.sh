@@ -354,6 +354,13 @@ case "$cmd" in
     c_tests
     install_test
     dist_test
+    log "ruff, and mypy --strict on python/crossbuf and the README's Python examples"
+    .venv/bin/ruff check python/crossbuf
+    readme_py=$(mktemp -d)
+    .venv/bin/python scripts/readme_examples.py "$readme_py"
+    .venv/bin/mypy -p crossbuf  # strict, with python/ on the path: pyproject.toml
+    .venv/bin/mypy "$readme_py"
+    rm -rf "$readme_py"
     log "pytest (with faulthandler on from the start)"
     .venv/bin/python -X faulthandler -m pytest -q python/tests
     log "pytest under AddressSanitizer (libasan preloaded, the go build -asan library)"

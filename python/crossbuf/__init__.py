@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from . import bundled, testdata
 from ._generate import decode_bytes, generate
-from .channel import Channel, ChannelFrame, ChannelStats, Subscriber, SubscriberStats
 from ._lib import ABI_VERSION, LAYOUT_VERSION, LIBRARY_VERSION, debug_fault, library_path, status_name
+from .channel import Channel, ChannelFrame, ChannelStats, Subscriber, SubscriberStats
 from .errors import (
     BadNameError,
     ChannelFullError,
@@ -30,6 +30,7 @@ from .errors import (
     CorruptFrameError,
     CrossbufError,
     ForkError,
+    FrameInUseError,
     InternalError,
     InvalidArgumentError,
     InvalidRecordError,
@@ -43,7 +44,6 @@ from .errors import (
     RegionExistsError,
     RegionFullError,
     RegionInUseError,
-    FrameInUseError,
     RegionNotFoundError,
     RegionOSError,
     SchemaError,

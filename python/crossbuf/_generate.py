@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from ctypes import byref, c_void_p
 from typing import Any
 
 import numpy as np
-from ctypes import byref, c_void_p
 
 from . import _lib
 from ._lib import LOG_ENTRY_FMT, SAMPLE_FMT, TENSOR_FMT, check_fork, lib, raise_status
@@ -28,7 +28,7 @@ class _Scratch:
             raise_status(st)
         self.handle = s.value
 
-    def __del__(self, _forked=_lib.forked, _free=lib.xb_scratch_free) -> None:
+    def __del__(self, _forked: Any = _lib.forked, _free: Any = lib.xb_scratch_free) -> None:
         # defaults bind what interpreter shutdown may already have cleared
         if not _forked():
             _free(self.handle)

@@ -10,9 +10,21 @@ import ctypes
 import operator
 import os
 import struct
-from ctypes import POINTER, Structure, c_char, c_char_p, c_int32, c_uint8, c_uint16, c_uint32, c_uint64, c_int64
-from ctypes import c_float, c_void_p
-from typing import NoReturn
+from ctypes import (
+    POINTER,
+    Structure,
+    c_char,
+    c_char_p,
+    c_float,
+    c_int32,
+    c_int64,
+    c_uint8,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from typing import Any, NoReturn
 
 from . import _faulthandler, errors
 
@@ -153,7 +165,9 @@ class XbSubscriberStats(Structure):
 
 
 def _check_layout() -> None:
-    o = lambda s, f: getattr(s, f).offset  # noqa: E731
+    def o(s: Any, f: str) -> int:
+        return int(getattr(s, f).offset)
+
     checks = [
         ctypes.sizeof(XbStr) == 16,
         ctypes.sizeof(XbKv) == 32,

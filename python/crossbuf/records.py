@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Dict, List, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union
 
 import numpy as np
 
 # slots=True needs Python 3.10; on 3.9 the dataclasses simply keep a __dict__.
-_dataclass: Any = (lambda cls: dataclass(slots=True)(cls)) if sys.version_info >= (3, 10) else dataclass
+if TYPE_CHECKING:
+    from dataclasses import dataclass as _dataclass
+else:
+    _dataclass = (lambda cls: dataclass(slots=True)(cls)) if sys.version_info >= (3, 10) else dataclass
 
 
 class Codec(IntEnum):
@@ -144,7 +147,7 @@ class Tensor:
         """A Tensor over a C-contiguous little-endian copy of array (no copy if it already is one)."""
         dtype = DType.from_numpy(array.dtype)
         arr = np.ascontiguousarray(array, dtype=dtype.numpy)
-        return cls(name=name, dtype=dtype, shape=tuple(int(d) for d in arr.shape), data=memoryview(arr).cast("B"))
+        return cls(name=name, dtype=dtype, shape=tuple(int(d) for d in arr.shape), data=arr.data.cast("B"))
 
     def array(self) -> np.ndarray:
         """The data as a numpy array (no copy; read-only when data is bytes)."""

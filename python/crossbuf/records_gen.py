@@ -51,7 +51,7 @@ def enum_class(name: str, values: List[Dict[str, Any]], module: str) -> Any:
     """An IntEnum of values ([{"name", "value"}]) that keeps unknown values."""
     members = [(_field_name(v["name"]), int(v["value"])) for v in values]
     cls: Any = IntEnum(name, members, module=module)  # type: ignore[misc]
-    cls._missing_ = classmethod(_keep_unknown)
+    setattr(cls, "_missing_", classmethod(_keep_unknown))  # noqa: B010 - mypy: not a method assignment
     return cls
 
 

@@ -50,8 +50,18 @@ class Frame:
     not pin the mapping; its `payload` memoryview (read-only region memory,
     no copy) does, like views and arrays do."""
 
-    __slots__ = ("offset", "region_id", "generation", "type_id", "publish_ns", "codec", "_region", "_paddr", "_plen",
-                 "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_paddr",
+        "_plen",
+        "_region",
+        "codec",
+        "generation",
+        "offset",
+        "publish_ns",
+        "region_id",
+        "type_id",
+    )
 
     def __init__(self, region: "Region", offset: int, region_id: int, generation: int, type_id: int, publish_ns: int,
                  codec: int, paddr: int, plen: int) -> None:
@@ -123,7 +133,7 @@ def _buffer_arg(data: Any) -> Tuple[Any, int, Any]:
 class _ThreadState:
     """Per-thread decode scratch and reusable output buffers."""
 
-    __slots__ = ("scratch", "busy", "out", "out_c", "out_addr", "mp", "mn", "mp_ref", "mn_ref")
+    __slots__ = ("busy", "mn", "mn_ref", "mp", "mp_ref", "out", "out_addr", "out_c", "scratch")
 
     def __init__(self, scratch: int) -> None:
         self.scratch = scratch
@@ -399,7 +409,7 @@ class Region:
     def __enter__(self) -> "Region":
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if self._h == 0:
             return
         if exc_type is not None:
@@ -417,7 +427,7 @@ class Region:
             if not h or _lib._forked or os.getpid() != self._pid:
                 return
             self._ensure_unused("close")
-        except Exception:
+        except Exception:  # noqa: BLE001 - __del__ must not raise
             return  # still in use (keep the mapping: leak, never crash) or interpreter teardown
         self._h = 0
         for ts in self._states:
@@ -466,7 +476,7 @@ class Region:
             return self._local.st  # type: ignore[no-any-return]
         except AttributeError:
             pass
-        h = self._handle()
+        self._handle()
         s = c_void_p()
         st = lib.xb_scratch_new(byref(s))
         if st:
@@ -491,10 +501,10 @@ class Region:
         truncated file). An int is an offset of the current generation
         (generation 0); the library checks that a frame starts there."""
         if type(frame) is Frame:
-            if frame.region_id != self.id:  # type: ignore[union-attr]
+            if frame.region_id != self.id:
                 raise errors.StaleFrameError(
-                    f"frame of region {frame.region_id:#x} used with region {self.id:#x}")  # type: ignore[union-attr]
-            return frame.offset, frame.generation  # type: ignore[union-attr]
+                    f"frame of region {frame.region_id:#x} used with region {self.id:#x}")
+            return frame.offset, frame.generation
         return _lib.check_int(frame, 0, self._cap, "frame offset", errors.OutOfRangeError), 0
 
     def _generation(self) -> int:
@@ -504,7 +514,7 @@ class Region:
         """frame as a Frame: an offset is looked up (one library call)."""
         if type(frame) is Frame:
             self._offset(frame)
-            return frame  # type: ignore[return-value]
+            return frame
         return self.frame(self._offset(frame)[0])
 
     # ---- frames ------------------------------------------------------------
@@ -705,7 +715,7 @@ class Region:
             out: List[Optional[View]] = [None] * n
             for rt in sorted(types):
                 idx = [i for i in range(n) if fs[i].type_id == rt] if len(types) > 1 else list(range(n))
-                refs, _ = self._refs([fs[i] for i in idx])  # type: ignore[misc]
+                refs, _ = self._refs([fs[i] for i in idx])
                 ts.out_for(_STRUCT_SIZE[rt] * len(idx))
                 st = lib.xb_decode(h, ts.scratch, rt, ctypes.addressof(refs), len(idx), ts.out_addr)
                 if st:

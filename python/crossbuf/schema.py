@@ -50,7 +50,7 @@ class Layout(IntFlag):
 
 
 class _ThreadState:
-    __slots__ = ("scratch", "busy", "out", "out_len", "out_ref", "len_ref")
+    __slots__ = ("busy", "len_ref", "out", "out_len", "out_ref", "scratch")
 
     def __init__(self, scratch: int) -> None:
         self.scratch = scratch
@@ -211,7 +211,7 @@ class Schema:
     def __enter__(self) -> "Schema":
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if self._h:
             self.close()
 
@@ -678,7 +678,7 @@ class RecordView:
     vector or union field decodes that whole record once and reads it from
     there. Field values are copies: the view does not pin the mapping."""
 
-    __slots__ = ("_schema", "_frame", "_tid", "_type", "_prefix", "_record")
+    __slots__ = ("_frame", "_prefix", "_record", "_schema", "_tid", "_type")
 
     def __init__(self, schema: Schema, frame: Frame, tid: int, type_name: str, prefix: str) -> None:
         self._schema = schema

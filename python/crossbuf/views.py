@@ -14,7 +14,7 @@ when they are built and do not point into the region.
 from __future__ import annotations
 
 import ctypes
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -64,9 +64,9 @@ def _cstr(ptr: int, n: int) -> str:
 class LogEntryView:
     """A decoded LogEntry. Fields are read on access (zero-copy codecs)."""
 
-    __slots__ = ("_p", "_pa", "_t", "_tags", "_attrs", "_eager")
+    __slots__ = ("_attrs", "_eager", "_p", "_pa", "_t", "_tags")
 
-    def __init__(self, t: tuple, payload: Optional[memoryview], payload_addr: int) -> None:
+    def __init__(self, t: Tuple[Any, ...], payload: Optional[memoryview], payload_addr: int) -> None:
         self._t = t
         self._p = payload
         self._pa = payload_addr
@@ -104,7 +104,7 @@ class LogEntryView:
 
     @property
     def timestamp_ns(self) -> int:
-        return self._t[0]
+        return int(self._t[0])
 
     @property
     def level(self) -> Level:
@@ -125,12 +125,12 @@ class LogEntryView:
     @property
     def trace_id(self) -> bytes:
         """16 bytes (held inline in the decoded struct, so always a copy)."""
-        return self._t[8]
+        return bytes(self._t[8])
 
     @property
     def tags(self) -> List[str]:
         if self._eager is not None:
-            return list(self._tags)  # type: ignore[call-overload]
+            return list(self._tags)  # type: ignore[call-overload,no-any-return]
         p, pa = self._p, self._pa
         return [_zstr(p, pa, a, n) for a, n in _iter_spans(self._tags)]  # type: ignore[arg-type]
 
@@ -138,7 +138,7 @@ class LogEntryView:
     def attribute_pairs(self) -> List[Tuple[str, str]]:
         """Attributes in order, duplicates kept."""
         if self._eager is not None:
-            return list(self._attrs)  # type: ignore[call-overload]
+            return list(self._attrs)  # type: ignore[call-overload,no-any-return]
         p, pa = self._p, self._pa
         it = _iter_spans(self._attrs)  # type: ignore[arg-type]
         return [(_zstr(p, pa, ka, kn), _zstr(p, pa, *next(it))) for ka, kn in it]  # type: ignore[arg-type]
@@ -176,7 +176,7 @@ class SampleView:
 
     __slots__ = ("_t",)
 
-    def __init__(self, t: tuple) -> None:
+    def __init__(self, t: Tuple[Any, ...]) -> None:
         self._t = t
 
     zero_copy = False
@@ -184,7 +184,7 @@ class SampleView:
 
     @property
     def timestamp_ns(self) -> int:
-        return self._t[0]
+        return int(self._t[0])
 
     @property
     def features(self) -> List[float]:
@@ -192,7 +192,7 @@ class SampleView:
 
     @property
     def label(self) -> int:
-        return self._t[17]
+        return int(self._t[17])
 
     def to_record(self) -> Sample:
         t = self._t
@@ -205,9 +205,9 @@ class SampleView:
 class TensorView:
     """A decoded Tensor. For zero-copy codecs `data` and `array` are over region memory."""
 
-    __slots__ = ("_t", "_name", "_data", "_p")
+    __slots__ = ("_data", "_name", "_p", "_t")
 
-    def __init__(self, t: tuple, payload: Optional[memoryview], payload_addr: int) -> None:
+    def __init__(self, t: Tuple[Any, ...], payload: Optional[memoryview], payload_addr: int) -> None:
         self._t = t
         self._p = payload
         n = t[13]
