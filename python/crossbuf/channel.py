@@ -273,7 +273,7 @@ class Channel:
             s._drop()
         lib.xb_channel_close(h)
 
-    def __enter__(self) -> Channel:
+    def __enter__(self) -> Channel:  # noqa: PYI034 (typing.Self needs Python 3.11)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -733,7 +733,7 @@ class Subscriber:
     def closed(self) -> bool:
         return not self._h
 
-    def __enter__(self) -> Subscriber:
+    def __enter__(self) -> Subscriber:  # noqa: PYI034 (typing.Self needs Python 3.11)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -406,7 +406,7 @@ class Region:
         if st:
             raise_status(st)
 
-    def __enter__(self) -> "Region":
+    def __enter__(self) -> "Region":  # noqa: PYI034 (typing.Self needs Python 3.11)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -208,7 +208,7 @@ class Schema:
         if st:
             raise_status(st)
 
-    def __enter__(self) -> "Schema":
+    def __enter__(self) -> "Schema":  # noqa: PYI034 (typing.Self needs Python 3.11)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
