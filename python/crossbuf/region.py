@@ -507,6 +507,14 @@ class Region:
             return frame.offset, frame.generation
         return _lib.check_int(frame, 0, self._cap, "frame offset", errors.OutOfRangeError), 0
 
+    def _view_of(self, addr: int, n: int) -> memoryview:
+        """Region memory [addr, addr+n) as a slice of the master memoryview
+        (no copy; pins the mapping); a copy if it lies elsewhere."""
+        o = addr - self._base
+        if 0 <= o and o + n <= self._cap:
+            return self._mv[o : o + n]
+        return memoryview(ctypes.string_at(addr, n))
+
     def _generation(self) -> int:
         return self.stats().generation
 

@@ -612,8 +612,10 @@ _VALUE_CTYPES: Dict[int, Any] = {_VALUE_INT: ctypes.c_int64, _VALUE_UINT: ctypes
 
 class FieldPath:
     """One field of a message type, compiled once (Schema.path). Reads walk
-    only to the field, bounds-checked; strings and bytes are read from
-    region memory in place and returned as copies."""
+    only to the field, bounds-checked. Bytes (FlatBuffers [ubyte] and
+    [byte], Cap'n Proto Data) come back as read-only memoryviews of region
+    memory, no copy (np.frombuffer makes them arrays); like payloads they
+    pin the mapping until dropped. Strings are decoded into str."""
 
     def __init__(self, handle: int, kind: int, text: str, type_id: int) -> None:
         self._h = handle
@@ -659,7 +661,7 @@ class FieldPath:
             if st:
                 raise_status(st)
             if self._kind == _VALUE_BYTES:
-                return [_string_at(v.ptr or 0, v.len) if p else None for v, p in zip(out, present)]
+                return [region._view_of(v.ptr or 0, v.len) if p else None for v, p in zip(out, present)]
             if self._kind == _VALUE_STRING:
                 try:
                     return [_string_at(v.ptr or 0, v.len).decode("utf-8") if p else None for v, p in zip(out, present)]
@@ -676,7 +678,8 @@ class RecordView:
     Region.view). An attribute read compiles its path once per schema and
     reads only that field; a nested table or struct reads as a view; a
     vector or union field decodes that whole record once and reads it from
-    there. Field values are copies: the view does not pin the mapping."""
+    there. Byte vectors are memoryviews of region memory (see FieldPath),
+    which pin the mapping; other values are copies."""
 
     __slots__ = ("_frame", "_prefix", "_record", "_schema", "_tid", "_type")
 

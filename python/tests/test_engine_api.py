@@ -191,3 +191,24 @@ def test_bundled_binaries_match_the_schemas(codec: xb.Codec, source: str) -> Non
     with xb.Schema.load(src) as fresh:
         want = fresh._classes().types
     assert xb.bundled.schema(codec)._classes().types == want, "run ./build.sh gen"
+
+
+def test_byte_vectors_read_in_place(region: xb.Region) -> None:
+    """A [ubyte] field read by path or view is region memory: numpy arrays
+    over it share the mapping, and the region refuses to close meanwhile."""
+    import numpy as np
+
+    fb = xb.bundled.schema()
+    tensor = fb["crossbuf_fb.Tensor"]
+    data = np.arange(64, dtype="<f4")
+    f = region.encode(tensor(name="t", dtype=9, shape=[8, 8], data=list(data.tobytes())))
+    mv = fb.path("crossbuf_fb.Tensor", "data").read(f)
+    assert isinstance(mv, memoryview) and mv.readonly and bytes(mv) == data.tobytes()
+    v = region.view(f)
+    arr = np.frombuffer(v.data, dtype="<f4").reshape(v.shape)
+    assert np.shares_memory(arr, np.frombuffer(region.buffer, dtype=np.uint8))
+    assert (arr == data.reshape(8, 8)).all()
+    with pytest.raises(xb.RegionInUseError):
+        region.reset()
+    del mv, arr, v, f
+    region.reset()
