@@ -133,7 +133,8 @@ def _buffer_arg(data: Any) -> Tuple[Any, int, Any]:
 class _ThreadState:
     """Per-thread decode scratch and reusable output buffers."""
 
-    __slots__ = ("busy", "mn", "mn_ref", "mp", "mp_ref", "out", "out_addr", "out_c", "scratch")
+    __slots__ = ("busy", "frame", "frame_addr", "frame_mv", "frame_ref", "mn", "mn_ref", "mp", "mp_ref", "out",
+                 "out_addr", "out_c", "scratch", "val", "val_addr", "val_mv")
 
     def __init__(self, scratch: int) -> None:
         self.scratch = scratch
@@ -146,6 +147,16 @@ class _ThreadState:
         # argument conversion is most of what a ctypes call costs.
         self.mp, self.mn = c_void_p(), c_uint64()
         self.mp_ref, self.mn_ref = byref(self.mp), byref(self.mn)
+        # One xb_frame, in and out, and one path value with its present flag
+        # (byte 16): the single-frame calls reuse them instead of building
+        # ctypes objects per call.
+        self.frame = _lib.XbFrame()
+        self.frame_mv = memoryview(self.frame).cast("B")
+        self.frame_addr = ctypes.addressof(self.frame)
+        self.frame_ref = byref(self.frame)
+        self.val = (ctypes.c_uint8 * 24)()
+        self.val_mv = memoryview(self.val).cast("B")
+        self.val_addr = ctypes.addressof(self.val)
 
     def _grow_out(self, n: int) -> None:
         self.out = bytearray(n)
@@ -639,10 +650,11 @@ class Region:
         frame whose type id no schema in this process holds is
         UnknownTypeError naming the id. A bundled record frame (LogEntry,
         Sample, Tensor) decodes into its bundled record."""
-        f = self._lookup(frame)
-        if f.type_id in _STRUCT_SIZE:
+        f = frame if type(frame) is Frame and frame.region_id == self.id else self._lookup(frame)
+        tid = f.type_id
+        if tid in _STRUCT_SIZE:
             return self.view(f).to_record()
-        return _registry.schema_for(f.type_id).to_record(f)
+        return _registry.schema_for(tid)._record_of(f)
 
     def decode_many(self, frames: Iterable[Union[Frame, int]]) -> List[Any]:
         """decode of each frame; the frames of one schema type take one

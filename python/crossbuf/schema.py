@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import struct
 import threading
 import time
 from ctypes import byref, c_char_p, c_uint64, c_void_p
@@ -31,6 +32,9 @@ from .region import Frame, Region, _buffer_arg
 _BFBS = 1
 _CAPNP_REQUEST = 2
 _string_at = ctypes.string_at
+_frame_to_msgpack = lib.xb_schema_frame_to_msgpack
+_schema_encode = lib.xb_schema_encode
+_path_read = lib.xb_path_read
 
 #: What Schema.load and the decoding calls accept as bytes.
 Buffer = Union[bytes, bytearray, memoryview]
@@ -84,6 +88,7 @@ class Schema:
         self._records: Optional[Classes] = None
         self._decoders: Dict[int, Any] = {}
         self._paths: Dict[Tuple[int, str], FieldPath] = {}
+        self._class_ids: Dict[type, int] = {}
         out = c_uint64()
         if lib.xb_schema_root_type(handle, byref(out)) == 0:
             self._root = out.value
@@ -440,6 +445,31 @@ class Schema:
         except msgspec.ValidationError as e:  # pragma: no cover - the library and the classes disagree
             raise errors.InternalError(f"record class of {self.type_name(tid)}: {e}") from None
 
+    def _record_of(self, frame: Frame) -> Any:
+        """to_record of a Frame as the type its header names: the hot path
+        of Region.decode, with the per-thread argument buffers."""
+        tid = frame.type_id
+        dec = self._decoders.get(tid)
+        if dec is None:
+            dec = self._decoder(tid)
+        h = self._h
+        if not h:
+            raise errors.ClosedError("schema is closed")
+        region = frame._region
+        ts = region._enter()  # the region's scratch: its close waits for this call
+        try:
+            FRAME_FMT.pack_into(ts.frame_mv, 0, frame.offset, frame.region_id, frame.generation, 0, 0, 0, 0, 0)
+            st = _frame_to_msgpack(h, region._h, ts.scratch, ts.frame_ref, ts.mp_ref, ts.mn_ref)
+            if st:
+                raise_status(st)
+            data = _string_at(ts.mp.value or 0, ts.mn.value)
+        finally:
+            ts.busy = False
+        try:
+            return dec.decode(data)
+        except msgspec.ValidationError as e:  # pragma: no cover - the library and the classes disagree
+            raise errors.InternalError(f"record class of {self.type_name(tid)}: {e}") from None
+
     def _decoder(self, tid: int) -> Any:
         cls = self.record_class(tid)
         dec = self._decoders[tid] = msgspec.msgpack.Decoder(cls)
@@ -483,23 +513,32 @@ class Schema:
         message of type (default: the root type, or the record's own type)
         into a new frame of region. A value its field cannot hold exactly is
         InvalidRecordError naming the field; nothing is committed then."""
-        if type is None and isinstance(value, msgspec.Struct):
-            type = self._type_of_class(value.__class__)
-        tid = self._resolve(type)
+        tid = self._class_ids.get(value.__class__) if type is None else None
+        if tid is None:
+            if type is None and isinstance(value, msgspec.Struct):
+                type = self._type_of_class(value.__class__)
+            tid = self._resolve(type)
         try:
             data = _encode_msgpack(value)
         except (TypeError, ValueError, OverflowError) as e:
             raise errors.InvalidRecordError(
                 f"encode {self.type_name(tid)}: {_bad_field(value, '') or str(e)}") from None
-        f = _lib.XbFrame()
-        st = lib.xb_schema_encode(self._handle(), region._handle(), tid, data, len(data), byref(f))
-        if st:
-            raise_status(st)
-        return region._frame_of(f)
+        h = self._handle()
+        rh = region._handle()
+        ts = region._enter()
+        try:
+            st = _schema_encode(h, rh, tid, data, len(data), ts.frame_ref)
+            if st:
+                raise_status(st)
+            off, rid, gen, t, pub, codec, paddr, plen = FRAME_FMT.unpack_from(ts.frame_mv)
+        finally:
+            ts.busy = False
+        return Frame(region, off, rid, gen, t, pub, codec, paddr, plen)
 
     def _type_of_class(self, cls: Any) -> Optional[str]:
         for name, c in self._classes().by_type.items():
             if c is cls:
+                self._class_ids[cls] = self.type_id(name)
                 return name
         return None
 
@@ -606,6 +645,8 @@ __all__ = ["Schema", "Layout", "FieldPath", "RecordView"]
 
 
 _VALUE_INT, _VALUE_UINT, _VALUE_FLOAT, _VALUE_BYTES, _VALUE_STRING = 1, 2, 3, 4, 5
+_SPAN = struct.Struct("<QQ")
+_SCALAR_FMT = {_VALUE_INT: struct.Struct("<q"), _VALUE_UINT: struct.Struct("<Q"), _VALUE_FLOAT: struct.Struct("<d")}
 _VALUE_CTYPES: Dict[int, Any] = {_VALUE_INT: ctypes.c_int64, _VALUE_UINT: ctypes.c_uint64, _VALUE_FLOAT: ctypes.c_double,
                                  _VALUE_BYTES: _lib.XbStr, _VALUE_STRING: _lib.XbStr}
 
@@ -634,7 +675,32 @@ class FieldPath:
     def read(self, frame: Frame) -> Any:
         """The field's value in frame (None where the message lacks it and it
         has no default)."""
-        return self.read_many([frame])[0]
+        if type(frame) is not Frame:
+            return self.read_many([frame])[0]
+        region = frame._region
+        ts = region._enter()  # strings point into the region: keep it mapped while copying
+        try:
+            FRAME_FMT.pack_into(ts.frame_mv, 0, frame.offset, frame.region_id, frame.generation, 0, 0, 0, 0, 0)
+            val = ts.val_addr
+            st = _path_read(self._h, region._h, ts.frame_addr, 1, val, val + 16)
+            if st:
+                raise_status(st)
+            mv = ts.val_mv
+            if not mv[16]:
+                return None
+            kind = self._kind
+            if kind == _VALUE_STRING:
+                p, n = _SPAN.unpack_from(mv)
+                try:
+                    return _string_at(p, n).decode("utf-8") if n else ""
+                except UnicodeDecodeError as e:
+                    raise errors.MalformedError(f"{self.text}: invalid UTF-8: {e}") from None
+            if kind == _VALUE_BYTES:
+                p, n = _SPAN.unpack_from(mv)
+                return region._view_of(p, n)
+            return _SCALAR_FMT[kind].unpack_from(mv)[0]
+        finally:
+            ts.busy = False
 
     def read_many(self, frames: Sequence[Frame]) -> List[Any]:
         """The field's value in each frame, with one library call."""

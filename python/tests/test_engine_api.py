@@ -212,3 +212,20 @@ def test_byte_vectors_read_in_place(region: xb.Region) -> None:
         region.reset()
     del mv, arr, v, f
     region.reset()
+
+
+def test_single_frame_calls_check_the_frame(region: xb.Region) -> None:
+    fb = xb.bundled.schema()
+    f = region.encode(_log_entry(1))
+    svc, status = fb.path(LOG, "service"), fb.path(LOG, "http.status")
+    assert svc.read(f) == _log_entry(1).service and status.read(f) == _log_entry(1).http.status
+    assert fb.path(LOG, "http.latency_ns").read(f) == _log_entry(1).http.latency_ns
+    region.reset()
+    region.encode(_log_entry(2))
+    for call in (lambda: svc.read(f), lambda: region.decode(f), lambda: status.read_many([f])):
+        with pytest.raises(xb.StaleFrameError):
+            call()
+    with xb.Region.anonymous(1 << 16) as other:
+        with pytest.raises(xb.StaleFrameError):
+            other.decode(f)
+    del f
