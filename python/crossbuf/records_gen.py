@@ -95,7 +95,10 @@ class Classes:
             t = self.types[name]
             if t["kind"] in ("enum", "union"):
                 # A union's class names its type field's values (NONE, members).
-                e = enum_class(cn, t.get("values", []), module)
+                try:
+                    e = enum_class(cn, t.get("values", []), module)
+                except (ValueError, TypeError):
+                    continue  # names Enum reserves (_sunder_, __dunder__): typed as int instead
                 e.__doc__ = f"{self.format} {t['kind']} {name}"
                 setattr(self.module, cn, e)
                 self.enums[name] = e

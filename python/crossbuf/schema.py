@@ -421,7 +421,8 @@ class Schema:
 
     def record_class(self, type: Optional[TypeRef] = None) -> Any:
         """The msgspec.Struct class of a table or struct (default: the root
-        type), built once from the schema. Enums are int; unions Any."""
+        type), built once from the schema. Enums are IntEnum classes that keep
+        unknown values as ints; union values are Any."""
         tid = self._resolve(type)
         name = self.type_name(tid)
         cls = self._classes().by_type.get(name)

@@ -229,3 +229,20 @@ def test_single_frame_calls_check_the_frame(region: xb.Region) -> None:
         with pytest.raises(xb.StaleFrameError):
             other.decode(f)
     del f
+
+
+def test_enums_with_names_enum_reserves_stay_int() -> None:
+    import json
+
+    from crossbuf.records_gen import Classes
+
+    desc = {"format": "flatbuffers", "types": [
+        {"name": "t.E", "kind": "enum", "values": [{"name": "mro", "value": 1}]},
+        {"name": "t.F", "kind": "enum", "values": [{"name": "ok", "value": 1}]},
+        {"name": "t.T", "kind": "table", "fields": [
+            {"name": "e", "type": {"kind": "enum", "type": "t.E"}, "default": 1},
+            {"name": "f", "type": {"kind": "enum", "type": "t.F"}, "default": 1}]}]}
+    c = Classes(json.dumps(desc).encode(), "crossbuf.schemas.test_reserved")
+    rec = msgspec.msgpack.decode(msgspec.msgpack.encode({"e": 1, "f": 7}), type=c.by_type["t.T"])
+    assert type(rec.e) is int and rec.e == 1
+    assert isinstance(rec.f, c.enums["t.F"]) and rec.f == 7
