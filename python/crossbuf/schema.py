@@ -89,6 +89,7 @@ class Schema:
         self._decoders: Dict[int, Any] = {}
         self._paths: Dict[Tuple[int, str], FieldPath] = {}
         self._class_ids: Dict[type, int] = {}
+        self._view_fields: Dict[Tuple[str, str], Optional[Tuple[int, Any]]] = {}
         out = c_uint64()
         if lib.xb_schema_root_type(handle, byref(out)) == 0:
             self._root = out.value
@@ -501,6 +502,14 @@ class Schema:
         name = self.type_name(frame.type_id)
         return RecordView(self, frame, frame.type_id, name, "")
 
+    def _view_field(self, type_name: str, name: str) -> Optional[Tuple[int, Any]]:
+        key = (type_name, name)
+        try:
+            return self._view_fields[key]
+        except KeyError:
+            how = self._view_fields[key] = _view_how(self._classes(), type_name, name)
+            return how
+
     def _path(self, tid: int, path: str) -> "FieldPath":
         key = (tid, path)
         p = self._paths.get(key)
@@ -740,6 +749,26 @@ class FieldPath:
             del refc
 
 
+_VIEW_PATH, _VIEW_NESTED, _VIEW_RECORD = 0, 1, 2
+
+
+def _view_how(classes: Classes, type_name: str, name: str) -> Optional[Tuple[int, Any]]:
+    """How RecordView reads field name of type_name: by compiled path (with
+    the enum class to wrap it in, or None), as a nested view (of the type),
+    or from the whole decoded record; None if there is no such field."""
+    desc = classes.types.get(type_name)
+    field = next((f for f in desc.get("fields", []) if f["name"] == name), None) if desc is not None else None
+    if field is None:
+        return None
+    t = field["type"]
+    kind = t["kind"]
+    if kind in ("table", "struct", "group"):
+        return _VIEW_NESTED, str(t["type"])
+    if kind in ("vector", "array", "union") and not (kind == "vector" and t["elem"]["kind"] == "uint8"):
+        return _VIEW_RECORD, None
+    return _VIEW_PATH, classes.enums.get(str(t.get("type")))
+
+
 class RecordView:
     """A lazy view of one frame of a loaded schema (Schema.view,
     Region.view). An attribute read compiles its path once per schema and
@@ -764,25 +793,17 @@ class RecordView:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        cls = self._schema._classes()
-        desc = cls.types.get(self._type)
-        field = None
-        if desc is not None:
-            field = next((f for f in desc.get("fields", []) if f["name"] == name), None)
-        if field is None:
+        how = self._schema._view_field(self._type, name)
+        if how is None:
             raise AttributeError(f"{self._type} has no field {name!r}")
-        kind = field["type"]["kind"]
-        path = self._prefix + name
-        if kind in ("table", "struct", "group"):
+        what, arg = how
+        if what == _VIEW_PATH:
+            v = self._schema._path(self._tid, self._prefix + name).read(self._frame)
+            return arg(v) if arg is not None and v is not None else v
+        if what == _VIEW_NESTED:
             # Lazy: the fields of an absent nested table read as None.
-            return RecordView(self._schema, self._frame, self._tid, str(field["type"]["type"]), path + ".")
-        if kind in ("vector", "array", "union") and not (kind == "vector" and field["type"]["elem"]["kind"] == "uint8"):
-            return self._record_value(path)
-        v = self._schema._path(self._tid, path).read(self._frame)
-        e = cls.enums.get(str(field["type"].get("type")))
-        if e is not None and v is not None:
-            return e(v)
-        return v
+            return RecordView(self._schema, self._frame, self._tid, arg, self._prefix + name + ".")
+        return self._record_value(self._prefix + name)
 
     def _record_value(self, path: str) -> Any:
         r = self._record
