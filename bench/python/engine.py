@@ -13,6 +13,9 @@ pool of records (testdata seeds 1..N). Ops:
   read-one-field  path.read(frame) (compiled) Decoder.decode(bytes).message
                   (also region.view(frame).message and path.read_many, per record)
   encode          region.encode(record)       msgspec Encoder.encode(record)
+and, to show where crossbuf's time goes, decode-full and encode through the
+bare library call (xb_schema_frame_to_msgpack, xb_schema_encode of msgspec's
+bytes) against the same msgspec cells.
 
 Prints the median ns per record of each cell and crossbuf's ratio to msgspec
 with a 95 % bootstrap interval. The issue's targets: decode-full <= 1.3x,
@@ -22,6 +25,7 @@ read-one-field <= 1x, encode <= 2.5x.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import itertools
 from typing import Any, Callable, Iterator, List, Tuple
 
@@ -88,6 +92,18 @@ def main() -> None:
             dst.reset()
             dst.encode(r)
 
+    tid = fb.type_id(LOG)
+    next_enc = _cycle(blobs)
+
+    def encode_call() -> None:
+        b = next_enc()
+        out = xb._lib.XbFrame()
+        st = xb._lib.lib.xb_schema_encode(fb._h, dst._h, tid, b, len(b), ctypes.byref(out))
+        if st == xb.RegionFullError.code:
+            dst.reset()
+        elif st:
+            xb._lib.raise_status(st)
+
     n = len(recs)
     # (op, crossbuf variant, crossbuf fn, msgspec fn, records per call)
     pairs: List[Tuple[str, str, Callable[[], Any], Callable[[], Any], int]] = [
@@ -100,6 +116,12 @@ def main() -> None:
         ("batch-read-one-field", "path.read_many", lambda: message.read_many(frames),
          lambda: [dec.decode(b).message for b in blobs], n),
         ("encode", "region.encode", encode, lambda: enc.encode(next_rec()), 1),
+        # Where crossbuf's time goes: the library call alone (Go reads the
+        # frame and writes MessagePack; Go reads MessagePack and writes the
+        # frame), against the same msgspec cell.
+        ("decode-full", "library call only", lambda: fb._transcode_frame(next_frame(), None, True),
+         lambda: dec.decode(next_blob()), 1),
+        ("encode", "library call only", encode_call, lambda: enc.encode(next_rec()), 1),
     ]
     timed: List[Tuple[str, str, int, Timed, Timed]] = []
     flat: List[Timed] = []
