@@ -65,7 +65,7 @@ go_lib() { # go_lib OUT [GO BUILD FLAGS...]
   local out=$1; shift
   mkdir -p "$(dirname "$out")"
   go build "$@" -buildmode=c-shared -trimpath \
-    -ldflags="-s -w -extldflags=-Wl,-soname,$SONAME" \
+    -ldflags="-s -w -extldflags=-Wl,-soname,$SONAME,--version-script,$root/go/capi/crossbuf.map" \
     -o "$out.tmp" ./go/capi
   rm -f "$out.h" # cgo's generated header; include/crossbuf.h is the contract
   mv -f "$out.tmp" "$out"
@@ -265,6 +265,7 @@ aarch64_c_tests() {
   (cd "$tmp" && python3 -m zipfile -e "$1" wheel)
   ln -s wheel/crossbuf/libcrossbuf.so "$tmp/$SONAME"
   ln -s "$SONAME" "$tmp/libcrossbuf.so"
+  scripts/check_symbols.sh "$tmp/$SONAME" "$SOVERSION"
   for t in c/tests/test_*.c; do
     aarch64-linux-gnu-gcc "${CFLAGS[@]}" -o "$tmp/$(basename "$t" .c)" "$t" -L"$tmp" -lcrossbuf -lpthread -Wl,-rpath,"$tmp"
     qemu-aarch64 -L /usr/aarch64-linux-gnu "$tmp/$(basename "$t" .c)" || failed=1
@@ -352,6 +353,9 @@ case "$cmd" in
     venv python/requirements-test.txt python/requirements-dist.txt
     go_tests
     c_tests
+    log "exported symbols against include/crossbuf.h and go/capi/crossbuf_private.h"
+    scripts/check_symbols.sh "$LIB" "$SOVERSION"
+    scripts/check_symbols.sh "build/asan/$SONAME" "$SOVERSION"
     install_test
     dist_test
     log "pytest (with faulthandler on from the start)"

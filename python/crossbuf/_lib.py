@@ -1,4 +1,5 @@
-"""ctypes binding of include/crossbuf.h: loading, ABI check, structs, status -> exception.
+"""ctypes binding of include/crossbuf.h and of the private xbp_ calls
+(go/capi/crossbuf_private.h): loading, ABI check, structs, status -> exception.
 
 The library is looked up in the CROSSBUF_LIBRARY environment variable (a path,
 an override for development) and otherwise next to this file.
@@ -113,7 +114,7 @@ class XbRegionStats(Structure):
 
 
 class XbFastCall(Structure):
-    """The argument block of xb_fast: filled once, reused per call."""
+    """The argument block of xbp_fast: filled once, reused per call."""
 
     _fields_ = [
         ("region", c_uint64),
@@ -171,10 +172,10 @@ class XbSubscriberStats(Structure):
     ]
 
 
-XB_FAST_READ_STR = 1
-XB_FAST_DECODE_PYMARSHAL = 2
-XB_FAST_ENCODE_PYMARSHAL = 3
-XB_FAST_DECODE = 4
+XBP_FAST_READ_STR = 1
+XBP_FAST_DECODE_PYMARSHAL = 2
+XBP_FAST_ENCODE_PYMARSHAL = 3
+XBP_FAST_DECODE = 4
 
 
 def _check_layout() -> None:
@@ -267,12 +268,13 @@ _SIGS = {
     "xb_decode_bytes": ([_h, c_int32, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
     "xb_read_str": ([_h, _h, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
     "xb_generate": ([_h, c_int32, c_uint64, c_uint64, c_void_p], c_int32),
-    "xb_debug_fault": ([c_int32], c_int32),
-    "xb_decode_pymarshal": ([_h, _h, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
-    "xb_read_str_pymarshal": ([_h, _h, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
-    "xb_pymarshal_probe": ([_h, POINTER(c_void_p), _u64p], c_int32),
-    "xb_fast": ([c_void_p, c_char_p], c_int32),
-    "xb_encode_pymarshal": ([_h, c_int32, c_int32, c_char_p, c_uint64, c_void_p, c_uint64, _u64p], c_int32),
+    # private (go/capi/crossbuf_private.h): this package's fast paths and test hook
+    "xbp_debug_fault": ([c_int32], c_int32),
+    "xbp_decode_pymarshal": ([_h, _h, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xbp_read_str_pymarshal": ([_h, _h, c_int32, c_void_p, c_uint64, POINTER(c_void_p), _u64p], c_int32),
+    "xbp_pymarshal_probe": ([_h, POINTER(c_void_p), _u64p], c_int32),
+    "xbp_fast": ([c_void_p, c_char_p], c_int32),
+    "xbp_encode_pymarshal": ([_h, c_int32, c_int32, c_char_p, c_uint64, c_void_p, c_uint64, _u64p], c_int32),
     "xb_schema_load": ([c_void_p, c_uint64, c_int32, _hp], c_int32),
     "xb_schema_compile": ([c_char_p, POINTER(c_char_p), c_uint64, _hp], c_int32),
     "xb_schema_free": ([_h], c_int32),
@@ -342,7 +344,7 @@ def _probe_pymarshal() -> bool:
         return False
     try:
         p, n = c_void_p(), c_uint64()
-        if lib.xb_pymarshal_probe(s.value, ctypes.byref(p), ctypes.byref(n)):
+        if lib.xbp_pymarshal_probe(s.value, ctypes.byref(p), ctypes.byref(n)):
             return False
         try:
             return bool(marshal.loads(ctypes.string_at(p.value or 0, n.value)) == _PROBE_EXPECT)
@@ -406,7 +408,7 @@ def status_name(status: int) -> str:
 def debug_fault(kind: int) -> None:
     """Make the library panic (1) or fault (2) inside; raises InternalError."""
     check_fork()
-    st = lib.xb_debug_fault(kind)
+    st = lib.xbp_debug_fault(kind)
     if st:
         raise_status(st)
 

@@ -31,17 +31,17 @@ _ZERO_COPY = (False, True, True, False, False, False)  # by codec id
 _LEVELS = tuple(Level)
 _SPAN = STR_FMT  # (ptr, len) of an xb_str
 _string_at = ctypes.string_at
-_fast = lib.xb_fast
-_FAST_READ_STR = _lib.XB_FAST_READ_STR
-_FAST_DECODE_PYMARSHAL = _lib.XB_FAST_DECODE_PYMARSHAL
-_FAST_ENCODE_PYMARSHAL = _lib.XB_FAST_ENCODE_PYMARSHAL
-_FAST_DECODE = _lib.XB_FAST_DECODE
-_FAST_IN = struct.Struct("<ii8xQ")  # xb_fast_call op, arg, offset (at +16)
-_FAST_GEN = struct.Struct("<Q")  # xb_fast_call generation (at +80)
-_FAST_ENC_OUT = struct.Struct("<QQ")  # xb_fast_call generation, publish_ns (at +80)
-_FAST_ENC = struct.Struct("<iiiIQQ")  # xb_fast_call op, arg, codec, pad, offset, in_len
-_FAST_OUT = struct.Struct("<QQ")  # xb_fast_call out, out_len
-_FAST_RES = struct.Struct("<QQQQ")  # xb_fast_call offset, in_len, out, out_len
+_fast = lib.xbp_fast
+_FAST_READ_STR = _lib.XBP_FAST_READ_STR
+_FAST_DECODE_PYMARSHAL = _lib.XBP_FAST_DECODE_PYMARSHAL
+_FAST_ENCODE_PYMARSHAL = _lib.XBP_FAST_ENCODE_PYMARSHAL
+_FAST_DECODE = _lib.XBP_FAST_DECODE
+_FAST_IN = struct.Struct("<ii8xQ")  # xbp_fast_call op, arg, offset (at +16)
+_FAST_GEN = struct.Struct("<Q")  # xbp_fast_call generation (at +80)
+_FAST_ENC_OUT = struct.Struct("<QQ")  # xbp_fast_call generation, publish_ns (at +80)
+_FAST_ENC = struct.Struct("<iiiIQQ")  # xbp_fast_call op, arg, codec, pad, offset, in_len
+_FAST_OUT = struct.Struct("<QQ")  # xbp_fast_call out, out_len
+_FAST_RES = struct.Struct("<QQQQ")  # xbp_fast_call offset, in_len, out, out_len
 _dumps = marshal.dumps
 
 
@@ -182,7 +182,7 @@ class _ThreadState:
         # argument conversion is most of what a ctypes call costs.
         self.mp, self.mn = c_void_p(), c_uint64()
         self.mp_ref, self.mn_ref = byref(self.mp), byref(self.mn)
-        # The xb_fast argument block: one prebuilt pointer argument per call.
+        # The xbp_fast argument block: one prebuilt pointer argument per call.
         # Marshal results land in pybuf when they fit; marshal.loads reads it
         # directly (it ignores the bytes after the object), so no copy.
         self.pybuf = bytearray(1 << 16)
@@ -669,7 +669,7 @@ class Region:
         done = c_uint64()
         if rt != 3 and _lib.HAS_PYMARSHAL:
             buf = _dumps([_encode.as_tuple(r) for r in records], 2)
-            st = lib.xb_encode_pymarshal(h, codec, rt, buf, len(buf), ctypes.addressof(frames_out), n, byref(done))
+            st = lib.xbp_encode_pymarshal(h, codec, rt, buf, len(buf), ctypes.addressof(frames_out), n, byref(done))
         else:
             packed, keep = _encode.pack(rt, records)
             st = lib.xb_encode(h, codec, rt, ctypes.addressof(packed), n, ctypes.addressof(frames_out), byref(done))
@@ -740,7 +740,7 @@ class Region:
 
     def _decode_marshal(self, h: int, ts: _ThreadState, rt: int, fs: List[Frame]) -> list:
         refs, _ = self._refs(fs)  # type: ignore[arg-type]
-        st = _lib.lib.xb_decode_pymarshal(h, ts.scratch, rt, ctypes.addressof(refs), len(fs), ts.mp_ref, ts.mn_ref)
+        st = _lib.lib.xbp_decode_pymarshal(h, ts.scratch, rt, ctypes.addressof(refs), len(fs), ts.mp_ref, ts.mn_ref)
         if st:
             raise_status(st)
         return _loads_acyclic(_string_at(ts.mp.value or 0, ts.mn.value))
@@ -886,7 +886,7 @@ class Region:
             refs = self._refs_fast(frames)
             n = len(frames)
             if _lib.HAS_PYMARSHAL:
-                st = _lib.lib.xb_read_str_pymarshal(h, ts.scratch, field, ctypes.addressof(refs), n, ts.mp_ref, ts.mn_ref)
+                st = _lib.lib.xbp_read_str_pymarshal(h, ts.scratch, field, ctypes.addressof(refs), n, ts.mp_ref, ts.mn_ref)
                 if st:
                     raise_status(st)
                 return _loads_acyclic(_string_at(ts.mp.value or 0, ts.mn.value))  # type: ignore[no-any-return]

@@ -181,14 +181,14 @@ def test_failed_calls_commit_nothing(region: xb.Region) -> None:
     before = region.stats().frame_count
     out = (_lib.XbFrame * 1)()
     done = ctypes.c_uint64(99)
-    st = _lib.lib.xb_encode_pymarshal(h, 1, 1, recs, len(recs), ctypes.addressof(out), 0, ctypes.byref(done))
+    st = _lib.lib.xbp_encode_pymarshal(h, 1, 1, recs, len(recs), ctypes.addressof(out), 0, ctypes.byref(done))
     assert st == xb.InvalidArgumentError.code and done.value == 0
-    st = _lib.lib.xb_encode_pymarshal(h, 1, 1, recs, len(recs), ctypes.addressof(out), 1, ctypes.byref(done))
+    st = _lib.lib.xbp_encode_pymarshal(h, 1, 1, recs, len(recs), ctypes.addressof(out), 1, ctypes.byref(done))
     assert st == xb.InvalidArgumentError.code and done.value == 0
     ts = region._state()
-    call = _lib.XbFastCall(region=h, scratch=ts.scratch, op=_lib.XB_FAST_ENCODE_PYMARSHAL, arg=1, codec=1,
+    call = _lib.XbFastCall(region=h, scratch=ts.scratch, op=_lib.XBP_FAST_ENCODE_PYMARSHAL, arg=1, codec=1,
                            in_len=len(recs))
-    assert _lib.lib.xb_fast(ctypes.byref(call), recs) == xb.InvalidArgumentError.code
+    assert _lib.lib.xbp_fast(ctypes.byref(call), recs) == xb.InvalidArgumentError.code
     assert region.stats().frame_count == before
 
 
