@@ -111,14 +111,14 @@ venv() { # venv REQUIREMENTS...: create .venv and install pinned requirements
 go_tests() {
   log "gofmt and go vet"
   local unformatted
-  unformatted=$(gofmt -l go bench 2>/dev/null || true)
+  unformatted=$(gofmt -l go internal bench 2>/dev/null || true)
   if [ -n "$unformatted" ]; then
     echo "gofmt needed:" >&2; echo "$unformatted" >&2; return 1
   fi
   go vet ./...
   log "cross-builds of the pure-Go packages: darwin/arm64, linux/arm64"
   local pure
-  pure=$(go list ./go/... | grep -v /go/capi)
+  pure=$(go list ./go/... ./internal/... | grep -v /go/capi)
   CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 go build $pure
   CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $pure
   log "go test -race (pure-Go packages)"
@@ -304,7 +304,7 @@ dist_test() {
   dist "$tmp/dist"
   sdist=$tmp/dist/crossbuf-$VERSION.tar.gz
   tar tzf "$sdist" >"$tmp/sdist.txt"
-  for f in build.sh go.mod go.sum include/crossbuf.h c/crossbuf.pc.in go/capi/main.go LICENSE README.md CHANGELOG.md; do
+  for f in build.sh go.mod go.sum include/crossbuf.h c/crossbuf.pc.in go/capi/main.go go/capi/crossbuf.map internal/gen/pbgen/crossbuf.pb.go LICENSE README.md CHANGELOG.md; do
     grep -qx "crossbuf-$VERSION/$f" "$tmp/sdist.txt" || { echo "sdist lacks $f" >&2; return 1; }
   done
   if grep -E '\.so(\.|$)' "$tmp/sdist.txt" >&2; then echo "sdist carries a built library" >&2; return 1; fi
