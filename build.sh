@@ -65,7 +65,7 @@ go_lib() { # go_lib OUT [GO BUILD FLAGS...]
   local out=$1; shift
   mkdir -p "$(dirname "$out")"
   go build "$@" -buildmode=c-shared -trimpath \
-    -ldflags="-s -w -extldflags=-Wl,-soname,$SONAME" \
+    -ldflags="-s -w -extldflags=-Wl,-soname,$SONAME,--version-script,$root/go/capi/crossbuf.map" \
     -o "$out.tmp" ./go/capi
   rm -f "$out.h" # cgo's generated header; include/crossbuf.h is the contract
   mv -f "$out.tmp" "$out"
@@ -111,14 +111,14 @@ venv() { # venv REQUIREMENTS...: create .venv and install pinned requirements
 go_tests() {
   log "gofmt and go vet"
   local unformatted
-  unformatted=$(gofmt -l go bench 2>/dev/null || true)
+  unformatted=$(gofmt -l go internal bench 2>/dev/null || true)
   if [ -n "$unformatted" ]; then
     echo "gofmt needed:" >&2; echo "$unformatted" >&2; return 1
   fi
   go vet ./...
   log "cross-builds of the pure-Go packages: darwin/arm64, linux/arm64"
   local pure
-  pure=$(go list ./go/... | grep -v /go/capi)
+  pure=$(go list ./go/... ./internal/... | grep -v /go/capi)
   CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 go build $pure
   CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $pure
   log "go test -race (pure-Go packages)"
@@ -265,6 +265,7 @@ aarch64_c_tests() {
   (cd "$tmp" && python3 -m zipfile -e "$1" wheel)
   ln -s wheel/crossbuf/libcrossbuf.so "$tmp/$SONAME"
   ln -s "$SONAME" "$tmp/libcrossbuf.so"
+  scripts/check_symbols.sh "$tmp/$SONAME" "$SOVERSION"
   for t in c/tests/test_*.c; do
     aarch64-linux-gnu-gcc "${CFLAGS[@]}" -o "$tmp/$(basename "$t" .c)" "$t" -L"$tmp" -lcrossbuf -lpthread -Wl,-rpath,"$tmp"
     qemu-aarch64 -L /usr/aarch64-linux-gnu "$tmp/$(basename "$t" .c)" || failed=1
@@ -303,7 +304,7 @@ dist_test() {
   dist "$tmp/dist"
   sdist=$tmp/dist/crossbuf-$VERSION.tar.gz
   tar tzf "$sdist" >"$tmp/sdist.txt"
-  for f in build.sh go.mod go.sum include/crossbuf.h c/crossbuf.pc.in go/capi/main.go LICENSE README.md CHANGELOG.md; do
+  for f in build.sh go.mod go.sum include/crossbuf.h c/crossbuf.pc.in go/capi/main.go go/capi/crossbuf.map internal/gen/pbgen/crossbuf.pb.go LICENSE README.md CHANGELOG.md; do
     grep -qx "crossbuf-$VERSION/$f" "$tmp/sdist.txt" || { echo "sdist lacks $f" >&2; return 1; }
   done
   if grep -E '\.so(\.|$)' "$tmp/sdist.txt" >&2; then echo "sdist carries a built library" >&2; return 1; fi
@@ -352,6 +353,9 @@ case "$cmd" in
     venv python/requirements-test.txt python/requirements-dist.txt
     go_tests
     c_tests
+    log "exported symbols against include/crossbuf.h and go/capi/crossbuf_private.h"
+    scripts/check_symbols.sh "$LIB" "$SOVERSION"
+    scripts/check_symbols.sh "build/asan/$SONAME" "$SOVERSION"
     install_test
     dist_test
     log "ruff, and mypy --strict on python/crossbuf and the README's Python examples"

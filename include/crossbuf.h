@@ -40,6 +40,11 @@
  *    alive is never reclaimed.
  *  - Do not call into the library from a child process forked after the
  *    first call: the Go runtime does not survive fork. Use fork+exec.
+ *  - This header is the whole public API, exported under the symbol
+ *    version CROSSBUF_2. The library also exports a few calls prefixed xbp_
+ *    (version CROSSBUF_PRIVATE_2) for its Python package and test suites:
+ *    they are private, declared in no installed header, and may change in
+ *    any release.
  *
  * Link with `pkg-config --cflags --libs crossbuf`.
  */
@@ -539,83 +544,6 @@ int32_t xb_decode_bytes(xb_scratch s, int32_t codec, int32_t record_type, const 
  * the rest (zero-copy codecs; the baselines must parse the whole frame). */
 int32_t xb_read_str(xb_region r, xb_scratch s, int32_t field, const xb_frame *frames, uint64_t n, xb_str *out);
 
-/* ---- Python fast path --------------------------------------------------
- * For the Python package: like xb_decode and xb_read_str, but the result is
- * one buffer in CPython's marshal format, so Python builds every object with
- * a single marshal.loads instead of one foreign call per field:
- *  - xb_decode_pymarshal: a list of n tuples; a LogEntry is (timestamp_ns,
- *    level, service, host, message, trace_id: bytes, [tags], {attributes},
- *    (method, path, status, latency_ns)); a Sample is (timestamp_ns,
- *    [features], label). Tensors: use xb_decode (their data is not copied).
- *  - xb_read_str_pymarshal: a list of n str.
- * Only the marshal types stable since Python 3.4 are used (int, long,
- * float, str, bytes, tuple, list, dict). *out points into s.
- * xb_pymarshal_probe writes a fixed sample that the package compares with its
- * own marshal.dumps at import. */
-int32_t xb_decode_pymarshal(xb_region r, xb_scratch s, int32_t record_type, const xb_frame *frames, uint64_t n,
-                            const uint8_t **out, uint64_t *out_len);
-int32_t xb_read_str_pymarshal(xb_region r, xb_scratch s, int32_t field, const xb_frame *frames, uint64_t n,
-                              const uint8_t **out, uint64_t *out_len);
-int32_t xb_pymarshal_probe(xb_scratch s, const uint8_t **out, uint64_t *out_len);
-
-/* ---- argument-block calls ------------------------------------------------
- * Foreign-function layers such as Python's ctypes pay for every argument
- * (about 0.2 us each), more than the work of a one-field read. xb_fast takes
- * a block the caller fills once and reuses: set the per-call fields, call,
- * read the results. A block must not be used by two threads at once.
- *  - XB_FAST_READ_STR: arg is an XB_FIELD_*, offset the frame; out/out_len is
- *    the string, in the region (zero-copy codecs) or in scratch; with buf,
- *    it is written to buf as a marshal str instead.
- *  - XB_FAST_DECODE_PYMARSHAL: arg is the record type, offset the frame;
- *    out/out_len is a marshal list of one record (see xb_decode_pymarshal).
- *  - XB_FAST_ENCODE_PYMARSHAL: arg is the record type, codec the codec; in
- *    (in_len bytes) is a marshal list of one record in the shape that
- *    xb_decode_pymarshal writes (marshal version 2, as marshal.dumps(x, 2)
- *    writes it). The new frame's offset is written to offset, its payload to
- *    out/out_len.
- *  - XB_FAST_DECODE: arg is the record type, offset the frame; the view (an
- *    xb_log_entry, xb_sample or xb_tensor, as xb_decode writes it) goes to
- *    buf, which must be large enough; out == buf.
- * buf/buf_cap (optional) is caller memory for marshal results: when the
- * result fits, it is written there (out == buf), which saves the caller a
- * copy out of scratch. */
-#endif /* CROSSBUF_TYPES_ONLY: the block's types are shared with the Go side */
-
-enum { XB_FAST_READ_STR = 1, XB_FAST_DECODE_PYMARSHAL = 2, XB_FAST_ENCODE_PYMARSHAL = 3, XB_FAST_DECODE = 4 };
-
-typedef struct xb_fast_call {
-    xb_region region;
-    xb_scratch scratch;
-    int32_t op;  /* XB_FAST_* */
-    int32_t arg; /* XB_FIELD_* or XB_RECORD_* */
-    int32_t codec;
-    uint32_t _pad0;
-    uint64_t offset; /* of the frame: input, or output of ENCODE */
-    uint64_t in_len;
-    const uint8_t *out; /* result */
-    uint64_t out_len;
-    uint8_t *buf; /* optional caller memory for marshal results */
-    uint64_t buf_cap;
-    uint64_t generation; /* in: of the frame at offset (0: current, unchecked); out of ENCODE: the frame's */
-    uint64_t publish_ns; /* out of ENCODE */
-} xb_fast_call;
-
-XB_STATIC_ASSERT(offsetof(xb_fast_call, offset) == 32 && offsetof(xb_fast_call, out) == 48 &&
-                     offsetof(xb_fast_call, buf) == 64 && offsetof(xb_fast_call, generation) == 80 &&
-                     sizeof(xb_fast_call) == 96,
-                 "xb_fast_call layout");
-
-#ifndef CROSSBUF_TYPES_ONLY
-int32_t xb_fast(xb_fast_call *call, const uint8_t *in);
-
-/* Encodes the records of a marshal list (see XB_FAST_ENCODE_PYMARSHAL) with
- * codec into r, one frame each, like xb_encode. frames_out has room for cap
- * frames: a list of more records is XB_ERR_INVALID_ARG and commits nothing.
- * *n_done (if not NULL) counts the frames written. LogEntry and
- * Sample only (a Tensor's data is passed by pointer with xb_encode). */
-int32_t xb_encode_pymarshal(xb_region r, int32_t codec, int32_t record_type, const uint8_t *in, uint64_t in_len,
-                            xb_frame *frames_out, uint64_t cap, uint64_t *n_done);
-
 /* ---- schemas -------------------------------------------------------------
  * A user's FlatBuffers or Cap'n Proto schema, loaded at run time. A schema is
  * immutable and may be used by any number of threads at once. Each type has
@@ -860,11 +788,6 @@ int32_t xb_channel_latency(xb_channel ch, int32_t subscriber, const double *quan
  * size is the tensor data size in bytes, at most XB_MAX_GENERATE_BYTES
  * (ignored for other records). The record is written into s. */
 int32_t xb_generate(xb_scratch s, int32_t record_type, uint64_t seed, uint64_t size, void *out);
-
-/* Diagnostic: kind 1 raises a Go panic, kind 2 a memory fault, inside the
- * library; both come back as XB_ERR_INTERNAL. Used by the test suites to
- * prove that no panic crosses the boundary. */
-int32_t xb_debug_fault(int32_t kind);
 
 #endif /* CROSSBUF_TYPES_ONLY */
 

@@ -3,7 +3,7 @@
 
 using Go = import "/go.capnp";
 $Go.package("capnpgen");
-$Go.import("github.com/crossbuf/crossbuf/go/gen/capnpgen");
+$Go.import("github.com/crossbuf/crossbuf/internal/gen/capnpgen");
 
 enum Level { trace @0; debug @1; info @2; warn @3; error @4; fatal @5; }
 

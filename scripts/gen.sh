@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the committed code from schemas/: go/gen, python/refgen, the
+# Regenerates the committed code from schemas/: internal/gen, python/refgen, the
 # msgp code of bench/go, and go/internal/fbreflect (from the conformance data's
 # reflection.fbs; CROSSBUF_CONFORMANCE overrides ../shared/conformance).
 # Needs Debian's flatc, capnp and protoc; the Go plugins come from the module proxy.
@@ -28,10 +28,10 @@ export PATH=$gobin:$PATH
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # FlatBuffers (Go): flatc writes crossbuf/fb/*.go for namespace crossbuf.fb.
-rm -rf go/gen/fbgen && mkdir -p go/gen/fbgen
+rm -rf internal/gen/fbgen && mkdir -p internal/gen/fbgen
 flatc --go -o "$tmp/fb" schemas/crossbuf.fbs
 for f in "$tmp"/fb/crossbuf_fb/*.go; do
-  sed 's/^package crossbuf_fb$/package fbgen/' "$f" > "go/gen/fbgen/$(basename "$f")"
+  sed 's/^package crossbuf_fb$/package fbgen/' "$f" > "internal/gen/fbgen/$(basename "$f")"
 done
 
 # FlatBuffers reflection (Go): the schema of .bfbs files, read by go/schema.
@@ -50,17 +50,17 @@ else
 fi
 
 # Cap'n Proto (Go).
-rm -rf go/gen/capnpgen && mkdir -p go/gen/capnpgen
+rm -rf internal/gen/capnpgen && mkdir -p internal/gen/capnpgen
 capnp_std=$(go list -m -f '{{.Dir}}' capnproto.org/go/capnp/v3)/std
 capnp compile -I "$capnp_std" -ogo:"$tmp" --src-prefix=schemas schemas/crossbuf.capnp
-cp "$tmp"/crossbuf.capnp.go go/gen/capnpgen/
+cp "$tmp"/crossbuf.capnp.go internal/gen/capnpgen/
 
 # Protobuf (Go), plus vtprotobuf's fast marshal/unmarshal.
-rm -rf go/gen/pbgen && mkdir -p go/gen/pbgen
+rm -rf internal/gen/pbgen && mkdir -p internal/gen/pbgen
 protoc -I schemas --go_out="$tmp" --go_opt=paths=source_relative \
   --go-vtproto_out="$tmp" --go-vtproto_opt=paths=source_relative,features=marshal+unmarshal+size \
   schemas/crossbuf.proto
-cp "$tmp"/crossbuf.pb.go "$tmp"/crossbuf_vtproto.pb.go go/gen/pbgen/
+cp "$tmp"/crossbuf.pb.go "$tmp"/crossbuf_vtproto.pb.go internal/gen/pbgen/
 
 # Python reference-library code (flatc --python, protoc --python_out, and a
 # copy of the capnp schema without the Go annotations for pycapnp).
@@ -79,5 +79,5 @@ flatc -b --schema --bfbs-builtins -o python/crossbuf schemas/crossbuf.fbs
 # MessagePack (tinylib/msgp) code for the benchmark's plain-library mirror structs.
 bash bench/go/gen.sh
 
-gofmt -w go/gen go/internal/fbreflect
+gofmt -w internal/gen go/internal/fbreflect
 echo "generated code updated"

@@ -2,8 +2,8 @@ package bench
 
 import (
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs"
+	_ "github.com/crossbuf/crossbuf/go/codec/codecs"
 )
 
 // crossbufCodecs are the codecs of the library under test.
-func crossbufCodecs() []codec.Codec { return codecs.All() }
+func crossbufCodecs() []codec.Codec { return codec.Registered() }

@@ -4,7 +4,7 @@
 #   vtpb/          protobuf-go + vtprotobuf code of schemas/crossbuf.proto with
 #                  every vtprotobuf feature the benchmarks compare (unmarshal_unsafe,
 #                  pool). The proto package is renamed so it does not clash with
-#                  go/gen/pbgen, which the same test binary links; the wire
+#                  internal/gen/pbgen, which the same test binary links; the wire
 #                  format is the same.
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -18,9 +18,9 @@ import (
 
 	"github.com/crossbuf/crossbuf/bench/go/vtpb"
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
+	"github.com/crossbuf/crossbuf/internal/codectest"
 )
 
 // Variant names. A target compares crossbuf with an opponent only in the

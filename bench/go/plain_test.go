@@ -9,10 +9,10 @@ import (
 	"capnproto.org/go/capnp/v3"
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest/plain"
-	"github.com/crossbuf/crossbuf/go/gen/capnpgen"
-	"github.com/crossbuf/crossbuf/go/gen/fbgen"
 	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/internal/codectest/plain"
+	"github.com/crossbuf/crossbuf/internal/gen/capnpgen"
+	"github.com/crossbuf/crossbuf/internal/gen/fbgen"
 )
 
 // The official FlatBuffers and Cap'n Proto runtimes with their generated code:

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"unsafe"
 
-	"github.com/crossbuf/crossbuf/go/gen/capnpgen"
-	"github.com/crossbuf/crossbuf/go/gen/fbgen"
 	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/internal/gen/capnpgen"
+	"github.com/crossbuf/crossbuf/internal/gen/fbgen"
 )
 
 // The aliasing (unsafe) decodes of the official FlatBuffers and Cap'n Proto

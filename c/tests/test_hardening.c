@@ -2,6 +2,7 @@
  * Built with -fsanitize=address,undefined by ./build.sh test as well. */
 #define _GNU_SOURCE
 #include <crossbuf.h>
+#include "../../go/capi/crossbuf_private.h" /* xbp_*: private calls, tested here */
 
 #include <pthread.h>
 #include <sched.h>
@@ -194,7 +195,7 @@ static void test_frames(void) {
     EXPECT_OK(xb_region_get_stats(a, &st0));
     uint8_t marshal2[] = {'[', 2, 0, 0, 0};
     uint64_t done = 7;
-    EXPECT_STATUS(xb_encode_pymarshal(a, XB_CODEC_JSON, XB_RECORD_SAMPLE, marshal2, sizeof marshal2, &fb, 1, &done),
+    EXPECT_STATUS(xbp_encode_pymarshal(a, XB_CODEC_JSON, XB_RECORD_SAMPLE, marshal2, sizeof marshal2, &fb, 1, &done),
                   XB_ERR_INVALID_ARG);
     EXPECT(done == 0, "n_done %llu", (unsigned long long)done);
     EXPECT_OK(xb_region_get_stats(a, &st1));

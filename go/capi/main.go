@@ -135,14 +135,14 @@ func truncatedAt(addr uintptr) error {
 // enter starts guarded execution; use as `defer guard(&rc, enter())`.
 func enter() bool { return debug.SetPanicOnFault(true) }
 
-//export xb_debug_fault
-func xb_debug_fault(kind C.int32_t) (rc status) {
+//export xbp_debug_fault
+func xbp_debug_fault(kind C.int32_t) (rc status) {
 	defer guard(&rc, enter())
 	switch kind {
 	case 1:
-		panic("deliberate panic from xb_debug_fault")
+		panic("deliberate panic from xbp_debug_fault")
 	case 2:
 		provokeFault()
 	}
-	return invalidf("xb_debug_fault: kind %d is not 1 or 2", kind)
+	return invalidf("xbp_debug_fault: kind %d is not 1 or 2", kind)
 }

@@ -2,7 +2,7 @@ package main
 
 /*
 #define CROSSBUF_TYPES_ONLY
-#include "crossbuf.h"
+#include "crossbuf_private.h"
 */
 import "C"
 
@@ -139,12 +139,12 @@ func (s *scratch) pyWriter() *pyWriter {
 	return &s.py
 }
 
-//export xb_decode_pymarshal
-func xb_decode_pymarshal(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, frames *C.xb_frame, n C.uint64_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
+//export xbp_decode_pymarshal
+func xbp_decode_pymarshal(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, frames *C.xb_frame, n C.uint64_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
 	t := record.Type(recordType)
 	if t != record.TypeLogEntry && t != record.TypeSample {
-		return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("xb_decode_pymarshal: record type %d is not LogEntry or Sample", int32(recordType)))
+		return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("xbp_decode_pymarshal: record type %d is not LogEntry or Sample", int32(recordType)))
 	}
 	if out == nil || outLen == nil {
 		return invalidf("out or out_len is NULL")
@@ -190,8 +190,8 @@ func pyDecodeFrame(r *openRegion, s *scratch, w *pyWriter, t record.Type, ref re
 	return nil
 }
 
-//export xb_read_str_pymarshal
-func xb_read_str_pymarshal(h C.xb_region, sh C.xb_scratch, field C.int32_t, frames *C.xb_frame, n C.uint64_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
+//export xbp_read_str_pymarshal
+func xbp_read_str_pymarshal(h C.xb_region, sh C.xb_scratch, field C.int32_t, frames *C.xb_frame, n C.uint64_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
 	want, ok := fieldRecord(codec.Field(field))
 	if !ok {
@@ -225,10 +225,10 @@ func xb_read_str_pymarshal(h C.xb_region, sh C.xb_scratch, field C.int32_t, fram
 }
 
 // pyMarshalProbe is a fixed record the Python package marshals itself and
-// compares with xb_pymarshal_probe, to prove both sides speak one format.
+// compares with xbp_pymarshal_probe, to prove both sides speak one format.
 //
-//export xb_pymarshal_probe
-func xb_pymarshal_probe(sh C.xb_scratch, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
+//export xbp_pymarshal_probe
+func xbp_pymarshal_probe(sh C.xb_scratch, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
 	if out == nil || outLen == nil {
 		return invalidf("out or out_len is NULL")
@@ -250,8 +250,8 @@ func xb_pymarshal_probe(sh C.xb_scratch, out **C.uint8_t, outLen *C.uint64_t) (r
 	return C.XB_OK
 }
 
-//export xb_fast
-func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
+//export xbp_fast
+func xbp_fast(call *C.xbp_fast_call, in *C.uint8_t) (rc status) {
 	defer guard(&rc, enter())
 	if call == nil {
 		return invalidf("call is NULL")
@@ -265,7 +265,7 @@ func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 	// The region is the handle's; the package checks region ids itself.
 	ref := region.Ref{Generation: uint64(call.generation), Offset: off}
 	switch call.op {
-	case C.XB_FAST_READ_STR:
+	case C.XBP_FAST_READ_STR:
 		want, ok := fieldRecord(codec.Field(call.arg))
 		if !ok {
 			return invalidf("unknown field %d", int32(call.arg))
@@ -288,7 +288,7 @@ func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 			return failErr(err)
 		}
 		call.out, call.out_len = (*C.uint8_t)(unsafe.Pointer(out.ptr)), out.len
-	case C.XB_FAST_DECODE_PYMARSHAL:
+	case C.XBP_FAST_DECODE_PYMARSHAL:
 		t := record.Type(call.arg)
 		if t != record.TypeLogEntry && t != record.TypeSample {
 			return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("record type %d is not LogEntry or Sample", int32(call.arg)))
@@ -304,7 +304,7 @@ func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 		} else if err := w.finish(s, &call.out, &call.out_len); err != nil {
 			return failErr(err)
 		}
-	case C.XB_FAST_ENCODE_PYMARSHAL:
+	case C.XBP_FAST_ENCODE_PYMARSHAL:
 		c, err := codecByID(call.codec)
 		if err != nil {
 			return failErr(err)
@@ -323,14 +323,14 @@ func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 		if err != nil {
 			return failErr(err)
 		}
-	case C.XB_FAST_DECODE:
+	case C.XBP_FAST_DECODE:
 		t := record.Type(call.arg)
 		need := viewSize(t)
 		if need == 0 {
 			return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("unknown record type %d", int32(call.arg)))
 		}
 		if call.buf == nil || uint64(call.buf_cap) < uint64(need) {
-			return invalidf("XB_FAST_DECODE needs buf of %d bytes", need)
+			return invalidf("XBP_FAST_DECODE needs buf of %d bytes", need)
 		}
 		v := regionViewer(r, s)
 		if err := decodeFrame(r, &v, t, ref, unsafe.Pointer(call.buf), 0); err != nil {
@@ -338,7 +338,7 @@ func xb_fast(call *C.xb_fast_call, in *C.uint8_t) (rc status) {
 		}
 		call.out, call.out_len = call.buf, C.uint64_t(need)
 	default:
-		return invalidf("unknown xb_fast op %d", int32(call.op))
+		return invalidf("unknown xbp_fast op %d", int32(call.op))
 	}
 	return C.XB_OK
 }

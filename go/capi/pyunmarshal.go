@@ -2,7 +2,7 @@ package main
 
 /*
 #define CROSSBUF_TYPES_ONLY
-#include "crossbuf.h"
+#include "crossbuf_private.h"
 */
 import "C"
 
@@ -242,8 +242,8 @@ func encodePy(r *openRegion, c codec.Codec, t record.Type, in []byte, max int, e
 	return pr.err
 }
 
-//export xb_encode_pymarshal
-func xb_encode_pymarshal(h C.xb_region, codecID C.int32_t, recordType C.int32_t, in *C.uint8_t, inLen C.uint64_t, frames *C.xb_frame, capacity C.uint64_t, nDone *C.uint64_t) (rc status) {
+//export xbp_encode_pymarshal
+func xbp_encode_pymarshal(h C.xb_region, codecID C.int32_t, recordType C.int32_t, in *C.uint8_t, inLen C.uint64_t, frames *C.xb_frame, capacity C.uint64_t, nDone *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
 	if nDone != nil {
 		*nDone = 0

@@ -12,7 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs"
+	_ "github.com/crossbuf/crossbuf/go/codec/codecs"
 	"github.com/crossbuf/crossbuf/go/crossbuf"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
@@ -24,7 +24,7 @@ func codecByID(id C.int32_t) (codec.Codec, error) {
 	if id <= 0 || id > 0xffff {
 		return nil, fmt.Errorf("%w: %d", codec.ErrUnknownCodec, int32(id))
 	}
-	return codecs.Get(codec.ID(id))
+	return codec.Lookup(codec.ID(id))
 }
 
 func checkRecordType(t C.int32_t) status {
@@ -344,7 +344,7 @@ func readFrameField(f region.Frame, want record.Type, field codec.Field) (string
 	if f.TypeID != uint64(want) {
 		return "", fmt.Errorf("%w: frame holds type %d; field %d is of a %v", codec.ErrRecordType, f.TypeID, field, want)
 	}
-	c, err := codecs.Get(codec.ID(f.Codec))
+	c, err := codec.Lookup(codec.ID(f.Codec))
 	if err != nil {
 		return "", err
 	}

@@ -20,7 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/crossbuf"
+	"github.com/crossbuf/crossbuf/go/crossbuf/dynamic"
 	"github.com/crossbuf/crossbuf/go/region"
 	"github.com/crossbuf/crossbuf/go/schema"
 )
@@ -565,7 +565,7 @@ func xb_region_store_schema(rh C.xb_region, h C.xb_schema, out *C.xb_frame) (rc 
 		return failErr(err)
 	}
 	defer releaseRegion()
-	f, err := crossbuf.StoreSchema(r.Region, l.s)
+	f, err := dynamic.StoreSchema(r.Region, l.s)
 	if err != nil {
 		return failErr(err)
 	}
@@ -607,7 +607,7 @@ func xb_schema_encode(h C.xb_schema, rh C.xb_region, id C.uint64_t, msgpack *C.u
 		return failErr(err)
 	}
 	defer releaseRegion()
-	f, err := crossbuf.AppendValue(r.Region, t, v)
+	f, err := dynamic.AppendValue(r.Region, t, v)
 	var ee *schema.EncodeError
 	if errors.As(err, &ee) {
 		return fail(C.XB_ERR_INVALID_RECORD, err.Error())

@@ -23,10 +23,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs"
+	_ "github.com/crossbuf/crossbuf/go/codec/codecs"
 )
 
-func crossbufCodec() (codec.Codec, error) { return codecs.Get(codec.FlatBuffers) }
+func crossbufCodec() (codec.Codec, error) { return codec.Lookup(codec.FlatBuffers) }
 
 // A test payload: 8-byte value (publisher id << 32 | sequence), filler,
 // CRC-32 of everything before it.

@@ -1,6 +1,7 @@
 // Package codec defines the interface every crossbuf format implements.
 // The implementations live one per sub-package (flatbuf, capnp, json,
-// msgpack, protobuf); package codecs lists them by id.
+// msgpack, protobuf), and each registers itself when imported (Lookup), so a
+// program links only the formats it uses; package codecs imports them all.
 //
 // FlatBuffers and Cap'n Proto are zero-copy: Encode builds the record in
 // place in the destination (region memory) and Decode fills a record whose
@@ -29,7 +30,7 @@ const (
 
 	// Schema is the codec id of frames that carry a binary schema (a .bfbs
 	// or a Cap'n Proto CodeGeneratorRequest) instead of a message, so a
-	// region or stream describes its own types (crossbuf.StoreSchema).
+	// region or stream describes its own types (dynamic.StoreSchema).
 	Schema ID = 0x5343
 )
 

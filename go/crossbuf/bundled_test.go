@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs"
+	_ "github.com/crossbuf/crossbuf/go/codec/codecs"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/schema"
 )
@@ -59,7 +59,7 @@ func TestBundledLogEntryThroughTheEngine(t *testing.T) {
 	} {
 		t.Run(c.format.String(), func(t *testing.T) {
 			ty := bundled(t, c.format)
-			hand, err := codecs.Get(c.id)
+			hand, err := codec.Lookup(c.id)
 			require.NoError(t, err)
 			for seed := uint64(0); seed < 20; seed++ {
 				rec := record.NewLogEntry(seed)
@@ -106,7 +106,7 @@ func BenchmarkBundledLogEntry(b *testing.B) {
 		id     codec.ID
 	}{{schema.FlatBuffers, codec.FlatBuffers}, {schema.CapnProto, codec.CapnProto}} {
 		ty := bundled(b, f.format)
-		hand, err := codecs.Get(f.id)
+		hand, err := codec.Lookup(f.id)
 		require.NoError(b, err)
 		msg := encodeWith(b, hand, record.NewLogEntry(1))
 		path, err := ty.Path("message")

@@ -1,13 +1,17 @@
 // Package crossbuf joins codecs and regions: it encodes a record straight
 // into a region frame and decodes a frame with the codec its header names.
 // It is the Go API that the C ABI (go/capi) and the Python package expose.
+//
+// It links no format by itself: each format's package (go/codec/flatbuf,
+// go/codec/capnp, ...) registers its codec when imported, so a program that
+// uses FlatBuffers alone links only the FlatBuffers runtime. Messages of
+// schemas loaded at run time are in package go/crossbuf/dynamic.
 package crossbuf
 
 import (
 	"fmt"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
 )
@@ -35,14 +39,17 @@ func Append(r *region.Region, c codec.Codec, rec record.Record) (region.Frame, e
 	return slot.Commit(payload)
 }
 
-// Decode decodes frame f into out with the codec named in f's header. out
-// must be of the record type the frame holds. With zero-copy codecs out then
+// Decode decodes frame f into out with the codec named in f's header, which
+// must be registered: the program imports that format's package
+// (go/codec/flatbuf, ...), or go/codec/codecs for every format; otherwise
+// the error wraps codec.ErrUnknownCodec. out must be of the record type the
+// frame holds. With zero-copy codecs out then
 // points into the region: it is valid until the region is closed or reset.
 func Decode(f region.Frame, out record.Record) error {
 	if t := out.RecordType(); f.TypeID != uint64(t) {
 		return fmt.Errorf("%w: frame holds type %d, not a %v", codec.ErrRecordType, f.TypeID, t)
 	}
-	c, err := codecs.Get(codec.ID(f.Codec))
+	c, err := codec.Lookup(codec.ID(f.Codec))
 	if err != nil {
 		return err
 	}

@@ -8,12 +8,12 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs"
+	"github.com/crossbuf/crossbuf/go/codec/flatbuf"
 	"github.com/crossbuf/crossbuf/go/crossbuf"
-	"github.com/crossbuf/crossbuf/go/gen/capnpgen"
-	"github.com/crossbuf/crossbuf/go/gen/fbgen"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
+	"github.com/crossbuf/crossbuf/internal/gen/capnpgen"
+	"github.com/crossbuf/crossbuf/internal/gen/fbgen"
 )
 
 // Encode a log entry into a region with FlatBuffers and decode it in place.
@@ -24,10 +24,9 @@ func Example() {
 	}
 	defer r.Close()
 
-	fb, _ := codecs.Get(codec.FlatBuffers)
 	entry := &record.LogEntry{Level: record.LevelInfo, Service: "checkout", Message: "order placed",
 		Tags: []string{"prod"}, HTTP: record.HTTP{Method: "POST", Status: 201}}
-	frame, err := crossbuf.Append(r, fb, entry)
+	frame, err := crossbuf.Append(r, flatbuf.New(), entry) // importing flatbuf registers it for Decode
 	if err != nil {
 		panic(err)
 	}

@@ -327,7 +327,7 @@ type Schema struct {
 
 // Binary returns the bytes the schema was loaded from (a .bfbs for
 // FlatBuffers, a CodeGeneratorRequest for Cap'n Proto), so it can travel with
-// the messages it describes (crossbuf.StoreSchema). Do not modify them.
+// the messages it describes (dynamic.StoreSchema). Do not modify them.
 func (s *Schema) Binary() []byte { return s.binary }
 
 // Load loads a binary schema of either format: a .bfbs (it carries the BFBS

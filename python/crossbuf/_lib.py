@@ -254,7 +254,7 @@ _SIGS = {
     "xb_decode": ([_h, _h, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
     "xb_decode_bytes": ([_h, c_int32, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
     "xb_generate": ([_h, c_int32, c_uint64, c_uint64, c_void_p], c_int32),
-    "xb_debug_fault": ([c_int32], c_int32),
+    "xbp_debug_fault": ([c_int32], c_int32),  # private (go/capi/crossbuf_private.h): the fault test hook
     "xb_schema_load": ([c_void_p, c_uint64, c_int32, _hp], c_int32),
     "xb_schema_compile": ([c_char_p, POINTER(c_char_p), c_uint64, _hp], c_int32),
     "xb_schema_free": ([_h], c_int32),
@@ -360,7 +360,7 @@ def status_name(status: int) -> str:
 def debug_fault(kind: int) -> None:
     """Make the library panic (1) or fault (2) inside; raises InternalError."""
     check_fork()
-    st = lib.xb_debug_fault(kind)
+    st = lib.xbp_debug_fault(kind)
     if st:
         raise_status(st)
 

@@ -1,7 +1,7 @@
 package capnp
 
 // The zero-copy codec contract shared with go/codec/flatbuf lives in
-// go/codec/codecs/codectest (ZeroCopy, FuzzZeroCopy); this file runs it and
+// internal/codectest (ZeroCopy, FuzzZeroCopy); this file runs it and
 // holds what is specific to Cap'n Proto.
 
 import (
@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest"
 	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/internal/codectest"
 )
 
 var cdc = New()

@@ -9,8 +9,8 @@ import (
 	capnplib "capnproto.org/go/capnp/v3"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/gen/capnpgen"
 	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/internal/gen/capnpgen"
 )
 
 // Limits for untrusted input. Our schema nests three levels deep; the

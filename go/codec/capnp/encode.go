@@ -31,13 +31,16 @@ var (
 // New returns the Cap'n Proto codec.
 func New() *Codec { return &Codec{} }
 
+// Importing the package registers the codec (codec.Lookup, crossbuf.Decode).
+func init() { codec.Register(New()) }
+
 // ID implements codec.Codec.
 func (*Codec) ID() codec.ID { return codec.CapnProto }
 
 // ZeroCopy implements codec.Codec.
 func (*Codec) ZeroCopy() bool { return true }
 
-// Struct sizes in words (data, pointers), as in go/gen/capnpgen.
+// Struct sizes in words (data, pointers), as in internal/gen/capnpgen.
 const (
 	logData, logPtrs       = 2, 7
 	attrData, attrPtrs     = 0, 2

@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest"
-	"github.com/crossbuf/crossbuf/go/gen/capnpgen"
 	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/internal/codectest"
+	"github.com/crossbuf/crossbuf/internal/gen/capnpgen"
 )
 
 // The plain way: the generated API on a heap message, as any Cap'n Proto

@@ -1,14 +1,14 @@
 package flatbuf
 
 // The zero-copy codec contract shared with go/codec/capnp lives in
-// go/codec/codecs/codectest (ZeroCopy, FuzzZeroCopy); this file runs it and
+// internal/codectest (ZeroCopy, FuzzZeroCopy); this file runs it and
 // holds what is specific to FlatBuffers.
 
 import (
 	"testing"
 
-	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest"
 	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/internal/codectest"
 )
 
 var cdc = New()

@@ -69,6 +69,9 @@ var (
 // New returns the FlatBuffers codec.
 func New() *Codec { return &Codec{} }
 
+// Importing the package registers the codec (codec.Lookup, crossbuf.Decode).
+func init() { codec.Register(New()) }
+
 // ID implements codec.Codec.
 func (*Codec) ID() codec.ID { return codec.FlatBuffers }
 

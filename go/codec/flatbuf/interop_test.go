@@ -7,10 +7,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest"
-	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest/plain"
-	"github.com/crossbuf/crossbuf/go/gen/fbgen"
 	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/internal/codectest"
+	"github.com/crossbuf/crossbuf/internal/codectest/plain"
+	"github.com/crossbuf/crossbuf/internal/gen/fbgen"
 )
 
 // The plain way, as any FlatBuffers user would write it, is in package plain.

@@ -64,6 +64,9 @@ type Codec struct{}
 // New returns the JSON codec.
 func New() *Codec { return &Codec{} }
 
+// Importing the package registers the codec (codec.Lookup, crossbuf.Decode).
+func init() { codec.Register(New()) }
+
 var (
 	_ codec.Codec       = (*Codec)(nil)
 	_ codec.FieldReader = (*Codec)(nil)

@@ -47,6 +47,9 @@ type Codec struct{}
 // New returns the MessagePack codec.
 func New() *Codec { return &Codec{} }
 
+// Importing the package registers the codec (codec.Lookup, crossbuf.Decode).
+func init() { codec.Register(New()) }
+
 var (
 	_ codec.Codec       = (*Codec)(nil)
 	_ codec.FieldReader = (*Codec)(nil)

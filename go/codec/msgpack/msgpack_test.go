@@ -9,8 +9,8 @@ import (
 	vmsgpack "github.com/vmihailenco/msgpack/v5"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest"
 	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/internal/codectest"
 )
 
 func TestRoundTrip(t *testing.T) { codectest.RoundTrip(t, New()) }

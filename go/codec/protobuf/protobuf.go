@@ -1,7 +1,7 @@
 // Package protobuf is the Protocol Buffers baseline codec.
 //
 // Wire shape: the messages of schemas/crossbuf.proto (package crossbuf.pb),
-// generated into go/gen/pbgen. LogEntry attributes are a repeated Attribute in
+// generated into internal/gen/pbgen. LogEntry attributes are a repeated Attribute in
 // record order, Sample features a packed repeated float of 16 values, Tensor
 // data a bytes field. Any conforming protobuf implementation reads and writes
 // these bytes (the Python benchmarks use the official protobuf package).
@@ -31,8 +31,8 @@ import (
 	"sync"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/gen/pbgen"
 	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/internal/gen/pbgen"
 )
 
 // Codec is the protobuf codec. It is stateless and safe for concurrent use.
@@ -40,6 +40,9 @@ type Codec struct{}
 
 // New returns the protobuf codec.
 func New() *Codec { return &Codec{} }
+
+// Importing the package registers the codec (codec.Lookup, crossbuf.Decode).
+func init() { codec.Register(New()) }
 
 var (
 	_ codec.Codec       = (*Codec)(nil)

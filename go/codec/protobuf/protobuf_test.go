@@ -8,9 +8,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs/codectest"
-	"github.com/crossbuf/crossbuf/go/gen/pbgen"
 	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/internal/codectest"
+	"github.com/crossbuf/crossbuf/internal/gen/pbgen"
 )
 
 func TestRoundTrip(t *testing.T) { codectest.RoundTrip(t, New()) }

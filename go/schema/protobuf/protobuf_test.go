@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/codec/codecs"
+	_ "github.com/crossbuf/crossbuf/go/codec/codecs"
 	"github.com/crossbuf/crossbuf/go/record"
 )
 
@@ -42,7 +42,7 @@ func logEntryType(t testing.TB) *Message {
 }
 
 func encodeGenerated(t testing.TB, rec record.Record) []byte {
-	c, err := codecs.Get(codec.Protobuf)
+	c, err := codec.Lookup(codec.Protobuf)
 	require.NoError(t, err)
 	n, err := c.MaxSize(rec)
 	require.NoError(t, err)
@@ -53,7 +53,7 @@ func encodeGenerated(t testing.TB, rec record.Record) []byte {
 
 func TestDynamicReadsWhatGeneratedCodeWrites(t *testing.T) {
 	m := logEntryType(t)
-	pb, err := codecs.Get(codec.Protobuf)
+	pb, err := codec.Lookup(codec.Protobuf)
 	require.NoError(t, err)
 	for seed := uint64(0); seed < 20; seed++ {
 		rec := record.NewLogEntry(seed)

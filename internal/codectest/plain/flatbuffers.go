@@ -10,8 +10,8 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	"github.com/crossbuf/crossbuf/go/gen/fbgen"
 	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/internal/gen/fbgen"
 )
 
 // FlatBuffers encodes rec with a new Builder and the generated API.

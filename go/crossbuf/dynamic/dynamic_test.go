@@ -1,4 +1,4 @@
-package crossbuf_test
+package dynamic_test
 
 import (
 	"encoding/binary"
@@ -14,13 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
-	"github.com/crossbuf/crossbuf/go/crossbuf"
-	"github.com/crossbuf/crossbuf/go/gen/capnpgen"
-	"github.com/crossbuf/crossbuf/go/gen/fbgen"
+	"github.com/crossbuf/crossbuf/go/crossbuf/dynamic"
 	"github.com/crossbuf/crossbuf/go/internal/conformance"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
 	"github.com/crossbuf/crossbuf/go/schema"
+	"github.com/crossbuf/crossbuf/internal/gen/capnpgen"
+	"github.com/crossbuf/crossbuf/internal/gen/fbgen"
 )
 
 func monsterSchema(t *testing.T) (*schema.Schema, []byte) {
@@ -42,11 +42,11 @@ func TestAppendValueOfARuntimeSchema(t *testing.T) {
 	require.NoError(t, err)
 	defer r.Close()
 
-	f, err := crossbuf.AppendValue(r, s.Root, v)
+	f, err := dynamic.AppendValue(r, s.Root, v)
 	require.NoError(t, err)
 	assert.Equal(t, s.Root.ID, f.TypeID, "the frame names its type")
 	assert.Equal(t, uint16(codec.FlatBuffers), f.Codec)
-	got, err := crossbuf.DecodeValue(f, s)
+	got, err := dynamic.DecodeValue(f, s)
 	require.NoError(t, err)
 	assert.Equal(t, v, got)
 	require.NoError(t, s.Root.Verify(f.Payload, &schema.Options{Identifier: "MONS"}))
@@ -57,14 +57,14 @@ func TestAppendValueOfARuntimeSchema(t *testing.T) {
 	n := copy(other.Buf, mon)
 	of, err := other.Commit(other.Buf[:n])
 	require.NoError(t, err)
-	_, err = crossbuf.DecodeValue(of, s)
+	_, err = dynamic.DecodeValue(of, s)
 	require.ErrorIs(t, err, codec.ErrRecordType)
 	assert.Contains(t, err.Error(), "00000000feedface")
 
 	// Bad values commit nothing.
 	before, err := r.Stats()
 	require.NoError(t, err)
-	_, err = crossbuf.AppendValue(r, s.Root, map[string]any{"name": "x", "hp": int64(1 << 20)})
+	_, err = dynamic.AppendValue(r, s.Root, map[string]any{"name": "x", "hp": int64(1 << 20)})
 	var ee *schema.EncodeError
 	require.ErrorAs(t, err, &ee)
 	after, err := r.Stats()
@@ -162,18 +162,18 @@ func TestRegionCarriesItsSchemas(t *testing.T) {
 	defer func() { _ = region.UnlinkShm(name) }()
 	defer w.Close()
 	for _, s := range []*schema.Schema{fb, cp} {
-		_, err := crossbuf.StoreSchema(w, s)
+		_, err := dynamic.StoreSchema(w, s)
 		require.NoError(t, err)
 	}
-	_, err = crossbuf.AppendValue(w, fb.Root, monster)
+	_, err = dynamic.AppendValue(w, fb.Root, monster)
 	require.NoError(t, err)
-	_, err = crossbuf.AppendValue(w, all, everything)
+	_, err = dynamic.AppendValue(w, all, everything)
 	require.NoError(t, err)
 
 	rd, err := region.OpenShm(name, region.ReadOnly)
 	require.NoError(t, err)
 	defer rd.Close()
-	types, err := crossbuf.Schemas(rd)
+	types, err := dynamic.Schemas(rd)
 	require.NoError(t, err)
 	var names []string
 	for f, err := range rd.Frames() {
@@ -184,7 +184,7 @@ func TestRegionCarriesItsSchemas(t *testing.T) {
 		ty, err := types.TypeByID(f.TypeID)
 		require.NoError(t, err)
 		names = append(names, ty.Name)
-		_, err = crossbuf.DecodeValue(f, types)
+		_, err = dynamic.DecodeValue(f, types)
 		require.NoError(t, err)
 	}
 	assert.Equal(t, []string{"MyGame.Example.Monster", "capnp/test.capnp:TestAllTypes"}, names)

@@ -1,4 +1,9 @@
-package crossbuf
+// Package dynamic puts messages of schemas loaded at run time (package
+// schema) into regions and reads them back, and stores schemas in regions
+// so readers need none of their own. It is apart from package crossbuf
+// because the schema engine links both the FlatBuffers and the Cap'n Proto
+// runtimes, which a program of bundled records in one format does not need.
+package dynamic
 
 import (
 	"fmt"

@@ -564,7 +564,7 @@ const file_crossbuf_proto_rawDesc = "" +
 	"\x03F16\x10\b\x12\a\n" +
 	"\x03F32\x10\t\x12\a\n" +
 	"\x03F64\x10\n" +
-	"B+Z)github.com/crossbuf/crossbuf/go/gen/pbgenb\x06proto3"
+	"B1Z/github.com/crossbuf/crossbuf/internal/gen/pbgenb\x06proto3"
 
 var (
 	file_crossbuf_proto_rawDescOnce sync.Once
