@@ -331,77 +331,6 @@ static void test_lifecycle_errors(void) {
     EXPECT_OK(xb_scratch_free(gs));
 }
 
-static void test_fast_calls(void) {
-    xb_region r;
-    xb_scratch s, g;
-    xb_log_entry want;
-    xb_frame f;
-    EXPECT_OK(xb_region_create_anon(1 << 20, &r));
-    EXPECT_OK(xb_scratch_new(&s));
-    EXPECT_OK(xb_scratch_new(&g));
-    EXPECT_OK(xb_generate(g, XB_RECORD_LOG_ENTRY, 4, 0, &want));
-    for (int c = 0; c < NCODECS; c++) {
-        EXPECT_OK(xb_encode(r, codecs[c], XB_RECORD_LOG_ENTRY, &want, 1, &f, NULL));
-        xbp_fast_call call = {.region = r, .scratch = s, .op = XBP_FAST_READ_STR, .arg = XB_FIELD_LOG_HOST,
-                             .offset = f.offset};
-        EXPECT_OK(xbp_fast(&call, NULL));
-        EXPECT(str_eq((xb_str){(const char *)call.out, call.out_len}, want.host), "xbp_fast read_str, codec %d",
-               codecs[c]);
-        call.op = XBP_FAST_DECODE_PYMARSHAL;
-        call.arg = XB_RECORD_LOG_ENTRY;
-        EXPECT_OK(xbp_fast(&call, NULL));
-        /* a marshal list of one 9-tuple */
-        EXPECT(call.out_len > 100 && call.out[0] == '[' && call.out[5] == '(' && call.out[6] == 9,
-               "xbp_fast pymarshal layout, codec %d", codecs[c]);
-        /* what the decoder writes, the encoder reads: a marshal round trip */
-        static uint8_t buf[8192];
-        uint64_t blen = call.out_len;
-        EXPECT(blen <= sizeof buf, "marshal size");
-        memcpy(buf, call.out, blen);
-        xbp_fast_call enc = {.region = r, .scratch = s, .op = XBP_FAST_ENCODE_PYMARSHAL, .arg = XB_RECORD_LOG_ENTRY,
-                            .codec = codecs[c], .in_len = blen};
-        EXPECT_OK(xbp_fast(&enc, buf));
-        xb_log_entry back;
-        xb_scratch d;
-        EXPECT_OK(xb_scratch_new(&d));
-        xb_frame ef;
-        EXPECT_OK(xb_frame_get(r, enc.offset, &ef));
-        EXPECT_OK(xb_decode(r, d, XB_RECORD_LOG_ENTRY, &ef, 1, &back));
-        EXPECT(log_eq(&want, &back), "marshal encode round trip, codec %d", codecs[c]);
-        EXPECT_OK(xb_scratch_free(d));
-        xb_frame frames[2];
-        uint64_t done = 0;
-        EXPECT_OK(xbp_encode_pymarshal(r, codecs[c], XB_RECORD_LOG_ENTRY, buf, blen, frames, 2, &done));
-        EXPECT(done == 1, "batch marshal encode");
-        buf[blen - 1] ^= 0x40; /* corrupt the last integer's type or bytes: never a crash */
-        (void)xbp_encode_pymarshal(r, codecs[c], XB_RECORD_LOG_ENTRY, buf, blen, frames, 2, &done);
-        EXPECT_STATUS(xbp_encode_pymarshal(r, codecs[c], XB_RECORD_LOG_ENTRY, buf, blen / 2, frames, 2, &done),
-                      XB_ERR_INVALID_ARG);
-        const uint8_t *out;
-        uint64_t n;
-        EXPECT_OK(xbp_read_str_pymarshal(r, s, XB_FIELD_LOG_MESSAGE, &f, 1, &out, &n));
-        EXPECT(n == 5 + 5 + want.message.len && memcmp(out + 10, want.message.ptr, want.message.len) == 0,
-               "pymarshal str, codec %d", codecs[c]);
-        xb_log_entry view;
-        xbp_fast_call dec = {.region = r, .scratch = s, .op = XBP_FAST_DECODE, .arg = XB_RECORD_LOG_ENTRY,
-                            .offset = f.offset, .buf = (uint8_t *)&view, .buf_cap = sizeof view};
-        EXPECT_OK(xbp_fast(&dec, NULL));
-        EXPECT(dec.out == (const uint8_t *)&view && log_eq(&want, &view), "xbp_fast decode, codec %d", codecs[c]);
-        dec.buf_cap = 8;
-        EXPECT_STATUS(xbp_fast(&dec, NULL), XB_ERR_INVALID_ARG);
-        call.arg = XB_RECORD_TENSOR;
-        EXPECT_STATUS(xbp_fast(&call, NULL), XB_ERR_RECORD_TYPE);
-        call.op = 77;
-        EXPECT_STATUS(xbp_fast(&call, NULL), XB_ERR_INVALID_ARG);
-    }
-    EXPECT_STATUS(xbp_fast(NULL, NULL), XB_ERR_INVALID_ARG);
-    xbp_fast_call closed = {.region = 0, .scratch = s, .op = XBP_FAST_READ_STR, .arg = XB_FIELD_LOG_HOST};
-    EXPECT_STATUS(xbp_fast(&closed, NULL), XB_ERR_CLOSED);
-    EXPECT_OK(xb_scratch_free(g));
-    EXPECT_OK(xb_scratch_free(s));
-    EXPECT_OK(xb_region_close(r));
-}
-
 static void test_faults(void) {
     EXPECT_STATUS(xbp_debug_fault(1), XB_ERR_INTERNAL);
     EXPECT(strstr(xb_last_error(), "panic") != NULL, "message names the panic: %s", xb_last_error());
@@ -456,7 +385,6 @@ int main(void) {
     test_batches_and_iteration();
     test_malformed();
     test_lifecycle_errors();
-    test_fast_calls();
     test_faults();
     test_threads();
     printf("C: %d passed, %d failed\n", passed, failed);

@@ -25,8 +25,7 @@ type scratch struct {
 	log    record.LogEntry
 	sample record.Sample
 	tensor record.Tensor
-	py     pyWriter // the marshal buffer of the Python fast path
-	out    []byte   // JSON or MessagePack of a schema call, before its copy into the mapping
+	out    []byte // JSON or MessagePack of a schema call, before its copy into the mapping
 }
 
 const scratchMinChunk = 1 << 20
