@@ -104,7 +104,7 @@ enum {
     XB_ERR_SCHEMA = -22,        /* schema bytes or text rejected, or its compiler missing or failing */
     XB_ERR_TIMEOUT = -23,       /* a channel wait ended: nothing arrived, or no space came free, in time */
     XB_ERR_OVERRUN = -24,       /* XB_POLICY_OVERWRITE: frames held since the last release were overwritten */
-    XB_ERR_RANGE = -25          /* a value does not fit the type asked for, or the field given */
+    XB_ERR_RANGE = -25          /* a value read does not fit the type asked for (xb_ref_int of a large uint64) */
 };
 
 /* A channel with no room for a frame under XB_POLICY_FAIL, or a subscriber
@@ -661,6 +661,17 @@ int32_t xb_schema_describe(xb_schema schema, xb_scratch s, const uint8_t **out, 
  * is XB_ERR_INVALID_RECORD naming the field path; nothing is committed. */
 int32_t xb_schema_encode(xb_schema schema, xb_region r, uint64_t type_id, const uint8_t *msgpack, uint64_t len,
                          xb_frame *out);
+/* The same from JSON (UTF-8, len bytes, no NUL needed): an object of the
+ * message's fields in the form xb_schema_to_json writes (enums by name or
+ * number, FlatBuffers union members after their `_type` field, Cap'n Proto
+ * 64-bit integers as numbers or strings, Data as an array of byte values or
+ * base64, "nan"/"inf"/"-inf" for non-finite floats). Input that is not JSON,
+ * not valid UTF-8 or has a lone surrogate escape is XB_ERR_INVALID_ARG; a
+ * value its field cannot hold is XB_ERR_INVALID_RECORD naming the field
+ * path, and nothing is committed. Of duplicate keys the last wins, as in
+ * xb_schema_encode. */
+int32_t xb_schema_encode_json(xb_schema schema, xb_region r, uint64_t type_id, const uint8_t *json, uint64_t len,
+                              xb_frame *out);
 /* ---- paths: one field of many frames ------------------------------------
  * A path names one field of a message type: field names joined by dots,
  * [i] for an element of a vector or list, and after a FlatBuffers union the

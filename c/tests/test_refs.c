@@ -85,6 +85,39 @@ static xb_ref get_ref(const xb_ref *r, const char *field) {
     return out;
 }
 
+/* Encoding from JSON: the frame's own JSON gives a frame with the same
+ * values; bad input commits nothing. */
+static void test_encode_json(xb_schema s, xb_region reg, xb_scratch sc, const xb_frame *fr, uint64_t id,
+                             const char *required, const char *int_field, int64_t want) {
+    const uint8_t *js;
+    uint64_t js_len;
+    EXPECT_OK(xb_schema_frame_to_json(s, reg, sc, fr, &js, &js_len));
+    char *json = strndup((const char *)js, js_len);
+    xb_frame again;
+    EXPECT_OK(xb_schema_encode_json(s, reg, id, (const uint8_t *)json, strlen(json), &again));
+    EXPECT(again.type_id == id, "the frame holds the type");
+    xb_ref root;
+    EXPECT_OK(xb_ref_root(s, reg, &again, id, 0, &root));
+    EXPECT(get_int(&root, int_field) == want, "%s read back", int_field);
+    EXPECT_OK(xb_schema_frame_to_json(s, reg, sc, &again, &js, &js_len));
+    EXPECT(js_len == strlen(json) && memcmp(js, json, js_len) == 0, "the same JSON: %.*s", (int)js_len, js);
+    free(json);
+
+    xb_region_stats before, after;
+    EXPECT_OK(xb_region_get_stats(reg, &before));
+    char bad[128];
+    snprintf(bad, sizeof bad, "{%s\"%s\": 99999999999999999999}", required, int_field);
+    EXPECT_STATUS(xb_schema_encode_json(s, reg, id, (const uint8_t *)bad, strlen(bad), &again), XB_ERR_INVALID_RECORD);
+    EXPECT(strstr(xb_last_error(), int_field) != NULL, "names the field: %s", xb_last_error());
+    static const char *not_json[] = {"{", "[1]", "{\"a\":1} x", "{\"x\":\"\xff\"}", "{\"x\":\"\\ud800\"}"};
+    for (size_t i = 0; i < sizeof not_json / sizeof not_json[0]; i++)
+        EXPECT_STATUS(xb_schema_encode_json(s, reg, id, (const uint8_t *)not_json[i], strlen(not_json[i]), &again),
+                      XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_schema_encode_json(s, reg, id, NULL, 5, &again), XB_ERR_INVALID_ARG);
+    EXPECT_OK(xb_region_get_stats(reg, &after));
+    EXPECT(after.frame_count == before.frame_count && after.used == before.used, "nothing committed");
+}
+
 static uint8_t *mon, *bfbs;
 static uint64_t mon_len, bfbs_len;
 
@@ -232,6 +265,8 @@ static void test_monster(void) {
     EXPECT_OK(xb_ref_json(&test3, sc, &js, &js_len));
     EXPECT(js_len == 13 && memcmp(js, "{\"a\":5,\"b\":6}", 13) == 0, "test3 JSON %.*s", (int)js_len, js);
 
+    test_encode_json(s, reg, sc, &fr, id, "\"name\":\"x\",", "hp", 80);
+
     /* Wrong kinds and names: errors naming the field, never a value. */
     EXPECT_STATUS(xb_ref_int(&root, "name", XB_SELF, &hp, NULL), XB_ERR_INVALID_ARG);
     EXPECT(strstr(xb_last_error(), "name") != NULL, "names the field: %s", xb_last_error());
@@ -323,6 +358,8 @@ static void test_capnp(void) {
     const char *dirs[] = {dir};
     xb_schema s;
     xb_region reg;
+    xb_scratch sc;
+    EXPECT_OK(xb_scratch_new(&sc));
     EXPECT_OK(xb_schema_compile(path, dirs, 1, &s));
     EXPECT_OK(xb_region_create_anon(1 << 20, &reg));
     uint64_t id = 0;
@@ -407,9 +444,11 @@ static void test_capnp(void) {
         EXPECT_OK(xb_ref_bytes(&el, NULL, XB_SELF, &sv, NULL));
         EXPECT(str_is(sv, "oops"), "%s: dataList[0]", files[i]);
         EXPECT_STATUS(xb_ref_union(&root, NULL, XB_SELF, &iv, NULL, NULL, NULL), XB_ERR_INVALID_ARG);
+        if (i == 1) test_encode_json(s, reg, sc, &fr, id, "", "int64Field", -123456789012345);
     }
     EXPECT_OK(xb_region_close(reg));
     EXPECT_OK(xb_schema_free(s));
+    EXPECT_OK(xb_scratch_free(sc));
 }
 
 int main(void) {
