@@ -281,3 +281,38 @@ func fuzzWalk(msg []byte, r Ref, depth int) {
 		_, _ = r.Bytes(msg)
 	}
 }
+
+func TestRefsCapnpUnionsAndGroups(t *testing.T) {
+	d, req := capnpTestRequest(t)
+	s, err := LoadCapnpRequest(req)
+	require.NoError(t, err)
+	un, err := s.Type("TestUnion")
+	require.NoError(t, err)
+	msg := capnpJSONToBinary(t, d, "TestUnion", `{"union0": {"u0f0s16": 1234}, "union1": {"u1f1s8": -3}, "union2": {"u2f0s1": true}, "union3": {"u3f0s64": "-99"}}`)
+	root, err := un.Root(msg)
+	require.NoError(t, err)
+	want, err := un.Decode(msg, nil)
+	require.NoError(t, err)
+	assert.Equal(t, want, refWalk(t, msg, root))
+
+	g, ok, err := root.Field(msg, un.Field("union0"))
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, RefStruct, g.Kind(), "a group is a struct ref over the same data")
+	d0, active, err := g.Which(msg)
+	require.NoError(t, err)
+	require.NotNil(t, active)
+	assert.Equal(t, "u0f0s16", active.Name)
+	assert.Equal(t, active.Discriminant, d0)
+	v, ok, err := g.Field(msg, active)
+	require.NoError(t, err)
+	require.True(t, ok)
+	n, err := v.Int(msg)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1234), n)
+	_, ok, err = g.Field(msg, g.T.Type.Field("u0f0s8"))
+	require.NoError(t, err)
+	assert.False(t, ok, "another member is set")
+	_, _, err = root.Which(msg)
+	assert.ErrorIs(t, err, ErrRefKind, "TestUnion itself has no unnamed union")
+}
