@@ -815,6 +815,12 @@ XB_STATIC_ASSERT(offsetof(xb_ref, type_id) == 40 && offsetof(xb_ref, field) == 4
                  "xb_ref layout");
 XB_STATIC_ASSERT(offsetof(xb_array, dtype) == 16 && sizeof(xb_array) == 24, "xb_array layout");
 
+#ifdef CROSSBUF_TYPES_ONLY
+typedef uint64_t xb_builder;
+#else
+typedef struct xb_builder_handle *xb_builder; /* a message being built field by field (xb_builder_new) */
+#endif
+
 #ifndef CROSSBUF_TYPES_ONLY
 
 /* A ref to the root of frame (only its identity is read), a message of type
@@ -859,6 +865,47 @@ int32_t xb_ref_union(const xb_ref *ref, const char *name, int32_t index, int64_t
 /* JSON of what ref points at, in the form xb_schema_to_json writes, verified
  * on the way; copied into sc: valid until the next call that uses sc. */
 int32_t xb_ref_json(const xb_ref *ref, xb_scratch sc, const uint8_t **out, uint64_t *out_len);
+
+/* ---- builder: a message field by field -------------------------------------
+ * A builder assembles one message of a type in library memory, then
+ * xb_builder_finish encodes it into a new frame of a region in one step.
+ * Fields are named as in the ref getters (name, or name NULL and an index
+ * into the type being built); name NULL and XB_SELF appends an element to
+ * the list being built. xb_builder_begin opens a table, struct, group or
+ * list field (or, in a list, a new element); for a FlatBuffers union field,
+ * set its `_type` field first (a name or number) and begin the union field
+ * to build the member; xb_builder_end closes it.
+ *
+ * Every value is checked when it is set: an integer its field cannot hold,
+ * a float64 beyond a float32 field, text that is not UTF-8, an unknown enum
+ * name is XB_ERR_INVALID_RECORD naming the field path (e.g. items[2].qty),
+ * and nothing is stored. A call that does not fit the builder's state (a
+ * field of a list, a scalar through begin, end with nothing open) is
+ * XB_ERR_INVALID_ARG. Strings and bytes are copied when set.
+ *
+ * A builder does not need its schema to stay open. Calls on one builder from
+ * several threads are serialised; use one per thread. */
+int32_t xb_builder_new(xb_schema s, uint64_t type_id, xb_builder *out);
+/* Integers, enums (their number) and bools (0 or 1). */
+int32_t xb_builder_set_int(xb_builder b, const char *name, int32_t index, int64_t v);
+int32_t xb_builder_set_uint(xb_builder b, const char *name, int32_t index, uint64_t v);
+int32_t xb_builder_set_float(xb_builder b, const char *name, int32_t index, double v);
+/* Text (UTF-8), or the name of an enum value or union member. */
+int32_t xb_builder_set_string(xb_builder b, const char *name, int32_t index, const uint8_t *s, uint64_t len);
+/* Cap'n Proto Data, or a FlatBuffers vector of bytes. */
+int32_t xb_builder_set_bytes(xb_builder b, const char *name, int32_t index, const uint8_t *p, uint64_t len);
+int32_t xb_builder_begin(xb_builder b, const char *name, int32_t index);
+int32_t xb_builder_end(xb_builder b);
+/* Encodes the message into a new frame of r and resets the builder for the
+ * next one. Everything begun must be ended (XB_ERR_INVALID_ARG); what only
+ * the whole message shows (a missing required field, a union tag without its
+ * member) is XB_ERR_INVALID_RECORD naming it. On failure nothing is
+ * committed and the builder keeps its content. */
+int32_t xb_builder_finish(xb_builder b, xb_region r, xb_frame *out);
+/* Drops everything set since the last finish. */
+int32_t xb_builder_reset(xb_builder b);
+/* Frees the builder (XB_ERR_CLOSED the second time). */
+int32_t xb_builder_free(xb_builder b);
 
 /* ---- channels ------------------------------------------------------------
  * A channel is a named shared ring of frames (in /dev/shm, like regions)

@@ -118,6 +118,88 @@ static void test_encode_json(xb_schema s, xb_region reg, xb_scratch sc, const xb
     EXPECT(after.frame_count == before.frame_count && after.used == before.used, "nothing committed");
 }
 
+/* The builder: a Monster field by field, read back through refs. */
+static void test_builder(xb_schema s, xb_region reg, uint64_t id) {
+    xb_builder b;
+    EXPECT_OK(xb_builder_new(s, id, &b));
+    xb_region_stats before, after;
+    EXPECT_OK(xb_region_get_stats(reg, &before));
+    xb_frame fr;
+    EXPECT_STATUS(xb_builder_finish(b, reg, &fr), XB_ERR_INVALID_RECORD); /* name is required */
+    EXPECT(strstr(xb_last_error(), "name") != NULL, "names it: %s", xb_last_error());
+    EXPECT_OK(xb_builder_set_string(b, "name", XB_SELF, (const uint8_t *)"built", 5));
+    EXPECT_OK(xb_builder_set_int(b, "hp", XB_SELF, -7));
+    EXPECT_STATUS(xb_builder_set_int(b, "hp", XB_SELF, 40000), XB_ERR_INVALID_RECORD);
+    EXPECT(strstr(xb_last_error(), "hp") != NULL, "names the field: %s", xb_last_error());
+    EXPECT_STATUS(xb_builder_set_string(b, "name", XB_SELF, (const uint8_t *)"\xff", 1), XB_ERR_INVALID_RECORD);
+    EXPECT_STATUS(xb_builder_set_int(b, "pos", XB_SELF, 1), XB_ERR_INVALID_RECORD);
+    EXPECT_STATUS(xb_builder_set_int(b, NULL, XB_SELF, 1), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_builder_set_int(b, "nope", XB_SELF, 1), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_builder_end(b), XB_ERR_INVALID_ARG);
+    EXPECT_OK(xb_builder_begin(b, "pos", XB_SELF));
+    EXPECT_OK(xb_builder_set_float(b, "x", XB_SELF, 1.5));
+    EXPECT_STATUS(xb_builder_set_float(b, "y", XB_SELF, 1e39), XB_ERR_INVALID_RECORD);
+    EXPECT(strstr(xb_last_error(), "pos.y") != NULL, "names the path: %s", xb_last_error());
+    EXPECT_OK(xb_builder_begin(b, "test3", XB_SELF));
+    EXPECT_OK(xb_builder_set_int(b, "a", XB_SELF, 5));
+    EXPECT_OK(xb_builder_end(b));
+    EXPECT_OK(xb_builder_end(b));
+    EXPECT_OK(xb_builder_set_bytes(b, "inventory", XB_SELF, (const uint8_t *)"\x01\x02\x03", 3));
+    EXPECT_OK(xb_builder_begin(b, "vector_of_longs", XB_SELF));
+    EXPECT_OK(xb_builder_set_int(b, NULL, XB_SELF, 1));
+    EXPECT_OK(xb_builder_set_int(b, NULL, XB_SELF, -2));
+    EXPECT_STATUS(xb_builder_set_int(b, "x", XB_SELF, 1), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_builder_finish(b, reg, &fr), XB_ERR_INVALID_ARG); /* still open */
+    EXPECT_OK(xb_builder_end(b));
+    EXPECT_OK(xb_builder_begin(b, "testarrayoftables", XB_SELF));
+    EXPECT_OK(xb_builder_begin(b, NULL, XB_SELF));
+    EXPECT_OK(xb_builder_set_string(b, "name", XB_SELF, (const uint8_t *)"child", 5));
+    EXPECT_OK(xb_builder_end(b));
+    EXPECT_OK(xb_builder_end(b));
+    EXPECT_STATUS(xb_builder_begin(b, "test", XB_SELF), XB_ERR_INVALID_RECORD); /* its tag first */
+    EXPECT_OK(xb_builder_set_string(b, "test_type", XB_SELF, (const uint8_t *)"Monster", 7));
+    EXPECT_OK(xb_builder_begin(b, "test", XB_SELF));
+    EXPECT_OK(xb_builder_set_string(b, "name", XB_SELF, (const uint8_t *)"member", 6));
+    EXPECT_OK(xb_builder_end(b));
+    EXPECT_OK(xb_region_get_stats(reg, &after));
+    EXPECT(after.frame_count == before.frame_count, "nothing committed before finish");
+    EXPECT_OK(xb_builder_finish(b, reg, &fr));
+
+    xb_ref root, el;
+    EXPECT_OK(xb_ref_root(s, reg, &fr, id, 0, &root));
+    xb_str sv;
+    EXPECT_OK(xb_ref_bytes(&root, "name", XB_SELF, &sv, NULL));
+    EXPECT(str_is(sv, "built") && get_int(&root, "hp") == -7, "name and hp");
+    xb_ref pos = get_ref(&root, "pos");
+    double x = 0;
+    EXPECT_OK(xb_ref_float(&pos, "x", XB_SELF, &x, NULL));
+    xb_ref test3 = get_ref(&pos, "test3");
+    EXPECT(x == 1.5 && get_int(&test3, "a") == 5, "pos");
+    xb_array a;
+    EXPECT_OK(xb_ref_array(&root, "vector_of_longs", XB_SELF, &a, NULL));
+    int64_t longs[2] = {0, 0};
+    if (a.len == 2) memcpy(longs, a.ptr, sizeof longs);
+    EXPECT(longs[0] == 1 && longs[1] == -2, "vector_of_longs");
+    EXPECT_OK(xb_ref_array(&root, "inventory", XB_SELF, &a, NULL));
+    EXPECT(a.len == 3 && memcmp(a.ptr, "\x01\x02\x03", 3) == 0, "inventory");
+    xb_ref tables = get_ref(&root, "testarrayoftables");
+    EXPECT_OK(xb_ref_elem(&tables, 0, &el, NULL));
+    EXPECT_OK(xb_ref_bytes(&el, "name", XB_SELF, &sv, NULL));
+    EXPECT(str_is(sv, "child"), "testarrayoftables[0].name");
+    int64_t tag = 0;
+    xb_ref member;
+    EXPECT_OK(xb_ref_union(&root, "test", XB_SELF, &tag, NULL, &member, NULL));
+    EXPECT_OK(xb_ref_bytes(&member, "name", XB_SELF, &sv, NULL));
+    EXPECT(tag == 1 && str_is(sv, "member"), "the union member");
+
+    /* finish reset the builder: the next message starts empty. */
+    EXPECT_STATUS(xb_builder_finish(b, reg, &fr), XB_ERR_INVALID_RECORD);
+    EXPECT_OK(xb_builder_free(b));
+    EXPECT_STATUS(xb_builder_free(b), XB_ERR_CLOSED);
+    EXPECT_STATUS(xb_builder_set_int(b, "hp", XB_SELF, 1), XB_ERR_CLOSED);
+    EXPECT_STATUS(xb_builder_free((xb_builder)(void *)reg), XB_ERR_INVALID_ARG);
+}
+
 static uint8_t *mon, *bfbs;
 static uint64_t mon_len, bfbs_len;
 
@@ -266,6 +348,7 @@ static void test_monster(void) {
     EXPECT(js_len == 13 && memcmp(js, "{\"a\":5,\"b\":6}", 13) == 0, "test3 JSON %.*s", (int)js_len, js);
 
     test_encode_json(s, reg, sc, &fr, id, "\"name\":\"x\",", "hp", 80);
+    test_builder(s, reg, id);
 
     /* Wrong kinds and names: errors naming the field, never a value. */
     EXPECT_STATUS(xb_ref_int(&root, "name", XB_SELF, &hp, NULL), XB_ERR_INVALID_ARG);
@@ -445,6 +528,32 @@ static void test_capnp(void) {
         EXPECT(str_is(sv, "oops"), "%s: dataList[0]", files[i]);
         EXPECT_STATUS(xb_ref_union(&root, NULL, XB_SELF, &iv, NULL, NULL, NULL), XB_ERR_INVALID_ARG);
         if (i == 1) test_encode_json(s, reg, sc, &fr, id, "", "int64Field", -123456789012345);
+    }
+    {
+        xb_builder b;
+        xb_frame fr;
+        xb_ref root, el;
+        EXPECT_OK(xb_builder_new(s, id, &b));
+        EXPECT_OK(xb_builder_set_uint(b, "uInt64Field", XB_SELF, UINT64_C(12345678901234567890)));
+        EXPECT_STATUS(xb_builder_set_int(b, "uInt8Field", XB_SELF, -1), XB_ERR_INVALID_RECORD);
+        EXPECT_OK(xb_builder_set_bytes(b, "dataField", XB_SELF, (const uint8_t *)"raw", 3));
+        EXPECT_OK(xb_builder_begin(b, "structList", XB_SELF));
+        EXPECT_OK(xb_builder_begin(b, NULL, XB_SELF));
+        EXPECT_OK(xb_builder_set_string(b, "textField", XB_SELF, (const uint8_t *)"elem", 4));
+        EXPECT_OK(xb_builder_end(b));
+        EXPECT_OK(xb_builder_end(b));
+        EXPECT_OK(xb_builder_finish(b, reg, &fr));
+        EXPECT_OK(xb_builder_free(b));
+        EXPECT_OK(xb_ref_root(s, reg, &fr, id, 0, &root));
+        uint64_t u = 0;
+        xb_str sv;
+        EXPECT_OK(xb_ref_uint(&root, "uInt64Field", XB_SELF, &u, NULL));
+        EXPECT_OK(xb_ref_bytes(&root, "dataField", XB_SELF, &sv, NULL));
+        EXPECT(u == UINT64_C(12345678901234567890) && str_is(sv, "raw"), "built TestAllTypes");
+        xb_ref sl = get_ref(&root, "structList");
+        EXPECT_OK(xb_ref_elem(&sl, 0, &el, NULL));
+        EXPECT_OK(xb_ref_bytes(&el, "textField", XB_SELF, &sv, NULL));
+        EXPECT(str_is(sv, "elem"), "built structList[0]");
     }
     EXPECT_OK(xb_region_close(reg));
     EXPECT_OK(xb_schema_free(s));
