@@ -853,7 +853,9 @@ int32_t xb_ref_elem(const xb_ref *ref, uint64_t i, xb_ref *out, uint8_t *present
 /* A union.
  *  - FlatBuffers: the union field chosen by name/index; *tag is its `_type`
  *    value (0: NONE), *member a ref to the member table or struct, and
- *    *present 0 for NONE or a tag this schema does not know.
+ *    *present 0 for NONE or a tag this schema does not know. A string
+ *    member cannot be held by a ref (XB_ERR_INVALID_ARG): read the table
+ *    with xb_ref_json.
  *  - Cap'n Proto: the union of ref itself (XB_SELF) or of the group chosen;
  *    *tag is the discriminant, *member a ref to the struct or group that
  *    holds the active field, and *member_field that field's index in it

@@ -166,7 +166,7 @@ func (rc *refCall) toC(r schema.Ref, f *schema.Field, out *C.xb_ref) status {
 	switch {
 	case r.T.Type != nil && (r.T.Kind == schema.Table || r.T.Kind == schema.Struct || r.T.Kind == schema.Group):
 		c.type_id, c.field, c.depth = C.uint64_t(r.T.Type.ID), -1, 0
-	case f != nil:
+	case f != nil && r.T == &f.TypeRef: // not a union's string member, say
 		c.type_id, c.field, c.depth = C.uint64_t(rc.owner.ID), C.int32_t(f.Index), 0
 	case rc.c.field >= 0 && (rc.ref.Kind() == schema.RefList):
 		c.depth++
