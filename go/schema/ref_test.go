@@ -316,3 +316,41 @@ func TestRefsCapnpUnionsAndGroups(t *testing.T) {
 	_, _, err = root.Which(msg)
 	assert.ErrorIs(t, err, ErrRefKind, "TestUnion itself has no unnamed union")
 }
+
+// BenchmarkRefMonsterName reads Monster.name through a Ref (root, field,
+// bytes), to compare with BenchmarkPathMonsterName.
+func BenchmarkRefMonsterName(b *testing.B) {
+	s, mon := loadMonster(b)
+	f := s.Root.Field("name")
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := s.Root.Root(mon)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _, err := r.Field(mon, f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := n.Bytes(mon); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRefTestAllTypesText reads structField.textField of a Cap'n Proto
+// message through Refs.
+func BenchmarkRefTestAllTypesText(b *testing.B) {
+	dir, ty := loadTestAllTypes(b)
+	msg := readFile(b, dir+"/capnp/testdata/binary")
+	sf, tf := ty.Field("structField"), ty.Field("structField").Type.Field("textField")
+	b.ReportAllocs()
+	for b.Loop() {
+		r, _ := ty.Root(msg)
+		s, _, _ := r.Field(msg, sf)
+		t, _, _ := s.Field(msg, tf)
+		if _, err := t.Bytes(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
