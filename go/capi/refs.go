@@ -92,7 +92,7 @@ func openRef(c *C.xb_ref) (*refCall, status) {
 			rc.done()
 			return nil, invalidf("the ref does not match its schema: %s is a %s", t.Name, t.Kind)
 		}
-		tr, rc.owner = &schema.TypeRef{Kind: t.Kind, Type: t}, t
+		tr, rc.owner = t.TypeRef(), t
 	} else {
 		if int(c.field) >= len(t.Fields) {
 			rc.done()

@@ -87,7 +87,7 @@ func malformed(format string, args ...any) error {
 // table or a Cap'n Proto struct). It checks only the root offset or
 // pointer; Verify checks the whole message.
 func (t *Type) Root(msg []byte) (Ref, error) {
-	self := &TypeRef{Kind: t.Kind, Type: t}
+	self := t.TypeRef()
 	switch {
 	case t.Format == FlatBuffers && t.Kind == Table:
 		p, err := fbFollow(msg, 0)
