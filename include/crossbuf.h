@@ -108,7 +108,8 @@ enum {
     XB_ERR_UNKNOWN_TYPE = -21,  /* no type of that name or id in the schema (the message names it) */
     XB_ERR_SCHEMA = -22,        /* schema bytes or text rejected, or its compiler missing or failing */
     XB_ERR_TIMEOUT = -23,       /* a channel wait ended: nothing arrived, or no space came free, in time */
-    XB_ERR_OVERRUN = -24        /* XB_POLICY_OVERWRITE: frames held since the last release were overwritten */
+    XB_ERR_OVERRUN = -24,       /* XB_POLICY_OVERWRITE: frames held since the last release were overwritten */
+    XB_ERR_RANGE = -25          /* a value read does not fit the type asked for (xb_ref_int of a large uint64) */
 };
 
 /* A channel with no room for a frame under XB_POLICY_FAIL, or a subscriber
@@ -588,6 +589,17 @@ int32_t xb_schema_describe(xb_schema schema, xb_scratch s, const uint8_t **out, 
  * is XB_ERR_INVALID_RECORD naming the field path; nothing is committed. */
 int32_t xb_schema_encode(xb_schema schema, xb_region r, uint64_t type_id, const uint8_t *msgpack, uint64_t len,
                          xb_frame *out);
+/* The same from JSON (UTF-8, len bytes, no NUL needed): an object of the
+ * message's fields in the form xb_schema_to_json writes (enums by name or
+ * number, FlatBuffers union members after their `_type` field, Cap'n Proto
+ * 64-bit integers as numbers or strings, Data as an array of byte values or
+ * base64, "nan"/"inf"/"-inf" for non-finite floats). Input that is not JSON,
+ * not valid UTF-8 or has a lone surrogate escape is XB_ERR_INVALID_ARG; a
+ * value its field cannot hold is XB_ERR_INVALID_RECORD naming the field
+ * path, and nothing is committed. Of duplicate keys the last wins, as in
+ * xb_schema_encode. */
+int32_t xb_schema_encode_json(xb_schema schema, xb_region r, uint64_t type_id, const uint8_t *json, uint64_t len,
+                              xb_frame *out);
 /* ---- paths: one field of many frames ------------------------------------
  * A path names one field of a message type: field names joined by dots,
  * [i] for an element of a vector or list, and after a FlatBuffers union the
@@ -663,6 +675,167 @@ int32_t xb_schema_frame_to_msgpack(xb_schema s, xb_region r, xb_scratch sc, cons
  * A failure names the index and offset of the frame, and writes nothing. */
 int32_t xb_schema_frames_to_msgpack(xb_schema s, xb_region r, xb_scratch sc, const xb_frame *frames, uint64_t n,
                                     const uint8_t **out, uint64_t *out_len);
+
+/* ---- refs: walking one message in place -----------------------------------
+ * An xb_ref is a cursor into one frame of a region: a FlatBuffers table,
+ * struct, vector or value, or a Cap'n Proto struct, group, list or value.
+ * It is a plain value the caller owns (copy it, keep it in an array, drop it:
+ * nothing to free). It names its region and schema handles, the frame's
+ * identity (region_id, generation, offset), the type and a position, so every
+ * call checks that the region and schema are open (XB_ERR_CLOSED), that the
+ * frame still exists (a reset since is XB_ERR_STALE) and that the position
+ * lies inside the message: a ref the library did not make, or one altered,
+ * fails (XB_ERR_INVALID_ARG, XB_ERR_MALFORMED) or reads wrong values, but
+ * never reads outside the frame. The region and the schema must stay open
+ * while refs into them are used.
+ *
+ * A field is chosen by name, or (name NULL) by its index in its type
+ * (xb_schema_field_index: look it up once, use it for every message); with
+ * name NULL and index XB_SELF, the getters read the ref itself (an element
+ * from xb_ref_elem, say). Fields absent from the message set *present
+ * (may be NULL) to 0: scalars then read as the schema's default (a
+ * FlatBuffers field) or 0, bytes as NULL, 0, and child refs are zeroed (kind
+ * 0; using one is XB_ERR_INVALID_ARG). A Cap'n Proto union member that is
+ * not the active one is absent. Asking for another kind of value than the
+ * field holds (the length of a table, a string as an integer) is
+ * XB_ERR_INVALID_ARG naming the field; an integer the getter's type cannot
+ * hold (a uint64 above INT64_MAX through xb_ref_int, a negative number
+ * through xb_ref_uint) is XB_ERR_RANGE.
+ *
+ * Pointers the getters return (strings, bytes, arrays) point into the region:
+ * valid until it is closed or reset, like frame payloads. Reading the region
+ * is not synchronised with writers in other processes beyond the frame's
+ * commit: a frame is never rewritten by crossbuf once committed. */
+#endif /* CROSSBUF_TYPES_ONLY: the refs' types are shared with the Go side */
+
+enum { XB_REF_TABLE = 1, XB_REF_STRUCT = 2, XB_REF_LIST = 3, XB_REF_VALUE = 4 };
+#define XB_SELF (-1)
+/* Flags of xb_ref_root. */
+enum { XB_REF_NO_VERIFY = 1 /* skip the whole-message check (each read is still bounds-checked) */ };
+/* dtype of an xb_array of booleans (one byte each, 0 or 1). */
+enum { XB_DTYPE_BOOL = XB_DTYPE_F64 + 1 };
+
+typedef struct xb_ref {
+    xb_region region;    /* the region holding the frame */
+    xb_schema schema;    /* the schema the message is read with */
+    uint64_t region_id;  /* frame identity, as in xb_frame */
+    uint64_t generation;
+    uint64_t frame;      /* offset of the frame header */
+    uint64_t type_id;    /* the table, struct or group; for lists and values, the type holding `field` */
+    int32_t field;       /* -1, or the index in type_id of the field whose value (depth 0) or element is here */
+    uint16_t depth;      /* list nesting under `field`: 0 its value, 1 an element, 2 an element's element */
+    uint16_t kind;       /* XB_REF_*; 0 for an absent value */
+    uint64_t where[4];   /* position in the message; opaque */
+} xb_ref;
+
+/* A vector, list or fixed array of scalars, in place: len elements of
+ * elem_size bytes, little-endian, of type dtype (XB_DTYPE_*, enums as their
+ * integer type). ptr is not aligned to elem_size in general. */
+typedef struct xb_array {
+    const void *ptr;
+    uint64_t len;
+    int32_t dtype;
+    uint32_t elem_size;
+} xb_array;
+
+XB_STATIC_ASSERT(offsetof(xb_ref, type_id) == 40 && offsetof(xb_ref, field) == 48 && offsetof(xb_ref, kind) == 54 &&
+                     offsetof(xb_ref, where) == 56 && sizeof(xb_ref) == 88,
+                 "xb_ref layout");
+XB_STATIC_ASSERT(offsetof(xb_array, dtype) == 16 && sizeof(xb_array) == 24, "xb_array layout");
+
+#ifdef CROSSBUF_TYPES_ONLY
+typedef uint64_t xb_builder;
+#else
+typedef struct xb_builder_handle *xb_builder; /* a message being built field by field (xb_builder_new) */
+#endif
+
+#ifndef CROSSBUF_TYPES_ONLY
+
+/* A ref to the root of frame (only its identity is read), a message of type
+ * type_id: the frame's header must name that type (else XB_ERR_RECORD_TYPE)
+ * and its codec the schema's format. Unless flags has XB_REF_NO_VERIFY, the
+ * whole message is verified first (XB_ERR_MALFORMED). */
+int32_t xb_ref_root(xb_schema s, xb_region r, const xb_frame *frame, uint64_t type_id, uint32_t flags, xb_ref *out);
+/* The index of field name in type type_id (a table, struct or group), for the
+ * getters' index argument. XB_ERR_INVALID_ARG names a field the type lacks. */
+int32_t xb_schema_field_index(xb_schema s, uint64_t type_id, const char *name, int32_t *index);
+/* A ref to a field's value: a table, struct, group, vector, list, string or
+ * scalar. For a FlatBuffers union field, the member (see xb_ref_union). */
+int32_t xb_ref_field(const xb_ref *ref, const char *name, int32_t index, xb_ref *out, uint8_t *present);
+/* Scalars: integers, enums and bools (as 0 or 1) through xb_ref_int and
+ * xb_ref_uint; float32 and float64 through xb_ref_float. */
+int32_t xb_ref_int(const xb_ref *ref, const char *name, int32_t index, int64_t *out, uint8_t *present);
+int32_t xb_ref_uint(const xb_ref *ref, const char *name, int32_t index, uint64_t *out, uint8_t *present);
+int32_t xb_ref_float(const xb_ref *ref, const char *name, int32_t index, double *out, uint8_t *present);
+/* A string (without its NUL; not checked for UTF-8), Cap'n Proto Data, or a
+ * vector of bytes, in place. */
+int32_t xb_ref_bytes(const xb_ref *ref, const char *name, int32_t index, xb_str *out, uint8_t *present);
+/* A vector, list or fixed array of scalars, in place. A Cap'n Proto
+ * List(Bool) is bit-packed: read its elements with xb_ref_elem. */
+int32_t xb_ref_array(const xb_ref *ref, const char *name, int32_t index, xb_array *out, uint8_t *present);
+/* The element count of a vector, list or fixed array (0 when absent). */
+int32_t xb_ref_len(const xb_ref *ref, const char *name, int32_t index, uint64_t *out);
+/* A ref to element i of the list ref; *present is 0 past the end. FlatBuffers
+ * vectors of unions are read through xb_ref_json. */
+int32_t xb_ref_elem(const xb_ref *ref, uint64_t i, xb_ref *out, uint8_t *present);
+/* A union.
+ *  - FlatBuffers: the union field chosen by name/index; *tag is its `_type`
+ *    value (0: NONE), *member a ref to the member table or struct, and
+ *    *present 0 for NONE or a tag this schema does not know. A string
+ *    member cannot be held by a ref (XB_ERR_INVALID_ARG): read the table
+ *    with xb_ref_json.
+ *  - Cap'n Proto: the union of ref itself (XB_SELF) or of the group chosen;
+ *    *tag is the discriminant, *member a ref to the struct or group that
+ *    holds the active field, and *member_field that field's index in it
+ *    (read it with the getters; -1 and *present 0 for a discriminant this
+ *    schema does not know).
+ * tag, member_field, member and present may each be NULL. */
+int32_t xb_ref_union(const xb_ref *ref, const char *name, int32_t index, int64_t *tag, int32_t *member_field,
+                     xb_ref *member, uint8_t *present);
+/* JSON of what ref points at, in the form xb_schema_to_json writes, verified
+ * on the way; copied into sc: valid until the next call that uses sc. */
+int32_t xb_ref_json(const xb_ref *ref, xb_scratch sc, const uint8_t **out, uint64_t *out_len);
+
+/* ---- builder: a message field by field -------------------------------------
+ * A builder assembles one message of a type in library memory, then
+ * xb_builder_finish encodes it into a new frame of a region in one step.
+ * Fields are named as in the ref getters (name, or name NULL and an index
+ * into the type being built); name NULL and XB_SELF appends an element to
+ * the list being built. xb_builder_begin opens a table, struct, group or
+ * list field (or, in a list, a new element); for a FlatBuffers union field,
+ * set its `_type` field first (a name or number) and begin the union field
+ * to build the member; xb_builder_end closes it.
+ *
+ * Every value is checked when it is set: an integer its field cannot hold,
+ * a float64 beyond a float32 field, text that is not UTF-8, an unknown enum
+ * name is XB_ERR_INVALID_RECORD naming the field path (e.g. items[2].qty),
+ * and nothing is stored. A call that does not fit the builder's state (a
+ * field of a list, a scalar through begin, end with nothing open) is
+ * XB_ERR_INVALID_ARG. Strings and bytes are copied when set.
+ *
+ * A builder does not need its schema to stay open. Calls on one builder from
+ * several threads are serialised; use one per thread. */
+int32_t xb_builder_new(xb_schema s, uint64_t type_id, xb_builder *out);
+/* Integers, enums (their number) and bools (0 or 1). */
+int32_t xb_builder_set_int(xb_builder b, const char *name, int32_t index, int64_t v);
+int32_t xb_builder_set_uint(xb_builder b, const char *name, int32_t index, uint64_t v);
+int32_t xb_builder_set_float(xb_builder b, const char *name, int32_t index, double v);
+/* Text (UTF-8), or the name of an enum value or union member. */
+int32_t xb_builder_set_string(xb_builder b, const char *name, int32_t index, const uint8_t *s, uint64_t len);
+/* Cap'n Proto Data, or a FlatBuffers vector of bytes. */
+int32_t xb_builder_set_bytes(xb_builder b, const char *name, int32_t index, const uint8_t *p, uint64_t len);
+int32_t xb_builder_begin(xb_builder b, const char *name, int32_t index);
+int32_t xb_builder_end(xb_builder b);
+/* Encodes the message into a new frame of r and resets the builder for the
+ * next one. Everything begun must be ended (XB_ERR_INVALID_ARG); what only
+ * the whole message shows (a missing required field, a union tag without its
+ * member) is XB_ERR_INVALID_RECORD naming it. On failure nothing is
+ * committed and the builder keeps its content. */
+int32_t xb_builder_finish(xb_builder b, xb_region r, xb_frame *out);
+/* Drops everything set since the last finish. */
+int32_t xb_builder_reset(xb_builder b);
+/* Frees the builder (XB_ERR_CLOSED the second time). */
+int32_t xb_builder_free(xb_builder b);
 
 /* ---- channels ------------------------------------------------------------
  * A channel is a named shared ring of frames (in /dev/shm, like regions)

@@ -50,6 +50,7 @@ const char *xb_status_name(int32_t status) {
     case XB_ERR_SCHEMA: return "XB_ERR_SCHEMA";
     case XB_ERR_TIMEOUT: return "XB_ERR_TIMEOUT";
     case XB_ERR_OVERRUN: return "XB_ERR_OVERRUN";
+    case XB_ERR_RANGE: return "XB_ERR_RANGE";
     }
     return "XB_ERR_UNKNOWN";
 }

@@ -261,6 +261,7 @@ type Type struct {
 	// DiscriminantOffset is in 16-bit units from the start of the data section.
 	DiscriminantOffset uint32
 
+	self    TypeRef // a TypeRef naming the type (see Type.TypeRef)
 	byName  map[string]*Field
 	byValue map[int64]int
 	schema  *Schema
@@ -290,7 +291,11 @@ func (t *Type) EnumValueOf(v int64) (EnumValue, bool) {
 
 func (t *Type) String() string { return t.Name }
 
+// TypeRef returns a TypeRef naming t, shared (do not modify it).
+func (t *Type) TypeRef() *TypeRef { return &t.self }
+
 func (t *Type) index() {
+	t.self = TypeRef{Kind: t.Kind, Type: t}
 	t.byName = make(map[string]*Field, len(t.Fields))
 	for i, f := range t.Fields {
 		f.Index = i

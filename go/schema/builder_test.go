@@ -1,0 +1,91 @@
+package schema
+
+import (
+	"testing"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBuilderMonster(t *testing.T) {
+	s, _ := loadMonster(t)
+	m := s.Root
+	b, err := m.NewBuilder()
+	require.NoError(t, err)
+	f := m.Field
+	require.NoError(t, b.Set(f("name"), "built"))
+	require.NoError(t, b.Set(f("hp"), int64(-7)))
+	require.NoError(t, b.Set(f("color"), "Blue")) // the default: left out, as flatc does
+	require.NoError(t, b.Set(f("testbool"), int64(1)))
+	require.NoError(t, b.Begin(f("pos")))
+	vec3 := b.Current().Type
+	require.NoError(t, b.Set(vec3.Field("x"), 1.5))
+	require.NoError(t, b.Begin(vec3.Field("test3")))
+	require.NoError(t, b.Set(b.Current().Type.Field("a"), int64(5)))
+	require.NoError(t, b.Set(b.Current().Type.Field("b"), int64(6)))
+	require.NoError(t, b.End())
+	require.NoError(t, b.End())
+	require.NoError(t, b.Set(f("inventory"), []byte{1, 2, 3}))
+	require.NoError(t, b.Begin(f("vector_of_longs")))
+	for _, v := range []int64{1, -2} {
+		require.NoError(t, b.Set(nil, v))
+	}
+	require.NoError(t, b.End())
+	require.NoError(t, b.Begin(f("testarrayoftables")))
+	require.NoError(t, b.Begin(nil))
+	require.NoError(t, b.Set(b.Current().Type.Field("name"), "child"))
+	assert.Equal(t, "testarrayoftables[0]", b.Path())
+	require.NoError(t, b.End())
+	require.NoError(t, b.End())
+	require.Error(t, b.Begin(f("test")), "the union's tag is not set")
+	require.NoError(t, b.Set(f("test_type"), "Monster"))
+	require.NoError(t, b.Begin(f("test")))
+	require.NoError(t, b.Set(m.Field("name"), "member"))
+	require.NoError(t, b.End())
+
+	// Checked when set, naming the field; nothing stored.
+	err = b.Set(f("hp"), int64(40000))
+	var ee *EncodeError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, "hp", ee.Path)
+	assert.ErrorIs(t, b.Set(nil, int64(1)), ErrBuild, "a table takes fields")
+	require.Error(t, b.Set(f("name"), "\xff"))
+	require.Error(t, b.Set(f("testbool"), int64(2)))
+	require.Error(t, b.Set(f("pos"), int64(2)))
+	assert.ErrorIs(t, b.End(), ErrBuild)
+
+	v, err := b.Value()
+	require.NoError(t, err)
+	fb := flatbuffers.NewBuilder(0)
+	require.NoError(t, m.EncodeFlatBuffer(fb, v))
+	js, err := m.JSON(fb.FinishedBytes(), nil)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"pos":{"x":1.5,"y":0.0,"z":0.0,"test1":0.0,"test2":0,"test3":{"a":5,"b":6}},"hp":-7,
+		"name":"built","inventory":[1,2,3],"test_type":"Monster","test":{"name":"member"},
+		"testarrayoftables":[{"name":"child"}],"testbool":true,"vector_of_longs":[1,-2]}`, string(js))
+}
+
+func TestBuilderTestAllTypes(t *testing.T) {
+	_, ty := loadTestAllTypes(t)
+	b, err := ty.NewBuilder()
+	require.NoError(t, err)
+	require.NoError(t, b.Set(ty.Field("uInt64Field"), uint64(1)<<63))
+	require.NoError(t, b.Set(ty.Field("dataField"), []byte("raw")))
+	require.NoError(t, b.Set(ty.Field("enumField"), "corge"))
+	require.NoError(t, b.Begin(ty.Field("textList")))
+	require.NoError(t, b.Set(nil, "a"))
+	require.NoError(t, b.End())
+	require.Error(t, b.Set(ty.Field("int8Field"), int64(-129)))
+	require.Error(t, b.Set(ty.Field("float32Field"), 1e39))
+	v, err := b.Value()
+	require.NoError(t, err)
+	msg, err := ty.EncodeCapnp(nil, v)
+	require.NoError(t, err)
+	back, err := ty.Decode(msg, nil)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1)<<63, back["uInt64Field"])
+	assert.Equal(t, []byte("raw"), back["dataField"])
+	assert.Equal(t, []any{"a"}, back["textList"])
+	assert.Equal(t, int64(0), back["int8Field"], "the refused value was not stored")
+}
