@@ -10,7 +10,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/crossbuf/crossbuf/go/crossbuf"
+	"github.com/crossbuf/crossbuf/go/crossbuf/dynamic"
 	"github.com/crossbuf/crossbuf/go/schema"
 )
 
@@ -48,7 +48,7 @@ func xb_schema_encode_json(h C.xb_schema, rh C.xb_region, id C.uint64_t, json *C
 		return failErr(err)
 	}
 	defer releaseRegion()
-	f, err := crossbuf.AppendValue(r.Region, t, v)
+	f, err := dynamic.AppendValue(r.Region, t, v)
 	if errors.As(err, &ee) {
 		return fail(C.XB_ERR_INVALID_RECORD, err.Error())
 	}
@@ -224,7 +224,7 @@ func xb_builder_finish(h C.xb_builder, rh C.xb_region, out *C.xb_frame) (rc stat
 		if err != nil {
 			return err
 		}
-		f, err := crossbuf.AppendValue(r.Region, b.Type(), v)
+		f, err := dynamic.AppendValue(r.Region, b.Type(), v)
 		if err != nil {
 			return err
 		}

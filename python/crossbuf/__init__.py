@@ -39,6 +39,7 @@ from .errors import (
     NotCommittedError,
     OutOfRangeError,
     OverrunError,
+    RangeError,
     ReadOnlyError,
     RecordTypeError,
     RegionExistsError,
@@ -129,4 +130,5 @@ __all__ = [
     "ChannelFullError",
     "ChannelTimeoutError",
     "OverrunError",
+    "RangeError",
 ]

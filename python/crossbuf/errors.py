@@ -134,6 +134,13 @@ class OverrunError(CrossbufError):
     code = -24
 
 
+class RangeError(CrossbufError, OverflowError):
+    """A value read does not fit the type asked for (a uint64 above the int64
+    range read as a signed integer, say)."""
+
+    code = -25
+
+
 #: A channel with no room under the "fail" policy raises the region's error
 #: (the C ABI's XB_ERR_FULL is XB_ERR_REGION_FULL).
 ChannelFullError = RegionFullError
@@ -181,6 +188,7 @@ _BY_CODE: Dict[int, Type[CrossbufError]] = {
         SchemaError,
         ChannelTimeoutError,
         OverrunError,
+        RangeError,
     )
 }
 
@@ -220,6 +228,7 @@ __all__ = [
     "SchemaError",
     "ChannelTimeoutError",
     "OverrunError",
+    "RangeError",
     "ChannelFullError",
     "ForkError",
     "RegionInUseError",
