@@ -120,6 +120,8 @@ func (h *handles[T]) name() string {
 		return "channel"
 	case tagSubscriber:
 		return "subscriber"
+	case tagStream:
+		return "stream"
 	}
 	return "unknown"
 }
@@ -176,4 +178,5 @@ const (
 	tagPath       = 'P'
 	tagChannel    = 'H'
 	tagSubscriber = 'U'
+	tagStream     = 'T'
 )
