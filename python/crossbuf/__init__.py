@@ -56,6 +56,7 @@ from .errors import (
 from .records import Codec, DType, Http, Level, LogEntry, Record, RecordType, Sample, Tensor
 from .region import Field, Frame, Region, RegionStats, unlink_shm
 from .schema import Layout, Schema
+from .stream import StreamReader, StreamWriter
 from .views import LogEntryView, SampleView, TensorView, View
 
 #: The library's version, which is also the package's: both come from
@@ -84,6 +85,8 @@ __all__ = [
     "Subscriber",
     "SubscriberStats",
     "Schema",
+    "StreamReader",
+    "StreamWriter",
     "Layout",
     "Codec",
     "RecordType",
