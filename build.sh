@@ -64,10 +64,13 @@ go_modules() {
 go_lib() { # go_lib OUT [GO BUILD FLAGS...]
   local out=$1; shift
   mkdir -p "$(dirname "$out")"
+  # The version script comes from the headers: only what they declare is exported.
+  local map; map=$(realpath -m "$out.map")
+  scripts/symbols.sh map "$SOVERSION" >"$map"
   go build "$@" -buildmode=c-shared -trimpath \
-    -ldflags="-s -w -extldflags=-Wl,-soname,$SONAME,--version-script,$root/go/capi/crossbuf.map" \
+    -ldflags="-s -w -extldflags=-Wl,-soname,$SONAME,--version-script,$map" \
     -o "$out.tmp" ./go/capi
-  rm -f "$out.h" # cgo's generated header; include/crossbuf.h is the contract
+  rm -f "$out.h" "$map" # cgo's generated header; include/crossbuf.h is the contract
   mv -f "$out.tmp" "$out"
 }
 
@@ -265,7 +268,7 @@ aarch64_c_tests() {
   (cd "$tmp" && python3 -m zipfile -e "$1" wheel)
   ln -s wheel/crossbuf/libcrossbuf.so "$tmp/$SONAME"
   ln -s "$SONAME" "$tmp/libcrossbuf.so"
-  scripts/check_symbols.sh "$tmp/$SONAME" "$SOVERSION"
+  scripts/symbols.sh check "$tmp/$SONAME" "$SOVERSION"
   for t in c/tests/test_*.c; do
     aarch64-linux-gnu-gcc "${CFLAGS[@]}" -o "$tmp/$(basename "$t" .c)" "$t" -L"$tmp" -lcrossbuf -lpthread -Wl,-rpath,"$tmp"
     qemu-aarch64 -L /usr/aarch64-linux-gnu "$tmp/$(basename "$t" .c)" || failed=1
@@ -304,7 +307,7 @@ dist_test() {
   dist "$tmp/dist"
   sdist=$tmp/dist/crossbuf-$VERSION.tar.gz
   tar tzf "$sdist" >"$tmp/sdist.txt"
-  for f in build.sh go.mod go.sum include/crossbuf.h c/crossbuf.pc.in go/capi/main.go go/capi/crossbuf.map internal/gen/pbgen/crossbuf.pb.go LICENSE README.md CHANGELOG.md; do
+  for f in build.sh go.mod go.sum include/crossbuf.h c/crossbuf.pc.in go/capi/main.go scripts/symbols.sh internal/gen/pbgen/crossbuf.pb.go LICENSE README.md CHANGELOG.md; do
     grep -qx "crossbuf-$VERSION/$f" "$tmp/sdist.txt" || { echo "sdist lacks $f" >&2; return 1; }
   done
   if grep -E '\.so(\.|$)' "$tmp/sdist.txt" >&2; then echo "sdist carries a built library" >&2; return 1; fi
@@ -354,8 +357,8 @@ case "$cmd" in
     go_tests
     c_tests
     log "exported symbols against include/crossbuf.h and go/capi/crossbuf_private.h"
-    scripts/check_symbols.sh "$LIB" "$SOVERSION"
-    scripts/check_symbols.sh "build/asan/$SONAME" "$SOVERSION"
+    scripts/symbols.sh check "$LIB" "$SOVERSION"
+    scripts/symbols.sh check "build/asan/$SONAME" "$SOVERSION"
     install_test
     dist_test
     log "ruff, and mypy --strict on python/crossbuf and the README's Python examples"

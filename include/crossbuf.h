@@ -9,7 +9,7 @@
  *  - Every function returns an int32_t status: XB_OK (0) or a negative
  *    XB_ERR_* code. On failure, xb_last_error() describes it. The message is
  *    per thread and stays valid until the next failing call on that thread.
- *  - Handles (xb_region, xb_scratch, xb_schema, xb_channel, xb_subscriber) are opaque, distinct pointer types that
+ *  - Handles (xb_region, xb_scratch, xb_schema, xb_channel, xb_subscriber, xb_stream) are opaque, distinct pointer types that
  *    are never dereferenced: the compiler rejects one kind where another is
  *    expected, and the library rejects it too (XB_ERR_INVALID_ARG). NULL is
  *    never valid. Using a closed handle is XB_ERR_CLOSED, never a crash, and
@@ -323,6 +323,49 @@ XB_STATIC_ASSERT(offsetof(xb_frame_header, payload_offset) == 16 && offsetof(xb_
                  "xb_frame_header layout");
 XB_STATIC_ASSERT(sizeof(void *) == 8, "crossbuf needs a 64-bit platform");
 
+/* ---- stream wire format (version 1) --------------------------------------
+ * Frames cross a byte stream (pipe, socket, file; later, machines) in the
+ * frame format of regions. All integers are little-endian; offsets count
+ * bytes from the start of the stream. A stream is one xb_stream_header, then
+ * frames: an xb_frame_header, its payload_len payload bytes, then zero
+ * padding up to a multiple of 8 bytes. On the wire a frame header holds
+ *   seal           (64 + payload_len rounded up to 8) / 8; the generation and
+ *                  writer bits are 0
+ *   state          XB_FRAME_COMMITTED (only committed frames are sent)
+ *   codec          an XB_CODEC_* id;  flags 0
+ *   payload_offset 64 (the payload follows the header); _reserved0 0
+ *   payload_len, type_id
+ *   publish_ns     the sender's CLOCK_MONOTONIC at commit, informational
+ *   check          stream_id ^ the stream offset of this header
+ *   _reserved1     0
+ * The stream ends cleanly at end of input on a frame boundary. A reader
+ * rejects (XB_ERR_MALFORMED, naming the offset) anything else: a bad magic
+ * or version, a field out of range, a check word that does not match, a
+ * seal that disagrees with payload_len, non-zero padding or reserved bytes,
+ * a payload over its limit, or input that ends inside a frame. It checks
+ * each header before it reserves space for the payload. */
+
+#define XB_STREAM_MAGIC UINT64_C(0x004D545346554258) /* "XBUFSTM\0" little-endian */
+#define XB_STREAM_VERSION 1
+
+typedef struct xb_stream_header {
+    uint64_t magic;       /* XB_STREAM_MAGIC */
+    uint32_t version;     /* XB_STREAM_VERSION */
+    uint32_t header_size; /* sizeof(xb_stream_header) */
+    uint64_t stream_id;   /* random, never 0 */
+    uint64_t _reserved[5];
+} xb_stream_header;
+
+XB_STATIC_ASSERT(offsetof(xb_stream_header, stream_id) == 16 && sizeof(xb_stream_header) == 64,
+                 "xb_stream_header layout");
+
+/* A caller's stream I/O: read fills buf with 1..len bytes and returns how
+ * many, 0 at the end of input, < 0 on error; write consumes 1..len bytes of
+ * buf and returns how many, < 0 on error. buf is C memory: a region's or
+ * channel's mapping, the caller's payload, or a buffer of the stream's;
+ * valid only during the call. */
+typedef int64_t (*xb_io_fn)(void *ctx, uint8_t *buf, uint64_t len);
+
 /* ---- handles -----------------------------------------------------------
  * Opaque, never dereferenced. The Go side of the library sees them as the
  * 64-bit ids they are. */
@@ -333,6 +376,7 @@ typedef uint64_t xb_schema;
 typedef uint64_t xb_path;
 typedef uint64_t xb_channel;
 typedef uint64_t xb_subscriber;
+typedef uint64_t xb_stream;
 #else
 typedef struct xb_region_handle *xb_region;   /* an open mapping of a region */
 typedef struct xb_scratch_handle *xb_scratch; /* decode scratch memory (mmap'd, outside every GC) */
@@ -340,6 +384,7 @@ typedef struct xb_schema_handle *xb_schema;   /* a loaded FlatBuffers or Cap'n P
 typedef struct xb_path_handle *xb_path;       /* a compiled path to one field of a message type */
 typedef struct xb_channel_handle *xb_channel; /* an open channel (a shared ring of frames) */
 typedef struct xb_subscriber_handle *xb_subscriber; /* a subscriber of a channel */
+typedef struct xb_stream_handle *xb_stream;         /* a stream writer or reader (xb_stream_writer) */
 #endif
 
 /* What a path (xb_path_compile) reads: out of xb_path_read is an array of
@@ -955,6 +1000,41 @@ int32_t xb_channel_subscribers(xb_channel ch, xb_subscriber_stats *out, uint64_t
  * XB_ERR_OUT_OF_RANGE. */
 int32_t xb_channel_latency(xb_channel ch, int32_t subscriber, const double *quantiles, uint64_t *out_ns, uint64_t n,
                            uint64_t *count);
+
+/* ---- streams -------------------------------------------------------------
+ * A region's or channel's frames over a byte stream, in the wire format
+ * above; a frame read lands in a region or channel and is read in place
+ * there. Each stream goes over a descriptor (fd >= 0, fn NULL; blocking
+ * reads and writes, retried on EINTR; the caller keeps and closes it) or
+ * the caller's callback fn with ctx (fd -1). A stream handle is used by one
+ * thread at a time; xb_stream_close waits for a call in flight. */
+/* Writes the stream header now, and returns a writer. */
+int32_t xb_stream_writer(int32_t fd, xb_io_fn write, void *ctx, xb_stream *out);
+/* Reads and checks the stream header now, and returns a reader. max_payload
+ * (0: none) bounds every frame's payload; the destination's capacity bounds
+ * it too. */
+int32_t xb_stream_reader(int32_t fd, xb_io_fn read, void *ctx, uint64_t max_payload, xb_stream *out);
+/* Writes n frames (of any region or channel, or made up: codec, type_id,
+ * publish_ns and payload/payload_len are used). */
+int32_t xb_stream_write(xb_stream w, const xb_frame *frames, uint64_t n);
+/* Writes the committed frames of r visible now from *cursor (0: the first),
+ * moves *cursor past them and counts them in *n. */
+int32_t xb_stream_write_region(xb_stream w, xb_region r, uint64_t *cursor, uint64_t *n);
+/* Reads up to cap frames into new frames of r; out (may be NULL, else cap
+ * entries) receives them. It stops early only at the end of the stream:
+ * XB_OK with *n == 0 means the stream has ended. When r is full
+ * (XB_ERR_FULL) the frame read last stays pending and lands at the next call
+ * (after a reset, or into another region); xb_stream_skip drops it. */
+int32_t xb_stream_read_region(xb_stream rd, xb_region r, xb_frame *out, uint64_t cap, uint64_t *n);
+/* The same into channel ch, publishing each frame (waiting for space up to
+ * timeout_ns per frame under XB_POLICY_BLOCK: XB_ERR_TIMEOUT; FAIL:
+ * XB_ERR_FULL; the frame stays pending). A frame larger than the channel's
+ * largest payload is XB_ERR_INVALID_ARG and stays pending. */
+int32_t xb_stream_read_channel(xb_stream rd, xb_channel ch, int64_t timeout_ns, uint64_t cap, uint64_t *n);
+/* Reads past the next frame (the pending one, if any) without landing it. */
+int32_t xb_stream_skip(xb_stream rd);
+/* Frees the handle; the descriptor is not closed. XB_ERR_CLOSED the second time. */
+int32_t xb_stream_close(xb_stream s);
 
 /* ---- test data ---------------------------------------------------------
  * The seeded records that tests and benchmarks of every language share.

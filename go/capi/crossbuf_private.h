@@ -4,7 +4,7 @@
  * Not part of the public API and never installed: these calls exist for the
  * Python package (python/crossbuf) and the project's own test suites. Their
  * names start with xbp_ ("private"), and the library exports them under a
- * version node of their own (CROSSBUF_PRIVATE_2, go/capi/crossbuf.map). They
+ * version node of their own (CROSSBUF_PRIVATE_2; scripts/symbols.sh writes the version script). They
  * may change or go away in any release, without a SONAME bump; a binding
  * that uses them must ship with the library it was built against, as the
  * Python wheel does.

@@ -122,6 +122,8 @@ func (h *handles[T]) name() string {
 		return "subscriber"
 	case tagBuilder:
 		return "builder"
+	case tagStream:
+		return "stream"
 	}
 	return "unknown"
 }
@@ -179,4 +181,5 @@ const (
 	tagChannel    = 'H'
 	tagSubscriber = 'U'
 	tagBuilder    = 'B'
+	tagStream     = 'T'
 )

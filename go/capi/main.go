@@ -23,6 +23,7 @@ import (
 	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
+	"github.com/crossbuf/crossbuf/go/stream"
 )
 
 func main() {}
@@ -52,6 +53,9 @@ func failErr(err error) status { return fail(codeOf(err), err.Error()) }
 func codeOf(err error) status {
 	if rc, ok := channelCode(err); ok {
 		return rc
+	}
+	if errors.Is(err, stream.ErrMalformed) {
+		return C.XB_ERR_MALFORMED
 	}
 	switch {
 	case errors.Is(err, region.ErrClosed), errors.Is(err, errClosedHandle):

@@ -34,6 +34,9 @@ const (
 	Schema ID = 0x5343
 )
 
+// Known reports whether id is one of the ids above.
+func (id ID) Known() bool { return id >= FlatBuffers && id <= Protobuf || id == Schema }
+
 // String returns the codec's short name.
 func (id ID) String() string {
 	switch id {

@@ -57,6 +57,7 @@ from .errors import (
 from .records import Codec, DType, Http, Level, LogEntry, Record, RecordType, Sample, Tensor
 from .region import Frame, Region, RegionStats, unlink_shm
 from .schema import FieldPath, Layout, RecordView, Schema
+from .stream import StreamReader, StreamWriter
 from .views import LogEntryView, SampleView, TensorView, View
 
 #: The library's version, which is also the package's: both come from
@@ -85,6 +86,8 @@ __all__ = [
     "Subscriber",
     "SubscriberStats",
     "Schema",
+    "StreamReader",
+    "StreamWriter",
     "Layout",
     "FieldPath",
     "RecordView",

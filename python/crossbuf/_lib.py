@@ -291,6 +291,14 @@ _SIGS = {
     "xb_channel_get_stats": ([_h, POINTER(XbChannelStats)], c_int32),
     "xb_channel_subscribers": ([_h, c_void_p, c_uint64, _u64p], c_int32),
     "xb_channel_latency": ([_h, c_int32, c_void_p, c_void_p, c_uint64, _u64p], c_int32),
+    "xb_stream_writer": ([c_int32, c_void_p, c_void_p, _hp], c_int32),
+    "xb_stream_reader": ([c_int32, c_void_p, c_void_p, c_uint64, _hp], c_int32),
+    "xb_stream_write": ([_h, c_void_p, c_uint64], c_int32),
+    "xb_stream_write_region": ([_h, _h, _u64p, _u64p], c_int32),
+    "xb_stream_read_region": ([_h, _h, c_void_p, c_uint64, _u64p], c_int32),
+    "xb_stream_read_channel": ([_h, _h, c_int64, c_uint64, _u64p], c_int32),
+    "xb_stream_skip": ([_h], c_int32),
+    "xb_stream_close": ([_h], c_int32),
 }
 for _name, (_args, _res) in _SIGS.items():
     try:

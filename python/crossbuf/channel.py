@@ -23,18 +23,27 @@ discarded. Copies made before the check are copies of possibly torn bytes.
 Waits (receive, and publish under "block") run in slices of 50 ms, so
 Ctrl-C (KeyboardInterrupt) interrupts them promptly; the GIL is released
 while the library waits.
+
+asyncio: `await sub.receive_async()` and `async for frame in sub` take a
+frame that is ready at once in the event loop's thread; otherwise the wait
+goes to one thread of the subscriber's (started at the first such wait),
+which sleeps in the library and hands the frame to the loop. A cancelled
+wait ends within one slice; a frame that arrived meanwhile is kept for the
+next receive.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import math
 import os
+import queue
 import sys
 import threading
 import time
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from ctypes import byref, c_double, c_int32, c_uint64, c_void_p
 from dataclasses import dataclass
 from typing import Any
@@ -495,6 +504,107 @@ class ChannelFrame:
         return f"ChannelFrame(offset={self.offset}, codec={c}, type_id={self.type_id}, len={self._n}{state})"
 
 
+class _Wait:
+    """One asynchronous receive handed to a subscriber's waiter thread."""
+
+    __slots__ = ("cancelled", "error", "frame", "timeout")
+
+    def __init__(self, timeout: float | None) -> None:
+        self.timeout = timeout
+        self.cancelled = False
+        self.frame: ChannelFrame | None = None
+        self.error: BaseException | None = None
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class _Waiter:
+    """The thread that waits for a subscriber's frames for asyncio, one wait
+    at a time, in slices, so a cancelled wait ends soon. A frame received
+    for a wait cancelled meanwhile is stashed for the next receive."""
+
+    def __init__(self, sub: Subscriber) -> None:
+        self.sub = sub
+        self.cond = threading.Condition()
+        self.pending = 0  # waits submitted and not finished
+        self.closing = False  # the subscriber is closing: waits end with ClosedError
+        self.stash: ChannelFrame | None = None
+        self.jobs: queue.SimpleQueue[tuple[_Wait, asyncio.AbstractEventLoop, asyncio.Future[None]] | None] = (
+            queue.SimpleQueue())
+        self.thread = threading.Thread(target=self._run, name=f"crossbuf-subscriber-{sub.index}", daemon=True)
+        self.thread.start()
+
+    def submit(self, w: _Wait, loop: asyncio.AbstractEventLoop, fut: asyncio.Future[None]) -> None:
+        with self.cond:
+            self.pending += 1
+        self.jobs.put((w, loop, fut))
+
+    def cancel(self, w: _Wait) -> None:
+        with self.cond:
+            w.cancelled = True
+            if w.frame is not None:  # received, but the loop did not take it
+                self.stash, w.frame = w.frame, None
+
+    def settle(self) -> ChannelFrame | None:
+        """Waits until no wait is in flight; returns (and forgets) a stashed frame."""
+        with self.cond:
+            while self.pending:
+                self.cond.wait()
+            f, self.stash = self.stash, None
+            return f
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+        if threading.current_thread() is not self.thread:
+            self.thread.join()
+
+    def _run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            w, loop, fut = job
+            f: ChannelFrame | None = None
+            err: BaseException | None = None
+            try:
+                f = self._wait(w)
+            except BaseException as e:  # noqa: BLE001 (handed to the awaiting task)
+                err = e
+            with self.cond:
+                if w.cancelled:
+                    if f is not None:
+                        self.stash = f
+                else:
+                    w.frame, w.error = f, err
+                    try:
+                        loop.call_soon_threadsafe(_wake, fut)
+                    except RuntimeError:  # the loop was closed
+                        if f is not None:
+                            self.stash = f
+                self.pending -= 1
+                self.cond.notify_all()
+
+    def _wait(self, w: _Wait) -> ChannelFrame | None:
+        with self.cond:
+            if self.stash is not None:
+                f, self.stash = self.stash, None
+                return f
+        deadline = None if w.timeout is None else time.monotonic() + w.timeout
+        while not w.cancelled:
+            if self.closing:
+                raise errors.ClosedError("subscriber closed while waiting")
+            t = _SLICE_NS / 1e9 if deadline is None else min(_SLICE_NS / 1e9, max(0.0, deadline - time.monotonic()))
+            try:
+                return self.sub._receive(t)
+            except errors.ChannelTimeoutError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+        return None
+
+
 class Subscriber:
     """A subscriber of a channel (Channel.subscribe). Receive with
     receive(), receive_many() or iteration; each receive first releases
@@ -537,6 +647,7 @@ class Subscriber:
             raise_status(st)
         #: The subscriber's entry in the channel's table (stats, latency).
         self.index: int = idx.value
+        self._waiter: _Waiter | None = None  # started by the first asynchronous wait
 
     def _new_master(self) -> memoryview:
         return memoryview(self._arr).cast("B").toreadonly()
@@ -600,15 +711,25 @@ class Subscriber:
         their payloads is alive; OverrunError ("overwrite") when they were
         overwritten while held (discard what was read from them)."""
         self._handle()
+        self._settle()
         self._retire("release the frames")
         self._ring_release()
 
     # ---- receiving ------------------------------------------------------------
 
+    def _settle(self) -> ChannelFrame | None:
+        """Waits for the asynchronous wait in flight, if any, to end; returns
+        the frame it received for a cancelled wait."""
+        return self._waiter.settle() if self._waiter is not None else None
+
     def receive(self, timeout: float | None = None) -> ChannelFrame:
         """The next frame, waiting up to timeout seconds (None: for ever, 0:
         not at all; ChannelTimeoutError when nothing came). Releases the
         frames received before, first."""
+        f = self._settle()
+        return f if f is not None else self._receive(timeout)
+
+    def _receive(self, timeout: float | None) -> ChannelFrame:
         poll = self._start_receive()
         total = _timeout_ns(timeout)
         deadline = 0 if total <= 0 else time.monotonic_ns() + total
@@ -646,6 +767,9 @@ class Subscriber:
         for the first (ChannelTimeoutError), then takes those already
         published. Releases the frames received before, first."""
         cap = _lib.check_int(max, 1, 1 << 20, "max")
+        f = self._settle()
+        if f is not None:
+            return [f]
         poll = self._start_receive()
         if cap > self._batch_cap:
             self._batch = (_lib.XbFrame * cap)()
@@ -683,6 +807,50 @@ class Subscriber:
     def __iter__(self) -> Iterator[ChannelFrame]:
         return self
 
+    async def receive_async(self, timeout: float | None = None) -> ChannelFrame:
+        """receive() for asyncio: a frame ready now is taken in the loop's
+        thread; otherwise the subscriber's waiter thread waits for it, and
+        the loop runs on meanwhile. Cancelling the await ends the wait."""
+        w = self._waiter
+        if w is None or not w.pending:
+            f = w.settle() if w is not None else None
+            if f is not None:
+                return f
+            try:
+                return self._receive(0)
+            except errors.ChannelTimeoutError:
+                if timeout is not None and timeout <= 0:
+                    raise
+        if w is None:
+            self._handle()
+            w = self._waiter = _Waiter(self)
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        job = _Wait(timeout)
+        w.submit(job, loop, fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            w.cancel(job)
+            raise
+        if job.error is not None:
+            raise job.error
+        assert job.frame is not None
+        return job.frame
+
+    def __aiter__(self) -> AsyncIterator[ChannelFrame]:
+        return self
+
+    async def __anext__(self) -> ChannelFrame:
+        """The next frame, waiting for ever; the iteration ends when the
+        subscriber or its channel is closed."""
+        try:
+            return await self.receive_async()
+        except errors.ClosedError:
+            if not self._h or not self._ch._h:
+                raise StopAsyncIteration from None
+            raise
+
     def __next__(self) -> ChannelFrame:
         """The next frame, waiting for ever; the iteration ends when the
         subscriber or its channel is closed."""
@@ -708,8 +876,15 @@ class Subscriber:
         self._handle()
         return self._ch.latency(quantiles, self)
 
+    def _stop_waiter(self) -> None:
+        w, self._waiter = self._waiter, None
+        if w is not None:
+            w.closing = True
+            w.stop()
+
     def _drop(self) -> None:
         """Closes the handle (the channel is closing; views were checked)."""
+        self._stop_waiter()
         h, self._h = self._h, 0
         self._epoch += 1
         if h:
@@ -721,6 +896,11 @@ class Subscriber:
         payloads are alive. ClosedError the second time."""
         h = self._handle()
         self._check_unused("close the subscriber")
+        w = self._waiter
+        if w is not None:
+            w.closing = True  # a wait in flight ends within a slice, with ClosedError
+            w.settle()
+            self._stop_waiter()
         self._h = 0
         self._epoch += 1
         if self in self._ch._subs:

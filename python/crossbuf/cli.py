@@ -2,12 +2,12 @@
 
     crossbuf inspect REGION            frames: offset, codec, type, size, age
     crossbuf cat REGION [--schema F]   each frame as one line of JSON
-    crossbuf stats REGION              the region's counters
+    crossbuf stats REGION|CHANNEL [--watch]   counters (live, like top, with --watch)
     crossbuf schema compile F.fbs|F.capnp [-I DIR] [-o OUT]
     crossbuf schema stubs F [-o OUT.pyi]     typed record classes for mypy
 
-REGION is a shared-memory name (/name) or a region file. Regions are opened
-read-only. Frames of users' types are named and decoded with the schemas the
+REGION is a shared-memory name (/name) or a region file, CHANNEL a channel's
+name. Both are opened read-only. Frames of users' types are named and decoded with the schemas the
 region carries (Schema.store_in) or given with --schema.
 """
 
@@ -24,6 +24,7 @@ import time
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import _lib, errors
+from .channel import Channel
 from .records import Codec, RecordType
 from .region import Frame, Region
 from .schema import Schema
@@ -130,10 +131,114 @@ def cmd_cat(a: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _region_lines(r: Region) -> list[str]:
+    return [f"{k}: {v:#x}" if k == "region_id" else f"{k}: {v}" for k, v in dataclasses.asdict(r.stats()).items()]
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""  # not reached
+
+
+def _ns(v: int) -> str:
+    if v < 1_000:
+        return f"{v} ns"
+    if v < 1_000_000:
+        return f"{v / 1e3:.1f} us"
+    if v < 1_000_000_000:
+        return f"{v / 1e6:.1f} ms"
+    return f"{v / 1e9:.2f} s"
+
+
+class _ChannelView:
+    """Renders a channel's stats; with a previous sample, rates per second."""
+
+    def __init__(self, name: str, ch: Channel) -> None:
+        self.name, self.ch = name, ch
+        self.prev: tuple[float, Any, dict[int, int]] | None = None
+
+    def lines(self) -> list[str]:
+        now = time.monotonic()
+        st = self.ch.stats()
+        subs = self.ch.subscriber_stats()
+        frames = {s.index: s.frames for s in subs}
+        dt = now - self.prev[0] if self.prev else 0.0
+
+        def rate(cur: int, old: int | None) -> str:
+            if not dt or old is None:
+                return ""
+            return f" ({(cur - old) / dt:,.0f}/s)"
+
+        p = self.prev[1] if self.prev else None
+        out = [
+            (f"channel {self.name}: policy {st.policy}, ring {_size(st.capacity)}, "
+             f"used {_size(st.used)} ({100 * st.used / max(st.capacity, 1):.1f}%), {st.subscribers} subscribers"),
+            (f"published {st.frames_published:,} frames{rate(st.frames_published, p and p.frames_published)}, "
+             f"{_size(st.bytes_published)}{rate(st.bytes_published, p and p.bytes_published).replace('/s', ' B/s')}"),
+            (f"full waits {st.full_waits:,}  full fails {st.full_fails:,}  parked waits {st.parked_waits:,}  "
+             f"dropped {st.dropped_frames:,}  dead publishers {st.dead_publishers:,}  "
+             f"dead subscribers {st.dead_subscribers:,}"),
+            (f"latency p50 {_ns(st.latency_p50_ns)}  p99 {_ns(st.latency_p99_ns)}  p99.9 {_ns(st.latency_p999_ns)}  "
+             f"({st.latency_count:,} recorded, {st.latency_overflow:,} over 100 s)"),
+            "",
+            (f"{'index':>5} {'kind':<10} {'peer':>6} {'lag frames':>11} {'lag bytes':>11} {'received':>12} "
+             f"{'frames/s':>10} {'dropped':>9} {'parked':>8} {'idle':>9}"),
+        ]
+        mono = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        old = self.prev[2] if self.prev else {}
+        for s in subs:
+            kind = "cursor" if s.group_cursor else ("member" if s.group >= 0 else "broadcast")
+            fps = f"{(s.frames - old[s.index]) / dt:,.0f}" if dt and s.index in old else ""
+            idle = _ns(max(0, mono - s.heartbeat_ns)) if s.heartbeat_ns else ""
+            out.append(f"{s.index:>5} {kind:<10} {s.peer:>6} {s.lag_frames:>11,} {_size(s.lag_bytes):>11} "
+                       f"{s.frames:>12,} {fps:>10} {s.dropped:>9,} {s.parked_waits:>8,} {idle:>9}")
+        self.prev = (now, st, frames)
+        return out
+
+
+def _watch(render: Any, interval: float, count: int) -> None:
+    """Redraws render() every interval seconds, like top: count times (0:
+    until Ctrl-C)."""
+    n = 0
+    try:
+        while True:
+            lines = render()
+            stamp = time.strftime("%H:%M:%S")
+            # home, clear the screen; every refresh rewrites it whole
+            sys.stdout.write("\x1b[H\x1b[2J" + f"crossbuf stats, every {interval:g}s  {stamp}\n\n"
+                             + "\n".join(lines) + "\n")
+            sys.stdout.flush()
+            n += 1
+            if count and n >= count:
+                return
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return
+
+
 def cmd_stats(a: argparse.Namespace) -> int:
-    with _open(a.region) as r:
-        for k, v in dataclasses.asdict(r.stats()).items():
-            print(f"{k}: {v:#x}" if k == "region_id" else f"{k}: {v}")
+    if a.interval <= 0:
+        raise errors.InvalidArgumentError(f"--interval must be > 0, not {a.interval}")
+    try:
+        r = _open(a.region)
+    except errors.VersionError:  # not a region: a channel?
+        r = None
+    if r is not None:
+        with r:
+            if a.watch:
+                _watch(lambda: _region_lines(r), a.interval, a.count)
+            else:
+                print("\n".join(_region_lines(r)))
+        return 0
+    with Channel.open(a.region.lstrip("/"), readonly=True) as ch:
+        view = _ChannelView(a.region, ch)
+        if a.watch:
+            _watch(view.lines, a.interval, a.count)
+        else:
+            print("\n".join(view.lines()))
     return 0
 
 
@@ -163,15 +268,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     for name, fn, helptext in (("inspect", cmd_inspect, "list the frames of a region"),
                                ("cat", cmd_cat, "print each frame as one line of JSON"),
-                               ("stats", cmd_stats, "print the region's counters")):
+                               ("stats", cmd_stats, "print the counters of a region or channel")):
         c = sub.add_parser(name, help=helptext)
-        c.add_argument("region", help="shared-memory name (/name) or region file")
+        c.add_argument("region", help="shared-memory name (/name) or region file"
+                       + (", or a channel's name" if name == "stats" else ""))
         if name != "stats":
             c.add_argument("--schema", action="append", default=[], metavar="FILE",
                            help="a schema (.bfbs, .fbs, .capnp, request bytes) for the frames' types; asked before "
                                 "the schemas the region carries")
         if name == "cat":
             c.add_argument("--pretty", action="store_true", help="indent the JSON")
+        if name == "stats":
+            c.add_argument("--watch", action="store_true", help="refresh like top, with rates per second")
+            c.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help="refresh period (1)")
+            c.add_argument("--count", type=int, default=0, metavar="N",
+                           help="with --watch: stop after N refreshes (0: at Ctrl-C)")
         c.set_defaults(fn=fn)
     sc = sub.add_parser("schema", help="schema tools").add_subparsers(dest="schema_command", required=True)
     comp = sc.add_parser("compile", help="compile .fbs or .capnp text into its binary form")

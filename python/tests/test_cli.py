@@ -72,3 +72,36 @@ def test_schema_compile(tmp_path: "os.PathLike[str]") -> None:
         s = xb.Schema.load(fh.read())
     assert s.type_name(s.type_id("t.Point")) == "t.Point"
     s.close()
+
+
+def test_channel_stats_and_watch() -> None:
+    import uuid
+
+    name = f"xb-test-cli-{uuid.uuid4().hex[:10]}"
+    with xb.Channel.create(name, 1 << 16) as ch, ch.subscribe() as sub:
+        for i in range(10):
+            ch.publish(b"x" * (i + 1))
+        sub.receive_many(max=4, timeout=1)
+        out = run("stats", name)
+        assert out.returncode == 0, out.stderr
+        assert f"channel {name}: policy block" in out.stdout
+        assert "published 10 frames" in out.stdout
+        # the subscriber's row: index 0, broadcast, 6 frames not released, 4 received
+        row = [line.split() for line in out.stdout.splitlines() if "broadcast" in line]
+        assert len(row) == 1 and row[0][3] == "10" and row[0][6] == "4", out.stdout
+
+        out = run("stats", name, "--watch", "--count", "2", "--interval", "0.05")
+        assert out.returncode == 0, out.stderr
+        screens = out.stdout.split("\x1b[H\x1b[2J")
+        assert screens[0] == "" and len(screens) == 3, out.stdout
+        assert all(f"channel {name}" in s for s in screens[1:])
+        assert "(0/s)" in screens[2] and "(0/s)" not in screens[1]  # rates from the second refresh on
+    xb.Channel.unlink(name)
+
+
+def test_region_stats_watch(shm_name: str) -> None:
+    with xb.Region.create_shm(shm_name, 1 << 16) as r:
+        r.append_raw(xb.Codec.JSON, 0, b"{}")
+        out = run("stats", shm_name, "--watch", "--count", "1")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith("\x1b[H\x1b[2J") and "frame_count: 1" in out.stdout
