@@ -219,8 +219,9 @@ func rootField(t *testing.T, msg []byte, ty *Type, name string) (int, int) {
 	t.Helper()
 	segs, err := splitSegments(msg, Stream)
 	require.NoError(t, err)
-	r := &cpReader{segs: segs, budget: 1 << 30, opts: &Options{}}
-	st, _, err := r.structAt(0, 0)
+	r := &cpReader{segs: segs, budget: 1 << 30, limit: 1 << 30}
+	var st cpStruct
+	_, err = r.structAt(0, 0, &st)
 	require.NoError(t, err)
 	return st.seg, st.ptrs + int(ty.Field(name).Offset)
 }

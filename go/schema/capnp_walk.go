@@ -29,10 +29,16 @@ import (
 type cpReader struct {
 	segs   [][]byte
 	budget uint64
-	opts   *Options
-	depth  int
-	build  bool
+	// limit and maxDepth are the Options' TraverseLimitWords and MaxDepth.
+	limit    uint64
+	maxDepth int
+	depth    int
+	build    bool
 }
+
+// cpStruct and cpList are filled field by field, not from composite
+// literals: a literal is built in a temporary and copied with wide moves that
+// stall on the narrow stores just made, which cost more than the read itself.
 
 // cpStruct is a struct's location: its data section in bytes (lists of
 // primitives read as structs have sub-word data sections) and its pointers.
@@ -73,7 +79,7 @@ func walkCapnp(t *Type, msg []byte, o *Options, build bool) (map[string]any, err
 	if err != nil {
 		return nil, &DataError{Format: CapnProto, Type: t.Name, Reason: err.Error()}
 	}
-	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, opts: o, build: build}
+	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, limit: o.TraverseLimitWords, maxDepth: o.MaxDepth, build: build}
 	v, err := r.root(t)
 	if err != nil {
 		return nil, toDataError(CapnProto, t, err)
@@ -166,7 +172,7 @@ func (r *cpReader) words(seg int) int { return len(r.segs[seg]) / wordBytes }
 
 func (r *cpReader) charge(words uint64) error {
 	if words > r.budget {
-		return failf("traversal limit of %d words exceeded", r.opts.TraverseLimitWords)
+		return failf("traversal limit of %d words exceeded", r.limit)
 	}
 	r.budget -= words
 	return nil
@@ -176,12 +182,9 @@ func (r *cpReader) root(t *Type) (map[string]any, error) {
 	if r.words(0) == 0 {
 		return nil, failf("first segment is empty: no root pointer")
 	}
-	st, null, err := r.structAt(0, 0)
-	if err != nil {
+	var st cpStruct // a null root reads as the default struct
+	if _, err := r.structAt(0, 0, &st); err != nil {
 		return nil, at(err, "(root)")
-	}
-	if null {
-		st = cpStruct{} // a null root reads as the default struct
 	}
 	return r.structValue(t, st)
 }
@@ -236,23 +239,26 @@ func (r *cpReader) inSegment(seg, w int, n uint64) bool {
 	return w >= 0 && uint64(w)+n <= uint64(r.words(seg))
 }
 
-// structAt reads the struct pointer at (seg, w).
-func (r *cpReader) structAt(seg, w int) (cpStruct, bool, error) {
+// structAt reads the struct pointer at (seg, w) into st; null reports a
+// null pointer. (Results go through pointers: copying these structs out by
+// value costs as much as the read.)
+func (r *cpReader) structAt(seg, w int, st *cpStruct) (null bool, err error) {
 	s, target, tag, err := r.resolve(seg, w)
 	if err != nil || tag == 0 {
-		return cpStruct{}, tag == 0 && err == nil, err
+		return tag == 0 && err == nil, err
 	}
 	if tag&3 != 0 {
-		return cpStruct{}, false, failf("expected a struct pointer, found a %s", ptrKind(tag))
+		return false, failf("expected a struct pointer, found a %s", ptrKind(tag))
 	}
 	dw, pc := int(uint16(tag>>32)), int(uint16(tag>>48))
 	if !r.inSegment(s, target, uint64(dw+pc)) {
-		return cpStruct{}, false, failf("struct of %d words at word %d is outside segment %d", dw+pc, target, s)
+		return false, failf("struct of %d words at word %d is outside segment %d", dw+pc, target, s)
 	}
 	if err := r.charge(uint64(dw + pc)); err != nil {
-		return cpStruct{}, false, err
+		return false, err
 	}
-	return cpStruct{seg: s, data: target * wordBytes, dataBytes: dw * wordBytes, ptrs: target + dw, ptrCount: pc}, false, nil
+	st.seg, st.data, st.dataBytes, st.ptrs, st.ptrCount = s, target*wordBytes, dw*wordBytes, target+dw, pc
+	return false, nil
 }
 
 func ptrKind(tag uint64) string {
@@ -261,14 +267,14 @@ func ptrKind(tag uint64) string {
 
 var elemBits = [8]int{0, 1, 8, 16, 32, 64, 64, 0}
 
-// listAt reads the list pointer at (seg, w).
-func (r *cpReader) listAt(seg, w int) (cpList, bool, error) {
+// listAt reads the list pointer at (seg, w) into l; null reports a null pointer.
+func (r *cpReader) listAt(seg, w int, l *cpList) (null bool, err error) {
 	s, target, tag, err := r.resolve(seg, w)
 	if err != nil || tag == 0 {
-		return cpList{}, tag == 0 && err == nil, err
+		return tag == 0 && err == nil, err
 	}
 	if tag&3 != 1 {
-		return cpList{}, false, failf("expected a list pointer, found a %s", ptrKind(tag))
+		return false, failf("expected a list pointer, found a %s", ptrKind(tag))
 	}
 	size := uint8(tag>>32) & 7
 	n := uint64(tag >> 35)
@@ -276,39 +282,41 @@ func (r *cpReader) listAt(seg, w int) (cpList, bool, error) {
 		bits := uint64(elemBits[size])
 		words := (n*bits + 63) / 64
 		if !r.inSegment(s, target, words) {
-			return cpList{}, false, failf("list of %d elements at word %d is outside segment %d", n, target, s)
+			return false, failf("list of %d elements at word %d is outside segment %d", n, target, s)
 		}
 		charge := words
 		if bits == 0 {
 			charge = n
 		}
 		if err := r.charge(charge); err != nil {
-			return cpList{}, false, err
+			return false, err
 		}
-		return cpList{seg: s, start: target * wordBytes, count: int(n), size: size, stride: int(bits)}, false, nil
+		l.seg, l.start, l.count, l.size, l.stride, l.dataBytes, l.ptrCount = s, target*wordBytes, int(n), size, int(bits), 0, 0
+		return false, nil
 	}
 	// Composite: n is the word count after the tag word.
 	if !r.inSegment(s, target, n+1) {
-		return cpList{}, false, failf("composite list of %d words at word %d is outside segment %d", n, target, s)
+		return false, failf("composite list of %d words at word %d is outside segment %d", n, target, s)
 	}
 	t := r.word(s, target)
 	if t&3 != 0 {
-		return cpList{}, false, failf("composite list tag is not a struct tag")
+		return false, failf("composite list tag is not a struct tag")
 	}
 	count := uint64(uint32(t) >> 2)
 	dw, pc := uint64(uint16(t>>32)), uint64(uint16(t>>48))
 	if count*(dw+pc) > n {
-		return cpList{}, false, failf("composite list of %d elements of %d words overruns its %d words", count, dw+pc, n)
+		return false, failf("composite list of %d elements of %d words overruns its %d words", count, dw+pc, n)
 	}
 	charge := n + 1
 	if dw+pc == 0 {
 		charge += count
 	}
 	if err := r.charge(charge); err != nil {
-		return cpList{}, false, err
+		return false, err
 	}
-	return cpList{seg: s, start: (target + 1) * wordBytes, count: int(count), size: 7,
-		stride: int(dw+pc) * 64, dataBytes: int(dw) * wordBytes, ptrCount: int(pc)}, false, nil
+	l.seg, l.start, l.count, l.size = s, (target+1)*wordBytes, int(count), 7
+	l.stride, l.dataBytes, l.ptrCount = int(dw+pc)*64, int(dw)*wordBytes, int(pc)
+	return false, nil
 }
 
 // element returns list element i viewed as a struct.
@@ -346,8 +354,8 @@ func (r *cpReader) bits(st cpStruct, off, n uint64) uint64 {
 
 func (r *cpReader) enter() error {
 	r.depth++
-	if r.depth > r.opts.MaxDepth {
-		return failf("nesting deeper than %d", r.opts.MaxDepth)
+	if r.depth > r.maxDepth {
+		return failf("nesting deeper than %d", r.maxDepth)
 	}
 	return nil
 }
@@ -423,7 +431,8 @@ func (r *cpReader) field(f *Field, st cpStruct) (any, bool, error) {
 func (r *cpReader) pointer(ref *TypeRef, seg, w int) (any, bool, error) {
 	switch ref.Kind {
 	case Struct:
-		st, null, err := r.structAt(seg, w)
+		var st cpStruct
+		null, err := r.structAt(seg, w, &st)
 		if err != nil || null {
 			return nil, false, err
 		}
@@ -434,7 +443,8 @@ func (r *cpReader) pointer(ref *TypeRef, seg, w int) (any, bool, error) {
 	case AnyPointer:
 		return nil, true, r.anyPointer(seg, w)
 	}
-	l, null, err := r.listAt(seg, w)
+	var l cpList
+	null, err := r.listAt(seg, w, &l)
 	if err != nil || null {
 		return nil, false, err
 	}
@@ -546,14 +556,14 @@ func (r *cpReader) anyPointer(seg, w int) error {
 	var ptrs []cpStruct // one per pointer-holding element
 	switch tag & 3 {
 	case 0:
-		st, _, err := r.structAt(seg, w)
-		if err != nil {
+		var st cpStruct
+		if _, err := r.structAt(seg, w, &st); err != nil {
 			return err
 		}
 		ptrs = []cpStruct{st}
 	case 1:
-		l, _, err := r.listAt(seg, w)
-		if err != nil {
+		var l cpList
+		if _, err := r.listAt(seg, w, &l); err != nil {
 			return err
 		}
 		if l.size == 6 || (l.size == 7 && l.ptrCount > 0) {
