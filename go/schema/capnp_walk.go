@@ -7,6 +7,7 @@ import (
 	"math/bits"
 
 	"capnproto.org/go/capnp/v3/packed"
+	"github.com/tinylib/msgp/msgp"
 )
 
 // The Cap'n Proto reader walks a message by the plan of its root struct,
@@ -34,6 +35,8 @@ type cpReader struct {
 	maxDepth int
 	depth    int
 	build    bool
+	// mp, when set, receives the message as MessagePack (see fbWalker).
+	mp *mpWriter
 }
 
 // cpStruct and cpList are filled field by field, not from composite
@@ -66,7 +69,7 @@ const (
 	wordBytes   = 8
 )
 
-func walkCapnp(t *Type, msg []byte, o *Options, build bool) (map[string]any, error) {
+func walkCapnp(t *Type, msg []byte, o *Options, build bool, mp *mpWriter) (map[string]any, error) {
 	framing := o.Framing
 	if framing == Packed {
 		var err error
@@ -79,7 +82,7 @@ func walkCapnp(t *Type, msg []byte, o *Options, build bool) (map[string]any, err
 	if err != nil {
 		return nil, &DataError{Format: CapnProto, Type: t.Name, Reason: err.Error()}
 	}
-	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, limit: o.TraverseLimitWords, maxDepth: o.MaxDepth, build: build}
+	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, limit: o.TraverseLimitWords, maxDepth: o.MaxDepth, build: build, mp: mp}
 	v, err := r.root(t)
 	if err != nil {
 		return nil, toDataError(CapnProto, t, err)
@@ -381,9 +384,17 @@ func (r *cpReader) fields(t *Type, st cpStruct, m map[string]any) error {
 	if t.DiscriminantCount > 0 {
 		disc = r.bits(st, uint64(t.DiscriminantOffset)*16, 16)
 	}
+	var obj mpObject
+	if r.mp != nil {
+		obj = r.mp.beginMap()
+	}
 	for _, f := range t.Fields {
 		if f.Discriminant != NoDiscriminant && uint64(f.Discriminant) != disc {
 			continue
+		}
+		key := 0
+		if r.mp != nil {
+			key = r.mp.key(f.Name)
 		}
 		v, present, err := r.field(f, st)
 		if err != nil {
@@ -392,6 +403,12 @@ func (r *cpReader) fields(t *Type, st cpStruct, m map[string]any) error {
 		if r.build && present {
 			m[f.Name] = v
 		}
+		if r.mp != nil {
+			r.mp.entry(&obj, key, present)
+		}
+	}
+	if r.mp != nil {
+		r.mp.endMap(obj)
 	}
 	return nil
 }
@@ -399,6 +416,9 @@ func (r *cpReader) fields(t *Type, st cpStruct, m map[string]any) error {
 func (r *cpReader) field(f *Field, st cpStruct) (any, bool, error) {
 	switch f.Kind {
 	case Void, Interface:
+		if r.mp != nil {
+			r.mp.null()
+		}
 		return nil, true, nil
 	case AnyPointer:
 		// Its content has no schema here: verified, left out of the value.
@@ -414,6 +434,10 @@ func (r *cpReader) field(f *Field, st cpStruct) (any, bool, error) {
 		return g, true, r.fields(f.Type, st, g)
 	}
 	if !f.IsPointer() {
+		if r.mp != nil {
+			n := f.dataBits()
+			r.mp.scalarBits(f.scalarKind(), r.bits(st, uint64(f.Offset)*n, n)^f.DefaultBits)
+		}
 		if !r.build {
 			return nil, true, nil
 		}
@@ -438,10 +462,14 @@ func (r *cpReader) pointer(ref *TypeRef, seg, w int) (any, bool, error) {
 		}
 		v, err := r.structValue(ref.Type, st)
 		return v, err == nil, err
-	case Interface:
+	case Interface, AnyPointer:
+		if r.mp != nil {
+			r.mp.null()
+		}
+		if ref.Kind == AnyPointer {
+			return nil, true, r.anyPointer(seg, w)
+		}
 		return nil, true, nil
-	case AnyPointer:
-		return nil, true, r.anyPointer(seg, w)
 	}
 	var l cpList
 	null, err := r.listAt(seg, w, &l)
@@ -456,6 +484,9 @@ func (r *cpReader) pointer(ref *TypeRef, seg, w int) (any, bool, error) {
 		if l.count == 0 || r.segs[l.seg][l.start+l.count-1] != 0 {
 			return nil, false, failf("text is not NUL-terminated")
 		}
+		if r.mp != nil {
+			return nil, true, r.mp.str(r.segs[l.seg][l.start : l.start+l.count-1])
+		}
 		if !r.build {
 			return nil, true, nil
 		}
@@ -463,6 +494,10 @@ func (r *cpReader) pointer(ref *TypeRef, seg, w int) (any, bool, error) {
 	case Bytes:
 		if l.size != 2 {
 			return nil, false, failf("data is not a list of bytes")
+		}
+		if r.mp != nil {
+			r.mp.bin(r.segs[l.seg][l.start : l.start+l.count])
+			return nil, true, nil
 		}
 		if !r.build {
 			return nil, true, nil
@@ -484,12 +519,25 @@ func (r *cpReader) list(elem *TypeRef, l cpList) (any, error) {
 	if r.build {
 		out = make([]any, l.count)
 	}
+	if r.mp != nil {
+		r.mp.array(l.count)
+	}
 	switch {
 	case elem.Kind == Void:
 		// any encoding holds a list of Void
+		if r.mp != nil {
+			for i := 0; i < l.count; i++ {
+				r.mp.null()
+			}
+		}
 	case elem.Kind == Bool:
 		if l.size != 1 {
 			return nil, failf("a List(Bool) must be a bit list")
+		}
+		if r.mp != nil {
+			for i := 0; i < l.count; i++ {
+				r.mp.buf = msgp.AppendBool(r.mp.buf, r.segs[l.seg][l.start+i/8]>>(i%8)&1 != 0)
+			}
 		}
 		if r.build {
 			for i := range out {
@@ -505,8 +553,13 @@ func (r *cpReader) list(elem *TypeRef, l cpList) (any, error) {
 		} else if uint64(l.stride) != n {
 			return nil, failf("expected a list of %d-bit %s, found %d-bit elements", n, elem, l.stride)
 		}
+		k := elem.scalarKind()
+		if r.mp != nil {
+			for i := 0; i < l.count; i++ {
+				r.mp.scalarBits(k, r.bits(l.element(i), 0, n))
+			}
+		}
 		if r.build {
-			k := elem.scalarKind()
 			for i := range out {
 				out[i] = scalarFromBits(k, r.bits(l.element(i), 0, n))
 			}
@@ -530,9 +583,12 @@ func (r *cpReader) list(elem *TypeRef, l cpList) (any, error) {
 		}
 		for i := 0; i < l.count; i++ {
 			e := l.element(i)
-			v, _, err := r.pointer(elem, e.seg, e.ptrs)
+			v, present, err := r.pointer(elem, e.seg, e.ptrs)
 			if err != nil {
 				return nil, atIndex(err, i)
+			}
+			if r.mp != nil && !present {
+				r.mp.null()
 			}
 			if r.build {
 				out[i] = v

@@ -17,16 +17,21 @@ import (
 // newer schema, are accepted and skipped); union vectors paired with type
 // vectors of the same length; nested_flatbuffer fields verified as their own
 // buffer; nesting depth and table count limits.
+//
+// In its third mode (mp != nil) it writes the message as MessagePack while
+// it verifies, without building the dynamic value: each value-producing step
+// appends to mp and returns written (nil for a value that is left out).
 type fbWalker struct {
 	buf    []byte
 	opts   *Options
 	depth  int
 	tables int
 	build  bool
+	mp     *mpWriter
 }
 
-func walkFlatBuffer(t *Type, buf []byte, o *Options, build bool) (map[string]any, error) {
-	w := &fbWalker{buf: buf, opts: o, build: build}
+func walkFlatBuffer(t *Type, buf []byte, o *Options, build bool, mp *mpWriter) (map[string]any, error) {
+	w := &fbWalker{buf: buf, opts: o, build: build, mp: mp}
 	v, err := w.root(t)
 	if err != nil {
 		return nil, toDataError(FlatBuffers, t, err)
@@ -134,6 +139,10 @@ func (w *fbWalker) table(t *Type, pos int) (map[string]any, error) {
 		// The vtable bounds how many fields are present.
 		m = make(map[string]any, min(len(t.Fields), (vsize-4)/2))
 	}
+	var obj mpObject
+	if w.mp != nil {
+		obj = w.mp.beginMap()
+	}
 	for _, f := range t.Fields {
 		if f.Deprecated {
 			continue
@@ -152,6 +161,10 @@ func (w *fbWalker) table(t *Type, pos int) (map[string]any, error) {
 		if err := w.check(p, f.Size, f.Align, "field"); err != nil {
 			return nil, at(err, f.Name)
 		}
+		key := 0
+		if w.mp != nil {
+			key = w.mp.key(f.Name)
+		}
 		v, err := w.field(t, f, pos, vpos, vsize, p)
 		if err != nil {
 			return nil, at(err, f.Name)
@@ -159,6 +172,12 @@ func (w *fbWalker) table(t *Type, pos int) (map[string]any, error) {
 		if w.build && v != nil {
 			m[f.Name] = v
 		}
+		if w.mp != nil {
+			w.mp.entry(&obj, key, v != nil)
+		}
+	}
+	if w.mp != nil {
+		w.mp.endMap(obj)
 	}
 	w.depth--
 	return m, nil
@@ -196,7 +215,12 @@ func (w *fbWalker) field(t *Type, f *Field, tpos, vpos, vsize, p int) (any, erro
 		if f.Elem.Kind == Union {
 			return w.unionVector(f, tpos, vpos, vsize, q)
 		}
+		mp := w.mp
+		if f.Nested != nil {
+			w.mp = nil // written as the nested table, not as bytes
+		}
 		v, n, err := w.vector(f.Elem, q)
+		w.mp = mp
 		if err != nil {
 			return nil, err
 		}
@@ -205,18 +229,26 @@ func (w *fbWalker) field(t *Type, f *Field, tpos, vpos, vsize, p int) (any, erro
 			// required), sharing this walk's depth and table budgets.
 			so := *w.opts
 			so.Identifier, so.SizePrefixed = "", false
-			sub := &fbWalker{buf: w.buf[q+4 : q+4+n], opts: &so, depth: w.depth, tables: w.tables, build: w.build}
+			sub := &fbWalker{buf: w.buf[q+4 : q+4+n], opts: &so, depth: w.depth, tables: w.tables, build: w.build, mp: w.mp}
 			nv, err := sub.root(f.Nested)
 			if err != nil {
 				return nil, at(err, "(nested "+f.Nested.Name+")")
 			}
 			w.tables = sub.tables
-			// flatc prints a nested flatbuffer as its table; so does Decode.
+			// flatc prints a nested flatbuffer as its table; so do Decode
+			// and MsgPack.
 			if w.build {
 				return nv, nil
 			}
+			if w.mp != nil {
+				return written, nil
+			}
 		}
 		return v, nil
+	}
+	if w.mp != nil {
+		w.mp.scalar(f.scalarKind(), w.buf[p:])
+		return written, nil
 	}
 	if !w.build {
 		return nil, nil
@@ -238,8 +270,14 @@ func (w *fbWalker) tableU8(f *Field, tpos, vpos, vsize int) uint8 {
 
 func (w *fbWalker) tableValue(t *Type, pos int) (any, error) {
 	m, err := w.table(t, pos)
-	if err != nil || !w.build {
+	if err != nil {
 		return nil, err
+	}
+	if w.mp != nil {
+		return written, nil
+	}
+	if !w.build {
+		return nil, nil
 	}
 	return m, nil
 }
@@ -255,6 +293,9 @@ func (w *fbWalker) str(pos int) (any, error) {
 	}
 	if w.buf[end] != 0 {
 		return nil, failf("string at %d is not NUL-terminated", pos)
+	}
+	if w.mp != nil {
+		return written, w.mp.str(w.buf[pos+4 : end])
 	}
 	if !w.build {
 		return nil, nil
@@ -316,9 +357,15 @@ func (w *fbWalker) unionVector(f *Field, tpos, vpos, vsize, q int) (any, error) 
 	if w.build {
 		out = make([]any, n)
 	}
+	if w.mp != nil {
+		w.mp.array(n)
+	}
 	for i := 0; i < n; i++ {
 		tag := w.buf[tq+4+i]
 		if tag == 0 {
+			if w.mp != nil {
+				w.mp.null()
+			}
 			continue
 		}
 		ep, err := w.offset(q + 4 + 4*i)
@@ -332,6 +379,12 @@ func (w *fbWalker) unionVector(f *Field, tpos, vpos, vsize, q int) (any, error) 
 		if w.build {
 			out[i] = v
 		}
+		if w.mp != nil && v == nil {
+			w.mp.null() // a member this schema does not know
+		}
+	}
+	if w.mp != nil {
+		return written, nil
 	}
 	if !w.build {
 		return nil, nil
@@ -357,11 +410,17 @@ func (w *fbWalker) vector(e *TypeRef, pos int) (any, int, error) {
 	if w.build {
 		out = make([]any, count)
 	}
+	if w.mp != nil {
+		w.mp.array(count)
+	}
 	switch e.Kind {
 	case Struct:
-		if w.build {
+		if w.build || w.mp != nil {
 			for i := 0; i < count; i++ {
-				out[i] = w.structValue(e.Type, base+i*size)
+				v := w.structValue(e.Type, base+i*size)
+				if w.build {
+					out[i] = v
+				}
 			}
 		}
 	case String, Table:
@@ -384,12 +443,18 @@ func (w *fbWalker) vector(e *TypeRef, pos int) (any, int, error) {
 			}
 		}
 	default:
+		k := e.scalarKind()
+		if w.mp != nil {
+			w.mp.scalars(k, w.buf[base:base+count*size], size)
+		}
 		if w.build {
-			k := e.scalarKind()
 			for i := 0; i < count; i++ {
 				out[i] = readScalar(k, w.buf[base+i*size:])
 			}
 		}
+	}
+	if w.mp != nil {
+		return written, count * size, nil
 	}
 	if !w.build {
 		return nil, count * size, nil
@@ -399,6 +464,10 @@ func (w *fbWalker) vector(e *TypeRef, pos int) (any, int, error) {
 
 // structValue decodes an inline struct whose bytes are known to be in range.
 func (w *fbWalker) structValue(t *Type, pos int) any {
+	if w.mp != nil {
+		w.mp.fbStruct(t, w.buf[pos:pos+t.ByteSize])
+		return written
+	}
 	if !w.build {
 		return nil
 	}

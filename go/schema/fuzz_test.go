@@ -101,9 +101,20 @@ func FuzzVerifyTestAllTypes(f *testing.F) {
 			if (verr == nil) != (derr == nil) {
 				t.Fatalf("verify %v but decode %v", verr, derr)
 			}
-			if derr == nil {
-				_, _ = ty.AppendJSON(nil, v)
+			// MessagePack, written by the verifying walk, fails exactly
+			// where Decode does (or on a string that is not UTF-8), and
+			// otherwise holds the decoded value.
+			mp, merr := ty.MsgPack(b, opts)
+			if derr != nil {
+				require.Error(t, merr)
+				continue
 			}
+			_, _ = ty.AppendJSON(nil, v)
+			if merr != nil {
+				require.Contains(t, merr.Error(), "UTF-8")
+				continue
+			}
+			require.Equal(t, normalizeInts(v), readMsgPack(t, mp))
 		}
 	})
 }

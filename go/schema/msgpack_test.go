@@ -135,10 +135,12 @@ func FuzzMsgPackMonster(f *testing.F) {
 	f.Add(readFile(f, filepath.Join(dir, "monsterdata_test.mon")))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, err := s.Root.Decode(b, nil)
+		mp, merr := s.Root.AppendMsgPack(nil, b, nil)
 		if err != nil {
+			require.Error(t, merr, "MessagePack fails where Decode does")
 			return
 		}
-		mp, err := s.Root.AppendMsgPack(nil, v)
+		err = merr
 		if err != nil {
 			var de *DataError
 			require.True(t, errors.As(err, &de), "%v", err)
