@@ -134,6 +134,15 @@ func BenchmarkBundledLogEntry(b *testing.B) {
 				}
 			}
 		})
+		b.Run(f.format.String()+"/msgpack/engine", func(b *testing.B) {
+			b.ReportAllocs()
+			var out []byte
+			for b.Loop() {
+				if out, err = ty.AppendMsgPack(out[:0], msg, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(f.format.String()+"/decode-full/engine-dynamic", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
