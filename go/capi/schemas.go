@@ -338,9 +338,9 @@ const (
 func transcode(t *schema.Type, msg []byte, opts *schema.Options, form outForm, s *scratch, out **C.uint8_t, outLen *C.uint64_t) status {
 	var err error
 	if form == outJSON {
-		var v map[string]any
+		var v *schema.Record
 		if v, err = t.Decode(msg, opts); err == nil {
-			s.out, err = t.AppendJSON(s.out[:0], v)
+			s.out, err = t.AppendJSON(s.out[:0], v.Map())
 		}
 	} else {
 		s.out, err = t.AppendMsgPack(s.out[:0], msg, opts)

@@ -35,6 +35,7 @@ type cpReader struct {
 	maxDepth int
 	depth    int
 	build    bool
+	a        *arena // where Decode's records live
 	// mp, when set, receives the message as MessagePack (see fbWalker).
 	mp *mpWriter
 }
@@ -69,7 +70,7 @@ const (
 	wordBytes   = 8
 )
 
-func walkCapnp(t *Type, msg []byte, o *Options, build bool, mp *mpWriter) (map[string]any, error) {
+func walkCapnp(t *Type, msg []byte, o *Options, build bool, mp *mpWriter) (*Record, error) {
 	framing := o.Framing
 	if framing == Packed {
 		var err error
@@ -83,11 +84,17 @@ func walkCapnp(t *Type, msg []byte, o *Options, build bool, mp *mpWriter) (map[s
 		return nil, &DataError{Format: CapnProto, Type: t.Name, Reason: err.Error()}
 	}
 	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, limit: o.TraverseLimitWords, maxDepth: o.MaxDepth, build: build, mp: mp}
-	v, err := r.root(t)
+	if build {
+		r.a = newArena(len(msg))
+	}
+	ri, err := r.root(t)
 	if err != nil {
 		return nil, toDataError(CapnProto, t, err)
 	}
-	return v, nil
+	if !build {
+		return nil, nil
+	}
+	return &Record{r.a, ri}, nil
 }
 
 // unpack decodes the packed encoding after measuring its output, so that a
@@ -181,15 +188,16 @@ func (r *cpReader) charge(words uint64) error {
 	return nil
 }
 
-func (r *cpReader) root(t *Type) (map[string]any, error) {
+func (r *cpReader) root(t *Type) (int, error) {
 	if r.words(0) == 0 {
-		return nil, failf("first segment is empty: no root pointer")
+		return 0, failf("first segment is empty: no root pointer")
 	}
 	var st cpStruct // a null root reads as the default struct
 	if _, err := r.structAt(0, 0, &st); err != nil {
-		return nil, at(err, "(root)")
+		return 0, at(err, "(root)")
 	}
-	return r.structValue(t, st)
+	v, err := r.structValue(t, st)
+	return int(v.bits), err
 }
 
 // resolve follows the pointer at (seg, w), through far pointers, to the
@@ -363,23 +371,30 @@ func (r *cpReader) enter() error {
 	return nil
 }
 
-func (r *cpReader) structValue(t *Type, st cpStruct) (map[string]any, error) {
+func (r *cpReader) structValue(t *Type, st cpStruct) (slot, error) {
 	if err := r.enter(); err != nil {
-		return nil, err
+		return slot{}, err
 	}
-	var m map[string]any
+	rec := 0
 	if r.build {
-		m = make(map[string]any, len(t.Fields))
+		rec = r.a.record(t, len(t.Fields))
 	}
-	if err := r.fields(t, st, m); err != nil {
-		return nil, err
+	if err := r.fields(t, st, rec); err != nil {
+		return slot{}, err
 	}
 	r.depth--
-	return m, nil
+	if r.mp != nil {
+		return written, nil
+	}
+	if !r.build {
+		return slot{}, nil
+	}
+	return r.a.recordValue(rec), nil
 }
 
-// fields reads t's fields (t is the struct or one of its groups) into m.
-func (r *cpReader) fields(t *Type, st cpStruct, m map[string]any) error {
+// fields reads t's fields (t is the struct or one of its groups) into
+// record rec.
+func (r *cpReader) fields(t *Type, st cpStruct, rec int) error {
 	disc := uint64(NoDiscriminant)
 	if t.DiscriminantCount > 0 {
 		disc = r.bits(st, uint64(t.DiscriminantOffset)*16, 16)
@@ -388,7 +403,7 @@ func (r *cpReader) fields(t *Type, st cpStruct, m map[string]any) error {
 	if r.mp != nil {
 		obj = r.mp.beginMap()
 	}
-	for _, f := range t.Fields {
+	for i, f := range t.Fields {
 		if f.Discriminant != NoDiscriminant && uint64(f.Discriminant) != disc {
 			continue
 		}
@@ -401,7 +416,7 @@ func (r *cpReader) fields(t *Type, st cpStruct, m map[string]any) error {
 			return at(err, f.Name)
 		}
 		if r.build && present {
-			m[f.Name] = v
+			r.a.set(rec, i, v)
 		}
 		if r.mp != nil {
 			r.mp.entry(&obj, key, present)
@@ -413,52 +428,55 @@ func (r *cpReader) fields(t *Type, st cpStruct, m map[string]any) error {
 	return nil
 }
 
-func (r *cpReader) field(f *Field, st cpStruct) (any, bool, error) {
+func (r *cpReader) field(f *Field, st cpStruct) (slot, bool, error) {
 	switch f.Kind {
 	case Void, Interface:
 		if r.mp != nil {
 			r.mp.null()
 		}
-		return nil, true, nil
+		return null, true, nil
 	case AnyPointer:
 		// Its content has no schema here: verified, left out of the value.
 		if int(f.Offset) < st.ptrCount {
-			return nil, false, r.anyPointer(st.seg, st.ptrs+int(f.Offset))
+			return slot{}, false, r.anyPointer(st.seg, st.ptrs+int(f.Offset))
 		}
-		return nil, false, nil
+		return slot{}, false, nil
 	case Group:
-		var g map[string]any
+		g := 0
 		if r.build {
-			g = make(map[string]any, len(f.Type.Fields))
+			g = r.a.record(f.Type, len(f.Type.Fields))
 		}
-		return g, true, r.fields(f.Type, st, g)
+		if err := r.fields(f.Type, st, g); err != nil || !r.build {
+			return slot{}, true, err
+		}
+		return r.a.recordValue(g), true, nil
 	}
 	if !f.IsPointer() {
+		n := f.dataBits()
+		bits := r.bits(st, uint64(f.Offset)*n, n) ^ f.DefaultBits
 		if r.mp != nil {
-			n := f.dataBits()
-			r.mp.scalarBits(f.scalarKind(), r.bits(st, uint64(f.Offset)*n, n)^f.DefaultBits)
+			r.mp.scalarBits(f.scalarKind(), bits)
 		}
 		if !r.build {
-			return nil, true, nil
+			return slot{}, true, nil
 		}
-		n := f.dataBits()
-		return scalarFromBits(f.scalarKind(), r.bits(st, uint64(f.Offset)*n, n)^f.DefaultBits), true, nil
+		return scalarBitsValue(f.scalarKind(), bits&mask(uint(n))), true, nil
 	}
 	if int(f.Offset) >= st.ptrCount {
-		return nil, false, nil // a null pointer: left out
+		return slot{}, false, nil // a null pointer: left out
 	}
 	return r.pointer(&f.TypeRef, st.seg, st.ptrs+int(f.Offset))
 }
 
 // pointer reads the value of type ref at pointer (seg, w); present is false
 // for a null pointer.
-func (r *cpReader) pointer(ref *TypeRef, seg, w int) (any, bool, error) {
+func (r *cpReader) pointer(ref *TypeRef, seg, w int) (slot, bool, error) {
 	switch ref.Kind {
 	case Struct:
 		var st cpStruct
 		null, err := r.structAt(seg, w, &st)
 		if err != nil || null {
-			return nil, false, err
+			return slot{}, false, err
 		}
 		v, err := r.structValue(ref.Type, st)
 		return v, err == nil, err
@@ -467,57 +485,57 @@ func (r *cpReader) pointer(ref *TypeRef, seg, w int) (any, bool, error) {
 			r.mp.null()
 		}
 		if ref.Kind == AnyPointer {
-			return nil, true, r.anyPointer(seg, w)
+			return null, true, r.anyPointer(seg, w)
 		}
-		return nil, true, nil
+		return null, true, nil
 	}
 	var l cpList
-	null, err := r.listAt(seg, w, &l)
-	if err != nil || null {
-		return nil, false, err
+	isNull, err := r.listAt(seg, w, &l)
+	if err != nil || isNull {
+		return slot{}, false, err
 	}
 	switch ref.Kind {
 	case String:
 		if l.size != 2 {
-			return nil, false, failf("text is not a list of bytes")
+			return slot{}, false, failf("text is not a list of bytes")
 		}
 		if l.count == 0 || r.segs[l.seg][l.start+l.count-1] != 0 {
-			return nil, false, failf("text is not NUL-terminated")
+			return slot{}, false, failf("text is not NUL-terminated")
 		}
 		if r.mp != nil {
-			return nil, true, r.mp.str(r.segs[l.seg][l.start : l.start+l.count-1])
+			return written, true, r.mp.str(r.segs[l.seg][l.start : l.start+l.count-1])
 		}
 		if !r.build {
-			return nil, true, nil
+			return slot{}, true, nil
 		}
-		return string(r.segs[l.seg][l.start : l.start+l.count-1]), true, nil
+		return r.a.copyBytes(String, r.segs[l.seg][l.start:l.start+l.count-1]), true, nil
 	case Bytes:
 		if l.size != 2 {
-			return nil, false, failf("data is not a list of bytes")
+			return slot{}, false, failf("data is not a list of bytes")
 		}
 		if r.mp != nil {
 			r.mp.bin(r.segs[l.seg][l.start : l.start+l.count])
-			return nil, true, nil
+			return written, true, nil
 		}
 		if !r.build {
-			return nil, true, nil
+			return slot{}, true, nil
 		}
-		return append([]byte(nil), r.segs[l.seg][l.start:l.start+l.count]...), true, nil
+		return r.a.copyBytes(Bytes, r.segs[l.seg][l.start:l.start+l.count]), true, nil
 	case Vector:
 		v, err := r.list(ref.Elem, l)
 		return v, err == nil, err
 	}
-	return nil, false, failf("cannot read a %s from a pointer", ref.Kind)
+	return slot{}, false, failf("cannot read a %s from a pointer", ref.Kind)
 }
 
 // list reads the elements of l as elem, checking that its encoding fits.
-func (r *cpReader) list(elem *TypeRef, l cpList) (any, error) {
+func (r *cpReader) list(elem *TypeRef, l cpList) (slot, error) {
 	if err := r.enter(); err != nil {
-		return nil, err
+		return slot{}, err
 	}
-	var out []any
+	out := 0
 	if r.build {
-		out = make([]any, l.count)
+		out = r.a.values(l.count)
 	}
 	if r.mp != nil {
 		r.mp.array(l.count)
@@ -530,9 +548,14 @@ func (r *cpReader) list(elem *TypeRef, l cpList) (any, error) {
 				r.mp.null()
 			}
 		}
+		if r.build {
+			for i := 0; i < l.count; i++ {
+				r.a.vals[out+i] = null
+			}
+		}
 	case elem.Kind == Bool:
 		if l.size != 1 {
-			return nil, failf("a List(Bool) must be a bit list")
+			return slot{}, failf("a List(Bool) must be a bit list")
 		}
 		if r.mp != nil {
 			for i := 0; i < l.count; i++ {
@@ -540,18 +563,18 @@ func (r *cpReader) list(elem *TypeRef, l cpList) (any, error) {
 			}
 		}
 		if r.build {
-			for i := range out {
-				out[i] = r.segs[l.seg][l.start+i/8]>>(i%8)&1 != 0
+			for i := 0; i < l.count; i++ {
+				r.a.vals[out+i] = boolValue(r.segs[l.seg][l.start+i/8]>>(i%8)&1 != 0)
 			}
 		}
 	case elem.Kind.IsScalar() || elem.Kind == Enum:
 		n := elem.dataBits()
 		if l.size == 7 {
 			if l.dataBytes == 0 {
-				return nil, failf("expected a list of %s, found a list of pointer-only structs", elem)
+				return slot{}, failf("expected a list of %s, found a list of pointer-only structs", elem)
 			}
 		} else if uint64(l.stride) != n {
-			return nil, failf("expected a list of %d-bit %s, found %d-bit elements", n, elem, l.stride)
+			return slot{}, failf("expected a list of %d-bit %s, found %d-bit elements", n, elem, l.stride)
 		}
 		k := elem.scalarKind()
 		if r.mp != nil {
@@ -560,46 +583,52 @@ func (r *cpReader) list(elem *TypeRef, l cpList) (any, error) {
 			}
 		}
 		if r.build {
-			for i := range out {
-				out[i] = scalarFromBits(k, r.bits(l.element(i), 0, n))
+			for i := 0; i < l.count; i++ {
+				r.a.vals[out+i] = scalarBitsValue(k, r.bits(l.element(i), 0, n))
 			}
 		}
 	case elem.Kind == Struct:
 		if l.size == 1 {
-			return nil, failf("expected a list of structs, found a bit list")
+			return slot{}, failf("expected a list of structs, found a bit list")
 		}
 		for i := 0; i < l.count; i++ {
 			v, err := r.structValue(elem.Type, l.element(i))
 			if err != nil {
-				return nil, atIndex(err, i)
+				return slot{}, atIndex(err, i)
 			}
 			if r.build {
-				out[i] = v
+				r.a.vals[out+i] = v
 			}
 		}
 	default: // pointer elements: Text, Data, List, Interface, AnyPointer
 		if l.size != 6 && !(l.size == 7 && l.ptrCount > 0) {
-			return nil, failf("expected a list of pointers, found another encoding")
+			return slot{}, failf("expected a list of pointers, found another encoding")
 		}
 		for i := 0; i < l.count; i++ {
 			e := l.element(i)
 			v, present, err := r.pointer(elem, e.seg, e.ptrs)
 			if err != nil {
-				return nil, atIndex(err, i)
+				return slot{}, atIndex(err, i)
 			}
 			if r.mp != nil && !present {
 				r.mp.null()
 			}
 			if r.build {
-				out[i] = v
+				if !present {
+					v = null
+				}
+				r.a.vals[out+i] = v
 			}
 		}
 	}
 	r.depth--
-	if !r.build {
-		return nil, nil
+	if r.mp != nil {
+		return written, nil
 	}
-	return out, nil
+	if !r.build {
+		return slot{}, nil
+	}
+	return list(out, l.count), nil
 }
 
 // anyPointer verifies an object whose type the schema does not give: its

@@ -37,8 +37,8 @@ func (t *Type) AppendMsgPack(dst, msg []byte, opts *Options) ([]byte, error) {
 }
 
 // written is what the walkers return for a value they wrote to an mpWriter
-// (nil stands for a value that is left out).
-var written any = struct{}{}
+// (the zero slot stands for a value that is left out).
+var written = slot{kind: Void}
 
 // mpWriter is the MessagePack the walkers write as they go, in the forms
 // Decode's values take (see MsgPack).

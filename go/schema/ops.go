@@ -82,15 +82,15 @@ func (t *Type) Verify(msg []byte, opts *Options) error {
 	return err
 }
 
-// Decode verifies msg and returns its root as a dynamic value (see the
-// package documentation for the mapping).
-func (t *Type) Decode(msg []byte, opts *Options) (map[string]any, error) {
+// Decode verifies msg and returns its root as a Record (see the package
+// documentation for the values; Record.Map gives the map form).
+func (t *Type) Decode(msg []byte, opts *Options) (*Record, error) {
 	return t.walk(msg, opts, true, nil)
 }
 
 // walk verifies msg; it builds the dynamic value when build is set, and
 // writes MessagePack to mp when mp is not nil.
-func (t *Type) walk(msg []byte, opts *Options, build bool, mp *mpWriter) (map[string]any, error) {
+func (t *Type) walk(msg []byte, opts *Options, build bool, mp *mpWriter) (*Record, error) {
 	o := opts.withDefaults()
 	switch {
 	case t.Format == FlatBuffers && t.Kind == Table:
