@@ -274,7 +274,11 @@ func newArena(msgLen int) *arena {
 // values reserves n zero values and returns the index of the first.
 func (a *arena) values(n int) int {
 	i := len(a.vals)
-	a.vals = slices.Grow(a.vals, n)[:i+n]
+	if n <= cap(a.vals)-i {
+		a.vals = a.vals[:i+n] // only the length changes: no write barrier
+	} else {
+		a.vals = slices.Grow(a.vals, n)[:i+n]
+	}
 	clear(a.vals[i:])
 	return i
 }
@@ -286,8 +290,14 @@ func list(start, n int) slot { return slot{kind: Vector, n: uint32(n), bits: uin
 // index.
 func (a *arena) record(t *Type, nfields int) int {
 	start := a.values(nfields)
-	a.recs = append(a.recs, recordHeader{typ: t, start: uint32(start), n: uint32(nfields)})
-	return len(a.recs) - 1
+	i := len(a.recs)
+	if i < cap(a.recs) {
+		a.recs = a.recs[:i+1]
+	} else {
+		a.recs = append(a.recs, recordHeader{})
+	}
+	a.recs[i] = recordHeader{typ: t, start: uint32(start), n: uint32(nfields)}
+	return i
 }
 
 // set stores field i of record ri.
@@ -301,6 +311,11 @@ func (a *arena) recordValue(ri int) slot {
 // copyBytes copies b into the arena; kind is String or Bytes.
 func (a *arena) copyBytes(kind Kind, b []byte) slot {
 	i := len(a.bytes)
-	a.bytes = append(a.bytes, b...)
+	if len(b) <= cap(a.bytes)-i {
+		a.bytes = a.bytes[:i+len(b)]
+		copy(a.bytes[i:], b)
+	} else {
+		a.bytes = append(a.bytes, b...)
+	}
 	return slot{kind: kind, n: uint32(len(b)), bits: uint64(i)}
 }
