@@ -102,6 +102,19 @@ func TestEncodeCapnpRefusesWhatItCannotStore(t *testing.T) {
 	}
 }
 
+func TestEncodeCapnpIntoASlotAllocatesNothing(t *testing.T) {
+	dir, ty := loadTestAllTypes(t)
+	v, err := mapOf(ty.Decode(readFile(t, dir+"/capnp/testdata/binary"), nil))
+	require.NoError(t, err)
+	dst := make([]byte, 0, 8192)
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := ty.EncodeCapnp(dst, v); err != nil {
+			panic(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
 func BenchmarkEncodeTestAllTypes(b *testing.B) {
 	dir, ty := loadTestAllTypes(b)
 	v, err := mapOf(ty.Decode(readFile(b, dir+"/capnp/testdata/binary"), nil))
