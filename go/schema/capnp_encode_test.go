@@ -112,7 +112,9 @@ func TestEncodeCapnpIntoASlotAllocatesNothing(t *testing.T) {
 			panic(err)
 		}
 	})
-	assert.Zero(t, allocs)
+	if !raceEnabled { // pools drop items at random under -race
+		assert.Zero(t, allocs)
+	}
 }
 
 func BenchmarkEncodeTestAllTypes(b *testing.B) {
