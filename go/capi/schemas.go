@@ -336,14 +336,14 @@ const (
 // transcode decodes msg as t and writes it in form into s; the result is
 // described by out and outLen.
 func transcode(t *schema.Type, msg []byte, opts *schema.Options, form outForm, s *scratch, out **C.uint8_t, outLen *C.uint64_t) status {
-	v, err := t.Decode(msg, opts)
-	if err != nil {
-		return failMalformed(err)
-	}
+	var err error
 	if form == outJSON {
-		s.out, err = t.AppendJSON(s.out[:0], v)
+		var v *schema.Record
+		if v, err = t.Decode(msg, opts); err == nil {
+			s.out, err = t.AppendJSON(s.out[:0], v.Map())
+		}
 	} else {
-		s.out, err = t.AppendMsgPack(s.out[:0], v)
+		s.out, err = t.AppendMsgPack(s.out[:0], msg, opts)
 	}
 	if err != nil {
 		return failMalformed(err)
@@ -492,16 +492,8 @@ func xb_schema_frames_to_msgpack(h C.xb_schema, rh C.xb_region, sh C.xb_scratch,
 		if err == nil {
 			t, err = l.frameType(f)
 		}
-		var v map[string]any
 		if err == nil {
-			v, err = t.Decode(f.Payload, nil)
-			if err != nil {
-				err = fmt.Errorf("%w: %v", codec.ErrMalformed, err)
-			}
-		}
-		if err == nil {
-			s.out, err = t.AppendMsgPack(s.out, v)
-			if err != nil {
+			if s.out, err = t.AppendMsgPack(s.out, f.Payload, nil); err != nil {
 				err = fmt.Errorf("%w: %v", codec.ErrMalformed, err)
 			}
 		}

@@ -67,9 +67,14 @@ func TestBundledLogEntryThroughTheEngine(t *testing.T) {
 				require.NoError(t, ty.Verify(msg, nil))
 				v, err := ty.Decode(msg, nil)
 				require.NoError(t, err)
-				assert.Equal(t, rec.Message, v["message"])
-				assert.Equal(t, rec.Service, v["service"])
-				assert.Equal(t, rec.TimestampNs, v[map[schema.Format]string{schema.FlatBuffers: "timestamp_ns", schema.CapnProto: "timestampNs"}[c.format]])
+				assert.Equal(t, rec.Message, v.Get("message").Str())
+				assert.Equal(t, rec.Service, v.Get("service").Str())
+				assert.Equal(t, rec.TimestampNs, v.Get(map[schema.Format]string{schema.FlatBuffers: "timestamp_ns", schema.CapnProto: "timestampNs"}[c.format]).Int())
+				attrs := v.Get("attributes")
+				require.Equal(t, len(rec.Attributes), attrs.Len())
+				for i, a := range rec.Attributes {
+					assert.Equal(t, a.Key, attrs.Index(i).Record().Get("key").Str())
+				}
 				for field, p := range c.fields {
 					path, err := ty.Path(p)
 					require.NoError(t, err)
@@ -130,6 +135,15 @@ func BenchmarkBundledLogEntry(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := hand.Decode(msg, new(record.LogEntry)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(f.format.String()+"/msgpack/engine", func(b *testing.B) {
+			b.ReportAllocs()
+			var out []byte
+			for b.Loop() {
+				if out, err = ty.AppendMsgPack(out[:0], msg, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

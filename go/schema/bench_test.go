@@ -88,6 +88,8 @@ func benchOp(b *testing.B, ty *Type, msg []byte, opts *Options, op string) {
 			_, err = ty.Decode(msg, opts)
 		case "json":
 			_, err = ty.JSON(msg, opts)
+		case "msgpack":
+			_, err = ty.MsgPack(msg, opts)
 		}
 		if err != nil {
 			b.Fatal(err)
@@ -97,7 +99,7 @@ func benchOp(b *testing.B, ty *Type, msg []byte, opts *Options, op string) {
 
 func BenchmarkMonster(b *testing.B) {
 	s, mon := loadMonster(b)
-	for _, op := range []string{"verify", "decode", "json"} {
+	for _, op := range []string{"verify", "decode", "json", "msgpack"} {
 		b.Run(op, func(b *testing.B) { benchOp(b, s.Root, mon, nil, op) })
 	}
 }
@@ -106,7 +108,7 @@ func BenchmarkTestAllTypes(b *testing.B) {
 	dir, ty := loadTestAllTypes(b)
 	for _, name := range []string{"binary", "segmented"} {
 		msg := readFile(b, filepath.Join(dir, "capnp", "testdata", name))
-		for _, op := range []string{"verify", "decode", "json"} {
+		for _, op := range []string{"verify", "decode", "json", "msgpack"} {
 			b.Run(name+"/"+op, func(b *testing.B) { benchOp(b, ty, msg, nil, op) })
 		}
 	}

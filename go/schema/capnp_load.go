@@ -159,12 +159,12 @@ func (p pendingDefault) decode() error {
 		return err
 	}
 	o := (*Options)(nil).withDefaults()
-	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, opts: &o, build: true}
+	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, limit: o.TraverseLimitWords, maxDepth: o.MaxDepth, build: true, a: newArena(len(b))}
 	d, _, err := r.pointer(&f.TypeRef, 0, 0)
 	if err != nil {
 		return err
 	}
-	f.Default = d
+	f.Default = Value{r.a, d}.Any()
 	return nil
 }
 

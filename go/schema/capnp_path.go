@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // Cap'n Proto paths: the same syntax and guarantees as FlatBuffers paths
@@ -112,51 +111,30 @@ type cpLeaf struct {
 	dataDef bool // the leaf is a struct field (XOR its default)
 }
 
-// cpState is a read's reader with room for a one-segment table; reads take
-// one from a pool, so they allocate nothing.
-type cpState struct {
-	r   cpReader
-	one [1][]byte
-	o   Options
-}
-
-var cpStates = sync.Pool{New: func() any { return new(cpState) }}
-
-func getCpState() *cpState { return cpStates.Get().(*cpState) }
-
-func putCpState(st *cpState) {
-	st.r, st.one[0] = cpReader{}, nil // drop references to the message
-	cpStates.Put(st)
-}
-
-// cpWalk walks msg with the reader of st.
-func (p *Path) cpWalk(msg []byte, state *cpState) (cpLeaf, error) {
-	r, o := &state.r, &state.o
-	segs, err := splitSegmentsInto(msg, state.one[:0])
-	if err != nil {
-		return cpLeaf{}, fmt.Errorf("%w: %v", ErrMalformedPath, err)
-	}
-	*o = (*Options)(nil).withDefaults()
-	*r = cpReader{segs: segs, budget: o.TraverseLimitWords, opts: o}
+// cpWalk walks the message of r to the path's leaf. Results go through
+// pointers: returning these structs by value costs more than the walk.
+func (p *Path) cpWalk(r *cpReader, leaf *cpLeaf) error {
 	if r.words(0) == 0 {
-		return cpLeaf{}, fmt.Errorf("%w: first segment is empty", ErrMalformedPath)
+		return fmt.Errorf("%w: first segment is empty", ErrMalformedPath)
 	}
-	st, null, err := r.structAt(0, 0)
+	var st cpStruct
+	null, err := r.structAt(0, 0, &st)
 	if err != nil {
-		return cpLeaf{}, fmt.Errorf("%w: %v", ErrMalformedPath, err)
+		return fmt.Errorf("%w: %v", ErrMalformedPath, err)
 	}
-	leaf := cpLeaf{absent: null}
-	for i, s := range p.cp {
+	leaf.absent = null
+	for i := range p.cp {
+		s := &p.cp[i]
 		last := i == len(p.cp)-1
 		if leaf.absent {
-			return leaf, nil
+			return nil
 		}
 		switch s.kind {
 		case cpField:
 			for _, u := range s.unions {
 				if r.bits(st, uint64(u.offset)*16, 16) != uint64(u.value) {
 					leaf.absent, leaf.member = true, true
-					return leaf, nil
+					return nil
 				}
 			}
 			f := s.f
@@ -166,63 +144,71 @@ func (p *Path) cpWalk(msg []byte, state *cpState) (cpLeaf, error) {
 			}
 			if int(f.Offset) >= st.ptrCount {
 				leaf.absent = true
-				return leaf, nil
+				return nil
 			}
 			ptr := st.ptrs + int(f.Offset)
 			if last || p.cp[i+1].kind == cpIndex {
 				leaf.st, leaf.isPtr, leaf.ptr = st, true, ptr
 				continue
 			}
-			next, null, err := r.structAt(st.seg, ptr)
+			null, err := r.structAt(st.seg, ptr, &st)
 			if err != nil {
-				return leaf, fmt.Errorf("%w: %v", ErrMalformedPath, err)
+				return fmt.Errorf("%w: %v", ErrMalformedPath, err)
 			}
-			st, leaf.absent = next, null
+			leaf.absent = null
 		case cpIndex:
-			l, null, err := r.listAt(leaf.st.seg, leaf.ptr)
+			var l cpList
+			null, err := r.listAt(leaf.st.seg, leaf.ptr, &l)
 			if err != nil {
-				return leaf, fmt.Errorf("%w: %v", ErrMalformedPath, err)
+				return fmt.Errorf("%w: %v", ErrMalformedPath, err)
 			}
 			if null || s.index >= l.count {
 				leaf.absent = true
-				return leaf, nil
+				return nil
 			}
 			el := l.element(s.index)
 			switch {
 			case s.elem.Kind == Struct:
 				if l.size == 1 {
-					return leaf, fmt.Errorf("%w: expected a list of structs, found a bit list", ErrMalformedPath)
+					return fmt.Errorf("%w: expected a list of structs, found a bit list", ErrMalformedPath)
 				}
 				st, leaf.isPtr = el, false
 			case s.elem.Kind == Bool:
 				if l.size != 1 {
-					return leaf, fmt.Errorf("%w: a List(Bool) must be a bit list", ErrMalformedPath)
+					return fmt.Errorf("%w: a List(Bool) must be a bit list", ErrMalformedPath)
 				}
 				leaf.st = cpStruct{seg: l.seg, data: l.start, dataBytes: (l.count + 7) / 8}
 				leaf.bitOff, leaf.dataDef, leaf.isPtr = uint64(s.index), false, false
 			case s.elem.Kind.IsScalar() || s.elem.Kind == Enum:
 				n := s.elem.dataBits()
 				if l.size != 7 && uint64(l.stride) != n {
-					return leaf, fmt.Errorf("%w: expected %d-bit elements, found %d-bit", ErrMalformedPath, n, l.stride)
+					return fmt.Errorf("%w: expected %d-bit elements, found %d-bit", ErrMalformedPath, n, l.stride)
 				}
 				leaf.st, leaf.bitOff, leaf.dataDef, leaf.isPtr = el, 0, false, false
 			default: // pointer elements
 				if l.size != 6 && !(l.size == 7 && l.ptrCount > 0) {
-					return leaf, fmt.Errorf("%w: expected a list of pointers", ErrMalformedPath)
+					return fmt.Errorf("%w: expected a list of pointers", ErrMalformedPath)
 				}
 				leaf.st, leaf.isPtr, leaf.ptr = el, true, el.ptrs
 			}
 		}
 	}
-	return leaf, nil
+	return nil
 }
 
 func (p *Path) cpScalar(msg []byte) (uint64, error) {
-	st := getCpState()
-	defer putCpState(st)
-	r := &st.r
-	leaf, err := p.cpWalk(msg, st)
+	// A one-segment message's segment table lives in one, on this call's
+	// stack, so the read allocates nothing and shares no pooled state.
+	var one [1][]byte
+	var err error
+	var r cpReader // the default limits; set field by field (see cpStruct)
+	r.segs, err = splitSegmentsInto(msg, one[:0])
+	r.budget, r.limit, r.maxDepth = defaultTraverseWords, defaultTraverseWords, defaultMaxDepth
 	if err != nil {
+		return 0, err
+	}
+	var leaf cpLeaf
+	if err := p.cpWalk(&r, &leaf); err != nil {
 		return 0, err
 	}
 	n := p.leaf.dataBits()
@@ -242,33 +228,40 @@ func (p *Path) cpScalar(msg []byte) (uint64, error) {
 	return bits & mask(uint(n)), nil
 }
 
-func (p *Path) cpList(msg []byte, st *cpState) (cpList, error) {
-	r := &st.r
-	leaf, err := p.cpWalk(msg, st)
-	if err != nil {
-		return cpList{}, err
+func (p *Path) cpList(r *cpReader, l *cpList) error {
+	var leaf cpLeaf
+	if err := p.cpWalk(r, &leaf); err != nil {
+		return err
 	}
 	if leaf.absent || !leaf.isPtr {
-		return cpList{}, ErrAbsent
+		return ErrAbsent
 	}
-	l, null, err := r.listAt(leaf.st.seg, leaf.ptr)
-	if err != nil {
-		return cpList{}, fmt.Errorf("%w: %v", ErrMalformedPath, err)
+	var null bool
+	var err error
+	if null, err = r.listAt(leaf.st.seg, leaf.ptr, l); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedPath, err)
 	}
 	if null {
-		return cpList{}, ErrAbsent
+		return ErrAbsent
 	}
-	return l, nil
+	return nil
 }
 
 func (p *Path) cpBytes(msg []byte) ([]byte, error) {
-	st := getCpState()
-	defer putCpState(st)
-	l, err := p.cpList(msg, st)
+	// A one-segment message's segment table lives in one, on this call's
+	// stack, so the read allocates nothing and shares no pooled state.
+	var one [1][]byte
+	var err error
+	var r cpReader // the default limits; set field by field (see cpStruct)
+	r.segs, err = splitSegmentsInto(msg, one[:0])
+	r.budget, r.limit, r.maxDepth = defaultTraverseWords, defaultTraverseWords, defaultMaxDepth
 	if err != nil {
 		return nil, err
 	}
-	r := &st.r
+	var l cpList
+	if err := p.cpList(&r, &l); err != nil {
+		return nil, err
+	}
 	if l.size != 2 {
 		return nil, fmt.Errorf("%w: %s is not a list of bytes", ErrMalformedPath, p.leaf.Kind)
 	}
@@ -283,9 +276,18 @@ func (p *Path) cpBytes(msg []byte) ([]byte, error) {
 }
 
 func (p *Path) cpLen(msg []byte) (int, error) {
-	st := getCpState()
-	defer putCpState(st)
-	l, err := p.cpList(msg, st)
+	// A one-segment message's segment table lives in one, on this call's
+	// stack, so the read allocates nothing and shares no pooled state.
+	var one [1][]byte
+	var err error
+	var r cpReader // the default limits; set field by field (see cpStruct)
+	r.segs, err = splitSegmentsInto(msg, one[:0])
+	r.budget, r.limit, r.maxDepth = defaultTraverseWords, defaultTraverseWords, defaultMaxDepth
+	if err != nil {
+		return 0, err
+	}
+	var l cpList
+	err = p.cpList(&r, &l)
 	if err == ErrAbsent {
 		return 0, nil
 	}
@@ -299,9 +301,13 @@ func splitSegmentsInto(msg []byte, buf [][]byte) ([][]byte, error) {
 	if len(msg) >= 8 && binary.LittleEndian.Uint32(msg) == 0 {
 		size := uint64(binary.LittleEndian.Uint32(msg[4:])) * wordBytes
 		if size != uint64(len(msg))-8 {
-			return nil, fmt.Errorf("one segment of %d bytes in a %d-byte message", size, len(msg))
+			return nil, fmt.Errorf("%w: one segment of %d bytes in a %d-byte message", ErrMalformedPath, size, len(msg))
 		}
 		return append(buf, msg[8:]), nil
 	}
-	return splitSegments(msg, Stream)
+	segs, err := splitSegments(msg, Stream)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedPath, err)
+	}
+	return segs, nil
 }

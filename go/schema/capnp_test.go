@@ -130,7 +130,7 @@ func TestTestAllTypesConformance(t *testing.T) {
 	for _, d := range decoded[1:] {
 		assert.Equal(t, decoded[0], d, "the framings decode alike")
 	}
-	v, err := ty.Decode(capnpFile(t, dir, "binary"), nil)
+	v, err := mapOf(ty.Decode(capnpFile(t, dir, "binary"), nil))
 	require.NoError(t, err)
 	assert.Equal(t, int64(-123), v["int8Field"])
 	assert.Equal(t, uint64(12345678901234567890), v["uInt64Field"])
@@ -186,12 +186,12 @@ func TestCapnpEvolution(t *testing.T) {
 	newT, err := s.Type("TestNewVersion")
 	require.NoError(t, err)
 	oldMsg := capnpJSONToBinary(t, dir, "TestOldVersion", `{"old1": "7", "old2": "hi"}`)
-	v, err := newT.Decode(oldMsg, nil)
+	v, err := mapOf(newT.Decode(oldMsg, nil))
 	require.NoError(t, err)
 	assert.Equal(t, int64(7), v["old1"])
 	assert.Equal(t, int64(987), v["new1"]) // the schema default
 	newMsg := capnpJSONToBinary(t, dir, "TestNewVersion", `{"old1": "1", "new1": "5", "new2": "x"}`)
-	v, err = oldT.Decode(newMsg, nil)
+	v, err = mapOf(oldT.Decode(newMsg, nil))
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), v["old1"])
 	assert.NotContains(t, v, "new1")
@@ -219,8 +219,9 @@ func rootField(t *testing.T, msg []byte, ty *Type, name string) (int, int) {
 	t.Helper()
 	segs, err := splitSegments(msg, Stream)
 	require.NoError(t, err)
-	r := &cpReader{segs: segs, budget: 1 << 30, opts: &Options{}}
-	st, _, err := r.structAt(0, 0)
+	r := &cpReader{segs: segs, budget: 1 << 30, limit: 1 << 30}
+	var st cpStruct
+	_, err = r.structAt(0, 0, &st)
 	require.NoError(t, err)
 	return st.seg, st.ptrs + int(ty.Field(name).Offset)
 }
@@ -282,7 +283,7 @@ func TestCapnpTruncatedAndCorrupted(t *testing.T) {
 			copy(buf, base)
 			buf[i] ^= 0xa5
 			verr := ty.Verify(buf, opts)
-			v, derr := ty.Decode(buf, opts)
+			v, derr := mapOf(ty.Decode(buf, opts))
 			require.Equal(t, verr == nil, derr == nil, "%s: byte %d", name, i)
 			if derr == nil {
 				if _, err := ty.AppendJSON(nil, v); err != nil {
@@ -396,7 +397,7 @@ func TestCapnpDeepMessage(t *testing.T) {
 	js := strings.Repeat(`{"structField": `, 60) + `{"int8Field": 1}` + strings.Repeat("}", 60)
 	msg := capnpJSONToBinary(t, dir, "TestAllTypes", js)
 	assert.ErrorContains(t, ty.Verify(msg, &Options{MaxDepth: 40}), "nesting deeper than 40")
-	v, err := ty.Decode(msg, nil)
+	v, err := mapOf(ty.Decode(msg, nil))
 	require.NoError(t, err)
 	depth := 0
 	for ; v != nil; depth++ {
@@ -448,7 +449,7 @@ func TestCapnpListEncodings(t *testing.T) {
 	words[16] = uint64(2<<2) | 1<<32
 	words[17] = 0xdead_0000_0007
 	words[18] = 0xbeef_0000_0000 | uint64(uint32(0xfffffff8))
-	v, err := ty.Decode(message(words...), nil)
+	v, err := mapOf(ty.Decode(message(words...), nil))
 	require.NoError(t, err)
 	assert.Equal(t, []any{map[string]any{"f": uint64(1)}, map[string]any{"f": uint64(2)}, map[string]any{"f": uint64(3)}}, v["list8"])
 	assert.Equal(t, []any{map[string]any{"f": uint64(0x1234)}, map[string]any{"f": uint64(0x5678)}}, v["list16"])
@@ -469,7 +470,7 @@ func TestCapnpAnyPointerVerified(t *testing.T) {
 
 	// Root {anyPointerField -> struct {1 data word, 1 pointer -> text "hi"}}.
 	good := message(structPtr(0, 0, 1), structPtr(0, 1, 1), 42, listPtr(0, 2, 3), 0x006968)
-	v, err := ty.Decode(good, nil)
+	v, err := mapOf(ty.Decode(good, nil))
 	require.NoError(t, err)
 	assert.Empty(t, v)
 	js, err := ty.JSON(good, nil)

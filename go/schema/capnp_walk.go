@@ -7,6 +7,7 @@ import (
 	"math/bits"
 
 	"capnproto.org/go/capnp/v3/packed"
+	"github.com/tinylib/msgp/msgp"
 )
 
 // The Cap'n Proto reader walks a message by the plan of its root struct,
@@ -29,10 +30,19 @@ import (
 type cpReader struct {
 	segs   [][]byte
 	budget uint64
-	opts   *Options
-	depth  int
-	build  bool
+	// limit and maxDepth are the Options' TraverseLimitWords and MaxDepth.
+	limit    uint64
+	maxDepth int
+	depth    int
+	build    bool
+	a        *arena // where Decode's records live
+	// mp, when set, receives the message as MessagePack (see fbWalker).
+	mp *mpWriter
 }
+
+// cpStruct and cpList are filled field by field, not from composite
+// literals: a literal is built in a temporary and copied with wide moves that
+// stall on the narrow stores just made, which cost more than the read itself.
 
 // cpStruct is a struct's location: its data section in bytes (lists of
 // primitives read as structs have sub-word data sections) and its pointers.
@@ -60,7 +70,7 @@ const (
 	wordBytes   = 8
 )
 
-func walkCapnp(t *Type, msg []byte, o *Options, build bool) (map[string]any, error) {
+func walkCapnp(t *Type, msg []byte, o *Options, build bool, mp *mpWriter) (*Record, error) {
 	framing := o.Framing
 	if framing == Packed {
 		var err error
@@ -73,12 +83,18 @@ func walkCapnp(t *Type, msg []byte, o *Options, build bool) (map[string]any, err
 	if err != nil {
 		return nil, &DataError{Format: CapnProto, Type: t.Name, Reason: err.Error()}
 	}
-	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, opts: o, build: build}
-	v, err := r.root(t)
+	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, limit: o.TraverseLimitWords, maxDepth: o.MaxDepth, build: build, mp: mp}
+	if build {
+		r.a = newArena(len(msg))
+	}
+	ri, err := r.root(t)
 	if err != nil {
 		return nil, toDataError(CapnProto, t, err)
 	}
-	return v, nil
+	if !build {
+		return nil, nil
+	}
+	return &Record{r.a, ri}, nil
 }
 
 // unpack decodes the packed encoding after measuring its output, so that a
@@ -166,24 +182,22 @@ func (r *cpReader) words(seg int) int { return len(r.segs[seg]) / wordBytes }
 
 func (r *cpReader) charge(words uint64) error {
 	if words > r.budget {
-		return failf("traversal limit of %d words exceeded", r.opts.TraverseLimitWords)
+		return failf("traversal limit of %d words exceeded", r.limit)
 	}
 	r.budget -= words
 	return nil
 }
 
-func (r *cpReader) root(t *Type) (map[string]any, error) {
+func (r *cpReader) root(t *Type) (int, error) {
 	if r.words(0) == 0 {
-		return nil, failf("first segment is empty: no root pointer")
+		return 0, failf("first segment is empty: no root pointer")
 	}
-	st, null, err := r.structAt(0, 0)
-	if err != nil {
-		return nil, at(err, "(root)")
+	var st cpStruct // a null root reads as the default struct
+	if _, err := r.structAt(0, 0, &st); err != nil {
+		return 0, at(err, "(root)")
 	}
-	if null {
-		st = cpStruct{} // a null root reads as the default struct
-	}
-	return r.structValue(t, st)
+	v, err := r.structValue(t, st)
+	return int(v.bits), err
 }
 
 // resolve follows the pointer at (seg, w), through far pointers, to the
@@ -236,23 +250,26 @@ func (r *cpReader) inSegment(seg, w int, n uint64) bool {
 	return w >= 0 && uint64(w)+n <= uint64(r.words(seg))
 }
 
-// structAt reads the struct pointer at (seg, w).
-func (r *cpReader) structAt(seg, w int) (cpStruct, bool, error) {
+// structAt reads the struct pointer at (seg, w) into st; null reports a
+// null pointer. (Results go through pointers: copying these structs out by
+// value costs as much as the read.)
+func (r *cpReader) structAt(seg, w int, st *cpStruct) (null bool, err error) {
 	s, target, tag, err := r.resolve(seg, w)
 	if err != nil || tag == 0 {
-		return cpStruct{}, tag == 0 && err == nil, err
+		return tag == 0 && err == nil, err
 	}
 	if tag&3 != 0 {
-		return cpStruct{}, false, failf("expected a struct pointer, found a %s", ptrKind(tag))
+		return false, failf("expected a struct pointer, found a %s", ptrKind(tag))
 	}
 	dw, pc := int(uint16(tag>>32)), int(uint16(tag>>48))
 	if !r.inSegment(s, target, uint64(dw+pc)) {
-		return cpStruct{}, false, failf("struct of %d words at word %d is outside segment %d", dw+pc, target, s)
+		return false, failf("struct of %d words at word %d is outside segment %d", dw+pc, target, s)
 	}
 	if err := r.charge(uint64(dw + pc)); err != nil {
-		return cpStruct{}, false, err
+		return false, err
 	}
-	return cpStruct{seg: s, data: target * wordBytes, dataBytes: dw * wordBytes, ptrs: target + dw, ptrCount: pc}, false, nil
+	st.seg, st.data, st.dataBytes, st.ptrs, st.ptrCount = s, target*wordBytes, dw*wordBytes, target+dw, pc
+	return false, nil
 }
 
 func ptrKind(tag uint64) string {
@@ -261,14 +278,14 @@ func ptrKind(tag uint64) string {
 
 var elemBits = [8]int{0, 1, 8, 16, 32, 64, 64, 0}
 
-// listAt reads the list pointer at (seg, w).
-func (r *cpReader) listAt(seg, w int) (cpList, bool, error) {
+// listAt reads the list pointer at (seg, w) into l; null reports a null pointer.
+func (r *cpReader) listAt(seg, w int, l *cpList) (null bool, err error) {
 	s, target, tag, err := r.resolve(seg, w)
 	if err != nil || tag == 0 {
-		return cpList{}, tag == 0 && err == nil, err
+		return tag == 0 && err == nil, err
 	}
 	if tag&3 != 1 {
-		return cpList{}, false, failf("expected a list pointer, found a %s", ptrKind(tag))
+		return false, failf("expected a list pointer, found a %s", ptrKind(tag))
 	}
 	size := uint8(tag>>32) & 7
 	n := uint64(tag >> 35)
@@ -276,39 +293,41 @@ func (r *cpReader) listAt(seg, w int) (cpList, bool, error) {
 		bits := uint64(elemBits[size])
 		words := (n*bits + 63) / 64
 		if !r.inSegment(s, target, words) {
-			return cpList{}, false, failf("list of %d elements at word %d is outside segment %d", n, target, s)
+			return false, failf("list of %d elements at word %d is outside segment %d", n, target, s)
 		}
 		charge := words
 		if bits == 0 {
 			charge = n
 		}
 		if err := r.charge(charge); err != nil {
-			return cpList{}, false, err
+			return false, err
 		}
-		return cpList{seg: s, start: target * wordBytes, count: int(n), size: size, stride: int(bits)}, false, nil
+		l.seg, l.start, l.count, l.size, l.stride, l.dataBytes, l.ptrCount = s, target*wordBytes, int(n), size, int(bits), 0, 0
+		return false, nil
 	}
 	// Composite: n is the word count after the tag word.
 	if !r.inSegment(s, target, n+1) {
-		return cpList{}, false, failf("composite list of %d words at word %d is outside segment %d", n, target, s)
+		return false, failf("composite list of %d words at word %d is outside segment %d", n, target, s)
 	}
 	t := r.word(s, target)
 	if t&3 != 0 {
-		return cpList{}, false, failf("composite list tag is not a struct tag")
+		return false, failf("composite list tag is not a struct tag")
 	}
 	count := uint64(uint32(t) >> 2)
 	dw, pc := uint64(uint16(t>>32)), uint64(uint16(t>>48))
 	if count*(dw+pc) > n {
-		return cpList{}, false, failf("composite list of %d elements of %d words overruns its %d words", count, dw+pc, n)
+		return false, failf("composite list of %d elements of %d words overruns its %d words", count, dw+pc, n)
 	}
 	charge := n + 1
 	if dw+pc == 0 {
 		charge += count
 	}
 	if err := r.charge(charge); err != nil {
-		return cpList{}, false, err
+		return false, err
 	}
-	return cpList{seg: s, start: (target + 1) * wordBytes, count: int(count), size: 7,
-		stride: int(dw+pc) * 64, dataBytes: int(dw) * wordBytes, ptrCount: int(pc)}, false, nil
+	l.seg, l.start, l.count, l.size = s, (target+1)*wordBytes, int(count), 7
+	l.stride, l.dataBytes, l.ptrCount = int(dw+pc)*64, int(dw)*wordBytes, int(pc)
+	return false, nil
 }
 
 // element returns list element i viewed as a struct.
@@ -346,194 +365,270 @@ func (r *cpReader) bits(st cpStruct, off, n uint64) uint64 {
 
 func (r *cpReader) enter() error {
 	r.depth++
-	if r.depth > r.opts.MaxDepth {
-		return failf("nesting deeper than %d", r.opts.MaxDepth)
+	if r.depth > r.maxDepth {
+		return failf("nesting deeper than %d", r.maxDepth)
 	}
 	return nil
 }
 
-func (r *cpReader) structValue(t *Type, st cpStruct) (map[string]any, error) {
+func (r *cpReader) structValue(t *Type, st cpStruct) (slot, error) {
 	if err := r.enter(); err != nil {
-		return nil, err
+		return slot{}, err
 	}
-	var m map[string]any
+	rec := 0
 	if r.build {
-		m = make(map[string]any, len(t.Fields))
+		rec = r.a.record(t, len(t.Fields))
 	}
-	if err := r.fields(t, st, m); err != nil {
-		return nil, err
+	if err := r.fields(t, st, rec); err != nil {
+		return slot{}, err
 	}
 	r.depth--
-	return m, nil
+	if r.mp != nil {
+		return written, nil
+	}
+	if !r.build {
+		return slot{}, nil
+	}
+	return r.a.recordValue(rec), nil
 }
 
-// fields reads t's fields (t is the struct or one of its groups) into m.
-func (r *cpReader) fields(t *Type, st cpStruct, m map[string]any) error {
+// fields reads t's fields (t is the struct or one of its groups) into
+// record rec.
+func (r *cpReader) fields(t *Type, st cpStruct, rec int) error {
 	disc := uint64(NoDiscriminant)
 	if t.DiscriminantCount > 0 {
 		disc = r.bits(st, uint64(t.DiscriminantOffset)*16, 16)
 	}
-	for _, f := range t.Fields {
+	var obj mpObject
+	if r.mp != nil {
+		obj = r.mp.beginMap()
+	}
+	for i, f := range t.Fields {
 		if f.Discriminant != NoDiscriminant && uint64(f.Discriminant) != disc {
 			continue
+		}
+		key := 0
+		if r.mp != nil {
+			key = r.mp.key(f.Name)
 		}
 		v, present, err := r.field(f, st)
 		if err != nil {
 			return at(err, f.Name)
 		}
 		if r.build && present {
-			m[f.Name] = v
+			r.a.set(rec, i, v)
 		}
+		if r.mp != nil {
+			r.mp.entry(&obj, key, present)
+		}
+	}
+	if r.mp != nil {
+		r.mp.endMap(obj)
 	}
 	return nil
 }
 
-func (r *cpReader) field(f *Field, st cpStruct) (any, bool, error) {
+func (r *cpReader) field(f *Field, st cpStruct) (slot, bool, error) {
 	switch f.Kind {
 	case Void, Interface:
-		return nil, true, nil
+		if r.mp != nil {
+			r.mp.null()
+		}
+		return null, true, nil
 	case AnyPointer:
 		// Its content has no schema here: verified, left out of the value.
 		if int(f.Offset) < st.ptrCount {
-			return nil, false, r.anyPointer(st.seg, st.ptrs+int(f.Offset))
+			return slot{}, false, r.anyPointer(st.seg, st.ptrs+int(f.Offset))
 		}
-		return nil, false, nil
+		return slot{}, false, nil
 	case Group:
-		var g map[string]any
+		g := 0
 		if r.build {
-			g = make(map[string]any, len(f.Type.Fields))
+			g = r.a.record(f.Type, len(f.Type.Fields))
 		}
-		return g, true, r.fields(f.Type, st, g)
+		if err := r.fields(f.Type, st, g); err != nil || !r.build {
+			return slot{}, true, err
+		}
+		return r.a.recordValue(g), true, nil
 	}
 	if !f.IsPointer() {
-		if !r.build {
-			return nil, true, nil
-		}
 		n := f.dataBits()
-		return scalarFromBits(f.scalarKind(), r.bits(st, uint64(f.Offset)*n, n)^f.DefaultBits), true, nil
+		bits := r.bits(st, uint64(f.Offset)*n, n) ^ f.DefaultBits
+		if r.mp != nil {
+			r.mp.scalarBits(f.scalarKind(), bits)
+		}
+		if !r.build {
+			return slot{}, true, nil
+		}
+		return scalarBitsValue(f.scalarKind(), bits&mask(uint(n))), true, nil
 	}
 	if int(f.Offset) >= st.ptrCount {
-		return nil, false, nil // a null pointer: left out
+		return slot{}, false, nil // a null pointer: left out
 	}
 	return r.pointer(&f.TypeRef, st.seg, st.ptrs+int(f.Offset))
 }
 
 // pointer reads the value of type ref at pointer (seg, w); present is false
 // for a null pointer.
-func (r *cpReader) pointer(ref *TypeRef, seg, w int) (any, bool, error) {
+func (r *cpReader) pointer(ref *TypeRef, seg, w int) (slot, bool, error) {
 	switch ref.Kind {
 	case Struct:
-		st, null, err := r.structAt(seg, w)
+		var st cpStruct
+		null, err := r.structAt(seg, w, &st)
 		if err != nil || null {
-			return nil, false, err
+			return slot{}, false, err
 		}
 		v, err := r.structValue(ref.Type, st)
 		return v, err == nil, err
-	case Interface:
-		return nil, true, nil
-	case AnyPointer:
-		return nil, true, r.anyPointer(seg, w)
+	case Interface, AnyPointer:
+		if r.mp != nil {
+			r.mp.null()
+		}
+		if ref.Kind == AnyPointer {
+			return null, true, r.anyPointer(seg, w)
+		}
+		return null, true, nil
 	}
-	l, null, err := r.listAt(seg, w)
-	if err != nil || null {
-		return nil, false, err
+	var l cpList
+	isNull, err := r.listAt(seg, w, &l)
+	if err != nil || isNull {
+		return slot{}, false, err
 	}
 	switch ref.Kind {
 	case String:
 		if l.size != 2 {
-			return nil, false, failf("text is not a list of bytes")
+			return slot{}, false, failf("text is not a list of bytes")
 		}
 		if l.count == 0 || r.segs[l.seg][l.start+l.count-1] != 0 {
-			return nil, false, failf("text is not NUL-terminated")
+			return slot{}, false, failf("text is not NUL-terminated")
+		}
+		if r.mp != nil {
+			return written, true, r.mp.str(r.segs[l.seg][l.start : l.start+l.count-1])
 		}
 		if !r.build {
-			return nil, true, nil
+			return slot{}, true, nil
 		}
-		return string(r.segs[l.seg][l.start : l.start+l.count-1]), true, nil
+		return r.a.copyBytes(String, r.segs[l.seg][l.start:l.start+l.count-1]), true, nil
 	case Bytes:
 		if l.size != 2 {
-			return nil, false, failf("data is not a list of bytes")
+			return slot{}, false, failf("data is not a list of bytes")
+		}
+		if r.mp != nil {
+			r.mp.bin(r.segs[l.seg][l.start : l.start+l.count])
+			return written, true, nil
 		}
 		if !r.build {
-			return nil, true, nil
+			return slot{}, true, nil
 		}
-		return append([]byte(nil), r.segs[l.seg][l.start:l.start+l.count]...), true, nil
+		return r.a.copyBytes(Bytes, r.segs[l.seg][l.start:l.start+l.count]), true, nil
 	case Vector:
 		v, err := r.list(ref.Elem, l)
 		return v, err == nil, err
 	}
-	return nil, false, failf("cannot read a %s from a pointer", ref.Kind)
+	return slot{}, false, failf("cannot read a %s from a pointer", ref.Kind)
 }
 
 // list reads the elements of l as elem, checking that its encoding fits.
-func (r *cpReader) list(elem *TypeRef, l cpList) (any, error) {
+func (r *cpReader) list(elem *TypeRef, l cpList) (slot, error) {
 	if err := r.enter(); err != nil {
-		return nil, err
+		return slot{}, err
 	}
-	var out []any
+	out := 0
 	if r.build {
-		out = make([]any, l.count)
+		out = r.a.values(l.count)
+	}
+	if r.mp != nil {
+		r.mp.array(l.count)
 	}
 	switch {
 	case elem.Kind == Void:
 		// any encoding holds a list of Void
-	case elem.Kind == Bool:
-		if l.size != 1 {
-			return nil, failf("a List(Bool) must be a bit list")
+		if r.mp != nil {
+			for i := 0; i < l.count; i++ {
+				r.mp.null()
+			}
 		}
 		if r.build {
-			for i := range out {
-				out[i] = r.segs[l.seg][l.start+i/8]>>(i%8)&1 != 0
+			for i := 0; i < l.count; i++ {
+				r.a.vals[out+i] = null
+			}
+		}
+	case elem.Kind == Bool:
+		if l.size != 1 {
+			return slot{}, failf("a List(Bool) must be a bit list")
+		}
+		if r.mp != nil {
+			for i := 0; i < l.count; i++ {
+				r.mp.buf = msgp.AppendBool(r.mp.buf, r.segs[l.seg][l.start+i/8]>>(i%8)&1 != 0)
+			}
+		}
+		if r.build {
+			for i := 0; i < l.count; i++ {
+				r.a.vals[out+i] = boolValue(r.segs[l.seg][l.start+i/8]>>(i%8)&1 != 0)
 			}
 		}
 	case elem.Kind.IsScalar() || elem.Kind == Enum:
 		n := elem.dataBits()
 		if l.size == 7 {
 			if l.dataBytes == 0 {
-				return nil, failf("expected a list of %s, found a list of pointer-only structs", elem)
+				return slot{}, failf("expected a list of %s, found a list of pointer-only structs", elem)
 			}
 		} else if uint64(l.stride) != n {
-			return nil, failf("expected a list of %d-bit %s, found %d-bit elements", n, elem, l.stride)
+			return slot{}, failf("expected a list of %d-bit %s, found %d-bit elements", n, elem, l.stride)
+		}
+		k := elem.scalarKind()
+		if r.mp != nil {
+			for i := 0; i < l.count; i++ {
+				r.mp.scalarBits(k, r.bits(l.element(i), 0, n))
+			}
 		}
 		if r.build {
-			k := elem.scalarKind()
-			for i := range out {
-				out[i] = scalarFromBits(k, r.bits(l.element(i), 0, n))
+			for i := 0; i < l.count; i++ {
+				r.a.vals[out+i] = scalarBitsValue(k, r.bits(l.element(i), 0, n))
 			}
 		}
 	case elem.Kind == Struct:
 		if l.size == 1 {
-			return nil, failf("expected a list of structs, found a bit list")
+			return slot{}, failf("expected a list of structs, found a bit list")
 		}
 		for i := 0; i < l.count; i++ {
 			v, err := r.structValue(elem.Type, l.element(i))
 			if err != nil {
-				return nil, atIndex(err, i)
+				return slot{}, atIndex(err, i)
 			}
 			if r.build {
-				out[i] = v
+				r.a.vals[out+i] = v
 			}
 		}
 	default: // pointer elements: Text, Data, List, Interface, AnyPointer
 		if l.size != 6 && !(l.size == 7 && l.ptrCount > 0) {
-			return nil, failf("expected a list of pointers, found another encoding")
+			return slot{}, failf("expected a list of pointers, found another encoding")
 		}
 		for i := 0; i < l.count; i++ {
 			e := l.element(i)
-			v, _, err := r.pointer(elem, e.seg, e.ptrs)
+			v, present, err := r.pointer(elem, e.seg, e.ptrs)
 			if err != nil {
-				return nil, atIndex(err, i)
+				return slot{}, atIndex(err, i)
+			}
+			if r.mp != nil && !present {
+				r.mp.null()
 			}
 			if r.build {
-				out[i] = v
+				if !present {
+					v = null
+				}
+				r.a.vals[out+i] = v
 			}
 		}
 	}
 	r.depth--
-	if !r.build {
-		return nil, nil
+	if r.mp != nil {
+		return written, nil
 	}
-	return out, nil
+	if !r.build {
+		return slot{}, nil
+	}
+	return list(out, l.count), nil
 }
 
 // anyPointer verifies an object whose type the schema does not give: its
@@ -546,14 +641,14 @@ func (r *cpReader) anyPointer(seg, w int) error {
 	var ptrs []cpStruct // one per pointer-holding element
 	switch tag & 3 {
 	case 0:
-		st, _, err := r.structAt(seg, w)
-		if err != nil {
+		var st cpStruct
+		if _, err := r.structAt(seg, w, &st); err != nil {
 			return err
 		}
 		ptrs = []cpStruct{st}
 	case 1:
-		l, _, err := r.listAt(seg, w)
-		if err != nil {
+		var l cpList
+		if _, err := r.listAt(seg, w, &l); err != nil {
 			return err
 		}
 		if l.size == 6 || (l.size == 7 && l.ptrCount > 0) {

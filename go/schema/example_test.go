@@ -31,7 +31,8 @@ func ExampleLoadBFBS() {
 	if err != nil {
 		log.Fatal(err) // a *schema.DataError names the field path
 	}
-	fmt.Println(v["name"], v["hp"])
+	// Fields by name (or slot); v.Map() gives a map[string]any.
+	fmt.Println(v.Get("name").Str(), v.Get("hp").Int())
 	js, err := monster.JSON(msg, nil) // as flatc --json --strict-json prints it
 	if err != nil {
 		log.Fatal(err)

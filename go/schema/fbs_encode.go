@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	flatbuffers "github.com/google/flatbuffers/go"
 )
@@ -41,7 +43,9 @@ func (t *Type) EncodeFlatBuffer(b *flatbuffers.Builder, v map[string]any) (err e
 	// Messages start 8-aligned from the end of the buffer, so a buffer whose
 	// length is a multiple of 8 (a region slot) holds them 8-aligned.
 	b.Prep(8, 0)
-	e := fbEncoder{b: b}
+	sc := fbScratches.Get().(*fbScratch)
+	defer sc.put()
+	e := fbEncoder{b: b, fbScratch: sc}
 	root, err := e.table(t, v)
 	if err != nil {
 		return toEncodeError(t, err)
@@ -79,6 +83,39 @@ func toEncodeError(t *Type, err error) error {
 type fbEncoder struct {
 	b     *flatbuffers.Builder
 	depth int
+	*fbScratch
+}
+
+// fbScratch is an encode's working memory, pooled so that encoding into a
+// slot large enough allocates nothing.
+type fbScratch struct {
+	// offs is a stack: each table and vector of offsets being built takes a
+	// window of it (index it, never keep a slice of it: it may move).
+	offs []flatbuffers.UOffsetT
+	bits []uint64 // a scalar vector's elements
+	raw  []byte   // struct bytes, laid out front to back
+}
+
+var fbScratches = sync.Pool{New: func() any { return new(fbScratch) }}
+
+func (s *fbScratch) put() {
+	s.offs, s.bits, s.raw = s.offs[:0], s.bits[:0], s.raw[:0]
+	fbScratches.Put(s)
+}
+
+// window pushes n zero offsets and returns the index of the first.
+func (s *fbScratch) window(n int) int {
+	base := len(s.offs)
+	s.offs = slices.Grow(s.offs, n)[:base+n]
+	clear(s.offs[base:])
+	return base
+}
+
+// structs returns n zeroed struct layouts of size bytes each, in raw.
+func (s *fbScratch) structs(n, size int) []byte {
+	s.raw = slices.Grow(s.raw[:0], n*size)[:n*size]
+	clear(s.raw)
+	return s.raw
 }
 
 func (e *fbEncoder) enter() error {
@@ -104,7 +141,8 @@ func (e *fbEncoder) table(t *Type, v map[string]any) (flatbuffers.UOffsetT, erro
 			return 0, at(failf("field is deprecated"), name)
 		}
 	}
-	offsets := make(map[*Field]flatbuffers.UOffsetT)
+	offsets := e.window(len(t.Fields)) // by Field.Index
+	defer func() { e.offs = e.offs[:offsets] }()
 	for _, f := range t.Fields {
 		x, ok := v[f.Name]
 		if !ok || x == nil {
@@ -141,7 +179,7 @@ func (e *fbEncoder) table(t *Type, v map[string]any) (flatbuffers.UOffsetT, erro
 		if err != nil {
 			return 0, at(err, f.Name)
 		}
-		offsets[f] = off
+		e.offs[offsets+f.Index] = off
 	}
 	maxID := -1
 	for _, f := range t.Fields {
@@ -172,11 +210,11 @@ func (e *fbEncoder) table(t *Type, v map[string]any) (flatbuffers.UOffsetT, erro
 }
 
 // slot writes one present field of the table being built.
-func (e *fbEncoder) slot(f *Field, v map[string]any, x any, offsets map[*Field]flatbuffers.UOffsetT) error {
+func (e *fbEncoder) slot(f *Field, v map[string]any, x any, offsets int) error {
 	id := int(f.ID)
 	switch f.Kind {
 	case String, Table, Union, Vector:
-		e.b.PrependUOffsetTSlot(id, offsets[f], 0)
+		e.b.PrependUOffsetTSlot(id, e.offs[offsets+f.Index], 0)
 		return nil
 	case Struct:
 		if err := e.structValue(f.Type, x); err != nil {
@@ -297,7 +335,8 @@ func (e *fbEncoder) vector(f *Field, v map[string]any, x any) (flatbuffers.UOffs
 	n := len(items)
 	switch el.Kind {
 	case String, Table, Union:
-		offs := make([]flatbuffers.UOffsetT, n)
+		offs := e.window(n)
+		defer func() { e.offs = e.offs[:offs] }()
 		var tags []any
 		if el.Kind == Union {
 			tv, ok := v[f.UnionTypeField.Name].([]any)
@@ -307,47 +346,49 @@ func (e *fbEncoder) vector(f *Field, v map[string]any, x any) (flatbuffers.UOffs
 			tags = tv
 		}
 		for i, it := range items {
+			var o flatbuffers.UOffsetT
 			var err error
 			switch el.Kind {
 			case String:
-				offs[i], err = e.str(it)
+				o, err = e.str(it)
 			case Table:
-				offs[i], err = e.tableValue(el.Type, it)
+				o, err = e.tableValue(el.Type, it)
 			default:
 				var tag uint8
 				if tag, err = e.unionTag(el.Type, tags[i]); err == nil {
-					offs[i], err = e.unionMember(el.Type, tag, it)
+					o, err = e.unionMember(el.Type, tag, it)
 				}
 			}
 			if err != nil {
 				return 0, atIndex(err, i)
 			}
+			e.offs[offs+i] = o // after the call: building children moves offs
 		}
 		e.b.StartVector(4, n, 4)
 		for i := n - 1; i >= 0; i-- {
-			e.b.PrependUOffsetT(offs[i])
+			e.b.PrependUOffsetT(e.offs[offs+i])
 		}
 		return e.b.EndVector(n), nil
 	case Struct:
 		st := el.Type
 		// Check (and convert) every element before the vector is started.
-		enc := make([][]byte, n)
+		sz := st.ByteSize
+		enc := e.structs(n, sz)
 		for i, it := range items {
-			raw, err := structBytes(st, it)
-			if err != nil {
+			if err := fillStruct(st, it, enc[i*sz:(i+1)*sz]); err != nil {
 				return 0, atIndex(err, i)
 			}
-			enc[i] = raw
 		}
-		e.b.StartVector(st.ByteSize, n, st.MinAlign)
+		e.b.StartVector(sz, n, st.MinAlign)
 		for i := n - 1; i >= 0; i-- {
-			placeBytes(e.b, enc[i])
+			placeBytes(e.b, enc[i*sz:(i+1)*sz])
 		}
 		return e.b.EndVector(n), nil
 	}
 	k := el.scalarKind()
 	if el.Kind == UnionType {
-		bits := make([]uint64, n)
+		bits := slices.Grow(e.bits[:0], n)[:n]
+		e.bits = bits
 		for i, it := range items {
 			tag, err := e.unionTag(el.Type, it)
 			if err != nil {
@@ -357,7 +398,8 @@ func (e *fbEncoder) vector(f *Field, v map[string]any, x any) (flatbuffers.UOffs
 		}
 		return e.scalarVector(k, bits), nil
 	}
-	bits := make([]uint64, n)
+	bits := slices.Grow(e.bits[:0], n)[:n]
+	e.bits = bits
 	for i, it := range items {
 		b, err := scalarBits(k, el.Type, it)
 		if err != nil {
@@ -388,8 +430,8 @@ func (e *fbEncoder) nested(root *Type, m map[string]any) (flatbuffers.UOffsetT, 
 
 // structValue writes an inline struct at the head of the builder.
 func (e *fbEncoder) structValue(st *Type, x any) error {
-	raw, err := structBytes(st, x)
-	if err != nil {
+	raw := e.structs(1, st.ByteSize)
+	if err := fillStruct(st, x, raw); err != nil {
 		return err
 	}
 	e.b.Prep(st.MinAlign, st.ByteSize)
@@ -403,13 +445,6 @@ func placeBytes(b *flatbuffers.Builder, raw []byte) {
 	for i := len(raw) - 1; i >= 0; i-- {
 		b.PlaceByte(raw[i])
 	}
-}
-
-// structBytes lays out a struct value front to back by the plan's offsets;
-// padding stays zero.
-func structBytes(st *Type, x any) ([]byte, error) {
-	raw := make([]byte, st.ByteSize)
-	return raw, fillStruct(st, x, raw)
 }
 
 func fillStruct(st *Type, x any, raw []byte) error {

@@ -49,7 +49,7 @@ func TestMonsterCorrupted(t *testing.T) {
 			copy(buf, mon)
 			buf[i] ^= x
 			verr := s.Root.Verify(buf, nil)
-			v, derr := s.Root.Decode(buf, nil)
+			v, derr := mapOf(s.Root.Decode(buf, nil))
 			assert.Equal(t, verr == nil, derr == nil, "byte %d ^ %#x: verify %v, decode %v", i, x, verr, derr)
 			if derr == nil {
 				_, err := s.Root.AppendJSON(nil, v)
@@ -95,7 +95,7 @@ func TestMonsterDepthLimit(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nesting deeper than 64")
 	require.NoError(t, s.Root.Verify(buf, &Options{MaxDepth: 101}))
-	v, err := s.Root.Decode(buf, &Options{MaxDepth: 101})
+	v, err := mapOf(s.Root.Decode(buf, &Options{MaxDepth: 101}))
 	require.NoError(t, err)
 	depth := 0
 	for v != nil {

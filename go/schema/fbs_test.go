@@ -81,7 +81,7 @@ func TestLoadMonsterBFBS(t *testing.T) {
 func TestMonsterDecodeValues(t *testing.T) {
 	s, mon := loadMonster(t)
 	require.NoError(t, s.Root.Verify(mon, &Options{Identifier: "MONS"}))
-	v, err := s.Root.Decode(mon, nil)
+	v, err := mapOf(s.Root.Decode(mon, nil))
 	require.NoError(t, err)
 	// Values from monsterdata_test.json.
 	assert.Equal(t, int64(80), v["hp"])
@@ -152,9 +152,9 @@ func TestMonsterFromCompiledFBS(t *testing.T) {
 
 	// The same type from the committed .bfbs decodes to the same value.
 	ref, _ := loadMonster(t)
-	a, err := m.Decode(mon, nil)
+	a, err := mapOf(m.Decode(mon, nil))
 	require.NoError(t, err)
-	b, err := ref.Root.Decode(mon, nil)
+	b, err := mapOf(ref.Root.Decode(mon, nil))
 	require.NoError(t, err)
 	assert.Equal(t, b, a)
 	assert.Equal(t, ref.Root.ID, m.ID)

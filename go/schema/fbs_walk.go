@@ -17,46 +17,59 @@ import (
 // newer schema, are accepted and skipped); union vectors paired with type
 // vectors of the same length; nested_flatbuffer fields verified as their own
 // buffer; nesting depth and table count limits.
+//
+// In its third mode (mp != nil) it writes the message as MessagePack while
+// it verifies, without building the dynamic value: each value-producing step
+// appends to mp and returns written (the zero Value for a value that is
+// left out).
 type fbWalker struct {
 	buf    []byte
 	opts   *Options
 	depth  int
 	tables int
 	build  bool
+	a      *arena // where Decode's records live
+	mp     *mpWriter
 }
 
-func walkFlatBuffer(t *Type, buf []byte, o *Options, build bool) (map[string]any, error) {
-	w := &fbWalker{buf: buf, opts: o, build: build}
-	v, err := w.root(t)
+func walkFlatBuffer(t *Type, buf []byte, o *Options, build bool, mp *mpWriter) (*Record, error) {
+	w := &fbWalker{buf: buf, opts: o, build: build, mp: mp}
+	if build {
+		w.a = newArena(len(buf))
+	}
+	ri, err := w.root(t)
 	if err != nil {
 		return nil, toDataError(FlatBuffers, t, err)
 	}
-	return v, nil
+	if !build {
+		return nil, nil
+	}
+	return &Record{w.a, ri}, nil
 }
 
-func (w *fbWalker) root(t *Type) (map[string]any, error) {
+func (w *fbWalker) root(t *Type) (int, error) {
 	if len(w.buf) > maxBufferSize {
-		return nil, failf("buffer of %d bytes exceeds the 2 GiB FlatBuffers limit", len(w.buf))
+		return 0, failf("buffer of %d bytes exceeds the 2 GiB FlatBuffers limit", len(w.buf))
 	}
 	// The smallest buffer holds a root offset, a table and a vtable.
 	if len(w.buf) < minBufferSize {
-		return nil, failf("buffer of %d bytes is smaller than the %d-byte minimum", len(w.buf), minBufferSize)
+		return 0, failf("buffer of %d bytes is smaller than the %d-byte minimum", len(w.buf), minBufferSize)
 	}
 	start := 0
 	if w.opts.SizePrefixed {
 		if n := w.u32(0); int64(n) > int64(len(w.buf))-4 {
-			return nil, failf("size prefix %d is larger than the %d bytes after it", n, len(w.buf)-4)
+			return 0, failf("size prefix %d is larger than the %d bytes after it", n, len(w.buf)-4)
 		}
 		start = 4
 	}
 	if id := w.opts.Identifier; id != "" {
 		if len(w.buf) < start+8 || string(w.buf[start+4:start+8]) != id {
-			return nil, failf("buffer does not carry the file identifier %q", id)
+			return 0, failf("buffer does not carry the file identifier %q", id)
 		}
 	}
 	pos, err := w.offset(start)
 	if err != nil {
-		return nil, at(err, "(root)")
+		return 0, at(err, "(root)")
 	}
 	return w.table(t, pos)
 }
@@ -107,34 +120,37 @@ func (w *fbWalker) enter() error {
 	return nil
 }
 
-func (w *fbWalker) table(t *Type, pos int) (map[string]any, error) {
+func (w *fbWalker) table(t *Type, pos int) (int, error) {
 	if err := w.enter(); err != nil {
-		return nil, err
+		return 0, err
 	}
 	if err := w.check(pos, 4, 4, "table"); err != nil {
-		return nil, err
+		return 0, err
 	}
 	vt := int64(pos) - int64(int32(w.u32(pos)))
 	if vt < 0 || vt > int64(len(w.buf)) {
-		return nil, failf("vtable of the table at %d is outside the buffer", pos)
+		return 0, failf("vtable of the table at %d is outside the buffer", pos)
 	}
 	if err := w.check(int(vt), 4, 2, "vtable"); err != nil {
-		return nil, err
+		return 0, err
 	}
 	vpos := int(vt)
 	vsize := int(w.u16(vpos))
 	if vsize&1 != 0 {
-		return nil, failf("vtable at %d has invalid size %d", vpos, vsize)
+		return 0, failf("vtable at %d has invalid size %d", vpos, vsize)
 	}
 	if err := w.check(vpos, vsize, 2, "vtable"); err != nil {
-		return nil, err
+		return 0, err
 	}
-	var m map[string]any
+	rec := 0
 	if w.build {
-		// The vtable bounds how many fields are present.
-		m = make(map[string]any, min(len(t.Fields), (vsize-4)/2))
+		rec = w.a.record(t, len(t.Fields))
 	}
-	for _, f := range t.Fields {
+	var obj mpObject
+	if w.mp != nil {
+		obj = w.mp.beginMap()
+	}
+	for i, f := range t.Fields {
 		if f.Deprecated {
 			continue
 		}
@@ -144,84 +160,107 @@ func (w *fbWalker) table(t *Type, pos int) (map[string]any, error) {
 		}
 		if fo == 0 {
 			if f.Required {
-				return nil, at(failf("required field is missing"), f.Name)
+				return 0, at(failf("required field is missing"), f.Name)
 			}
 			continue
 		}
 		p := pos + fo
 		if err := w.check(p, f.Size, f.Align, "field"); err != nil {
-			return nil, at(err, f.Name)
+			return 0, at(err, f.Name)
+		}
+		key := 0
+		if w.mp != nil {
+			key = w.mp.key(f.Name)
 		}
 		v, err := w.field(t, f, pos, vpos, vsize, p)
 		if err != nil {
-			return nil, at(err, f.Name)
+			return 0, at(err, f.Name)
 		}
-		if w.build && v != nil {
-			m[f.Name] = v
+		if w.build {
+			w.a.set(rec, i, v)
+		}
+		if w.mp != nil {
+			w.mp.entry(&obj, key, v.kind != 0)
 		}
 	}
+	if w.mp != nil {
+		w.mp.endMap(obj)
+	}
 	w.depth--
-	return m, nil
+	return rec, nil
 }
 
 // field reads one present table field whose inline value is at p.
-func (w *fbWalker) field(t *Type, f *Field, tpos, vpos, vsize, p int) (any, error) {
+func (w *fbWalker) field(t *Type, f *Field, tpos, vpos, vsize, p int) (slot, error) {
 	switch f.Kind {
 	case Struct:
 		return w.structValue(f.Type, p), nil
 	case String:
 		q, err := w.offset(p)
 		if err != nil {
-			return nil, err
+			return slot{}, err
 		}
 		return w.str(q)
 	case Table:
 		q, err := w.offset(p)
 		if err != nil {
-			return nil, err
+			return slot{}, err
 		}
 		return w.tableValue(f.Type, q)
 	case Union:
 		tag := w.tableU8(f.UnionTypeField, tpos, vpos, vsize)
 		q, err := w.offset(p)
 		if err != nil {
-			return nil, err
+			return slot{}, err
 		}
 		return w.unionMember(f.Type, tag, q)
 	case Vector:
 		q, err := w.offset(p)
 		if err != nil {
-			return nil, err
+			return slot{}, err
 		}
 		if f.Elem.Kind == Union {
 			return w.unionVector(f, tpos, vpos, vsize, q)
 		}
+		mp := w.mp
+		if f.Nested != nil {
+			w.mp = nil // written as the nested table, not as bytes
+		}
 		v, n, err := w.vector(f.Elem, q)
+		w.mp = mp
 		if err != nil {
-			return nil, err
+			return slot{}, err
 		}
 		if f.Nested != nil {
 			// A nested buffer is verified on its own (no file identifier
 			// required), sharing this walk's depth and table budgets.
 			so := *w.opts
 			so.Identifier, so.SizePrefixed = "", false
-			sub := &fbWalker{buf: w.buf[q+4 : q+4+n], opts: &so, depth: w.depth, tables: w.tables, build: w.build}
+			sub := &fbWalker{buf: w.buf[q+4 : q+4+n], opts: &so, depth: w.depth, tables: w.tables, build: w.build, a: w.a, mp: w.mp}
 			nv, err := sub.root(f.Nested)
 			if err != nil {
-				return nil, at(err, "(nested "+f.Nested.Name+")")
+				return slot{}, at(err, "(nested "+f.Nested.Name+")")
 			}
 			w.tables = sub.tables
-			// flatc prints a nested flatbuffer as its table; so does Decode.
+			// flatc prints a nested flatbuffer as its table; so do Decode
+			// and MsgPack.
 			if w.build {
-				return nv, nil
+				return w.a.recordValue(nv), nil
+			}
+			if w.mp != nil {
+				return written, nil
 			}
 		}
 		return v, nil
 	}
-	if !w.build {
-		return nil, nil
+	if w.mp != nil {
+		w.mp.scalar(f.scalarKind(), w.buf[p:])
+		return written, nil
 	}
-	return readScalar(f.scalarKind(), w.buf[p:]), nil
+	if !w.build {
+		return slot{}, nil
+	}
+	return scalarValue(f.scalarKind(), w.buf[p:]), nil
 }
 
 // tableU8 reads a union's type field from a table (0, NONE, when absent).
@@ -236,41 +275,50 @@ func (w *fbWalker) tableU8(f *Field, tpos, vpos, vsize int) uint8 {
 	return w.buf[tpos+fo]
 }
 
-func (w *fbWalker) tableValue(t *Type, pos int) (any, error) {
-	m, err := w.table(t, pos)
-	if err != nil || !w.build {
-		return nil, err
+func (w *fbWalker) tableValue(t *Type, pos int) (slot, error) {
+	rec, err := w.table(t, pos)
+	if err != nil {
+		return slot{}, err
 	}
-	return m, nil
+	if w.mp != nil {
+		return written, nil
+	}
+	if !w.build {
+		return slot{}, nil
+	}
+	return w.a.recordValue(rec), nil
 }
 
-func (w *fbWalker) str(pos int) (any, error) {
+func (w *fbWalker) str(pos int) (slot, error) {
 	if err := w.check(pos, 4, 4, "string length"); err != nil {
-		return nil, err
+		return slot{}, err
 	}
 	n := int64(w.u32(pos))
 	end := int64(pos) + 4 + n
 	if end >= int64(len(w.buf)) {
-		return nil, failf("string of %d bytes at %d runs past the end of the buffer", n, pos)
+		return slot{}, failf("string of %d bytes at %d runs past the end of the buffer", n, pos)
 	}
 	if w.buf[end] != 0 {
-		return nil, failf("string at %d is not NUL-terminated", pos)
+		return slot{}, failf("string at %d is not NUL-terminated", pos)
+	}
+	if w.mp != nil {
+		return written, w.mp.str(w.buf[pos+4 : end])
 	}
 	if !w.build {
-		return nil, nil
+		return slot{}, nil
 	}
-	return string(w.buf[pos+4 : end]), nil
+	return w.a.copyBytes(String, w.buf[pos+4:end]), nil
 }
 
 // unionMember verifies (and decodes) the member a union tag selects. A tag
 // the schema does not know comes from a newer writer: it is skipped.
-func (w *fbWalker) unionMember(u *Type, tag uint8, pos int) (any, error) {
+func (w *fbWalker) unionMember(u *Type, tag uint8, pos int) (slot, error) {
 	if tag == 0 {
-		return nil, nil
+		return slot{}, nil
 	}
 	ev, ok := u.EnumValueOf(int64(tag))
 	if !ok || ev.Member == nil {
-		return nil, nil
+		return slot{}, nil
 	}
 	switch ev.Member.Kind {
 	case Table:
@@ -278,7 +326,7 @@ func (w *fbWalker) unionMember(u *Type, tag uint8, pos int) (any, error) {
 	case Struct:
 		st := ev.Member.Type
 		if err := w.check(pos, st.ByteSize, st.MinAlign, "union struct"); err != nil {
-			return nil, err
+			return slot{}, err
 		}
 		return w.structValue(st, pos), nil
 	default: // String
@@ -286,148 +334,184 @@ func (w *fbWalker) unionMember(u *Type, tag uint8, pos int) (any, error) {
 	}
 }
 
-func (w *fbWalker) unionVector(f *Field, tpos, vpos, vsize, q int) (any, error) {
+func (w *fbWalker) unionVector(f *Field, tpos, vpos, vsize, q int) (slot, error) {
 	tf := f.UnionTypeField
 	fo := 0
 	if int(tf.Slot)+2 <= vsize {
 		fo = int(w.u16(vpos + int(tf.Slot)))
 	}
 	if fo == 0 {
-		return nil, failf("union vector has no %s vector", tf.Name)
+		return slot{}, failf("union vector has no %s vector", tf.Name)
 	}
 	tq, err := w.offset(tpos + fo)
 	if err != nil {
-		return nil, err
+		return slot{}, err
 	}
 	if _, _, err := w.vector(tf.Elem, tq); err != nil {
-		return nil, err
+		return slot{}, err
 	}
 	if err := w.check(q, 4, 4, "vector length"); err != nil {
-		return nil, err
+		return slot{}, err
 	}
 	n := int(w.u32(q))
 	if n != int(w.u32(tq)) {
-		return nil, failf("union vector has %d values but %d types", n, w.u32(tq))
+		return slot{}, failf("union vector has %d values but %d types", n, w.u32(tq))
 	}
 	if int64(q)+4+4*int64(n) > int64(len(w.buf)) {
-		return nil, failf("vector of %d offsets at %d runs past the end of the buffer", n, q)
+		return slot{}, failf("vector of %d offsets at %d runs past the end of the buffer", n, q)
 	}
-	var out []any
+	out := 0
 	if w.build {
-		out = make([]any, n)
+		out = w.a.values(n)
+	}
+	if w.mp != nil {
+		w.mp.array(n)
 	}
 	for i := 0; i < n; i++ {
 		tag := w.buf[tq+4+i]
 		if tag == 0 {
+			if w.mp != nil {
+				w.mp.null()
+			}
+			if w.build {
+				w.a.vals[out+i] = null
+			}
 			continue
 		}
 		ep, err := w.offset(q + 4 + 4*i)
 		if err != nil {
-			return nil, atIndex(err, i)
+			return slot{}, atIndex(err, i)
 		}
 		v, err := w.unionMember(f.Elem.Type, tag, ep)
 		if err != nil {
-			return nil, atIndex(err, i)
+			return slot{}, atIndex(err, i)
 		}
 		if w.build {
-			out[i] = v
+			if v.kind == 0 {
+				v = null // a member this schema does not know
+			}
+			w.a.vals[out+i] = v
+		}
+		if w.mp != nil && v.kind == 0 {
+			w.mp.null() // a member this schema does not know
 		}
 	}
-	if !w.build {
-		return nil, nil
+	if w.mp != nil {
+		return written, nil
 	}
-	return out, nil
+	if !w.build {
+		return slot{}, nil
+	}
+	return list(out, n), nil
 }
 
 // vector verifies (and decodes) a vector at pos; n is its length.
-func (w *fbWalker) vector(e *TypeRef, pos int) (any, int, error) {
+func (w *fbWalker) vector(e *TypeRef, pos int) (slot, int, error) {
 	if err := w.check(pos, 4, 4, "vector length"); err != nil {
-		return nil, 0, err
+		return slot{}, 0, err
 	}
 	n := int64(w.u32(pos))
 	// Like the C++ verifier, only the length field's alignment is checked:
 	// builders align the elements, and reads here need no alignment.
 	size, _ := tableValueSize(e)
 	if int64(pos)+4+n*int64(size) > int64(len(w.buf)) {
-		return nil, 0, failf("vector of %d %d-byte elements at %d runs past the end of the buffer", n, size, pos)
+		return slot{}, 0, failf("vector of %d %d-byte elements at %d runs past the end of the buffer", n, size, pos)
 	}
 	count := int(n)
 	base := pos + 4
-	var out []any
+	out := 0
 	if w.build {
-		out = make([]any, count)
+		out = w.a.values(count)
+	}
+	if w.mp != nil {
+		w.mp.array(count)
 	}
 	switch e.Kind {
 	case Struct:
-		if w.build {
+		if w.build || w.mp != nil {
 			for i := 0; i < count; i++ {
-				out[i] = w.structValue(e.Type, base+i*size)
+				v := w.structValue(e.Type, base+i*size)
+				if w.build {
+					w.a.vals[out+i] = v
+				}
 			}
 		}
 	case String, Table:
 		for i := 0; i < count; i++ {
 			q, err := w.offset(base + 4*i)
 			if err != nil {
-				return nil, 0, atIndex(err, i)
+				return slot{}, 0, atIndex(err, i)
 			}
-			var v any
+			var v slot
 			if e.Kind == String {
 				v, err = w.str(q)
 			} else {
 				v, err = w.tableValue(e.Type, q)
 			}
 			if err != nil {
-				return nil, 0, atIndex(err, i)
+				return slot{}, 0, atIndex(err, i)
 			}
 			if w.build {
-				out[i] = v
+				w.a.vals[out+i] = v
 			}
 		}
 	default:
+		k := e.scalarKind()
+		if w.mp != nil {
+			w.mp.scalars(k, w.buf[base:base+count*size], size)
+		}
 		if w.build {
-			k := e.scalarKind()
 			for i := 0; i < count; i++ {
-				out[i] = readScalar(k, w.buf[base+i*size:])
+				w.a.vals[out+i] = scalarValue(k, w.buf[base+i*size:])
 			}
 		}
 	}
-	if !w.build {
-		return nil, count * size, nil
+	if w.mp != nil {
+		return written, count * size, nil
 	}
-	return out, count * size, nil
+	if !w.build {
+		return slot{}, count * size, nil
+	}
+	return list(out, count), count * size, nil
 }
 
 // structValue decodes an inline struct whose bytes are known to be in range.
-func (w *fbWalker) structValue(t *Type, pos int) any {
-	if !w.build {
-		return nil
+func (w *fbWalker) structValue(t *Type, pos int) slot {
+	if w.mp != nil {
+		w.mp.fbStruct(t, w.buf[pos:pos+t.ByteSize])
+		return written
 	}
-	return decodeStruct(t, w.buf[pos:pos+t.ByteSize])
+	if !w.build {
+		return slot{}
+	}
+	return w.a.recordValue(w.a.fbStruct(t, w.buf[pos:pos+t.ByteSize]))
 }
 
-func decodeStruct(t *Type, b []byte) map[string]any {
-	m := make(map[string]any, len(t.Fields))
-	for _, f := range t.Fields {
+// fbStruct decodes an inline FlatBuffers struct, every field, and returns
+// its record's index.
+func (a *arena) fbStruct(t *Type, b []byte) int {
+	r := a.record(t, len(t.Fields))
+	for i, f := range t.Fields {
 		p := b[f.Slot:]
 		switch f.Kind {
 		case Struct:
-			m[f.Name] = decodeStruct(f.Type, p)
+			a.set(r, i, a.recordValue(a.fbStruct(f.Type, p)))
 		case Array:
-			arr := make([]any, f.Len)
+			arr := a.values(f.Len)
 			es := f.Size / f.Len
-			for i := range arr {
+			for j := 0; j < f.Len; j++ {
 				if f.Elem.Kind == Struct {
-					arr[i] = decodeStruct(f.Elem.Type, p[i*es:])
+					a.vals[arr+j] = a.recordValue(a.fbStruct(f.Elem.Type, p[j*es:]))
 				} else {
-					arr[i] = readScalar(f.Elem.scalarKind(), p[i*es:])
+					a.vals[arr+j] = scalarValue(f.Elem.scalarKind(), p[j*es:])
 				}
 			}
-			m[f.Name] = arr
+			a.set(r, i, list(arr, f.Len))
 		default:
-			m[f.Name] = readScalar(f.scalarKind(), p)
+			a.set(r, i, scalarValue(f.scalarKind(), p))
 		}
 	}
-	return m
+	return r
 }
 
 // scalarKind is the stored integer or float kind of a scalar, enum or union type.

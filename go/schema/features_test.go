@@ -108,7 +108,7 @@ root_type Root;
 	  many_type: ["Leaf", "Text", "Pt", "Leaf"], many: [{name: "l"}, "str", {x: 3, y: 4}, {}] }`)
 	s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
 	require.NoError(t, err)
-	v, err := s.Root.Decode(bin, nil)
+	v, err := mapOf(s.Root.Decode(bin, nil))
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), v["one_type"])
 	assert.Equal(t, map[string]any{"x": int64(1), "y": int64(-2)}, v["one"])

@@ -38,7 +38,7 @@ func FuzzVerifyMonster(f *testing.F) {
 	f.Add(readFile(f, filepath.Join(dir, "monsterdata_test.mon")))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		verr := s.Root.Verify(b, nil)
-		v, derr := s.Root.Decode(b, nil)
+		v, derr := mapOf(s.Root.Decode(b, nil))
 		if (verr == nil) != (derr == nil) {
 			t.Fatalf("verify %v but decode %v", verr, derr)
 		}
@@ -97,13 +97,24 @@ func FuzzVerifyTestAllTypes(f *testing.F) {
 		for _, framing := range []Framing{Stream, Flat, Packed} {
 			opts := &Options{Framing: framing}
 			verr := ty.Verify(b, opts)
-			v, derr := ty.Decode(b, opts)
+			v, derr := mapOf(ty.Decode(b, opts))
 			if (verr == nil) != (derr == nil) {
 				t.Fatalf("verify %v but decode %v", verr, derr)
 			}
-			if derr == nil {
-				_, _ = ty.AppendJSON(nil, v)
+			// MessagePack, written by the verifying walk, fails exactly
+			// where Decode does (or on a string that is not UTF-8), and
+			// otherwise holds the decoded value.
+			mp, merr := ty.MsgPack(b, opts)
+			if derr != nil {
+				require.Error(t, merr)
+				continue
 			}
+			_, _ = ty.AppendJSON(nil, v)
+			if merr != nil {
+				require.Contains(t, merr.Error(), "UTF-8")
+				continue
+			}
+			require.Equal(t, normalizeInts(v), readMsgPack(t, mp))
 		}
 	})
 }

@@ -97,3 +97,11 @@ func normalize(v any) any {
 	}
 	return v
 }
+
+// mapOf gives a decoded record in its map form, the form the tests compare.
+func mapOf(r *Record, err error) (map[string]any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return r.Map(), nil
+}

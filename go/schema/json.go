@@ -30,10 +30,11 @@ func (t *Type) JSON(msg []byte, opts *Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return t.AppendJSON(nil, v)
+	return t.AppendJSON(nil, v.Map())
 }
 
-// AppendJSON appends the JSON form of a value Decode returned for t.
+// AppendJSON appends the JSON form of a value in the map form of t's
+// records (Record.Map).
 func (t *Type) AppendJSON(dst []byte, v map[string]any) ([]byte, error) {
 	e := jsonEncoder{buf: dst, format: t.Format}
 	if err := e.object(t, v); err != nil {

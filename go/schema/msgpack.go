@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"encoding/binary"
+	"math"
 	"unicode/utf8"
 
 	"github.com/tinylib/msgp/msgp"
@@ -20,154 +22,161 @@ import (
 //     Cap'n Proto Data: bin;
 //   - Void, capabilities and unknown union members: nil.
 func (t *Type) MsgPack(msg []byte, opts *Options) ([]byte, error) {
-	v, err := t.Decode(msg, opts)
-	if err != nil {
-		return nil, err
-	}
-	return t.AppendMsgPack(nil, v)
+	return t.AppendMsgPack(nil, msg, opts)
 }
 
-// AppendMsgPack appends the MessagePack form of a value Decode returned for t.
-func (t *Type) AppendMsgPack(dst []byte, v map[string]any) ([]byte, error) {
-	e := msgpackEncoder{buf: dst}
-	if err := e.object(t, v); err != nil {
-		return nil, toDataError(t.Format, t, err)
+// AppendMsgPack verifies msg and appends its MessagePack form (see MsgPack)
+// to dst; on error it returns dst as it was (its capacity may have grown).
+// The walk that verifies writes it: no dynamic value is built.
+func (t *Type) AppendMsgPack(dst, msg []byte, opts *Options) ([]byte, error) {
+	w := mpWriter{buf: dst}
+	if _, err := t.walk(msg, opts, false, &w); err != nil {
+		return w.buf[:len(dst)], err
 	}
-	return e.buf, nil
+	return w.buf, nil
 }
 
-type msgpackEncoder struct {
+// written is what the walkers return for a value they wrote to an mpWriter
+// (the zero slot stands for a value that is left out).
+var written = slot{kind: Void}
+
+// mpWriter is the MessagePack the walkers write as they go, in the forms
+// Decode's values take (see MsgPack).
+type mpWriter struct {
 	buf []byte
 }
 
-func (e *msgpackEncoder) object(t *Type, m map[string]any) error {
-	n := uint32(0)
-	for _, f := range t.Fields {
-		if _, ok := m[f.Name]; ok {
-			n++
-		}
+// mpObject is a map being written: where its header is and how many
+// entries it has so far.
+type mpObject struct {
+	hdr, n int
+}
+
+// beginMap starts a map whose size is known at its end: a one-byte fixmap
+// header is reserved, and widened by endMap when needed.
+func (w *mpWriter) beginMap() mpObject {
+	w.buf = append(w.buf, 0x80)
+	return mpObject{hdr: len(w.buf) - 1}
+}
+
+// key writes an entry's key and returns where the entry starts.
+func (w *mpWriter) key(name string) int {
+	mark := len(w.buf)
+	w.buf = msgp.AppendString(w.buf, name)
+	return mark
+}
+
+// entry ends an entry: kept when present, otherwise its key is taken back.
+func (w *mpWriter) entry(o *mpObject, mark int, present bool) {
+	if present {
+		o.n++
+	} else {
+		w.buf = w.buf[:mark]
 	}
-	e.buf = msgp.AppendMapHeader(e.buf, n)
-	for _, f := range t.Fields {
-		v, ok := m[f.Name]
-		if !ok {
-			continue
-		}
-		e.buf = msgp.AppendString(e.buf, f.Name)
-		var err error
-		switch {
-		case f.Kind == Union:
-			err = e.unionValue(f.Type, m[f.UnionTypeField.Name], v)
-		case f.Kind == Vector && f.Elem.Kind == Union:
-			err = e.unionVector(f, m[f.UnionTypeField.Name], v)
-		case f.Nested != nil:
-			mv, ok := v.(map[string]any)
-			if !ok {
-				return at(failf("nested flatbuffer value is %T, not a table", v), f.Name)
-			}
-			err = e.object(f.Nested, mv)
-		default:
-			err = e.value(&f.TypeRef, v)
-		}
-		if err != nil {
-			return at(err, f.Name)
-		}
+}
+
+// endMap writes the map's header in its smallest form, as
+// msgp.AppendMapHeader does.
+func (w *mpWriter) endMap(o mpObject) {
+	if o.n <= 15 {
+		w.buf[o.hdr] = 0x80 | byte(o.n)
+		return
 	}
+	hdr := msgp.AppendMapHeader(nil, uint32(o.n))
+	grow := len(hdr) - 1
+	w.buf = append(w.buf, hdr[:grow]...)
+	copy(w.buf[o.hdr+len(hdr):], w.buf[o.hdr+1:len(w.buf)-grow])
+	copy(w.buf[o.hdr:], hdr)
+}
+
+func (w *mpWriter) array(n int)  { w.buf = msgp.AppendArrayHeader(w.buf, uint32(n)) }
+func (w *mpWriter) null()        { w.buf = msgp.AppendNil(w.buf) }
+func (w *mpWriter) bin(b []byte) { w.buf = msgp.AppendBytes(w.buf, b) }
+
+// str writes a string, which must be valid UTF-8 (the policy of JSON too).
+func (w *mpWriter) str(b []byte) error {
+	if !utf8.Valid(b) {
+		return failf("string is not valid UTF-8")
+	}
+	w.buf = msgp.AppendStringFromBytes(w.buf, b)
 	return nil
 }
 
-func (e *msgpackEncoder) unionValue(u *Type, tag, v any) error {
-	ev, ok := u.EnumValueOf(toInt64(tag))
-	if !ok || ev.Member == nil {
-		e.buf = msgp.AppendNil(e.buf)
-		return nil
-	}
-	return e.value(ev.Member, v)
-}
-
-func (e *msgpackEncoder) unionVector(f *Field, tags, v any) error {
-	vs, ok := v.([]any)
-	ts, ok2 := tags.([]any)
-	if !ok || !ok2 || len(vs) != len(ts) {
-		return failf("union vector and its type vector do not match")
-	}
-	e.buf = msgp.AppendArrayHeader(e.buf, uint32(len(vs)))
-	for i := range vs {
-		if err := e.unionValue(f.Elem.Type, ts[i], vs[i]); err != nil {
-			return atIndex(err, i)
-		}
-	}
-	return nil
-}
-
-func (e *msgpackEncoder) value(r *TypeRef, v any) error {
-	if v == nil {
-		e.buf = msgp.AppendNil(e.buf)
-		return nil
-	}
-	switch r.Kind {
+// scalar writes the little-endian scalar of kind k at b.
+func (w *mpWriter) scalar(k Kind, b []byte) {
+	switch k {
 	case Bool:
-		b, ok := v.(bool)
-		if !ok {
-			return failf("%T is not a bool", v)
-		}
-		e.buf = msgp.AppendBool(e.buf, b)
-	case Int8, Int16, Int32, Int64, Uint8, Uint16, Uint32, Uint64, Enum, UnionType:
-		switch x := v.(type) {
-		case int64:
-			e.buf = msgp.AppendInt64(e.buf, x)
-		case uint64:
-			e.buf = msgp.AppendUint64(e.buf, x)
-		default:
-			return failf("%T is not an integer", v)
-		}
-	case Float32, Float64:
-		f, ok := v.(float64)
-		if !ok {
-			return failf("%T is not a float", v)
-		}
-		if r.Kind == Float32 {
-			// Decode widened the float32 exactly; narrowing gives its bits back.
-			e.buf = msgp.AppendFloat32(e.buf, float32(f))
-		} else {
-			e.buf = msgp.AppendFloat64(e.buf, f)
-		}
-	case String:
-		s, ok := v.(string)
-		if !ok {
-			return failf("%T is not a string", v)
-		}
-		if !utf8.ValidString(s) {
-			return failf("string is not valid UTF-8")
-		}
-		e.buf = msgp.AppendString(e.buf, s)
-	case Bytes:
-		b, ok := v.([]byte)
-		if !ok {
-			return failf("%T is not bytes", v)
-		}
-		e.buf = msgp.AppendBytes(e.buf, b)
-	case Struct, Table, Group:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return failf("%T is not a %s", v, r.Kind)
-		}
-		return e.object(r.Type, m)
-	case Vector, Array:
-		l, ok := v.([]any)
-		if !ok {
-			return failf("%T is not a list", v)
-		}
-		e.buf = msgp.AppendArrayHeader(e.buf, uint32(len(l)))
-		for i, x := range l {
-			if err := e.value(r.Elem, x); err != nil {
-				return atIndex(err, i)
-			}
-		}
-	case Void, Interface:
-		e.buf = msgp.AppendNil(e.buf)
+		w.buf = msgp.AppendBool(w.buf, b[0] != 0)
+	case Int8:
+		w.buf = msgp.AppendInt64(w.buf, int64(int8(b[0])))
+	case Uint8:
+		w.buf = msgp.AppendUint64(w.buf, uint64(b[0]))
+	case Int16:
+		w.buf = msgp.AppendInt64(w.buf, int64(int16(binary.LittleEndian.Uint16(b))))
+	case Uint16:
+		w.buf = msgp.AppendUint64(w.buf, uint64(binary.LittleEndian.Uint16(b)))
+	case Int32:
+		w.buf = msgp.AppendInt64(w.buf, int64(int32(binary.LittleEndian.Uint32(b))))
+	case Uint32:
+		w.buf = msgp.AppendUint64(w.buf, uint64(binary.LittleEndian.Uint32(b)))
+	case Int64:
+		w.buf = msgp.AppendInt64(w.buf, int64(binary.LittleEndian.Uint64(b)))
+	case Uint64:
+		w.buf = msgp.AppendUint64(w.buf, binary.LittleEndian.Uint64(b))
+	case Float32:
+		w.buf = msgp.AppendFloat32(w.buf, math.Float32frombits(binary.LittleEndian.Uint32(b)))
+	case Float64:
+		w.buf = msgp.AppendFloat64(w.buf, math.Float64frombits(binary.LittleEndian.Uint64(b)))
 	default:
-		return failf("cannot write %s as MessagePack", r.Kind)
+		w.null()
 	}
-	return nil
+}
+
+// scalars writes the n/size scalars of kind k packed in b.
+func (w *mpWriter) scalars(k Kind, b []byte, size int) {
+	if k == Uint8 && size == 1 {
+		for _, c := range b {
+			w.buf = msgp.AppendUint64(w.buf, uint64(c))
+		}
+		return
+	}
+	for i := 0; i+size <= len(b); i += size {
+		w.scalar(k, b[i:])
+	}
+}
+
+// scalarBits writes a scalar of kind k from its (zero-extended) bits.
+func (w *mpWriter) scalarBits(k Kind, bits uint64) {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], bits)
+	if k == Bool {
+		b[0] &= 1
+	}
+	w.scalar(k, b[:])
+}
+
+// fbStruct writes an inline FlatBuffers struct, every field, as
+// decodeStruct reads it.
+func (w *mpWriter) fbStruct(t *Type, b []byte) {
+	w.buf = msgp.AppendMapHeader(w.buf, uint32(len(t.Fields)))
+	for _, f := range t.Fields {
+		w.buf = msgp.AppendString(w.buf, f.Name)
+		p := b[f.Slot:]
+		switch f.Kind {
+		case Struct:
+			w.fbStruct(f.Type, p)
+		case Array:
+			w.array(f.Len)
+			es := f.Size / f.Len
+			for i := 0; i < f.Len; i++ {
+				if f.Elem.Kind == Struct {
+					w.fbStruct(f.Elem.Type, p[i*es:])
+				} else {
+					w.scalar(f.Elem.scalarKind(), p[i*es:])
+				}
+			}
+		default:
+			w.scalar(f.scalarKind(), p)
+		}
+	}
 }

@@ -78,23 +78,25 @@ func (o *Options) withDefaults() Options {
 // and nesting level the schema can reach. A nil error means Decode and JSON
 // will not fail on the message's structure.
 func (t *Type) Verify(msg []byte, opts *Options) error {
-	_, err := t.walk(msg, opts, false)
+	_, err := t.walk(msg, opts, false, nil)
 	return err
 }
 
-// Decode verifies msg and returns its root as a dynamic value (see the
-// package documentation for the mapping).
-func (t *Type) Decode(msg []byte, opts *Options) (map[string]any, error) {
-	return t.walk(msg, opts, true)
+// Decode verifies msg and returns its root as a Record (see the package
+// documentation for the values; Record.Map gives the map form).
+func (t *Type) Decode(msg []byte, opts *Options) (*Record, error) {
+	return t.walk(msg, opts, true, nil)
 }
 
-func (t *Type) walk(msg []byte, opts *Options, build bool) (map[string]any, error) {
+// walk verifies msg; it builds the dynamic value when build is set, and
+// writes MessagePack to mp when mp is not nil.
+func (t *Type) walk(msg []byte, opts *Options, build bool, mp *mpWriter) (*Record, error) {
 	o := opts.withDefaults()
 	switch {
 	case t.Format == FlatBuffers && t.Kind == Table:
-		return walkFlatBuffer(t, msg, &o, build)
+		return walkFlatBuffer(t, msg, &o, build, mp)
 	case t.Format == CapnProto && t.Kind == Struct:
-		return walkCapnp(t, msg, &o, build)
+		return walkCapnp(t, msg, &o, build, mp)
 	}
 	return nil, fmt.Errorf("schema: %s is a %s %s, not a message type", t.Name, t.Format, t.Kind)
 }

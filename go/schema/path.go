@@ -172,47 +172,15 @@ func (p *Path) locate(msg []byte) (pos int, absent bool, err error) {
 
 func (p *Path) walk(msg []byte) (pos, absentAt int, err error) {
 	n := len(msg)
-	u32 := func(at int) (int, error) {
-		if at < 0 || at > n-4 {
-			return 0, fmt.Errorf("%w: offset at %d is outside the %d-byte message", ErrMalformedPath, at, n)
-		}
-		return int(binary.LittleEndian.Uint32(msg[at:])), nil
-	}
-	follow := func(at int) (int, error) {
-		o, err := u32(at)
-		if err != nil {
-			return 0, err
-		}
-		if o == 0 || int32(o) < 0 || at+o >= n {
-			return 0, fmt.Errorf("%w: offset %d at %d leads outside the message", ErrMalformedPath, o, at)
-		}
-		return at + o, nil
-	}
-	pos, err = follow(0)
-	if err != nil {
+	if pos, err = pathFollow(msg, 0); err != nil {
 		return 0, -1, err
 	}
-	// vtable of the table at tpos: field offset for a slot, 0 when absent.
-	fieldAt := func(tpos int, slot uint16) (int, error) {
-		so, err := u32(tpos)
-		if err != nil {
-			return 0, err
-		}
-		vt := int64(tpos) - int64(int32(so))
-		if vt < 0 || vt > int64(n-4) {
-			return 0, fmt.Errorf("%w: vtable of the table at %d is outside the message", ErrMalformedPath, tpos)
-		}
-		vsize := int(binary.LittleEndian.Uint16(msg[vt:]))
-		if int(slot)+2 > vsize || int(vt)+int(slot)+2 > n {
-			return 0, nil
-		}
-		return int(binary.LittleEndian.Uint16(msg[int(vt)+int(slot):])), nil
-	}
-	for i, s := range p.steps {
+	for i := range p.steps {
+		s := &p.steps[i]
 		last := i == len(p.steps)-1
 		switch s.kind {
 		case stepTableField, stepUnion:
-			fo, err := fieldAt(pos, s.slot)
+			fo, err := pathFieldAt(msg, pos, s.slot)
 			if err != nil {
 				return 0, -1, err
 			}
@@ -220,7 +188,7 @@ func (p *Path) walk(msg []byte) (pos, absentAt int, err error) {
 				return 0, i, nil
 			}
 			if s.kind == stepUnion {
-				to, err := fieldAt(pos, s.tagPos)
+				to, err := pathFieldAt(msg, pos, s.tagPos)
 				if err != nil {
 					return 0, -1, err
 				}
@@ -235,18 +203,17 @@ func (p *Path) walk(msg []byte) (pos, absentAt int, err error) {
 			// A table, union member or vector on the way is reached through
 			// its offset; a leaf stays at its inline value.
 			if s.ref && !last {
-				if pos, err = follow(pos); err != nil {
+				if pos, err = pathFollow(msg, pos); err != nil {
 					return 0, -1, err
 				}
 			}
 		case stepStructField:
 			pos += int(s.slot)
 		case stepIndex:
-			cnt, err := u32(pos) // pos is the vector
-			if err != nil {
-				return 0, -1, err
+			if pos < 0 || pos > n-4 { // pos is the vector
+				return 0, -1, fmt.Errorf("%w: offset at %d is outside the %d-byte message", ErrMalformedPath, pos, n)
 			}
-			if s.index >= cnt {
+			if cnt := int(binary.LittleEndian.Uint32(msg[pos:])); s.index >= cnt {
 				return 0, i, nil
 			}
 			pos += 4 + s.index*s.size
@@ -254,13 +221,44 @@ func (p *Path) walk(msg []byte) (pos, absentAt int, err error) {
 				return 0, -1, fmt.Errorf("%w: element %d at %d is outside the message", ErrMalformedPath, s.index, pos)
 			}
 			if s.follow && !last {
-				if pos, err = follow(pos); err != nil {
+				if pos, err = pathFollow(msg, pos); err != nil {
 					return 0, -1, err
 				}
 			}
 		}
 	}
 	return pos, -1, nil
+}
+
+// pathFollow follows the uoffset stored at at.
+func pathFollow(msg []byte, at int) (int, error) {
+	n := len(msg)
+	if at < 0 || at > n-4 {
+		return 0, fmt.Errorf("%w: offset at %d is outside the %d-byte message", ErrMalformedPath, at, n)
+	}
+	o := int(binary.LittleEndian.Uint32(msg[at:]))
+	if o == 0 || int32(o) < 0 || at+o >= n {
+		return 0, fmt.Errorf("%w: offset %d at %d leads outside the message", ErrMalformedPath, o, at)
+	}
+	return at + o, nil
+}
+
+// pathFieldAt looks slot up in the vtable of the table at tpos: the field's
+// offset in the table, 0 when absent.
+func pathFieldAt(msg []byte, tpos int, slot uint16) (int, error) {
+	n := len(msg)
+	if tpos < 0 || tpos > n-4 {
+		return 0, fmt.Errorf("%w: offset at %d is outside the %d-byte message", ErrMalformedPath, tpos, n)
+	}
+	vt := int64(tpos) - int64(int32(binary.LittleEndian.Uint32(msg[tpos:])))
+	if vt < 0 || vt > int64(n-4) {
+		return 0, fmt.Errorf("%w: vtable of the table at %d is outside the message", ErrMalformedPath, tpos)
+	}
+	vsize := int(binary.LittleEndian.Uint16(msg[vt:]))
+	if int(slot)+2 > vsize || int(vt)+int(slot)+2 > n {
+		return 0, nil
+	}
+	return int(binary.LittleEndian.Uint16(msg[int(vt)+int(slot):])), nil
 }
 
 // ErrMalformedPath wraps what a Path finds wrong in a message.

@@ -69,7 +69,7 @@ func TestPathsOnMonster(t *testing.T) {
 	}
 
 	// Every path reads what Decode reads.
-	v, err := m.Decode(mon, nil)
+	v, err := mapOf(m.Decode(mon, nil))
 	require.NoError(t, err)
 	assert.Equal(t, v["name"], str("name"))
 	assert.Equal(t, v["testhashu64_fnv1"], func() uint64 {

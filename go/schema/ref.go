@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 )
 
 // A Ref is a cursor into one message: a FlatBuffers table, struct, vector or
@@ -101,7 +102,8 @@ func (t *Type) Root(msg []byte) (Ref, error) {
 			return Ref{}, err
 		}
 		defer putCpState(st)
-		s, null, err := st.r.structAt(0, 0)
+		var s cpStruct
+		null, err := st.r.structAt(0, 0, &s)
 		if err != nil {
 			return Ref{}, malformed("%v", err)
 		}
@@ -492,19 +494,26 @@ func (r Ref) Value(msg []byte) (any, error) {
 	}
 	o := (*Options)(nil).withDefaults()
 	if r.fb() {
-		w := &fbWalker{buf: msg, opts: &o, build: true}
+		w := &fbWalker{buf: msg, opts: &o, build: true, a: newArena(len(msg))}
 		pos := int(min(r.Pos[0], uint64(len(msg))))
 		switch r.T.Kind {
 		case Table:
-			return w.table(r.T.Type, pos)
+			ri, err := w.table(r.T.Type, pos)
+			if err != nil {
+				return nil, err
+			}
+			return Value{w.a, w.a.recordValue(ri)}.Any(), nil
 		case Struct:
 			if err := w.check(pos, r.T.Type.ByteSize, 1, "struct"); err != nil {
 				return nil, err
 			}
-			return w.structValue(r.T.Type, pos), nil
+			return Value{w.a, w.structValue(r.T.Type, pos)}.Any(), nil
 		case Vector:
 			v, _, err := w.vector(r.T.Elem, pos)
-			return v, err
+			if err != nil {
+				return nil, err
+			}
+			return Value{w.a, v}.Any(), nil
 		case Array:
 			size, _ := tableValueSize(r.T.Elem)
 			if err := w.check(pos, size*r.T.Len, 1, "array"); err != nil {
@@ -522,7 +531,11 @@ func (r Ref) Value(msg []byte) (any, error) {
 			}
 			return out, nil
 		case String:
-			return w.str(pos)
+			v, err := w.str(pos)
+			if err != nil {
+				return nil, err
+			}
+			return Value{w.a, v}.Any(), nil
 		}
 	} else {
 		st, err := cpOpen(msg)
@@ -530,21 +543,28 @@ func (r Ref) Value(msg []byte) (any, error) {
 			return nil, err
 		}
 		defer putCpState(st)
-		st.r.build = true
+		st.r.build, st.r.a = true, newArena(len(msg))
 		switch r.T.Kind {
 		case Struct, Group:
 			s, err := st.r.structFromPos(r.Pos)
 			if err != nil {
 				return nil, err
 			}
-			m := make(map[string]any, len(r.T.Type.Fields))
-			return m, st.r.fields(r.T.Type, s, m)
+			v, err := st.r.structValue(r.T.Type, s)
+			if err != nil {
+				return nil, err
+			}
+			return Value{st.r.a, v}.Any(), nil
 		case Vector:
 			l, err := st.r.listFromPos(r.Pos)
 			if err != nil {
 				return nil, err
 			}
-			return st.r.list(r.T.Elem, l)
+			v, err := st.r.list(r.T.Elem, l)
+			if err != nil {
+				return nil, err
+			}
+			return Value{st.r.a, v}.Any(), nil
 		case String, Bytes:
 			b, err := r.Bytes(msg)
 			if err != nil {
@@ -630,17 +650,33 @@ func fbVectorLen(msg []byte, pos uint64) (int, error) {
 
 // ---- Cap'n Proto helpers ----
 
-// cpOpen splits msg (stream framing) into a pooled reader; the caller puts
-// it back with putCpState.
+// cpState is a ref call's reader with room for a one-segment table. Ref
+// calls take one from a pool: a Ref crosses calls by value, so its reader
+// cannot live on one call's stack, and the pool keeps each call
+// allocation-free.
+type cpState struct {
+	r   cpReader
+	one [1][]byte
+}
+
+var cpStates = sync.Pool{New: func() any { return new(cpState) }}
+
+func putCpState(st *cpState) {
+	st.r, st.one[0] = cpReader{}, nil // drop references to the message
+	cpStates.Put(st)
+}
+
+// cpOpen splits msg (stream framing) into a pooled reader with the default
+// limits; the caller puts it back with putCpState.
 func cpOpen(msg []byte) (*cpState, error) {
-	st := getCpState()
+	st := cpStates.Get().(*cpState)
 	segs, err := splitSegmentsInto(msg, st.one[:0])
 	if err != nil {
 		putCpState(st)
 		return nil, malformed("%v", err)
 	}
-	st.o = (*Options)(nil).withDefaults()
-	st.r = cpReader{segs: segs, budget: st.o.TraverseLimitWords, opts: &st.o}
+	st.r.segs = segs
+	st.r.budget, st.r.limit, st.r.maxDepth = defaultTraverseWords, defaultTraverseWords, defaultMaxDepth
 	if st.r.words(0) == 0 {
 		putCpState(st)
 		return nil, malformed("first segment is empty")
@@ -726,7 +762,8 @@ func (r Ref) cpField(msg []byte, f *Field) (Ref, bool, error) {
 // pointerRef follows the pointer at (seg, w) to a Ref of type t.
 func (r *cpReader) pointerRef(t *TypeRef, seg, w int) (Ref, bool, error) {
 	if t.Kind == Struct {
-		s, null, err := r.structAt(seg, w)
+		var s cpStruct
+		null, err := r.structAt(seg, w, &s)
 		if err != nil {
 			return Ref{}, false, malformed("%v", err)
 		}
@@ -735,7 +772,8 @@ func (r *cpReader) pointerRef(t *TypeRef, seg, w int) (Ref, bool, error) {
 	if t.Kind != String && t.Kind != Bytes && t.Kind != Vector {
 		return Ref{}, false, fmt.Errorf("%w: a %s has no schema to read it by", ErrRefKind, t.Kind)
 	}
-	l, null, err := r.listAt(seg, w)
+	var l cpList
+	null, err := r.listAt(seg, w, &l)
 	if err != nil {
 		return Ref{}, false, malformed("%v", err)
 	}

@@ -24,7 +24,10 @@
 //
 // # Dynamic values
 //
-// Decode operations return a message as plain Go values:
+// Decode returns a message as a Record: its values by field slot, with
+// typed accessors (Record.Get, Value.Str, Value.Int, Value.Index, ...).
+// Record.Map and Value.Any give the same message as plain Go values, the
+// form JSON, MsgPack and the encoders use:
 //   - tables and structs (and Cap'n Proto groups): map[string]any keyed by
 //     field name;
 //   - vectors, lists and fixed arrays: []any;

@@ -61,7 +61,7 @@ type Types interface {
 // DecodeValue verifies frame f and decodes it as the type its type id names
 // in types. A type id that types does not define is an error naming the id,
 // never a guess.
-func DecodeValue(f region.Frame, types Types) (map[string]any, error) {
+func DecodeValue(f region.Frame, types Types) (*schema.Record, error) {
 	t, err := types.TypeByID(f.TypeID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: frame at %d: %w", codec.ErrRecordType, f.Offset, err)

@@ -36,8 +36,9 @@ func monsterSchema(t *testing.T) (*schema.Schema, []byte) {
 
 func TestAppendValueOfARuntimeSchema(t *testing.T) {
 	s, mon := monsterSchema(t)
-	v, err := s.Root.Decode(mon, nil)
+	dv, err := s.Root.Decode(mon, nil)
 	require.NoError(t, err)
+	v := dv.Map()
 	r, err := region.CreateAnon(1 << 20)
 	require.NoError(t, err)
 	defer r.Close()
@@ -48,7 +49,7 @@ func TestAppendValueOfARuntimeSchema(t *testing.T) {
 	assert.Equal(t, uint16(codec.FlatBuffers), f.Codec)
 	got, err := dynamic.DecodeValue(f, s)
 	require.NoError(t, err)
-	assert.Equal(t, v, got)
+	assert.Equal(t, v, got.Map())
 	require.NoError(t, s.Root.Verify(f.Payload, &schema.Options{Identifier: "MONS"}))
 
 	// A frame whose type this schema does not define is refused by id.
@@ -165,9 +166,9 @@ func TestRegionCarriesItsSchemas(t *testing.T) {
 		_, err := dynamic.StoreSchema(w, s)
 		require.NoError(t, err)
 	}
-	_, err = dynamic.AppendValue(w, fb.Root, monster)
+	_, err = dynamic.AppendValue(w, fb.Root, monster.Map())
 	require.NoError(t, err)
-	_, err = dynamic.AppendValue(w, all, everything)
+	_, err = dynamic.AppendValue(w, all, everything.Map())
 	require.NoError(t, err)
 
 	rd, err := region.OpenShm(name, region.ReadOnly)
