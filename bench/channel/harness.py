@@ -74,10 +74,12 @@ def pipelines() -> List[Pipeline]:
 
 
 def counts(record: str, quick: bool) -> Dict[str, int]:
+    """Messages per latency phase (n) and throughput phase (m), repetitions,
+    and the producer's record pool (each message is the next record)."""
     big = record.startswith("Tensor")
     if quick:
-        return {"n": 20 if big else 200, "m": 20 if big else 500, "reps": 2}
-    return {"n": 150 if big else 3000, "m": 200 if big else 20000, "reps": 5}
+        return {"n": 20 if big else 100, "m": 20 if big else 200, "reps": 2, "pool": 4 if big else 16}
+    return {"n": 100 if big else 2000, "m": 100 if big else 10000, "reps": 5, "pool": 8 if big else 256}
 
 
 def build_gopeer() -> Optional[str]:
@@ -91,7 +93,7 @@ def peer_cmd(lang: str, role: str, pl: Pipeline, addr: str, rec: str, ack: str, 
              fds: str) -> List[str]:  # fmt: skip
     gap = WAKE_GAP_NS if pl.mode == "wake" else SPIN_GAP_NS
     wait = "park" if pl.mode == "wake" else "spin"
-    common = {"n": c["n"], "m": c["m"], "reps": c["reps"]}
+    common = {"n": c["n"], "m": c["m"], "reps": c["reps"], "pool": c["pool"]}
     if lang == "go":
         return [GOPEER, "-role", role, "-transport", pl.transport, "-addr", addr, "-record", rec, "-ack", ack,
                 "-wait", wait, "-stamp", "made" if pl.typed else "sent", "-gap", f"{gap}ns", "-cpu", str(cpu)] + [f"-{k}={v}" for k, v in common.items()]  # fmt: skip
@@ -134,18 +136,26 @@ def run_pipeline(pl: Pipeline, rname: str, quick: bool, cpus: List[Optional[int]
         for fd in keep:
             os.close(fd)
         keep = []
+        # Wait for both; the first that fails stops the other (a consumer
+        # whose producer died would wait for ever).
         deadline = time.monotonic() + (60 if quick else 240)
-        outs = []
-        for p in procs:
-            try:
-                out, err = p.communicate(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+        bad: List[subprocess.Popen[str]] = []
+        while any(p.poll() is None for p in procs):
+            bad = [p for p in procs if p.poll() not in (None, 0)]
+            if bad or time.monotonic() > deadline:
                 for q in procs:
-                    q.kill()
-                raise RuntimeError("timed out")
+                    if q.poll() is None:
+                        q.kill()
+                if not bad:
+                    raise RuntimeError("timed out")
+                break
+            time.sleep(0.02)
+        outs = []
+        for p in bad + [p for p in procs if p not in bad]:
+            out, err = p.communicate()
             if p.returncode != 0:
-                raise RuntimeError(f"{os.path.basename(p.args[0] if p.args[0] != sys.executable else p.args[1])} "
-                                   f"exited {p.returncode}: {err.strip()[-300:]}")  # type: ignore[index]  # fmt: skip
+                who = os.path.basename(p.args[1] if p.args[0] == sys.executable else p.args[0])  # type: ignore[index]
+                raise RuntimeError(f"{who} exited {p.returncode}: {err.strip()[-300:]}")
             outs.append(out)
         lines = [json.loads(ln) for out in outs for ln in out.splitlines() if ln.startswith("{")]
         if len(lines) != c["reps"]:
@@ -174,12 +184,11 @@ def run_channel(args: Any, cell_type: Any, all_cpus: List[int], progress: Callab
         [os.path.join(ROOT, "python"), os.environ.get("PYTHONPATH", "")]))  # fmt: skip
     cells: List[Any] = []
     why_go = build_gopeer()
-    total = len(recs) * len(pls)
+    total = sum(1 for r in recs for pl in pls if not pl.typed or r == "LogEntry")
     done = 0
     for rname in recs:
         for pl in pls:
-            if pl.typed and rname != "LogEntry" and not args.quick:
-                total -= 1
+            if pl.typed and rname != "LogEntry":  # the headline cells: LogEntry
                 continue
             progress(f"channel {rname}: {pl.label} ({pl.variant})", done, total)
             done += 1
@@ -204,4 +213,5 @@ def run_channel(args: Any, cell_type: Any, all_cpus: List[int], progress: Callab
                 cell.set_samples([float(x[key]) for x in lines])
                 cell.inner = c["m"] if op == "throughput" else c["n"]
                 cells.append(cell)
+    progress("channel: done", total, total)
     return cells

@@ -76,6 +76,8 @@ def producer(a: argparse.Namespace, ack: Ack, queue: Any = None) -> Callable[[],
     import msgspec
 
     recs = proto.pool(a.record, a.pool)
+    while not ack.words[1]:  # the consumer has created its end
+        time.sleep(0.001)
     encode = msgspec.msgpack.Encoder().encode
     sums = [check(encode(r)) for r in recs]
     made = a.stamp == "made"
@@ -180,9 +182,6 @@ def producer(a: argparse.Namespace, ack: Ack, queue: Any = None) -> Callable[[],
         raise SystemExit(f"unknown transport {t}")
 
     def go() -> None:
-        w = ack.words
-        while not w[1]:
-            time.sleep(0.001)
         seq, k = 0, len(recs)
         for _rep in range(a.reps):
             for _ in range(a.n):

@@ -69,11 +69,12 @@ def series(cells: Sequence[Any]) -> List[tuple]:
 
 
 def style(lib: str, i: int) -> tuple:
+    """crossbuf in oranges and reds, thick; the opponents in the report's palette."""
     from report import COLORS, MARKERS
 
     if lib.startswith("crossbuf"):
-        return ["#ff7f0e", "#e6550d", "#fdae6b", "#a63603", "#fd8d3c"][i % 5], "o", 2.2
-    return COLORS[i % len(COLORS)], MARKERS[i % len(MARKERS)], 1.2
+        return ["#ff7f0e", "#d62728", "#a63603", "#fdae6b", "#e377c2", "#8c2d04"][i % 6], "osD^vP"[i % 6], 2.2
+    return COLORS[(i + 1) % len(COLORS)], MARKERS[(i + 1) % len(MARKERS)], 1.2
 
 
 def latency_plot(cells: Sequence[Any], rec: str, path: str, quick: bool) -> bool:
@@ -125,25 +126,33 @@ def throughput_plot(cells: Sequence[Any], path: str, quick: bool) -> bool:
 
     from report import watermark
 
-    tc = [c for c in cells if c.op == "throughput" and c.bytes]
+    # wake cells run the same throughput phase as raw ones; one x per record
+    # (its bodies differ by a few bytes between encoders): the median size
+    tc = [c for c in cells if c.op == "throughput" and c.bytes and c.variant != "wake"]
+    import statistics
+
+    size = {r: statistics.median([c.bytes for c in tc if c.record == r]) for r in {c.record for c in tc}}
     keys = series(tc)
     if not keys:
         return False
     fig, ax = plt.subplots(figsize=(10, 6.5))
     ic = io = 0
     for lib, variant in keys:
-        pts = sorted([c for c in tc if (c.lib, c.variant) == (lib, variant)], key=lambda c: c.bytes)
+        pts = sorted([c for c in tc if (c.lib, c.variant) == (lib, variant)], key=lambda c: size[c.record])
         mine = lib.startswith("crossbuf")
         col, m, lw = style(lib, ic if mine else io)
         ic, io = (ic + 1, io) if mine else (ic, io + 1)
         ys = [1e9 / c.ns_per_op for c in pts]
         err = [[y - 1e9 / c.ci_hi for y, c in zip(ys, pts)], [1e9 / c.ci_lo - y for y, c in zip(ys, pts)]]
-        ax.errorbar([c.bytes for c in pts], ys, yerr=err, marker=m, color=col, linewidth=lw, capsize=3,
+        ax.errorbar([size[c.record] for c in pts], ys, yerr=err, marker=m, color=col, linewidth=lw, capsize=3,
                     label=f"{lib} ({variant})", linestyle="-" if variant != "typed" else "--")  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
-    ax.set_xlabel("message body (bytes, MessagePack; Sample, LogEntry, 1 MB Tensor)")
+    for r, b in size.items():
+        ax.annotate(r, (b, 1), xycoords=("data", "axes fraction"), xytext=(0, -28), textcoords="offset points",
+                    ha="center", fontsize=7)  # fmt: skip
+    ax.set_xlabel("message body (bytes, MessagePack; the median over the pipelines of each record)", labelpad=14)
     ax.set_ylabel("messages per second (median, 95 % interval; log scale)")
     ax.set_title("channel: throughput against message size, every body byte checksummed by the consumer", fontsize=9)
     ax.legend(fontsize=7, ncol=2, loc="lower left")
