@@ -613,6 +613,9 @@ def render(info: Dict[str, Any], cells: List[Cell], ts: List[Target], made: List
     if os.path.exists(analysis) and not info.get("quick"):
         with open(analysis) as f:
             lines += [f.read().rstrip(), ""]
+    from channel.report_channel import channel_notes
+
+    lines += channel_notes(cells, bool(info.get("quick")))
     lines += tables(cells)
     if made:
         lines += ["## Plots", ""] + [f"![{m}]({rel}/{m})" for m in made] + [""]

@@ -48,14 +48,22 @@ def struct_type(record: str) -> Any:
 
 def pool(record: str, n: int) -> List[Any]:
     """n records of the shared generator (seeds 1..n) as msgspec Structs."""
-    from python import native
+    from python import mstructs as m
 
     from crossbuf import testdata
 
-    if record == "LogEntry":
-        recs = [testdata.log_entry(i) for i in range(1, n + 1)]
-    elif record == "Sample":
-        recs = [testdata.sample(i) for i in range(1, n + 1)]
-    else:
-        recs = [testdata.tensor(i, 1 << 20) for i in range(1, n + 1)]
-    return [native.to_struct(r) for r in recs]
+    out: List[Any] = []
+    for i in range(1, n + 1):
+        if record == "LogEntry":
+            r = testdata.log_entry(i)
+            h = r.http
+            out.append(m.MLogEntry(r.timestamp_ns, int(r.level), r.service, r.host, r.message, bytes(r.trace_id),
+                                   list(r.tags), dict(r.attributes), m.MHttp(h.method, h.path, h.status,
+                                                                            h.latency_ns)))  # fmt: skip
+        elif record == "Sample":
+            s = testdata.sample(i)
+            out.append(m.MSample(s.timestamp_ns, list(s.features), s.label))
+        else:
+            t = testdata.tensor(i, 1 << 20)
+            out.append(m.MTensor(t.name, int(t.dtype), list(t.shape), bytes(t.data)))
+    return out

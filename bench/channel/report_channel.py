@@ -43,6 +43,15 @@ def channel_targets(cells: Sequence[Any]) -> List[Any]:
     return out
 
 
+def channel_notes(cells: Sequence[Any], quick: bool) -> List[str]:
+    """bench/channel/analysis.md (profile notes kept by hand) when the run has channel cells."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
+    if quick or not os.path.exists(path) or not any(c.context == "channel" for c in cells):
+        return []
+    with open(path) as f:
+        return [f.read().rstrip(), ""]
+
+
 def channel_plots(cells: Sequence[Any], out_dir: str, quick: bool) -> List[str]:
     ch = [c for c in cells if c.context == "channel" and c.status == "ok" and c.samples]
     if not ch:
