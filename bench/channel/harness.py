@@ -109,9 +109,12 @@ def peer_cmd(lang: str, role: str, pl: Pipeline, addr: str, rec: str, ack: str, 
     return cmd
 
 
-def run_pipeline(pl: Pipeline, rname: str, quick: bool, cpus: List[Optional[int]],
-                 env: Dict[str, str]) -> List[Dict[str, Any]]:  # fmt: skip
-    """Runs one pipeline on one record: the consumer's JSON lines."""
+def run_pipeline(pl: Pipeline, rname: str, quick: bool, cpus: List[Optional[int]], env: Dict[str, str],
+                 all_cpus: Optional[List[int]] = None) -> List[Dict[str, Any]]:  # fmt: skip
+    """Runs one pipeline on one record: the consumer's JSON lines. The peers
+    start with every CPU in all_cpus (the Go runtime sizes GOMAXPROCS from
+    the affinity mask at start-up, as run.py's child_affinity explains) and
+    pin their own timed thread."""
     rec = RECORDS[rname]
     c = counts(rname, quick)
     tag = uuid.uuid4().hex[:10]
@@ -126,13 +129,20 @@ def run_pipeline(pl: Pipeline, rname: str, quick: bool, cpus: List[Optional[int]
         fds, keep = f"{r},{w}", [r, w]
     pcpu, scpu = (-1 if x is None else x for x in cpus)
     procs: List[subprocess.Popen[str]] = []
+
+    def every_cpu() -> None:
+        if all_cpus:
+            os.sched_setaffinity(0, all_cpus)
+
     try:
         sub_env = dict(env, XB_CHANBENCH_SUB_CPU=str(scpu), XB_CHANBENCH_SUB_TYPED="1" if pl.typed else "0")
         if pl.transport != "mpqueue":  # the mp.Queue producer starts its own consumer
             procs.append(subprocess.Popen(peer_cmd(pl.sub, "sub", pl, addr, rec, ack, scpu, c, fds), env=env,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=keep))  # fmt: skip
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=keep,
+                                          preexec_fn=every_cpu))  # fmt: skip
         procs.append(subprocess.Popen(peer_cmd(pl.pub, "pub", pl, addr, rec, ack, pcpu, c, fds), env=sub_env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=keep))  # fmt: skip
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=keep,
+                                      preexec_fn=every_cpu))  # fmt: skip
         for fd in keep:
             os.close(fd)
         keep = []
@@ -203,7 +213,7 @@ def run_channel(args: Any, cell_type: Any, all_cpus: List[int], progress: Callab
                 cells += [mk(op, status="missing", reason=why) for op in OPS]
                 continue
             try:
-                lines = run_pipeline(pl, rname, args.quick, cpus, env)
+                lines = run_pipeline(pl, rname, args.quick, cpus, env, all_cpus)
             except Exception as e:  # noqa: BLE001 - a failed pipeline is a visible cell
                 cells += [mk(op, status="failed", reason=f"{type(e).__name__}: {e}") for op in OPS]
                 continue
