@@ -18,12 +18,13 @@ from python.stats import compare, ratio_ci, within
 from python.timing import Cell
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CONTEXTS = ["go", "python", "boundary", "c"]
+CONTEXTS = ["go", "python", "boundary", "c", "channel"]
 CONTEXT_TITLES = {
     "go": "Context 1 — Go: crossbuf codecs vs the plain Go libraries",
     "python": "Context 2 — Python native libraries (crossbuf: the boundary cell of the same variant)",
     "boundary": "Context 3 — across the boundary: Go encodes into a region, Python reads through crossbuf",
     "c": "Context 4 — C reads through include/crossbuf.h",
+    "channel": "Context 5 — channel: one-way latency and throughput between processes (ns per message)",
 }
 OP_ORDER = ["encode", "decode-full", "read-one-field", "batch-decode-full", "batch-read-one-field", "to-numpy"]
 FORMAT_ORDER = ["flatbuffers", "capnp", "json", "msgpack", "protobuf", "*", "?"]
@@ -251,7 +252,9 @@ def compute_targets(cells: List[Cell]) -> List[Target]:
         best = fastest(py, op="batch-read-one-field", data="pool", record="LogEntry")
         out.append(faster_target(f"Batch read-one-field ({f}) LogEntry: faster than the fastest native batch "
                                  f"({best.lib + ' ' + best.format if best else '—'})", c, best))  # fmt: skip
-    return out
+    from channel.report_channel import channel_targets
+
+    return out + channel_targets(cells)
 
 
 def targets_md(ts: List[Target]) -> List[str]:
@@ -439,7 +442,9 @@ def plots(cells: List[Cell], out_dir: str, quick: bool) -> List[str]:
                 name = f"{ctx}-{op}-{group}.png"
                 if dot_plot(cells, others, ctx, op, recs, os.path.join(out_dir, name), quick):
                     made.append(name)
-    return made
+    from channel.report_channel import channel_plots
+
+    return made + channel_plots(cells, out_dir, quick)
 
 
 def dot_plot(cells: List[Cell], others: List[Tuple[str, str]], ctx: str, op: str, recs: List[str], path: str,
@@ -608,6 +613,9 @@ def render(info: Dict[str, Any], cells: List[Cell], ts: List[Target], made: List
     if os.path.exists(analysis) and not info.get("quick"):
         with open(analysis) as f:
             lines += [f.read().rstrip(), ""]
+    from channel.report_channel import channel_notes
+
+    lines += channel_notes(cells, bool(info.get("quick")))
     lines += tables(cells)
     if made:
         lines += ["## Plots", ""] + [f"![{m}]({rel}/{m})" for m in made] + [""]

@@ -36,7 +36,7 @@ from python.timing import Cell, Timed, run_interleaved  # noqa: E402
 
 FORMATS = ["flatbuffers", "capnp", "json", "msgpack", "protobuf"]
 RECORDS = ["LogEntry", "Sample", "Tensor"]
-CONTEXTS = ["go", "python", "boundary", "c"]
+CONTEXTS = ["go", "python", "boundary", "c", "channel"]
 SIZES = {"1KB": 1 << 10, "1MB": 1 << 20, "64MB": 64 << 20}
 OPS = ["encode", "decode-full", "read-one-field"]
 GO_OPS = {"encode": "encode", "decode": "decode-full", "read": "read-one-field"}
@@ -588,6 +588,20 @@ def main(argv: Optional[List[str]] = None) -> int:
             cells += run_c(args)
             durations["c"] = round(time.monotonic() - t0, 1)
             prog.update(t, description="c: done", total=1, completed=1)
+            prog.refresh()
+        if "channel" in args.contexts:
+            from channel.harness import run_channel
+
+            t = prog.add_task("channel", total=None)
+
+            def ch_progress(d: str, done: int, total: int) -> None:
+                prog.update(t, description=d[:100], completed=done, total=total)
+                prog.refresh()
+
+            t0 = time.monotonic()
+            cells += run_channel(args, Cell, sorted(ALL_CPUS), ch_progress)
+            durations["channel"] = round(time.monotonic() - t0, 1)
+            prog.update(t, description="channel: done")
             prog.refresh()
     from report import write_outputs
 

@@ -99,8 +99,19 @@ func (wt *waiter) pause(seq, nwait *uint32, recheck func() bool, c *Channel, par
 		spin = defaultSpin
 	}
 	if wt.w.Mode == BusySpin || (wt.w.Mode == SpinThenPark && (now.IsZero() || now.Sub(wt.start) < spin)) {
-		if wt.spins&15 == 0 {
-			runtime.Gosched()
+		// Not runtime.Gosched on every few spins: a goroutine locked to
+		// its thread (every call through the C ABI, from C or Python, runs
+		// on one) hands its P to another thread at each Gosched and sleeps
+		// until it is handed back, which cost 10-15 µs per wake-up here.
+		// sched_yield lets other threads have a shared CPU without leaving
+		// the Go scheduler; a rare Gosched lets goroutines that share this
+		// P run before async preemption would.
+		if wt.spins&255 == 0 {
+			if wt.spins&(1<<16-1) == 0 {
+				runtime.Gosched()
+			} else {
+				_, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+			}
 		}
 		return true
 	}

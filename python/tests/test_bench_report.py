@@ -131,3 +131,23 @@ def test_committed_results() -> None:
     for c in cells:
         if c.status == "ok":
             assert c.reps >= 2, f"{c.key()}: {c.reps} samples"
+
+
+def test_channel_targets_decide_on_pipelines_of_one_variant() -> None:
+    """The channel context's targets: ratios of one op and variant between
+    two pipelines (crossbuf and its opponent), judged on the ratio's
+    interval; a missing opponent leaves the target without data."""
+    ch = []
+    for op, xb_ns, sock_ns, iox_ns in (("latency-p50", 10e3, 40e3, 20e3), ("throughput", 5e3, 9e3, 6e3)):
+        ch.append(cell("channel", "msgpack", "crossbuf go→python", "LogEntry", op, "typed", xb_ns))
+        ch.append(cell("channel", "msgpack", "unix-socket go→python", "LogEntry", op, "typed", sock_ns))
+        ch.append(cell("channel", "msgpack", "iceoryx2 python→python", "LogEntry", op, "typed", iox_ns))
+    ts = {t.name: t for t in report.compute_targets(ch) if "Headline" in t.name}
+    assert report.check_report(ch, list(ts.values())) == []
+    verdicts = {(("p50" if "p50" in n else "tput"), ("socket" if "Unix" in n else "iox")): t.verdict
+                for n, t in ts.items()}  # fmt: skip
+    # crossbuf 4× the socket and 2× iceoryx2 in latency; 1.8× and 1.2× in throughput
+    assert verdicts == {("p50", "socket"): "met", ("p50", "iox"): "met",
+                        ("tput", "socket"): "missed", ("tput", "iox"): "missed"}  # fmt: skip
+    alone = report.compute_targets([c for c in ch if not c.lib.startswith("iceoryx2")])
+    assert {t.verdict for t in alone if "iceoryx2" in t.name} == {"no data"}

@@ -1,0 +1,439 @@
+//go:build linux
+
+// Command gopeer is the Go side of the channel benchmark (bench/channel):
+// a producer or a consumer of one pipeline, crossbuf's channel or a Unix
+// socket. The wire protocol shared with the Python and C peers is in
+// bench/channel/proto.py.
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"hash/adler32"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/crossbuf/crossbuf/go/channel"
+	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/codec/msgpack"
+	"github.com/crossbuf/crossbuf/go/record"
+	"github.com/crossbuf/crossbuf/go/region"
+)
+
+// headSize: u64 sequence, u64 CLOCK_MONOTONIC taken before the record is
+// encoded, u64 checksum of the body (see check).
+const headSize = 24
+
+// bigBody: bodies from this size on are checksummed with sum64 (a word
+// sum), smaller ones with Adler-32; both read every byte.
+const bigBody = 4096
+
+type config struct {
+	role, transport, addr, rec, ack, wait, stamp string
+	n, m, reps, pool, cpu                        int
+	gap                                          time.Duration
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.role, "role", "", "pub or sub")
+	flag.StringVar(&c.transport, "transport", "xb", "xb (a crossbuf channel) or unix (a Unix stream socket)")
+	flag.StringVar(&c.addr, "addr", "", "channel name or socket path")
+	flag.StringVar(&c.rec, "record", "LogEntry", "LogEntry, Sample or Tensor1MB")
+	flag.StringVar(&c.ack, "ack", "", "the ack file (/dev/shm path)")
+	flag.StringVar(&c.wait, "wait", "spin", "consumer wait: spin or park")
+	flag.StringVar(&c.stamp, "stamp", "sent", "producer: stamp the message once encoded (sent) or before (made)")
+	flag.IntVar(&c.n, "n", 1000, "messages per latency phase")
+	flag.IntVar(&c.m, "m", 10000, "messages per throughput phase")
+	flag.IntVar(&c.reps, "reps", 3, "repetitions (a latency then a throughput phase each)")
+	flag.IntVar(&c.pool, "pool", 64, "records in the pool")
+	flag.IntVar(&c.cpu, "cpu", -1, "CPU to pin the timed thread to")
+	flag.DurationVar(&c.gap, "gap", 10*time.Microsecond, "latency phase: pause after each ack")
+	flag.Parse()
+	runtime.LockOSThread()
+	if c.cpu >= 0 {
+		var set unix.CPUSet
+		set.Set(c.cpu)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			die(fmt.Errorf("pin to CPU %d: %w", c.cpu, err))
+		}
+	}
+	ack, err := openAck(c.ack)
+	if err != nil {
+		die(err)
+	}
+	switch c.role {
+	case "pub":
+		err = produce(c, ack)
+	case "sub":
+		err = consume(c, ack)
+	default:
+		err = fmt.Errorf("-role must be pub or sub")
+	}
+	if err != nil {
+		die(err)
+	}
+}
+
+func die(err error) {
+	fmt.Fprintln(os.Stderr, "gopeer:", err)
+	os.Exit(1)
+}
+
+// ack is the shared word pair: [0] messages consumed, [1] consumer ready.
+type ack struct{ w *[2]uint64 }
+
+func openAck(path string) (ack, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return ack{}, err
+	}
+	defer f.Close()
+	b, err := unix.Mmap(int(f.Fd()), 0, 64, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return ack{}, err
+	}
+	return ack{(*[2]uint64)(unsafe.Pointer(&b[0]))}, nil
+}
+
+func (a ack) waitFor(v uint64) {
+	for atomic.LoadUint64(&a.w[0]) < v {
+	}
+}
+
+func pool(name string, n int) ([]record.Record, error) {
+	out := make([]record.Record, n)
+	for i := range out {
+		seed := uint64(i + 1)
+		switch name {
+		case "LogEntry":
+			out[i] = record.NewLogEntry(seed)
+		case "Sample":
+			out[i] = record.NewSample(seed)
+		case "Tensor1MB":
+			out[i] = record.NewTensor(seed, 1<<20)
+		default:
+			return nil, fmt.Errorf("unknown record %q", name)
+		}
+	}
+	return out, nil
+}
+
+func sum64(p []byte) uint64 {
+	var s uint64
+	n := len(p) / 8
+	if n > 0 {
+		for _, w := range unsafe.Slice((*uint64)(unsafe.Pointer(&p[0])), n) {
+			s += w
+		}
+	}
+	for _, b := range p[n*8:] {
+		s += uint64(b)
+	}
+	return s
+}
+
+func check(body []byte) uint64 {
+	if len(body) >= bigBody {
+		return sum64(body)
+	}
+	return uint64(adler32.Checksum(body))
+}
+
+func spinFor(d time.Duration) {
+	end := region.Now() + uint64(d)
+	for region.Now() < end {
+	}
+}
+
+// sender sends one message: the header then the record encoded after it.
+// made: its stamp is taken before the record is encoded; else once it is
+// encoded, right before it is handed to the transport.
+type sender interface {
+	send(seq uint64, made bool, rec record.Record, sum uint64) error
+	close() error
+}
+
+type xbSender struct {
+	ch *channel.Channel
+	mp *msgpack.Codec
+}
+
+func (s *xbSender) send(seq uint64, made bool, rec record.Record, sum uint64) error {
+	t0 := region.Now()
+	max, err := s.mp.MaxSize(rec)
+	if err != nil {
+		return err
+	}
+	slot, err := s.ch.Reserve(uint16(codec.MsgPack), 0, headSize+max, -1)
+	if err != nil {
+		return err
+	}
+	body, err := s.mp.Encode(slot.Buf[headSize:], rec)
+	if err != nil {
+		return err
+	}
+	if !made {
+		t0 = region.Now()
+	}
+	putHead(slot.Buf, seq, t0, sum)
+	_, err = slot.Commit(slot.Buf[:headSize+len(body)])
+	return err
+}
+
+func (s *xbSender) close() error { return s.ch.Close() }
+
+func putHead(b []byte, seq, t0, sum uint64) {
+	binary.LittleEndian.PutUint64(b, seq)
+	binary.LittleEndian.PutUint64(b[8:], t0)
+	binary.LittleEndian.PutUint64(b[16:], sum)
+}
+
+// unixSender writes a u32 length prefix, the header and the body in one
+// write, from a buffer reused across messages.
+type unixSender struct {
+	conn *net.UnixConn
+	mp   *msgpack.Codec
+	buf  []byte
+}
+
+func (s *unixSender) send(seq uint64, made bool, rec record.Record, sum uint64) error {
+	t0 := region.Now()
+	max, err := s.mp.MaxSize(rec)
+	if err != nil {
+		return err
+	}
+	if need := 4 + headSize + max; len(s.buf) < need {
+		s.buf = make([]byte, need)
+	}
+	body, err := s.mp.Encode(s.buf[4+headSize:], rec)
+	if err != nil {
+		return err
+	}
+	if !made {
+		t0 = region.Now()
+	}
+	binary.LittleEndian.PutUint32(s.buf, uint32(headSize+len(body)))
+	putHead(s.buf[4:], seq, t0, sum)
+	_, err = s.conn.Write(s.buf[:4+headSize+len(body)])
+	return err
+}
+
+func (s *unixSender) close() error { return s.conn.Close() }
+
+func produce(c config, a ack) error {
+	recs, err := pool(c.rec, c.pool)
+	if err != nil {
+		return err
+	}
+	mp := msgpack.New()
+	sums := make([]uint64, len(recs))
+	for i, r := range recs {
+		n, err := mp.MaxSize(r)
+		if err != nil {
+			return err
+		}
+		b, err := mp.Encode(make([]byte, n), r)
+		if err != nil {
+			return err
+		}
+		sums[i] = check(b)
+	}
+	for atomic.LoadUint64(&a.w[1]) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	var s sender
+	switch c.transport {
+	case "xb":
+		ch, err := channel.Open(c.addr, channel.PublishSubscribe)
+		if err != nil {
+			return err
+		}
+		s = &xbSender{ch: ch, mp: mp}
+	case "unix":
+		conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: c.addr, Net: "unix"})
+		if err != nil {
+			return err
+		}
+		s = &unixSender{conn: conn, mp: mp}
+	default:
+		return fmt.Errorf("unknown transport %q", c.transport)
+	}
+	var seq uint64
+	made := c.stamp == "made"
+	for rep := 0; rep < c.reps; rep++ {
+		for i := 0; i < c.n; i++ {
+			k := int(seq) % len(recs)
+			if err := s.send(seq, made, recs[k], sums[k]); err != nil {
+				return err
+			}
+			seq++
+			a.waitFor(seq)
+			// A varying pause, so the consumer is waiting (spinning or
+			// parked) when the next message comes.
+			spinFor(c.gap + c.gap*time.Duration(seq%5)/4)
+		}
+		for i := 0; i < c.m; i++ {
+			k := int(seq) % len(recs)
+			if err := s.send(seq, made, recs[k], sums[k]); err != nil {
+				return err
+			}
+			seq++
+		}
+		a.waitFor(seq)
+	}
+	return s.close()
+}
+
+// receiver returns the next message (header and body); it stays valid
+// until the next call.
+type receiver interface {
+	next() ([]byte, error)
+}
+
+type xbReceiver struct {
+	sub  *channel.Subscriber
+	held bool
+}
+
+func (r *xbReceiver) next() ([]byte, error) {
+	if r.held {
+		if err := r.sub.Release(); err != nil {
+			return nil, err
+		}
+	}
+	f, err := r.sub.Receive(-1)
+	if err != nil {
+		return nil, err
+	}
+	r.held = true
+	return f.Payload, nil
+}
+
+type unixReceiver struct {
+	conn net.Conn
+	buf  []byte
+}
+
+func (r *unixReceiver) next() ([]byte, error) {
+	var n [4]byte
+	if _, err := io.ReadFull(r.conn, n[:]); err != nil {
+		return nil, err
+	}
+	k := int(binary.LittleEndian.Uint32(n[:]))
+	if len(r.buf) < k {
+		r.buf = make([]byte, k)
+	}
+	if _, err := io.ReadFull(r.conn, r.buf[:k]); err != nil {
+		return nil, err
+	}
+	return r.buf[:k], nil
+}
+
+type phaseResult struct {
+	Rep   int     `json:"rep"`
+	P50   int64   `json:"p50"`
+	P99   int64   `json:"p99"`
+	P999  int64   `json:"p999"`
+	Tput  float64 `json:"tput_ns"`
+	Bytes int     `json:"bytes"`
+	// ChanP50: crossbuf only, the channel's own histogram (commit→receive).
+	ChanP50 int64 `json:"chan_p50,omitempty"`
+}
+
+func consume(c config, a ack) error {
+	var r receiver
+	var ch *channel.Channel
+	switch c.transport {
+	case "xb":
+		var err error
+		ch, err = channel.Create(c.addr, channel.Options{Capacity: max(4<<20, 8*(2<<20)), Policy: channel.Block})
+		if err != nil {
+			return err
+		}
+		defer func() { _ = ch.Close(); _ = channel.Unlink(c.addr) }()
+		mode := channel.BusySpin
+		if c.wait == "park" {
+			mode = channel.Park
+		}
+		sub, err := ch.Subscribe(channel.Wait{Mode: mode})
+		if err != nil {
+			return err
+		}
+		r = &xbReceiver{sub: sub}
+		atomic.StoreUint64(&a.w[1], 1)
+	default:
+		return fmt.Errorf("transport %q: the Go consumer reads crossbuf channels only", c.transport)
+	}
+	out := json.NewEncoder(os.Stdout)
+	var count uint64
+	h := hdrhistogram.New(1, 100_000_000_000, 3)
+	for rep := 0; rep < c.reps; rep++ {
+		h.Reset()
+		res := phaseResult{Rep: rep}
+		for i := 0; i < c.n; i++ {
+			p, err := r.next()
+			if err != nil {
+				return err
+			}
+			if err := verify(p, count); err != nil {
+				return err
+			}
+			_ = h.RecordValue(int64(region.Now() - binary.LittleEndian.Uint64(p[8:])))
+			count++
+			atomic.StoreUint64(&a.w[0], count)
+			res.Bytes = len(p) - headSize
+		}
+		var first uint64
+		for i := 0; i < c.m; i++ {
+			p, err := r.next()
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				first = binary.LittleEndian.Uint64(p[8:])
+			}
+			if err := verify(p, count); err != nil {
+				return err
+			}
+			count++
+			atomic.StoreUint64(&a.w[0], count)
+		}
+		res.Tput = float64(region.Now()-first) / float64(max(1, c.m))
+		res.P50, res.P99, res.P999 = h.ValueAtQuantile(50), h.ValueAtQuantile(99), h.ValueAtQuantile(99.9)
+		if ch != nil {
+			st, err := ch.Stats()
+			if err != nil {
+				return err
+			}
+			res.ChanP50 = st.Latency.ValueAtQuantile(50)
+		}
+		if err := out.Encode(res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func verify(p []byte, seq uint64) error {
+	if len(p) < headSize {
+		return fmt.Errorf("message %d: %d bytes, shorter than the header", seq, len(p))
+	}
+	if got := binary.LittleEndian.Uint64(p); got != seq {
+		return fmt.Errorf("message %d: sequence %d", seq, got)
+	}
+	if check(p[headSize:]) != binary.LittleEndian.Uint64(p[16:]) {
+		return fmt.Errorf("message %d: checksum mismatch", seq)
+	}
+	return nil
+}
