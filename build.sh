@@ -385,11 +385,13 @@ case "$cmd" in
     ;;
   bench)
     if wants_help "$@"; then
-      # the flags are bench/run.py's; its imports need the venv, not the library
-      [ -x .venv/bin/python ] || venv python/requirements-test.txt bench/requirements.txt
-      exec .venv/bin/python bench/run.py --help
+      # the flags are bench/run.py's; it parses them before importing anything
+      # outside the standard library, so no venv or library is built for this
+      py=.venv/bin/python; [ -x "$py" ] || py=python3
+      exec "$py" bench/run.py --help
     fi
     go_modules
+    apt_install flatc flatbuffers-compiler && apt_install capnp capnproto && apt_install protoc protobuf-compiler # any-schema records
     build_lib
     venv python/requirements-test.txt bench/requirements.txt
     XB_BENCH_COMMAND="./build.sh bench $*" .venv/bin/python bench/run.py "$@"

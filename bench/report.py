@@ -26,7 +26,8 @@ CONTEXT_TITLES = {
     "c": "Context 4 — C reads through include/crossbuf.h",
     "channel": "Context 5 — channel: one-way latency and throughput between processes (ns per message)",
 }
-OP_ORDER = ["encode", "decode-full", "read-one-field", "batch-decode-full", "batch-read-one-field", "to-numpy"]
+OP_ORDER = ["encode", "decode-full", "read-one-field", "batch-decode-full", "batch-read-one-field", "to-numpy",
+            "verify", "to-json", "to-msgpack"]  # the last three: any-schema records only
 FORMAT_ORDER = ["flatbuffers", "capnp", "json", "msgpack", "protobuf", "*", "?"]
 ZERO_COPY = ("flatbuffers", "capnp")
 WATERMARK = "smoke run, not results"
@@ -57,12 +58,12 @@ def fmt_ratio(r: float, lo: float, hi: float) -> str:
 
 
 def record_key(r: str) -> Tuple[int, int]:
-    order = {"LogEntry": 0, "Sample": 1}
+    order = {"LogEntry": 0, "Sample": 1, "Monster": 3, "ParkingLot": 4}  # then a user's own type
     if r.startswith("Tensor/size="):
         s = r.split("=", 1)[1]
         mult = {"KB": 1 << 10, "MB": 1 << 20}.get(s[-2:], 1)
         return (2, int(s[:-2] if s[-2:] in ("KB", "MB") else s) * mult)
-    return (order.get(r, 3), 0)
+    return (order.get(r, 5), 0)
 
 
 def impl_key(c: Cell) -> Tuple[int, int, str, str, str]:
@@ -97,12 +98,14 @@ def like_for_like(a: Cell, b: Cell) -> bool:
 
 def reference(cells: Sequence[Cell], c: Cell) -> Optional[Cell]:
     """The crossbuf flatbuffers cell of the same op, variant, data and record
-    (the ratio column); for the native Python context, the boundary one."""
-    for ctx in ([c.context, "boundary"] if c.context == "python" else [c.context]):
-        r = find(cells, context=ctx, format="flatbuffers", lib="crossbuf", op=c.op, variant=c.variant,
-                 data=c.data, record=c.record)  # fmt: skip
-        if r is not None:
-            return r
+    (the ratio column), or capnp where there is none (a Cap'n Proto schema's
+    record); for the native Python context, the boundary one."""
+    for f in ZERO_COPY:
+        for ctx in ([c.context, "boundary"] if c.context == "python" else [c.context]):
+            r = find(cells, context=ctx, format=f, lib="crossbuf", op=c.op, variant=c.variant, data=c.data,
+                     record=c.record)  # fmt: skip
+            if r is not None:
+                return r
     return None
 
 
@@ -194,7 +197,8 @@ def fastest(cells: Sequence[Cell], **kw: Any) -> Optional[Cell]:
 
 def compute_targets(cells: List[Cell]) -> List[Target]:
     out: List[Target] = []
-    go_recs = sorted({c.record for c in cells if c.context == "go" and c.record != "*"}, key=record_key)
+    go_recs = sorted({c.record for c in cells if c.context == "go" and c.record != "*" and record_key(c.record)[0] < 3},
+                     key=record_key)  # the bundled records: the targets are theirs  # fmt: skip
     go = [c for c in cells if c.context == "go"]
     for f in ZERO_COPY:
         for r in go_recs:
@@ -436,9 +440,11 @@ def plots(cells: List[Cell], out_dir: str, quick: bool) -> List[str]:
     others = sorted({(c.format, c.lib) for c in cells if not c.lib.startswith("crossbuf")},
                     key=lambda k: (FORMAT_ORDER.index(k[0]) if k[0] in FORMAT_ORDER else 99, k[1]))  # fmt: skip
     tensors = sorted({c.record for c in cells if c.record.startswith("Tensor/")}, key=record_key)
+    schemas = sorted({c.record for c in cells if record_key(c.record)[0] >= 3 and c.record != "*"}, key=record_key)
     for ctx in CONTEXTS:
         for op in OP_ORDER:
-            for group, recs in (("LogEntry-Sample", ["LogEntry", "Sample"]), ("Tensor", tensors)):
+            for group, recs in (("LogEntry-Sample", ["LogEntry", "Sample"]), ("Tensor", tensors),
+                                ("-".join(schemas), schemas)):  # fmt: skip
                 name = f"{ctx}-{op}-{group}.png"
                 if dot_plot(cells, others, ctx, op, recs, os.path.join(out_dir, name), quick):
                     made.append(name)
@@ -464,7 +470,7 @@ def dot_plot(cells: List[Cell], others: List[Tuple[str, str]], ctx: str, op: str
                    and c.format in ZERO_COPY and c.lib == "crossbuf"]  # fmt: skip
         if r.startswith("Tensor/"):
             cc = [c for c in cc if c.data == "pool"]
-        if cc:
+        if len(cc) > 1 and any(c.context == ctx for c in cc):  # something to compare (not: verify, to-json)
             panels.append((r, sorted(cc, key=impl_key)))
     if not panels:
         return False
@@ -479,10 +485,11 @@ def dot_plot(cells: List[Cell], others: List[Tuple[str, str]], ctx: str, op: str
             x, lo, hi = (c.ns_per_op or 0) / k, (c.ci_lo or 0) / k, (c.ci_hi or 0) / k
             ax.errorbar([x], [i], xerr=[[x - lo], [hi - x]], fmt=m, color=col, ecolor=col, capsize=3,
                         markersize=7 if c.lib.startswith("crossbuf") else 5)  # fmt: skip
-        ref = next((c for c in cc if c.lib == "crossbuf" and c.format == "flatbuffers" and c.data == "pool"), None)
+        ref = next((c for f in ZERO_COPY for c in cc if c.lib == "crossbuf" and c.format == f and c.data == "pool"),
+                   None)  # fmt: skip
         if ref is not None:
-            ax.axvline((ref.ns_per_op or 0) / (max(1, ref.records_per_op) if batch else 1), color="#ff7f0e",
-                       linestyle="--", linewidth=1)  # fmt: skip
+            ax.axvline((ref.ns_per_op or 0) / (max(1, ref.records_per_op) if batch else 1),
+                       color=CROSSBUF[ref.format][0], linestyle="--", linewidth=1)  # fmt: skip
         ax.set_yticks(range(len(cc)))
         ax.set_yticklabels([("[boundary] " if c.context != ctx else "") + label(c) for c in cc], fontsize=7)
         ax.set_ylim(len(cc) - 0.5, -0.5)
@@ -504,7 +511,7 @@ def dot_plot(cells: List[Cell], others: List[Tuple[str, str]], ctx: str, op: str
         handles.append(Line2D([], [], marker="D", color="#fd8d3c", linestyle="", label="crossbuf json/msgpack/protobuf"))
     if any(c.lib == "crossbuf-view" for c in shown):
         handles.append(Line2D([], [], marker="*", color="#ff7f0e", linestyle="", label="crossbuf-view"))
-    handles.append(Line2D([], [], color="#ff7f0e", linestyle="--", label="crossbuf flatbuffers (reference)"))
+    handles.append(Line2D([], [], color="#ff7f0e", linestyle="--", label="crossbuf reference (else capnp)"))
     libs = {(c.format, c.lib) for c in shown if not c.lib.startswith("crossbuf")}
     for f, lib in others:
         if (f, lib) in libs:
@@ -598,6 +605,8 @@ def render(info: Dict[str, Any], cells: List[Cell], ts: List[Target], made: List
         f"- {info.get('go', '?')}; Python {info.get('python', '?')}",
         "- Python packages: " + ", ".join(f"{k} {v}" for k, v in pk.items()),
         "- Go modules: " + ", ".join(f"{k} {v}" for k, v in info.get("go_modules", {}).items()),
+        *[f"- any-schema record {r}: `{d['type']}` of `{d['schema']}`, {d['records']} records written by "
+          f"{d['written_by']}; read-one-field reads `{d['path']}`" for r, d in info.get("schema_records", {}).items()],
         f"- Go: {info.get('go_rounds', '?')} rounds of `-benchtime {info.get('go_benchtime', '?')}`, the first "
         f"discarded; Python and C: {info.get('reps', '?')} repetitions per cell; record pools capped at "
         f"{info.get('pool_cap') or '1000 records / 256 MiB'}.",

@@ -5,6 +5,7 @@ RESULTS.md and plots. See bench/README.md for the methodology.
     ./build.sh bench                      # full suite (about 30 minutes on 2 cores)
     ./build.sh bench --quick              # smoke run into bench/results/tmp/
     ./build.sh bench --contexts go --formats flatbuffers,protobuf --records LogEntry
+    ./build.sh bench --schema my.fbs --type my.ns.Order --data orders.json   # any schema: your own type
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ sys.path.insert(0, HERE)
 from python.timing import Cell, Timed, run_interleaved  # noqa: E402
 
 FORMATS = ["flatbuffers", "capnp", "json", "msgpack", "protobuf"]
-RECORDS = ["LogEntry", "Sample", "Tensor"]
+RECORDS = ["LogEntry", "Sample", "Tensor", "Monster", "ParkingLot"]  # the last two: any-schema records
 CONTEXTS = ["go", "python", "boundary", "c", "channel"]
 SIZES = {"1KB": 1 << 10, "1MB": 1 << 20, "64MB": 64 << 20}
 OPS = ["encode", "decode-full", "read-one-field"]
@@ -57,7 +58,7 @@ def csv(s: str) -> List[str]:
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--formats", type=csv, default=FORMATS, help="comma list of " + ",".join(FORMATS))
-    p.add_argument("--records", type=csv, default=RECORDS, help="comma list of " + ",".join(RECORDS))
+    p.add_argument("--records", type=csv, default=None, help="comma list of " + ",".join(RECORDS) + " (default: all)")
     p.add_argument("--contexts", type=csv, default=CONTEXTS, help="comma list of " + ",".join(CONTEXTS))
     p.add_argument("--quick", action="store_true",
                    help="smoke run: tiny iteration counts and pools, Tensor at 1KB and 1MB, output in <out>/tmp")  # fmt: skip
@@ -72,7 +73,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="CPU of the timed loops: auto (the last CPU when there are two or more), a CPU number, "
                         "or none")  # fmt: skip
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    g = p.add_argument_group("any schema: your own type (then --records defaults to it alone)")
+    g.add_argument("--schema", help="a .fbs or .capnp schema")
+    g.add_argument("--type", help="the message type (FlatBuffers: full name, e.g. MyGame.Example.Monster)")
+    g.add_argument("--data", help="a JSON file: one record or a list of them (the pool)")
+    g.add_argument("--imports", type=csv, default=[], help="comma list of include/import dirs (default: the schema's)")
+    g.add_argument("--path", help="what read-one-field reads, e.g. lines[0].sku (default: the first string or "
+                                  "scalar field, searched from the root)")  # fmt: skip
+    g.add_argument("--proto", help="a .proto twin: adds Protobuf through dynamicpb / python protobuf (dynamic)")
+    g.add_argument("--proto-type", help="the twin's message, fully qualified")
+    g.add_argument("--twin", help="a twin .fbs or .capnp of the other zero-copy format (Go cells)")
+    g.add_argument("--twin-type", help="the twin's type")
     a = p.parse_args(argv)
+    if a.schema:
+        if not (a.type and a.data):
+            p.error("--schema needs --type and --data")
+    if a.records is None:
+        a.records = [] if a.schema else RECORDS
     for name, allowed in (("formats", FORMATS), ("records", RECORDS), ("contexts", CONTEXTS)):
         bad = [x for x in getattr(a, name) if x not in allowed]
         if bad:
@@ -120,7 +137,8 @@ def choose_pin(pin: str) -> Tuple[Optional[int], str]:
 def record_names(args: argparse.Namespace) -> List[str]:
     out: List[str] = []
     for r in args.records:
-        out += [f"Tensor/size={s}" for s in args.sizes] if r == "Tensor" else [r]
+        if r not in SCHEMA_RECORDS:
+            out += [f"Tensor/size={s}" for s in args.sizes] if r == "Tensor" else [r]
     return out
 
 
@@ -200,8 +218,8 @@ def load_average() -> str:
 
 # ---- context 1: Go ------------------------------------------------------------------
 
-GO_LINE = re.compile(r"^BenchmarkCodecs/(\S+?)(?:-\d+)?\s+(\d+)\s+(.*)$")
-GO_MISSING = re.compile(r"^XB_MISSING BenchmarkCodecs/(\S+)\t(.*)$")
+GO_LINE = re.compile(r"^Benchmark(?:Codecs|Schemas)/(\S+?)(?:-\d+)?\s+(\d+)\s+(.*)$")
+GO_MISSING = re.compile(r"^XB_MISSING Benchmark(?:Codecs|Schemas)/(\S+)\t(.*)$")
 
 
 def go_key(path: str) -> Tuple[str, str, str, str, str, str]:
@@ -236,8 +254,10 @@ def run_go(args: argparse.Namespace, progress: Callable[[str], None]) -> List[Ce
         reason = "Go benchmarks do not build: " + (build.stderr.strip().splitlines() or ["?"])[-1]
         return [Cell("go", f, "?", r, op, status="failed", reason=reason)
                 for f in args.formats for r in record_names(args) for op in OPS]  # fmt: skip
-    env = dict(os.environ, XB_BENCH_FORMATS=",".join(args.formats), XB_BENCH_RECORDS=",".join(args.records),
-               XB_BENCH_TENSOR_SIZES=",".join(args.sizes))  # fmt: skip
+    env = dict(os.environ, XB_BENCH_FORMATS=",".join(args.formats), XB_BENCH_RECORDS=",".join(args.records) or "-",
+               XB_BENCH_TENSOR_SIZES=",".join(args.sizes),
+               XB_BENCH_SCHEMAS=",".join(sp.pool_file(os.path.join(args.work, sp.record + ".pool"))
+                                         for sp in args.schema_pools))  # fmt: skip
     if args.pool:
         env["XB_BENCH_POOL"] = str(args.pool)
     if args.pin_cpu is not None:
@@ -324,11 +344,45 @@ def record_pools(args: argparse.Namespace) -> List[Tuple[str, Callable[[], List[
         elif r == "Sample":
             n = pool_size(args, 80)
             out.append((r, lambda n=n: [testdata.sample(i) for i in range(1, n + 1)]))
-        else:
+        elif r == "Tensor":
             for s in args.sizes:
                 n = pool_size(args, SIZES[s])
                 out.append((f"Tensor/size={s}",
                             lambda n=n, b=SIZES[s]: [testdata.tensor(i, b) for i in range(1, n + 1)]))  # fmt: skip
+    return out + [(sp.record, lambda sp=sp: sp) for sp in args.schema_pools]
+
+
+SCHEMA_RECORDS = ["Monster", "ParkingLot"]
+
+
+def schema_pools(args: argparse.Namespace) -> List[Any]:
+    """The any-schema pools (bench/python/anydata.py): Monster and ParkingLot
+    when asked for, and the user's --schema type; written by the official
+    tools and checked with them before anything runs."""
+    from python import anydata
+
+    if args.schema:
+        SCHEMA_RECORDS.append(args.type.split(".")[-1].split(":")[-1])
+    n = min(args.pool or POOL_MAX, POOL_MAX)
+    out = []
+    for r in args.records:
+        if r in anydata.BUILTIN:
+            try:
+                out.append(anydata.builtin_pool(r, n, os.path.join(args.work, r)))
+            except FileNotFoundError as e:  # the conformance folder is not beside this clone
+                args.schema_missing += [Cell(ctx, "*", "*", "*", "*", status="missing", reason=f"{r}: {e}")
+                                        for ctx in args.contexts if ctx != "c"]  # fmt: skip
+    if args.schema:
+        sp = anydata.user_pool(args.schema, args.type, args.data, n, os.path.join(args.work, "user"), args.path,
+                               args.imports)  # fmt: skip
+        if args.proto:
+            fds = os.path.join(args.work, "twin.fds")
+            anydata.run(["protoc", "--include_imports", "-I", os.path.dirname(os.path.abspath(args.proto)),
+                         "--descriptor_set_out", fds, os.path.abspath(args.proto)])  # fmt: skip
+            sp.proto, sp.proto_type = fds, args.proto_type
+        if args.twin:
+            sp.twin, sp.twin_type = os.path.abspath(args.twin), args.twin_type
+        out.append(sp)
     return out
 
 
@@ -443,11 +497,16 @@ def run_python_contexts(args: argparse.Namespace, progress: Callable[[str, int, 
         pool = make()
         timed: List[Timed] = []
         setups: List[Any] = []
-        if "python" in args.contexts:
+        if not isinstance(pool, list):  # an any-schema pool: its own python and boundary cells
+            from python import anyschema
+
+            cs, timed, setups = anyschema.cells(args, pool, os.path.join(args.work, "gen", rname))
+            cells += cs
+        if isinstance(pool, list) and "python" in args.contexts:
             cs, ts = python_cells(args, rname, pool)
             cells += cs
             timed += ts
-        if "boundary" in args.contexts:
+        if isinstance(pool, list) and "boundary" in args.contexts:
             cs, ts, setups = boundary_cells(args, rname, pool)
             cells += cs
             timed += ts
@@ -544,14 +603,30 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
+    args.work = os.path.join(ROOT, "build", "bench", "anyschema")
+    os.makedirs(args.work, exist_ok=True)
+    args.schema_missing = []
+    t0 = time.monotonic()
+    if args.schema or any(r in SCHEMA_RECORDS for r in args.records):
+        print("any-schema pools: written by flatc / pycapnp and checked with them ...", file=sys.stderr, flush=True)
+    try:
+        args.schema_pools = schema_pools(args)
+    except (ValueError, RuntimeError, OSError) as e:
+        sys.exit(f"bench: any-schema pool: {e}")
+    durations_pools = round(time.monotonic() - t0, 1)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
     info = machine_info(args, [os.path.relpath(__file__, ROOT)] + argv)
-    cells: List[Cell] = []
+    cells: List[Cell] = list(args.schema_missing)
     durations: Dict[str, float] = {}
     info["durations_s"] = durations
+    if args.schema_pools:
+        durations["any-schema pools"] = durations_pools
+        info["schema_records"] = {sp.record: {"schema": os.path.relpath(sp.schema, ROOT), "type": sp.type,
+                                              "records": len(sp.wires), "path": sp.path, "written_by": sp.written_by}
+                                  for sp in args.schema_pools}  # fmt: skip
     # auto_refresh off: no display thread. The display is redrawn only between
     # cells (Python) or by this process while Go and C time on the pinned CPU.
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -581,7 +656,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             durations["python+boundary"] = round(time.monotonic() - t0, 1)
             prog.update(t, description="python + boundary: done")
             prog.refresh()
-        if "c" in args.contexts:
+        if "c" in args.contexts and record_names(args):  # C: the bundled records only
             t = prog.add_task("c: running build/bin/xb_bench_c", total=None)
             prog.refresh()
             t0 = time.monotonic()

@@ -9,10 +9,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
-import numpy as np
-
-from .stats import median_ci
-
 
 @dataclass
 class Cell:
@@ -51,6 +47,10 @@ class Cell:
     def set_samples(self, ns: List[float]) -> None:
         """Median with its bootstrap interval, quartiles and extremes of
         per-op times in ns."""
+        import numpy as np  # here, not at import: `run.py --help` must not need the venv
+
+        from .stats import median_ci
+
         self.samples = [float(x) for x in ns]
         self.reps = len(ns)
         self.ns_per_op = statistics.median(ns)

@@ -151,3 +151,66 @@ def test_channel_targets_decide_on_pipelines_of_one_variant() -> None:
                         ("tput", "socket"): "missed", ("tput", "iox"): "missed"}  # fmt: skip
     alone = report.compute_targets([c for c in ch if not c.lib.startswith("iceoryx2")])
     assert {t.verdict for t in alone if "iceoryx2" in t.name} == {"no data"}
+
+
+@pytest.fixture(scope="module")
+def any_schema(tmp_path_factory: pytest.TempPathFactory) -> List[Cell]:
+    """The any-schema cells of Monster and ParkingLot, made by the harness on
+    pools of 3 records written by flatc and pycapnp."""
+    from conftest import conformance
+
+    import shutil
+
+    base = os.path.dirname(conformance("flatbuffers"))
+    if shutil.which("flatc") is None:
+        pytest.skip("flatc is not installed")
+    pytest.importorskip("capnp", reason="pycapnp is not installed")
+    os.environ.setdefault("CROSSBUF_CONFORMANCE", base)
+    import run
+    from python import anydata, anyschema
+
+    work = str(tmp_path_factory.mktemp("anyschema"))
+    args = argparse.Namespace(formats=run.FORMATS, contexts=run.CONTEXTS)
+    out: List[Cell] = []
+    for rec in anydata.BUILTIN:
+        sp = anydata.builtin_pool(rec, 3, os.path.join(work, rec))
+        assert len(sp.wires) == 3 and all(sp.wires), rec
+        cells, timed, setups = anyschema.cells(args, sp, os.path.join(work, "gen", rec))
+        try:
+            run_interleaved(timed, 3, 1e-4)
+        finally:
+            for s in setups:
+                s.close()
+        out += cells
+    return out
+
+
+def test_any_schema_cells_are_reported_like_the_others(any_schema: List[Cell]) -> None:
+    cells = any_schema
+    bad = [f"{c.key()}: {c.reason}" for c in cells if c.status != "ok"]
+    assert bad == []
+    for rec, fmt, official in (("Monster", "flatbuffers", "flatbuffers-flatc-gen"), ("ParkingLot", "capnp", "pycapnp-dynamic")):
+        mine = {(c.op, c.variant) for c in cells if (c.record, c.context, c.lib, c.format) == (rec, "boundary", "crossbuf", fmt)}
+        assert {("encode", "dict"), ("decode-full", "dict"), ("read-one-field", "default"), ("verify", "default"),
+                ("to-json", "default")} <= mine, rec  # fmt: skip
+        assert any(c.lib == official and c.record == rec for c in cells), rec
+        # the ratio column refers to crossbuf in the record's own format
+        opp = next(c for c in cells if c.record == rec and c.context == "python" and c.op == "decode-full")
+        ref = report.reference(cells, opp)
+        assert ref is not None and ref.format == fmt and ref.context == "boundary", rec
+    ts = report.compute_targets(cells)
+    assert report.check_report(cells, ts) == []
+    ds = [d for d in report.duels(cells) if d.record in ("Monster", "ParkingLot")]
+    assert ds and all(report.like_for_like(d.ours, d.theirs) for d in ds)
+    md = "\n".join(report.render({"quick": True}, cells, ts, [], "results"))
+    assert "| op / variant | Monster | ParkingLot |" in md
+    assert "### python: verify" not in md and "### boundary: verify" in md
+
+
+def test_any_schema_default_path() -> None:
+    from python import anydata
+
+    assert anydata.default_path({"pos": {"x": 1.0}, "name": "a", "hp": 3}) == "name"
+    assert anydata.default_path({"cars": [{"wheels": [], "make": "GM"}]}) == "cars[0].make"
+    with pytest.raises(ValueError):
+        anydata.default_path({"cars": []})
