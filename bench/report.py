@@ -377,7 +377,8 @@ def tables(cells: List[Cell]) -> List[str]:
         for c in cc:
             if c.record == "*":
                 out += [f"**{c.status}**: `{c.reason}`", ""]
-        ops = sorted({c.op for c in cc if c.op != "*"}, key=lambda o: OP_ORDER.index(o) if o in OP_ORDER else 99)
+        # ops outside OP_ORDER (the channel's) by name, so a report is the same on every render
+        ops = sorted({c.op for c in cc if c.op != "*"}, key=lambda o: (OP_ORDER.index(o) if o in OP_ORDER else 99, o))
         for op in ops:
             oc = [c for c in cc if c.op == op]
             recs = sorted({c.record for c in oc}, key=record_key)
@@ -557,9 +558,14 @@ def check_report(cells: List[Cell], ts: List[Target]) -> List[str]:
     return bad
 
 
-def write_outputs(args: Any, info: Dict[str, Any], cells: List[Cell]) -> None:
+def sort_cells(cells: List[Cell]) -> None:
+    """The order of latest.json and of every table."""
     cells.sort(key=lambda c: (c.context, OP_ORDER.index(c.op) if c.op in OP_ORDER else 99, record_key(c.record),
                               impl_key(c)))  # fmt: skip
+
+
+def write_outputs(args: Any, info: Dict[str, Any], cells: List[Cell]) -> None:
+    sort_cells(cells)
     with open(os.path.join(args.out, "latest.json"), "w") as f:
         json.dump({"machine": info, "cells": [asdict(c) for c in cells]}, f, indent=0)
     quick = bool(info.get("quick"))

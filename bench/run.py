@@ -73,6 +73,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="CPU of the timed loops: auto (the last CPU when there are two or more), a CPU number, "
                         "or none")  # fmt: skip
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--report-only", action="store_true",
+                   help="measure nothing: render RESULTS.md and the plots again from <out>/latest.json "
+                        "(after editing bench/analysis.md or the report code)")  # fmt: skip
     g = p.add_argument_group("any schema: your own type (then --records defaults to it alone)")
     g.add_argument("--schema", help="a .fbs or .capnp schema")
     g.add_argument("--type", help="the message type (FlatBuffers: full name, e.g. MyGame.Example.Monster)")
@@ -599,9 +602,29 @@ def run_c(args: argparse.Namespace) -> List[Cell]:
 # ---- main ------------------------------------------------------------------------------------
 
 
+def report_again(args: argparse.Namespace) -> int:
+    """--report-only: the report of a saved run, with that run's machine and cells."""
+    import json
+
+    from report import write_outputs
+
+    path = os.path.join(args.out, "latest.json")
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+        cells = [Cell(**d) for d in saved["cells"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        sys.exit(f"bench: --report-only: cannot read the saved run {path}: {e}")
+    write_outputs(args, saved["machine"], cells)
+    print(f"rendered the report of the run of {saved['machine'].get('timestamp', '?')} from {path}")
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.report_only:
+        return report_again(args)
     os.makedirs(args.out, exist_ok=True)
     args.work = os.path.join(ROOT, "build", "bench", "anyschema")
     os.makedirs(args.work, exist_ok=True)

@@ -133,6 +133,22 @@ def test_committed_results() -> None:
             assert c.reps >= 2, f"{c.key()}: {c.reps} samples"
 
 
+def test_committed_report_is_the_rendering_of_the_committed_run() -> None:
+    """RESULTS.md says nothing latest.json does not: rendering the saved run
+    again (what `bench/run.py --report-only` does) gives the same text, plots
+    aside."""
+    with open(os.path.join(BENCH, "results", "latest.json")) as f:
+        data = json.load(f)
+    if not data["cells"] or "samples" not in data["cells"][0]:
+        pytest.skip("bench/results/latest.json predates per-cell samples; rerun ./build.sh bench")
+    cells = [Cell(**c) for c in data["cells"]]
+    report.sort_cells(cells)
+    text = "\n".join(report.render(data["machine"], cells, report.compute_targets(cells), [], "results"))
+    with open(os.path.join(BENCH, "RESULTS.md")) as f:
+        committed = f.read()
+    assert committed.split("## Plots")[0].rstrip() == text.rstrip()
+
+
 def test_channel_targets_decide_on_pipelines_of_one_variant() -> None:
     """The channel context's targets: ratios of one op and variant between
     two pipelines (crossbuf and its opponent), judged on the ratio's
