@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,6 +36,15 @@ func TestSchemaChecks(t *testing.T) {
 		{"record": "TestAllTypes", "schema": filepath.Join(cp, "capnp", "test.capnp"), "type": "TestAllTypes",
 			"imports": []any{cp}, "path": "structField.textField",
 			"wires": []any{read(filepath.Join(cp, "capnp", "testdata", "binary"))}},
+	}
+	// An empty carsales ParkingLot (written by capnp encode) has no
+	// cars[0]: the path reads as absent there, not as an error.
+	cmd := exec.Command("capnp", "encode", filepath.Join(cp, "carsales.capnp"), "ParkingLot")
+	cmd.Stdin = strings.NewReader("()\n")
+	if enc, err := cmd.Output(); !errors.Is(err, exec.ErrNotFound) {
+		require.NoError(t, err, "capnp encode of an empty ParkingLot")
+		pools = append(pools, map[string]any{"record": "ParkingLot-empty", "schema": filepath.Join(cp, "carsales.capnp"),
+			"type": "ParkingLot", "imports": []any{cp}, "path": "cars[0].make", "wires": []any{enc}})
 	}
 	for _, m := range pools {
 		t.Run(m["record"].(string), func(t *testing.T) {

@@ -348,7 +348,12 @@ func encodeZeroCopy(t *schema.Type, dst []byte, v map[string]any) ([]byte, error
 
 // readPath reads the path's leaf with the reader of its kind; vectors and
 // lists are read as their length.
-func readPath(p *schema.Path, msg []byte) (any, error) {
+func readPath(p *schema.Path, msg []byte) (v any, err error) {
+	defer func() {
+		if errors.Is(err, schema.ErrAbsent) {
+			v, err = nil, nil // not in this record (cars[0] of an empty lot): what lookup gives too
+		}
+	}()
 	k := p.Kind()
 	switch {
 	case k == schema.String:
@@ -381,12 +386,18 @@ func lookup(v any, path string) (any, error) {
 			}
 			name, idx = part[:i], n
 		}
+		if cur == nil {
+			return nil, nil // an absent struct or list on the way: so is the leaf
+		}
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("path %q: %s is in a %T", path, name, cur)
 		}
 		cur = m[name]
 		if idx >= 0 {
+			if cur == nil {
+				return nil, nil
+			}
 			l, ok := cur.([]any)
 			if !ok {
 				return nil, fmt.Errorf("path %q: %s is a %T, not a list", path, name, cur)
