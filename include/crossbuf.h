@@ -663,6 +663,16 @@ int32_t xb_path_free(xb_path p);
  * default when the schema has one, else 0; strings as NULL, 0). A frame the
  * path cannot be read in is XB_ERR_MALFORMED naming it. */
 int32_t xb_path_read(xb_path p, xb_region r, const xb_frame *frames, uint64_t n, void *out, uint8_t *present);
+/* The same for n frames subscriber s received (xb_subscriber_receive,
+ * xb_subscriber_receive_batch) and has not released: each frame's type_id,
+ * payload and payload_len as received. A payload outside s's channel mapping
+ * is XB_ERR_OUT_OF_RANGE. Strings and bytes point into the ring, valid until
+ * s releases the frame (its next receive or xb_subscriber_release). Under the
+ * overwrite policy a publisher may overwrite a held frame: use what was read
+ * only when the following xb_subscriber_release returns XB_OK, not
+ * XB_ERR_OVERRUN. */
+int32_t xb_path_read_received(xb_path p, xb_subscriber s, const xb_frame *frames, uint64_t n, void *out,
+                              uint8_t *present);
 
 /* Appends the schema's binary form to r as an XB_CODEC_SCHEMA frame, so a
  * reader in another process can decode r's frames without a schema of its

@@ -551,6 +551,63 @@ static void test_paths(void) {
     EXPECT_OK(xb_schema_free(s));
 }
 
+/* Frames a subscriber received read by path like a region's, and a frame
+ * whose payload lies outside the subscriber's channel is refused. */
+static void test_paths_received(void) {
+    xb_schema s;
+    EXPECT_OK(xb_schema_load(bfbs, bfbs_len, XB_SCHEMA_BFBS, &s));
+    uint64_t root = 0;
+    EXPECT_OK(xb_schema_root_type(s, &root));
+    char name[64];
+    snprintf(name, sizeof name, "xb-test-schema-%d", (int)getpid());
+    xb_channel ch;
+    xb_subscriber sub;
+    EXPECT_OK(xb_channel_create(name, 1 << 16, XB_POLICY_BLOCK, 0, &ch));
+    EXPECT_OK(xb_channel_subscribe(ch, XB_WAIT_SPIN_THEN_PARK, NULL, &sub));
+    for (int i = 0; i < 3; i++) EXPECT_OK(xb_channel_publish(ch, XB_CODEC_FLATBUFFERS, root, mon, mon_len, 0, NULL));
+    xb_frame f[3];
+    uint64_t n = 0;
+    EXPECT_OK(xb_subscriber_receive_batch(sub, f, 3, 1000000000, &n));
+    EXPECT(n == 3, "3 frames received (%llu)", (unsigned long long)n);
+    xb_path pname, php;
+    EXPECT_OK(xb_path_compile(s, root, "name", &pname, NULL));
+    EXPECT_OK(xb_path_compile(s, root, "hp", &php, NULL));
+    xb_str names[3];
+    uint8_t present[3] = {0};
+    EXPECT_OK(xb_path_read_received(pname, sub, f, 3, names, present));
+    for (int i = 0; i < 3; i++)
+        EXPECT(present[i] && names[i].len == 9 && memcmp(names[i].ptr, "MyMonster", 9) == 0 &&
+                   (const uint8_t *)names[i].ptr >= f[i].payload &&
+                   (const uint8_t *)names[i].ptr < f[i].payload + f[i].payload_len,
+               "name %d, in the frame's payload", i);
+    int64_t hp[3];
+    EXPECT_OK(xb_path_read_received(php, sub, f, 3, hp, NULL));
+    EXPECT(hp[0] == 80 && hp[2] == 80, "hp");
+
+    xb_frame forged = f[0];
+    forged.payload = mon; /* a copy outside the channel */
+    EXPECT_STATUS(xb_path_read_received(pname, sub, &forged, 1, names, NULL), XB_ERR_OUT_OF_RANGE);
+    forged = f[0];
+    forged.payload_len = 1 << 20; /* runs past the mapping */
+    EXPECT_STATUS(xb_path_read_received(pname, sub, &forged, 1, names, NULL), XB_ERR_OUT_OF_RANGE);
+    forged = f[0];
+    forged.type_id = root + 1;
+    EXPECT_STATUS(xb_path_read_received(pname, sub, &forged, 1, names, NULL), XB_ERR_RECORD_TYPE);
+    forged = f[0];
+    forged.payload_len = 8; /* a truncated message */
+    EXPECT_STATUS(xb_path_read_received(pname, sub, &forged, 1, names, NULL), XB_ERR_MALFORMED);
+    EXPECT_STATUS(xb_path_read_received(pname, sub, f, 1, NULL, NULL), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_path_read_received(pname, (xb_subscriber)(void *)ch, f, 1, names, NULL), XB_ERR_INVALID_ARG);
+
+    EXPECT_OK(xb_subscriber_close(sub));
+    EXPECT_STATUS(xb_path_read_received(pname, sub, f, 1, names, NULL), XB_ERR_CLOSED);
+    EXPECT_OK(xb_path_free(pname));
+    EXPECT_OK(xb_path_free(php));
+    EXPECT_OK(xb_channel_close(ch));
+    EXPECT_OK(xb_channel_unlink(name));
+    EXPECT_OK(xb_schema_free(s));
+}
+
 int main(void) {
     if (xb_check_abi() != XB_OK) {
         fprintf(stderr, "ABI mismatch\n");
@@ -565,6 +622,7 @@ int main(void) {
     } else {
         test_monster();
         test_paths();
+        test_paths_received();
         test_hostile_schema();
         test_capnp();
         test_free_while_in_use();

@@ -92,20 +92,9 @@ func xb_path_free(h C.xb_path) (rc status) {
 //export xb_path_read
 func xb_path_read(h C.xb_path, rh C.xb_region, frames *C.xb_frame, n C.uint64_t, out unsafe.Pointer, present *C.uint8_t) (rc status) {
 	defer guard(&rc, enter())
-	cp, err := paths.get(uint64(h))
-	if err != nil {
-		return failErr(err)
-	}
-	refs, err := cArray(frames, n, "frames")
-	if err != nil {
-		return failErr(err)
-	}
-	if n > 0 && out == nil {
-		return invalidf("out is NULL")
-	}
-	var pres []C.uint8_t
-	if present != nil {
-		pres = unsafe.Slice(present, int(n))
+	cp, refs, pres, rc := pathReadArgs(h, frames, n, out, present)
+	if rc != C.XB_OK {
+		return rc
 	}
 	r, release, err := useRegion(rh)
 	if err != nil {
@@ -114,49 +103,126 @@ func xb_path_read(h C.xb_path, rh C.xb_region, frames *C.xb_frame, n C.uint64_t,
 	defer release()
 	for i := range refs {
 		f, err := r.Get(refOf(&refs[i]))
-		if err == nil && f.TypeID != cp.typeID {
-			return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("frame %d at offset %d holds type %#016x; the path reads %#016x",
-				i, uint64(refs[i].offset), f.TypeID, cp.typeID))
-		}
-		absent := false
-		if err == nil {
-			switch cp.value {
-			case C.XB_VALUE_BYTES, C.XB_VALUE_STRING:
-				var b []byte
-				b, err = cp.p.Bytes(f.Payload)
-				s := &unsafe.Slice((*C.xb_str)(out), int(n))[i]
-				s.ptr, s.len = nil, 0
-				if err == nil && len(b) > 0 {
-					s.ptr, s.len = (*C.char)(unsafe.Pointer(&b[0])), C.uint64_t(len(b))
-				}
-			case C.XB_VALUE_FLOAT:
-				var v float64
-				v, err = cp.p.Float(f.Payload)
-				unsafe.Slice((*C.double)(out), int(n))[i] = C.double(v)
-			case C.XB_VALUE_UINT:
-				var v uint64
-				v, err = cp.p.Uint(f.Payload)
-				unsafe.Slice((*C.uint64_t)(out), int(n))[i] = C.uint64_t(v)
-			default:
-				var v int64
-				v, err = cp.p.Int(f.Payload)
-				unsafe.Slice((*C.int64_t)(out), int(n))[i] = C.int64_t(v)
-			}
-			if errors.Is(err, schema.ErrAbsent) {
-				absent, err = true, nil
-			}
-		}
 		if err != nil {
-			if errors.Is(err, schema.ErrMalformedPath) {
-				return fail(C.XB_ERR_MALFORMED, fmt.Sprintf("frame %d at offset %d: %v", i, uint64(refs[i].offset), err))
-			}
 			return fail(codeOf(err), fmt.Sprintf("frame %d at offset %d: %v", i, uint64(refs[i].offset), err))
 		}
-		if pres != nil {
-			pres[i] = 1
-			if absent {
-				pres[i] = 0
+		if rc := cp.readInto(f.TypeID, f.Payload, out, n, i, pres, uint64(refs[i].offset)); rc != C.XB_OK {
+			return rc
+		}
+	}
+	return C.XB_OK
+}
+
+// xb_path_read_received reads the path in frames a subscriber received
+// (xb_subscriber_receive, _batch) and holds: the payload each xb_frame
+// points to must lie in the subscriber's channel mapping.
+//
+//export xb_path_read_received
+func xb_path_read_received(h C.xb_path, sh C.xb_subscriber, frames *C.xb_frame, n C.uint64_t, out unsafe.Pointer, present *C.uint8_t) (rc status) {
+	defer guard(&rc, enter())
+	cp, refs, pres, rc := pathReadArgs(h, frames, n, out, present)
+	if rc != C.XB_OK {
+		return rc
+	}
+	s, err := useSubscriber(sh)
+	if err != nil {
+		return failErr(err)
+	}
+	defer s.mu.Unlock()
+	c := s.sub.Channel()
+	if err := c.Acquire(); err != nil { // a Close of the channel waits for this read
+		return failErr(err)
+	}
+	defer c.Release()
+	mem, err := c.Mapping()
+	if err != nil {
+		return failErr(err)
+	}
+	lo, size := uintptr(unsafe.Pointer(unsafe.SliceData(mem))), uintptr(len(mem))
+	for i := range refs {
+		f := &refs[i]
+		p, l := uintptr(unsafe.Pointer(f.payload)), uint64(f.payload_len)
+		var payload []byte // empty: the path reports the message malformed
+		if l > 0 {
+			if p < lo || p-lo > size || l > uint64(size-(p-lo)) {
+				return fail(C.XB_ERR_OUT_OF_RANGE, fmt.Sprintf(
+					"frame %d: its payload (%d bytes) is not in the subscriber's channel; pass frames as received", i, l))
 			}
+			payload = mem[p-lo : p-lo+uintptr(l)]
+		}
+		if rc := cp.readInto(uint64(f.type_id), payload, out, n, i, pres, uint64(f.offset)); rc != C.XB_OK {
+			return rc
+		}
+	}
+	return C.XB_OK
+}
+
+// pathReadArgs checks the arguments both path reads share.
+func pathReadArgs(h C.xb_path, frames *C.xb_frame, n C.uint64_t, out unsafe.Pointer, present *C.uint8_t) (
+	*compiledPath, []C.xb_frame, []C.uint8_t, status) {
+	cp, err := paths.get(uint64(h))
+	if err != nil {
+		return nil, nil, nil, failErr(err)
+	}
+	refs, err := cArray(frames, n, "frames")
+	if err != nil {
+		return nil, nil, nil, failErr(err)
+	}
+	if n > 0 && out == nil {
+		return nil, nil, nil, invalidf("out is NULL")
+	}
+	var pres []C.uint8_t
+	if present != nil {
+		pres = unsafe.Slice(present, int(n))
+	}
+	return cp, refs, pres, C.XB_OK
+}
+
+// readInto reads the path in the payload of frame i (of type typeID) into
+// out[i] and present[i].
+func (cp *compiledPath) readInto(typeID uint64, payload []byte, out unsafe.Pointer, n C.uint64_t, i int,
+	pres []C.uint8_t, offset uint64) status {
+	if typeID != cp.typeID {
+		return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("frame %d at offset %d holds type %#016x; the path reads %#016x",
+			i, offset, typeID, cp.typeID))
+	}
+	var err error
+	switch cp.value {
+	case C.XB_VALUE_BYTES, C.XB_VALUE_STRING:
+		var b []byte
+		b, err = cp.p.Bytes(payload)
+		s := &unsafe.Slice((*C.xb_str)(out), int(n))[i]
+		s.ptr, s.len = nil, 0
+		if err == nil && len(b) > 0 {
+			s.ptr, s.len = (*C.char)(unsafe.Pointer(&b[0])), C.uint64_t(len(b))
+		}
+	case C.XB_VALUE_FLOAT:
+		var v float64
+		v, err = cp.p.Float(payload)
+		unsafe.Slice((*C.double)(out), int(n))[i] = C.double(v)
+	case C.XB_VALUE_UINT:
+		var v uint64
+		v, err = cp.p.Uint(payload)
+		unsafe.Slice((*C.uint64_t)(out), int(n))[i] = C.uint64_t(v)
+	default:
+		var v int64
+		v, err = cp.p.Int(payload)
+		unsafe.Slice((*C.int64_t)(out), int(n))[i] = C.int64_t(v)
+	}
+	absent := errors.Is(err, schema.ErrAbsent)
+	if absent {
+		err = nil
+	}
+	if err != nil {
+		if errors.Is(err, schema.ErrMalformedPath) {
+			return fail(C.XB_ERR_MALFORMED, fmt.Sprintf("frame %d at offset %d: %v", i, offset, err))
+		}
+		return fail(codeOf(err), fmt.Sprintf("frame %d at offset %d: %v", i, offset, err))
+	}
+	if pres != nil {
+		pres[i] = 1
+		if absent {
+			pres[i] = 0
 		}
 	}
 	return C.XB_OK

@@ -49,6 +49,10 @@ func (c *Channel) Subscribe(w Wait) (s *Subscriber, err error) {
 // of its latency histogram and of its SubscriberStats.
 func (s *Subscriber) Index() int { return s.idx }
 
+// Channel returns the channel the subscriber reads: its mapping holds the
+// payloads of the frames received.
+func (s *Subscriber) Channel() *Channel { return s.c }
+
 // mine reports whether the entry is still this subscriber's.
 func (s *Subscriber) mine() bool { return atomic.LoadUint32(s.c.sub32(s.idx, sState)) == s.state }
 

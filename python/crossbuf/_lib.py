@@ -273,6 +273,7 @@ _SIGS = {
     "xb_path_compile": ([_h, c_uint64, c_char_p, _hp, POINTER(c_int32)], c_int32),
     "xb_path_free": ([_h], c_int32),
     "xb_path_read": ([_h, _h, c_void_p, c_uint64, c_void_p, c_void_p], c_int32),
+    "xb_path_read_received": ([_h, _h, c_void_p, c_uint64, c_void_p, c_void_p], c_int32),
     "xb_region_store_schema": ([_h, _h, c_void_p], c_int32),
     "xb_channel_create": ([c_char_p, c_uint64, c_int32, c_uint32, _hp], c_int32),
     "xb_channel_open": ([c_char_p, c_uint32, _hp], c_int32),

@@ -482,9 +482,7 @@ class ChannelFrame:
                 raise errors.StaleFrameError(
                     "frame was released (by the subscriber's next receive, release or close); "
                     "copy its payload (bytes(frame.payload)) to keep it")
-            mv = s._master[self._o : self._o + self._n]
-            s._views.append(mv)
-            return mv
+            return s._payload_view(self._o, self._n)
         finally:
             b.busy = False
 
@@ -656,6 +654,14 @@ class Subscriber:
         if not self._h:
             raise errors.ClosedError("subscriber is closed")
         return self._h
+
+    def _payload_view(self, offset: int, n: int) -> memoryview:
+        """A read-only view of n ring bytes at offset from the mapping's
+        base, released with the frames held (FrameInUseError while an
+        export of it lives)."""
+        mv = self._master[offset : offset + n]
+        self._views.append(mv)
+        return mv
 
     # ---- frame lifetime -------------------------------------------------------
 

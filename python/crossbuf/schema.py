@@ -26,6 +26,7 @@ import msgspec
 
 from . import _lib, _registry, errors
 from ._lib import FRAME_FMT, check_fork, lib, raise_status
+from .channel import ChannelFrame
 from .records_gen import Classes
 from .region import Frame, Region, _buffer_arg
 
@@ -344,9 +345,17 @@ class Schema:
         if st:
             raise_status(st)
 
-    def _transcode(self, message: Union[Frame, Buffer], type: Optional[TypeRef], layout: int, msgpack: bool) -> bytes:
+    def _transcode(self, message: Union[Frame, ChannelFrame, Buffer], type: Optional[TypeRef], layout: int,
+                   msgpack: bool) -> bytes:  # fmt: skip
         if isinstance(message, Frame):
             return self._transcode_frame(message, type, msgpack)
+        if isinstance(message, ChannelFrame):
+            tid = self._frame_type(message, type)
+            payload = message.payload  # StaleFrameError once released; pins the ring while alive
+            try:
+                return self._transcode(payload, tid, Layout.PLAIN, msgpack)
+            finally:
+                payload.release()
         tid = self._resolve(type)
         flags = layout if layout == 0 else _lib.check_int(layout, 0, 0xFFFFFFFF, "layout")
         arg, n, keep = _buffer_arg(message)
@@ -361,12 +370,18 @@ class Schema:
             ts.busy = False
             del keep
 
-    def _transcode_frame(self, frame: Frame, type: Optional[TypeRef], msgpack: bool) -> bytes:
+    def _frame_type(self, frame: Union[Frame, ChannelFrame], type: Optional[TypeRef]) -> int:
+        """The type id a frame's header names; RecordTypeError when type is
+        given and is another."""
         if type is not None:
             want = self._resolve(type)
             if want != frame.type_id:
                 raise errors.RecordTypeError(
                     f"frame at offset {frame.offset} holds type {frame.type_id:#018x}, not {want:#018x}")
+        return frame.type_id
+
+    def _transcode_frame(self, frame: Frame, type: Optional[TypeRef], msgpack: bool) -> bytes:
+        self._frame_type(frame, type)
         region = frame._region
         h = self._handle()
         ref = _lib.XbFrame(offset=frame.offset, region_id=frame.region_id, generation=frame.generation)
@@ -380,16 +395,16 @@ class Schema:
         finally:
             ts.busy = False
 
-    def to_json(self, message: Union[Frame, Buffer], type: Optional[TypeRef] = None,
+    def to_json(self, message: Union[Frame, ChannelFrame, Buffer], type: Optional[TypeRef] = None,
                 layout: int = Layout.PLAIN) -> str:
         """A message as JSON, the way the reference tools print it
         (FlatBuffers: flatc --json --strict-json; Cap'n Proto: capnp convert
-        binary:json). A Frame is decoded as the type its header names (type=,
-        if given, must be that type); bytes as type, by default the schema's
-        root_type."""
+        binary:json). A frame, of a region or received from a channel, is
+        decoded as the type its header names (type=, if given, must be that
+        type); bytes as type, by default the schema's root_type."""
         return self._transcode(message, type, layout, False).decode("utf-8")
 
-    def to_dict(self, message: Union[Frame, Buffer], type: Optional[TypeRef] = None,
+    def to_dict(self, message: Union[Frame, ChannelFrame, Buffer], type: Optional[TypeRef] = None,
                 layout: int = Layout.PLAIN) -> Dict[str, Any]:
         """A message as a dict keyed by field name, nested alike: integers and
         enums as int (unknown enum values kept), floats as float, strings as
@@ -431,11 +446,11 @@ class Schema:
             raise errors.RecordTypeError(f"{name} is not a table or struct")
         return cls
 
-    def to_record(self, message: Union[Frame, Buffer], type: Optional[TypeRef] = None,
+    def to_record(self, message: Union[Frame, ChannelFrame, Buffer], type: Optional[TypeRef] = None,
                   layout: int = Layout.PLAIN) -> Any:
         """A message as an instance of its record_class: one library call
         writes MessagePack, and msgspec's typed decoder builds the objects."""
-        if isinstance(message, Frame) and type is None:
+        if isinstance(message, (Frame, ChannelFrame)) and type is None:
             tid = message.type_id
         else:
             tid = self._resolve(type)
@@ -665,8 +680,12 @@ class FieldPath:
     """One field of a message type, compiled once (Schema.path). Reads walk
     only to the field, bounds-checked. Bytes (FlatBuffers [ubyte] and
     [byte], Cap'n Proto Data) come back as read-only memoryviews of region
-    memory, no copy (np.frombuffer makes them arrays); like payloads they
-    pin the mapping until dropped. Strings are decoded into str."""
+    or channel memory, no copy (np.frombuffer makes them arrays); like
+    payloads they pin the mapping until dropped, and a channel's are
+    released with the frame. Strings are decoded into str. Frames received
+    from a channel read the same way as a region's; under the overwrite
+    policy use what was read only when the subscriber's next release()
+    does not raise OverrunError."""
 
     def __init__(self, handle: int, kind: int, text: str, type_id: int) -> None:
         self._h = handle
@@ -682,7 +701,7 @@ class FieldPath:
         if h and not _lib.forked():
             lib.xb_path_free(h)
 
-    def read(self, frame: Frame) -> Any:
+    def read(self, frame: Union[Frame, ChannelFrame]) -> Any:
         """The field's value in frame (None where the message lacks it and it
         has no default)."""
         if type(frame) is not Frame:
@@ -712,13 +731,16 @@ class FieldPath:
         finally:
             ts.busy = False
 
-    def read_many(self, frames: Sequence[Frame]) -> List[Any]:
-        """The field's value in each frame, with one library call."""
+    def read_many(self, frames: Sequence[Union[Frame, ChannelFrame]]) -> List[Any]:
+        """The field's value in each frame (all of one region, or all held by
+        one subscriber), with one library call."""
         fs = list(frames)
         n = len(fs)
         if n == 0:
             return []
         first = fs[0]
+        if isinstance(first, ChannelFrame):
+            return self._read_received(fs)
         if not isinstance(first, Frame):
             raise errors.InvalidArgumentError(f"read_many takes Frames, not {first.__class__.__name__}")
         region = first._region
@@ -746,6 +768,42 @@ class FieldPath:
             return [v if p else None for v, p in zip(out, present)]
         finally:
             ts.busy = False
+            del refc
+
+    def _read_received(self, fs: List[Any]) -> List[Any]:
+        """read_many of frames a subscriber holds (xb_path_read_received)."""
+        n = len(fs)
+        sub = fs[0]._sub
+        base = sub._ch._base
+        refs = bytearray(FRAME_FMT.size * n)
+        for i, f in enumerate(fs):
+            if not isinstance(f, ChannelFrame) or f._sub is not sub:
+                raise errors.InvalidArgumentError("read_many takes Frames, all of one region or of one subscriber")
+            if not f.valid:
+                raise errors.StaleFrameError(
+                    "frame was released (by the subscriber's next receive, release or close); read it before")
+            FRAME_FMT.pack_into(refs, FRAME_FMT.size * i, f.offset, 0, f.generation, f.type_id, f.publish_ns,
+                                f.codec, base + f._o if f._n else 0, f._n)  # fmt: skip
+        refc = (ctypes.c_char * len(refs)).from_buffer(refs)
+        out = (_VALUE_CTYPES[self._kind] * n)()
+        present = (ctypes.c_uint8 * n)()
+        b = sub._ch._enter()  # strings point into the ring: keep it mapped while copying
+        try:
+            st = lib.xb_path_read_received(self._h, sub._handle(), ctypes.addressof(refc), n, ctypes.addressof(out),
+                                           ctypes.addressof(present))  # fmt: skip
+            if st:
+                raise_status(st)
+            if self._kind == _VALUE_BYTES:
+                return [sub._payload_view(v.ptr - base, v.len) if p and v.len else (memoryview(b"") if p else None)
+                        for v, p in zip(out, present)]  # fmt: skip
+            if self._kind == _VALUE_STRING:
+                try:
+                    return [_string_at(v.ptr or 0, v.len).decode("utf-8") if p else None for v, p in zip(out, present)]
+                except UnicodeDecodeError as e:
+                    raise errors.MalformedError(f"{self.text}: invalid UTF-8: {e}") from None
+            return [v if p else None for v, p in zip(out, present)]
+        finally:
+            b.busy = False
             del refc
 
 

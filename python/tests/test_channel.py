@@ -388,3 +388,51 @@ def test_sigint_interrupts_a_blocked_wait(name: str, what: str) -> None:
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_schema_calls_take_received_frames(ch: xb.Channel) -> None:
+    """A frame received from a channel decodes, transcodes and reads by path
+    with the calls a region's frame takes, and the checks are the same."""
+    fb = xb.bundled.schema()
+    LogEntry, Http = fb["crossbuf_fb.LogEntry"], fb["crossbuf_fb.Http"]
+    tid = fb.type_id("crossbuf_fb.LogEntry")
+    region = xb.Region.anonymous(1 << 20)
+    made = [LogEntry(timestamp_ns=i, service=f"svc-{i}", trace_id=list(range(i, i + 16)), tags=["a", "b"][: i % 3],
+                     http=Http(path=f"/p/{i}", status=200 + i) if i % 2 else None) for i in range(5)]  # fmt: skip
+    frames = [region.encode(m) for m in made]
+    sub = ch.subscribe()
+    for f in frames:
+        ch.publish(f.payload, codec=xb.Codec.FLATBUFFERS, type_id=tid)
+    ch.publish(b"not a flatbuffer", codec=xb.Codec.FLATBUFFERS, type_id=tid)
+    got = sub.receive_many(max=5, timeout=1)
+    assert len(got) == 5
+    service, path, status = (fb.path(tid, p) for p in ("service", "http.path", "http.status"))
+    trace = fb.path(tid, "trace_id")
+    assert service.read_many(got) == service.read_many(frames) == [m.service for m in made]
+    assert path.read_many(got) == [None, "/p/1", None, "/p/3", None]
+    assert [status.read(f) for f in got] == [status.read(f) for f in frames]
+    ids = trace.read_many(got)
+    assert [np.frombuffer(b, np.uint8).tolist() for b in ids] == [m.trace_id for m in made]
+    assert [fb.to_record(f) for f in got] == [region.decode(f) for f in frames] == made
+    assert fb.to_json(got[3]) == fb.to_json(frames[3])
+    with pytest.raises(xb.RecordTypeError):
+        fb.to_record(got[0], type="crossbuf_fb.Sample")
+    with pytest.raises(xb.RecordTypeError):
+        fb.path("crossbuf_fb.Sample", "label").read(got[0])
+    with pytest.raises(xb.InvalidArgumentError):
+        service.read_many([got[0], frames[0]])
+    kept = got[1]
+    ids = None
+    bad = sub.receive(timeout=1)  # releases the batch
+    with pytest.raises(xb.StaleFrameError):
+        service.read(kept)
+    with pytest.raises(xb.StaleFrameError):
+        fb.to_record(kept)
+    with pytest.raises(xb.MalformedError):
+        fb.to_record(bad)
+    with pytest.raises(xb.MalformedError):
+        service.read(bad)
+    sub.close()
+    with pytest.raises(xb.StaleFrameError):  # close releases the frames held
+        service.read(bad)
+    region.close()
