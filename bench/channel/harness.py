@@ -34,7 +34,9 @@ class Pipeline:
     sub: str  # go | python | c
     transport: str  # xb | unix | pipe | mpqueue | shm | zmq | iox2
     mode: str = "spin"  # spin: the consumer polls or blocks as the transport does; wake: paced to park
-    typed: bool = False  # the consumer decodes each body into a msgspec Struct
+    typed: bool = False  # the consumer decodes each body into a msgspec Struct (protobuf: the generated message)
+    body: str = "msgpack"  # the record's encoding: msgpack, protobuf, flatbuffers (bare frames read by path)
+    alone: bool = False  # the producer alone, no consumer: its own encode-and-publish rate (throughput only)
 
     @property
     def label(self) -> str:
@@ -44,8 +46,17 @@ class Pipeline:
     @property
     def variant(self) -> str:
         """raw: the consumer checks the bytes; typed: and decodes them into a
-        msgspec Struct; wake: raw, paced so that waiters park."""
+        typed object; wake: raw, paced so that waiters park; one-field: the
+        consumer reads one field of each frame in place (and checks it),
+        and the same producer alone, with no consumer (its pair)."""
+        if self.body == "flatbuffers":
+            return "one-field"
         return "typed" if self.typed else "wake" if self.mode == "wake" else "raw"
+
+    @property
+    def headline(self) -> bool:
+        """Run on LogEntry only (the typed, one-field and alone cells)."""
+        return self.typed or self.alone or self.body != "msgpack"
 
 
 def pipelines() -> List[Pipeline]:
@@ -67,6 +78,10 @@ def pipelines() -> List[Pipeline]:
         P("crossbuf", "go→python", "go", "python", "xb", typed=True),
         P("unix-socket", "go→python", "go", "python", "unix", typed=True),
         P("iceoryx2", "python→python", "python", "python", "iox2", typed=True),
+        P("unix-socket", "go→python", "go", "python", "unix", typed=True, body="protobuf"),
+        # reading one field in place of every frame, against the producer's own rate
+        P("crossbuf", "go→python", "go", "python", "xb", body="flatbuffers"),
+        P("crossbuf", "go→nobody", "go", "", "xb", body="flatbuffers", alone=True),
         # parked wake-ups: crossbuf parks on its futex, os.pipe blocks in read()
         P("crossbuf", "python→python", "python", "python", "xb", mode="wake"),
         P("os.pipe", "python→python", "python", "python", "pipe", mode="wake"),
@@ -96,12 +111,14 @@ def peer_cmd(lang: str, role: str, pl: Pipeline, addr: str, rec: str, ack: str, 
     common = {"n": c["n"], "m": c["m"], "reps": c["reps"], "pool": c["pool"]}
     if lang == "go":
         return [GOPEER, "-role", role, "-transport", pl.transport, "-addr", addr, "-record", rec, "-ack", ack,
-                "-wait", wait, "-stamp", "made" if pl.typed else "sent", "-gap", f"{gap}ns", "-cpu", str(cpu)] + [f"-{k}={v}" for k, v in common.items()]  # fmt: skip
+                "-wait", wait, "-stamp", "made" if pl.typed else "sent", "-gap", f"{gap}ns", "-cpu", str(cpu),
+                "-body", pl.body] + [f"-{k}={v}" for k, v in common.items()]  # fmt: skip
     if lang == "c":
         return [CPEER, addr, ack, str(c["n"]), str(c["m"]), str(c["reps"]), str(cpu), wait]
     cmd = [sys.executable, PYPEER, "--role", role, "--transport", pl.transport, "--addr", addr, "--record", rec,
            "--ack", ack, "--wait", wait, "--stamp", "made" if pl.typed else "sent", "--gap-ns", str(gap), "--cpu", str(cpu)] + \
         [f"--{k}={v}" for k, v in common.items()]  # fmt: skip
+    cmd += ["--body", pl.body]
     if fds:
         cmd += ["--fds", fds]
     if role == "sub" and pl.typed:
@@ -136,13 +153,18 @@ def run_pipeline(pl: Pipeline, rname: str, quick: bool, cpus: List[Optional[int]
 
     try:
         sub_env = dict(env, XB_CHANBENCH_SUB_CPU=str(scpu), XB_CHANBENCH_SUB_TYPED="1" if pl.typed else "0")
-        if pl.transport != "mpqueue":  # the mp.Queue producer starts its own consumer
+        if pl.alone:
+            procs.append(subprocess.Popen(peer_cmd(pl.pub, "alone", pl, addr, rec, ack, pcpu, c, fds), env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                          preexec_fn=every_cpu))  # fmt: skip
+        elif pl.transport != "mpqueue":  # the mp.Queue producer starts its own consumer
             procs.append(subprocess.Popen(peer_cmd(pl.sub, "sub", pl, addr, rec, ack, scpu, c, fds), env=env,
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=keep,
                                           preexec_fn=every_cpu))  # fmt: skip
-        procs.append(subprocess.Popen(peer_cmd(pl.pub, "pub", pl, addr, rec, ack, pcpu, c, fds), env=sub_env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=keep,
-                                      preexec_fn=every_cpu))  # fmt: skip
+        if not pl.alone:
+            procs.append(subprocess.Popen(peer_cmd(pl.pub, "pub", pl, addr, rec, ack, pcpu, c, fds), env=sub_env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=keep,
+                                          preexec_fn=every_cpu))  # fmt: skip
         for fd in keep:
             os.close(fd)
         keep = []
@@ -194,31 +216,35 @@ def run_channel(args: Any, cell_type: Any, all_cpus: List[int], progress: Callab
         [os.path.join(ROOT, "python"), os.environ.get("PYTHONPATH", "")]))  # fmt: skip
     cells: List[Any] = []
     why_go = build_gopeer()
-    total = sum(1 for r in recs for pl in pls if not pl.typed or r == "LogEntry")
+    total = sum(1 for r in recs for pl in pls if not pl.headline or r == "LogEntry")
     done = 0
     for rname in recs:
         for pl in pls:
-            if pl.typed and rname != "LogEntry":  # the headline cells: LogEntry
+            if pl.headline and rname != "LogEntry":  # the headline cells: LogEntry
                 continue
             progress(f"channel {rname}: {pl.label} ({pl.variant})", done, total)
             done += 1
 
+            ops = ["throughput"] if pl.alone else OPS
+
             def mk(op: str, **kw: Any) -> Any:
-                return cell_type("channel", "msgpack", pl.label, rname, op, variant=pl.variant, **kw)  # noqa: B023
+                return cell_type("channel", pl.body, pl.label, rname, op, variant=pl.variant, **kw)  # noqa: B023
 
             why = why_go if "go" in (pl.pub, pl.sub) else None
             if pl.sub == "c" and not os.path.exists(CPEER):
                 why = "C consumer not built (./build.sh lib builds build/bin/xb_chanbench_sub)"
             if why:
-                cells += [mk(op, status="missing", reason=why) for op in OPS]
+                cells += [mk(op, status="missing", reason=why) for op in ops]
                 continue
             try:
                 lines = run_pipeline(pl, rname, args.quick, cpus, env, all_cpus)
             except Exception as e:  # noqa: BLE001 - a failed pipeline is a visible cell
-                cells += [mk(op, status="failed", reason=f"{type(e).__name__}: {e}") for op in OPS]
+                cells += [mk(op, status="failed", reason=f"{type(e).__name__}: {e}") for op in ops]
                 continue
             c = counts(rname, args.quick)
             for op, key in zip(OPS, ["p50", "p99", "p999", "tput_ns"]):
+                if pl.alone and op != "throughput":
+                    continue
                 cell = mk(op, bytes=lines[0]["bytes"])
                 cell.set_samples([float(x[key]) for x in lines])
                 cell.inner = c["m"] if op == "throughput" else c["n"]

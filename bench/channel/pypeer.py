@@ -35,7 +35,10 @@ def args_of(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--ack", required=True)
     p.add_argument("--wait", default="spin", choices=["spin", "park"])
     p.add_argument("--stamp", default="sent", choices=["sent", "made"])
-    p.add_argument("--typed", action="store_true", help="consumer: decode each body into a msgspec Struct")
+    p.add_argument("--typed", action="store_true", help="consumer: decode each body into a typed object")
+    p.add_argument("--body", default="msgpack", choices=["msgpack", "protobuf", "flatbuffers"],
+                   help="the record's encoding (typed: msgspec Struct or protobuf message); flatbuffers: xb "
+                        "frames holding a crossbuf_fb.LogEntry alone, the consumer reads one field by path")  # fmt: skip
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--m", type=int, default=10000)
     p.add_argument("--reps", type=int, default=3)
@@ -283,6 +286,15 @@ def consumer(a: argparse.Namespace, ack: Ack, queue: Any = None) -> None:
 
         ch = xb.Channel.create(a.addr, 16 << 20)
         sub = ch.subscribe(wait="spin" if a.wait == "spin" else "park")
+        if a.body == "flatbuffers":
+            ack.words[1] = 1
+            try:
+                one_field_loop(a, ack, sub)
+            finally:
+                sub.close()
+                ch.close()
+                xb.channel.unlink(a.addr)
+            return
         receive = sub.receive
 
         def nxt() -> Any:
@@ -382,10 +394,9 @@ def consumer(a: argparse.Namespace, ack: Ack, queue: Any = None) -> None:
 
 
 def consume_loop(a: argparse.Namespace, ack: Ack, nxt: Callable[[], Any]) -> None:
-    import msgspec
     from hdrh.histogram import HdrHistogram
 
-    decode = msgspec.msgpack.Decoder(proto.struct_type(a.record)).decode if a.typed else None
+    decode = typed_decoder(a) if a.typed else None
     head = HEAD.unpack_from
     w = ack.words
     count = 0
@@ -421,6 +432,65 @@ def consume_loop(a: argparse.Namespace, ack: Ack, nxt: Callable[[], Any]) -> Non
             count += 1
             w[0] = count
             p = body = None
+        tput = (now() - first) / max(1, a.m)
+        print(json.dumps({"rep": rep, "p50": h.get_value_at_percentile(50), "p99": h.get_value_at_percentile(99),
+                          "p999": h.get_value_at_percentile(99.9), "tput_ns": tput, "bytes": size}), flush=True)  # fmt: skip
+
+
+def typed_decoder(a: argparse.Namespace) -> Callable[[Any], Any]:
+    """The body's decoder into a typed object: msgspec into a Struct, or
+    the protobuf runtime (upb) into the generated message."""
+    if a.body == "protobuf":
+        from refgen import crossbuf_pb2
+
+        cls = {"LogEntry": crossbuf_pb2.LogEntry, "Sample": crossbuf_pb2.Sample}[a.record]
+        return cls.FromString  # type: ignore[no-any-return]
+    import msgspec
+
+    return msgspec.msgpack.Decoder(proto.struct_type(a.record)).decode  # type: ignore[no-any-return]
+
+
+def one_field_loop(a: argparse.Namespace, ack: Ack, sub: Any) -> None:
+    """The consumer of bare FlatBuffers frames (-body flatbuffers): it reads
+    one field (message) of each frame in place through a compiled path,
+    checks it against the record the producer sent, and times from the
+    frame's publish time. The throughput phase takes frames in batches:
+    one receive and one path read per batch."""
+    import crossbuf as xb
+    from crossbuf import testdata
+    from hdrh.histogram import HdrHistogram
+
+    fb = xb.bundled.schema()
+    path = fb.path("crossbuf_fb.LogEntry", "message")
+    want = [testdata.log_entry(i).message for i in range(1, a.pool + 1)]
+    read, read_many, receive, receive_many = path.read, path.read_many, sub.receive, sub.receive_many
+    w = ack.words
+    count = 0
+    h = HdrHistogram(1, 100_000_000_000, 3)
+    record = h.record_value
+    size = 0
+    for rep in range(a.reps):
+        h.reset()
+        for _ in range(a.n):
+            f = receive()
+            if read(f) != want[count % a.pool]:
+                raise SystemExit(f"message {count}: another record's message")
+            record(now() - f.publish_ns)
+            size = len(f)
+            count += 1
+            w[0] = count
+        first, left = 0, a.m
+        while left:
+            fs = receive_many(max=min(256, left))
+            if not first:
+                first = fs[0].publish_ns
+            for i, v in enumerate(read_many(fs)):
+                if v != want[(count + i) % a.pool]:
+                    raise SystemExit(f"message {count + i}: another record's message")
+            count += len(fs)
+            left -= len(fs)
+            w[0] = count
+        fs = None
         tput = (now() - first) / max(1, a.m)
         print(json.dumps({"rep": rep, "p50": h.get_value_at_percentile(50), "p99": h.get_value_at_percentile(99),
                           "p999": h.get_value_at_percentile(99.9), "tput_ns": tput, "bytes": size}), flush=True)  # fmt: skip

@@ -30,6 +30,11 @@ def channel_targets(cells: Sequence[Any]) -> List[Any]:
     out.append(ratio_target("Go→Python decoded whole (typed), throughput: ≥ 1.5× the Unix socket + msgspec pipeline",
                             cell("unix-socket go→python", "throughput", "typed"),
                             cell(xb_typed, "throughput", "typed"), 1.5, False))  # fmt: skip
+    # the producer alone over the one-field consumer's pipeline: ≥ 0.8 means it keeps up with 80 % of the rate
+    out.append(ratio_target("Go→Python reading one field (FlatBuffers, compiled path, batches), throughput: "
+                            "≥ 80 % of the Go publisher's own encode-and-publish rate",
+                            cell("crossbuf go→nobody", "throughput", "one-field"),
+                            cell("crossbuf go→python", "throughput", "one-field"), 0.8, False))  # fmt: skip
     out.append(ratio_target("1 MB Tensor Go→Python throughput (every byte checksummed): ≥ 2× the Unix socket",
                             cell("unix-socket go→python", "throughput", record="Tensor/size=1MB"),
                             cell("crossbuf go→python", "throughput", record="Tensor/size=1MB"), 2.0, False))  # fmt: skip

@@ -2,8 +2,8 @@
 
 // Command gopeer is the Go side of the channel benchmark (bench/channel):
 // a producer or a consumer of one pipeline, crossbuf's channel or a Unix
-// socket. The wire protocol shared with the Python and C peers is in
-// bench/channel/proto.py.
+// socket, or a producer alone (its own encode-and-publish rate). The wire
+// protocol shared with the Python and C peers is in bench/channel/proto.py.
 package main
 
 import (
@@ -25,9 +25,12 @@ import (
 
 	"github.com/crossbuf/crossbuf/go/channel"
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/codec/flatbuf"
 	"github.com/crossbuf/crossbuf/go/codec/msgpack"
+	"github.com/crossbuf/crossbuf/go/codec/protobuf"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
+	"github.com/crossbuf/crossbuf/go/schema"
 )
 
 // headSize: u64 sequence, u64 CLOCK_MONOTONIC taken before the record is
@@ -39,20 +42,22 @@ const headSize = 24
 const bigBody = 4096
 
 type config struct {
-	role, transport, addr, rec, ack, wait, stamp string
-	n, m, reps, pool, cpu                        int
-	gap                                          time.Duration
+	role, transport, addr, rec, ack, wait, stamp, body string
+	n, m, reps, pool, cpu                              int
+	gap                                                time.Duration
 }
 
 func main() {
 	var c config
-	flag.StringVar(&c.role, "role", "", "pub or sub")
+	flag.StringVar(&c.role, "role", "", "pub, sub, or alone (a producer with no consumer: its own rate)")
 	flag.StringVar(&c.transport, "transport", "xb", "xb (a crossbuf channel) or unix (a Unix stream socket)")
 	flag.StringVar(&c.addr, "addr", "", "channel name or socket path")
 	flag.StringVar(&c.rec, "record", "LogEntry", "LogEntry, Sample or Tensor1MB")
 	flag.StringVar(&c.ack, "ack", "", "the ack file (/dev/shm path)")
 	flag.StringVar(&c.wait, "wait", "spin", "consumer wait: spin or park")
 	flag.StringVar(&c.stamp, "stamp", "sent", "producer: stamp the message once encoded (sent) or before (made)")
+	flag.StringVar(&c.body, "body", "msgpack", "the record's encoding: msgpack, protobuf, or flatbuffers "+
+		"(xb only: the frame is the record alone, a crossbuf_fb.LogEntry its publish time stamps)")
 	flag.IntVar(&c.n, "n", 1000, "messages per latency phase")
 	flag.IntVar(&c.m, "m", 10000, "messages per throughput phase")
 	flag.IntVar(&c.reps, "reps", 3, "repetitions (a latency then a throughput phase each)")
@@ -68,6 +73,12 @@ func main() {
 			die(fmt.Errorf("pin to CPU %d: %w", c.cpu, err))
 		}
 	}
+	if c.role == "alone" { // no consumer, no ack file
+		if err := produceAlone(c); err != nil {
+			die(err)
+		}
+		return
+	}
 	ack, err := openAck(c.ack)
 	if err != nil {
 		die(err)
@@ -78,7 +89,7 @@ func main() {
 	case "sub":
 		err = consume(c, ack)
 	default:
-		err = fmt.Errorf("-role must be pub or sub")
+		err = fmt.Errorf("-role must be pub, sub or alone")
 	}
 	if err != nil {
 		die(err)
@@ -164,23 +175,63 @@ type sender interface {
 	close() error
 }
 
+// bodyCodec is the codec of -body.
+func bodyCodec(body string) (codec.Codec, error) {
+	switch body {
+	case "msgpack":
+		return msgpack.New(), nil
+	case "protobuf":
+		return protobuf.New(), nil
+	case "flatbuffers":
+		return flatbuf.New(), nil
+	}
+	return nil, fmt.Errorf("-body %q: msgpack, protobuf or flatbuffers", body)
+}
+
 type xbSender struct {
-	ch *channel.Channel
-	mp *msgpack.Codec
+	ch  *channel.Channel
+	enc codec.Codec
+	// bare: the frame is the record alone, typed (a FlatBuffers
+	// crossbuf_fb.LogEntry a consumer reads in place by path), with no
+	// head; the channel's publish time is its stamp.
+	bare   bool
+	typeID uint64
+}
+
+func newXBSender(ch *channel.Channel, enc codec.Codec) *xbSender {
+	s := &xbSender{ch: ch, enc: enc}
+	if enc.ID() == codec.FlatBuffers {
+		s.bare, s.typeID = true, schema.FlatBuffersTypeID("crossbuf_fb.LogEntry")
+	}
+	return s
 }
 
 func (s *xbSender) send(seq uint64, made bool, rec record.Record, sum uint64) error {
 	t0 := region.Now()
-	max, err := s.mp.MaxSize(rec)
+	max, err := s.enc.MaxSize(rec)
 	if err != nil {
 		return err
 	}
-	slot, err := s.ch.Reserve(uint16(codec.MsgPack), 0, headSize+max, -1)
+	if s.bare {
+		slot, err := s.ch.Reserve(uint16(codec.FlatBuffers), s.typeID, max, -1)
+		if err != nil {
+			return err
+		}
+		body, err := s.enc.Encode(slot.Buf, rec)
+		if err != nil {
+			slot.Abort()
+			return err
+		}
+		_, err = slot.Commit(body)
+		return err
+	}
+	slot, err := s.ch.Reserve(uint16(s.enc.ID()), 0, headSize+max, -1)
 	if err != nil {
 		return err
 	}
-	body, err := s.mp.Encode(slot.Buf[headSize:], rec)
+	body, err := s.enc.Encode(slot.Buf[headSize:], rec)
 	if err != nil {
+		slot.Abort()
 		return err
 	}
 	if !made {
@@ -203,20 +254,20 @@ func putHead(b []byte, seq, t0, sum uint64) {
 // write, from a buffer reused across messages.
 type unixSender struct {
 	conn *net.UnixConn
-	mp   *msgpack.Codec
+	enc  codec.Codec
 	buf  []byte
 }
 
 func (s *unixSender) send(seq uint64, made bool, rec record.Record, sum uint64) error {
 	t0 := region.Now()
-	max, err := s.mp.MaxSize(rec)
+	max, err := s.enc.MaxSize(rec)
 	if err != nil {
 		return err
 	}
 	if need := 4 + headSize + max; len(s.buf) < need {
 		s.buf = make([]byte, need)
 	}
-	body, err := s.mp.Encode(s.buf[4+headSize:], rec)
+	body, err := s.enc.Encode(s.buf[4+headSize:], rec)
 	if err != nil {
 		return err
 	}
@@ -236,14 +287,17 @@ func produce(c config, a ack) error {
 	if err != nil {
 		return err
 	}
-	mp := msgpack.New()
+	enc, err := bodyCodec(c.body)
+	if err != nil {
+		return err
+	}
 	sums := make([]uint64, len(recs))
 	for i, r := range recs {
-		n, err := mp.MaxSize(r)
+		n, err := enc.MaxSize(r)
 		if err != nil {
 			return err
 		}
-		b, err := mp.Encode(make([]byte, n), r)
+		b, err := enc.Encode(make([]byte, n), r)
 		if err != nil {
 			return err
 		}
@@ -259,13 +313,16 @@ func produce(c config, a ack) error {
 		if err != nil {
 			return err
 		}
-		s = &xbSender{ch: ch, mp: mp}
+		s = newXBSender(ch, enc)
 	case "unix":
+		if enc.ID() == codec.FlatBuffers {
+			return fmt.Errorf("-body flatbuffers goes over crossbuf channels only")
+		}
 		conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: c.addr, Net: "unix"})
 		if err != nil {
 			return err
 		}
-		s = &unixSender{conn: conn, mp: mp}
+		s = &unixSender{conn: conn, enc: enc}
 	default:
 		return fmt.Errorf("unknown transport %q", c.transport)
 	}
@@ -293,6 +350,48 @@ func produce(c config, a ack) error {
 		a.waitFor(seq)
 	}
 	return s.close()
+}
+
+// produceAlone publishes -m records per repetition into a channel nobody
+// subscribes to (so the ring never fills) and prints the ns per message:
+// the producer's own encode-and-publish rate, what a consumer that keeps
+// up must match.
+func produceAlone(c config) error {
+	recs, err := pool(c.rec, c.pool)
+	if err != nil {
+		return err
+	}
+	enc, err := bodyCodec(c.body)
+	if err != nil {
+		return err
+	}
+	ch, err := channel.Create(c.addr, channel.Options{Capacity: 8 << 20, Policy: channel.Block})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = ch.Close(); _ = channel.Unlink(c.addr) }()
+	s := newXBSender(ch, enc)
+	out := json.NewEncoder(os.Stdout)
+	var seq uint64
+	for rep := 0; rep < c.reps; rep++ {
+		t0 := region.Now()
+		for i := 0; i < c.m; i++ {
+			if err := s.send(seq, false, recs[int(seq)%len(recs)], 0); err != nil {
+				return err
+			}
+			seq++
+		}
+		res := phaseResult{Rep: rep, Tput: float64(region.Now()-t0) / float64(max(1, c.m))}
+		if n, err := enc.MaxSize(recs[0]); err == nil {
+			if b, err := enc.Encode(make([]byte, n), recs[0]); err == nil {
+				res.Bytes = len(b)
+			}
+		}
+		if err := out.Encode(res); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // receiver returns the next message (header and body); it stays valid
