@@ -639,6 +639,14 @@ class Subscriber:
         self._frame_mv = memoryview(self._frame).cast("B")
         self._batch: Any | None = None
         self._batch_cap = 0
+        # One xb_frame and one path value with its present flag (byte 16)
+        # for FieldPath.read of a received frame, reused across calls.
+        self._path_frame = _lib.XbFrame()
+        self._path_frame_mv = memoryview(self._path_frame).cast("B")
+        self._path_frame_addr = ctypes.addressof(self._path_frame)
+        self._path_val = (ctypes.c_uint8 * 24)()
+        self._path_val_mv = memoryview(self._path_val).cast("B")
+        self._path_val_addr = ctypes.addressof(self._path_val)
         idx = c_int32()
         st = lib.xb_subscriber_index(handle, byref(idx))
         if st:

@@ -36,6 +36,7 @@ _string_at = ctypes.string_at
 _frame_to_msgpack = lib.xb_schema_frame_to_msgpack
 _schema_encode = lib.xb_schema_encode
 _path_read = lib.xb_path_read
+_path_read_received = lib.xb_path_read_received
 
 #: What Schema.load and the decoding calls accept as bytes.
 Buffer = Union[bytes, bytearray, memoryview]
@@ -705,6 +706,8 @@ class FieldPath:
         """The field's value in frame (None where the message lacks it and it
         has no default)."""
         if type(frame) is not Frame:
+            if type(frame) is ChannelFrame:
+                return self._read_one_received(frame)
             return self.read_many([frame])[0]
         region = frame._region
         ts = region._enter()  # strings point into the region: keep it mapped while copying
@@ -717,19 +720,50 @@ class FieldPath:
             mv = ts.val_mv
             if not mv[16]:
                 return None
-            kind = self._kind
-            if kind == _VALUE_STRING:
-                p, n = _SPAN.unpack_from(mv)
-                try:
-                    return _string_at(p, n).decode("utf-8") if n else ""
-                except UnicodeDecodeError as e:
-                    raise errors.MalformedError(f"{self.text}: invalid UTF-8: {e}") from None
-            if kind == _VALUE_BYTES:
+            if self._kind == _VALUE_BYTES:
                 p, n = _SPAN.unpack_from(mv)
                 return region._view_of(p, n)
-            return _SCALAR_FMT[kind].unpack_from(mv)[0]
+            return self._scalar_or_str(mv)
         finally:
             ts.busy = False
+
+    def _scalar_or_str(self, mv: memoryview) -> Any:
+        """The value a single read left in mv: a str or a number."""
+        kind = self._kind
+        if kind == _VALUE_STRING:
+            p, n = _SPAN.unpack_from(mv)
+            try:
+                return _string_at(p, n).decode("utf-8") if n else ""
+            except UnicodeDecodeError as e:
+                raise errors.MalformedError(f"{self.text}: invalid UTF-8: {e}") from None
+        return _SCALAR_FMT[kind].unpack_from(mv)[0]
+
+    def _read_one_received(self, frame: ChannelFrame) -> Any:
+        """read of one frame a subscriber holds, through the subscriber's
+        reused argument buffers."""
+        sub = frame._sub
+        if frame._epoch != sub._epoch:
+            raise errors.StaleFrameError(
+                "frame was released (by the subscriber's next receive, release or close); read it before")
+        ch = sub._ch
+        n = frame._n
+        FRAME_FMT.pack_into(sub._path_frame_mv, 0, frame.offset, 0, frame.generation, frame.type_id,
+                            frame.publish_ns, frame.codec, ch._base + frame._o if n else 0, n)  # fmt: skip
+        b = ch._enter()  # strings point into the ring: keep it mapped while copying
+        try:
+            val = sub._path_val_addr
+            st = _path_read_received(self._h, sub._handle(), sub._path_frame_addr, 1, val, val + 16)
+            if st:
+                raise_status(st)
+            mv = sub._path_val_mv
+            if not mv[16]:
+                return None
+            if self._kind == _VALUE_BYTES:
+                p, k = _SPAN.unpack_from(mv)
+                return sub._payload_view(p - ch._base, k) if k else memoryview(b"")
+            return self._scalar_or_str(mv)
+        finally:
+            b.busy = False
 
     def read_many(self, frames: Sequence[Union[Frame, ChannelFrame]]) -> List[Any]:
         """The field's value in each frame (all of one region, or all held by

@@ -413,6 +413,7 @@ def test_schema_calls_take_received_frames(ch: xb.Channel) -> None:
     assert [status.read(f) for f in got] == [status.read(f) for f in frames]
     ids = trace.read_many(got)
     assert [np.frombuffer(b, np.uint8).tolist() for b in ids] == [m.trace_id for m in made]
+    assert bytes(trace.read(got[2])) == bytes(made[2].trace_id) and service.read(got[4]) == "svc-4"
     assert [fb.to_record(f) for f in got] == [region.decode(f) for f in frames] == made
     assert fb.to_json(got[3]) == fb.to_json(frames[3])
     with pytest.raises(xb.RecordTypeError):
