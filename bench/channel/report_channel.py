@@ -78,8 +78,14 @@ def channel_plots(cells: Sequence[Any], out_dir: str, quick: bool) -> List[str]:
 
 
 def series(cells: Sequence[Any]) -> List[tuple]:
-    keys = sorted({(c.lib, c.variant) for c in cells}, key=lambda k: (not k[0].startswith("crossbuf"), k[1], k[0]))
-    return keys
+    """(format, lib, variant) of each pipeline, crossbuf's first."""
+    return sorted({(c.format, c.lib, c.variant) for c in cells},
+                  key=lambda k: (not k[1].startswith("crossbuf"), k[2], k[1], k[0]))  # fmt: skip
+
+
+def series_label(fmt: str, lib: str, variant: str) -> str:
+    """The legend entry: the body's format only where it is not MessagePack."""
+    return f"{lib} ({variant})" if fmt == "msgpack" else f"{lib} ({variant}, {fmt})"
 
 
 def style(lib: str, i: int) -> tuple:
@@ -104,8 +110,9 @@ def latency_plot(cells: Sequence[Any], rec: str, path: str, quick: bool) -> bool
     fig, ax = plt.subplots(figsize=(10, 6.5))
     nx = [-math.log10(1 - p / 100) for _, p in PERCENTILES]
     ic = io = 0
-    for lib, variant in keys:
-        pts = [next((c for c in cells if (c.lib, c.variant, c.op) == (lib, variant, op)), None) for op, _ in PERCENTILES]
+    for fmt, lib, variant in keys:
+        pts = [next((c for c in cells if (c.format, c.lib, c.variant, c.op) == (fmt, lib, variant, op)), None)
+               for op, _ in PERCENTILES]  # fmt: skip
         xs = [x for x, c in zip(nx, pts) if c is not None]
         ok_pts = [c for c in pts if c is not None]
         if not ok_pts:
@@ -115,8 +122,8 @@ def latency_plot(cells: Sequence[Any], rec: str, path: str, quick: bool) -> bool
         ic, io = (ic + 1, io) if mine else (ic, io + 1)
         ys = [c.ns_per_op for c in ok_pts]
         err = [[c.ns_per_op - c.ci_lo for c in ok_pts], [c.ci_hi - c.ns_per_op for c in ok_pts]]
-        ax.errorbar(xs, ys, yerr=err, marker=m, color=col, linewidth=lw, capsize=3, label=f"{lib} ({variant})",
-                    linestyle="-" if variant != "typed" else "--")  # fmt: skip
+        ax.errorbar(xs, ys, yerr=err, marker=m, color=col, linewidth=lw, capsize=3,
+                    label=series_label(fmt, lib, variant), linestyle="-" if variant != "typed" else "--")  # fmt: skip
     ax.set_yscale("log")
     ax.set_xticks(nx)
     ax.set_xticklabels(["p50", "p99", "p99.9"])
@@ -124,10 +131,11 @@ def latency_plot(cells: Sequence[Any], rec: str, path: str, quick: bool) -> bool
     ax.grid(alpha=0.3, which="both")
     ax.set_ylabel("one-way latency (median of repetitions, 95 % interval; log scale)")
     ax.set_title(f"channel: one-way latency percentiles, {rec}, producer and consumer on different CPUs\n"
-                 "raw: consumer checksums the bytes; typed: and decodes a msgspec Struct (stamp before encoding); "
-                 "wake: paced so waiters park", fontsize=9)  # fmt: skip
+                 "raw: consumer checksums the bytes; typed: and decodes a msgspec Struct or protobuf message (stamp "
+                 "before encoding);\nwake: paced so waiters park; one-field: reads and checks one field in place",
+                 fontsize=9)  # fmt: skip
     ax.legend(fontsize=7, ncol=2, loc="upper left")
-    fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.08)
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.88, bottom=0.08)
     watermark(fig, quick)
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -151,24 +159,26 @@ def throughput_plot(cells: Sequence[Any], path: str, quick: bool) -> bool:
         return False
     fig, ax = plt.subplots(figsize=(10, 6.5))
     ic = io = 0
-    for lib, variant in keys:
-        pts = sorted([c for c in tc if (c.lib, c.variant) == (lib, variant)], key=lambda c: size[c.record])
+    for fmt, lib, variant in keys:
+        pts = sorted([c for c in tc if (c.format, c.lib, c.variant) == (fmt, lib, variant)],
+                     key=lambda c: size[c.record])  # fmt: skip
         mine = lib.startswith("crossbuf")
         col, m, lw = style(lib, ic if mine else io)
         ic, io = (ic + 1, io) if mine else (ic, io + 1)
         ys = [1e9 / c.ns_per_op for c in pts]
         err = [[y - 1e9 / c.ci_hi for y, c in zip(ys, pts)], [1e9 / c.ci_lo - y for y, c in zip(ys, pts)]]
         ax.errorbar([size[c.record] for c in pts], ys, yerr=err, marker=m, color=col, linewidth=lw, capsize=3,
-                    label=f"{lib} ({variant})", linestyle="-" if variant != "typed" else "--")  # fmt: skip
+                    label=series_label(fmt, lib, variant), linestyle="-" if variant != "typed" else "--")  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
     for r, b in size.items():
         ax.annotate(r, (b, 1), xycoords=("data", "axes fraction"), xytext=(0, -28), textcoords="offset points",
                     ha="center", fontsize=7)  # fmt: skip
-    ax.set_xlabel("message body (bytes, MessagePack; the median over the pipelines of each record)", labelpad=14)
+    ax.set_xlabel("message body (bytes; the median over the pipelines of each record)", labelpad=14)
     ax.set_ylabel("messages per second (median, 95 % interval; log scale)")
-    ax.set_title("channel: throughput against message size, every body byte checksummed by the consumer", fontsize=9)
+    ax.set_title("channel: throughput against message size; the consumer checksums every body byte "
+                 "(one-field: reads and checks one field; go→nobody: the publisher alone)", fontsize=9)  # fmt: skip
     ax.legend(fontsize=7, ncol=2, loc="lower left")
     fig.subplots_adjust(left=0.1, right=0.98, top=0.93, bottom=0.09)
     watermark(fig, quick)
