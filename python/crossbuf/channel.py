@@ -784,6 +784,18 @@ class Subscriber:
         f = self._settle()
         if f is not None:
             return [f]
+        b = self._ch._enter()
+        try:
+            n = self._take_batch(cap, timeout)
+            raw = memoryview(self._batch).cast("B")[: n * FRAME_FMT.size]  # type: ignore[arg-type]
+            return [self._make(f) for f in FRAME_FMT.iter_unpack(raw)]
+        finally:
+            b.busy = False
+
+    def _take_batch(self, cap: int, timeout: float | None) -> int:
+        """receive_many's library call: up to cap xb_frames into _batch,
+        their count returned, after releasing the frames held. The caller
+        has entered the channel."""
         poll = self._start_receive()
         if cap > self._batch_cap:
             self._batch = (_lib.XbFrame * cap)()
@@ -793,30 +805,24 @@ class Subscriber:
         deadline = 0 if total <= 0 else time.monotonic_ns() + total
         n = c_uint64()
         ch = self._ch
-        b = ch._enter()
-        try:
-            while True:
-                t = 0 if poll else _slice(total, deadline)
-                st = _receive_batch(self._handle(), arr, cap, t, byref(n))
-                if n.value:
-                    self._held = True
-                    self._pending += n.value
-                if st == 0:
-                    break
-                if st == _ERR_TIMEOUT and poll:
-                    poll = False
-                    self._ring_release()
-                    continue
-                if st != _ERR_TIMEOUT or t == total or (deadline and time.monotonic_ns() >= deadline):
-                    raise_status(st)
-                if not ch._h:
-                    raise errors.ClosedError("channel closed while waiting")
-            raw = memoryview(arr).cast("B")[: n.value * FRAME_FMT.size]  # type: ignore[arg-type]
-            frames = [self._make(f) for f in FRAME_FMT.iter_unpack(raw)]
-            self._pending_bytes += sum(_slot(f._n) for f in frames)
-            return frames
-        finally:
-            b.busy = False
+        while True:
+            t = 0 if poll else _slice(total, deadline)
+            st = _receive_batch(self._handle(), arr, cap, t, byref(n))
+            if n.value:
+                self._held = True
+                self._pending += n.value
+                lens = memoryview(arr).cast("B")[: n.value * FRAME_FMT.size].cast("Q")[7::8]  # type: ignore[arg-type]
+                self._pending_bytes += sum(map(_slot, lens))
+            if st == 0:
+                return n.value
+            if st == _ERR_TIMEOUT and poll:
+                poll = False
+                self._ring_release()
+                continue
+            if st != _ERR_TIMEOUT or t == total or (deadline and time.monotonic_ns() >= deadline):
+                raise_status(st)
+            if not ch._h:
+                raise errors.ClosedError("channel closed while waiting")
 
     def __iter__(self) -> Iterator[ChannelFrame]:
         return self

@@ -437,3 +437,36 @@ def test_schema_calls_take_received_frames(ch: xb.Channel) -> None:
     with pytest.raises(xb.StaleFrameError):  # close releases the frames held
         service.read(bad)
     region.close()
+
+
+def test_path_receive_many_reads_a_batch_in_place(ch: xb.Channel) -> None:
+    """FieldPath.receive_many: a batch received and one field read from each
+    frame, the frames held until the next receive like receive_many's."""
+    fb = xb.bundled.schema()
+    LogEntry = fb["crossbuf_fb.LogEntry"]
+    tid = fb.type_id("crossbuf_fb.LogEntry")
+    region = xb.Region.anonymous(1 << 20)
+    sub = ch.subscribe()
+    for i in range(10):
+        ch.publish(region.encode(LogEntry(message=f"m{i}", trace_id=[i] * 16)).payload, codec=xb.Codec.FLATBUFFERS,
+                   type_id=tid)  # fmt: skip
+    message, trace = fb.path(tid, "message"), fb.path(tid, "trace_id")
+    assert message.receive_many(sub, max=4, timeout=1) == ["m0", "m1", "m2", "m3"]
+    ids = trace.receive_many(sub, max=3, timeout=1)
+    assert [bytes(b) for b in ids] == [bytes([i] * 16) for i in (4, 5, 6)]
+    arr = np.frombuffer(ids[0], np.uint8)
+    with pytest.raises(xb.FrameInUseError):  # a view of a held frame pins it
+        message.receive_many(sub, timeout=1)
+    del arr, ids
+    assert message.receive_many(sub, timeout=1) == ["m7", "m8", "m9"]
+    with pytest.raises(xb.ChannelTimeoutError):
+        message.receive_many(sub, timeout=0)
+    ch.publish(b"\x00" * 8, codec=xb.Codec.FLATBUFFERS, type_id=tid + 1)
+    with pytest.raises(xb.RecordTypeError):
+        message.receive_many(sub, timeout=1)
+    with pytest.raises(xb.InvalidArgumentError):
+        message.receive_many(sub, max=0)
+    sub.close()
+    with pytest.raises(xb.ClosedError):
+        message.receive_many(sub, timeout=0)
+    region.close()
