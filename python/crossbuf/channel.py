@@ -472,16 +472,28 @@ class ChannelFrame:
         """False once released (by the subscriber's next receive, release or close)."""
         return self._epoch == self._sub._epoch
 
+    def _check_held(self) -> None:
+        """StaleFrameError once the frame was released."""
+        if self._epoch != self._sub._epoch:
+            raise errors.StaleFrameError(
+                "frame was released (by the subscriber's next receive, release or close); "
+                "copy its payload (bytes(frame.payload)) or what was read from it to keep it")
+
+    def _ref(self) -> tuple[int, ...]:
+        """The frame as the library's xb_frame (FRAME_FMT fields) names a
+        received frame: type id and payload pointer and length; checked held."""
+        self._check_held()
+        n = self._n
+        return (self.offset, 0, self.generation, self.type_id, self.publish_ns, self.codec,
+                self._sub._ch._base + self._o if n else 0, n)  # fmt: skip
+
     @property
     def payload(self) -> memoryview:
         """The payload in the ring, zero-copy (StaleFrameError once released)."""
         s = self._sub
         b = s._ch._enter()  # a close in another thread waits until the view is registered
         try:
-            if self._epoch != s._epoch:
-                raise errors.StaleFrameError(
-                    "frame was released (by the subscriber's next receive, release or close); "
-                    "copy its payload (bytes(frame.payload)) to keep it")
+            self._check_held()
             return s._payload_view(self._o, self._n)
         finally:
             b.busy = False

@@ -742,13 +742,8 @@ class FieldPath:
         """read of one frame a subscriber holds, through the subscriber's
         reused argument buffers."""
         sub = frame._sub
-        if frame._epoch != sub._epoch:
-            raise errors.StaleFrameError(
-                "frame was released (by the subscriber's next receive, release or close); read it before")
         ch = sub._ch
-        n = frame._n
-        FRAME_FMT.pack_into(sub._path_frame_mv, 0, frame.offset, 0, frame.generation, frame.type_id,
-                            frame.publish_ns, frame.codec, ch._base + frame._o if n else 0, n)  # fmt: skip
+        FRAME_FMT.pack_into(sub._path_frame_mv, 0, *frame._ref())
         b = ch._enter()  # strings point into the ring: keep it mapped while copying
         try:
             val = sub._path_val_addr
@@ -847,16 +842,11 @@ class FieldPath:
         """read_many of frames a subscriber holds (xb_path_read_received)."""
         n = len(fs)
         sub = fs[0]._sub
-        base = sub._ch._base
         refs = bytearray(FRAME_FMT.size * n)
         for i, f in enumerate(fs):
             if not isinstance(f, ChannelFrame) or f._sub is not sub:
                 raise errors.InvalidArgumentError("read_many takes Frames, all of one region or of one subscriber")
-            if not f.valid:
-                raise errors.StaleFrameError(
-                    "frame was released (by the subscriber's next receive, release or close); read it before")
-            FRAME_FMT.pack_into(refs, FRAME_FMT.size * i, f.offset, 0, f.generation, f.type_id, f.publish_ns,
-                                f.codec, base + f._o if f._n else 0, f._n)  # fmt: skip
+            FRAME_FMT.pack_into(refs, FRAME_FMT.size * i, *f._ref())
         refc = (ctypes.c_char * len(refs)).from_buffer(refs)
         out = (_VALUE_CTYPES[self._kind] * n)()
         present = (ctypes.c_uint8 * n)()
