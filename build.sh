@@ -14,8 +14,9 @@ usage: ./build.sh [COMMAND] [ARGS]
                       smoke, C tests, pytest, install + pkg-config, sdist and wheel
                       in fresh venvs, bench --quick
   bench [FLAGS]       run the benchmark suite (./build.sh bench --help lists FLAGS)
-  install [PREFIX]    install library, header and crossbuf.pc into PREFIX (default
-                      $PREFIX or /usr/local), under $DESTDIR if set
+  install [PREFIX]    install library, header, crossbuf.pc and the bundled schema
+                      binaries (share/crossbuf) into PREFIX (default $PREFIX or
+                      /usr/local), under $DESTDIR if set
   dist [aarch64]      build the sdist and a manylinux wheel into dist/ (aarch64:
                       cross-build the wheel for 64-bit Arm with Debian's cross gcc)
   gen                 regenerate the committed code from schemas/
@@ -86,16 +87,56 @@ build_lib() {
   build_c
 }
 
+# msgpack-c, the C MessagePack library with which the C tests and the C
+# benchmark write the bundled records xb_encode takes (the tests use only its
+# header-only packer), and the benchmark reads what xb_decode gives back.
+# Only programs that include <msgpack.h> get its flags, it is linked only into
+# those that call it (--as-needed), and never into libcrossbuf. Debian 12 ships it as libmsgpack-dev
+# (pkg-config msgpack, -lmsgpackc), Debian 13 as libmsgpack-c-dev
+# (pkg-config msgpack-c, -lmsgpack-c).
+MSGPACK_CFLAGS=() MSGPACK_LIBS=()
+msgpack_c() {
+  [ ${#MSGPACK_LIBS[@]} = 0 ] || return 0
+  apt_install pkg-config pkgconf
+  local pc pkg=libmsgpack-dev
+  if ! pkg-config --exists msgpack-c && ! pkg-config --exists msgpack; then
+    apt-cache show libmsgpack-c-dev >/dev/null 2>&1 && pkg=libmsgpack-c-dev
+    apt_install msgpack.h "$pkg"
+  fi
+  for pc in msgpack-c msgpack; do
+    if pkg-config --exists "$pc"; then
+      read -ra MSGPACK_CFLAGS <<<"$(pkg-config --cflags "$pc")"
+      read -ra MSGPACK_LIBS <<<"$(pkg-config --libs "$pc")"
+      return 0
+    fi
+  done
+  echo "build.sh: msgpack-c is not installed (Debian: libmsgpack-c-dev or libmsgpack-dev)" >&2
+  return 1
+}
+
+# c_flags SRC: what a C program needs beyond CFLAGS and libcrossbuf: where
+# the tree's bundled schema binaries are (the installed example is given
+# pkg-config's schemadir instead), and msgpack-c, linked as needed, when SRC
+# includes it.
+c_flags() {
+  printf '%s\n' "-DXB_SCHEMA_DIR=\"$root/python/crossbuf\""
+  if grep -q '^#include <msgpack.h>' "$1"; then
+    printf '%s\n' "${MSGPACK_CFLAGS[@]}" -Wl,--as-needed "${MSGPACK_LIBS[@]}" -Wl,--no-as-needed
+  fi
+}
+
 # C programs: tests, examples, tools and the C benchmark, one binary per file.
 build_c() {
-  local dir src out
+  local dir src out extra
+  msgpack_c
   mkdir -p build/bin
   for dir in c/tests c/examples c/tools bench/c; do
     [ -d "$dir" ] || continue
     for src in "$dir"/*.c; do
       [ -e "$src" ] || continue
       out=build/bin/$(basename "$src" .c)
-      gcc "${CFLAGS[@]}" -o "$out" "$src" -Lbuild/lib -lcrossbuf -Wl,-rpath,"$root/build/lib" -lpthread
+      mapfile -t extra < <(c_flags "$src")
+      gcc "${CFLAGS[@]}" -o "$out" "$src" "${extra[@]}" -Lbuild/lib -lcrossbuf -Wl,-rpath,"$root/build/lib" -lpthread
     done
   done
 }
@@ -150,14 +191,16 @@ SANITIZE=(-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanit
 
 c_tests() {
   log "C tests"
-  local t src name failed=0 args
+  local t src name failed=0 args extra
+  msgpack_c
   mkdir -p build/bin/asan
   log "building the AddressSanitizer library build/asan/$SONAME (go build -asan)"
   go_lib "build/asan/$SONAME" -asan
   ln -sf "$SONAME" build/asan/libcrossbuf.so
   for src in c/tests/*.c; do
     name=$(basename "$src" .c)
-    gcc "${CFLAGS[@]}" "${SANITIZE[@]}" -o "build/bin/asan/$name" "$src" -Lbuild/asan -lcrossbuf \
+    mapfile -t extra < <(c_flags "$src")
+    gcc "${CFLAGS[@]}" "${SANITIZE[@]}" -o "build/bin/asan/$name" "$src" "${extra[@]}" -Lbuild/asan -lcrossbuf \
       -Wl,-rpath,"$root/build/asan" -lpthread
   done
   for t in build/bin/test_* build/bin/asan/test_*; do
@@ -172,18 +215,20 @@ c_tests() {
 }
 
 # install_to PREFIX: the library (real file named by its SONAME, plus the
-# link-time libcrossbuf.so), the header and crossbuf.pc, under $DESTDIR if set.
-# crossbuf.pc's Libs carry an rpath to PREFIX/lib, so programs built with it
-# find the library at run time without LD_LIBRARY_PATH or ldconfig.
+# link-time libcrossbuf.so), the header, crossbuf.pc and the bundled schema
+# binaries (PREFIX/share/crossbuf: crossbuf.pc's schemadir), under $DESTDIR
+# if set. crossbuf.pc's Libs carry an rpath to PREFIX/lib, so programs built
+# with it find the library at run time without LD_LIBRARY_PATH or ldconfig.
 install_to() {
   local prefix=$1 dest=${DESTDIR:-}
   case "$prefix" in /*) ;; *) echo "build.sh install: PREFIX must be an absolute path, not '$prefix'" >&2; return 2 ;; esac
   log "installing libcrossbuf $VERSION into ${dest}$prefix"
-  install -d "$dest$prefix/lib/pkgconfig" "$dest$prefix/include"
+  install -d "$dest$prefix/lib/pkgconfig" "$dest$prefix/include" "$dest$prefix/share/crossbuf"
   install -m 0755 "$LIB" "$dest$prefix/lib/$SONAME.tmp"
   mv -f "$dest$prefix/lib/$SONAME.tmp" "$dest$prefix/lib/$SONAME" # never overwrite a mapped library in place
   ln -sfn "$SONAME" "$dest$prefix/lib/libcrossbuf.so"
   install -m 0644 include/crossbuf.h "$dest$prefix/include/crossbuf.h"
+  install -m 0644 python/crossbuf/crossbuf.bfbs python/crossbuf/crossbuf.capnp.bin "$dest$prefix/share/crossbuf/"
   sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$VERSION|" c/crossbuf.pc.in >"$dest$prefix/lib/pkgconfig/crossbuf.pc"
 }
 
@@ -197,16 +242,19 @@ tree() {
 }
 
 # Proves the installed library works the way a C user consumes it: built with
-# pkg-config alone, run with an empty environment. A DESTDIR install puts the
-# same tree under its root, and nothing else.
+# pkg-config alone (the bundled schema's directory compiled in from its
+# schemadir variable), run with an empty environment. A DESTDIR install puts
+# the same tree under its root, and nothing else.
 install_test() {
   log "install into a PREFIX, pkg-config, and DESTDIR"
   apt_install pkg-config pkgconf
-  local tmp prefix
+  local tmp prefix schemadir
   tmp=$(mktemp -d)
   prefix=$tmp/prefix
   install_to "$prefix" 2>/dev/null
-  gcc "${CFLAGS[@]}" -o "$tmp/example" c/examples/example.c \
+  schemadir=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --variable=schemadir crossbuf)
+  [ "$schemadir" = "$prefix/share/crossbuf" ]
+  gcc "${CFLAGS[@]}" -o "$tmp/example" c/examples/example.c -DXB_SCHEMA_DIR="\"$schemadir\"" \
     $(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs crossbuf)
   env -i "$tmp/example" >/dev/null
   readelf -d "$prefix/lib/libcrossbuf.so" | grep -q "SONAME.*\[$SONAME\]"
@@ -219,7 +267,11 @@ install_test() {
 ./lib/libcrossbuf.so l $SONAME
 ./lib/$SONAME f
 ./lib/pkgconfig d
-./lib/pkgconfig/crossbuf.pc f"
+./lib/pkgconfig/crossbuf.pc f
+./share d
+./share/crossbuf d
+./share/crossbuf/crossbuf.bfbs f
+./share/crossbuf/crossbuf.capnp.bin f"
   got=$(listing "$prefix")
   [ "$got" = "$want" ] || { echo "installed tree:"; echo "$got"; echo "want:"; echo "$want"; return 1; } >&2
   DESTDIR=$tmp/stage install_to "$prefix" 2>/dev/null
@@ -262,6 +314,7 @@ dist() {
 # library and run under qemu-user, prove the Arm library works, not just links.
 aarch64_c_tests() {
   apt_install qemu-aarch64 qemu-user
+  msgpack_c # the tests use only its header-only packer: no arm64 library needed
   log "C tests against $(basename "$1")'s library, under qemu-aarch64"
   local tmp t failed=0
   tmp=$(mktemp -d)

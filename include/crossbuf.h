@@ -130,10 +130,14 @@ enum {
     XB_CODEC_SCHEMA = 0x5343
 };
 
+/* The bundled records (schemas/crossbuf.{fbs,capnp,proto}), in the frame
+ * type ids of frames that hold them. No C struct mirrors them: they cross
+ * this boundary as MessagePack (xb_encode, xb_decode), or are read in place
+ * through the bundled schema like any schema's messages (xb_path_*). */
 enum {
-    XB_RECORD_LOG_ENTRY = 1, /* xb_log_entry */
-    XB_RECORD_SAMPLE = 2,    /* xb_sample */
-    XB_RECORD_TENSOR = 3     /* xb_tensor */
+    XB_RECORD_LOG_ENTRY = 1,
+    XB_RECORD_SAMPLE = 2,
+    XB_RECORD_TENSOR = 3
 };
 
 enum { XB_LEVEL_TRACE, XB_LEVEL_DEBUG, XB_LEVEL_INFO, XB_LEVEL_WARN, XB_LEVEL_ERROR, XB_LEVEL_FATAL };
@@ -143,78 +147,14 @@ enum {
     XB_DTYPE_U64, XB_DTYPE_I64, XB_DTYPE_F16, XB_DTYPE_F32, XB_DTYPE_F64
 };
 
-/* String fields that xb_read_str can read alone. */
-enum {
-    XB_FIELD_LOG_SERVICE = 1,
-    XB_FIELD_LOG_HOST = 2,
-    XB_FIELD_LOG_MESSAGE = 3,
-    XB_FIELD_LOG_HTTP_METHOD = 4,
-    XB_FIELD_LOG_HTTP_PATH = 5,
-    XB_FIELD_TENSOR_NAME = 6
-};
-
-#define XB_TRACE_ID_LEN 16
-#define XB_SAMPLE_FEATURES 16
-#define XB_MAX_TENSOR_DIMS 8
-
-/* ---- views -------------------------------------------------------------
- * The record structs serve both ways: encode reads them from the caller's
- * memory; decode fills them with pointers into the region (FlatBuffers and
- * Cap'n Proto: inside the frame's payload) or into a scratch (arrays of
- * spans, and every string of the baseline codecs). Strings are UTF-8, not
- * NUL-terminated. */
-
+/* A span of bytes: UTF-8 text (not NUL-terminated) or raw bytes. */
 typedef struct xb_str {
     const char *ptr; /* may be NULL when len == 0 */
     uint64_t len;
 } xb_str;
 
-typedef struct xb_kv {
-    xb_str key;
-    xb_str value;
-} xb_kv;
-
-typedef struct xb_http {
-    xb_str method;
-    xb_str path;
-    uint32_t status;
-    uint32_t _pad0;
-    int64_t latency_ns;
-} xb_http;
-
-typedef struct xb_log_entry {
-    int64_t timestamp_ns;
-    int32_t level; /* XB_LEVEL_* */
-    uint32_t _pad0;
-    xb_str service;
-    xb_str host;
-    xb_str message;
-    uint8_t trace_id[XB_TRACE_ID_LEN];
-    const xb_str *tags;
-    uint64_t n_tags;
-    const xb_kv *attributes; /* ordered; keys need not be unique */
-    uint64_t n_attributes;
-    xb_http http;
-} xb_log_entry;
-
-typedef struct xb_sample {
-    int64_t timestamp_ns;
-    float features[XB_SAMPLE_FEATURES];
-    int32_t label;
-    uint32_t _pad0;
-} xb_sample;
-
-typedef struct xb_tensor {
-    xb_str name;
-    int32_t dtype; /* XB_DTYPE_* */
-    uint32_t ndim; /* <= XB_MAX_TENSOR_DIMS */
-    int64_t shape[XB_MAX_TENSOR_DIMS];
-    const uint8_t *data; /* row-major, little-endian; 8-byte aligned when decoded */
-    uint64_t data_len;   /* product(shape) * element size */
-} xb_tensor;
-
 /* One committed frame. payload points into the region. Calls that take
- * frames back (xb_decode, xb_read_str) use only region_id, generation and
+ * frames back (xb_decode, xb_path_read, ...) use only region_id, generation and
  * offset: a frame of another region, or from before a reset, is
  * XB_ERR_STALE, and an offset that is not a frame start XB_ERR_OUT_OF_RANGE.
  * A region_id or generation of 0 is not checked: {.offset = o} looks a frame
@@ -301,17 +241,6 @@ typedef struct xb_frame_header {
 } xb_frame_header;
 
 XB_STATIC_ASSERT(sizeof(xb_str) == 16, "xb_str layout");
-XB_STATIC_ASSERT(sizeof(xb_kv) == 32, "xb_kv layout");
-XB_STATIC_ASSERT(sizeof(xb_http) == 48 && offsetof(xb_http, latency_ns) == 40, "xb_http layout");
-XB_STATIC_ASSERT(offsetof(xb_log_entry, service) == 16 && offsetof(xb_log_entry, trace_id) == 64 &&
-                     offsetof(xb_log_entry, tags) == 80 && offsetof(xb_log_entry, attributes) == 96 &&
-                     offsetof(xb_log_entry, http) == 112 && sizeof(xb_log_entry) == 160,
-                 "xb_log_entry layout");
-XB_STATIC_ASSERT(offsetof(xb_sample, features) == 8 && offsetof(xb_sample, label) == 72 && sizeof(xb_sample) == 80,
-                 "xb_sample layout");
-XB_STATIC_ASSERT(offsetof(xb_tensor, dtype) == 16 && offsetof(xb_tensor, shape) == 24 &&
-                     offsetof(xb_tensor, data) == 88 && sizeof(xb_tensor) == 104,
-                 "xb_tensor layout");
 XB_STATIC_ASSERT(offsetof(xb_frame, codec) == 40 && offsetof(xb_frame, payload) == 48 && sizeof(xb_frame) == 64,
                  "xb_frame layout");
 XB_STATIC_ASSERT(offsetof(xb_region_stats, region_id) == 56 && sizeof(xb_region_stats) == 72, "xb_region_stats layout");
@@ -388,8 +317,16 @@ typedef struct xb_stream_handle *xb_stream;         /* a stream writer or reader
 #endif
 
 /* What a path (xb_path_compile) reads: out of xb_path_read is an array of
- * int64_t, uint64_t, double, or xb_str (bytes, or UTF-8 text for STRING). */
-enum { XB_VALUE_INT = 1, XB_VALUE_UINT = 2, XB_VALUE_FLOAT = 3, XB_VALUE_BYTES = 4, XB_VALUE_STRING = 5 };
+ * int64_t, uint64_t, double, xb_str (bytes, or UTF-8 text for STRING), or
+ * xb_array (a vector, list or fixed array of scalars, in place). */
+enum {
+    XB_VALUE_INT = 1,
+    XB_VALUE_UINT = 2,
+    XB_VALUE_FLOAT = 3,
+    XB_VALUE_BYTES = 4,
+    XB_VALUE_STRING = 5,
+    XB_VALUE_ARRAY = 6
+};
 
 /* Channel gauges and counters, read from the shared mapping: the same
  * numbers in every process (xb_channel_get_stats). */
@@ -560,35 +497,63 @@ int32_t xb_frame_list(xb_region r, uint64_t *cursor, xb_frame *out, uint64_t cap
 int32_t xb_frame_append(xb_region r, int32_t codec, uint64_t type_id, const uint8_t *bytes, uint64_t len,
                         xb_frame *out);
 
-/* ---- encode -------------------------------------------------------------
- * Encodes n records (an array of the struct of record_type) with codec into
- * r, one frame each, and writes their descriptors to frames_out[0..n).
- * FlatBuffers and Cap'n Proto build in place in the region. On failure the
- * frames before the failing record stay committed; *n_done (if not NULL)
- * says how many. */
-int32_t xb_encode(xb_region r, int32_t codec, int32_t record_type, const void *records, uint64_t n,
-                  xb_frame *frames_out, uint64_t *n_done);
+/* ---- the bundled records ------------------------------------------------
+ * LogEntry, Sample and Tensor (XB_RECORD_*), the records every codec,
+ * language and benchmark shares, in all five codecs. They cross the boundary
+ * in one form: MessagePack in the wire shape of XB_CODEC_MSGPACK frames, a
+ * map per record with the snake_case keys of schemas/crossbuf.fbs in schema
+ * order (attributes as a map in record order, trace_id and Tensor.data as
+ * bin; the full shape is in go/codec/msgpack). Any MessagePack library
+ * reads and writes it, so no C struct mirrors a record's layout. To read
+ * FlatBuffers and Cap'n Proto frames of these records in place instead,
+ * compile paths on the bundled schema (crossbuf.bfbs, crossbuf.capnp.bin,
+ * installed in `pkg-config --variable=schemadir crossbuf`) with
+ * xb_path_compile: a path on "crossbuf_fb.LogEntry" or
+ * "crossbuf.capnp:LogEntry" also reads frames of type XB_RECORD_LOG_ENTRY,
+ * and so on. */
 
-/* ---- decode ------------------------------------------------------------ */
+/* Encodes n records of record_type with codec into r, one frame each, and
+ * writes their descriptors to frames_out[0..n). records[0..len) is one
+ * MessagePack array of exactly n records (n == 0 may pass len == 0); the
+ * strings in it are read as given, not copied first. FlatBuffers and Cap'n
+ * Proto build in place in the region.
+ * Errors: an array of another length is XB_ERR_INVALID_ARG; bytes that are
+ * not such an array (or bytes after it) are XB_ERR_INVALID_RECORD, and so
+ * is a record whose value its field cannot hold (an integer out of range, a
+ * trace_id that is not 16 bytes, a float that does not fit a float32, a
+ * string that is not UTF-8), naming the record and the field. The array is
+ * checked before anything is committed; a record that fails later (a full
+ * region) leaves the frames before it committed, and *n_done (if not NULL)
+ * says how many. */
+int32_t xb_encode(xb_region r, int32_t codec, int32_t record_type, const uint8_t *records, uint64_t len, uint64_t n,
+                  xb_frame *frames_out, uint64_t *n_done);
 
 int32_t xb_scratch_new(xb_scratch *out);
 int32_t xb_scratch_free(xb_scratch s);
 
-/* Decodes the n frames[0..n) of r into out (an array of n structs of
- * record_type). Every decoder validates its bytes: a malformed frame is
- * XB_ERR_MALFORMED. Pointers in out point into the region or into s; see
- * Conventions for their lifetime. */
-int32_t xb_decode(xb_region r, xb_scratch s, int32_t record_type, const xb_frame *frames, uint64_t n, void *out);
+/* Decodes the n frames[0..n) of r, bundled records of any codec and type,
+ * into one array of n records written in format (XB_CODEC_MSGPACK: the
+ * shape above; XB_CODEC_JSON: the shape of XB_CODEC_JSON frames) into s:
+ * *out points at it and *out_len is its length, valid until the next call
+ * on s. Every decoder validates its bytes: a malformed frame, or one with
+ * a string that is not UTF-8, is XB_ERR_MALFORMED naming the frame and the
+ * field; a frame that does not hold a bundled record is XB_ERR_RECORD_TYPE. */
+int32_t xb_decode(xb_region r, xb_scratch s, const xb_frame *frames, uint64_t n, int32_t format,
+                  const uint8_t **out, uint64_t *out_len);
 
-/* Decodes bytes that are not in a region (read from a socket, say). Pointers
- * in out point into bytes (zero-copy codecs) or into s. bytes must be
- * 8-byte aligned for Cap'n Proto. */
+/* Decodes one record of record_type encoded with codec in bytes[0..len)
+ * that is not in a region (a channel frame's payload, bytes read from a
+ * socket) into s, written in format as one record (not an array).
+ * bytes must be 8-byte aligned for Cap'n Proto. */
 int32_t xb_decode_bytes(xb_scratch s, int32_t codec, int32_t record_type, const uint8_t *bytes, uint64_t len,
-                        void *out);
+                        int32_t format, const uint8_t **out, uint64_t *out_len);
 
-/* Reads one string field (XB_FIELD_*) of each of n frames without decoding
- * the rest (zero-copy codecs; the baselines must parse the whole frame). */
-int32_t xb_read_str(xb_region r, xb_scratch s, int32_t field, const xb_frame *frames, uint64_t n, xb_str *out);
+/* The seeded record that tests and benchmarks of every language share,
+ * written in format (XB_CODEC_MSGPACK or XB_CODEC_JSON) into s. size is the
+ * tensor data size in bytes, at most XB_MAX_GENERATE_BYTES (ignored for
+ * other records). */
+int32_t xb_generate(xb_scratch s, int32_t record_type, uint64_t seed, uint64_t size, int32_t format,
+                    const uint8_t **out, uint64_t *out_len);
 
 /* ---- schemas -------------------------------------------------------------
  * A user's FlatBuffers or Cap'n Proto schema, loaded at run time. A schema is
@@ -657,10 +622,12 @@ int32_t xb_schema_encode_json(xb_schema schema, xb_region r, uint64_t type_id, c
 int32_t xb_path_compile(xb_schema schema, uint64_t type_id, const char *path, xb_path *out, int32_t *kind);
 int32_t xb_path_free(xb_path p);
 /* Reads the path in n frames of r (each must hold the path's type). out is
- * an array of n values of the path's XB_VALUE_* kind; strings and bytes
- * point into the region, valid until it is closed or reset. present (may be
- * NULL) gets 0 where a message lacks the value (scalars then read as their
- * default when the schema has one, else 0; strings as NULL, 0). A frame the
+ * an array of n values of the path's XB_VALUE_* kind; strings, bytes and
+ * arrays point into the region, valid until it is closed or reset (an
+ * xb_array's elements are not aligned to their size in general). present
+ * (may be NULL) gets 0 where a message lacks the value (scalars then read as
+ * their default when the schema has one, else 0; strings and arrays as
+ * NULL, 0). A frame the
  * path cannot be read in is XB_ERR_MALFORMED naming it. */
 int32_t xb_path_read(xb_path p, xb_region r, const xb_frame *frames, uint64_t n, void *out, uint8_t *present);
 /* The same for n frames subscriber s received (xb_subscriber_receive,
@@ -900,7 +867,7 @@ int32_t xb_builder_free(xb_builder b);
  * package doc of go/channel. In an xb_frame of a channel, offset is the
  * header's offset from the base of the channel's mapping (xb_channel_base),
  * region_id the channel's random id and generation the lap of the ring.
- * The region calls that take frames (xb_decode, xb_read_str, ...) do not
+ * The region calls that take frames (xb_decode, xb_path_read, ...) do not
  * take channel frames: decode their payload bytes (xb_decode_bytes,
  * xb_schema_to_json, xb_schema_to_msgpack, ...).
  *
@@ -1045,12 +1012,6 @@ int32_t xb_stream_read_channel(xb_stream rd, xb_channel ch, int64_t timeout_ns, 
 int32_t xb_stream_skip(xb_stream rd);
 /* Frees the handle; the descriptor is not closed. XB_ERR_CLOSED the second time. */
 int32_t xb_stream_close(xb_stream s);
-
-/* ---- test data ---------------------------------------------------------
- * The seeded records that tests and benchmarks of every language share.
- * size is the tensor data size in bytes, at most XB_MAX_GENERATE_BYTES
- * (ignored for other records). The record is written into s. */
-int32_t xb_generate(xb_scratch s, int32_t record_type, uint64_t seed, uint64_t size, void *out);
 
 #endif /* CROSSBUF_TYPES_ONLY */
 

@@ -1,26 +1,53 @@
 /* xb_bench_c: ns/op of encode, decode-full and read-one-field through the C
- * ABI, for every codec and record.
+ * ABI, for every codec and bundled record.
  *
- *   xb_bench_c [--reps N] [--sizes 1KB,1MB,64MB] [--pool N] [--pin CPU]
+ *   xb_bench_c [--quick] [--reps N] [--sizes 1KB,1MB,64MB] [--pool N] [--pin CPU]
  *
- * Every cell cycles through a pool of records from the shared generator
- * (seeds 1..N, N = 1000 or 256 MiB of record data, whichever is smaller; the
- * same pools as Go and Python); LogEntry also runs on seed 1 alone
- * (data=single). Before timing, every frame of the pool is decoded and
- * compared field by field with its generated record, and read-one-field with
- * the generated field. One line per cell:
- *   BENCH context=c format=F record=R op=OP variant=default data=D ns_per_op=MEDIAN
+ * The bundled records cross the C ABI as MessagePack (include/crossbuf.h,
+ * "the bundled records"). Every cell cycles through a pool of records from
+ * the shared generator (seeds 1..N, N = 1000 or 256 MiB of record data,
+ * whichever is smaller; the same pools as Go and Python), written by
+ * xb_generate in MessagePack before timing; LogEntry also runs on seed 1
+ * alone (data=single). What each cell times, per op:
+ *
+ *   encode          xb_encode of one record from its MessagePack (one array
+ *                   of one record, built before timing) into a prefaulted
+ *                   ring region; the reset when the ring is full is timed.
+ *   decode-full     xb_decode of one frame into MessagePack in a scratch,
+ *                   then every byte of it read (hashed): the whole record in
+ *                   the one form C gets it (Tensor data included, so Tensor
+ *                   decode-full scales with the data).
+ *   read-one-field  FlatBuffers and Cap'n Proto (variant=default):
+ *                   xb_path_read of one frame with a path compiled once on
+ *                   the bundled schema (crossbuf.bfbs, crossbuf.capnp.bin):
+ *                   LogEntry message, Tensor name (read in place: length and
+ *                   first byte touched), Sample label.
+ *                   JSON, MessagePack and Protobuf (variant=full-decode):
+ *                   these codecs have no in-place read; xb_decode of the
+ *                   frame into MessagePack, then msgpack-c unpacks it and
+ *                   takes the same field.
+ *
+ * Before timing, every frame of the pool is decoded and compared byte for
+ * byte with its generated record, and read-one-field with the generated
+ * field (read from the generated record by msgpack-c). The schema binaries
+ * are read from $CROSSBUF_SCHEMA_DIR, else XB_SCHEMA_DIR (build.sh: the
+ * tree's python/crossbuf). One line per cell:
+ *   BENCH context=c format=F record=R op=OP variant=V data=D ns_per_op=MEDIAN
  *         reps=N inner=ITERS bytes=SIZE samples=S1,S2,...
  * Each sample is one timed batch of ITERS calls (about 2 ms) after a warm-up
- * and calibration batch. decode-full materialises every field: it reads and
- * hashes every byte of every string and byte vector, including tensor data. */
+ * and calibration batch. */
 #define _GNU_SOURCE
 #include <crossbuf.h>
+#include <msgpack.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#ifndef XB_SCHEMA_DIR
+#define XB_SCHEMA_DIR "python/crossbuf" /* run from the top of the tree */
+#endif
 
 static const struct {
     int32_t id;
@@ -32,8 +59,8 @@ enum { POOL_MAX = 1000 };
 static const uint64_t POOL_BYTES = 256ull << 20;
 
 static int reps = 10;
-static uint64_t pool_cap = 0; /* 0: no cap beyond POOL_MAX / POOL_BYTES */
-static volatile uint64_t sink; /* keeps decoded fields alive */
+static uint64_t pool_cap = 0;  /* 0: no cap beyond POOL_MAX / POOL_BYTES */
+static volatile uint64_t sink; /* keeps what was read alive */
 
 static double now_ns(void) {
     struct timespec ts;
@@ -90,134 +117,73 @@ static uint64_t hash_bytes(uint64_t h, const void *p, uint64_t n) {
     return mix64(h, n);
 }
 
-static uint64_t hash_str(uint64_t h, xb_str s) { return hash_bytes(h, s.ptr, s.len); }
+/* ---- the record pool: generated MessagePack -------------------------------- */
 
-/* Materialises every field of a decoded record: scalars, and every byte of
- * every string and byte vector. */
-static uint64_t materialise(int32_t type, const void *v) {
-    uint64_t h = 1;
-    if (type == XB_RECORD_LOG_ENTRY) {
-        const xb_log_entry *e = v;
-        h = mix64(h, (uint64_t)e->timestamp_ns);
-        h = mix64(h, (uint64_t)e->level);
-        h = hash_str(h, e->service);
-        h = hash_str(h, e->host);
-        h = hash_str(h, e->message);
-        h = hash_bytes(h, e->trace_id, XB_TRACE_ID_LEN);
-        for (uint64_t i = 0; i < e->n_tags; i++) h = hash_str(h, e->tags[i]);
-        for (uint64_t i = 0; i < e->n_attributes; i++) {
-            h = hash_str(h, e->attributes[i].key);
-            h = hash_str(h, e->attributes[i].value);
-        }
-        h = hash_str(h, e->http.method);
-        h = hash_str(h, e->http.path);
-        h = mix64(h, e->http.status);
-        h = mix64(h, (uint64_t)e->http.latency_ns);
-    } else if (type == XB_RECORD_SAMPLE) {
-        const xb_sample *x = v;
-        h = mix64(h, (uint64_t)x->timestamp_ns);
-        h = hash_bytes(h, x->features, sizeof x->features);
-        h = mix64(h, (uint64_t)x->label);
-    } else {
-        const xb_tensor *t = v;
-        h = hash_str(h, t->name);
-        h = mix64(h, (uint64_t)t->dtype);
-        h = hash_bytes(h, t->shape, sizeof(int64_t) * t->ndim);
-        h = hash_bytes(h, t->data, t->data_len);
-    }
-    return h;
+/* One pool entry: an array of one record, as xb_encode takes it and as
+ * xb_decode gives a frame back. */
+typedef struct {
+    uint8_t *p;
+    uint64_t len;
+} records;
+
+static records one_record_array(const uint8_t *rec, uint64_t len) {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    msgpack_sbuffer_write(&sb, (const char *)rec, len);
+    records r = {(uint8_t *)msgpack_sbuffer_release(&sb), 0};
+    r.len = len + 1;
+    return r;
 }
 
-/* ---- the record pool: generated records, deep-copied out of the scratch -- */
+/* A field's value, as read one way or another. */
+typedef struct {
+    int is_int;
+    int64_t i;
+    xb_str s;
+} field_value;
 
-typedef union {
-    xb_log_entry log;
-    xb_sample sample;
-    xb_tensor tensor;
-} any_record;
-
-static xb_str dup_str(xb_str s) {
-    char *p = xmalloc(s.len);
-    if (s.len) memcpy(p, s.ptr, s.len);
-    return (xb_str){p, s.len};
+static int same_value(field_value a, field_value b) {
+    if (a.is_int != b.is_int) return 0;
+    if (a.is_int) return a.i == b.i;
+    return a.s.len == b.s.len && (a.s.len == 0 || memcmp(a.s.ptr, b.s.ptr, a.s.len) == 0);
 }
 
-static void copy_record(int32_t type, any_record *dst, const any_record *src) {
-    *dst = *src;
-    if (type == XB_RECORD_LOG_ENTRY) {
-        xb_log_entry *d = &dst->log;
-        const xb_log_entry *s = &src->log;
-        d->service = dup_str(s->service);
-        d->host = dup_str(s->host);
-        d->message = dup_str(s->message);
-        xb_str *tags = xmalloc(sizeof *tags * s->n_tags);
-        for (uint64_t i = 0; i < s->n_tags; i++) tags[i] = dup_str(s->tags[i]);
-        d->tags = tags;
-        xb_kv *kv = xmalloc(sizeof *kv * s->n_attributes);
-        for (uint64_t i = 0; i < s->n_attributes; i++)
-            kv[i] = (xb_kv){dup_str(s->attributes[i].key), dup_str(s->attributes[i].value)};
-        d->attributes = kv;
-        d->http.method = dup_str(s->http.method);
-        d->http.path = dup_str(s->http.path);
-    } else if (type == XB_RECORD_TENSOR) {
-        dst->tensor.name = dup_str(src->tensor.name);
-        uint8_t *data = xmalloc(src->tensor.data_len);
-        memcpy(data, src->tensor.data, src->tensor.data_len);
-        dst->tensor.data = data;
-    }
+static uint64_t touch(field_value v) {
+    return v.is_int ? (uint64_t)v.i : v.s.len + (v.s.len ? (unsigned char)v.s.ptr[0] : 0);
 }
 
-static void free_record(int32_t type, any_record *r) {
-    if (type == XB_RECORD_LOG_ENTRY) {
-        xb_log_entry *e = &r->log;
-        free((void *)e->service.ptr);
-        free((void *)e->host.ptr);
-        free((void *)e->message.ptr);
-        for (uint64_t i = 0; i < e->n_tags; i++) free((void *)e->tags[i].ptr);
-        for (uint64_t i = 0; i < e->n_attributes; i++) {
-            free((void *)e->attributes[i].key.ptr);
-            free((void *)e->attributes[i].value.ptr);
-        }
-        free((void *)e->tags);
-        free((void *)e->attributes);
-        free((void *)e->http.method.ptr);
-        free((void *)e->http.path.ptr);
-    } else if (type == XB_RECORD_TENSOR) {
-        free((void *)r->tensor.name.ptr);
-        free((void *)r->tensor.data);
-    }
-}
-
-static int same_str(xb_str a, xb_str b) { return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0); }
-
-/* Field-by-field equality of a decoded record with its generated one. */
-static int same_record(int32_t type, const any_record *want, const any_record *got) {
-    if (type == XB_RECORD_LOG_ENTRY) {
-        const xb_log_entry *w = &want->log, *g = &got->log;
-        if (w->timestamp_ns != g->timestamp_ns || w->level != g->level || !same_str(w->service, g->service) ||
-            !same_str(w->host, g->host) || !same_str(w->message, g->message) ||
-            memcmp(w->trace_id, g->trace_id, XB_TRACE_ID_LEN) != 0 || w->n_tags != g->n_tags ||
-            w->n_attributes != g->n_attributes || !same_str(w->http.method, g->http.method) ||
-            !same_str(w->http.path, g->http.path) || w->http.status != g->http.status ||
-            w->http.latency_ns != g->http.latency_ns)
+/* The field `key` of the one record in the array `msg` (MessagePack), with
+ * msgpack-c; res holds the unpacked objects (reused from call to call). */
+static int unpack_field(msgpack_unpacked *res, const uint8_t *msg, uint64_t len, const char *key, field_value *out) {
+    size_t off = 0;
+    if (msgpack_unpack_next(res, (const char *)msg, len, &off) != MSGPACK_UNPACK_SUCCESS) return 0;
+    msgpack_object o = res->data;
+    if (o.type != MSGPACK_OBJECT_ARRAY || o.via.array.size != 1) return 0;
+    o = o.via.array.ptr[0];
+    if (o.type != MSGPACK_OBJECT_MAP) return 0;
+    size_t klen = strlen(key);
+    for (uint32_t i = 0; i < o.via.map.size; i++) {
+        msgpack_object k = o.via.map.ptr[i].key, v = o.via.map.ptr[i].val;
+        if (k.type != MSGPACK_OBJECT_STR || k.via.str.size != klen || memcmp(k.via.str.ptr, key, klen) != 0)
+            continue;
+        switch (v.type) {
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            *out = (field_value){.is_int = 1, .i = (int64_t)v.via.u64};
+            return 1;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            *out = (field_value){.is_int = 1, .i = v.via.i64};
+            return 1;
+        case MSGPACK_OBJECT_STR:
+            *out = (field_value){.s = {v.via.str.ptr, v.via.str.size}};
+            return 1;
+        default:
             return 0;
-        for (uint64_t i = 0; i < w->n_tags; i++)
-            if (!same_str(w->tags[i], g->tags[i])) return 0;
-        for (uint64_t i = 0; i < w->n_attributes; i++)
-            if (!same_str(w->attributes[i].key, g->attributes[i].key) ||
-                !same_str(w->attributes[i].value, g->attributes[i].value))
-                return 0;
-        return 1;
+        }
     }
-    if (type == XB_RECORD_SAMPLE) {
-        const xb_sample *w = &want->sample, *g = &got->sample;
-        return w->timestamp_ns == g->timestamp_ns && w->label == g->label &&
-               memcmp(w->features, g->features, sizeof w->features) == 0;
-    }
-    const xb_tensor *w = &want->tensor, *g = &got->tensor;
-    return same_str(w->name, g->name) && w->dtype == g->dtype && w->ndim == g->ndim &&
-           memcmp(w->shape, g->shape, sizeof(int64_t) * w->ndim) == 0 && w->data_len == g->data_len &&
-           (w->data_len == 0 || memcmp(w->data, g->data, w->data_len) == 0);
+    return 0;
 }
 
 /* ---- timing ---------------------------------------------------------------- */
@@ -226,10 +192,13 @@ struct ctx {
     xb_region src, ring;
     xb_scratch scratch;
     int32_t codec, type;
-    const any_record *pool;
+    const records *pool;
     const xb_frame *frames;
-    uint64_t n, i; /* cells cycle through n records */
-    any_record out;
+    uint64_t n, i;   /* cells cycle through n records */
+    xb_path path;    /* read-one-field in place (zero-copy codecs), else NULL */
+    const char *key; /* the field read */
+    int32_t kind;    /* XB_VALUE_* of path */
+    msgpack_unpacked unpacked;
 };
 
 typedef void (*op_fn)(struct ctx *c, int iters);
@@ -243,46 +212,51 @@ static uint64_t next_index(struct ctx *c) {
 static void op_encode(struct ctx *c, int iters) {
     xb_frame f;
     for (int k = 0; k < iters; k++) {
-        const any_record *rec = &c->pool[next_index(c)];
-        int32_t st = xb_encode(c->ring, c->codec, c->type, rec, 1, &f, NULL);
+        const records *rec = &c->pool[next_index(c)];
+        int32_t st = xb_encode(c->ring, c->codec, c->type, rec->p, rec->len, 1, &f, NULL);
         if (st == XB_ERR_REGION_FULL) { /* the reset is part of the steady state of a ring of frames */
             MUST(xb_region_reset(c->ring));
-            st = xb_encode(c->ring, c->codec, c->type, rec, 1, &f, NULL);
+            st = xb_encode(c->ring, c->codec, c->type, rec->p, rec->len, 1, &f, NULL);
         }
         if (st != XB_OK) die("encode");
     }
 }
 
 static void op_decode(struct ctx *c, int iters) {
+    const uint8_t *out;
+    uint64_t len;
     for (int k = 0; k < iters; k++) {
-        if (xb_decode(c->src, c->scratch, c->type, &c->frames[next_index(c)], 1, &c->out) != XB_OK) die("decode");
-        sink += materialise(c->type, &c->out);
+        if (xb_decode(c->src, c->scratch, &c->frames[next_index(c)], 1, XB_CODEC_MSGPACK, &out, &len) != XB_OK)
+            die("decode");
+        sink += hash_bytes(1, out, len);
     }
 }
 
-static int32_t read_field_of(int32_t type) {
-    return type == XB_RECORD_LOG_ENTRY ? XB_FIELD_LOG_MESSAGE : XB_FIELD_TENSOR_NAME;
+/* One field of frame f: in place by path, or by decoding and unpacking. */
+static field_value read_field(struct ctx *c, const xb_frame *f) {
+    field_value v = {0};
+    if (c->path) {
+        if (c->kind == XB_VALUE_INT) {
+            v.is_int = 1;
+            if (xb_path_read(c->path, c->src, f, 1, &v.i, NULL) != XB_OK) die("path read");
+        } else if (xb_path_read(c->path, c->src, f, 1, &v.s, NULL) != XB_OK) {
+            die("path read");
+        }
+        return v;
+    }
+    const uint8_t *out;
+    uint64_t len;
+    if (xb_decode(c->src, c->scratch, f, 1, XB_CODEC_MSGPACK, &out, &len) != XB_OK) die("decode");
+    if (!unpack_field(&c->unpacked, out, len, c->key, &v)) die("msgpack-c: unpack the decoded record");
+    return v;
 }
 
 static void op_read_field(struct ctx *c, int iters) {
-    int32_t field = read_field_of(c->type);
-    xb_str s;
-    for (int k = 0; k < iters; k++) {
-        if (xb_read_str(c->src, c->scratch, field, &c->frames[next_index(c)], 1, &s) != XB_OK) die("read_str");
-        sink += s.len + (s.len ? (unsigned char)s.ptr[0] : 0);
-    }
+    for (int k = 0; k < iters; k++) sink += touch(read_field(c, &c->frames[next_index(c)]));
 }
 
-/* Sample has no string field: read-one-field there is decoding its label. */
-static void op_read_label(struct ctx *c, int iters) {
-    for (int k = 0; k < iters; k++) {
-        if (xb_decode(c->src, c->scratch, c->type, &c->frames[next_index(c)], 1, &c->out) != XB_OK) die("decode");
-        sink += (uint64_t)c->out.sample.label;
-    }
-}
-
-static void measure(const char *format, const char *record, const char *op, const char *data, op_fn fn,
-                    struct ctx *c, uint64_t bytes) {
+static void measure(const char *format, const char *record, const char *op, const char *variant, const char *data,
+                    op_fn fn, struct ctx *c, uint64_t bytes) {
     int iters = 1;
     for (;;) { /* warm-up and calibration: a batch of about 2 ms */
         double t0 = now_ns();
@@ -297,7 +271,7 @@ static void measure(const char *format, const char *record, const char *op, cons
         fn(c, iters);
         ns[r] = (now_ns() - t0) / iters;
     }
-    printf("BENCH context=c format=%s record=%s op=%s variant=default data=%s", format, record, op, data);
+    printf("BENCH context=c format=%s record=%s op=%s variant=%s data=%s", format, record, op, variant, data);
     double *sorted = xmalloc(sizeof(double) * (size_t)reps);
     memcpy(sorted, ns, sizeof(double) * (size_t)reps);
     qsort(sorted, (size_t)reps, sizeof *sorted, cmp_double);
@@ -308,6 +282,46 @@ static void measure(const char *format, const char *record, const char *op, cons
     fflush(stdout);
     free(sorted);
     free(ns);
+}
+
+/* ---- the bundled schema ------------------------------------------------------ */
+
+static xb_schema schemas[2]; /* FlatBuffers, Cap'n Proto */
+
+static xb_schema load_schema(const char *file, int32_t format) {
+    const char *dir = getenv("CROSSBUF_SCHEMA_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : XB_SCHEMA_DIR, file);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "xb_bench_c: cannot open the bundled schema %s (set CROSSBUF_SCHEMA_DIR)\n", path);
+        exit(1);
+    }
+    static uint8_t buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    xb_schema s;
+    MUST(xb_schema_load(buf, n, format, &s));
+    return s;
+}
+
+/* The field read-one-field reads: its MessagePack key, which is also its
+ * FlatBuffers and Cap'n Proto name. */
+static const char *read_key(int32_t type) {
+    return type == XB_RECORD_LOG_ENTRY ? "message" : type == XB_RECORD_SAMPLE ? "label" : "name";
+}
+
+/* The path of read_key(type) compiled on the bundled schema of codec. */
+static xb_path compile_path(int32_t codec, int32_t type, int32_t *kind) {
+    static const char *names[] = {"", "LogEntry", "Sample", "Tensor"};
+    char name[64];
+    xb_schema s = schemas[codec == XB_CODEC_CAPNP];
+    snprintf(name, sizeof name, codec == XB_CODEC_CAPNP ? "crossbuf.capnp:%s" : "crossbuf_fb.%s", names[type]);
+    uint64_t id;
+    xb_path p;
+    MUST(xb_schema_type_id(s, name, &id));
+    MUST(xb_path_compile(s, id, read_key(type), &p, kind));
+    return p;
 }
 
 /* ---- main ------------------------------------------------------------------- */
@@ -335,9 +349,12 @@ static uint64_t parse_size(const char *s) {
     return v;
 }
 
-static void bench_codec(const struct record_kind *k, const any_record *pool, uint64_t n, int ci, xb_scratch scratch) {
+static void bench_codec(const struct record_kind *k, const records *pool, uint64_t n, int ci, xb_scratch scratch) {
     const char *format = codecs[ci].name;
-    struct ctx c = {.codec = codecs[ci].id, .type = k->type, .pool = pool, .scratch = scratch};
+    struct ctx c = {.codec = codecs[ci].id, .type = k->type, .pool = pool, .scratch = scratch, .key = read_key(k->type)};
+    msgpack_unpacked_init(&c.unpacked);
+    int in_place = c.codec == XB_CODEC_FLATBUFFERS || c.codec == XB_CODEC_CAPNP;
+    if (in_place) c.path = compile_path(c.codec, c.type, &c.kind);
     /* room for every frame of the pool, even base64 JSON of the tensors */
     uint64_t per = k->size * 2 + (64 << 10);
     MUST(xb_region_create_anon(per * n + (1 << 20), &c.src));
@@ -347,21 +364,25 @@ static void bench_codec(const struct record_kind *k, const any_record *pool, uin
     uint64_t bytes = 0;
     for (uint64_t i = 0; i < n; i++) {
         xb_frame f;
-        MUST(xb_encode(c.src, c.codec, c.type, &pool[i], 1, &f, NULL));
+        MUST(xb_encode(c.src, c.codec, c.type, pool[i].p, pool[i].len, 1, &f, NULL));
         frames[i] = f;
         bytes += f.payload_len;
     }
     c.frames = frames;
-    /* the check before timing: every frame decodes to its generated record */
+    /* the check before timing: every frame decodes to its generated record,
+     * and read-one-field reads the generated field */
+    msgpack_unpacked gen;
+    msgpack_unpacked_init(&gen);
     for (uint64_t i = 0; i < n; i++) {
-        MUST(xb_decode(c.src, scratch, c.type, &frames[i], 1, &c.out));
-        if (!same_record(c.type, &pool[i], &c.out)) fail("decode-full", k->name, format, i);
-        if (c.type == XB_RECORD_SAMPLE) continue;
-        xb_str s;
-        MUST(xb_read_str(c.src, scratch, read_field_of(c.type), &frames[i], 1, &s));
-        xb_str want = c.type == XB_RECORD_LOG_ENTRY ? pool[i].log.message : pool[i].tensor.name;
-        if (!same_str(s, want)) fail("read-one-field", k->name, format, i);
+        const uint8_t *out;
+        uint64_t len;
+        MUST(xb_decode(c.src, scratch, &frames[i], 1, XB_CODEC_MSGPACK, &out, &len));
+        if (len != pool[i].len || memcmp(out, pool[i].p, len) != 0) fail("decode-full", k->name, format, i);
+        field_value want, got = read_field(&c, &frames[i]);
+        if (!unpack_field(&gen, pool[i].p, pool[i].len, c.key, &want) || !same_value(want, got))
+            fail("read-one-field", k->name, format, i);
     }
+    msgpack_unpacked_destroy(&gen);
     int single = k->type == XB_RECORD_LOG_ENTRY;
     for (int d = 0; d <= single; d++) {
         const char *data = d ? "single" : "pool";
@@ -373,13 +394,14 @@ static void bench_codec(const struct record_kind *k, const any_record *pool, uin
             MUST(xb_frame_get(c.src, frames[0].offset, &f));
             size = f.payload_len;
         }
-        measure(format, k->name, "decode", data, op_decode, &c, size);
-        measure(format, k->name, "read_field", data, k->type == XB_RECORD_SAMPLE ? op_read_label : op_read_field,
-                &c, size);
+        measure(format, k->name, "decode", "default", data, op_decode, &c, size);
+        measure(format, k->name, "read_field", in_place ? "default" : "full-decode", data, op_read_field, &c, size);
         MUST(xb_region_reset(c.ring));
-        measure(format, k->name, "encode", data, op_encode, &c, size);
+        measure(format, k->name, "encode", "default", data, op_encode, &c, size);
     }
     free(frames);
+    msgpack_unpacked_destroy(&c.unpacked);
+    if (c.path) MUST(xb_path_free(c.path));
     MUST(xb_region_close(c.ring));
     MUST(xb_region_close(c.src));
 }
@@ -411,6 +433,8 @@ int main(int argc, char **argv) {
     }
     if (reps < 1) reps = 1;
     MUST(xb_check_abi());
+    schemas[0] = load_schema("crossbuf.bfbs", XB_SCHEMA_BFBS);
+    schemas[1] = load_schema("crossbuf.capnp.bin", XB_SCHEMA_CAPNP_REQUEST);
     struct record_kind kinds[8] = {{"Sample", XB_RECORD_SAMPLE, 0, 80}, {"LogEntry", XB_RECORD_LOG_ENTRY, 0, 1024}};
     int nkinds = 2;
     static char names[6][32];
@@ -429,17 +453,20 @@ int main(int argc, char **argv) {
     for (int r = 0; r < nkinds; r++) {
         const struct record_kind *k = &kinds[r];
         uint64_t n = pool_size(k->rec_bytes);
-        any_record *pool = xmalloc(sizeof *pool * n);
+        records *pool = xmalloc(sizeof *pool * n);
         for (uint64_t i = 0; i < n; i++) {
-            any_record rec;
-            MUST(xb_generate(gen, k->type, i + 1, k->size, &rec));
-            copy_record(k->type, &pool[i], &rec);
+            const uint8_t *rec;
+            uint64_t len;
+            MUST(xb_generate(gen, k->type, i + 1, k->size, XB_CODEC_MSGPACK, &rec, &len));
+            pool[i] = one_record_array(rec, len); /* a copy: the scratch is reused */
         }
         for (size_t ci = 0; ci < sizeof codecs / sizeof codecs[0]; ci++) bench_codec(k, pool, n, (int)ci, scratch);
-        for (uint64_t i = 0; i < n; i++) free_record(k->type, &pool[i]);
+        for (uint64_t i = 0; i < n; i++) free(pool[i].p);
         free(pool);
     }
     MUST(xb_scratch_free(scratch));
     MUST(xb_scratch_free(gen));
+    MUST(xb_schema_free(schemas[0]));
+    MUST(xb_schema_free(schemas[1]));
     return 0;
 }

@@ -6,14 +6,14 @@ as base64 (JSON) or bin (MessagePack); the official FlatBuffers, Protobuf and
 Cap'n Proto runtimes use the generated code in python/refgen.
 
 Each library is an Impl of functions of one record or one wire:
-  encode         variant record: from the crossbuf dataclass, the conversion
+  encode         variant record: from the crossbuf record (a msgspec Struct), the conversion
                  to what the library writes inside the call (as crossbuf's own
                  region.encode(record) does);
   encode_native  variant native: from the library's own object, built before
                  timing (dict, msgspec Struct, protobuf message, pycapnp
                  builder); None where the library has none;
   decode         variant record: every field materialised, ending as the
-                 crossbuf dataclass for every library;
+                 crossbuf record (msgspec Struct) for every library;
   decode_native  variant native: the library's own object (NATIVE_KIND says
                  which), every field materialised;
   read           LogEntry.message, Sample.label or Tensor.name; libraries that
@@ -162,14 +162,21 @@ def std_json(kind: type) -> Impl:
 
 
 def orjson_impl(kind: type) -> Impl:
+    import msgspec
     import orjson
 
+    asdict = msgspec.structs.asdict
+
     def default(o: Any) -> Any:
+        if isinstance(o, msgspec.Struct):
+            return asdict(o)  # one level: a nested Struct (http) comes back here
         if isinstance(o, (bytes, memoryview)):
             return base64.b64encode(o).decode()
         raise TypeError
 
-    # record variant: orjson serialises dataclasses (and IntEnum) itself; bytes go through default.
+    # record variant: orjson serialises IntEnum, tuples and dicts itself but
+    # not msgspec Structs (the crossbuf records): each Struct and each bytes
+    # field goes through default, the hook an orjson user of these records writes.
     return dict_impl(kind, orjson.dumps, orjson.loads, True, encode=lambda r: orjson.dumps(r, default=default),
                      what="dict (bytes as base64 str)")  # fmt: skip
 
@@ -235,15 +242,9 @@ def msgspec_impl(kind: type, fmt: str) -> Impl:
     full, one, attr = msgspec_types()[kind.__name__]
     enc = mod.Encoder()
     dec_full, dec_one = mod.Decoder(full), mod.Decoder(one)
-    if kind is Tensor:  # the dataclass's data is Union[bytes, memoryview], which msgspec cannot decode into
-        def decode(w: bytes) -> Record:
-            s = dec_full.decode(w)
-            return Tensor(name=s.name, dtype=DType(s.dtype), shape=tuple(s.shape), data=s.data)
-    else:  # msgspec decodes straight into the crossbuf dataclass
-        decode = mod.Decoder(kind).decode
     return Impl(
-        encode=enc.encode,  # msgspec encodes dataclasses itself
-        decode=decode,
+        encode=enc.encode,  # the crossbuf records are msgspec Structs: encoded as they are
+        decode=mod.Decoder(kind).decode,  # straight into the crossbuf record class (a msgspec Struct)
         read=lambda w: getattr(dec_one.decode(w), attr),
         to_native=to_struct,
         encode_native=enc.encode,
@@ -305,7 +306,7 @@ def protobuf_impl(kind: type) -> Impl:
         return np.frombuffer(m.data, DType(m.dtype).numpy).reshape(tuple(m.shape))
 
     # upb parses into C structures and makes Python objects of fields on access,
-    # so decode (record variant) walks every field into the dataclass.
+    # so decode (record variant) walks every field into the crossbuf record.
     return Impl(
         encode=lambda r: to_pb(r).SerializeToString(),
         decode=lambda w: from_pb(msg.FromString(w)),
@@ -441,7 +442,7 @@ def flatbuffers_impl(kind: type) -> Impl:
 
         def to_numpy(w: bytes) -> Any:
             # DataAsNumpy is a zero-copy uint8 view of the buffer; view and
-            # reshape make it the typed, shaped array crossbuf's .array is.
+            # reshape make it the typed, shaped array crossbuf's to-numpy cell makes.
             t = FT.Tensor.GetRootAs(w, 0)
             return t.DataAsNumpy().view(DType(t.Dtype()).numpy).reshape(tuple(t.ShapeAsNumpy()))
 

@@ -1,8 +1,14 @@
-/* The C ABI against races, wrong handles, stale frames and read-only maps.
+/* The C ABI against races, wrong handles, stale frames and read-only maps:
+ * encode, decode and path reads racing xb_region_close, handles of the wrong
+ * kind or closed, frames of another region or generation, read-only and
+ * memfd mappings. Records are MessagePack (xb_generate), wrapped into
+ * xb_encode's array with msgpack-c's packer.
  * Built with -fsanitize=address,undefined by ./build.sh test as well. */
 #define _GNU_SOURCE
 #include <crossbuf.h>
 #include "../../go/capi/crossbuf_private.h" /* xbp_*: private calls, tested here */
+
+#include <msgpack.h>
 
 #include <pthread.h>
 #include <sched.h>
@@ -12,6 +18,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef XB_SCHEMA_DIR
+#define XB_SCHEMA_DIR "python/crossbuf" /* run from the top of the tree */
+#endif
 
 static int failures, passes;
 
@@ -36,11 +46,31 @@ static int failures, passes;
 
 /* ---- close racing 8 threads ------------------------------------------------ */
 
+/* One MessagePack array of one record, packed with msgpack-c (xb_encode's input). */
+typedef struct {
+    msgpack_sbuffer sb;
+} records;
+
+static void records_of(records *out, const uint8_t *rec, uint64_t len) {
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&out->sb);
+    msgpack_packer_init(&pk, &out->sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    msgpack_sbuffer_write(&out->sb, (const char *)rec, len);
+}
+
+static const uint8_t *data_of(const records *r) { return (const uint8_t *)r->sb.data; }
+
+static int same(const uint8_t *a, uint64_t alen, const uint8_t *b, uint64_t blen) {
+    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
 struct racer {
     xb_region region;
     int id;
-    const xb_tensor *tensor;
-    const xb_log_entry *entry;
+    const records *tensor, *entry;
+    xb_path capnp_message; /* compiled once, shared by the racers */
+    uint64_t message_len;
     atomic_int *ops;
     atomic_int *bad;
 };
@@ -53,20 +83,26 @@ static void *race(void *arg) {
         xb_frame f;
         int32_t st;
         if (r->id % 2) {
-            st = xb_encode(r->region, XB_CODEC_FLATBUFFERS, XB_RECORD_TENSOR, r->tensor, 1, &f, NULL);
+            st = xb_encode(r->region, XB_CODEC_FLATBUFFERS, XB_RECORD_TENSOR, data_of(r->tensor), r->tensor->sb.size,
+                           1, &f, NULL);
         } else {
-            st = xb_encode(r->region, r->id % 4 ? XB_CODEC_JSON : XB_CODEC_CAPNP, XB_RECORD_LOG_ENTRY, r->entry, 1,
-                           &f, NULL);
+            int capnp = r->id % 4 == 0;
+            st = xb_encode(r->region, capnp ? XB_CODEC_CAPNP : XB_CODEC_JSON, XB_RECORD_LOG_ENTRY, data_of(r->entry),
+                           r->entry->sb.size, 1, &f, NULL);
             if (st == XB_OK) {
-                xb_log_entry out;
-                st = xb_decode(r->region, s, XB_RECORD_LOG_ENTRY, &f, 1, &out);
-                /* JSON strings live in this thread's scratch; Cap'n Proto's in
-                 * the region, which the main thread may have closed by now:
-                 * the caller must not touch those, so only lengths are checked */
-                int json = r->id % 4 != 0;
-                if (st == XB_OK && (out.message.len != r->entry->message.len ||
-                                    (json && memcmp(out.message.ptr, r->entry->message.ptr, out.message.len) != 0)))
-                    atomic_fetch_add(r->bad, 1);
+                /* the decoded record is a copy in this thread's scratch: it
+                 * stays readable even when the region is closed by now */
+                const uint8_t *out;
+                uint64_t len;
+                st = xb_decode(r->region, s, &f, 1, XB_CODEC_MSGPACK, &out, &len);
+                if (st == XB_OK && !same(out, len, data_of(r->entry), r->entry->sb.size)) atomic_fetch_add(r->bad, 1);
+            }
+            if (st == XB_OK && capnp) {
+                /* a string read in place points into the region, which the
+                 * main thread may have closed: only its length is checked */
+                xb_str m;
+                st = xb_path_read(r->capnp_message, r->region, &f, 1, &m, NULL);
+                if (st == XB_OK && m.len != r->message_len) atomic_fetch_add(r->bad, 1);
             }
         }
         if (st == XB_ERR_REGION_FULL) {
@@ -86,15 +122,46 @@ static void *race(void *arg) {
     return NULL;
 }
 
+static xb_schema load_capnp_schema(void) {
+    const char *dir = getenv("CROSSBUF_SCHEMA_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/crossbuf.capnp.bin", dir && *dir ? dir : XB_SCHEMA_DIR);
+    static uint8_t buf[1 << 16];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f) fclose(f);
+    xb_schema s = NULL;
+    EXPECT(n > 0, "read the bundled schema %s (set CROSSBUF_SCHEMA_DIR)", path);
+    EXPECT_OK(xb_schema_load(buf, n, XB_SCHEMA_CAPNP_REQUEST, &s));
+    return s;
+}
+
 static void test_close_races(int rounds) {
     xb_scratch gen;
     EXPECT_OK(xb_scratch_new(&gen));
-    xb_scratch gen2;
-    EXPECT_OK(xb_scratch_new(&gen2));
-    xb_tensor tensor;
-    xb_log_entry entry;
-    EXPECT_OK(xb_generate(gen, XB_RECORD_TENSOR, 1, 256 << 10, &tensor));
-    EXPECT_OK(xb_generate(gen2, XB_RECORD_LOG_ENTRY, 1, 0, &entry));
+    const uint8_t *rec;
+    uint64_t len;
+    records tensor, entry;
+    EXPECT_OK(xb_generate(gen, XB_RECORD_TENSOR, 1, 256 << 10, XB_CODEC_MSGPACK, &rec, &len));
+    records_of(&tensor, rec, len);
+    EXPECT_OK(xb_generate(gen, XB_RECORD_LOG_ENTRY, 1, 0, XB_CODEC_MSGPACK, &rec, &len));
+    records_of(&entry, rec, len);
+
+    /* the message's length, read once from a frame of a region no racer uses */
+    xb_schema schema = load_capnp_schema();
+    uint64_t id = 0;
+    xb_path message = NULL;
+    EXPECT_OK(xb_schema_type_id(schema, "crossbuf.capnp:LogEntry", &id));
+    EXPECT_OK(xb_path_compile(schema, id, "message", &message, NULL));
+    xb_region probe;
+    xb_frame f;
+    xb_str m = {NULL, 0};
+    EXPECT_OK(xb_region_create_anon(1 << 20, &probe));
+    EXPECT_OK(xb_encode(probe, XB_CODEC_CAPNP, XB_RECORD_LOG_ENTRY, data_of(&entry), entry.sb.size, 1, &f, NULL));
+    EXPECT_OK(xb_path_read(message, probe, &f, 1, &m, NULL));
+    EXPECT(m.len > 0, "a message");
+    EXPECT_OK(xb_region_close(probe));
+
     atomic_int ops = 0, bad = 0;
     for (int round = 0; round < rounds; round++) {
         xb_region r;
@@ -102,7 +169,7 @@ static void test_close_races(int rounds) {
         pthread_t th[8];
         struct racer rs[8];
         for (int i = 0; i < 8; i++) {
-            rs[i] = (struct racer){r, i, &tensor, &entry, &ops, &bad};
+            rs[i] = (struct racer){r, i, &tensor, &entry, message, m.len, &ops, &bad};
             pthread_create(&th[i], NULL, race, &rs[i]);
         }
         struct timespec ts = {0, (round % 10) * 20000};
@@ -125,8 +192,11 @@ static void test_close_races(int rounds) {
     EXPECT(atomic_load(&bad) == 0, "%d racing calls failed or decoded wrong data", atomic_load(&bad));
     EXPECT(atomic_load(&ops) > rounds, "racers did work (%d ops)", atomic_load(&ops));
     printf("close races: %d rounds, %d calls completed\n", rounds, atomic_load(&ops));
+    EXPECT_OK(xb_path_free(message));
+    EXPECT_OK(xb_schema_free(schema));
+    msgpack_sbuffer_destroy(&tensor.sb);
+    msgpack_sbuffer_destroy(&entry.sb);
     xb_scratch_free(gen);
-    xb_scratch_free(gen2);
 }
 
 /* ---- handles ---------------------------------------------------------------- */
@@ -169,49 +239,69 @@ static void test_handles(void) {
 
 /* ---- frames and read-only ------------------------------------------------------ */
 
+/* Whether frame f of r decodes to the array of rec. */
+static int decodes_to(xb_region r, xb_scratch s, const xb_frame *f, const records *rec) {
+    const uint8_t *out;
+    uint64_t len;
+    return xb_decode(r, s, f, 1, XB_CODEC_MSGPACK, &out, &len) == XB_OK &&
+           same(out, len, data_of(rec), rec->sb.size);
+}
+
 static void test_frames(void) {
     xb_region a, b;
     xb_scratch s;
     EXPECT_OK(xb_region_create_anon(1 << 16, &a));
     EXPECT_OK(xb_region_create_anon(1 << 16, &b));
     EXPECT_OK(xb_scratch_new(&s));
-    xb_sample smp, out;
-    EXPECT_OK(xb_generate(s, XB_RECORD_SAMPLE, 3, 0, &smp));
+    const uint8_t *rec, *out;
+    uint64_t len, out_len;
+    records smp;
+    EXPECT_OK(xb_generate(s, XB_RECORD_SAMPLE, 3, 0, XB_CODEC_MSGPACK, &rec, &len));
+    records_of(&smp, rec, len);
+    const uint8_t *in = data_of(&smp);
+    uint64_t in_len = smp.sb.size;
     xb_frame fa, fb;
-    EXPECT_OK(xb_encode(a, XB_CODEC_CAPNP, XB_RECORD_SAMPLE, &smp, 1, &fa, NULL));
-    EXPECT_OK(xb_encode(b, XB_CODEC_CAPNP, XB_RECORD_SAMPLE, &smp, 1, &fb, NULL));
+    EXPECT_OK(xb_encode(a, XB_CODEC_CAPNP, XB_RECORD_SAMPLE, in, in_len, 1, &fa, NULL));
+    EXPECT_OK(xb_encode(b, XB_CODEC_CAPNP, XB_RECORD_SAMPLE, in, in_len, 1, &fb, NULL));
     EXPECT(fa.region_id != fb.region_id && fa.generation == 1 && fa.type_id == XB_RECORD_SAMPLE, "identity");
     EXPECT(fa.publish_ns > 0, "publish time");
-    EXPECT_STATUS(xb_decode(b, s, XB_RECORD_SAMPLE, &fa, 1, &out), XB_ERR_STALE);
-    EXPECT_OK(xb_decode(a, s, XB_RECORD_SAMPLE, &fa, 1, &out));
+    EXPECT_STATUS(xb_decode(b, s, &fa, 1, XB_CODEC_MSGPACK, &out, &out_len), XB_ERR_STALE);
+    EXPECT(decodes_to(a, s, &fa, &smp), "decode");
     EXPECT_OK(xb_region_reset(a));
-    EXPECT_OK(xb_encode(a, XB_CODEC_CAPNP, XB_RECORD_SAMPLE, &smp, 1, &fb, NULL));
-    EXPECT_STATUS(xb_decode(a, s, XB_RECORD_SAMPLE, &fa, 1, &out), XB_ERR_STALE);
+    EXPECT_OK(xb_encode(a, XB_CODEC_CAPNP, XB_RECORD_SAMPLE, in, in_len, 1, &fb, NULL));
+    EXPECT_STATUS(xb_decode(a, s, &fa, 1, XB_CODEC_JSON, &out, &out_len), XB_ERR_STALE);
     xb_frame by_offset = {.offset = fb.offset};
-    EXPECT_OK(xb_decode(a, s, XB_RECORD_SAMPLE, &by_offset, 1, &out));
+    EXPECT(decodes_to(a, s, &by_offset, &smp), "a frame looked up by offset alone");
+    /* a stale frame among good ones fails the whole call */
+    xb_frame pair[2] = {fb, fa};
+    EXPECT_STATUS(xb_decode(a, s, pair, 2, XB_CODEC_MSGPACK, &out, &out_len), XB_ERR_STALE);
+    EXPECT(strstr(xb_last_error(), "frame 1") != NULL, "names the stale frame: %s", xb_last_error());
 
     /* a call that fails commits nothing */
     xb_region_stats st0, st1;
     EXPECT_OK(xb_region_get_stats(a, &st0));
     uint64_t done = 7;
-    EXPECT_STATUS(xb_encode(a, 99, XB_RECORD_SAMPLE, &smp, 1, &fb, &done), XB_ERR_UNKNOWN_CODEC);
+    EXPECT_STATUS(xb_encode(a, 99, XB_RECORD_SAMPLE, in, in_len, 1, &fb, &done), XB_ERR_UNKNOWN_CODEC);
+    EXPECT(done == 0, "n_done %llu", (unsigned long long)done);
+    done = 7;
+    EXPECT_STATUS(xb_encode(a, XB_CODEC_CAPNP, XB_RECORD_SAMPLE, in, in_len, 2, &fb, &done), XB_ERR_INVALID_ARG);
     EXPECT(done == 0, "n_done %llu", (unsigned long long)done);
     EXPECT_OK(xb_region_get_stats(a, &st1));
     EXPECT(st0.frame_count == st1.frame_count && st0.used == st1.used, "nothing committed");
-    EXPECT_STATUS(xb_generate(s, XB_RECORD_TENSOR, 1, UINT64_C(1) << 34, &out), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_generate(s, XB_RECORD_TENSOR, 1, UINT64_C(1) << 34, XB_CODEC_MSGPACK, &out, &out_len),
+                  XB_ERR_INVALID_ARG);
 
     /* read-only attach */
     char name[64];
     snprintf(name, sizeof name, "/xb-chard-%d", (int)getpid());
     xb_region w, ro;
     EXPECT_OK(xb_region_create_shm(name, 1 << 20, 0640, &w));
-    EXPECT_OK(xb_encode(w, XB_CODEC_FLATBUFFERS, XB_RECORD_SAMPLE, &smp, 1, &fa, NULL));
+    EXPECT_OK(xb_encode(w, XB_CODEC_FLATBUFFERS, XB_RECORD_SAMPLE, in, in_len, 1, &fa, NULL));
     EXPECT_OK(xb_region_open_shm(name, XB_OPEN_READ_ONLY, &ro));
     EXPECT_OK(xb_region_get_stats(ro, &st0));
     EXPECT(st0.read_only == 1 && st0.region_id == fa.region_id, "read-only stats");
-    EXPECT_OK(xb_decode(ro, s, XB_RECORD_SAMPLE, &fa, 1, &out));
-    EXPECT(out.label == smp.label, "read-only decode");
-    EXPECT_STATUS(xb_encode(ro, XB_CODEC_FLATBUFFERS, XB_RECORD_SAMPLE, &smp, 1, &fb, NULL), XB_ERR_READ_ONLY);
+    EXPECT(decodes_to(ro, s, &fa, &smp), "read-only decode");
+    EXPECT_STATUS(xb_encode(ro, XB_CODEC_FLATBUFFERS, XB_RECORD_SAMPLE, in, in_len, 1, &fb, NULL), XB_ERR_READ_ONLY);
     EXPECT_STATUS(xb_region_reset(ro), XB_ERR_READ_ONLY);
     EXPECT_STATUS(xb_region_open_shm(name, 99, &ro), XB_ERR_INVALID_ARG);
     EXPECT_OK(xb_region_close(ro));
@@ -225,12 +315,13 @@ static void test_frames(void) {
     EXPECT_OK(xb_region_fd(m, &fd));
     EXPECT(ftruncate(fd, 0) != 0, "a sealed region cannot shrink");
     EXPECT_OK(xb_region_open_fd(fd, 0, &m2));
-    EXPECT_OK(xb_encode(m2, XB_CODEC_CAPNP, XB_RECORD_SAMPLE, &smp, 1, &fa, NULL));
-    EXPECT_OK(xb_decode(m, s, XB_RECORD_SAMPLE, &fa, 1, &out));
+    EXPECT_OK(xb_encode(m2, XB_CODEC_CAPNP, XB_RECORD_SAMPLE, in, in_len, 1, &fa, NULL));
+    EXPECT(decodes_to(m, s, &fa, &smp), "a frame written through the other mapping");
     EXPECT_OK(xb_region_close(m2));
     EXPECT_STATUS(xb_region_open_fd(0, 0, &m2), XB_ERR_INVALID_ARG); /* stdin: not a sealed memfd */
     EXPECT_OK(xb_region_close(m));
 
+    msgpack_sbuffer_destroy(&smp.sb);
     EXPECT_OK(xb_scratch_free(s));
     EXPECT_OK(xb_region_close(a));
     EXPECT_OK(xb_region_close(b));

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/schema"
 )
 
@@ -19,6 +20,10 @@ type compiledPath struct {
 	p      *schema.Path
 	typeID uint64
 	value  C.int32_t // XB_VALUE_*
+	codec  uint16    // of the frames of its type: the schema's format
+	// A path on a type of the bundled schemas also reads the frames that
+	// the per-record codec of its format writes, of type id record.
+	record uint64
 }
 
 var paths = newHandles[compiledPath](tagPath)
@@ -34,7 +39,9 @@ func valueKind(leaf *schema.TypeRef) (C.int32_t, bool) {
 		return C.XB_VALUE_FLOAT, true
 	case k == schema.Uint8 || k == schema.Uint16 || k == schema.Uint32 || k == schema.Uint64:
 		return C.XB_VALUE_UINT, true
-	case k == schema.Vector:
+	case (k == schema.Vector || k == schema.Array) && (leaf.Elem.Kind.IsScalar() || leaf.Elem.Kind == schema.Enum):
+		return C.XB_VALUE_ARRAY, true
+	case k == schema.Vector || k == schema.Array:
 		return 0, false
 	case k.IsInteger() || k == schema.Bool || k == schema.Enum || k == schema.UnionType:
 		return C.XB_VALUE_INT, true
@@ -66,10 +73,15 @@ func xb_path_compile(h C.xb_schema, id C.uint64_t, path *C.char, out *C.xb_path,
 		return fail(C.XB_ERR_INVALID_ARG, err.Error())
 	}
 	vk, ok := valueKind(p.Leaf())
-	if !ok || (p.Kind() == schema.Vector && vk != C.XB_VALUE_BYTES) {
-		return invalidf("path %q ends at a %s; paths read scalars, strings and bytes", text, p.Kind())
+	if !ok || vk == C.XB_VALUE_ARRAY && t.Format == schema.CapnProto && p.Leaf().Elem.Kind == schema.Bool {
+		return invalidf("path %q ends at a %s; paths read scalars, strings, bytes and vectors of scalars "+
+			"(a Cap'n Proto List(Bool) is bit-packed: read its elements, [i])", text, p.Kind())
 	}
-	hid, err := paths.add(&compiledPath{p: p, typeID: uint64(id), value: vk})
+	cp := &compiledPath{p: p, typeID: uint64(id), value: vk, codec: codecOf(t.Format)}
+	if b, ok := bundled[t.ID]; ok && t.Format == b.format {
+		cp.record = uint64(b.record) // also reads the frames of the per-record codec
+	}
+	hid, err := paths.add(cp)
 	if err != nil {
 		return failErr(err)
 	}
@@ -106,7 +118,7 @@ func xb_path_read(h C.xb_path, rh C.xb_region, frames *C.xb_frame, n C.uint64_t,
 		if err != nil {
 			return fail(codeOf(err), fmt.Sprintf("frame %d at offset %d: %v", i, uint64(refs[i].offset), err))
 		}
-		if rc := cp.readInto(f.TypeID, f.Payload, out, n, i, pres, uint64(refs[i].offset)); rc != C.XB_OK {
+		if rc := cp.readInto(f.TypeID, f.Codec, f.Payload, out, n, i, pres, uint64(refs[i].offset)); rc != C.XB_OK {
 			return rc
 		}
 	}
@@ -150,7 +162,7 @@ func xb_path_read_received(h C.xb_path, sh C.xb_subscriber, frames *C.xb_frame, 
 			}
 			payload = mem[p-lo : p-lo+uintptr(l)]
 		}
-		if rc := cp.readInto(uint64(f.type_id), payload, out, n, i, pres, uint64(f.offset)); rc != C.XB_OK {
+		if rc := cp.readInto(uint64(f.type_id), uint16(f.codec), payload, out, n, i, pres, uint64(f.offset)); rc != C.XB_OK {
 			return rc
 		}
 	}
@@ -180,11 +192,15 @@ func pathReadArgs(h C.xb_path, frames *C.xb_frame, n C.uint64_t, out unsafe.Poin
 
 // readInto reads the path in the payload of frame i (of type typeID) into
 // out[i] and present[i].
-func (cp *compiledPath) readInto(typeID uint64, payload []byte, out unsafe.Pointer, n C.uint64_t, i int,
+func (cp *compiledPath) readInto(typeID uint64, codecID uint16, payload []byte, out unsafe.Pointer, n C.uint64_t, i int,
 	pres []C.uint8_t, offset uint64) status {
-	if typeID != cp.typeID {
+	if typeID != cp.typeID && (cp.record == 0 || typeID != cp.record) {
 		return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("frame %d at offset %d holds type %#016x; the path reads %#016x",
 			i, offset, typeID, cp.typeID))
+	}
+	if codecID != cp.codec {
+		return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("frame %d at offset %d holds a %v message; the path reads %v",
+			i, offset, codec.ID(codecID), codec.ID(cp.codec)))
 	}
 	var err error
 	switch cp.value {
@@ -195,6 +211,18 @@ func (cp *compiledPath) readInto(typeID uint64, payload []byte, out unsafe.Point
 		s.ptr, s.len = nil, 0
 		if err == nil && len(b) > 0 {
 			s.ptr, s.len = (*C.char)(unsafe.Pointer(&b[0])), C.uint64_t(len(b))
+		}
+	case C.XB_VALUE_ARRAY:
+		a := &unsafe.Slice((*C.xb_array)(out), int(n))[i]
+		*a = C.xb_array{}
+		var b []byte
+		var cnt int
+		var k schema.Kind
+		if b, cnt, k, err = cp.p.Scalars(payload); err == nil {
+			a.len, a.dtype = C.uint64_t(cnt), dtypes[k]
+			if cnt > 0 {
+				a.ptr, a.elem_size = unsafe.Pointer(&b[0]), C.uint32_t(len(b)/cnt)
+			}
 		}
 	case C.XB_VALUE_FLOAT:
 		var v float64

@@ -7,16 +7,25 @@ package main
 import "C"
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"sync"
-	"unsafe"
+
+	"github.com/tinylib/msgp/msgp"
 
 	"github.com/crossbuf/crossbuf/go/codec"
 	_ "github.com/crossbuf/crossbuf/go/codec/codecs"
+	"github.com/crossbuf/crossbuf/go/codec/json"
+	"github.com/crossbuf/crossbuf/go/codec/msgpack"
 	"github.com/crossbuf/crossbuf/go/crossbuf"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
 )
+
+// The bundled records cross the C boundary as MessagePack (or JSON) in the
+// wire shape of their baseline codecs, never as C structs: a record's
+// layout is written once, in its schema and its codecs.
 
 var scratches = newHandles[scratch](tagScratch)
 
@@ -32,6 +41,18 @@ func checkRecordType(t C.int32_t) status {
 		return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("unknown record type %d", int32(t)))
 	}
 	return C.XB_OK
+}
+
+// textCodec is the codec a record is handed over in: MessagePack or JSON.
+func textCodec(format C.int32_t) (codec.Codec, error) {
+	switch codec.ID(format) {
+	case codec.MsgPack:
+		return msgpack.New(), nil
+	case codec.JSON:
+		return json.New(), nil
+	}
+	return nil, fmt.Errorf("%w: format %d: records are handed over as XB_CODEC_MSGPACK or XB_CODEC_JSON",
+		errInvalidArg, int32(format))
 }
 
 // ---- scratch ---------------------------------------------------------------
@@ -98,20 +119,49 @@ func useScratch(h C.xb_scratch) (*scratch, func(), error) {
 	return s, s.mu.Unlock, nil
 }
 
-// ---- encode ----------------------------------------------------------------
-
-// encodeTargets are reused Go records that alias the caller's C structs
-// during one encode call, so encoding allocates nothing per record.
-type encodeTargets struct {
-	log    record.LogEntry
-	sample record.Sample
-	tensor record.Tensor
+// target is s's reusable record of type t, so decoding allocates no record.
+func (s *scratch) target(t record.Type) record.Record {
+	switch t {
+	case record.TypeLogEntry:
+		return &s.log
+	case record.TypeSample:
+		return &s.sample
+	}
+	return &s.tensor
 }
 
-var encodePool = sync.Pool{New: func() any { return new(encodeTargets) }}
+// appendRecord appends rec encoded with c (MessagePack or JSON, which
+// encode at the start of dst) to b.
+func appendRecord(b []byte, c codec.Codec, rec record.Record) ([]byte, error) {
+	size, err := c.MaxSize(rec)
+	if err != nil {
+		return b, err
+	}
+	if cap(b)-len(b) < size {
+		b = append(b[:cap(b)], make([]byte, size)...)[:len(b)]
+	}
+	enc, err := c.Encode(b[len(b):len(b)+size], rec)
+	if err != nil {
+		return b, err
+	}
+	return b[:len(b)+len(enc)], nil
+}
+
+// handOut copies s.out into the scratch mapping, where C may point.
+func handOut(s *scratch, out **C.uint8_t, outLen *C.uint64_t) status {
+	p, err := s.copyBytes(s.out)
+	if err != nil {
+		return failErr(err)
+	}
+	*out = (*C.uint8_t)(p)
+	*outLen = C.uint64_t(len(s.out))
+	return C.XB_OK
+}
+
+// ---- encode ----------------------------------------------------------------
 
 //export xb_encode
-func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records unsafe.Pointer, n C.uint64_t, frames *C.xb_frame, nDone *C.uint64_t) (rc status) {
+func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records *C.uint8_t, length C.uint64_t, n C.uint64_t, frames *C.xb_frame, nDone *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
 	if nDone != nil {
 		*nDone = 0
@@ -127,8 +177,30 @@ func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records u
 	if err != nil {
 		return failErr(err)
 	}
-	if n > 0 && records == nil {
-		return invalidf("records is NULL")
+	if n == 0 && length == 0 {
+		return C.XB_OK // nothing to encode, and nothing to read
+	}
+	in, err := goBytes(records, length, "records")
+	if err != nil {
+		return failErr(err)
+	}
+	// The whole array is checked before anything is committed: a count
+	// other than n, or bytes after the array, leave the region unchanged.
+	count, in, err := msgp.ReadArrayHeaderBytes(in)
+	if err != nil {
+		return fail(C.XB_ERR_INVALID_RECORD, fmt.Sprintf("records: not a MessagePack array: %v", err))
+	}
+	if uint64(count) != uint64(n) {
+		return invalidf("records holds %d records, n is %d", count, uint64(n))
+	}
+	body := in
+	for i := uint32(0); i < count; i++ {
+		if body, err = msgp.Skip(body); err != nil {
+			return fail(C.XB_ERR_INVALID_RECORD, fmt.Sprintf("record %d: not MessagePack: %v", i, err))
+		}
+	}
+	if len(body) != 0 {
+		return fail(C.XB_ERR_INVALID_RECORD, fmt.Sprintf("records: %d bytes after the array", len(body)))
 	}
 	r, release, err := useRegion(h)
 	if err != nil {
@@ -137,23 +209,23 @@ func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records u
 	defer release()
 	t := encodePool.Get().(*encodeTargets)
 	defer encodePool.Put(t)
+	rec := t.of(record.Type(recordType))
+	mp := msgpack.New()
 	for i := range out {
-		var rec record.Record
-		switch record.Type(recordType) {
-		case record.TypeLogEntry:
-			err, rec = logFromC(&unsafe.Slice((*C.xb_log_entry)(records), len(out))[i], &t.log), &t.log
-		case record.TypeSample:
-			sampleFromC(&unsafe.Slice((*C.xb_sample)(records), len(out))[i], &t.sample)
-			rec = &t.sample
-		case record.TypeTensor:
-			err, rec = tensorFromC(&unsafe.Slice((*C.xb_tensor)(records), len(out))[i], &t.tensor), &t.tensor
-		}
+		rest, _ := msgp.Skip(in)                             // checked above
+		err := mp.DecodeAliased(in[:len(in)-len(rest)], rec) // strings alias records: valid for this call
 		if err == nil {
-			err = encodeOne(r.Region, c, rec, &out[i])
+			err = record.CheckUTF8(rec)
 		}
+		if err != nil {
+			return fail(C.XB_ERR_INVALID_RECORD, fmt.Sprintf("record %d: %v", i, invalidRecord(err)))
+		}
+		in = rest
+		f, err := crossbuf.Append(r.Region, c, rec)
 		if err != nil {
 			return fail(codeOf(err), fmt.Sprintf("record %d: %v", i, err))
 		}
+		frameToC(f, &out[i])
 		if nDone != nil {
 			*nDone = C.uint64_t(i + 1)
 		}
@@ -161,76 +233,98 @@ func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records u
 	return C.XB_OK
 }
 
-// encodeOne appends rec to r and describes the new frame in out.
-func encodeOne(r *region.Region, c codec.Codec, rec record.Record, out *C.xb_frame) error {
-	f, err := crossbuf.Append(r, c, rec)
-	if err != nil {
-		return err
+// encodeTargets are reused Go records that alias the caller's MessagePack
+// during one encode call, so encoding allocates nothing per record.
+type encodeTargets struct {
+	log    record.LogEntry
+	sample record.Sample
+	tensor record.Tensor
+}
+
+func (t *encodeTargets) of(rt record.Type) record.Record {
+	switch rt {
+	case record.TypeLogEntry:
+		return &t.log
+	case record.TypeSample:
+		return &t.sample
 	}
-	frameToC(f, out)
-	return nil
+	return &t.tensor
+}
+
+var encodePool = sync.Pool{New: func() any { return new(encodeTargets) }}
+
+// invalidRecord words a decode error of a record the caller gave: its
+// values, not bytes read from a frame, are what is wrong.
+func invalidRecord(err error) string {
+	msg := err.Error()
+	if errors.Is(err, codec.ErrMalformed) {
+		msg = msg[len(codec.ErrMalformed.Error())+2:]
+	}
+	return msg
 }
 
 // ---- decode ----------------------------------------------------------------
 
-// decodeInto decodes into s's reusable record of type t with decode and
-// writes the view to out[i], an array of the C struct of t.
-func decodeInto(v *viewer, t record.Type, decode func(record.Record) error, out unsafe.Pointer, i int) error {
-	s := v.s
-	switch t {
-	case record.TypeLogEntry:
-		if err := decode(&s.log); err != nil {
-			return err
-		}
-		return v.logToC(&s.log, &unsafe.Slice((*C.xb_log_entry)(out), i+1)[i])
-	case record.TypeSample:
-		if err := decode(&s.sample); err != nil {
-			return err
-		}
-		sampleToC(&s.sample, &unsafe.Slice((*C.xb_sample)(out), i+1)[i])
-		return nil
-	case record.TypeTensor:
-		if err := decode(&s.tensor); err != nil {
-			return err
-		}
-		return v.tensorToC(&s.tensor, &unsafe.Slice((*C.xb_tensor)(out), i+1)[i])
-	}
-	return fmt.Errorf("%w: %d", codec.ErrRecordType, t)
-}
-
-func regionViewer(r *openRegion, s *scratch) viewer {
-	return viewer{s: s, lo: r.lo, hi: r.hi}
-}
-
 //export xb_decode
-func xb_decode(h C.xb_region, sh C.xb_scratch, recordType C.int32_t, frames *C.xb_frame, n C.uint64_t, out unsafe.Pointer) (rc status) {
+func xb_decode(h C.xb_region, sh C.xb_scratch, frames *C.xb_frame, n C.uint64_t, format C.int32_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
-	if rc := checkRecordType(recordType); rc != C.XB_OK {
-		return rc
+	tc, err := textCodec(format)
+	if err != nil {
+		return failErr(err)
 	}
 	refs, err := cArray(frames, n, "frames")
 	if err != nil {
 		return failErr(err)
 	}
-	if n > 0 && out == nil {
-		return invalidf("out is NULL")
+	if out == nil || outLen == nil {
+		return invalidf("out or out_len is NULL")
+	}
+	if n > math.MaxUint32 {
+		return invalidf("%d frames: at most 2^32-1 per call", uint64(n))
 	}
 	r, s, release, err := session(h, sh)
 	if err != nil {
 		return failErr(err)
 	}
 	defer release()
-	v := regionViewer(r, s)
+	json := codec.ID(format) == codec.JSON
+	if json {
+		s.out = append(s.out[:0], '[')
+	} else {
+		s.out = msgp.AppendArrayHeader(s.out[:0], uint32(n))
+	}
 	for i := range refs {
+		if json && i > 0 {
+			s.out = append(s.out, ',')
+		}
 		f, err := r.Get(refOf(&refs[i]))
 		if err == nil {
-			err = decodeInto(&v, record.Type(recordType), func(rec record.Record) error { return crossbuf.Decode(f, rec) }, out, i)
+			s.out, err = decodeTo(s, tc, f.TypeID, func(rec record.Record) error { return crossbuf.Decode(f, rec) })
 		}
 		if err != nil {
 			return fail(codeOf(err), fmt.Sprintf("frame %d at offset %d: %v", i, uint64(refs[i].offset), err))
 		}
 	}
-	return C.XB_OK
+	if json {
+		s.out = append(s.out, ']')
+	}
+	return handOut(s, out, outLen)
+}
+
+// decodeTo decodes one bundled record of type id with decode and appends it
+// to s.out in tc.
+func decodeTo(s *scratch, tc codec.Codec, id uint64, decode func(record.Record) error) ([]byte, error) {
+	if id == 0 || id > uint64(record.TypeTensor) {
+		return s.out, fmt.Errorf("%w: type id %#x is not a bundled record (XB_RECORD_*)", codec.ErrRecordType, id)
+	}
+	rec := s.target(record.Type(id))
+	if err := decode(rec); err != nil {
+		return s.out, err
+	}
+	if err := record.CheckUTF8(rec); err != nil { // its strings become Python str, or JSON
+		return s.out, fmt.Errorf("%w: %v", codec.ErrMalformed, err)
+	}
+	return appendRecord(s.out, tc, rec)
 }
 
 // refOf is the reference of a frame the caller passes back. Only the
@@ -240,17 +334,8 @@ func refOf(f *C.xb_frame) region.Ref {
 	return region.Ref{RegionID: uint64(f.region_id), Generation: uint64(f.generation), Offset: uint64(f.offset)}
 }
 
-// decodeFrame decodes the frame ref names (the Python fast path).
-func decodeFrame(r *openRegion, v *viewer, t record.Type, ref region.Ref, out unsafe.Pointer, i int) error {
-	f, err := r.Get(ref)
-	if err != nil {
-		return err
-	}
-	return decodeInto(v, t, func(rec record.Record) error { return crossbuf.Decode(f, rec) }, out, i)
-}
-
 //export xb_decode_bytes
-func xb_decode_bytes(sh C.xb_scratch, codecID C.int32_t, recordType C.int32_t, bytes *C.uint8_t, n C.uint64_t, out unsafe.Pointer) (rc status) {
+func xb_decode_bytes(sh C.xb_scratch, codecID C.int32_t, recordType C.int32_t, bytes *C.uint8_t, n C.uint64_t, format C.int32_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
 	c, err := codecByID(codecID)
 	if err != nil {
@@ -259,8 +344,12 @@ func xb_decode_bytes(sh C.xb_scratch, codecID C.int32_t, recordType C.int32_t, b
 	if rc := checkRecordType(recordType); rc != C.XB_OK {
 		return rc
 	}
-	if out == nil {
-		return invalidf("out is NULL")
+	tc, err := textCodec(format)
+	if err != nil {
+		return failErr(err)
+	}
+	if out == nil || outLen == nil {
+		return invalidf("out or out_len is NULL")
 	}
 	b, err := goBytes(bytes, n, "bytes")
 	if err != nil {
@@ -271,88 +360,11 @@ func xb_decode_bytes(sh C.xb_scratch, codecID C.int32_t, recordType C.int32_t, b
 		return failErr(err)
 	}
 	defer release()
-	v := viewer{s: s}
-	if len(b) > 0 {
-		v.lo = uintptr(unsafe.Pointer(&b[0]))
-		v.hi = v.lo + uintptr(len(b))
-	}
-	decode := func(rec record.Record) error { return c.Decode(b, rec) }
-	if err := decodeInto(&v, record.Type(recordType), decode, out, 0); err != nil {
+	s.out = s.out[:0]
+	if s.out, err = decodeTo(s, tc, uint64(recordType), func(rec record.Record) error { return c.Decode(b, rec) }); err != nil {
 		return failErr(err)
 	}
-	return C.XB_OK
-}
-
-//export xb_read_str
-func xb_read_str(h C.xb_region, sh C.xb_scratch, field C.int32_t, frames *C.xb_frame, n C.uint64_t, out *C.xb_str) (rc status) {
-	defer guard(&rc, enter())
-	want, ok := fieldRecord(codec.Field(field))
-	if !ok {
-		return invalidf("unknown field %d", int32(field))
-	}
-	refs, err := cArray(frames, n, "frames")
-	if err != nil {
-		return failErr(err)
-	}
-	outs, err := cArray(out, n, "out")
-	if err != nil {
-		return failErr(err)
-	}
-	r, s, release, err := session(h, sh)
-	if err != nil {
-		return failErr(err)
-	}
-	defer release()
-	v := regionViewer(r, s)
-	for i := range refs {
-		f, err := r.Get(refOf(&refs[i]))
-		var str string
-		if err == nil {
-			str, err = readFrameField(f, want, codec.Field(field))
-		}
-		if err == nil {
-			err = v.str(str, &outs[i])
-		}
-		if err != nil {
-			return fail(codeOf(err), fmt.Sprintf("frame %d at offset %d: %v", i, uint64(refs[i].offset), err))
-		}
-	}
-	return C.XB_OK
-}
-
-func fieldRecord(f codec.Field) (record.Type, bool) {
-	switch f {
-	case codec.FieldLogService, codec.FieldLogHost, codec.FieldLogMessage, codec.FieldLogHTTPMethod, codec.FieldLogHTTPPath:
-		return record.TypeLogEntry, true
-	case codec.FieldTensorName:
-		return record.TypeTensor, true
-	}
-	return 0, false
-}
-
-// readField reads one string field of the frame ref names, which must hold a
-// record of type want.
-func readField(r *openRegion, want record.Type, field codec.Field, ref region.Ref) (string, error) {
-	f, err := r.Get(ref)
-	if err != nil {
-		return "", err
-	}
-	return readFrameField(f, want, field)
-}
-
-func readFrameField(f region.Frame, want record.Type, field codec.Field) (string, error) {
-	if f.TypeID != uint64(want) {
-		return "", fmt.Errorf("%w: frame holds type %d; field %d is of a %v", codec.ErrRecordType, f.TypeID, field, want)
-	}
-	c, err := codec.Lookup(codec.ID(f.Codec))
-	if err != nil {
-		return "", err
-	}
-	fr, ok := c.(codec.FieldReader)
-	if !ok {
-		return "", fmt.Errorf("%w: codec %v cannot read single fields", codec.ErrUnknownCodec, c.ID())
-	}
-	return fr.ReadString(f.Payload, field)
+	return handOut(s, out, outLen)
 }
 
 // ---- test data -------------------------------------------------------------
@@ -362,13 +374,17 @@ func readFrameField(f region.Frame, want record.Type, field codec.Field) (string
 const maxGenerateBytes = 1 << 30
 
 //export xb_generate
-func xb_generate(sh C.xb_scratch, recordType C.int32_t, seed C.uint64_t, size C.uint64_t, out unsafe.Pointer) (rc status) {
+func xb_generate(sh C.xb_scratch, recordType C.int32_t, seed C.uint64_t, size C.uint64_t, format C.int32_t, out **C.uint8_t, outLen *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
 	if rc := checkRecordType(recordType); rc != C.XB_OK {
 		return rc
 	}
-	if out == nil {
-		return invalidf("out is NULL")
+	tc, err := textCodec(format)
+	if err != nil {
+		return failErr(err)
+	}
+	if out == nil || outLen == nil {
+		return invalidf("out or out_len is NULL")
 	}
 	if record.Type(recordType) == record.TypeTensor && size > maxGenerateBytes {
 		return invalidf("tensor size %d exceeds XB_MAX_GENERATE_BYTES (%d)", uint64(size), maxGenerateBytes)
@@ -378,17 +394,17 @@ func xb_generate(sh C.xb_scratch, recordType C.int32_t, seed C.uint64_t, size C.
 		return failErr(err)
 	}
 	defer release()
-	v := viewer{s: s} // empty range: everything is copied into scratch
+	var rec record.Record
 	switch record.Type(recordType) {
 	case record.TypeLogEntry:
-		err = v.logToC(record.NewLogEntry(uint64(seed)), (*C.xb_log_entry)(out))
+		rec = record.NewLogEntry(uint64(seed))
 	case record.TypeSample:
-		sampleToC(record.NewSample(uint64(seed)), (*C.xb_sample)(out))
-	case record.TypeTensor:
-		err = v.tensorToC(record.NewTensor(uint64(seed), int(size)), (*C.xb_tensor)(out))
+		rec = record.NewSample(uint64(seed))
+	default:
+		rec = record.NewTensor(uint64(seed), int(size))
 	}
-	if err != nil {
+	if s.out, err = appendRecord(s.out[:0], tc, rec); err != nil {
 		return failErr(err)
 	}
-	return C.XB_OK
+	return handOut(s, out, outLen)
 }

@@ -418,6 +418,9 @@ func transcodeFrame(h C.xb_schema, rh C.xb_region, sh C.xb_scratch, frame *C.xb_
 // frameType is the type f's header names, checked against its codec:
 // never another type, and never a guess when the schema lacks it.
 func (l *loadedSchema) frameType(f region.Frame) (*schema.Type, error) {
+	if t, ok := bundledType(l.s, f.TypeID, f.Codec); ok {
+		return t, nil
+	}
 	t, err := l.messageType(f.TypeID)
 	if err != nil {
 		return nil, err

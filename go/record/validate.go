@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // ErrInvalid is wrapped by every Validate error.
@@ -50,6 +51,39 @@ func (t *Tensor) validate() error {
 	if n*uint64(es) != uint64(len(t.Data)) {
 		return fmt.Errorf("%w: Tensor shape %v of %d-byte elements needs %d bytes, data has %d",
 			ErrInvalid, t.Shape, es, n*uint64(es), len(t.Data))
+	}
+	return nil
+}
+
+// CheckUTF8 reports the first string field of rec that is not valid UTF-8,
+// naming it. The codecs store strings as given; records handed across the
+// C boundary (to Python's str, to JSON) must be text.
+func CheckUTF8(rec Record) error {
+	bad := func(field string) error {
+		return fmt.Errorf("%w: %s %s is not valid UTF-8", ErrInvalid, rec.RecordType(), field)
+	}
+	switch r := rec.(type) {
+	case *LogEntry:
+		for _, f := range [...]struct{ name, s string }{{"service", r.Service}, {"host", r.Host},
+			{"message", r.Message}, {"http.method", r.HTTP.Method}, {"http.path", r.HTTP.Path}} {
+			if !utf8.ValidString(f.s) {
+				return bad(f.name)
+			}
+		}
+		for i, t := range r.Tags {
+			if !utf8.ValidString(t) {
+				return bad(fmt.Sprintf("tags[%d]", i))
+			}
+		}
+		for i, a := range r.Attributes {
+			if !utf8.ValidString(a.Key) || !utf8.ValidString(a.Value) {
+				return bad(fmt.Sprintf("attributes[%d]", i))
+			}
+		}
+	case *Tensor:
+		if !utf8.ValidString(r.Name) {
+			return bad("name")
+		}
 	}
 	return nil
 }

@@ -275,6 +275,29 @@ func (p *Path) cpBytes(msg []byte) ([]byte, error) {
 	return b, nil
 }
 
+func (p *Path) cpScalars(msg []byte, k Kind, size int) ([]byte, int, Kind, error) {
+	if k == Bool {
+		return nil, 0, 0, fmt.Errorf("schema: path %q reads a List(Bool), which is bit-packed: read its elements", p.text)
+	}
+	var one [1][]byte // see cpBytes
+	var err error
+	var r cpReader
+	r.segs, err = splitSegmentsInto(msg, one[:0])
+	r.budget, r.limit, r.maxDepth = defaultTraverseWords, defaultTraverseWords, defaultMaxDepth
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	var l cpList
+	if err := p.cpList(&r, &l); err != nil {
+		return nil, 0, 0, err
+	}
+	if l.size == 7 || l.stride != size*8 {
+		return nil, 0, 0, fmt.Errorf("%w: expected a list of %d-bit elements", ErrMalformedPath, size*8)
+	}
+	end := l.start + l.count*size
+	return r.segs[l.seg][l.start:end:end], l.count, k, nil
+}
+
 func (p *Path) cpLen(msg []byte) (int, error) {
 	// A one-segment message's segment table lives in one, on this call's
 	// stack, so the read allocates nothing and shares no pooled state.

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -52,6 +53,15 @@ func TestPathsOnTestAllTypes(t *testing.T) {
 		assert.Equal(t, 3, n)
 		_, err = path("textList[9]").Bytes(msg)
 		assert.ErrorIs(t, err, ErrAbsent)
+		i16, n16, k, err := path("int16List").Scalars(msg)
+		require.NoError(t, err)
+		assert.Equal(t, Int16, k)
+		require.Equal(t, 2, n16)
+		assert.Equal(t, int16(-11111), int16(binary.LittleEndian.Uint16(i16[2:])), "in place, little-endian")
+		_, _, _, err = path("boolList").Scalars(msg)
+		assert.Error(t, err, "bit-packed")
+		_, _, _, err = path("textList").Scalars(msg)
+		assert.Error(t, err, "text is not a scalar")
 	}
 
 	// Unions and groups, in a message capnp writes.

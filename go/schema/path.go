@@ -412,3 +412,46 @@ func (p *Path) Len(msg []byte) (int, error) {
 	}
 	return int(binary.LittleEndian.Uint32(msg[pos+o:])), nil
 }
+
+// Scalars reads a vector (Cap'n Proto: list) or a fixed array of scalars as
+// a slice of msg: the elements' little-endian bytes (not aligned to the
+// element size in general), their count and their kind (enums as their
+// integer kind). A Cap'n Proto List(Bool) is bit-packed: read its elements
+// by index instead.
+func (p *Path) Scalars(msg []byte) ([]byte, int, Kind, error) {
+	el := p.leaf
+	if el.Kind != Vector && el.Kind != Array {
+		return nil, 0, 0, fmt.Errorf("schema: path %q reads a %s, not a vector of scalars", p.text, el.Kind)
+	}
+	k := el.Elem.scalarKind()
+	size := k.scalarSize()
+	if !k.IsScalar() || size == 0 {
+		return nil, 0, 0, fmt.Errorf("schema: path %q reads a vector of %s, not of scalars", p.text, el.Elem.Kind)
+	}
+	if p.root.Format == CapnProto {
+		return p.cpScalars(msg, k, size)
+	}
+	pos, absent, err := p.locate(msg)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if absent {
+		return nil, 0, 0, ErrAbsent
+	}
+	start, n := int64(pos), int64(el.Len)
+	if el.Kind == Vector { // pos is the offset field; the vector is where it leads
+		if pos < 0 || pos > len(msg)-4 {
+			return nil, 0, 0, fmt.Errorf("%w: offset at %d is outside the message", ErrMalformedPath, pos)
+		}
+		o := int(binary.LittleEndian.Uint32(msg[pos:]))
+		if o == 0 || int32(o) < 0 || pos+o > len(msg)-4 {
+			return nil, 0, 0, fmt.Errorf("%w: offset %d at %d leads outside the message", ErrMalformedPath, o, pos)
+		}
+		start, n = int64(pos+o)+4, int64(binary.LittleEndian.Uint32(msg[pos+o:]))
+	}
+	end := start + n*int64(size)
+	if start < 0 || end > int64(len(msg)) {
+		return nil, 0, 0, fmt.Errorf("%w: vector at %d runs past the message", ErrMalformedPath, start)
+	}
+	return msg[start:end:end], int(n), k, nil
+}

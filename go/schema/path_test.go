@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/binary"
 	"testing"
 	"unsafe"
 
@@ -54,6 +55,18 @@ func TestPathsOnMonster(t *testing.T) {
 	b, err := path("inventory").Bytes(mon)
 	require.NoError(t, err)
 	assert.Equal(t, []byte{0, 1, 2, 3, 4}, b)
+	longs, nl, k, err := path("vector_of_longs").Scalars(mon)
+	require.NoError(t, err)
+	assert.Equal(t, Int64, k)
+	require.Equal(t, 5, nl)
+	require.Len(t, longs, 5*8)
+	assert.Equal(t, int64(100000000), int64(binary.LittleEndian.Uint64(longs[4*8:])), "in place, little-endian")
+	_, _, _, err = path("testarrayofstring").Scalars(mon)
+	assert.Error(t, err, "strings are not scalars")
+	_, _, _, err = path("name").Scalars(mon)
+	assert.Error(t, err, "a string is not a vector")
+	_, _, _, err = path("vector_of_doubles").Scalars(mon[:len(mon)/2])
+	assert.Error(t, err, "truncated")
 	name, err := path("name").Bytes(mon)
 	require.NoError(t, err)
 	lo, hi := uintptr(unsafe.Pointer(&mon[0])), uintptr(unsafe.Pointer(&mon[len(mon)-1]))
@@ -95,7 +108,7 @@ func FuzzPathMonster(f *testing.F) {
 	f.Add(mon)
 	var paths []*Path
 	for _, p := range []string{"name", "hp", "pos.test3.a", "inventory[2]", "testarrayofstring[1]", "test.Monster.name",
-		"scalar_key_sorted_tables[1].id", "vector_of_longs[4]", "enemy.name"} {
+		"scalar_key_sorted_tables[1].id", "vector_of_longs[4]", "enemy.name", "vector_of_longs", "vector_of_doubles"} {
 		c, err := s.Root.Path(p)
 		require.NoError(f, err)
 		paths = append(paths, c)
@@ -106,6 +119,9 @@ func FuzzPathMonster(f *testing.F) {
 			_, _ = p.Bytes(msg)
 			_, _ = p.Float(msg)
 			_, _ = p.Len(msg)
+			if b, n, k, err := p.Scalars(msg); err == nil {
+				require.Len(t, b, n*k.scalarSize())
+			}
 		}
 	})
 }

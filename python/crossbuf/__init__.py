@@ -58,7 +58,6 @@ from .records import Codec, DType, Http, Level, LogEntry, Record, RecordType, Sa
 from .region import Frame, Region, RegionStats, unlink_shm
 from .schema import FieldPath, Layout, RecordView, Schema
 from .stream import StreamReader, StreamWriter
-from .views import LogEntryView, SampleView, TensorView, View
 
 #: The library's version, which is also the package's: both come from
 #: XB_VERSION_* in include/crossbuf.h.
@@ -100,10 +99,6 @@ __all__ = [
     "Sample",
     "Tensor",
     "Record",
-    "LogEntryView",
-    "SampleView",
-    "TensorView",
-    "View",
     "CrossbufError",
     "InvalidArgumentError",
     "ClosedError",

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from ctypes import byref, c_void_p
+from ctypes import byref, c_uint64, c_void_p
 from typing import Any
 
 import numpy as np
 
-from . import _lib
-from ._lib import LOG_ENTRY_FMT, SAMPLE_FMT, TENSOR_FMT, check_fork, lib, raise_status
+from . import _encode, _lib
+from ._lib import check_fork, lib, raise_status
 from .errors import InvalidArgumentError
-from .records import Record
-from .views import LogEntryView, SampleView, TensorView
+from .records import Codec, Record
 
 _local = threading.local()
-_SIZE = {1: 160, 2: 80, 3: 104}
 
 
 class _Scratch:
@@ -27,11 +25,26 @@ class _Scratch:
         if st:
             raise_status(st)
         self.handle = s.value
+        self.out = c_void_p()
+        self.out_len = c_uint64()
 
     def __del__(self, _forked: Any = _lib.forked, _free: Any = lib.xb_scratch_free) -> None:
         # defaults bind what interpreter shutdown may already have cleared
         if not _forked():
             _free(self.handle)
+
+    def record(self, rt: int) -> Record:
+        """The one record the last call wrote (msgspec copies it out)."""
+        n = self.out_len.value
+        data = (ctypes.c_char * n).from_address(self.out.value or 0) if n else b""
+        return _encode.unpack(rt, memoryview(data), many=False)  # type: ignore[no-any-return]
+
+
+def _scratch() -> _Scratch:
+    sc = getattr(_local, "scratch", None)
+    if sc is None:
+        sc = _local.scratch = _Scratch()
+    return sc
 
 
 def generate(record_type: int, seed: int, size: int = 0) -> Record:
@@ -40,31 +53,22 @@ def generate(record_type: int, seed: int, size: int = 0) -> Record:
     rt = _lib.record_type_arg(record_type)
     seed = _lib.check_int(seed, 0, _lib.U64_MAX, "seed")
     size = _lib.check_int(size, 0, _lib.U64_MAX, "size")
-    sc = getattr(_local, "scratch", None)
-    if sc is None:
-        sc = _local.scratch = _Scratch()
-    out = ctypes.create_string_buffer(_SIZE[rt])
-    st = lib.xb_generate(sc.handle, rt, seed, size, ctypes.addressof(out))
+    sc = _scratch()
+    st = lib.xb_generate(sc.handle, rt, seed, size, Codec.MSGPACK, byref(sc.out), byref(sc.out_len))
     if st:
         raise_status(st)
-    raw = out.raw
-    if rt == 1:
-        return LogEntryView(LOG_ENTRY_FMT.unpack_from(raw), None, 0).to_record()
-    if rt == 2:
-        return SampleView(SAMPLE_FMT.unpack_from(raw)).to_record()
-    return TensorView(TENSOR_FMT.unpack_from(raw), None, 0).to_record()
+    return sc.record(rt)
 
 
 def decode_bytes(codec: int, record_type: int, data: Any) -> Record:
-    """Decodes encoded bytes that are not in a region (from a socket, a file)
-    into a record that owns its data. The bytes are copied once into an
-    8-byte aligned buffer (Cap'n Proto needs the alignment)."""
+    """Decodes encoded bytes that are not in a region (from a socket, a file,
+    a channel frame's payload) into a record that owns its data. The bytes
+    are copied once into an 8-byte aligned buffer (Cap'n Proto needs the
+    alignment)."""
     check_fork()
     rt = _lib.record_type_arg(record_type)
     codec = _lib.codec_arg(codec)
-    sc = getattr(_local, "scratch", None)
-    if sc is None:
-        sc = _local.scratch = _Scratch()
+    sc = _scratch()
     try:
         raw = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     except TypeError as e:
@@ -72,14 +76,8 @@ def decode_bytes(codec: int, record_type: int, data: Any) -> Record:
     n = len(raw)
     aligned = np.empty((n + 7) // 8 or 1, dtype=np.uint64)
     aligned.view(np.uint8)[:n] = np.frombuffer(raw, dtype=np.uint8)
-    out = ctypes.create_string_buffer(_SIZE[rt])
-    st = lib.xb_decode_bytes(sc.handle, int(codec), rt, aligned.ctypes.data, n, ctypes.addressof(out))
+    st = lib.xb_decode_bytes(sc.handle, int(codec), rt, aligned.ctypes.data, n, Codec.MSGPACK, byref(sc.out),
+                             byref(sc.out_len))
     if st:
         raise_status(st)
-    raw_out = out.raw
-    # every pointer is into `aligned` or the scratch: copy all fields now
-    if rt == 1:
-        return LogEntryView(LOG_ENTRY_FMT.unpack_from(raw_out), None, 0).to_record()
-    if rt == 2:
-        return SampleView(SAMPLE_FMT.unpack_from(raw_out)).to_record()
-    return TensorView(TENSOR_FMT.unpack_from(raw_out), None, 0).to_record()
+    return sc.record(rt)

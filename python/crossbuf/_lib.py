@@ -15,10 +15,8 @@ from ctypes import (
     Structure,
     c_char,
     c_char_p,
-    c_float,
     c_int32,
     c_int64,
-    c_uint8,
     c_uint16,
     c_uint32,
     c_uint64,
@@ -54,44 +52,8 @@ class XbStr(Structure):
     _fields_ = [("ptr", c_void_p), ("len", c_uint64)]
 
 
-class XbKv(Structure):
-    _fields_ = [("key", XbStr), ("value", XbStr)]
-
-
-class XbHttp(Structure):
-    _fields_ = [("method", XbStr), ("path", XbStr), ("status", c_uint32), ("_pad0", c_uint32), ("latency_ns", c_int64)]
-
-
-class XbLogEntry(Structure):
-    _fields_ = [
-        ("timestamp_ns", c_int64),
-        ("level", c_int32),
-        ("_pad0", c_uint32),
-        ("service", XbStr),
-        ("host", XbStr),
-        ("message", XbStr),
-        ("trace_id", c_uint8 * 16),
-        ("tags", c_void_p),
-        ("n_tags", c_uint64),
-        ("attributes", c_void_p),
-        ("n_attributes", c_uint64),
-        ("http", XbHttp),
-    ]
-
-
-class XbSample(Structure):
-    _fields_ = [("timestamp_ns", c_int64), ("features", c_float * 16), ("label", c_int32), ("_pad0", c_uint32)]
-
-
-class XbTensor(Structure):
-    _fields_ = [
-        ("name", XbStr),
-        ("dtype", c_int32),
-        ("ndim", c_uint32),
-        ("shape", c_int64 * 8),
-        ("data", c_void_p),
-        ("data_len", c_uint64),
-    ]
+class XbArray(Structure):
+    _fields_ = [("ptr", c_void_p), ("len", c_uint64), ("dtype", c_int32), ("elem_size", c_uint32)]
 
 
 class XbFrame(Structure):
@@ -170,13 +132,7 @@ def _check_layout() -> None:
 
     checks = [
         ctypes.sizeof(XbStr) == 16,
-        ctypes.sizeof(XbKv) == 32,
-        ctypes.sizeof(XbHttp) == 48 and o(XbHttp, "latency_ns") == 40,
-        o(XbLogEntry, "service") == 16 and o(XbLogEntry, "trace_id") == 64 and o(XbLogEntry, "tags") == 80,
-        o(XbLogEntry, "attributes") == 96 and o(XbLogEntry, "http") == 112 and ctypes.sizeof(XbLogEntry) == 160,
-        o(XbSample, "features") == 8 and o(XbSample, "label") == 72 and ctypes.sizeof(XbSample) == 80,
-        o(XbTensor, "dtype") == 16 and o(XbTensor, "shape") == 24 and o(XbTensor, "data") == 88,
-        ctypes.sizeof(XbTensor) == 104,
+        ctypes.sizeof(XbArray) == 24 and o(XbArray, "dtype") == 16,
         o(XbFrame, "codec") == 40 and o(XbFrame, "payload") == 48 and ctypes.sizeof(XbFrame) == 64,
         o(XbRegionStats, "region_id") == 56 and ctypes.sizeof(XbRegionStats) == 72,
         o(XbChannelStats, "frames_published") == 24 and o(XbChannelStats, "dropped_frames") == 80,
@@ -190,16 +146,11 @@ def _check_layout() -> None:
 
 _check_layout()
 
-# struct formats of the same layouts, for reading many structs from one buffer
-# without a ctypes attribute access per field.
-LOG_ENTRY_FMT = struct.Struct("<qi4xQQQQQQ16sQQQQQQQQI4xq")
-SAMPLE_FMT = struct.Struct("<q16fi4x")
-TENSOR_FMT = struct.Struct("<QQiI8qQQ")
 # xb_frame as Frame's constructor takes it: offset, region_id, generation,
 # type_id, publish_ns, codec, payload, payload_len
 FRAME_FMT = struct.Struct("<5QH6x2Q")
 STR_FMT = struct.Struct("<QQ")
-assert LOG_ENTRY_FMT.size == 160 and SAMPLE_FMT.size == 80 and TENSOR_FMT.size == 104 and FRAME_FMT.size == 64
+assert FRAME_FMT.size == 64
 
 # ---- loading ---------------------------------------------------------------
 
@@ -248,12 +199,12 @@ _SIGS = {
     "xb_frame_get": ([_h, c_uint64, c_void_p], c_int32),
     "xb_frame_list": ([_h, _u64p, c_void_p, c_uint64, _u64p], c_int32),
     "xb_frame_append": ([_h, c_int32, c_uint64, c_void_p, c_uint64, c_void_p], c_int32),
-    "xb_encode": ([_h, c_int32, c_int32, c_void_p, c_uint64, c_void_p, _u64p], c_int32),
+    "xb_encode": ([_h, c_int32, c_int32, c_void_p, c_uint64, c_uint64, c_void_p, _u64p], c_int32),
     "xb_scratch_new": ([_hp], c_int32),
     "xb_scratch_free": ([_h], c_int32),
-    "xb_decode": ([_h, _h, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
-    "xb_decode_bytes": ([_h, c_int32, c_int32, c_void_p, c_uint64, c_void_p], c_int32),
-    "xb_generate": ([_h, c_int32, c_uint64, c_uint64, c_void_p], c_int32),
+    "xb_decode": ([_h, _h, c_void_p, c_uint64, c_int32, POINTER(c_void_p), _u64p], c_int32),
+    "xb_decode_bytes": ([_h, c_int32, c_int32, c_void_p, c_uint64, c_int32, POINTER(c_void_p), _u64p], c_int32),
+    "xb_generate": ([_h, c_int32, c_uint64, c_uint64, c_int32, POINTER(c_void_p), _u64p], c_int32),
     "xbp_debug_fault": ([c_int32], c_int32),  # private (go/capi/crossbuf_private.h): the fault test hook
     "xb_schema_load": ([c_void_p, c_uint64, c_int32, _hp], c_int32),
     "xb_schema_compile": ([c_char_p, POINTER(c_char_p), c_uint64, _hp], c_int32),

@@ -14,14 +14,14 @@ region carries (Schema.store_in) or given with --schema.
 from __future__ import annotations
 
 import argparse
-import base64
 import dataclasses
-import enum
 import json
 import os
 import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence
+
+import msgspec
 
 from . import _lib, errors
 from .channel import Channel
@@ -71,21 +71,6 @@ class _Types:
         return f"unknown type {f.type_id:#018x}"
 
 
-def _plain(v: Any) -> Any:
-    """A record as JSON-ready values (bytes in base64, as flatc writes them)."""
-    if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        return {k: _plain(x) for k, x in dataclasses.asdict(v).items()}
-    if isinstance(v, enum.Enum):
-        return v.name
-    if isinstance(v, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(v)).decode()
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    return v
-
-
 def _load_schemas(region: Region, files: Sequence[str]) -> List[Schema]:
     given = [Schema.load(f) for f in files]
     return given + Schema.from_region(region)  # --schema overrides: it is asked first
@@ -119,7 +104,7 @@ def cmd_cat(a: argparse.Namespace) -> int:
                 if s is not None:
                     out["value"] = json.loads(s.to_json(f))
                 elif f.codec in tuple(Codec) and f.type_id in tuple(RecordType):
-                    out["value"] = _plain(r.decode(f))
+                    out["value"] = msgspec.to_builtins(r.decode(f))  # the JSON codec's shape
                 else:
                     raise errors.UnknownTypeError(
                         f"no schema for type id {f.type_id:#018x}: pass --schema, or store the schema in the region")

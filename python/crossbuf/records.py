@@ -1,19 +1,13 @@
-"""The data model shared by every codec and language (see schemas/)."""
+"""The bundled records (LogEntry, Sample, Tensor), the data model every
+codec, language and benchmark shares (see schemas/)."""
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any, Dict, List, Tuple, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Tuple, Union
 
+import msgspec
 import numpy as np
-
-# slots=True needs Python 3.10; on 3.9 the dataclasses simply keep a __dict__.
-if TYPE_CHECKING:
-    from dataclasses import dataclass as _dataclass
-else:
-    _dataclass = (lambda cls: dataclass(slots=True)(cls)) if sys.version_info >= (3, 10) else dataclass
 
 
 class Codec(IntEnum):
@@ -95,16 +89,22 @@ SAMPLE_FEATURES = 16
 MAX_TENSOR_DIMS = 8
 
 
-@_dataclass
-class Http:
+# The records are msgspec Structs in the MessagePack shape of the bundled
+# records (go/codec/msgpack, the XB_CODEC_MSGPACK frames): the library hands
+# records over in that shape both ways, and msgspec builds and reads these
+# objects from it faster than anything else in Python. Their fields follow
+# schemas/crossbuf.fbs (python/tests/test_records.py checks them against
+# the bundled schema).
+
+
+class Http(msgspec.Struct):
     method: str = ""
     path: str = ""
     status: int = 0
     latency_ns: int = 0
 
 
-@_dataclass
-class LogEntry:
+class LogEntry(msgspec.Struct):
     """A structured log event of about 1 KB. attributes keep their order."""
 
     timestamp_ns: int = 0
@@ -113,34 +113,37 @@ class LogEntry:
     host: str = ""
     message: str = ""
     trace_id: bytes = bytes(TRACE_ID_LEN)
-    tags: List[str] = field(default_factory=list)
-    attributes: Dict[str, str] = field(default_factory=dict)
-    http: Http = field(default_factory=Http)
+    tags: List[str] = msgspec.field(default_factory=list)
+    attributes: Dict[str, str] = msgspec.field(default_factory=dict)
+    http: Http = msgspec.field(default_factory=Http)
 
-    record_type = RecordType.LOG_ENTRY
+    record_type: ClassVar[RecordType] = RecordType.LOG_ENTRY
 
 
-@_dataclass
-class Sample:
+class Sample(msgspec.Struct):
     """A small fixed record: 16 float32 features (values are exact float32)."""
 
     timestamp_ns: int = 0
-    features: List[float] = field(default_factory=lambda: [0.0] * SAMPLE_FEATURES)
+    features: List[float] = msgspec.field(default_factory=lambda: [0.0] * SAMPLE_FEATURES)
     label: int = 0
 
-    record_type = RecordType.SAMPLE
+    record_type: ClassVar[RecordType] = RecordType.SAMPLE
 
 
-@_dataclass
-class Tensor:
+class Tensor(msgspec.Struct):
     """A named n-dimensional array; data is row-major, little-endian."""
 
     name: str = ""
     dtype: DType = DType.U8
     shape: Tuple[int, ...] = ()
-    data: Union[bytes, memoryview] = b""
+    if TYPE_CHECKING:
+        # Encoding takes any bytes-like data without a copy (from_array);
+        # decoding always gives bytes, which is what msgspec is told.
+        data: Union[bytes, memoryview] = b""
+    else:
+        data: bytes = b""
 
-    record_type = RecordType.TENSOR
+    record_type: ClassVar[RecordType] = RecordType.TENSOR
 
     @classmethod
     def from_array(cls, name: str, array: np.ndarray) -> "Tensor":
@@ -152,16 +155,6 @@ class Tensor:
     def array(self) -> np.ndarray:
         """The data as a numpy array (no copy; read-only when data is bytes)."""
         return np.frombuffer(self.data, dtype=self.dtype.numpy).reshape(self.shape)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Tensor):
-            return NotImplemented
-        return (
-            self.name == other.name
-            and self.dtype == other.dtype
-            and tuple(self.shape) == tuple(other.shape)
-            and bytes(self.data) == bytes(other.data)
-        )
 
 
 Record = Union[LogEntry, Sample, Tensor]

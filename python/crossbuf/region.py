@@ -16,14 +16,13 @@ import msgspec
 import numpy as np
 
 from . import _encode, _lib, _registry, errors
-from ._lib import FRAME_FMT, LOG_ENTRY_FMT, SAMPLE_FMT, TENSOR_FMT, check_fork, lib, raise_status
+from ._lib import FRAME_FMT, check_fork, lib, raise_status
 from .records import Codec, Record
-from .views import LogEntryView, SampleView, TensorView, View
 
 _XB_OPEN_READ_ONLY = 1
 _LIST_BATCH = 256
-_STRUCT_SIZE = {1: 160, 2: 80, 3: 104}  # the bundled records' type ids and C struct sizes
-_ZERO_COPY = (False, True, True, False, False, False)  # by codec id
+_BUNDLED = _encode.CLASSES  # the bundled records' frame type ids
+_BUNDLED_CLASSES = frozenset(_BUNDLED.values())
 
 
 @dataclass(frozen=True)
@@ -133,8 +132,8 @@ def _buffer_arg(data: Any) -> Tuple[Any, int, Any]:
 class _ThreadState:
     """Per-thread decode scratch and reusable output buffers."""
 
-    __slots__ = ("busy", "frame", "frame_addr", "frame_mv", "frame_ref", "mn", "mn_ref", "mp", "mp_ref", "out",
-                 "out_addr", "out_c", "scratch", "val", "val_addr", "val_mv")
+    __slots__ = ("busy", "frame", "frame_addr", "frame_mv", "frame_ref", "mn", "mn_ref", "mp", "mp_ref", "scratch",
+                 "val", "val_addr", "val_mv")
 
     def __init__(self, scratch: int) -> None:
         self.scratch = scratch
@@ -142,7 +141,6 @@ class _ThreadState:
         # region memory, from before the library call until the results are
         # copied out: close() waits for it (see Region._enter).
         self.busy = False
-        self._grow_out(160 * 16)
         # Out-parameters of the schema calls, with their byref made once:
         # argument conversion is most of what a ctypes call costs.
         self.mp, self.mn = c_void_p(), c_uint64()
@@ -157,16 +155,6 @@ class _ThreadState:
         self.val = (ctypes.c_uint8 * 24)()
         self.val_mv = memoryview(self.val).cast("B")
         self.val_addr = ctypes.addressof(self.val)
-
-    def _grow_out(self, n: int) -> None:
-        self.out = bytearray(n)
-        self.out_c = (ctypes.c_char * n).from_buffer(self.out)
-        self.out_addr = ctypes.addressof(self.out_c)
-
-    def out_for(self, n: int) -> None:
-        if len(self.out) < n:
-            del self.out_c  # release the export before dropping the buffer
-            self._grow_out(max(n, 2 * len(self.out)))
 
 
 class Region:
@@ -604,14 +592,17 @@ class Region:
     def encode(self, record: Any, codec: int = Codec.FLATBUFFERS) -> Frame:
         """Encodes one record into a new frame.
 
-        A record class of a loaded Schema (schema["pkg.Type"]) is encoded by
+        A bundled record (LogEntry, Sample, Tensor) is encoded in codec. A
+        record class of a loaded Schema (schema["pkg.Type"]) is encoded by
         the schema engine as that type, in the schema's own format (codec is
-        ignored). A bundled record (LogEntry, Sample, Tensor) is encoded in
-        codec. A value its field cannot hold is InvalidRecordError naming the
-        field; nothing is committed then."""
+        ignored). A value its field cannot hold is InvalidRecordError naming
+        the field; nothing is committed then."""
+        if type(record) in _BUNDLED_CLASSES:
+            return self.encode_many((record,), codec)[0]
         if isinstance(record, msgspec.Struct):
             return _registry.schema_of_class(type(record)).encode(self, record)
-        return self.encode_many((record,), codec)[0]
+        raise errors.RecordTypeError(
+            f"not a crossbuf record: {type(record).__name__} (a bundled record or a Schema's record class)")
 
     def encode_many(self, records: Sequence[Record], codec: int = Codec.FLATBUFFERS) -> List[Frame]:
         """Encodes bundled records (all of one type) with one library call.
@@ -623,15 +614,10 @@ class Region:
         n = len(records)
         if n == 0:
             return []
-        rt = _encode.record_type(records[0])
-        for r in records:
-            if _encode.record_type(r) != rt:
-                raise errors.RecordTypeError("encode_many needs records of one type; got mixed")
+        rt, data = _encode.pack(records)
         frames_out = (_lib.XbFrame * n)()
         done = c_uint64()
-        packed, keep = _encode.pack(rt, records)
-        st = lib.xb_encode(h, codec, rt, ctypes.addressof(packed), n, ctypes.addressof(frames_out), byref(done))
-        del keep, packed
+        st = lib.xb_encode(h, codec, rt, data, len(data), n, ctypes.addressof(frames_out), byref(done))
         if st:
             try:
                 raise_status(st)
@@ -645,20 +631,19 @@ class Region:
     def decode(self, frame: Union[Frame, int]) -> Any:
         """One frame (a Frame or its offset) as a record that owns its data.
 
-        A frame of a type some loaded Schema holds decodes through the schema
-        engine into that schema's record class (schema["pkg.Type"]); a
-        frame whose type id no schema in this process holds is
-        UnknownTypeError naming the id. A bundled record frame (LogEntry,
-        Sample, Tensor) decodes into its bundled record."""
+        A bundled record frame (LogEntry, Sample, Tensor, any codec)
+        decodes into its bundled record. A frame of a type some loaded
+        Schema holds decodes through the schema engine into that schema's
+        record class (schema["pkg.Type"]); a frame whose type id no schema
+        in this process holds is UnknownTypeError naming the id."""
         f = frame if type(frame) is Frame and frame.region_id == self.id else self._lookup(frame)
         tid = f.type_id
-        if tid in _STRUCT_SIZE:
-            return self.view(f).to_record()
+        if tid in _BUNDLED:
+            return self._decode_bundled(tid, [f], many=False)
         return _registry.schema_for(tid)._record_of(f)
 
     def decode_many(self, frames: Iterable[Union[Frame, int]]) -> List[Any]:
-        """decode of each frame; the frames of one schema type take one
-        library call."""
+        """decode of each frame, with one library call per type present."""
         fs = [self._lookup(f) for f in frames]
         if not fs:
             self._handle()
@@ -669,25 +654,53 @@ class Region:
             groups.setdefault(f.type_id, []).append(i)
         for tid, idx in groups.items():
             sub = [fs[i] for i in idx]
-            recs = ([v.to_record() for v in self.view_many(sub)] if tid in _STRUCT_SIZE
+            recs = (self._decode_bundled(tid, sub, many=True) if tid in _BUNDLED
                     else _registry.schema_for(tid).to_records(sub))
             for i, r in zip(idx, recs):
                 out[i] = r
         return out
 
-    def view(self, frame: Union[Frame, int]) -> Any:
-        """One frame as a lazy view that reads each field when it is accessed.
+    def _decode_bundled(self, rt: int, fs: List[Frame], many: bool) -> Any:
+        """The bundled records of type rt in frames fs: the library writes
+        them as one MessagePack array into the scratch, msgspec builds the
+        objects from it (copying every string and byte out)."""
+        refs, _ = self._refs(fs)  # type: ignore[arg-type]
+        ts = self._enter()
+        try:
+            st = lib.xb_decode(self._h, ts.scratch, ctypes.addressof(refs), len(fs), Codec.MSGPACK, ts.mp_ref,
+                               ts.mn_ref)
+            if st:
+                raise_status(st)
+            data = (ctypes.c_char * ts.mn.value).from_address(ts.mp.value or 0)
+            recs = _encode.unpack(rt, data, many=True)
+        finally:
+            ts.busy = False
+        return recs if many else recs[0]
 
-        Bundled records: a LogEntryView, SampleView or TensorView, which read
-        FlatBuffers and Cap'n Proto frames in place (strings decoded from
-        region memory, TensorView.array a numpy array over it, no copy).
-        Frames of a loaded Schema: a RecordView, whose attributes read
-        through compiled paths (Schema.path). Views pin the mapping: the
-        region refuses to close while one is alive."""
+    def view(self, frame: Union[Frame, int]) -> Any:
+        """One frame as a lazy view that reads each field when it is accessed
+        (a RecordView: each attribute read goes through a compiled path, byte
+        vectors are memoryviews of region memory, no copy).
+
+        Frames of a loaded Schema read as that schema's type. FlatBuffers and
+        Cap'n Proto frames of the bundled records read as the bundled
+        schema's type (crossbuf.bundled: attributes a list of key/value
+        tables, as the schema has them). The baseline codecs (JSON,
+        MessagePack, Protobuf) have no in-place form: their frames decode
+        into the record. A view holds the frame, not its memory: after
+        close its reads raise ClosedError; the memoryviews it hands out
+        (byte vectors) pin the mapping, so the region refuses to close
+        while one is alive."""
+        self._handle()
         f = self._lookup(frame)
-        if f.type_id in _STRUCT_SIZE:
-            return self.view_many((f,))[0]
-        return _registry.schema_for(f.type_id).view(f)
+        tid = f.type_id
+        if tid in _BUNDLED:
+            if f.codec not in (Codec.FLATBUFFERS, Codec.CAPNP):
+                return self.decode(f)
+            from . import bundled  # bundled imports schema, which imports this module
+
+            return bundled.view(f)
+        return _registry.schema_for(tid).view(f)
 
     def _refs(self, frames: List[Union[Frame, int]]) -> Tuple["ctypes.Array[ctypes.c_char]", List[Frame]]:
         """The xb_frame array that names frames to the library, and the
@@ -697,55 +710,6 @@ class Region:
         for i, f in enumerate(fs):
             FRAME_FMT.pack_into(buf, FRAME_FMT.size * i, f.offset, f.region_id, f.generation, 0, 0, 0, 0, 0)
         return (ctypes.c_char * len(buf)).from_buffer(buf), fs
-
-    def _view(self, rt: int, frame: Frame, buf: Any, i: int) -> View:
-        if rt == 1:
-            t = LOG_ENTRY_FMT.unpack_from(buf, 160 * i)
-        elif rt == 2:
-            return SampleView(SAMPLE_FMT.unpack_from(buf, 80 * i))
-        else:
-            t = TENSOR_FMT.unpack_from(buf, 104 * i)
-        codec = frame.codec
-        if codec < 6 and _ZERO_COPY[codec]:
-            o = frame._paddr - self._base
-            payload = self._mv[o : o + frame._plen]
-            pa = frame._paddr
-        else:
-            payload, pa = None, 0
-        return LogEntryView(t, payload, pa) if rt == 1 else TensorView(t, payload, pa)
-
-    def view_many(self, frames: Iterable[Union[Frame, int]]) -> List[View]:
-        """Views of many bundled record frames, with one library call per
-        record type present."""
-        frames = list(frames)
-        if not frames:
-            self._handle()
-            return []
-        ts = self._enter()
-        try:
-            h = self._h
-            fs = [self._lookup(f) for f in frames]
-            n = len(fs)
-            types = {f.type_id for f in fs}
-            for rt in types:
-                if rt not in _STRUCT_SIZE:
-                    f = next(f for f in fs if f.type_id == rt)
-                    raise errors.RecordTypeError(
-                        f"frame at {f.offset} holds type {rt:#x}, not a bundled record: use view()")
-            out: List[Optional[View]] = [None] * n
-            for rt in sorted(types):
-                idx = [i for i in range(n) if fs[i].type_id == rt] if len(types) > 1 else list(range(n))
-                refs, _ = self._refs([fs[i] for i in idx])
-                ts.out_for(_STRUCT_SIZE[rt] * len(idx))
-                st = lib.xb_decode(h, ts.scratch, rt, ctypes.addressof(refs), len(idx), ts.out_addr)
-                if st:
-                    raise_status(st)
-                buf = ts.out
-                for k, i in enumerate(idx):
-                    out[i] = self._view(rt, fs[i], buf, k)
-            return out  # type: ignore[return-value]
-        finally:
-            ts.busy = False
 
 
 def _capacity(capacity: object) -> int:

@@ -23,8 +23,11 @@ from enum import IntFlag
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import msgspec
+import numpy as np
 
 from . import _lib, _registry, errors
+from ._encode import bad_field
+from ._encode import encode_msgpack as _encode_msgpack
 from ._lib import FRAME_FMT, check_fork, lib, raise_status
 from .channel import ChannelFrame, Subscriber
 from .records_gen import Classes
@@ -68,7 +71,6 @@ class _ThreadState:
 
 
 _decode_msgpack = msgspec.msgpack.Decoder().decode
-_encode_msgpack = msgspec.msgpack.Encoder().encode
 
 
 class Schema:
@@ -86,12 +88,16 @@ class Schema:
         self._lock = threading.Lock()
         # The schema is immutable: names and the root resolve once.
         self._ids: Dict[str, int] = {}
+        self._names: Dict[int, str] = {}
         self._root: Optional[int] = None
         self._records: Optional[Classes] = None
         self._decoders: Dict[int, Any] = {}
         self._paths: Dict[Tuple[int, str], FieldPath] = {}
         self._class_ids: Dict[type, int] = {}
         self._view_fields: Dict[Tuple[str, str], Optional[Tuple[int, Any]]] = {}
+        # Frame type id -> this schema's type id, for the bundled schema,
+        # whose types the per-record codecs write as type ids 1-3 (bundled.py).
+        self._aliases: Dict[int, int] = {}
         out = c_uint64()
         if lib.xb_schema_root_type(handle, byref(out)) == 0:
             self._root = out.value
@@ -259,6 +265,10 @@ class Schema:
 
     def type_name(self, type_id: int) -> str:
         """The fully-qualified name of a type id."""
+        name = self._names.get(type_id)
+        if name is not None:
+            self._handle()
+            return name
         tid = _lib.check_int(type_id, 0, _lib.U64_MAX, "type id", errors.UnknownTypeError)
         # The name lives in memory the schema owns: copy it before close()
         # in another thread may free it.
@@ -267,7 +277,8 @@ class Schema:
             st = lib.xb_schema_type_name(self._h, tid, ts.out_ref, ts.len_ref)
             if st:
                 raise_status(st)
-            return _string_at(ts.out.value or 0, ts.out_len.value).decode("utf-8")
+            name = self._names[tid] = _string_at(ts.out.value or 0, ts.out_len.value).decode("utf-8")
+            return name
         finally:
             ts.busy = False
 
@@ -374,12 +385,13 @@ class Schema:
     def _frame_type(self, frame: Union[Frame, ChannelFrame], type: Optional[TypeRef]) -> int:
         """The type id a frame's header names; RecordTypeError when type is
         given and is another."""
+        tid = self._aliases.get(frame.type_id, frame.type_id)
         if type is not None:
             want = self._resolve(type)
-            if want != frame.type_id:
+            if want != tid:
                 raise errors.RecordTypeError(
                     f"frame at offset {frame.offset} holds type {frame.type_id:#018x}, not {want:#018x}")
-        return frame.type_id
+        return tid
 
     def _transcode_frame(self, frame: Frame, type: Optional[TypeRef], msgpack: bool) -> bytes:
         self._frame_type(frame, type)
@@ -452,7 +464,7 @@ class Schema:
         """A message as an instance of its record_class: one library call
         writes MessagePack, and msgspec's typed decoder builds the objects."""
         if isinstance(message, (Frame, ChannelFrame)) and type is None:
-            tid = message.type_id
+            tid = self._aliases.get(message.type_id, message.type_id)
         else:
             tid = self._resolve(type)
         dec = self._decoders.get(tid)
@@ -466,7 +478,7 @@ class Schema:
     def _record_of(self, frame: Frame) -> Any:
         """to_record of a Frame as the type its header names: the hot path
         of Region.decode, with the per-thread argument buffers."""
-        tid = frame.type_id
+        tid = self._aliases.get(frame.type_id, frame.type_id)
         dec = self._decoders.get(tid)
         if dec is None:
             dec = self._decoder(tid)
@@ -498,7 +510,7 @@ class Schema:
         """to_record of many frames of one region: frames of one type take
         one library call and one typed decode."""
         fs = list(frames)
-        tids = {f.type_id for f in fs if isinstance(f, Frame)}
+        tids = {self._aliases.get(f.type_id, f.type_id) for f in fs if isinstance(f, Frame)}
         if len(tids) != 1 or len(fs) == 1:
             return [self.to_record(f) for f in fs]
         tid = tids.pop()
@@ -515,8 +527,8 @@ class Schema:
         too."""
         if not isinstance(frame, Frame):
             raise errors.InvalidArgumentError(f"view takes a Frame, not {frame.__class__.__name__}")
-        name = self.type_name(frame.type_id)
-        return RecordView(self, frame, frame.type_id, name, "")
+        tid = self._aliases.get(frame.type_id, frame.type_id)
+        return RecordView(self, frame, tid, self.type_name(tid), "")
 
     def _view_field(self, type_name: str, name: str) -> Optional[Tuple[int, Any]]:
         key = (type_name, name)
@@ -548,7 +560,7 @@ class Schema:
             data = _encode_msgpack(value)
         except (TypeError, ValueError, OverflowError) as e:
             raise errors.InvalidRecordError(
-                f"encode {self.type_name(tid)}: {_bad_field(value, '') or str(e)}") from None
+                f"encode {self.type_name(tid)}: {bad_field(value, '') or str(e)}") from None
         h = self._handle()
         rh = region._handle()
         ts = region._enter()
@@ -624,42 +636,6 @@ class Schema:
             del refs
 
 
-_I64_MIN = -(1 << 63)
-
-
-def _bad_field(value: Any, path: str) -> Optional[str]:
-    """Where in value (a record, dict, list) the leaf MessagePack cannot
-    hold is, and why: "tags[2]: ..." (None if no leaf fails alone). Run only
-    after an encode failed, so the common case pays nothing."""
-    if isinstance(value, msgspec.Struct):
-        items: Iterable[Tuple[str, Any]] = ((f"{path}.{k}" if path else k, getattr(value, k))
-                                            for k in value.__struct_fields__)
-    elif isinstance(value, dict):
-        items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
-    elif isinstance(value, (list, tuple)):
-        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
-    else:
-        where = path or "value"
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as e:
-                return f"{where}: a lone surrogate at index {e.start} is not UTF-8 (strings are stored as UTF-8)"
-            return None
-        if isinstance(value, int) and not isinstance(value, bool) and not _I64_MIN <= value <= _lib.U64_MAX:
-            return f"{where}: {value} is outside every integer field's range"
-        try:
-            _encode_msgpack(value)
-        except (TypeError, ValueError, OverflowError) as e:
-            return f"{where}: {e}"
-        return None
-    for p, v in items:
-        why = _bad_field(v, p)
-        if why:
-            return why
-    return None
-
-
 def _decode(b: bytes) -> Any:
     try:
         return _decode_msgpack(b)
@@ -670,20 +646,28 @@ def _decode(b: bytes) -> Any:
 __all__ = ["Schema", "Layout", "FieldPath", "RecordView"]
 
 
-_VALUE_INT, _VALUE_UINT, _VALUE_FLOAT, _VALUE_BYTES, _VALUE_STRING = 1, 2, 3, 4, 5
+_VALUE_INT, _VALUE_UINT, _VALUE_FLOAT, _VALUE_BYTES, _VALUE_STRING, _VALUE_ARRAY = 1, 2, 3, 4, 5, 6
 _SPAN = struct.Struct("<QQ")
 _SCALAR_FMT = {_VALUE_INT: struct.Struct("<q"), _VALUE_UINT: struct.Struct("<Q"), _VALUE_FLOAT: struct.Struct("<d")}
 _VALUE_CTYPES: Dict[int, Any] = {_VALUE_INT: ctypes.c_int64, _VALUE_UINT: ctypes.c_uint64, _VALUE_FLOAT: ctypes.c_double,
-                                 _VALUE_BYTES: _lib.XbStr, _VALUE_STRING: _lib.XbStr}
+                                 _VALUE_BYTES: _lib.XbStr, _VALUE_STRING: _lib.XbStr, _VALUE_ARRAY: _lib.XbArray}
+# numpy dtypes of XB_DTYPE_* (XB_DTYPE_BOOL is one byte, 0 or 1)
+_NUMPY_DTYPES = [np.dtype(t) for t in ("|u1", "|i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8", "<f2", "<f4", "<f8", "?")]
+
+
+def _array(mv: memoryview, dtype: int) -> np.ndarray:
+    """A read-only numpy array over mv (region or ring memory: no copy)."""
+    return np.frombuffer(mv, dtype=_NUMPY_DTYPES[dtype])
 
 
 class FieldPath:
     """One field of a message type, compiled once (Schema.path). Reads walk
     only to the field, bounds-checked. Bytes (FlatBuffers [ubyte] and
     [byte], Cap'n Proto Data) come back as read-only memoryviews of region
-    or channel memory, no copy (np.frombuffer makes them arrays); like
-    payloads they pin the mapping until dropped, and a channel's are
-    released with the frame. Strings are decoded into str. Frames received
+    or channel memory, no copy (np.frombuffer makes them arrays); other
+    vectors, lists and fixed arrays of scalars as read-only numpy arrays
+    over that memory, also no copy. Like payloads they pin the mapping until
+    dropped, and a channel's are released with the frame. Strings are decoded into str. Frames received
     from a channel read the same way as a region's; under the overwrite
     policy use what was read only when the subscriber's next release()
     does not raise OverrunError."""
@@ -705,8 +689,8 @@ class FieldPath:
     def read(self, frame: Union[Frame, ChannelFrame]) -> Any:
         """The field's value in frame (None where the message lacks it and it
         has no default)."""
-        if type(frame) is not Frame:
-            if type(frame) is ChannelFrame:
+        if type(frame) is not Frame or self._kind == _VALUE_ARRAY:
+            if type(frame) is ChannelFrame and self._kind != _VALUE_ARRAY:
                 return self._read_one_received(frame)
             return self.read_many([frame])[0]
         region = frame._region
@@ -789,6 +773,9 @@ class FieldPath:
                 raise_status(st)
             if self._kind == _VALUE_BYTES:
                 return [region._view_of(v.ptr or 0, v.len) if p else None for v, p in zip(out, present)]
+            if self._kind == _VALUE_ARRAY:
+                return [_array(region._view_of(v.ptr or 0, v.len * v.elem_size), v.dtype) if p else None
+                        for v, p in zip(out, present)]  # fmt: skip
             if self._kind == _VALUE_STRING:
                 try:
                     return [_string_at(v.ptr or 0, v.len).decode("utf-8") if p else None for v, p in zip(out, present)]
@@ -831,6 +818,10 @@ class FieldPath:
             base = sub._ch._base
             return [sub._payload_view(v.ptr - base, v.len) if p and v.len else (memoryview(b"") if p else None)
                     for v, p in zip(out, present)]  # fmt: skip
+        if self._kind == _VALUE_ARRAY:
+            base = sub._ch._base
+            return [_array(sub._payload_view(v.ptr - base, v.len * v.elem_size) if v.len else memoryview(b""), v.dtype)
+                    if p else None for v, p in zip(out, present)]  # fmt: skip
         if self._kind == _VALUE_STRING:
             try:
                 return [_string_at(v.ptr or 0, v.len).decode("utf-8") if p else None for v, p in zip(out, present)]
@@ -877,18 +868,29 @@ def _view_how(classes: Classes, type_name: str, name: str) -> Optional[Tuple[int
     kind = t["kind"]
     if kind in ("table", "struct", "group"):
         return _VIEW_NESTED, str(t["type"])
-    if kind in ("vector", "array", "union") and not (kind == "vector" and t["elem"]["kind"] == "uint8"):
+    if kind in ("vector", "array"):
+        # Bytes and vectors of numbers read in place (memoryview, numpy);
+        # bools too (Cap'n Proto packs them in bits), and the rest, decode.
+        if t["elem"]["kind"] in _ARRAY_KINDS:
+            return _VIEW_PATH, None
+        return _VIEW_RECORD, None
+    if kind == "union":
         return _VIEW_RECORD, None
     return _VIEW_PATH, classes.enums.get(str(t.get("type")))
+
+
+_ARRAY_KINDS = frozenset(("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64",
+                          "enum"))
 
 
 class RecordView:
     """A lazy view of one frame of a loaded schema (Schema.view,
     Region.view). An attribute read compiles its path once per schema and
     reads only that field; a nested table or struct reads as a view; a
-    vector or union field decodes that whole record once and reads it from
-    there. Byte vectors are memoryviews of region memory (see FieldPath),
-    which pin the mapping; other values are copies."""
+    vector of numbers reads in place as a numpy array, byte vectors as
+    memoryviews (see FieldPath), which pin the mapping; any other vector,
+    and a union, decodes that whole record once and reads it from there.
+    Other values are copies."""
 
     __slots__ = ("_frame", "_prefix", "_record", "_schema", "_tid", "_type")
 

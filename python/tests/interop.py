@@ -1,6 +1,6 @@
 """Encoders and decoders built on the official libraries (flatbuffers, pycapnp,
 protobuf, json, msgpack) for the interop tests. Each returns or takes the
-crossbuf dataclasses."""
+crossbuf records."""
 
 from __future__ import annotations
 

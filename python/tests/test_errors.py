@@ -36,9 +36,19 @@ def test_truncated_and_garbage_frames_are_malformed(region: xb.Region, codec: xb
     for data in bad:
         f = region.append_raw(codec, rt, data)
         with pytest.raises(xb.MalformedError):
-            region.view(f)
+            region.decode(f)
         with pytest.raises(xb.MalformedError):
-            region.view_many([f])
+            region.decode_many([f])
+        if codec.zero_copy:
+            # A view reads only the way to one field, bounds-checked: it
+            # fails if that way leaves the bytes, else reads what is there.
+            field = "name" if rt == xb.RecordType.TENSOR else "label" if rt == xb.RecordType.SAMPLE else "service"
+            try:
+                got = getattr(region.view(f), field)
+            except xb.MalformedError:
+                pass
+            else:
+                assert got is None or isinstance(got, (int, str))
         del f
 
 
@@ -120,7 +130,7 @@ def test_region_full_keeps_earlier_frames() -> None:
     done = ei.value.frames  # type: ignore[attr-defined]
     del ei
     assert 0 < len(done) < len(recs)
-    assert [v.to_record() for v in r.view_many(done)] == recs[: len(done)]
+    assert r.decode_many(done) == recs[: len(done)]
     assert len(list(r.frames())) == len(done)
     with pytest.raises(xb.RegionFullError):
         r.encode(xb.testdata.tensor(1, 1 << 20))
@@ -135,7 +145,7 @@ def test_file_region_of_another_layout_version(tmp_path) -> None:
         off = f.offset
         del f
     with xb.Region.open_file(p) as r:  # reopens fine
-        assert r.view(off).to_record() == xb.testdata.sample(1)
+        assert r.decode(off) == xb.testdata.sample(1)
     raw = bytearray(p.read_bytes())
     assert int.from_bytes(raw[8:12], "little") == xb.LAYOUT_VERSION
     raw[8:12] = (99).to_bytes(4, "little")
@@ -157,7 +167,5 @@ def test_debug_fault_is_internal_error(kind: int) -> None:
         xb.debug_fault(kind)
     # the process survives and the library still works
     with xb.Region.anonymous(1 << 16) as r:
-        v = r.view(r.encode(xb.testdata.sample(7)))
-        assert v.to_record() == xb.testdata.sample(7)
-        del v
+        assert r.decode(r.encode(xb.testdata.sample(7))) == xb.testdata.sample(7)
     assert np.isfinite(1.0)

@@ -10,6 +10,7 @@ import socket
 import threading
 from typing import List
 
+import msgspec
 import pytest
 
 import crossbuf as xb
@@ -107,7 +108,7 @@ def test_offsets_are_range_checked() -> None:
             with pytest.raises(xb.OutOfRangeError):
                 r.view(bad)
             with pytest.raises(xb.OutOfRangeError):
-                r.view_many([bad])
+                r.decode_many([bad])
         with pytest.raises(xb.OutOfRangeError):
             r.frame("12")  # type: ignore[arg-type]
         del f
@@ -183,6 +184,31 @@ def test_failed_calls_commit_nothing(region: xb.Region) -> None:
     assert (after.frame_count, after.used) == (before.frame_count, before.used)
 
 
+@pytest.mark.parametrize("codec", list(xb.Codec), ids=lambda c: c.name)
+def test_bundled_record_values_are_checked(region: xb.Region, codec: xb.Codec) -> None:
+    """A value its field cannot hold is InvalidRecordError naming the
+    field, in every codec, and nothing is committed."""
+    e = testdata.log_entry(1)
+    bad = [
+        (msgspec.structs.replace(e, timestamp_ns=2**64 + 5), "timestamp_ns"),
+        (msgspec.structs.replace(e, timestamp_ns=2**63), "timestamp_ns"),
+        (msgspec.structs.replace(e, service="a\ud800"), "service"),
+        (msgspec.structs.replace(e, tags=["x", 7]), "tags"),
+        (msgspec.structs.replace(e, trace_id=b"\0" * 15), "trace_id"),
+        (msgspec.structs.replace(e, http=xb.Http(status=2**32)), "status"),
+        (xb.Sample(features=[0.0, 1e39] + [0.0] * 14), r"features\[1\]"),
+        (xb.Sample(features=[0.0] * 15), "features"),
+        (xb.Sample(label=2**31), "label"),
+        (xb.Tensor("t", xb.DType.F32, (3,), b"\0" * 8), "Tensor"),
+    ]
+    before = region.stats()
+    for rec, where in bad:
+        with pytest.raises(xb.InvalidRecordError, match=where):
+            region.encode(rec, codec)
+    after = region.stats()
+    assert (after.frame_count, after.used) == (before.frame_count, before.used)
+
+
 @pytest.mark.parametrize(
     "call",
     [
@@ -212,7 +238,7 @@ def test_bad_arguments_on_a_region(region: xb.Region) -> None:
     for call in (
         lambda: region.decode(2**40),
         lambda: region.view(-1),
-        lambda: region.view_many([2**64]),
+        lambda: region.decode_many([2**64]),
         lambda: region.encode(testdata.log_entry(1), 2**40),
         lambda: region.encode(testdata.log_entry(1), -3),
         lambda: region.append_raw(1, -1, b"x"),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 import crossbuf as xb
 
 from conftest import ALL_CODECS, records_of
-from interop import BUILD, READ
+from interop import BUILD, READ, fb_build
 
 
 @pytest.mark.parametrize("rt", list(xb.RecordType), ids=lambda r: r.name)
@@ -28,7 +29,7 @@ def test_crossbuf_reads_official_bytes(region: xb.Region, codec: xb.Codec, rt: x
         frame = region.append_raw(codec, rt, data)
         assert frame.codec == codec and frame.type_id == rt
         assert bytes(frame.payload) == data
-        assert region.view(frame).to_record() == rec
+        assert region.decode(frame) == rec
         del frame
 
 
@@ -50,3 +51,16 @@ def test_decode_bytes_outside_a_region(codec: xb.Codec, rt: xb.RecordType) -> No
         assert xb.decode_bytes(codec, rt, memoryview(b"\0" + data)[1:]) == rec  # unaligned input
     with pytest.raises(xb.MalformedError):
         xb.decode_bytes(codec, rt, b"\xff" * 40)
+
+
+def test_text_that_is_not_utf8_is_malformed_when_decoded(region: xb.Region) -> None:
+    """A string another writer stored that is not UTF-8: decode is
+    MalformedError naming the field (records hold str), and so is reading it
+    in place."""
+    rec = msgspec.structs.replace(xb.testdata.log_entry(1), service=b"bad \xff")  # what fb_build stores as is
+    f = region.append_raw(xb.Codec.FLATBUFFERS, xb.RecordType.LOG_ENTRY, fb_build(rec))
+    with pytest.raises(xb.MalformedError, match="service"):
+        region.decode(f)
+    with pytest.raises(xb.MalformedError, match="UTF-8"):
+        region.view(f).service  # noqa: B018
+    del f

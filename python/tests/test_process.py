@@ -37,7 +37,7 @@ def test_forked_child_gets_fork_error(region: xb.Region) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 10, "the child did not get ForkError from every call"
     # the parent is unaffected
-    assert region.view(off).to_record() == xb.testdata.log_entry(1)
+    assert region.decode(off) == xb.testdata.log_entry(1)
 
 
 def test_threads_decode_concurrently(region: xb.Region) -> None:
@@ -51,7 +51,7 @@ def test_threads_decode_concurrently(region: xb.Region) -> None:
     def work() -> None:
         try:
             for _ in range(5):
-                got = [v.to_record() for v in region.view_many(frames)]
+                got = region.decode_many(frames)
                 assert got == expect
                 for f, e in zip(frames[::7], expect[::7]):
                     assert region.view(f).message == e.message
@@ -78,8 +78,8 @@ def _read_until(region: xb.Region, count: int, timeout: float = 60.0) -> list:
             assert time.monotonic() < deadline, f"only {len(got)} of {count} frames arrived"
             time.sleep(0.001)
             continue
-        for f, v in zip(batch, region.view_many(batch)):
-            got.append((f.codec, v.to_record()))
+        for f, rec in zip(batch, region.decode_many(batch)):
+            got.append((f.codec, rec))
         del batch
     return got
 
@@ -143,7 +143,7 @@ def test_python_writer_process(shm_name: str) -> None:
         got = _read_until(region, count)
         assert p.stdout.readline().strip() == "done"
         _check_frames(got, count)
-        assert [v.service for v in region.view_many(list(region.frames())[:5])] == [
+        assert [region.view(f).service for f in list(region.frames())[:5]] == [
             xb.testdata.log_entry(i).service for i in range(5)
         ]
         close_region(region)

@@ -34,6 +34,8 @@ package msgpack
 import (
 	"errors"
 	"fmt"
+	"math"
+	"unsafe"
 
 	"github.com/tinylib/msgp/msgp"
 
@@ -303,7 +305,35 @@ func appendTensor(b []byte, t *record.Tensor) []byte {
 }
 
 // Decode implements codec.Codec.
-func (c *Codec) Decode(b []byte, out record.Record) (err error) {
+func (c *Codec) Decode(b []byte, out record.Record) error { return decode(b, out, false) }
+
+// DecodeAliased is Decode with out's strings and byte slices aliasing b, as
+// a zero-copy codec's: no allocation per field, and out is valid only while
+// b is unchanged. For records handed over in MessagePack (the C ABI's
+// xb_encode), read once and encoded at once.
+func (c *Codec) DecodeAliased(b []byte, out record.Record) error { return decode(b, out, true) }
+
+// reader reads the strings and bytes of one decode: copies, or aliases of
+// the input.
+type reader bool
+
+func (alias reader) str(b []byte) (string, []byte, error) {
+	if !alias {
+		return msgp.ReadStringBytes(b)
+	}
+	v, rest, err := msgp.ReadStringZC(b)
+	return unsafe.String(unsafe.SliceData(v), len(v)), rest, err
+}
+
+func (alias reader) bytes(b []byte) ([]byte, []byte, error) {
+	v, rest, err := msgp.ReadBytesZC(b)
+	if err == nil && !alias {
+		v = append([]byte(nil), v...)
+	}
+	return v, rest, err
+}
+
+func decode(b []byte, out record.Record, alias reader) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = codec.Malformedf("msgpack: panic while decoding: %v", p)
@@ -312,11 +342,11 @@ func (c *Codec) Decode(b []byte, out record.Record) (err error) {
 	var rest []byte
 	switch r := out.(type) {
 	case *record.LogEntry:
-		rest, err = decodeLog(b, r)
+		rest, err = decodeLog(b, r, alias)
 	case *record.Sample:
 		rest, err = decodeSample(b, r)
 	case *record.Tensor:
-		rest, err = decodeTensor(b, r)
+		rest, err = decodeTensor(b, r, alias)
 	default:
 		return fmt.Errorf("%w: %T", codec.ErrRecordType, out)
 	}
@@ -363,7 +393,7 @@ func mapHeader(b []byte) (int, []byte, error) {
 	return int(n), b, nil
 }
 
-func decodeLog(b []byte, e *record.LogEntry) ([]byte, error) {
+func decodeLog(b []byte, e *record.LogEntry, rd reader) ([]byte, error) {
 	n, b, err := mapHeader(b)
 	if err != nil {
 		return b, err
@@ -383,45 +413,47 @@ func decodeLog(b []byte, e *record.LogEntry) ([]byte, error) {
 			l, b, err = msgp.ReadInt32Bytes(b)
 			e.Level = record.Level(l)
 		case "service":
-			e.Service, b, err = msgp.ReadStringBytes(b)
+			e.Service, b, err = rd.str(b)
 		case "host":
-			e.Host, b, err = msgp.ReadStringBytes(b)
+			e.Host, b, err = rd.str(b)
 		case "message":
-			e.Message, b, err = msgp.ReadStringBytes(b)
+			e.Message, b, err = rd.str(b)
 		case "trace_id":
 			b, err = msgp.ReadExactBytes(b, e.TraceID[:])
 			traceID = true
 		case "tags":
 			var m int
 			if m, b, err = arrayHeader(b); err != nil {
-				return b, err
+				break
 			}
 			e.Tags = e.Tags[:0]
 			for j := 0; j < m; j++ {
 				var s string
-				if s, b, err = msgp.ReadStringBytes(b); err != nil {
-					return b, err
+				if s, b, err = rd.str(b); err != nil {
+					err = fmt.Errorf("element %d: %w", j, err)
+					break
 				}
 				e.Tags = append(e.Tags, s)
 			}
 		case "attributes":
 			var m int
 			if m, b, err = mapHeader(b); err != nil {
-				return b, err
+				break
 			}
 			e.Attributes = e.Attributes[:0]
 			for j := 0; j < m; j++ {
 				var a record.Attribute
-				if a.Key, b, err = msgp.ReadStringBytes(b); err != nil {
-					return b, err
+				if a.Key, b, err = rd.str(b); err == nil {
+					a.Value, b, err = rd.str(b)
 				}
-				if a.Value, b, err = msgp.ReadStringBytes(b); err != nil {
-					return b, err
+				if err != nil {
+					err = fmt.Errorf("entry %d: %w", j, err)
+					break
 				}
 				e.Attributes = append(e.Attributes, a)
 			}
 		case "http":
-			b, err = decodeHTTP(b, &e.HTTP)
+			b, err = decodeHTTP(b, &e.HTTP, rd)
 		default:
 			b, err = msgp.Skip(b)
 		}
@@ -435,7 +467,7 @@ func decodeLog(b []byte, e *record.LogEntry) ([]byte, error) {
 	return b, nil
 }
 
-func decodeHTTP(b []byte, h *record.HTTP) ([]byte, error) {
+func decodeHTTP(b []byte, h *record.HTTP, rd reader) ([]byte, error) {
 	n, b, err := mapHeader(b)
 	if err != nil {
 		return b, err
@@ -448,9 +480,9 @@ func decodeHTTP(b []byte, h *record.HTTP) ([]byte, error) {
 		}
 		switch string(k) {
 		case "method":
-			h.Method, b, err = msgp.ReadStringBytes(b)
+			h.Method, b, err = rd.str(b)
 		case "path":
-			h.Path, b, err = msgp.ReadStringBytes(b)
+			h.Path, b, err = rd.str(b)
 		case "status":
 			h.Status, b, err = msgp.ReadUint32Bytes(b)
 		case "latency_ns":
@@ -483,7 +515,7 @@ func decodeSample(b []byte, s *record.Sample) ([]byte, error) {
 		case "features":
 			var m int
 			if m, b, err = arrayHeader(b); err != nil {
-				return b, err
+				break
 			}
 			if m != record.SampleFeatures {
 				return b, codec.Malformedf("msgpack Sample: %d features, want %d", m, record.SampleFeatures)
@@ -491,7 +523,10 @@ func decodeSample(b []byte, s *record.Sample) ([]byte, error) {
 			for j := range s.Features {
 				var f float64
 				if f, b, err = msgp.ReadFloat64Bytes(b); err != nil {
-					return b, err
+					return b, fmt.Errorf("features[%d]: %w", j, err)
+				}
+				if math.Abs(f) > math.MaxFloat32 && !math.IsInf(f, 0) {
+					return b, fmt.Errorf("features[%d] = %g does not fit a float32", j, f)
 				}
 				s.Features[j] = float32(f)
 			}
@@ -511,7 +546,7 @@ func decodeSample(b []byte, s *record.Sample) ([]byte, error) {
 	return b, nil
 }
 
-func decodeTensor(b []byte, t *record.Tensor) ([]byte, error) {
+func decodeTensor(b []byte, t *record.Tensor, rd reader) ([]byte, error) {
 	n, b, err := mapHeader(b)
 	if err != nil {
 		return b, err
@@ -526,7 +561,7 @@ func decodeTensor(b []byte, t *record.Tensor) ([]byte, error) {
 		}
 		switch string(k) {
 		case "name":
-			t.Name, b, err = msgp.ReadStringBytes(b)
+			t.Name, b, err = rd.str(b)
 		case "dtype":
 			var d int32
 			d, b, err = msgp.ReadInt32Bytes(b)
@@ -534,22 +569,20 @@ func decodeTensor(b []byte, t *record.Tensor) ([]byte, error) {
 		case "shape":
 			var m int
 			if m, b, err = arrayHeader(b); err != nil {
-				return b, err
+				break
 			}
 			if m > record.MaxTensorDims {
-				return b, codec.Malformedf("msgpack Tensor: %d dims", m)
+				return b, codec.Malformedf("msgpack Tensor: shape has %d dims, at most %d", m, record.MaxTensorDims)
 			}
 			t.Shape = make([]int64, m)
 			for j := range t.Shape {
 				if t.Shape[j], b, err = msgp.ReadInt64Bytes(b); err != nil {
-					return b, err
+					err = fmt.Errorf("element %d: %w", j, err)
+					break
 				}
 			}
 		case "data":
-			var v []byte
-			if v, b, err = msgp.ReadBytesZC(b); err == nil {
-				t.Data = append([]byte(nil), v...)
-			}
+			t.Data, b, err = rd.bytes(b)
 		default:
 			b, err = msgp.Skip(b)
 		}
