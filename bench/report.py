@@ -231,7 +231,7 @@ def compute_targets(cells: List[Cell]) -> List[Target]:
         x = find(bd, format=f, lib="crossbuf", op="decode-full", variant="record", data="pool", record="LogEntry")
         best = fastest(py, op="decode-full", variant="record", data="pool", record="LogEntry")
         who = f"{best.lib} {best.format}" if best else "—"
-        out.append(faster_target(f"Python {f} decode-full LogEntry to the dataclass: faster than the fastest native "
+        out.append(faster_target(f"Python {f} decode-full LogEntry to the record: faster than the fastest native "
                                  f"({who})", x, best))  # fmt: skip
         off = find(py, format=f, lib=official, op="decode-full", variant="record", data="pool", record="LogEntry")
         out.append(ratio_target(f"Python {f} decode-full LogEntry ≥ 10× faster than official {official}", off, x,

@@ -23,6 +23,7 @@ _XB_OPEN_READ_ONLY = 1
 _LIST_BATCH = 256
 _BUNDLED = _encode.CLASSES  # the bundled records' frame type ids
 _BUNDLED_CLASSES = frozenset(_BUNDLED.values())
+_xb_decode = lib.xb_decode
 
 
 @dataclass(frozen=True)
@@ -664,15 +665,20 @@ class Region:
         """The bundled records of type rt in frames fs: the library writes
         them as one MessagePack array into the scratch, msgspec builds the
         objects from it (copying every string and byte out)."""
-        refs, _ = self._refs(fs)  # type: ignore[arg-type]
+        n = len(fs)
+        refs = self._refs(fs)[0] if n > 1 else None  # type: ignore[arg-type]
         ts = self._enter()
         try:
-            st = lib.xb_decode(self._h, ts.scratch, ctypes.addressof(refs), len(fs), Codec.MSGPACK, ts.mp_ref,
-                               ts.mn_ref)
+            if refs is None:  # one frame: the thread's reused xb_frame
+                f = fs[0]
+                FRAME_FMT.pack_into(ts.frame_mv, 0, f.offset, f.region_id, f.generation, 0, 0, 0, 0, 0)
+                addr = ts.frame_addr
+            else:
+                addr = ctypes.addressof(refs)
+            st = _xb_decode(self._h, ts.scratch, addr, n, Codec.MSGPACK, ts.mp_ref, ts.mn_ref)
             if st:
                 raise_status(st)
-            data = (ctypes.c_char * ts.mn.value).from_address(ts.mp.value or 0)
-            recs = _encode.unpack(rt, data, many=True)
+            recs = _encode.unpack(rt, (ctypes.c_char * ts.mn.value).from_address(ts.mp.value or 0), many=True)
         finally:
             ts.busy = False
         return recs if many else recs[0]

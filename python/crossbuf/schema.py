@@ -777,10 +777,7 @@ class FieldPath:
                 return [_array(region._view_of(v.ptr or 0, v.len * v.elem_size), v.dtype) if p else None
                         for v, p in zip(out, present)]  # fmt: skip
             if self._kind == _VALUE_STRING:
-                try:
-                    return [_string_at(v.ptr or 0, v.len).decode("utf-8") if p else None for v, p in zip(out, present)]
-                except UnicodeDecodeError as e:
-                    raise errors.MalformedError(f"{self.text}: invalid UTF-8: {e}") from None
+                return self._strings(out, present, n, region._mv, region._base)
             return [v if p else None for v, p in zip(out, present)]
         finally:
             ts.busy = False
@@ -823,11 +820,24 @@ class FieldPath:
             return [_array(sub._payload_view(v.ptr - base, v.len * v.elem_size) if v.len else memoryview(b""), v.dtype)
                     if p else None for v, p in zip(out, present)]  # fmt: skip
         if self._kind == _VALUE_STRING:
-            try:
-                return [_string_at(v.ptr or 0, v.len).decode("utf-8") if p else None for v, p in zip(out, present)]
-            except UnicodeDecodeError as e:
-                raise errors.MalformedError(f"{self.text}: invalid UTF-8: {e}") from None
+            return self._strings(out, present, len(out), sub._master, sub._ch._base)
         return [v if p else None for v, p in zip(out, present)]
+
+    def _strings(self, out: Any, present: Any, n: int, mv: memoryview, base: int) -> List[Optional[str]]:
+        """The n strings xb_path_read wrote into out (xb_str spans into the
+        mapping mv starts at base), decoded straight from mv: the spans read
+        as one list of words, no ctypes object or bytes copy per string."""
+        words = (ctypes.c_uint64 * (2 * n)).from_buffer(out)[:]
+        pres = bytes(present)
+        res: List[Optional[str]] = [None] * n
+        try:
+            for i in range(n):
+                if pres[i]:
+                    o = words[2 * i] - base
+                    res[i] = str(mv[o : o + words[2 * i + 1]], "utf-8") if words[2 * i + 1] else ""
+        except UnicodeDecodeError as e:
+            raise errors.MalformedError(f"{self.text}: invalid UTF-8: {e}") from None
+        return res
 
     def _read_received(self, fs: List[Any]) -> List[Any]:
         """read_many of frames a subscriber holds (xb_path_read_received)."""
