@@ -10,9 +10,9 @@ usage: ./build.sh [COMMAND] [ARGS]
 
   lib                 build build/lib/libcrossbuf.so.N and the C programs, and copy
                       the library into python/crossbuf (the default command)
-  test                set up .venv and run every test: go vet, go test -race, fuzz
-                      smoke, C tests, pytest, install + pkg-config, sdist and wheel
-                      in fresh venvs, bench --quick
+  test                set up .venv and run every test: go vet, staticcheck,
+                      go test -race, fuzz smoke, C tests, pytest, install +
+                      pkg-config, sdist and wheel in fresh venvs, bench --quick
   bench [FLAGS]       run the benchmark suite (./build.sh bench --help lists FLAGS)
   install [PREFIX]    install library, header, crossbuf.pc and the bundled schema
                       binaries (share/crossbuf) into PREFIX (default $PREFIX or
@@ -45,6 +45,7 @@ CFLAGS=(-std=c11 -O2 -Wall -Wextra -Werror -Iinclude)
 # A count, not a duration: go1.26's fuzz coordinator can fail a -fuzztime
 # duration at its deadline under CPU contention (golang/go#75804).
 FUZZTIME=${FUZZTIME:-3000x}
+STATICCHECK=v0.8.2
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -160,6 +161,8 @@ go_tests() {
     echo "gofmt needed:" >&2; echo "$unformatted" >&2; return 1
   fi
   go vet ./...
+  log "staticcheck (honnef.co/go/tools $STATICCHECK, from the Go module proxy)"
+  go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK" ./...
   log "cross-builds of the pure-Go packages: darwin/arm64, linux/arm64"
   local pure
   pure=$(go list ./go/... ./internal/... | grep -v /go/capi)

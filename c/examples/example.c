@@ -37,16 +37,8 @@ int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : getenv("CROSSBUF_SCHEMA_DIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/crossbuf.bfbs", dir && *dir ? dir : XB_SCHEMA_DIR);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        return 1;
-    }
-    static uint8_t bfbs[1 << 16];
-    size_t bfbs_len = fread(bfbs, 1, sizeof bfbs, f);
-    fclose(f);
     xb_schema schema;
-    CHECK(xb_schema_load(bfbs, bfbs_len, XB_SCHEMA_BFBS, &schema));
+    CHECK(xb_schema_load_file(path, XB_SCHEMA_BFBS, &schema));
 
     /* N seeded LogEntry records as one MessagePack array: 0x90 | N is the
      * header of an array of N < 16 elements, then the records one after

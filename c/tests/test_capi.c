@@ -147,16 +147,11 @@ static xb_schema load_schema(const char *file, int32_t format) {
     const char *dir = getenv("CROSSBUF_SCHEMA_DIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : XB_SCHEMA_DIR, file);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "test_capi: cannot open the bundled schema %s (set CROSSBUF_SCHEMA_DIR)\n", path);
+    xb_schema s = NULL;
+    if (xb_schema_load_file(path, format, &s) != XB_OK) {
+        fprintf(stderr, "test_capi: the bundled schema (set CROSSBUF_SCHEMA_DIR): %s\n", xb_last_error());
         exit(1);
     }
-    static uint8_t buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    xb_schema s = NULL;
-    EXPECT_OK(xb_schema_load(buf, n, format, &s));
     return s;
 }
 

@@ -126,13 +126,9 @@ static xb_schema load_capnp_schema(void) {
     const char *dir = getenv("CROSSBUF_SCHEMA_DIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/crossbuf.capnp.bin", dir && *dir ? dir : XB_SCHEMA_DIR);
-    static uint8_t buf[1 << 16];
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-    if (f) fclose(f);
     xb_schema s = NULL;
-    EXPECT(n > 0, "read the bundled schema %s (set CROSSBUF_SCHEMA_DIR)", path);
-    EXPECT_OK(xb_schema_load(buf, n, XB_SCHEMA_CAPNP_REQUEST, &s));
+    int32_t rc = xb_schema_load_file(path, XB_SCHEMA_CAPNP_REQUEST, &s);
+    EXPECT(rc == XB_OK, "load the bundled schema (set CROSSBUF_SCHEMA_DIR): %s", xb_last_error());
     return s;
 }
 

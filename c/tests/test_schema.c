@@ -337,6 +337,33 @@ static void test_monster(void) {
 }
 
 /* Corrupted schema bytes load or fail with XB_ERR_SCHEMA. */
+/* xb_schema_load_file reads the same binary schema xb_schema_load takes. */
+static void test_load_file(void) {
+    char path[8192];
+    snprintf(path, sizeof path, "%s/flatbuffers/monster_test.bfbs", conf);
+    xb_schema s = NULL;
+    EXPECT_OK(xb_schema_load_file(path, XB_SCHEMA_BFBS, &s));
+    uint64_t id = 0;
+    EXPECT_OK(xb_schema_type_id(s, "MyGame.Example.Monster", &id));
+    EXPECT(id == fnv1a64("MyGame.Example.Monster"), "type id %llx", (unsigned long long)id);
+    EXPECT_OK(xb_schema_verify(s, id, mon, mon_len, 0));
+    EXPECT_OK(xb_schema_free(s));
+
+    /* the wrong format, a file that is no schema, a directory, no file */
+    s = NULL;
+    EXPECT_STATUS(xb_schema_load_file(path, XB_SCHEMA_CAPNP_REQUEST, &s), XB_ERR_SCHEMA);
+    EXPECT(strstr(xb_last_error(), "monster_test.bfbs") != NULL, "names the file: %s", xb_last_error());
+    snprintf(path, sizeof path, "%s/flatbuffers/monsterdata_test.mon", conf);
+    EXPECT_STATUS(xb_schema_load_file(path, XB_SCHEMA_BFBS, &s), XB_ERR_SCHEMA);
+    snprintf(path, sizeof path, "%s/flatbuffers/monster_test.bfbs", conf);
+    EXPECT_STATUS(xb_schema_load_file(path, 9, &s), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_schema_load_file(path, XB_SCHEMA_BFBS, NULL), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_schema_load_file(NULL, XB_SCHEMA_BFBS, &s), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_schema_load_file("/nonexistent/x.bfbs", XB_SCHEMA_BFBS, &s), XB_ERR_NOT_FOUND);
+    EXPECT(xb_schema_load_file(conf, XB_SCHEMA_BFBS, &s) != XB_OK, "a directory is an error");
+    EXPECT(s == NULL, "no handle after failures");
+}
+
 static void test_hostile_schema(void) {
     uint8_t *buf = malloc(bfbs_len);
     uint32_t seed = 777;
@@ -621,6 +648,7 @@ int main(void) {
         EXPECT(0, "conformance data at %s lacks flatbuffers/monster_test.bfbs or monsterdata_test.mon", conf);
     } else {
         test_monster();
+        test_load_file();
         test_paths();
         test_paths_received();
         test_hostile_schema();

@@ -119,17 +119,6 @@ func useScratch(h C.xb_scratch) (*scratch, func(), error) {
 	return s, s.mu.Unlock, nil
 }
 
-// target is s's reusable record of type t, so decoding allocates no record.
-func (s *scratch) target(t record.Type) record.Record {
-	switch t {
-	case record.TypeLogEntry:
-		return &s.log
-	case record.TypeSample:
-		return &s.sample
-	}
-	return &s.tensor
-}
-
 // appendRecord appends rec encoded with c (MessagePack or JSON, which
 // encode at the start of dst) to b.
 func appendRecord(b []byte, c codec.Codec, rec record.Record) ([]byte, error) {
@@ -207,7 +196,7 @@ func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records *
 		return failErr(err)
 	}
 	defer release()
-	t := encodePool.Get().(*encodeTargets)
+	t := encodePool.Get().(*recordSet)
 	defer encodePool.Put(t)
 	rec := t.of(record.Type(recordType))
 	mp := msgpack.New()
@@ -233,25 +222,9 @@ func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records *
 	return C.XB_OK
 }
 
-// encodeTargets are reused Go records that alias the caller's MessagePack
-// during one encode call, so encoding allocates nothing per record.
-type encodeTargets struct {
-	log    record.LogEntry
-	sample record.Sample
-	tensor record.Tensor
-}
-
-func (t *encodeTargets) of(rt record.Type) record.Record {
-	switch rt {
-	case record.TypeLogEntry:
-		return &t.log
-	case record.TypeSample:
-		return &t.sample
-	}
-	return &t.tensor
-}
-
-var encodePool = sync.Pool{New: func() any { return new(encodeTargets) }}
+// encodePool holds record sets that alias the caller's MessagePack during
+// one encode call, so encoding allocates nothing per record.
+var encodePool = sync.Pool{New: func() any { return new(recordSet) }}
 
 // invalidRecord words a decode error of a record the caller gave: its
 // values, not bytes read from a frame, are what is wrong.
@@ -317,7 +290,7 @@ func decodeTo(s *scratch, tc codec.Codec, id uint64, decode func(record.Record) 
 	if id == 0 || id > uint64(record.TypeTensor) {
 		return s.out, fmt.Errorf("%w: type id %#x is not a bundled record (XB_RECORD_*)", codec.ErrRecordType, id)
 	}
-	rec := s.target(record.Type(id))
+	rec := s.records.of(record.Type(id))
 	if err := decode(rec); err != nil {
 		return s.out, err
 	}

@@ -142,17 +142,47 @@ func xb_schema_load(bytes *C.uint8_t, n C.uint64_t, format C.int32_t, out *C.xb_
 	if err != nil {
 		return failErr(err)
 	}
-	var load func([]byte) (*schema.Schema, error)
-	switch format {
-	case C.XB_SCHEMA_BFBS:
-		load = schema.LoadBFBS
-	case C.XB_SCHEMA_CAPNP_REQUEST:
-		load = schema.LoadCapnpRequest
-	default:
-		return invalidf("schema format %d is not XB_SCHEMA_BFBS or XB_SCHEMA_CAPNP_REQUEST", int32(format))
+	load, err := binaryLoader(format)
+	if err != nil {
+		return failErr(err)
 	}
 	// The loaders keep no reference to b: they copy what they keep.
 	return registerSchema(out, func() (*schema.Schema, error) { return load(b) })
+}
+
+//export xb_schema_load_file
+func xb_schema_load_file(path *C.char, format C.int32_t, out *C.xb_schema) (rc status) {
+	defer guard(&rc, enter())
+	p, rc := cName(path, "path")
+	if rc != C.XB_OK {
+		return rc
+	}
+	load, err := binaryLoader(format)
+	if err != nil {
+		return failErr(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return failErr(err)
+	}
+	return registerSchema(out, func() (*schema.Schema, error) {
+		s, err := load(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		return s, nil
+	})
+}
+
+// binaryLoader is the loader of a binary schema format XB_SCHEMA_*.
+func binaryLoader(format C.int32_t) (func([]byte) (*schema.Schema, error), error) {
+	switch format {
+	case C.XB_SCHEMA_BFBS:
+		return schema.LoadBFBS, nil
+	case C.XB_SCHEMA_CAPNP_REQUEST:
+		return schema.LoadCapnpRequest, nil
+	}
+	return nil, fmt.Errorf("%w: schema format %d is not XB_SCHEMA_BFBS or XB_SCHEMA_CAPNP_REQUEST", errInvalidArg, int32(format))
 }
 
 //export xb_schema_compile

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -21,11 +22,26 @@ type scratch struct {
 	off    int      // fill offset in the last chunk
 	used   int      // bytes handed out since reset, to size the next chunk
 
-	// Decode targets reused across calls, so decoding does not allocate.
+	records recordSet // decode targets reused across calls, so decoding does not allocate
+	out     []byte    // JSON or MessagePack of a schema call, before its copy into the mapping
+}
+
+// recordSet holds one reusable Go record of each bundled type.
+type recordSet struct {
 	log    record.LogEntry
 	sample record.Sample
 	tensor record.Tensor
-	out    []byte // JSON or MessagePack of a schema call, before its copy into the mapping
+}
+
+// of is the set's record of type t (a valid record.Type).
+func (rs *recordSet) of(t record.Type) record.Record {
+	switch t {
+	case record.TypeLogEntry:
+		return &rs.log
+	case record.TypeSample:
+		return &rs.sample
+	}
+	return &rs.tensor
 }
 
 const scratchMinChunk = 1 << 20
@@ -129,8 +145,8 @@ func provokeFault() {
 		panic(err)
 	}
 	defer func() { _ = unix.Munmap(b) }()
-	faultSink = b[0]
+	faultSink.Store(uint32(b[0]))
 }
 
 // faultSink keeps provokeFault's read from being optimised away.
-var faultSink byte
+var faultSink atomic.Uint32

@@ -159,7 +159,8 @@ func (p pendingDefault) decode() error {
 		return err
 	}
 	o := (*Options)(nil).withDefaults()
-	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, limit: o.TraverseLimitWords, maxDepth: o.MaxDepth, build: true, a: newArena(len(b))}
+	limit := o.traverseLimit(len(b))
+	r := &cpReader{segs: segs, budget: limit, limit: limit, maxDepth: o.MaxDepth, build: true, a: newArena(len(b))}
 	d, _, err := r.pointer(&f.TypeRef, 0, 0)
 	if err != nil {
 		return err

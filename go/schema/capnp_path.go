@@ -203,7 +203,8 @@ func (p *Path) cpScalar(msg []byte) (uint64, error) {
 	var err error
 	var r cpReader // the default limits; set field by field (see cpStruct)
 	r.segs, err = splitSegmentsInto(msg, one[:0])
-	r.budget, r.limit, r.maxDepth = defaultTraverseWords, defaultTraverseWords, defaultMaxDepth
+	r.limit = defaultTraverseLimit(len(msg))
+	r.budget, r.maxDepth = r.limit, defaultMaxDepth
 	if err != nil {
 		return 0, err
 	}
@@ -254,7 +255,8 @@ func (p *Path) cpBytes(msg []byte) ([]byte, error) {
 	var err error
 	var r cpReader // the default limits; set field by field (see cpStruct)
 	r.segs, err = splitSegmentsInto(msg, one[:0])
-	r.budget, r.limit, r.maxDepth = defaultTraverseWords, defaultTraverseWords, defaultMaxDepth
+	r.limit = defaultTraverseLimit(len(msg))
+	r.budget, r.maxDepth = r.limit, defaultMaxDepth
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +285,8 @@ func (p *Path) cpScalars(msg []byte, k Kind, size int) ([]byte, int, Kind, error
 	var err error
 	var r cpReader
 	r.segs, err = splitSegmentsInto(msg, one[:0])
-	r.budget, r.limit, r.maxDepth = defaultTraverseWords, defaultTraverseWords, defaultMaxDepth
+	r.limit = defaultTraverseLimit(len(msg))
+	r.budget, r.maxDepth = r.limit, defaultMaxDepth
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -305,7 +308,8 @@ func (p *Path) cpLen(msg []byte) (int, error) {
 	var err error
 	var r cpReader // the default limits; set field by field (see cpStruct)
 	r.segs, err = splitSegmentsInto(msg, one[:0])
-	r.budget, r.limit, r.maxDepth = defaultTraverseWords, defaultTraverseWords, defaultMaxDepth
+	r.limit = defaultTraverseLimit(len(msg))
+	r.budget, r.maxDepth = r.limit, defaultMaxDepth
 	if err != nil {
 		return 0, err
 	}

@@ -391,6 +391,29 @@ func TestCapnpHostile(t *testing.T) {
 	assert.ErrorContains(t, ty.Verify(message(bits...), nil), "found a bit list")
 }
 
+// A message larger than the 8 Mi word default is read whole: the default
+// limit grows with the message, an explicit one does not.
+func TestCapnpLargeMessage(t *testing.T) {
+	_, ty := loadTestAllTypes(t)
+	const dataWords = 9 << 20 // 72 MiB
+	// the list starts right after the root struct
+	after := int32(ty.PointerCount) - int32(ty.Field("dataField").Offset) - 1
+	root := rootWithPointer(ty, "dataField", listPtr(after, 2, dataWords*8))
+	words := append(root, make([]uint64, dataWords)...)
+	words[len(root)] = 0x0123456789abcdef
+	msg := message(words...)
+
+	require.NoError(t, ty.Verify(msg, nil))
+	p, err := ty.Path("dataField")
+	require.NoError(t, err)
+	b, err := p.Bytes(msg)
+	require.NoError(t, err)
+	assert.Len(t, b, dataWords*8)
+	assert.Equal(t, byte(0xef), b[0])
+
+	assert.ErrorContains(t, ty.Verify(msg, &Options{TraverseLimitWords: 8 << 20}), "traversal limit of 8388608 words exceeded")
+}
+
 func TestCapnpDeepMessage(t *testing.T) {
 	dir, ty := loadTestAllTypes(t)
 	// capnp's JSON reader stops at 64 levels itself.

@@ -74,7 +74,7 @@ func walkCapnp(t *Type, msg []byte, o *Options, build bool, mp *mpWriter) (*Reco
 	framing := o.Framing
 	if framing == Packed {
 		var err error
-		if msg, err = unpack(msg, o.TraverseLimitWords); err != nil {
+		if msg, err = unpack(msg, o.traverseLimit(len(msg))); err != nil {
 			return nil, &DataError{Format: CapnProto, Type: t.Name, Reason: err.Error()}
 		}
 		framing = Stream
@@ -83,7 +83,8 @@ func walkCapnp(t *Type, msg []byte, o *Options, build bool, mp *mpWriter) (*Reco
 	if err != nil {
 		return nil, &DataError{Format: CapnProto, Type: t.Name, Reason: err.Error()}
 	}
-	r := &cpReader{segs: segs, budget: o.TraverseLimitWords, limit: o.TraverseLimitWords, maxDepth: o.MaxDepth, build: build, mp: mp}
+	limit := o.traverseLimit(len(msg))
+	r := &cpReader{segs: segs, budget: limit, limit: limit, maxDepth: o.MaxDepth, build: build, mp: mp}
 	if build {
 		r.a = newArena(len(msg))
 	}

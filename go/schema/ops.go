@@ -14,8 +14,10 @@ type Options struct {
 	// (default 1,000,000).
 	MaxTables int
 	// TraverseLimitWords limits how many 8-byte words a Cap'n Proto reader
-	// may visit, counting shared objects each time they are reached
-	// (default 8 Mi words, 64 MiB).
+	// may visit, counting shared objects each time they are reached. The
+	// default is 8 Mi words (64 MiB, the reference implementation's) or
+	// four times the message's words, whichever is larger: a large message
+	// can be read whole, and work stays linear in the message's size.
 	TraverseLimitWords uint64
 	// Identifier, when set, is the 4-byte file identifier a FlatBuffers
 	// message must carry.
@@ -49,6 +51,9 @@ const (
 	defaultMaxDepth      = 64
 	defaultMaxTables     = 1000000
 	defaultTraverseWords = 8 << 20
+	// traverseFactor is how many times over the default limit lets a
+	// reader visit a large message's words.
+	traverseFactor = 4
 	// maxBufferSize is FlatBuffers' largest buffer (2 GiB - 1).
 	maxBufferSize = 1<<31 - 1
 	// minBufferSize is its smallest: a root offset, a table offset to its
@@ -67,10 +72,22 @@ func (o *Options) withDefaults() Options {
 	if r.MaxTables <= 0 {
 		r.MaxTables = defaultMaxTables
 	}
-	if r.TraverseLimitWords == 0 {
-		r.TraverseLimitWords = defaultTraverseWords
-	}
 	return r
+}
+
+// traverseLimit is the Cap'n Proto traversal limit, in words, for a
+// message of msgLen bytes.
+func (o *Options) traverseLimit(msgLen int) uint64 {
+	if o != nil && o.TraverseLimitWords != 0 {
+		return o.TraverseLimitWords
+	}
+	return defaultTraverseLimit(msgLen)
+}
+
+// defaultTraverseLimit is the default traversal limit for a message of
+// msgLen bytes (see Options.TraverseLimitWords).
+func defaultTraverseLimit(msgLen int) uint64 {
+	return max(defaultTraverseWords, traverseFactor*uint64(msgLen)/wordBytes)
 }
 
 // Verify checks that msg is a well-formed message whose root is of type t

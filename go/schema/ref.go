@@ -17,7 +17,7 @@ import (
 // that was altered, or used on other bytes, reads wrong values or fails
 // (ErrMalformedPath), but never reads outside the message. Cap'n Proto
 // pointers are followed through far pointers and across segments by the
-// same checked reader as Verify, with the default traversal budget per call.
+// same checked reader as Verify, with the default traversal limit per call.
 type Ref struct {
 	// T is the type of what the Ref points at.
 	T *TypeRef
@@ -676,7 +676,8 @@ func cpOpen(msg []byte) (*cpState, error) {
 		return nil, malformed("%v", err)
 	}
 	st.r.segs = segs
-	st.r.budget, st.r.limit, st.r.maxDepth = defaultTraverseWords, defaultTraverseWords, defaultMaxDepth
+	st.r.limit = defaultTraverseLimit(len(msg))
+	st.r.budget, st.r.maxDepth = st.r.limit, defaultMaxDepth
 	if st.r.words(0) == 0 {
 		putCpState(st)
 		return nil, malformed("first segment is empty")

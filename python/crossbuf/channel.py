@@ -659,6 +659,8 @@ class Subscriber:
         self._path_val = (ctypes.c_uint8 * 24)()
         self._path_val_mv = memoryview(self._path_val).cast("B")
         self._path_val_addr = ctypes.addressof(self._path_val)
+        self._path_args = (c_void_p(handle), c_void_p(self._path_frame_addr), c_void_p(self._path_val_addr),
+                           c_void_p(self._path_val_addr + 16))  # fmt: skip
         idx = c_int32()
         st = lib.xb_subscriber_index(handle, byref(idx))
         if st:

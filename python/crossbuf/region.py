@@ -10,7 +10,7 @@ import threading
 import time
 from ctypes import byref, c_int32, c_uint64, c_void_p
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import msgspec
 import numpy as np
@@ -133,8 +133,8 @@ def _buffer_arg(data: Any) -> Tuple[Any, int, Any]:
 class _ThreadState:
     """Per-thread decode scratch and reusable output buffers."""
 
-    __slots__ = ("busy", "frame", "frame_addr", "frame_mv", "frame_ref", "mn", "mn_ref", "mp", "mp_ref", "scratch",
-                 "val", "val_addr", "val_mv")
+    __slots__ = ("busy", "frame", "frame_addr", "frame_arg", "frame_mv", "frame_ref", "mn", "mn_ref", "mp", "mp_ref",
+                 "present_arg", "scratch", "val", "val_addr", "val_arg", "val_mv")
 
     def __init__(self, scratch: int) -> None:
         self.scratch = scratch
@@ -156,6 +156,11 @@ class _ThreadState:
         self.val = (ctypes.c_uint8 * 24)()
         self.val_mv = memoryview(self.val).cast("B")
         self.val_addr = ctypes.addressof(self.val)
+        # ... and as ready-made arguments: converting a Python int costs
+        # more per argument than the call into Go.
+        self.frame_arg = c_void_p(self.frame_addr)
+        self.val_arg = c_void_p(self.val_addr)
+        self.present_arg = c_void_p(self.val_addr + 16)
 
 
 class Region:
@@ -170,6 +175,7 @@ class Region:
     def __init__(self, handle: int, kind: str, name: Optional[str] = None) -> None:
         # Use the constructors (anonymous, create_shm, ...).
         self._h = handle
+        self._h_arg = c_void_p(handle)  # for hot calls, after _enter checked _h
         self.kind = kind
         self.name = name
         self._pid = os.getpid()
@@ -703,9 +709,8 @@ class Region:
         if tid in _BUNDLED:
             if f.codec not in (Codec.FLATBUFFERS, Codec.CAPNP):
                 return self.decode(f)
-            from . import bundled  # bundled imports schema, which imports this module
-
-            return bundled.view(f)
+            view = _bundled_view or _import_bundled_view()
+            return view(f)
         return _registry.schema_for(tid).view(f)
 
     def _refs(self, frames: List[Union[Frame, int]]) -> Tuple["ctypes.Array[ctypes.c_char]", List[Frame]]:
@@ -716,6 +721,20 @@ class Region:
         for i, f in enumerate(fs):
             FRAME_FMT.pack_into(buf, FRAME_FMT.size * i, f.offset, f.region_id, f.generation, 0, 0, 0, 0, 0)
         return (ctypes.c_char * len(buf)).from_buffer(buf), fs
+
+
+_bundled_view: Optional[Callable[[Frame], Any]] = None
+
+
+def _import_bundled_view() -> Callable[[Frame], Any]:
+    """bundled.view, imported on first use (bundled imports schema, which
+    imports this module) and kept: an import statement per view costs more
+    than the view."""
+    global _bundled_view
+    from .bundled import view
+
+    _bundled_view = view
+    return view
 
 
 def _capacity(capacity: object) -> int:

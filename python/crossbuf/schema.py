@@ -20,7 +20,7 @@ import threading
 import time
 from ctypes import byref, c_char_p, c_uint64, c_void_p
 from enum import IntFlag
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import msgspec
 import numpy as np
@@ -94,7 +94,8 @@ class Schema:
         self._decoders: Dict[int, Any] = {}
         self._paths: Dict[Tuple[int, str], FieldPath] = {}
         self._class_ids: Dict[type, int] = {}
-        self._view_fields: Dict[Tuple[str, str], Optional[Tuple[int, Any]]] = {}
+        # (type id, prefix) -> the RecordView class of the type at prefix
+        self._view_classes: Dict[Tuple[int, str], type[RecordView]] = {}
         # Frame type id -> this schema's type id, for the bundled schema,
         # whose types the per-record codecs write as type ids 1-3 (bundled.py).
         self._aliases: Dict[int, int] = {}
@@ -528,15 +529,29 @@ class Schema:
         if not isinstance(frame, Frame):
             raise errors.InvalidArgumentError(f"view takes a Frame, not {frame.__class__.__name__}")
         tid = self._aliases.get(frame.type_id, frame.type_id)
-        return RecordView(self, frame, tid, self.type_name(tid), "")
+        cls = self._view_classes.get((tid, ""))
+        if cls is None:
+            cls = self._view_class(tid, self.type_name(tid), "")
+        return cls(frame)
 
-    def _view_field(self, type_name: str, name: str) -> Optional[Tuple[int, Any]]:
-        key = (type_name, name)
-        try:
-            return self._view_fields[key]
-        except KeyError:
-            how = self._view_fields[key] = _view_how(self._classes(), type_name, name)
-            return how
+    def _view_class(self, tid: int, type_name: str, prefix: str) -> type[RecordView]:
+        """The RecordView subclass of the type_name at prefix in messages of
+        type tid: one property per field, so an attribute read is one
+        property call (no __getattr__ fallback, no lookups); made once."""
+        key = (tid, prefix)
+        cls = self._view_classes.get(key)
+        if cls is None:
+            classes = self._classes()
+            desc = classes.types.get(type_name) or {}
+            ns: Dict[str, Any] = {"__slots__": (), "_schema": self, "_tid": tid, "_type": type_name,
+                                  "_prefix": prefix}  # fmt: skip
+            for f in desc.get("fields", []):
+                name = str(f["name"])
+                how = _view_how(classes, type_name, name)
+                if how is not None and not name.startswith("_") and not hasattr(RecordView, name):
+                    ns[name] = property(_view_getter(self, tid, prefix, name, *how))
+            cls = self._view_classes[key] = type(type_name.rpartition(".")[2] + "View", (RecordView,), ns)
+        return cls
 
     def _path(self, tid: int, path: str) -> "FieldPath":
         key = (tid, path)
@@ -648,6 +663,7 @@ __all__ = ["Schema", "Layout", "FieldPath", "RecordView"]
 
 _VALUE_INT, _VALUE_UINT, _VALUE_FLOAT, _VALUE_BYTES, _VALUE_STRING, _VALUE_ARRAY = 1, 2, 3, 4, 5, 6
 _SPAN = struct.Struct("<QQ")
+_ONE = ctypes.c_uint64(1)
 _SCALAR_FMT = {_VALUE_INT: struct.Struct("<q"), _VALUE_UINT: struct.Struct("<Q"), _VALUE_FLOAT: struct.Struct("<d")}
 _VALUE_CTYPES: Dict[int, Any] = {_VALUE_INT: ctypes.c_int64, _VALUE_UINT: ctypes.c_uint64, _VALUE_FLOAT: ctypes.c_double,
                                  _VALUE_BYTES: _lib.XbStr, _VALUE_STRING: _lib.XbStr, _VALUE_ARRAY: _lib.XbArray}
@@ -674,6 +690,7 @@ class FieldPath:
 
     def __init__(self, handle: int, kind: int, text: str, type_id: int) -> None:
         self._h = handle
+        self._h_arg = c_void_p(handle)
         self._kind = kind
         self.text = text
         self.type_id = type_id
@@ -697,8 +714,7 @@ class FieldPath:
         ts = region._enter()  # strings point into the region: keep it mapped while copying
         try:
             FRAME_FMT.pack_into(ts.frame_mv, 0, frame.offset, frame.region_id, frame.generation, 0, 0, 0, 0, 0)
-            val = ts.val_addr
-            st = _path_read(self._h, region._h, ts.frame_addr, 1, val, val + 16)
+            st = _path_read(self._h_arg, region._h_arg, ts.frame_arg, _ONE, ts.val_arg, ts.present_arg)
             if st:
                 raise_status(st)
             mv = ts.val_mv
@@ -707,17 +723,22 @@ class FieldPath:
             if self._kind == _VALUE_BYTES:
                 p, n = _SPAN.unpack_from(mv)
                 return region._view_of(p, n)
-            return self._scalar_or_str(mv)
+            return self._scalar_or_str(mv, region._mv, region._base)
         finally:
             ts.busy = False
 
-    def _scalar_or_str(self, mv: memoryview) -> Any:
-        """The value a single read left in mv: a str or a number."""
+    def _scalar_or_str(self, mv: memoryview, mapping: memoryview, base: int) -> Any:
+        """The value a single read left in mv: a number, or a str decoded
+        straight from mapping (the region or ring memory starting at base,
+        where the library's span points)."""
         kind = self._kind
         if kind == _VALUE_STRING:
             p, n = _SPAN.unpack_from(mv)
+            if not n:
+                return ""
+            o = p - base
             try:
-                return _string_at(p, n).decode("utf-8") if n else ""
+                return str(mapping[o : o + n], "utf-8")
             except UnicodeDecodeError as e:
                 raise errors.MalformedError(f"{self.text}: invalid UTF-8: {e}") from None
         return _SCALAR_FMT[kind].unpack_from(mv)[0]
@@ -730,8 +751,9 @@ class FieldPath:
         FRAME_FMT.pack_into(sub._path_frame_mv, 0, *frame._ref())
         b = ch._enter()  # strings point into the ring: keep it mapped while copying
         try:
-            val = sub._path_val_addr
-            st = _path_read_received(self._h, sub._handle(), sub._path_frame_addr, 1, val, val + 16)
+            sub._handle()  # ClosedError once closed (the library would say so too)
+            h, frame_arg, val_arg, present_arg = sub._path_args
+            st = _path_read_received(self._h_arg, h, frame_arg, _ONE, val_arg, present_arg)
             if st:
                 raise_status(st)
             mv = sub._path_val_mv
@@ -740,7 +762,7 @@ class FieldPath:
             if self._kind == _VALUE_BYTES:
                 p, k = _SPAN.unpack_from(mv)
                 return sub._payload_view(p - ch._base, k) if k else memoryview(b"")
-            return self._scalar_or_str(mv)
+            return self._scalar_or_str(mv, sub._master, ch._base)
         finally:
             b.busy = False
 
@@ -893,6 +915,35 @@ _ARRAY_KINDS = frozenset(("int8", "uint8", "int16", "uint16", "int32", "uint32",
                           "enum"))
 
 
+def _view_getter(schema: Schema, tid: int, prefix: str, name: str, what: int, arg: Any) -> Callable[[Any], Any]:
+    """The property getter of field name in a RecordView class (see _view_how
+    for what and arg)."""
+    path = prefix + name
+    if what == _VIEW_PATH:
+        read: Optional[Callable[[Any], Any]] = None
+
+        def get_path(self: RecordView) -> Any:
+            nonlocal read
+            if read is None:  # compiled on first use
+                read = schema._path(tid, path).read
+            v = read(self._frame)
+            return v if arg is None or v is None else arg(v)
+
+        return get_path
+    if what == _VIEW_NESTED:
+
+        def get_nested(self: RecordView) -> Any:
+            # Lazy: the fields of an absent nested table read as None.
+            return schema._view_class(tid, arg, path + ".")(self._frame)
+
+        return get_nested
+
+    def get_from_record(self: RecordView) -> Any:
+        return self._record_value(path)
+
+    return get_from_record
+
+
 class RecordView:
     """A lazy view of one frame of a loaded schema (Schema.view,
     Region.view). An attribute read compiles its path once per schema and
@@ -900,35 +951,29 @@ class RecordView:
     vector of numbers reads in place as a numpy array, byte vectors as
     memoryviews (see FieldPath), which pin the mapping; any other vector,
     and a union, decodes that whole record once and reads it from there.
-    Other values are copies."""
+    Other values are copies.
 
-    __slots__ = ("_frame", "_prefix", "_record", "_schema", "_tid", "_type")
+    Each type has its own subclass (Schema._view_class) with one property
+    per field; these class attributes say what it views."""
 
-    def __init__(self, schema: Schema, frame: Frame, tid: int, type_name: str, prefix: str) -> None:
-        self._schema = schema
+    __slots__ = ("_frame", "_record")
+    _schema: Schema
+    _tid: int
+    _type: str
+    _prefix: str
+
+    def __init__(self, frame: Frame) -> None:
         self._frame = frame
-        self._tid = tid
-        self._type = type_name
-        self._prefix = prefix
         self._record: Any = None
 
     def __repr__(self) -> str:
         return f"RecordView({self._type}{' ' + self._prefix.rstrip('.') if self._prefix else ''})"
 
     def __getattr__(self, name: str) -> Any:
+        # Only names that are not fields get here (fields are properties).
         if name.startswith("_"):
             raise AttributeError(name)
-        how = self._schema._view_field(self._type, name)
-        if how is None:
-            raise AttributeError(f"{self._type} has no field {name!r}")
-        what, arg = how
-        if what == _VIEW_PATH:
-            v = self._schema._path(self._tid, self._prefix + name).read(self._frame)
-            return arg(v) if arg is not None and v is not None else v
-        if what == _VIEW_NESTED:
-            # Lazy: the fields of an absent nested table read as None.
-            return RecordView(self._schema, self._frame, self._tid, arg, self._prefix + name + ".")
-        return self._record_value(self._prefix + name)
+        raise AttributeError(f"{self._type} has no field {name!r}")
 
     def _record_value(self, path: str) -> Any:
         r = self._record

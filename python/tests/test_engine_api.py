@@ -66,8 +66,12 @@ def test_encode_decode_view(region: xb.Region) -> None:
     assert v.service == recs[2].service and v.http.path == recs[2].http.path
     assert v.level == recs[2].level and isinstance(v.level, IntEnum)
     assert v.tags == recs[2].tags and v.attributes == recs[2].attributes
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="LogEntry has no field 'nope'"):
         v.nope  # noqa: B018
+    # One class per type, its fields as properties (tab completion, dir).
+    assert type(v) is type(region.view(frames[0])) and type(v).__name__ == "LogEntryView"
+    assert {"service", "http", "attributes"} <= set(dir(v))
+    assert type(v.http) is not type(v) and "path" in dir(v.http)
     del frames, old, v
 
 

@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"hash/adler32"
-	"io"
 	"net"
 	"os"
 	"runtime"
@@ -417,26 +416,6 @@ func (r *xbReceiver) next() ([]byte, error) {
 	}
 	r.held = true
 	return f.Payload, nil
-}
-
-type unixReceiver struct {
-	conn net.Conn
-	buf  []byte
-}
-
-func (r *unixReceiver) next() ([]byte, error) {
-	var n [4]byte
-	if _, err := io.ReadFull(r.conn, n[:]); err != nil {
-		return nil, err
-	}
-	k := int(binary.LittleEndian.Uint32(n[:]))
-	if len(r.buf) < k {
-		r.buf = make([]byte, k)
-	}
-	if _, err := io.ReadFull(r.conn, r.buf[:k]); err != nil {
-		return nil, err
-	}
-	return r.buf[:k], nil
 }
 
 type phaseResult struct {

@@ -91,10 +91,6 @@ func TestShapeWithVmihailenco(t *testing.T) {
 func TestDecodeForeignEncoding(t *testing.T) {
 	c := New()
 	e := record.NewLogEntry(5)
-	attrs := make([]any, 0, 2*len(e.Attributes))
-	for _, a := range e.Attributes {
-		attrs = append(attrs, a.Key, a.Value)
-	}
 	var buf bytes.Buffer
 	enc := vmsgpack.NewEncoder(&buf)
 	require.NoError(t, enc.EncodeMapLen(10))
