@@ -24,6 +24,15 @@ def record_type(r: Any) -> int:
     return int(rt)
 
 
+def pack_one(record: Record) -> Tuple[int, bytes]:
+    """pack of one record, without the checks a batch needs."""
+    rt = record_type(record)
+    try:
+        return rt, _encode((record,))
+    except (TypeError, ValueError, OverflowError):
+        return pack((record,))  # raises the error that names the field
+
+
 def pack(records: Sequence[Record]) -> Tuple[int, bytes]:
     """The record type of records (all of one type) and their MessagePack array."""
     rt = record_type(records[0])

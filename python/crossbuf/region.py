@@ -23,6 +23,8 @@ _XB_OPEN_READ_ONLY = 1
 _LIST_BATCH = 256
 _BUNDLED = _encode.CLASSES  # the bundled records' frame type ids
 _BUNDLED_CLASSES = frozenset(_BUNDLED.values())
+_ONE = c_uint64(1)
+_INT32 = [c_int32(i) for i in range(8)]  # codecs and record types as ready-made arguments
 _xb_decode = lib.xb_decode
 
 
@@ -605,11 +607,27 @@ class Region:
         ignored). A value its field cannot hold is InvalidRecordError naming
         the field; nothing is committed then."""
         if type(record) in _BUNDLED_CLASSES:
-            return self.encode_many((record,), codec)[0]
+            return self._encode_one(record, codec)
         if isinstance(record, msgspec.Struct):
             return _registry.schema_of_class(type(record)).encode(self, record)
         raise errors.RecordTypeError(
             f"not a crossbuf record: {type(record).__name__} (a bundled record or a Schema's record class)")
+
+    def _encode_one(self, record: Record, codec: int) -> Frame:
+        """encode of one bundled record: encode_many's library call, with the
+        thread's reused xb_frame and ready-made arguments."""
+        codec = _lib.codec_arg(codec)
+        rt, data = _encode.pack_one(record)
+        ts = self._enter()
+        try:
+            c = _INT32[codec] if codec < len(_INT32) else codec  # an unknown codec: the library names it
+            st = lib.xb_encode(self._h_arg, c, _INT32[rt], data, len(data), _ONE, ts.frame_arg, None)
+            if st:
+                raise_status(st)  # one record: nothing was committed
+            t = FRAME_FMT.unpack_from(ts.frame_mv)
+        finally:
+            ts.busy = False
+        return Frame(self, *t)
 
     def encode_many(self, records: Sequence[Record], codec: int = Codec.FLATBUFFERS) -> List[Frame]:
         """Encodes bundled records (all of one type) with one library call.
