@@ -25,6 +25,7 @@ _BUNDLED = _encode.CLASSES  # the bundled records' frame type ids
 _BUNDLED_CLASSES = frozenset(_BUNDLED.values())
 _ONE = c_uint64(1)
 _INT32 = [c_int32(i) for i in range(8)]  # codecs and record types as ready-made arguments
+_MSGPACK = _INT32[Codec.MSGPACK]
 _xb_decode = lib.xb_decode
 
 
@@ -136,7 +137,7 @@ class _ThreadState:
     """Per-thread decode scratch and reusable output buffers."""
 
     __slots__ = ("busy", "frame", "frame_addr", "frame_arg", "frame_mv", "frame_ref", "mn", "mn_ref", "mp", "mp_ref",
-                 "present_arg", "scratch", "val", "val_addr", "val_arg", "val_mv")
+                 "present_arg", "scratch", "scratch_arg", "val", "val_addr", "val_arg", "val_mv")
 
     def __init__(self, scratch: int) -> None:
         self.scratch = scratch
@@ -161,6 +162,7 @@ class _ThreadState:
         # ... and as ready-made arguments: converting a Python int costs
         # more per argument than the call into Go.
         self.frame_arg = c_void_p(self.frame_addr)
+        self.scratch_arg = c_void_p(scratch)
         self.val_arg = c_void_p(self.val_addr)
         self.present_arg = c_void_p(self.val_addr + 16)
 
@@ -693,13 +695,13 @@ class Region:
         refs = self._refs(fs)[0] if n > 1 else None  # type: ignore[arg-type]
         ts = self._enter()
         try:
-            if refs is None:  # one frame: the thread's reused xb_frame
+            if refs is None:  # one frame: the thread's reused xb_frame and ready-made arguments
                 f = fs[0]
                 FRAME_FMT.pack_into(ts.frame_mv, 0, f.offset, f.region_id, f.generation, 0, 0, 0, 0, 0)
-                addr = ts.frame_addr
+                st = _xb_decode(self._h_arg, ts.scratch_arg, ts.frame_arg, _ONE, _MSGPACK, ts.mp_ref, ts.mn_ref)
             else:
-                addr = ctypes.addressof(refs)
-            st = _xb_decode(self._h, ts.scratch, addr, n, Codec.MSGPACK, ts.mp_ref, ts.mn_ref)
+                st = _xb_decode(self._h, ts.scratch, ctypes.addressof(refs), n, int(Codec.MSGPACK), ts.mp_ref,
+                                ts.mn_ref)  # fmt: skip
             if st:
                 raise_status(st)
             recs = _encode.unpack(rt, (ctypes.c_char * ts.mn.value).from_address(ts.mp.value or 0), many=True)
