@@ -575,11 +575,12 @@ int32_t xb_generate(xb_scratch s, int32_t record_type, uint64_t seed, uint64_t s
  * are copied: the caller may free them when the call returns. Bytes that are
  * not a schema of that format are XB_ERR_SCHEMA. */
 int32_t xb_schema_load(const uint8_t *bytes, uint64_t len, int32_t format, xb_schema *out);
-/* Loads the binary schema of format XB_SCHEMA_* in the file at path (a
+/* Loads the binary schema of format XB_SCHEMA_* in the regular file at path (a
  * .bfbs from `flatc -b --schema`, or a CodeGeneratorRequest from
  * `capnp compile -o-`; the bundled ones are in the pkg-config variable
- * schemadir). A missing file is XB_ERR_NOT_FOUND; otherwise as
- * xb_schema_load. */
+ * schemadir). A missing file is XB_ERR_NOT_FOUND; a path that is not a
+ * regular file (a directory, FIFO or device) is XB_ERR_SCHEMA, and is not
+ * opened; otherwise as xb_schema_load. */
 int32_t xb_schema_load_file(const char *path, int32_t format, xb_schema *out);
 /* Compiles a text schema (path ending in .fbs or .capnp) with the reference
  * compiler (flatc, or capnp) found on PATH, searching import_dirs[0..n_dirs)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -360,7 +361,15 @@ static void test_load_file(void) {
     EXPECT_STATUS(xb_schema_load_file(path, XB_SCHEMA_BFBS, NULL), XB_ERR_INVALID_ARG);
     EXPECT_STATUS(xb_schema_load_file(NULL, XB_SCHEMA_BFBS, &s), XB_ERR_INVALID_ARG);
     EXPECT_STATUS(xb_schema_load_file("/nonexistent/x.bfbs", XB_SCHEMA_BFBS, &s), XB_ERR_NOT_FOUND);
-    EXPECT(xb_schema_load_file(conf, XB_SCHEMA_BFBS, &s) != XB_OK, "a directory is an error");
+    EXPECT_STATUS(xb_schema_load_file(conf, XB_SCHEMA_BFBS, &s), XB_ERR_SCHEMA); /* a directory */
+    EXPECT_STATUS(xb_schema_load_file("/dev/zero", XB_SCHEMA_BFBS, &s), XB_ERR_SCHEMA); /* not read forever */
+    EXPECT(strstr(xb_last_error(), "not a regular file") != NULL, "says why: %s", xb_last_error());
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "/tmp/xb_test_schema_fifo_%d", (int)getpid());
+    if (mkfifo(fifo, 0600) == 0) { /* opening it would block until a writer came */
+        EXPECT_STATUS(xb_schema_load_file(fifo, XB_SCHEMA_BFBS, &s), XB_ERR_SCHEMA);
+        unlink(fifo);
+    }
     EXPECT(s == NULL, "no handle after failures");
 }
 

@@ -9,6 +9,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -161,7 +162,10 @@ func xb_schema_load_file(path *C.char, format C.int32_t, out *C.xb_schema) (rc s
 	if err != nil {
 		return failErr(err)
 	}
-	b, err := os.ReadFile(p)
+	b, err := readSchemaFile(p)
+	if errors.Is(err, errNotSchemaFile) {
+		return fail(C.XB_ERR_SCHEMA, err.Error())
+	}
 	if err != nil {
 		return failErr(err)
 	}
@@ -172,6 +176,45 @@ func xb_schema_load_file(path *C.char, format C.int32_t, out *C.xb_schema) (rc s
 		}
 		return s, nil
 	})
+}
+
+// errNotSchemaFile is a file xb_schema_load_file refuses to read
+// (XB_ERR_SCHEMA).
+var errNotSchemaFile = errors.New("not a binary schema file")
+
+// maxSchemaFile bounds what xb_schema_load_file reads: binary schemas are
+// kilobytes, and a FlatBuffers buffer cannot exceed 2 GiB.
+const maxSchemaFile = 1 << 31
+
+// readSchemaFile reads a regular file of at most maxSchemaFile bytes. It
+// looks before it opens, so a FIFO or a device (/dev/zero) is an error,
+// not a call that blocks or reads forever.
+func readSchemaFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", errNotSchemaFile, path)
+	}
+	if fi.Size() > maxSchemaFile {
+		return nil, fmt.Errorf("%w: %s is %d bytes, more than a binary schema can be", errNotSchemaFile, path, fi.Size())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// The file may grow after the Stat: read at most one byte more than
+	// the limit to notice.
+	b, err := io.ReadAll(io.LimitReader(f, maxSchemaFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSchemaFile {
+		return nil, fmt.Errorf("%w: %s grew beyond %d bytes while it was read", errNotSchemaFile, path, maxSchemaFile)
+	}
+	return b, nil
 }
 
 // binaryLoader is the loader of a binary schema format XB_SCHEMA_*.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import stat
 import struct
 import threading
 import time
@@ -131,6 +132,10 @@ class Schema:
         if path.lower().endswith((".fbs", ".capnp")):
             return cls._compile(path, imports)
         try:
+            # Looked at before it is opened: a FIFO or a device (/dev/zero)
+            # would block or read forever.
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                raise errors.SchemaError(f"schema file {path!r} is not a regular file")
             with open(path, "rb") as f:
                 data = f.read()
         except FileNotFoundError as e:

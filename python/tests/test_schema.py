@@ -321,6 +321,12 @@ def test_load_errors(tmp_path: Any) -> None:
         xb.Schema.load(str(tmp_path / "missing.fbs"))
     with pytest.raises(xb.InvalidArgumentError):
         xb.Schema.load(42)  # type: ignore[arg-type]
+    # Not regular files: refused before they are opened or read.
+    fifo = tmp_path / "schema.fifo"
+    os.mkfifo(fifo)
+    for p in (tmp_path, fifo, "/dev/zero"):
+        with pytest.raises(xb.SchemaError, match="not a regular file"):
+            xb.Schema.load(p)
     bad = tmp_path / "bad.fbs"
     bad.write_text("table {")
     if shutil.which("flatc"):
