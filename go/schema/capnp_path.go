@@ -249,6 +249,14 @@ func (p *Path) cpList(r *cpReader, l *cpList) error {
 }
 
 func (p *Path) cpBytes(msg []byte) ([]byte, error) {
+	if b, ok := p.cpRootBytes(msg); ok {
+		return b, nil
+	}
+	return p.cpBytesWalk(msg)
+}
+
+// cpBytesWalk is cpBytes through the general walk.
+func (p *Path) cpBytesWalk(msg []byte) ([]byte, error) {
 	// A one-segment message's segment table lives in one, on this call's
 	// stack, so the read allocates nothing and shares no pooled state.
 	var one [1][]byte
@@ -275,6 +283,53 @@ func (p *Path) cpBytes(msg []byte) ([]byte, error) {
 		b = b[: len(b)-1 : len(b)-1]
 	}
 	return b, nil
+}
+
+// cpRootBytes is the fused read of the commonest path, a Text or Data field
+// of the root struct, in the commonest message, one segment with direct
+// pointers. It takes only messages it can read whole with the general
+// walk's checks (bounds, pointer kinds, element size, the text's NUL; the
+// traversal limit is at least the message's size, so one list cannot
+// exceed it); anything else (ok false: several segments, far or null
+// pointers, a union member, a malformed message) goes to the general walk,
+// which gives the value or the error.
+func (p *Path) cpRootBytes(msg []byte) (b []byte, ok bool) {
+	if len(p.cp) != 1 || len(p.cp[0].unions) != 0 || len(msg) < 16 || binary.LittleEndian.Uint32(msg) != 0 {
+		return nil, false
+	}
+	f := p.cp[0].f
+	words := uint64(binary.LittleEndian.Uint32(msg[4:]))
+	if !f.IsPointer() || words*wordBytes != uint64(len(msg))-8 {
+		return nil, false
+	}
+	seg := msg[8:]
+	root := binary.LittleEndian.Uint64(seg)
+	if root&3 != 0 || root == 0 {
+		return nil, false
+	}
+	start := 1 + int64(int32(uint32(root))>>2)
+	dataWords, ptrCount := int64(uint16(root>>32)), int64(uint16(root>>48))
+	if start < 1 || start+dataWords+ptrCount > int64(words) || int64(f.Offset) >= ptrCount {
+		return nil, false
+	}
+	at := start + dataWords + int64(f.Offset)
+	ptr := binary.LittleEndian.Uint64(seg[at*wordBytes:])
+	if ptr&3 != 1 || (ptr>>32)&7 != 2 { // a list of bytes
+		return nil, false
+	}
+	list := at + 1 + int64(int32(uint32(ptr))>>2)
+	n := int64(ptr >> 35)
+	if list < 0 || list*wordBytes+n > int64(words)*wordBytes {
+		return nil, false
+	}
+	b = seg[list*wordBytes : list*wordBytes+n : list*wordBytes+n]
+	if p.leaf.Kind == String {
+		if n == 0 || b[n-1] != 0 {
+			return nil, false
+		}
+		b = b[: n-1 : n-1]
+	}
+	return b, true
 }
 
 func (p *Path) cpScalars(msg []byte, k Kind, size int) ([]byte, int, Kind, error) {
