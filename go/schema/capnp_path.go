@@ -203,8 +203,7 @@ func (p *Path) cpScalar(msg []byte) (uint64, error) {
 	var err error
 	var r cpReader // the default limits; set field by field (see cpStruct)
 	r.segs, err = splitSegmentsInto(msg, one[:0])
-	r.limit = defaultTraverseLimit(len(msg))
-	r.budget, r.maxDepth = r.limit, defaultMaxDepth
+	r.defaultLimits(len(msg))
 	if err != nil {
 		return 0, err
 	}
@@ -263,8 +262,7 @@ func (p *Path) cpBytesWalk(msg []byte) ([]byte, error) {
 	var err error
 	var r cpReader // the default limits; set field by field (see cpStruct)
 	r.segs, err = splitSegmentsInto(msg, one[:0])
-	r.limit = defaultTraverseLimit(len(msg))
-	r.budget, r.maxDepth = r.limit, defaultMaxDepth
+	r.defaultLimits(len(msg))
 	if err != nil {
 		return nil, err
 	}
@@ -340,8 +338,7 @@ func (p *Path) cpScalars(msg []byte, k Kind, size int) ([]byte, int, Kind, error
 	var err error
 	var r cpReader
 	r.segs, err = splitSegmentsInto(msg, one[:0])
-	r.limit = defaultTraverseLimit(len(msg))
-	r.budget, r.maxDepth = r.limit, defaultMaxDepth
+	r.defaultLimits(len(msg))
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -363,8 +360,7 @@ func (p *Path) cpLen(msg []byte) (int, error) {
 	var err error
 	var r cpReader // the default limits; set field by field (see cpStruct)
 	r.segs, err = splitSegmentsInto(msg, one[:0])
-	r.limit = defaultTraverseLimit(len(msg))
-	r.budget, r.maxDepth = r.limit, defaultMaxDepth
+	r.defaultLimits(len(msg))
 	if err != nil {
 		return 0, err
 	}
@@ -374,6 +370,14 @@ func (p *Path) cpLen(msg []byte) (int, error) {
 		return 0, nil
 	}
 	return l.count, err
+}
+
+// defaultLimits gives r the default traversal limit and depth for a message
+// of msgLen bytes. (The segments are set by the caller: handing its stack
+// array through a method would move it to the heap.)
+func (r *cpReader) defaultLimits(msgLen int) {
+	r.limit = defaultTraverseLimit(msgLen)
+	r.budget, r.maxDepth = r.limit, defaultMaxDepth
 }
 
 // splitSegmentsInto is splitSegments for the stream framing, reusing buf's

@@ -676,8 +676,7 @@ func cpOpen(msg []byte) (*cpState, error) {
 		return nil, malformed("%v", err)
 	}
 	st.r.segs = segs
-	st.r.limit = defaultTraverseLimit(len(msg))
-	st.r.budget, st.r.maxDepth = st.r.limit, defaultMaxDepth
+	st.r.defaultLimits(len(msg))
 	if st.r.words(0) == 0 {
 		putCpState(st)
 		return nil, malformed("first segment is empty")

@@ -32,7 +32,7 @@ from ._encode import encode_msgpack as _encode_msgpack
 from ._lib import FRAME_FMT, check_fork, lib, raise_status
 from .channel import ChannelFrame, Subscriber
 from .records_gen import Classes
-from .region import Frame, Region, _buffer_arg
+from .region import _ONE, Frame, Region, _buffer_arg
 
 _BFBS = 1
 _CAPNP_REQUEST = 2
@@ -668,7 +668,6 @@ __all__ = ["Schema", "Layout", "FieldPath", "RecordView"]
 
 _VALUE_INT, _VALUE_UINT, _VALUE_FLOAT, _VALUE_BYTES, _VALUE_STRING, _VALUE_ARRAY = 1, 2, 3, 4, 5, 6
 _SPAN = struct.Struct("<QQ")
-_ONE = ctypes.c_uint64(1)
 _SCALAR_FMT = {_VALUE_INT: struct.Struct("<q"), _VALUE_UINT: struct.Struct("<Q"), _VALUE_FLOAT: struct.Struct("<d")}
 _VALUE_CTYPES: Dict[int, Any] = {_VALUE_INT: ctypes.c_int64, _VALUE_UINT: ctypes.c_uint64, _VALUE_FLOAT: ctypes.c_double,
                                  _VALUE_BYTES: _lib.XbStr, _VALUE_STRING: _lib.XbStr, _VALUE_ARRAY: _lib.XbArray}
