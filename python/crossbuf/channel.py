@@ -453,10 +453,10 @@ class ChannelFrame:
     payload, a read-only memoryview into the ring. Valid until the
     subscriber's next receive or release; then StaleFrameError."""
 
-    __slots__ = ("_epoch", "_n", "_o", "_sub", "codec", "generation", "offset", "publish_ns", "type_id")
+    __slots__ = ("_epoch", "_mv", "_n", "_o", "_sub", "codec", "generation", "offset", "publish_ns", "type_id")
 
     def __init__(self, sub: Subscriber, epoch: int, offset: int, generation: int, type_id: int, publish_ns: int,
-                 codec: int, o: int, n: int) -> None:
+                 codec: int, o: int, n: int, mv: memoryview | None = None) -> None:
         self.offset = offset
         self.generation = generation
         self.type_id = type_id
@@ -466,6 +466,7 @@ class ChannelFrame:
         self._epoch = epoch
         self._o = o
         self._n = n
+        self._mv = mv  # the payload view, once made (receive_many makes it up front)
 
     @property
     def valid(self) -> bool:
@@ -491,10 +492,18 @@ class ChannelFrame:
     def payload(self) -> memoryview:
         """The payload in the ring, zero-copy (StaleFrameError once released)."""
         s = self._sub
+        mv = self._mv
+        if mv is not None and self._epoch == s._epoch:
+            try:
+                mv.readonly  # noqa: B018 - ValueError once the caller released it (a with block)
+                return mv
+            except ValueError:
+                pass
         b = s._ch._enter()  # a close in another thread waits until the view is registered
         try:
             self._check_held()
-            return s._payload_view(self._o, self._n)
+            mv = self._mv = s._payload_view(self._o, self._n)
+            return mv
         finally:
             b.busy = False
 
@@ -802,7 +811,16 @@ class Subscriber:
         try:
             n = self._take_batch(cap, timeout)
             raw = memoryview(self._batch).cast("B")[: n * FRAME_FMT.size]  # type: ignore[arg-type]
-            return [self._make(f) for f in FRAME_FMT.iter_unpack(raw)]
+            # The payload views are made here, in one pass, while the channel
+            # is entered: a batch is received to be read, and frame.payload
+            # is then a field lookup.
+            base, master, epoch, frames = self._ch._base, self._master, self._epoch, []
+            for offset, _cid, generation, type_id, publish_ns, codec, paddr, plen in FRAME_FMT.iter_unpack(raw):
+                o = paddr - base if plen else 0
+                frames.append(ChannelFrame(self, epoch, offset, generation, type_id, publish_ns, codec, o, plen,
+                                           master[o : o + plen]))  # fmt: skip
+            self._views += [f._mv for f in frames]  # type: ignore[misc]
+            return frames
         finally:
             b.busy = False
 

@@ -600,12 +600,19 @@ class Schema:
                 return name
         return None
 
-    def path(self, type: TypeRef, path: str) -> "FieldPath":
+    def path(self, type: TypeRef, path: str, text: str = "str") -> "FieldPath":
         """A compiled reader of one field ("http.path", "attributes[3].key",
-        "test.Monster.name") of a message type, for one frame or many."""
+        "test.Monster.name") of a message type, for one frame or many.
+
+        text: how a string field comes back: "str" decodes it (checked
+        UTF-8); "view" hands out its UTF-8 bytes in place, a read-only
+        memoryview like a bytes field's, with no copy and no check (compare
+        it with bytes, or str(view, "utf-8") to decode)."""
         tid = self._resolve(type)
         if not isinstance(path, str):
             raise errors.InvalidArgumentError(f"a path is a str, not {path.__class__.__name__}")
+        if text not in ("str", "view"):
+            raise errors.InvalidArgumentError(f'text is "str" or "view", not {text!r}')
         b = path.encode("utf-8", "surrogatepass")
         if b"\0" in b:
             raise errors.InvalidArgumentError("a path contains no NUL")
@@ -613,7 +620,8 @@ class Schema:
         st = lib.xb_path_compile(self._handle(), tid, b, byref(h), byref(kind))
         if st:
             raise_status(st)
-        return FieldPath(h.value or 0, kind.value, path, tid)
+        k = _VALUE_BYTES if text == "view" and kind.value == _VALUE_STRING else kind.value
+        return FieldPath(h.value or 0, k, path, tid)
 
     def stubs(self) -> str:
         """A .pyi text declaring the record classes (crossbuf schema stubs)."""
@@ -687,10 +695,11 @@ class FieldPath:
     or channel memory, no copy (np.frombuffer makes them arrays); other
     vectors, lists and fixed arrays of scalars as read-only numpy arrays
     over that memory, also no copy. Like payloads they pin the mapping until
-    dropped, and a channel's are released with the frame. Strings are decoded into str. Frames received
-    from a channel read the same way as a region's; under the overwrite
-    policy use what was read only when the subscriber's next release()
-    does not raise OverrunError."""
+    dropped, and a channel's are released with the frame. Strings are
+    decoded into str, or handed out as memoryviews of their UTF-8 bytes
+    (Schema.path(..., text="view")). Frames received from a channel read
+    the same way as a region's; under the overwrite policy use what was read
+    only when the subscriber's next release() does not raise OverrunError."""
 
     def __init__(self, handle: int, kind: int, text: str, type_id: int) -> None:
         self._h = handle

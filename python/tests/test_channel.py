@@ -470,3 +470,30 @@ def test_path_receive_many_reads_a_batch_in_place(ch: xb.Channel) -> None:
     with pytest.raises(xb.ClosedError):
         message.receive_many(sub, timeout=0)
     region.close()
+
+
+def test_received_string_views_are_released_with_their_frames(ch: xb.Channel) -> None:
+    """A string path with text="view" hands out views into the ring: valid
+    while the frame is held, released by the next receive; a view derived
+    from one pins the frames (FrameInUseError) like a payload's."""
+    fb = xb.bundled.schema()
+    LogEntry = fb["crossbuf_fb.LogEntry"]
+    tid = fb.type_id("crossbuf_fb.LogEntry")
+    region = xb.Region.anonymous(1 << 20)
+    sub = ch.subscribe()
+    for m in ["é", "", "b", "c"]:
+        ch.publish(region.encode(LogEntry(message=m)).payload, codec=xb.Codec.FLATBUFFERS, type_id=tid)
+    message = fb.path(tid, "message", text="view")
+    one = message.read(sub.receive(timeout=1))
+    assert isinstance(one, memoryview) and bytes(one) == "é".encode()
+    views = message.receive_many(sub, max=2, timeout=1)
+    assert [bytes(v) for v in views] == [b"", b"b"]
+    with pytest.raises(ValueError):  # released by receive_many
+        bytes(one)
+    derived = views[1][:1]
+    with pytest.raises(xb.FrameInUseError):
+        sub.receive(timeout=1)
+    del derived, views
+    assert bytes(message.read(sub.receive(timeout=1))) == b"c"
+    sub.close()
+    region.close()

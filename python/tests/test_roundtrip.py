@@ -127,6 +127,30 @@ def test_one_field_of_many_frames_by_path(region: xb.Region) -> None:
         del frames, tframes
 
 
+def test_string_path_as_a_view_of_its_utf8_bytes(region: xb.Region) -> None:
+    """text="view": a string field read in place as a read-only memoryview
+    of its UTF-8 bytes (single and batch reads), other kinds unchanged."""
+    recs = [xb.testdata.log_entry(s) for s in range(6)]
+    recs[2].message = ""
+    for codec in (xb.Codec.FLATBUFFERS, xb.Codec.CAPNP):
+        frames = region.encode_many(recs, codec)
+        s = xb.bundled.schema(codec)
+        name = xb.bundled.type_name(codec, xb.RecordType.LOG_ENTRY)
+        message = s.path(name, "message", text="view")
+        one = message.read(frames[1])
+        assert isinstance(one, memoryview) and one.readonly
+        assert bytes(one) == recs[1].message.encode() and str(one, "utf-8") == recs[1].message
+        views = message.read_many(frames)
+        strs = s.path(name, "message").read_many(frames)
+        assert strs[2] is None and views[2] is None  # the record codecs leave an empty string out
+        assert [None if v is None else str(v, "utf-8") for v in views] == strs
+        assert strs[:2] + strs[3:] == [r.message for r in recs[:2] + recs[3:]]
+        assert s.path(name, "http.status", text="view").read(frames[0]) == recs[0].http.status
+        with pytest.raises(xb.InvalidArgumentError):
+            s.path(name, "message", text="bytes")
+        del frames, one, views
+
+
 def test_bundled_schema_decodes_record_frames(region: xb.Region) -> None:
     """Schema.to_record and to_json of the bundled schema take the frames
     of the per-record codecs (the type names resolve through the alias)."""
