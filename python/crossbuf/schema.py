@@ -847,9 +847,16 @@ class FieldPath:
     def _values_received(self, sub: Subscriber, out: Any, present: Any) -> List[Any]:
         """The values xb_path_read_received wrote for frames sub holds."""
         if self._kind == _VALUE_BYTES:
-            base = sub._ch._base
-            return [sub._payload_view(v.ptr - base, v.len) if p and v.len else (memoryview(b"") if p else None)
-                    for v, p in zip(out, present)]  # fmt: skip
+            # The spans read as one list of words, the views cut from the
+            # subscriber's master view and registered with one extend: no
+            # ctypes object or method call per value.
+            words = (ctypes.c_uint64 * (2 * len(out))).from_buffer(out)[:]
+            base, mv = sub._ch._base, sub._master
+            res: List[Any] = []
+            for p, o, k in zip(bytes(present), words[0::2], words[1::2]):
+                res.append((mv[o - base : o - base + k] if k else memoryview(b"")) if p else None)
+            sub._views += [v for v in res if v]
+            return res
         if self._kind == _VALUE_ARRAY:
             base = sub._ch._base
             return [_array(sub._payload_view(v.ptr - base, v.len * v.elem_size) if v.len else memoryview(b""), v.dtype)
