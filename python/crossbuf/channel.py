@@ -490,10 +490,12 @@ class ChannelFrame:
 
     @property
     def payload(self) -> memoryview:
-        """The payload in the ring, zero-copy (StaleFrameError once released)."""
+        """The payload in the ring, zero-copy (StaleFrameError once released).
+        Every access while the frame is held returns the same view; releasing
+        it yourself (a with block) is fine, the next access makes another."""
         s = self._sub
         mv = self._mv
-        if mv is not None and self._epoch == s._epoch:
+        if mv is not None and self._epoch == s._epoch and not _lib._forked:
             try:
                 mv.readonly  # noqa: B018 - ValueError once the caller released it (a with block)
                 return mv
@@ -701,13 +703,16 @@ class Subscriber:
         derived from one is still alive (nothing else is done then)."""
         if not self._views and not self._pinned:
             return
-        alive = False
+        kept = []
         for v in self._views:
             try:
                 v.release()
             except BufferError:  # a numpy array or other export of it
-                alive = True
-        self._views.clear()
+                kept.append(v)
+        # The views still exported stay tracked: the next check retries
+        # them, and a frame's cached payload is never an untracked view.
+        alive = bool(kept)
+        self._views = kept
         self._master.release()
         self._master = self._new_master()
         if alive or sys.getrefcount(self._arr) != self._arr_refs + 1:

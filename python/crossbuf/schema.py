@@ -605,9 +605,9 @@ class Schema:
         "test.Monster.name") of a message type, for one frame or many.
 
         text: how a string field comes back: "str" decodes it (checked
-        UTF-8); "view" hands out its UTF-8 bytes in place, a read-only
-        memoryview like a bytes field's, with no copy and no check (compare
-        it with bytes, or str(view, "utf-8") to decode)."""
+        UTF-8); "view" hands out its UTF-8 bytes like a bytes field's, a
+        read-only memoryview of region or ring memory (no copy) and no check
+        (compare view.tobytes() with bytes, or str(view, "utf-8") to decode)."""
         tid = self._resolve(type)
         if not isinstance(path, str):
             raise errors.InvalidArgumentError(f"a path is a str, not {path.__class__.__name__}")
@@ -822,7 +822,8 @@ class FieldPath:
         """Receives up to max frames from sub, as sub.receive_many does, and
         returns the path's value in each: two library calls per batch and no
         frame objects. The frames stay held until sub's next receive or
-        release (bytes values are views into them until then). A frame of
+        release (bytes values, and strings read with text="view", are views
+        into them until then). A frame of
         another type is RecordTypeError (the batch is received all the same)."""
         cap = _lib.check_int(max, 1, 1 << 20, "max")
         f = sub._settle()  # a frame an asynchronous wait took

@@ -128,6 +128,29 @@ def test_frame_lifetime_is_checked(ch: xb.Channel) -> None:
         _ = f3.payload
 
 
+def test_an_export_of_the_payload_view_itself_pins_until_dropped(ch: xb.Channel) -> None:
+    """An export taken from the payload view itself (struct.iter_unpack holds
+    one; so do C extensions) makes a release fail; once it is dropped the
+    next release succeeds, and the payload handed out meanwhile is the
+    tracked view, for receive and receive_many alike."""
+    sub = ch.subscribe()
+    ch.publish_many([b"abcd", b"efgh"])
+    for take in (lambda: sub.receive_many(max=1, timeout=1)[0], lambda: sub.receive(timeout=1)):
+        f = take()
+        it = struct.iter_unpack("<I", f.payload)
+        with pytest.raises(xb.FrameInUseError):
+            sub.release()
+        assert f.valid and f.payload.tobytes() in (b"abcd", b"efgh")
+        with pytest.raises(xb.FrameInUseError):
+            sub.release()
+        del it
+        sub.release()
+        assert not f.valid
+        with pytest.raises(xb.StaleFrameError):
+            _ = f.payload
+    sub.close()
+
+
 def test_fail_policy(name: str) -> None:
     with xb.Channel.create(name, 4096, policy="fail") as ch:
         sub = ch.subscribe()
