@@ -21,7 +21,7 @@ import threading
 import time
 from ctypes import byref, c_char_p, c_uint64, c_void_p
 from enum import IntFlag
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union
 
 import msgspec
 import numpy as np
@@ -600,7 +600,7 @@ class Schema:
                 return name
         return None
 
-    def path(self, type: TypeRef, path: str, text: str = "str") -> "FieldPath":
+    def path(self, type: TypeRef, path: str, text: Literal["str", "view"] = "str") -> "FieldPath":
         """A compiled reader of one field ("http.path", "attributes[3].key",
         "test.Monster.name") of a message type, for one frame or many.
 
