@@ -683,6 +683,14 @@ _VALUE_CTYPES: Dict[int, Any] = {_VALUE_INT: ctypes.c_int64, _VALUE_UINT: ctypes
 _NUMPY_DTYPES = [np.dtype(t) for t in ("|u1", "|i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8", "<f2", "<f4", "<f8", "?")]
 
 
+def _spans(out: Any, present: Any, base: int) -> Iterable[Tuple[int, int, int]]:
+    """(present, offset from base, length) of each xb_str the library wrote
+    into out: the spans read as one list of words, no ctypes object per
+    value."""
+    words = (ctypes.c_uint64 * (2 * len(out))).from_buffer(out)[:]
+    return zip(bytes(present), [w - base for w in words[0::2]], words[1::2])
+
+
 def _array(mv: memoryview, dtype: int) -> np.ndarray:
     """A read-only numpy array over mv (region or ring memory: no copy)."""
     return np.frombuffer(mv, dtype=_NUMPY_DTYPES[dtype])
@@ -812,7 +820,7 @@ class FieldPath:
                 return [_array(region._view_of(v.ptr or 0, v.len * v.elem_size), v.dtype) if p else None
                         for v, p in zip(out, present)]  # fmt: skip
             if self._kind == _VALUE_STRING:
-                return self._strings(out, present, n, region._mv, region._base)
+                return self._strings(out, present, region._mv, region._base)
             return [v if p else None for v, p in zip(out, present)]
         finally:
             ts.busy = False
@@ -851,11 +859,10 @@ class FieldPath:
             # The spans read as one list of words, the views cut from the
             # subscriber's master view and registered with one extend: no
             # ctypes object or method call per value.
-            words = (ctypes.c_uint64 * (2 * len(out))).from_buffer(out)[:]
-            base, mv = sub._ch._base, sub._master
+            mv = sub._master
             res: List[Any] = []
-            for p, o, k in zip(bytes(present), words[0::2], words[1::2]):
-                res.append((mv[o - base : o - base + k] if k else memoryview(b"")) if p else None)
+            for p, o, k in _spans(out, present, sub._ch._base):
+                res.append((mv[o : o + k] if k else memoryview(b"")) if p else None)
             sub._views += [v for v in res if v]
             return res
         if self._kind == _VALUE_ARRAY:
@@ -863,21 +870,17 @@ class FieldPath:
             return [_array(sub._payload_view(v.ptr - base, v.len * v.elem_size) if v.len else memoryview(b""), v.dtype)
                     if p else None for v, p in zip(out, present)]  # fmt: skip
         if self._kind == _VALUE_STRING:
-            return self._strings(out, present, len(out), sub._master, sub._ch._base)
+            return self._strings(out, present, sub._master, sub._ch._base)
         return [v if p else None for v, p in zip(out, present)]
 
-    def _strings(self, out: Any, present: Any, n: int, mv: memoryview, base: int) -> List[Optional[str]]:
-        """The n strings xb_path_read wrote into out (xb_str spans into the
+    def _strings(self, out: Any, present: Any, mv: memoryview, base: int) -> List[Optional[str]]:
+        """The strings xb_path_read wrote into out (xb_str spans into the
         mapping mv starts at base), decoded straight from mv: the spans read
         as one list of words, no ctypes object or bytes copy per string."""
-        words = (ctypes.c_uint64 * (2 * n)).from_buffer(out)[:]
-        pres = bytes(present)
-        res: List[Optional[str]] = [None] * n
+        res: List[Optional[str]] = []
         try:
-            for i in range(n):
-                if pres[i]:
-                    o = words[2 * i] - base
-                    res[i] = str(mv[o : o + words[2 * i + 1]], "utf-8") if words[2 * i + 1] else ""
+            for p, o, k in _spans(out, present, base):
+                res.append((str(mv[o : o + k], "utf-8") if k else "") if p else None)
         except UnicodeDecodeError as e:
             raise errors.MalformedError(f"{self.text}: invalid UTF-8: {e}") from None
         return res
