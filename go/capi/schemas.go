@@ -666,19 +666,18 @@ func xb_schema_encode(h C.xb_schema, rh C.xb_region, id C.uint64_t, msgpack *C.u
 	if err != nil {
 		return failErr(err)
 	}
-	v, err := schema.ValueFromMsgPack(in)
-	if err != nil {
-		return fail(C.XB_ERR_INVALID_ARG, err.Error())
-	}
 	r, releaseRegion, err := useRegion(rh)
 	if err != nil {
 		return failErr(err)
 	}
 	defer releaseRegion()
-	f, err := dynamic.AppendValue(r.Region, t, v)
+	f, err := dynamic.AppendMsgPack(r.Region, t, in)
 	var ee *schema.EncodeError
 	if errors.As(err, &ee) {
 		return fail(C.XB_ERR_INVALID_RECORD, err.Error())
+	}
+	if errors.Is(err, schema.ErrMsgPackInput) {
+		return fail(C.XB_ERR_INVALID_ARG, err.Error())
 	}
 	if err != nil {
 		return failErr(err)

@@ -13,6 +13,7 @@ import (
 	_ "github.com/crossbuf/crossbuf/go/codec/codecs"
 	"github.com/crossbuf/crossbuf/go/codec/msgpack"
 	"github.com/crossbuf/crossbuf/go/crossbuf"
+	"github.com/crossbuf/crossbuf/go/crossbuf/dynamic"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
 	"github.com/crossbuf/crossbuf/go/schema"
@@ -151,6 +152,37 @@ func BenchmarkBundledLogEntry(b *testing.B) {
 				}
 			}
 		})
+		// Encoding what Python hands over (MessagePack of the record) into a
+		// region frame: the road xb_schema_encode takes, and the dynamic
+		// value it took before (ValueFromMsgPack, then the encoder).
+		mp, err := ty.MsgPack(msg, nil)
+		require.NoError(b, err)
+		r, err := region.CreateAnon(1 << 22)
+		require.NoError(b, err)
+		defer r.Close()
+		for _, road := range []struct {
+			name   string
+			encode func() (region.Frame, error)
+		}{
+			{"engine", func() (region.Frame, error) { return dynamic.AppendMsgPack(r, ty, mp) }},
+			{"dynamic-value", func() (region.Frame, error) {
+				v, err := schema.ValueFromMsgPack(mp)
+				if err != nil {
+					return region.Frame{}, err
+				}
+				return dynamic.AppendValue(r, ty, v)
+			}},
+		} {
+			b.Run(f.format.String()+"/encode-from-msgpack/"+road.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := road.encode(); err != nil {
+						require.ErrorIs(b, err, region.ErrFull)
+						require.NoError(b, r.Reset())
+					}
+				}
+			})
+		}
 		b.Run(f.format.String()+"/decode-full/engine-dynamic", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

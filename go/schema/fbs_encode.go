@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	flatbuffers "github.com/google/flatbuffers/go"
+	"github.com/tinylib/msgp/msgp"
 )
 
 // EncodeFlatBuffer builds a FlatBuffers message of table type t from v, a
@@ -29,7 +30,11 @@ import (
 // float field, an unknown field or enum name, a deprecated field or a missing
 // required field is an error naming the field's path. Fields equal to their
 // default are left out, as flatc does, except optional scalars (`= null`).
-func (t *Type) EncodeFlatBuffer(b *flatbuffers.Builder, v map[string]any) (err error) {
+func (t *Type) EncodeFlatBuffer(b *flatbuffers.Builder, v map[string]any) error {
+	return t.encodeFlatBuffer(b, v, nil)
+}
+
+func (t *Type) encodeFlatBuffer(b *flatbuffers.Builder, v map[string]any, mp []byte) (err error) {
 	if t.Format != FlatBuffers || t.Kind != Table {
 		return fmt.Errorf("schema: %s is a %s %s, not a FlatBuffers table", t.Name, t.Format, t.Kind)
 	}
@@ -46,7 +51,7 @@ func (t *Type) EncodeFlatBuffer(b *flatbuffers.Builder, v map[string]any) (err e
 	sc := fbScratches.Get().(*fbScratch)
 	defer sc.put()
 	e := fbEncoder{b: b, fbScratch: sc}
-	root, err := e.table(t, v)
+	root, err := e.table(t, v, mp)
 	if err != nil {
 		return toEncodeError(t, err)
 	}
@@ -56,6 +61,20 @@ func (t *Type) EncodeFlatBuffer(b *flatbuffers.Builder, v map[string]any) (err e
 		b.Finish(root)
 	}
 	return nil
+}
+
+// EncodeFlatBufferMsgPack builds a FlatBuffers message of table type t
+// from mp, one MessagePack map in the form ValueFromMsgPack reads (what
+// msgspec writes for a record class or a dict), as EncodeFlatBuffer(b,
+// ValueFromMsgPack(mp)) would: the same message and the same errors. Tables,
+// strings, bytes and vectors of strings and tables are read from mp in
+// place, without the dynamic value, so this is the fast road from Python;
+// other fields go through their dynamic value.
+func (t *Type) EncodeFlatBufferMsgPack(b *flatbuffers.Builder, mp []byte) error {
+	if msgp.NextType(mp) != msgp.MapType {
+		return fmt.Errorf("%w is a %s, not a map", ErrMsgPackInput, msgp.NextType(mp))
+	}
+	return t.encodeFlatBuffer(b, nil, mp)
 }
 
 // EncodeError reports a value that cannot be encoded as its field's type.
@@ -94,12 +113,16 @@ type fbScratch struct {
 	offs []flatbuffers.UOffsetT
 	bits []uint64 // a scalar vector's elements
 	raw  []byte   // struct bytes, laid out front to back
+	// vals is a stack like offs: each table being built takes a window of
+	// its fields' values.
+	vals []fieldValue
 }
 
 var fbScratches = sync.Pool{New: func() any { return new(fbScratch) }}
 
 func (s *fbScratch) put() {
-	s.offs, s.bits, s.raw = s.offs[:0], s.bits[:0], s.raw[:0]
+	clear(s.vals) // holds the caller's values: not kept past the call
+	s.offs, s.bits, s.raw, s.vals = s.offs[:0], s.bits[:0], s.raw[:0], s.vals[:0]
 	fbScratches.Put(s)
 }
 
@@ -108,6 +131,14 @@ func (s *fbScratch) window(n int) int {
 	base := len(s.offs)
 	s.offs = slices.Grow(s.offs, n)[:base+n]
 	clear(s.offs[base:])
+	return base
+}
+
+// valWindow pushes n absent values and returns the index of the first.
+func (s *fbScratch) valWindow(n int) int {
+	base := len(s.vals)
+	s.vals = slices.Grow(s.vals, n)[:base+n]
+	clear(s.vals[base:])
 	return base
 }
 
@@ -125,27 +156,22 @@ func (e *fbEncoder) enter() error {
 	return nil
 }
 
-// table builds a table: its children first (the Builder cannot nest
-// objects), then the table's own fields.
-func (e *fbEncoder) table(t *Type, v map[string]any) (flatbuffers.UOffsetT, error) {
+// table builds a table from m (a dynamic value) or mp (the MessagePack
+// bytes of one; see EncodeFlatBufferMsgPack): its children first (the
+// Builder cannot nest objects), then the table's own fields.
+func (e *fbEncoder) table(t *Type, m map[string]any, mp []byte) (flatbuffers.UOffsetT, error) {
 	if err := e.enter(); err != nil {
 		return 0, err
 	}
-	defer func() { e.depth-- }()
-	for name := range v {
-		f := t.Field(name)
-		if f == nil {
-			return 0, at(failf("no such field in %s", t.Name), name)
-		}
-		if f.Deprecated {
-			return 0, at(failf("field is deprecated"), name)
-		}
+	// Windows by Field.Index: the fields' values and built offsets.
+	vals, offsets := e.valWindow(len(t.Fields)), e.window(len(t.Fields))
+	defer e.leave(vals, offsets) // one defer: the compiler inlines it
+	if err := e.readFields(t, m, mp, vals); err != nil {
+		return 0, err
 	}
-	offsets := e.window(len(t.Fields)) // by Field.Index
-	defer func() { e.offs = e.offs[:offsets] }()
 	for _, f := range t.Fields {
-		x, ok := v[f.Name]
-		if !ok || x == nil {
+		fv := e.vals[vals+f.Index]
+		if !fv.present() {
 			if f.Required {
 				return 0, at(failf("required field is missing"), f.Name)
 			}
@@ -155,24 +181,32 @@ func (e *fbEncoder) table(t *Type, v map[string]any) (flatbuffers.UOffsetT, erro
 		var err error
 		switch f.Kind {
 		case String:
-			off, err = e.str(x)
+			off, err = e.strValue(fv)
 		case Table:
-			off, err = e.tableValue(f.Type, x)
+			off, err = e.tableOf(f.Type, fv)
 		case Union:
 			tf := f.UnionTypeField
-			if tf == nil || v[tf.Name] == nil {
+			if tf == nil || !e.vals[vals+tf.Index].present() {
 				return 0, at(failf("union value without its type field"), f.Name)
 			}
-			tag, terr := e.unionTag(f.Type, v[tf.Name])
+			tx, terr := e.vals[vals+tf.Index].value(e.depth)
+			var tag uint8
+			if terr == nil {
+				tag, terr = e.unionTag(f.Type, tx)
+			}
 			if terr != nil {
 				return 0, at(terr, tf.Name)
 			}
 			if tag == 0 {
 				return 0, at(failf("union value present but its type is NONE"), f.Name)
 			}
-			off, err = e.unionMember(f.Type, tag, x)
+			off, err = e.unionMember(f.Type, tag, fv)
 		case Vector:
-			off, err = e.vector(f, v, x)
+			var tags fieldValue
+			if f.UnionTypeField != nil {
+				tags = e.vals[vals+f.UnionTypeField.Index]
+			}
+			off, err = e.vector(f, fv, tags)
 		default:
 			continue
 		}
@@ -189,19 +223,16 @@ func (e *fbEncoder) table(t *Type, v map[string]any) (flatbuffers.UOffsetT, erro
 	// Largest first, as flatc lays them out, so padding stays small.
 	for _, size := range [...]int{8, 4, 2, 1} {
 		for _, f := range t.Fields {
-			x, ok := v[f.Name]
-			if !ok || x == nil || f.Size != size {
-				continue
-			}
-			if err := e.slot(f, v, x, offsets); err != nil {
-				return 0, at(err, f.Name)
+			if f.Size == size && e.vals[vals+f.Index].present() {
+				if err := e.slot(f, vals, offsets); err != nil {
+					return 0, at(err, f.Name)
+				}
 			}
 		}
 	}
 	for _, f := range t.Fields { // structs of other sizes
-		x, ok := v[f.Name]
-		if ok && x != nil && f.Kind == Struct && f.Size != 8 && f.Size != 4 && f.Size != 2 && f.Size != 1 {
-			if err := e.slot(f, v, x, offsets); err != nil {
+		if f.Kind == Struct && f.Size != 8 && f.Size != 4 && f.Size != 2 && f.Size != 1 && e.vals[vals+f.Index].present() {
+			if err := e.slot(f, vals, offsets); err != nil {
 				return 0, at(err, f.Name)
 			}
 		}
@@ -209,13 +240,81 @@ func (e *fbEncoder) table(t *Type, v map[string]any) (flatbuffers.UOffsetT, erro
 	return e.b.EndObject(), nil
 }
 
-// slot writes one present field of the table being built.
-func (e *fbEncoder) slot(f *Field, v map[string]any, x any, offsets int) error {
+// leave ends a table: its windows are popped.
+func (e *fbEncoder) leave(vals, offsets int) {
+	e.depth--
+	clear(e.vals[vals:])
+	e.vals, e.offs = e.vals[:vals], e.offs[:offsets]
+}
+
+// readFields puts each field m or mp holds into the window at vals, after
+// checking that t has it and it is not deprecated.
+func (e *fbEncoder) readFields(t *Type, m map[string]any, mp []byte, vals int) error {
+	if mp == nil {
+		for name, x := range m {
+			f, err := writable(t, t.Field(name), name)
+			if err != nil {
+				return err
+			}
+			e.vals[vals+f.Index] = fieldValue{x: x}
+		}
+		return nil
+	}
+	if msgp.NextType(mp) != msgp.MapType {
+		return failf("want an object for table %s, got MessagePack %s", t.Name, msgp.NextType(mp))
+	}
+	n, rest, err := msgp.ReadMapHeaderBytes(mp)
+	if err != nil {
+		return failf("%v", err)
+	}
+	for range n {
+		var key []byte
+		if key, rest, err = msgp.ReadStringZC(rest); err != nil {
+			return failf("map key: %v", err)
+		}
+		f := t.byName[string(key)] // no copy of the key
+		if f == nil || f.Deprecated {
+			_, err := writable(t, f, string(key))
+			return err
+		}
+		start := rest
+		if rest, err = msgp.Skip(rest); err != nil {
+			return at(failf("%v", err), f.Name)
+		}
+		e.vals[vals+f.Index] = fieldValue{mp: start[:len(start)-len(rest)]}
+	}
+	if e.depth == 1 && len(rest) != 0 { // the root: mp is one map
+		return failf("%d bytes after the MessagePack map", len(rest))
+	}
+	return nil
+}
+
+// writable returns f, the field of t named name, or the error that says why
+// a value cannot be given for it.
+func writable(t *Type, f *Field, name string) (*Field, error) {
+	if f == nil {
+		return nil, at(failf("no such field in %s", t.Name), name)
+	}
+	if f.Deprecated {
+		return nil, at(failf("field is deprecated"), name)
+	}
+	return f, nil
+}
+
+// slot writes one present field of the table being built, whose fields
+// are in the windows at vals and offsets.
+func (e *fbEncoder) slot(f *Field, vals, offsets int) error {
 	id := int(f.ID)
 	switch f.Kind {
 	case String, Table, Union, Vector:
 		e.b.PrependUOffsetTSlot(id, e.offs[offsets+f.Index], 0)
 		return nil
+	}
+	x, err := e.vals[vals+f.Index].value(e.depth)
+	if err != nil {
+		return err
+	}
+	switch f.Kind {
 	case Struct:
 		if err := e.structValue(f.Type, x); err != nil {
 			return err
@@ -227,7 +326,7 @@ func (e *fbEncoder) slot(f *Field, v map[string]any, x any, offsets int) error {
 		if err != nil {
 			return err
 		}
-		if vf := f.UnionValueField; vf != nil && (v[vf.Name] == nil) != (tag == 0) {
+		if vf := f.UnionValueField; vf != nil && !e.vals[vals+vf.Index].present() != (tag == 0) {
 			return failf("union type %d does not match the presence of %s", tag, vf.Name)
 		}
 		if tag != 0 {
@@ -253,6 +352,68 @@ func (e *fbEncoder) slot(f *Field, v map[string]any, x any, offsets int) error {
 	return nil
 }
 
+// fieldValue is one value being encoded: a dynamic value (x), or the
+// MessagePack bytes of one (mp), read only as far as its field needs.
+type fieldValue struct {
+	x  any
+	mp []byte
+}
+
+// present reports whether the value is there and not null.
+func (v fieldValue) present() bool {
+	if v.mp != nil {
+		return msgp.NextType(v.mp) != msgp.NilType
+	}
+	return v.x != nil
+}
+
+// value is the dynamic value (ValueFromMsgPack's form of MessagePack).
+func (v fieldValue) value(depth int) (any, error) {
+	if v.mp == nil {
+		return v.x, nil
+	}
+	x, _, err := readMsgPackValue(v.mp, depth)
+	if err != nil {
+		return nil, failf("%v", err)
+	}
+	return x, nil
+}
+
+// text is a str or bin value's bytes, without a copy.
+func (v fieldValue) text() ([]byte, bool) {
+	switch msgp.NextType(v.mp) {
+	case msgp.StrType:
+		b, _, err := msgp.ReadStringZC(v.mp)
+		return b, err == nil
+	case msgp.BinType:
+		b, _, err := msgp.ReadBytesZC(v.mp)
+		return b, err == nil
+	}
+	return nil, false
+}
+
+// strValue builds a string.
+func (e *fbEncoder) strValue(v fieldValue) (flatbuffers.UOffsetT, error) {
+	if v.mp != nil {
+		if b, ok := v.text(); ok {
+			return e.b.CreateByteString(b), nil
+		}
+	}
+	x, err := v.value(e.depth)
+	if err != nil {
+		return 0, err
+	}
+	return e.str(x)
+}
+
+// tableOf builds a table of type t from v.
+func (e *fbEncoder) tableOf(t *Type, v fieldValue) (flatbuffers.UOffsetT, error) {
+	if v.mp != nil {
+		return e.table(t, nil, v.mp)
+	}
+	return e.tableValue(t, v.x)
+}
+
 func (e *fbEncoder) str(x any) (flatbuffers.UOffsetT, error) {
 	switch s := x.(type) {
 	case string:
@@ -268,7 +429,7 @@ func (e *fbEncoder) tableValue(t *Type, x any) (flatbuffers.UOffsetT, error) {
 	if !ok {
 		return 0, failf("want an object for table %s, got %T", t.Name, x)
 	}
-	return e.table(t, m)
+	return e.table(t, m, nil)
 }
 
 // unionTag resolves a union type value: a member name or its number.
@@ -291,31 +452,64 @@ func (e *fbEncoder) unionTag(u *Type, x any) (uint8, error) {
 	return uint8(bits), nil
 }
 
-// unionMember builds the member value x of union u selected by tag.
-func (e *fbEncoder) unionMember(u *Type, tag uint8, x any) (flatbuffers.UOffsetT, error) {
+// unionMember builds the member value v of union u selected by tag.
+func (e *fbEncoder) unionMember(u *Type, tag uint8, v fieldValue) (flatbuffers.UOffsetT, error) {
 	ev, _ := u.EnumValueOf(int64(tag))
 	if ev.Member == nil {
 		return 0, failf("union %s has no member %d", u.Name, tag)
 	}
 	switch ev.Member.Kind {
 	case Table:
-		return e.tableValue(ev.Member.Type, x)
+		return e.tableOf(ev.Member.Type, v)
 	case Struct:
-		if err := e.structValue(ev.Member.Type, x); err != nil {
+		x, err := v.value(e.depth)
+		if err == nil {
+			err = e.structValue(ev.Member.Type, x)
+		}
+		if err != nil {
 			return 0, err
 		}
 		return e.b.Offset(), nil
 	}
-	return e.str(x)
+	return e.strValue(v)
 }
 
-func (e *fbEncoder) vector(f *Field, v map[string]any, x any) (flatbuffers.UOffsetT, error) {
+// vector builds a vector from v; tags holds a vector of unions' types.
+// MessagePack arrays of strings and tables, and bin bytes, are read in
+// place; other vectors through their dynamic value.
+func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, error) {
+	el := f.Elem
+	if v.mp != nil && f.Nested == nil {
+		switch t := msgp.NextType(v.mp); {
+		case t == msgp.BinType && (el.scalarKind() == Uint8 || el.scalarKind() == Int8) && el.Kind != Enum:
+			b, _ := v.text()
+			return e.b.CreateByteVector(b), nil
+		case t == msgp.ArrayType && (el.Kind == String || el.Kind == Table):
+			n, rest, err := msgp.ReadArrayHeaderBytes(v.mp)
+			if err != nil {
+				return 0, failf("%v", err)
+			}
+			if uint64(n) > uint64(len(rest)) { // each item takes a byte at least
+				return 0, failf("array of %d items in %d bytes", n, len(rest))
+			}
+			return e.offsetVector(el, int(n), func(int) (fieldValue, error) {
+				item := rest
+				if rest, err = msgp.Skip(rest); err != nil {
+					return fieldValue{}, failf("%v", err)
+				}
+				return fieldValue{mp: item[:len(item)-len(rest)]}, nil
+			}, nil)
+		}
+	}
+	x, err := v.value(e.depth)
+	if err != nil {
+		return 0, err
+	}
 	if f.Nested != nil {
 		if m, ok := x.(map[string]any); ok {
 			return e.nested(f.Nested, m)
 		}
 	}
-	el := f.Elem
 	if k := el.scalarKind(); (k == Uint8 || k == Int8) && el.Kind != Enum {
 		switch s := x.(type) {
 		case []byte:
@@ -335,40 +529,19 @@ func (e *fbEncoder) vector(f *Field, v map[string]any, x any) (flatbuffers.UOffs
 	n := len(items)
 	switch el.Kind {
 	case String, Table, Union:
-		offs := e.window(n)
-		defer func() { e.offs = e.offs[:offs] }()
-		var tags []any
+		var tagList []any
 		if el.Kind == Union {
-			tv, ok := v[f.UnionTypeField.Name].([]any)
+			tx, err := tags.value(e.depth)
+			if err != nil {
+				return 0, err
+			}
+			tv, ok := tx.([]any)
 			if !ok || len(tv) != n {
 				return 0, failf("union vector needs a %s list of the same length", f.UnionTypeField.Name)
 			}
-			tags = tv
+			tagList = tv
 		}
-		for i, it := range items {
-			var o flatbuffers.UOffsetT
-			var err error
-			switch el.Kind {
-			case String:
-				o, err = e.str(it)
-			case Table:
-				o, err = e.tableValue(el.Type, it)
-			default:
-				var tag uint8
-				if tag, err = e.unionTag(el.Type, tags[i]); err == nil {
-					o, err = e.unionMember(el.Type, tag, it)
-				}
-			}
-			if err != nil {
-				return 0, atIndex(err, i)
-			}
-			e.offs[offs+i] = o // after the call: building children moves offs
-		}
-		e.b.StartVector(4, n, 4)
-		for i := n - 1; i >= 0; i-- {
-			e.b.PrependUOffsetT(e.offs[offs+i])
-		}
-		return e.b.EndVector(n), nil
+		return e.offsetVector(el, n, func(i int) (fieldValue, error) { return fieldValue{x: items[i]}, nil }, tagList)
 	case Struct:
 		st := el.Type
 		// Check (and convert) every element before the vector is started.
@@ -408,6 +581,39 @@ func (e *fbEncoder) vector(f *Field, v map[string]any, x any) (flatbuffers.UOffs
 		bits[i] = b
 	}
 	return e.scalarVector(k, bits), nil
+}
+
+// offsetVector builds a vector of n strings, tables or union members (whose
+// types are tags), which item yields in order.
+func (e *fbEncoder) offsetVector(el *TypeRef, n int, item func(i int) (fieldValue, error), tags []any) (flatbuffers.UOffsetT, error) {
+	offs := e.window(n)
+	defer func() { e.offs = e.offs[:offs] }()
+	for i := range n {
+		it, err := item(i)
+		var o flatbuffers.UOffsetT
+		if err == nil {
+			switch el.Kind {
+			case String:
+				o, err = e.strValue(it)
+			case Table:
+				o, err = e.tableOf(el.Type, it)
+			default:
+				var tag uint8
+				if tag, err = e.unionTag(el.Type, tags[i]); err == nil {
+					o, err = e.unionMember(el.Type, tag, it)
+				}
+			}
+		}
+		if err != nil {
+			return 0, atIndex(err, i)
+		}
+		e.offs[offs+i] = o // after the call: building children moves offs
+	}
+	e.b.StartVector(4, n, 4)
+	for i := n - 1; i >= 0; i-- {
+		e.b.PrependUOffsetT(e.offs[offs+i])
+	}
+	return e.b.EndVector(n), nil
 }
 
 func (e *fbEncoder) scalarVector(k Kind, bits []uint64) flatbuffers.UOffsetT {

@@ -11,6 +11,7 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tinylib/msgp/msgp"
 )
 
 // TestEncodeMonsterRoundTrip decodes the reference Monster, encodes the value
@@ -93,6 +94,11 @@ func TestEncodeRefusesWhatItCannotStore(t *testing.T) {
 			var ee *EncodeError
 			require.ErrorAs(t, err, &ee)
 			assert.Equal(t, c.path, ee.Path, ee.Error())
+			mp, merr := msgp.AppendIntf(nil, c.v)
+			require.NoError(t, merr)
+			err = s.Root.EncodeFlatBufferMsgPack(flatbuffers.NewBuilder(0), mp)
+			require.ErrorAs(t, err, &ee, "from MessagePack")
+			assert.Equal(t, c.path, ee.Path, ee.Error())
 		})
 	}
 	// Values at the edges of their ranges are stored exactly.
@@ -136,6 +142,51 @@ func TestEncodeInPlace(t *testing.T) {
 	}
 }
 
+// TestEncodeFromMessagePack checks that MessagePack read in place builds
+// the message the dynamic value of the same MessagePack builds, on the
+// reference Monster and on every message of the features schema.
+func TestEncodeFromMessagePack(t *testing.T) {
+	s, mon := loadMonster(t)
+	type typed struct {
+		ty   *Type
+		msgs [][]byte
+	}
+	cases := []typed{{s.Root, [][]byte{mon}}}
+	for _, c := range []struct{ fbs, js string }{
+		{featuresFBS, featuresFull}, {featuresFBS, `{ req: "" }`},
+		{featuresFBS, `{ req: "x", flags: 0, one_type: "Leaf", one: {}, leaves: [] }`},
+		{advancedUnionsFBS, advancedUnionsJSON},
+	} {
+		dir, bin := flatcBinary(t, c.fbs, c.js)
+		fs, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
+		require.NoError(t, err)
+		cases = append(cases, typed{fs.Root, [][]byte{bin}})
+	}
+	for _, c := range cases {
+		for i, msg := range c.msgs {
+			mp, err := c.ty.MsgPack(msg, nil)
+			require.NoError(t, err)
+			v, err := ValueFromMsgPack(mp)
+			require.NoError(t, err)
+			want := flatbuffers.NewBuilder(0)
+			require.NoError(t, c.ty.EncodeFlatBuffer(want, v))
+			got := flatbuffers.NewBuilder(0)
+			require.NoError(t, c.ty.EncodeFlatBufferMsgPack(got, mp), "message %d", i)
+			assert.Equal(t, want.FinishedBytes(), got.FinishedBytes(), "%s message %d", c.ty.Name, i)
+		}
+	}
+	for name, mp := range map[string][]byte{
+		"not a map":       msgp.AppendArrayHeader(nil, 0),
+		"trailing bytes":  append(msgp.AppendMapHeader(nil, 0), 0xc0),
+		"truncated":       msgp.AppendString(msgp.AppendMapHeader(nil, 1), "name"),
+		"huge array":      msgp.AppendArrayHeader(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "testarrayofstring"), 1<<31),
+		"non-string key":  msgp.AppendInt(msgp.AppendInt(msgp.AppendMapHeader(nil, 1), 1), 2),
+		"table not a map": msgp.AppendInt(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "enemy"), 2),
+	} {
+		assert.Error(t, s.Root.EncodeFlatBufferMsgPack(flatbuffers.NewBuilder(0), mp), name)
+	}
+}
+
 func BenchmarkEncodeMonster(b *testing.B) {
 	s, mon := loadMonster(b)
 	v, err := mapOf(s.Root.Decode(mon, nil))
@@ -147,6 +198,33 @@ func BenchmarkEncodeMonster(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzEncodeMonsterMsgPack encodes arbitrary bytes as a Monster from
+// MessagePack: it fails, or builds a message that verifies, and it builds
+// what the dynamic value of the same MessagePack builds.
+func FuzzEncodeMonsterMsgPack(f *testing.F) {
+	s, mon := loadMonster(f)
+	mp, err := s.Root.MsgPack(mon, nil)
+	require.NoError(f, err)
+	f.Add(mp)
+	f.Add(msgp.AppendString(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "name"), "x"))
+	b, want := flatbuffers.NewBuilder(0), flatbuffers.NewBuilder(0)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		err := s.Root.EncodeFlatBufferMsgPack(b, data)
+		v, verr := ValueFromMsgPack(data)
+		if verr == nil {
+			werr := s.Root.EncodeFlatBuffer(want, v)
+			require.Equal(t, werr == nil, err == nil, "dynamic value: %v; in place: %v", werr, err)
+		}
+		if err != nil {
+			return
+		}
+		require.NoError(t, s.Root.Verify(b.FinishedBytes(), nil))
+		if verr == nil {
+			require.Equal(t, want.FinishedBytes(), b.FinishedBytes())
+		}
+	})
 }
 
 // FuzzEncodeMonsterJSON encodes arbitrary JSON as a Monster: it either fails

@@ -347,7 +347,13 @@ func (w *fbWalker) unionVector(f *Field, tpos, vpos, vsize, q int) (slot, error)
 	if err != nil {
 		return slot{}, err
 	}
-	if _, _, err := w.vector(tf.Elem, tq); err != nil {
+	// The types are only verified here: their values are the tags read
+	// below, and the type field writes them itself.
+	mp, build := w.mp, w.build
+	w.mp, w.build = nil, false
+	_, _, err = w.vector(tf.Elem, tq)
+	w.mp, w.build = mp, build
+	if err != nil {
 		return slot{}, err
 	}
 	if err := w.check(q, 4, 4, "vector length"); err != nil {

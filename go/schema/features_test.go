@@ -41,6 +41,24 @@ root_type Root;
 file_identifier "FEAT";
 `
 
+// featuresFull sets every field of featuresFBS.
+const featuresFull = `{ id: 18446744073709551615, flags: "A C", maybe: 0, arrays: { xs: [1, -2, 3], inners: [{v: 1, k: One}, {v: -1, k: Two}], d: 2.5 },
+  one_type: "Other", one: { x: 1.5 }, leaves: [{name: "a", n: 1}, {}], nested: { name: "inside", n: 42 },
+  req: "r", bytes: [-1, 0, 127], kinds: [Zero, Two, 5], structs: [{v: 1, k: One}, {v: 2, k: 9}] }`
+
+// A vector of unions, and struct and string union members.
+const advancedUnionsFBS = `
+namespace adv;
+struct Pt { x:short; y:short; }
+table Leaf { name:string; }
+union Member { Leaf, Pt, Text:string }
+table Root { one:Member; many:[Member]; }
+root_type Root;
+`
+
+const advancedUnionsJSON = `{ one_type: "Pt", one: {x: 1, y: -2},
+  many_type: ["Leaf", "Text", "Pt", "Leaf"], many: [{name: "l"}, "str", {x: 3, y: 4}, {}] }`
+
 // flatcBinary writes a binary from JSON with flatc -b.
 func flatcBinary(t *testing.T, fbs, js string) (dir string, bin []byte) {
 	t.Helper()
@@ -55,9 +73,7 @@ func flatcBinary(t *testing.T, fbs, js string) (dir string, bin []byte) {
 func TestFeaturesAgainstFlatc(t *testing.T) {
 	flatc := needTool(t, "flatc")
 	for name, js := range map[string]string{
-		"full": `{ id: 18446744073709551615, flags: "A C", maybe: 0, arrays: { xs: [1, -2, 3], inners: [{v: 1, k: One}, {v: -1, k: Two}], d: 2.5 },
-		  one_type: "Other", one: { x: 1.5 }, leaves: [{name: "a", n: 1}, {}], nested: { name: "inside", n: 42 },
-		  req: "r", bytes: [-1, 0, 127], kinds: [Zero, Two, 5], structs: [{v: 1, k: One}, {v: 2, k: 9}] }`,
+		"full":    featuresFull,
 		"minimal": `{ req: "" }`,
 		"flags":   `{ req: "x", flags: 0, one_type: "Leaf", one: {}, leaves: [] }`,
 	} {
@@ -96,16 +112,7 @@ func TestFeaturesAgainstFlatc(t *testing.T) {
 // members in binaries, but cannot print them as JSON: their values are
 // checked directly.
 func TestAdvancedUnions(t *testing.T) {
-	const fbs = `
-namespace adv;
-struct Pt { x:short; y:short; }
-table Leaf { name:string; }
-union Member { Leaf, Pt, Text:string }
-table Root { one:Member; many:[Member]; }
-root_type Root;
-`
-	dir, bin := flatcBinary(t, fbs, `{ one_type: "Pt", one: {x: 1, y: -2},
-	  many_type: ["Leaf", "Text", "Pt", "Leaf"], many: [{name: "l"}, "str", {x: 3, y: 4}, {}] }`)
+	dir, bin := flatcBinary(t, advancedUnionsFBS, advancedUnionsJSON)
 	s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
 	require.NoError(t, err)
 	v, err := mapOf(s.Root.Decode(bin, nil))

@@ -1,10 +1,15 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/tinylib/msgp/msgp"
 )
+
+// ErrMsgPackInput is the error of input that is not one MessagePack map of
+// values (before any value is checked against a type).
+var ErrMsgPackInput = errors.New("schema: MessagePack input")
 
 // ValueFromMsgPack reads a MessagePack map into a dynamic value that the
 // encoders take (the form Python's msgspec writes a record or dict in):
@@ -14,14 +19,14 @@ import (
 func ValueFromMsgPack(b []byte) (map[string]any, error) {
 	v, rest, err := readMsgPackValue(b, 0)
 	if err != nil {
-		return nil, fmt.Errorf("schema: MessagePack input: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrMsgPackInput, err)
 	}
 	if len(rest) != 0 {
-		return nil, fmt.Errorf("schema: MessagePack input: %d bytes after the value", len(rest))
+		return nil, fmt.Errorf("%w: %d bytes after the value", ErrMsgPackInput, len(rest))
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("schema: MessagePack input is a %T, not a map", v)
+		return nil, fmt.Errorf("%w is a %T, not a map", ErrMsgPackInput, v)
 	}
 	return m, nil
 }

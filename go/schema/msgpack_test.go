@@ -80,6 +80,16 @@ func TestMsgPackMatchesDecode(t *testing.T) {
 	got, err = ty.MsgPack(msg, nil)
 	require.NoError(t, err)
 	assert.Equal(t, normalizeInts(want), readMsgPack(t, got))
+
+	// A vector of unions: its types are written once, by their own field.
+	dir, bin := flatcBinary(t, advancedUnionsFBS, advancedUnionsJSON)
+	adv, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
+	require.NoError(t, err)
+	want, err = mapOf(adv.Root.Decode(bin, nil))
+	require.NoError(t, err)
+	got, err = adv.Root.MsgPack(bin, nil)
+	require.NoError(t, err)
+	assert.Equal(t, normalizeInts(want), readMsgPack(t, got))
 }
 
 // Keys follow the schema's field order, so the bytes are deterministic.

@@ -365,8 +365,12 @@ def test_two_c_publishers_two_subscribers(name: str) -> None:
 
 SIGINT_CHILD = textwrap.dedent(
     """
+    import signal
     import sys
     import crossbuf as xb
+    # A shell starts background jobs with SIGINT ignored, and Python then
+    # installs no handler: install it, so the test does not depend on how it was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     ch = xb.Channel.create(sys.argv[1], 4096)
     sub = ch.subscribe(wait="park")
     if sys.argv[2] == "publish":
@@ -397,6 +401,8 @@ def test_sigint_interrupts_a_blocked_wait(name: str, what: str) -> None:
     waiting for space, promptly."""
     env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
     p = subprocess.Popen([sys.executable, "-c", SIGINT_CHILD, name, what], stdout=subprocess.PIPE, text=True, env=env)
+    watchdog = threading.Timer(30, p.kill)  # a child that never answers fails the test instead of hanging it
+    watchdog.start()
     try:
         assert p.stdout is not None
         assert p.stdout.readline().strip() == "ready"
@@ -408,6 +414,7 @@ def test_sigint_interrupts_a_blocked_wait(name: str, what: str) -> None:
         assert p.wait(timeout=10) == 0
         assert took < 1.0, f"KeyboardInterrupt came {took:.3f} s after SIGINT"
     finally:
+        watchdog.cancel()
         if p.poll() is None:
             p.kill()
             p.wait()

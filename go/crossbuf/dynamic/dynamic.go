@@ -26,8 +26,6 @@ var builders = sync.Pool{New: func() any { return flatbuffers.NewBuilder(4096) }
 // region space is lost to guessing; code generated for the type (flatc,
 // capnpc-go) can build in place instead (see the examples).
 func AppendValue(r *region.Region, t *schema.Type, v map[string]any) (region.Frame, error) {
-	var msg []byte
-	var id codec.ID
 	switch t.Format {
 	case schema.FlatBuffers:
 		b := builders.Get().(*flatbuffers.Builder)
@@ -35,15 +33,42 @@ func AppendValue(r *region.Region, t *schema.Type, v map[string]any) (region.Fra
 		if err := t.EncodeFlatBuffer(b, v); err != nil {
 			return region.Frame{}, err
 		}
-		msg, id = b.FinishedBytes(), codec.FlatBuffers
+		return appendMessage(r, t, b.FinishedBytes())
 	case schema.CapnProto:
-		var err error
-		if msg, err = t.EncodeCapnp(nil, v); err != nil {
+		msg, err := t.EncodeCapnp(nil, v)
+		if err != nil {
 			return region.Frame{}, err
 		}
+		return appendMessage(r, t, msg)
+	}
+	return region.Frame{}, fmt.Errorf("%w: %s has no wire format", codec.ErrRecordType, t.Name)
+}
+
+// AppendMsgPack is AppendValue of a value in MessagePack (one map, the form
+// schema.ValueFromMsgPack reads, as Python hands records over). FlatBuffers
+// messages are built from the MessagePack in place, with no dynamic value
+// (schema.Type.EncodeFlatBufferMsgPack).
+func AppendMsgPack(r *region.Region, t *schema.Type, mp []byte) (region.Frame, error) {
+	if t.Format != schema.FlatBuffers {
+		v, err := schema.ValueFromMsgPack(mp)
+		if err != nil {
+			return region.Frame{}, err
+		}
+		return AppendValue(r, t, v)
+	}
+	b := builders.Get().(*flatbuffers.Builder)
+	defer builders.Put(b)
+	if err := t.EncodeFlatBufferMsgPack(b, mp); err != nil {
+		return region.Frame{}, err
+	}
+	return appendMessage(r, t, b.FinishedBytes())
+}
+
+// appendMessage copies msg, a message of t, into a new frame of r.
+func appendMessage(r *region.Region, t *schema.Type, msg []byte) (region.Frame, error) {
+	id := codec.FlatBuffers
+	if t.Format == schema.CapnProto {
 		id = codec.CapnProto
-	default:
-		return region.Frame{}, fmt.Errorf("%w: %s has no wire format", codec.ErrRecordType, t.Name)
 	}
 	slot, err := r.Reserve(uint16(id), t.ID, len(msg))
 	if err != nil {
