@@ -4,6 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"sync"
+
+	"github.com/tinylib/msgp/msgp"
 )
 
 // EncodeCapnp builds a Cap'n Proto message (stream framing, one segment) of
@@ -19,10 +22,35 @@ import (
 // changed to fit (see EncodeFlatBuffer). AnyPointer and interface fields
 // cannot be encoded from a dynamic value and are an error when present.
 func (t *Type) EncodeCapnp(dst []byte, v map[string]any) (msg []byte, err error) {
+	return t.encodeCapnp(dst, fieldValue{x: v, given: true})
+}
+
+// EncodeCapnpMsgPack is EncodeCapnp of mp, one MessagePack map in the form
+// ValueFromMsgPack reads (what msgspec writes for a record class or a
+// dict): the same message and the same errors. Structs, groups, lists,
+// text and data are read from mp in place, without the dynamic value (see
+// EncodeFlatBufferMsgPack).
+func (t *Type) EncodeCapnpMsgPack(dst, mp []byte) ([]byte, error) {
+	if msgp.NextType(mp) != msgp.MapType {
+		return nil, fmt.Errorf("%w is a %s, not a map", ErrMsgPackInput, msgp.NextType(mp))
+	}
+	rest, err := msgp.Skip(mp)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMsgPackInput, err)
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the value", ErrMsgPackInput, len(rest))
+	}
+	return t.encodeCapnp(dst, fieldValue{mp: mp, given: true})
+}
+
+func (t *Type) encodeCapnp(dst []byte, v fieldValue) ([]byte, error) {
 	if t.Format != CapnProto || t.Kind != Struct {
 		return nil, fmt.Errorf("schema: %s is a %s %s, not a Cap'n Proto struct", t.Name, t.Format, t.Kind)
 	}
-	e := cpEncoder{buf: append(dst[:0], make([]byte, 8)...)} // the segment table, filled last
+	stack := valueStacks.Get().(*valueStack)
+	defer func() { stack.pop(0); valueStacks.Put(stack) }()
+	e := cpEncoder{buf: append(dst[:0], make([]byte, 8)...), valueStack: stack} // the segment table, filled last
 	root := e.alloc(1)
 	if err := e.structPtr(root, t, v); err != nil {
 		return nil, toEncodeError(t, err)
@@ -36,11 +64,14 @@ func (t *Type) EncodeCapnp(dst []byte, v map[string]any) (msg []byte, err error)
 	return e.buf, nil
 }
 
+var valueStacks = sync.Pool{New: func() any { return new(valueStack) }}
+
 // cpEncoder allocates words front to back in one segment, which starts at
 // byte 8 of buf.
 type cpEncoder struct {
 	buf   []byte
 	depth int
+	*valueStack
 }
 
 // alloc reserves n zeroed words and returns the word index of the first.
@@ -67,10 +98,9 @@ func (e *cpEncoder) setPointer(p, target int, kind uint64, hi uint32) {
 }
 
 // structPtr allocates a struct of type t, points p at it and fills it.
-func (e *cpEncoder) structPtr(p int, t *Type, x any) error {
-	m, ok := x.(map[string]any)
-	if !ok {
-		return failf("want an object for struct %s, got %T", t.Name, x)
+func (e *cpEncoder) structPtr(p int, t *Type, v fieldValue) error {
+	if !v.isObject() {
+		return failf("want an object for struct %s, got %s", t.Name, v.what())
 	}
 	if err := e.enter(); err != nil {
 		return err
@@ -78,20 +108,22 @@ func (e *cpEncoder) structPtr(p int, t *Type, x any) error {
 	defer func() { e.depth-- }()
 	s := e.alloc(int(t.DataWords) + int(t.PointerCount))
 	e.setPointer(p, s, 0, uint32(t.DataWords)|uint32(t.PointerCount)<<16)
-	return e.fields(t, m, s, s+int(t.DataWords))
+	return e.fields(t, v, s, s+int(t.DataWords))
 }
 
-// fields writes m's fields of t (a struct or one of its groups) into the
-// struct whose data section starts at word data and pointers at word ptrs.
-func (e *cpEncoder) fields(t *Type, m map[string]any, data, ptrs int) error {
-	for name := range m {
-		if t.Field(name) == nil {
-			return at(failf("no such field in %s", t.Name), name)
-		}
+// fields writes the fields of t (a struct or one of its groups) that v
+// holds into the struct whose data section starts at word data and
+// pointers at word ptrs.
+func (e *cpEncoder) fields(t *Type, v fieldValue, data, ptrs int) error {
+	vals := e.push(len(t.Fields)) // by Field.Index
+	defer e.pop(vals)
+	m, _ := v.x.(map[string]any)
+	if _, err := e.readObject(t, m, v.mp, vals, e.depth); err != nil {
+		return err
 	}
 	var member *Field
 	for _, f := range t.Fields {
-		if _, ok := m[f.Name]; !ok || f.Discriminant == NoDiscriminant {
+		if !e.vals[vals+f.Index].given || f.Discriminant == NoDiscriminant {
 			continue
 		}
 		if member != nil {
@@ -114,45 +146,44 @@ func (e *cpEncoder) fields(t *Type, m map[string]any, data, ptrs int) error {
 		e.putBits(data, uint64(t.DiscriminantOffset)*16, 16, uint64(d))
 	}
 	for _, f := range t.Fields {
-		x, ok := m[f.Name]
 		if f.Discriminant != NoDiscriminant && f != member {
 			continue
 		}
-		if err := e.field(f, x, ok, data, ptrs); err != nil {
+		if err := e.field(f, e.vals[vals+f.Index], data, ptrs); err != nil {
 			return at(err, f.Name)
 		}
 	}
 	return nil
 }
 
-func (e *cpEncoder) field(f *Field, x any, present bool, data, ptrs int) error {
+func (e *cpEncoder) field(f *Field, v fieldValue, data, ptrs int) error {
+	present := v.present()
 	switch f.Kind {
 	case Void:
 		return nil
 	case Group:
-		if !present || x == nil {
-			return e.fields(f.Type, map[string]any{}, data, ptrs)
+		if !present {
+			return e.fields(f.Type, fieldValue{}, data, ptrs)
 		}
-		g, ok := x.(map[string]any)
-		if !ok {
-			return failf("want an object for group %s, got %T", f.Type.Name, x)
+		if !v.isObject() {
+			return failf("want an object for group %s, got %s", f.Type.Name, v.what())
 		}
-		return e.fields(f.Type, g, data, ptrs)
+		return e.fields(f.Type, v, data, ptrs)
 	case Interface, AnyPointer:
-		if present && x != nil {
+		if present {
 			return failf("a %s cannot be encoded from a value", f.Kind)
 		}
 		return nil
 	}
-	if f.IsPointer() {
-		if !present || x == nil {
-			return nil // null: reads as the default
-		}
-		return e.pointer(ptrs+int(f.Offset), &f.TypeRef, x)
+	if !present {
+		return nil // a null pointer, or a zero data field: reads as the default
 	}
-	// A data field: absent stores zero, which reads as the default.
-	if !present || x == nil {
-		return nil
+	if f.IsPointer() {
+		return e.pointer(ptrs+int(f.Offset), &f.TypeRef, v)
+	}
+	x, err := v.value(e.depth)
+	if err != nil {
+		return err
 	}
 	n := f.dataBits()
 	bits, err := scalarBits(f.scalarKind(), f.Type, x)
@@ -177,28 +208,48 @@ func (e *cpEncoder) putBits(base int, off, n uint64, v uint64) {
 	}
 }
 
-// pointer writes the object x of type ref and points word p at it.
-func (e *cpEncoder) pointer(p int, ref *TypeRef, x any) error {
+// pointer writes the object v of type ref and points word p at it.
+// MessagePack strings, bytes, lists and structs are read in place.
+func (e *cpEncoder) pointer(p int, ref *TypeRef, v fieldValue) error {
+	if ref.Kind == Struct {
+		return e.structPtr(p, ref.Type, v)
+	}
+	if v.mp != nil {
+		switch t := msgp.NextType(v.mp); {
+		case t == msgp.StrType && ref.Kind == String, t == msgp.BinType && ref.Kind == Bytes:
+			b, _ := v.text()
+			e.bytesList(p, b, ref.Kind == String)
+			return nil
+		case t == msgp.ArrayType && ref.Kind == Vector:
+			n, items, err := arrayItems(v.mp)
+			if err != nil {
+				return err
+			}
+			return e.listOf(p, ref.Elem, n, items.item)
+		}
+	}
+	x, err := v.value(e.depth)
+	if err != nil {
+		return err
+	}
 	switch ref.Kind {
-	case Struct:
-		return e.structPtr(p, ref.Type, x)
 	case String:
 		s, ok := x.(string)
 		if !ok {
 			return failf("want a string, got %T", x)
 		}
-		e.bytesList(p, append([]byte(s), 0))
+		e.bytesList(p, []byte(s), true)
 		return nil
 	case Bytes:
 		switch b := x.(type) {
 		case []byte:
-			e.bytesList(p, b)
+			e.bytesList(p, b, false)
 		case string:
 			raw, err := base64.StdEncoding.DecodeString(b)
 			if err != nil {
 				return failf("data as a string must be base64: %v", err)
 			}
-			e.bytesList(p, raw)
+			e.bytesList(p, raw, false)
 		default:
 			return failf("want bytes, got %T", x)
 		}
@@ -208,24 +259,29 @@ func (e *cpEncoder) pointer(p int, ref *TypeRef, x any) error {
 		if !ok {
 			return failf("want a list, got %T", x)
 		}
-		if err := e.enter(); err != nil {
-			return err
-		}
-		defer func() { e.depth-- }()
-		return e.list(p, ref.Elem, items)
+		return e.listOf(p, ref.Elem, len(items), func(i int) (fieldValue, error) { return fieldValue{x: items[i]}, nil })
 	}
 	return failf("a %s cannot be encoded from a value", ref.Kind)
 }
 
-// bytesList writes a list of bytes (Text with its NUL, or Data).
-func (e *cpEncoder) bytesList(p int, b []byte) {
-	w := e.alloc((len(b) + 7) / 8)
+// bytesList writes a list of bytes: Data, or Text with its NUL (text).
+func (e *cpEncoder) bytesList(p int, b []byte, text bool) {
+	n := len(b)
+	if text {
+		n++ // the NUL: alloc zeroes it
+	}
+	w := e.alloc((n + 7) / 8)
 	copy(e.buf[8+w*wordBytes:], b)
-	e.setPointer(p, w, 1, 2|uint32(len(b))<<3)
+	e.setPointer(p, w, 1, 2|uint32(n)<<3)
 }
 
-func (e *cpEncoder) list(p int, el *TypeRef, items []any) error {
-	n := len(items)
+// listOf writes a list of n elements of type el, which item yields in
+// order, and points word p at it.
+func (e *cpEncoder) listOf(p int, el *TypeRef, n int, item func(i int) (fieldValue, error)) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
 	if n >= 1<<29 {
 		return failf("list of %d elements is too long", n)
 	}
@@ -243,13 +299,18 @@ func (e *cpEncoder) list(p int, el *TypeRef, items []any) error {
 		// The tag word is shaped like a struct pointer whose offset is the count.
 		binary.LittleEndian.PutUint64(e.word(tag), uint64(uint32(n)<<2)|uint64(st.DataWords)<<32|uint64(st.PointerCount)<<48)
 		e.setPointer(p, tag, 1, 7|uint32(n*size)<<3)
-		for i, it := range items {
-			m, ok := it.(map[string]any)
-			if !ok {
-				return atIndex(failf("want an object for struct %s, got %T", st.Name, it), i)
+		for i := range n {
+			it, err := item(i)
+			if err == nil {
+				if !it.isObject() {
+					err = failf("want an object for struct %s, got %s", st.Name, it.what())
+				}
 			}
-			s := tag + 1 + i*size
-			if err := e.enterStruct(st, m, s); err != nil {
+			if err == nil {
+				s := tag + 1 + i*size
+				err = e.enterStruct(st, it, s)
+			}
+			if err != nil {
 				return atIndex(err, i)
 			}
 		}
@@ -258,12 +319,20 @@ func (e *cpEncoder) list(p int, el *TypeRef, items []any) error {
 		bitsPer := el.dataBits()
 		code := map[uint64]uint32{1: 1, 8: 2, 16: 3, 32: 4, 64: 5}[bitsPer]
 		w := e.alloc(int((uint64(n)*bitsPer + 63) / 64))
-		for i, it := range items {
-			v, err := scalarBits(el.scalarKind(), el.Type, it)
+		for i := range n {
+			it, err := item(i)
+			var x any
+			if err == nil {
+				x, err = it.value(e.depth)
+			}
+			var bits uint64
+			if err == nil {
+				bits, err = scalarBits(el.scalarKind(), el.Type, x)
+			}
 			if err != nil {
 				return atIndex(err, i)
 			}
-			e.putBits(w, uint64(i)*bitsPer, bitsPer, v)
+			e.putBits(w, uint64(i)*bitsPer, bitsPer, bits)
 		}
 		e.setPointer(p, w, 1, code|uint32(n)<<3)
 		return nil
@@ -271,21 +340,22 @@ func (e *cpEncoder) list(p int, el *TypeRef, items []any) error {
 	// Pointer elements: Text, Data, lists.
 	w := e.alloc(n)
 	e.setPointer(p, w, 1, 6|uint32(n)<<3)
-	for i, it := range items {
-		if it == nil {
-			continue
+	for i := range n {
+		it, err := item(i)
+		if err == nil && it.present() {
+			err = e.pointer(w+i, el, it)
 		}
-		if err := e.pointer(w+i, el, it); err != nil {
+		if err != nil {
 			return atIndex(err, i)
 		}
 	}
 	return nil
 }
 
-func (e *cpEncoder) enterStruct(st *Type, m map[string]any, s int) error {
+func (e *cpEncoder) enterStruct(st *Type, v fieldValue, s int) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
 	defer func() { e.depth-- }()
-	return e.fields(st, m, s, s+int(st.DataWords))
+	return e.fields(st, v, s, s+int(st.DataWords))
 }

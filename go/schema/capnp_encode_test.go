@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tinylib/msgp/msgp"
 )
 
 // TestEncodeTestAllTypes encodes the decoded reference message and checks
@@ -32,6 +33,13 @@ func TestEncodeTestAllTypes(t *testing.T) {
 			"capnp/test.capnp", "TestAllTypes"))
 	}
 	assert.Equal(t, convert(ref), convert(msg), "capnp reads our encoding as the reference")
+
+	// From MessagePack, read in place: the same message.
+	mp, err := ty.MsgPack(ref, nil)
+	require.NoError(t, err)
+	fromMP, err := ty.EncodeCapnpMsgPack(nil, mp)
+	require.NoError(t, err)
+	assert.Equal(t, msg, fromMP)
 
 	// Built in place when dst has room.
 	dst := make([]byte, 0, 4096)
@@ -69,6 +77,11 @@ func TestEncodeCapnpShapes(t *testing.T) {
 					"capnp/test.capnp", c.typ))
 			}
 			assert.Equal(t, conv(ref), conv(msg))
+			mp, err := ty.MsgPack(ref, nil)
+			require.NoError(t, err)
+			fromMP, err := ty.EncodeCapnpMsgPack(nil, mp)
+			require.NoError(t, err)
+			assert.Equal(t, conv(ref), conv(fromMP), "from MessagePack")
 		})
 	}
 }
@@ -97,6 +110,11 @@ func TestEncodeCapnpRefusesWhatItCannotStore(t *testing.T) {
 			_, err := ty.EncodeCapnp(nil, c.v)
 			var ee *EncodeError
 			require.ErrorAs(t, err, &ee)
+			assert.Equal(t, c.path, ee.Path, ee.Error())
+			mp, merr := msgp.AppendIntf(nil, c.v)
+			require.NoError(t, merr)
+			_, err = ty.EncodeCapnpMsgPack(nil, mp)
+			require.ErrorAs(t, err, &ee, "from MessagePack")
 			assert.Equal(t, c.path, ee.Path, ee.Error())
 		})
 	}
@@ -128,6 +146,31 @@ func BenchmarkEncodeTestAllTypes(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzEncodeTestAllTypesMsgPack encodes arbitrary bytes as a TestAllTypes
+// from MessagePack: it fails, or builds a message that verifies, and it
+// builds what the dynamic value of the same MessagePack builds.
+func FuzzEncodeTestAllTypesMsgPack(f *testing.F) {
+	dir, ty := loadTestAllTypes(f)
+	mp, err := ty.MsgPack(readFile(f, dir+"/capnp/testdata/binary"), nil)
+	require.NoError(f, err)
+	f.Add(mp)
+	f.Add(msgp.AppendNil(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "voidField")))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		msg, err := ty.EncodeCapnpMsgPack(nil, data)
+		v, verr := ValueFromMsgPack(data)
+		if verr == nil {
+			want, werr := ty.EncodeCapnp(nil, v)
+			require.Equal(t, werr == nil, err == nil, "dynamic value: %v; in place: %v", werr, err)
+			if err == nil {
+				require.Equal(t, want, msg)
+			}
+		}
+		if err == nil {
+			require.NoError(t, ty.Verify(msg, nil))
+		}
+	})
 }
 
 // FuzzEncodeTestAllTypesJSON encodes arbitrary JSON as a TestAllTypes: it

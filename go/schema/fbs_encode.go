@@ -110,19 +110,17 @@ type fbEncoder struct {
 type fbScratch struct {
 	// offs is a stack: each table and vector of offsets being built takes a
 	// window of it (index it, never keep a slice of it: it may move).
-	offs []flatbuffers.UOffsetT
-	bits []uint64 // a scalar vector's elements
-	raw  []byte   // struct bytes, laid out front to back
-	// vals is a stack like offs: each table being built takes a window of
-	// its fields' values.
-	vals []fieldValue
+	offs       []flatbuffers.UOffsetT
+	bits       []uint64 // a scalar vector's elements
+	raw        []byte   // struct bytes, laid out front to back
+	valueStack          // the fields' values of each table being built
 }
 
 var fbScratches = sync.Pool{New: func() any { return new(fbScratch) }}
 
 func (s *fbScratch) put() {
-	clear(s.vals) // holds the caller's values: not kept past the call
-	s.offs, s.bits, s.raw, s.vals = s.offs[:0], s.bits[:0], s.raw[:0], s.vals[:0]
+	s.pop(0) // holds the caller's values: not kept past the call
+	s.offs, s.bits, s.raw = s.offs[:0], s.bits[:0], s.raw[:0]
 	fbScratches.Put(s)
 }
 
@@ -131,14 +129,6 @@ func (s *fbScratch) window(n int) int {
 	base := len(s.offs)
 	s.offs = slices.Grow(s.offs, n)[:base+n]
 	clear(s.offs[base:])
-	return base
-}
-
-// valWindow pushes n absent values and returns the index of the first.
-func (s *fbScratch) valWindow(n int) int {
-	base := len(s.vals)
-	s.vals = slices.Grow(s.vals, n)[:base+n]
-	clear(s.vals[base:])
 	return base
 }
 
@@ -164,10 +154,14 @@ func (e *fbEncoder) table(t *Type, m map[string]any, mp []byte) (flatbuffers.UOf
 		return 0, err
 	}
 	// Windows by Field.Index: the fields' values and built offsets.
-	vals, offsets := e.valWindow(len(t.Fields)), e.window(len(t.Fields))
+	vals, offsets := e.push(len(t.Fields)), e.window(len(t.Fields))
 	defer e.leave(vals, offsets) // one defer: the compiler inlines it
-	if err := e.readFields(t, m, mp, vals); err != nil {
+	rest, err := e.readObject(t, m, mp, vals, e.depth)
+	if err != nil {
 		return 0, err
+	}
+	if e.depth == 1 && len(rest) != 0 { // the root: mp is one map
+		return 0, failf("%d bytes after the MessagePack map", len(rest))
 	}
 	for _, f := range t.Fields {
 		fv := e.vals[vals+f.Index]
@@ -243,62 +237,8 @@ func (e *fbEncoder) table(t *Type, m map[string]any, mp []byte) (flatbuffers.UOf
 // leave ends a table: its windows are popped.
 func (e *fbEncoder) leave(vals, offsets int) {
 	e.depth--
-	clear(e.vals[vals:])
-	e.vals, e.offs = e.vals[:vals], e.offs[:offsets]
-}
-
-// readFields puts each field m or mp holds into the window at vals, after
-// checking that t has it and it is not deprecated.
-func (e *fbEncoder) readFields(t *Type, m map[string]any, mp []byte, vals int) error {
-	if mp == nil {
-		for name, x := range m {
-			f, err := writable(t, t.Field(name), name)
-			if err != nil {
-				return err
-			}
-			e.vals[vals+f.Index] = fieldValue{x: x}
-		}
-		return nil
-	}
-	if msgp.NextType(mp) != msgp.MapType {
-		return failf("want an object for table %s, got MessagePack %s", t.Name, msgp.NextType(mp))
-	}
-	n, rest, err := msgp.ReadMapHeaderBytes(mp)
-	if err != nil {
-		return failf("%v", err)
-	}
-	for range n {
-		var key []byte
-		if key, rest, err = msgp.ReadStringZC(rest); err != nil {
-			return failf("map key: %v", err)
-		}
-		f := t.byName[string(key)] // no copy of the key
-		if f == nil || f.Deprecated {
-			_, err := writable(t, f, string(key))
-			return err
-		}
-		start := rest
-		if rest, err = msgp.Skip(rest); err != nil {
-			return at(failf("%v", err), f.Name)
-		}
-		e.vals[vals+f.Index] = fieldValue{mp: start[:len(start)-len(rest)]}
-	}
-	if e.depth == 1 && len(rest) != 0 { // the root: mp is one map
-		return failf("%d bytes after the MessagePack map", len(rest))
-	}
-	return nil
-}
-
-// writable returns f, the field of t named name, or the error that says why
-// a value cannot be given for it.
-func writable(t *Type, f *Field, name string) (*Field, error) {
-	if f == nil {
-		return nil, at(failf("no such field in %s", t.Name), name)
-	}
-	if f.Deprecated {
-		return nil, at(failf("field is deprecated"), name)
-	}
-	return f, nil
+	e.pop(vals)
+	e.offs = e.offs[:offsets]
 }
 
 // slot writes one present field of the table being built, whose fields
@@ -350,46 +290,6 @@ func (e *fbEncoder) slot(f *Field, vals, offsets int) error {
 	placeScalar(e.b, k, bits)
 	e.b.Slot(id)
 	return nil
-}
-
-// fieldValue is one value being encoded: a dynamic value (x), or the
-// MessagePack bytes of one (mp), read only as far as its field needs.
-type fieldValue struct {
-	x  any
-	mp []byte
-}
-
-// present reports whether the value is there and not null.
-func (v fieldValue) present() bool {
-	if v.mp != nil {
-		return msgp.NextType(v.mp) != msgp.NilType
-	}
-	return v.x != nil
-}
-
-// value is the dynamic value (ValueFromMsgPack's form of MessagePack).
-func (v fieldValue) value(depth int) (any, error) {
-	if v.mp == nil {
-		return v.x, nil
-	}
-	x, _, err := readMsgPackValue(v.mp, depth)
-	if err != nil {
-		return nil, failf("%v", err)
-	}
-	return x, nil
-}
-
-// text is a str or bin value's bytes, without a copy.
-func (v fieldValue) text() ([]byte, bool) {
-	switch msgp.NextType(v.mp) {
-	case msgp.StrType:
-		b, _, err := msgp.ReadStringZC(v.mp)
-		return b, err == nil
-	case msgp.BinType:
-		b, _, err := msgp.ReadBytesZC(v.mp)
-		return b, err == nil
-	}
-	return nil, false
 }
 
 // strValue builds a string.
@@ -475,58 +375,49 @@ func (e *fbEncoder) unionMember(u *Type, tag uint8, v fieldValue) (flatbuffers.U
 }
 
 // vector builds a vector from v; tags holds a vector of unions' types.
-// MessagePack arrays of strings and tables, and bin bytes, are read in
-// place; other vectors through their dynamic value.
+// MessagePack arrays and bin bytes are read in place.
 func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, error) {
 	el := f.Elem
-	if v.mp != nil && f.Nested == nil {
-		switch t := msgp.NextType(v.mp); {
-		case t == msgp.BinType && (el.scalarKind() == Uint8 || el.scalarKind() == Int8) && el.Kind != Enum:
-			b, _ := v.text()
-			return e.b.CreateByteVector(b), nil
-		case t == msgp.ArrayType && (el.Kind == String || el.Kind == Table):
-			n, rest, err := msgp.ReadArrayHeaderBytes(v.mp)
-			if err != nil {
-				return 0, failf("%v", err)
-			}
-			if uint64(n) > uint64(len(rest)) { // each item takes a byte at least
-				return 0, failf("array of %d items in %d bytes", n, len(rest))
-			}
-			return e.offsetVector(el, int(n), func(int) (fieldValue, error) {
-				item := rest
-				if rest, err = msgp.Skip(rest); err != nil {
-					return fieldValue{}, failf("%v", err)
-				}
-				return fieldValue{mp: item[:len(item)-len(rest)]}, nil
-			}, nil)
+	bytesLike := (el.scalarKind() == Uint8 || el.scalarKind() == Int8) && el.Kind != Enum
+	var n int
+	var item func(int) (fieldValue, error)
+	var mpItems mpItems
+	switch t := msgp.NextType(v.mp); {
+	case v.mp != nil && f.Nested == nil && t == msgp.BinType && bytesLike:
+		b, _ := v.text()
+		return e.b.CreateByteVector(b), nil
+	case v.mp != nil && f.Nested == nil && t == msgp.ArrayType:
+		var err error
+		if n, mpItems, err = arrayItems(v.mp); err != nil {
+			return 0, err
 		}
-	}
-	x, err := v.value(e.depth)
-	if err != nil {
-		return 0, err
-	}
-	if f.Nested != nil {
-		if m, ok := x.(map[string]any); ok {
+		item = mpItems.item
+	default:
+		x, err := v.value(e.depth)
+		if err != nil {
+			return 0, err
+		}
+		if m, ok := x.(map[string]any); ok && f.Nested != nil {
 			return e.nested(f.Nested, m)
 		}
-	}
-	if k := el.scalarKind(); (k == Uint8 || k == Int8) && el.Kind != Enum {
-		switch s := x.(type) {
-		case []byte:
-			return e.b.CreateByteVector(s), nil
-		case string: // JSON carries bytes as base64
-			raw, err := base64.StdEncoding.DecodeString(s)
-			if err != nil {
-				return 0, failf("bytes as a string must be base64: %v", err)
+		if bytesLike {
+			switch s := x.(type) {
+			case []byte:
+				return e.b.CreateByteVector(s), nil
+			case string: // JSON carries bytes as base64
+				raw, err := base64.StdEncoding.DecodeString(s)
+				if err != nil {
+					return 0, failf("bytes as a string must be base64: %v", err)
+				}
+				return e.b.CreateByteVector(raw), nil
 			}
-			return e.b.CreateByteVector(raw), nil
 		}
+		items, ok := x.([]any)
+		if !ok {
+			return 0, failf("want a list, got %T", x)
+		}
+		n, item = len(items), func(i int) (fieldValue, error) { return fieldValue{x: items[i], given: true}, nil }
 	}
-	items, ok := x.([]any)
-	if !ok {
-		return 0, failf("want a list, got %T", x)
-	}
-	n := len(items)
 	switch el.Kind {
 	case String, Table, Union:
 		var tagList []any
@@ -541,14 +432,18 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 			}
 			tagList = tv
 		}
-		return e.offsetVector(el, n, func(i int) (fieldValue, error) { return fieldValue{x: items[i]}, nil }, tagList)
+		return e.offsetVector(el, n, item, tagList)
 	case Struct:
 		st := el.Type
 		// Check (and convert) every element before the vector is started.
 		sz := st.ByteSize
 		enc := e.structs(n, sz)
-		for i, it := range items {
-			if err := fillStruct(st, it, enc[i*sz:(i+1)*sz]); err != nil {
+		for i := range n {
+			x, err := e.itemValue(item, i)
+			if err == nil {
+				err = fillStruct(st, x, enc[i*sz:(i+1)*sz])
+			}
+			if err != nil {
 				return 0, atIndex(err, i)
 			}
 		}
@@ -559,28 +454,33 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 		return e.b.EndVector(n), nil
 	}
 	k := el.scalarKind()
-	if el.Kind == UnionType {
-		bits := slices.Grow(e.bits[:0], n)[:n]
-		e.bits = bits
-		for i, it := range items {
-			tag, err := e.unionTag(el.Type, it)
-			if err != nil {
-				return 0, atIndex(err, i)
-			}
-			bits[i] = uint64(tag)
-		}
-		return e.scalarVector(k, bits), nil
-	}
 	bits := slices.Grow(e.bits[:0], n)[:n]
 	e.bits = bits
-	for i, it := range items {
-		b, err := scalarBits(k, el.Type, it)
+	for i := range n {
+		x, err := e.itemValue(item, i)
+		if err == nil {
+			if el.Kind == UnionType {
+				var tag uint8
+				tag, err = e.unionTag(el.Type, x)
+				bits[i] = uint64(tag)
+			} else {
+				bits[i], err = scalarBits(k, el.Type, x)
+			}
+		}
 		if err != nil {
 			return 0, atIndex(err, i)
 		}
-		bits[i] = b
 	}
 	return e.scalarVector(k, bits), nil
+}
+
+// itemValue is the dynamic value of item i.
+func (e *fbEncoder) itemValue(item func(int) (fieldValue, error), i int) (any, error) {
+	it, err := item(i)
+	if err != nil {
+		return nil, err
+	}
+	return it.value(e.depth)
 }
 
 // offsetVector builds a vector of n strings, tables or union members (whose

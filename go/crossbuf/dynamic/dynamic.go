@@ -17,51 +17,56 @@ import (
 	"github.com/crossbuf/crossbuf/go/schema"
 )
 
-var builders = sync.Pool{New: func() any { return flatbuffers.NewBuilder(4096) }}
+// Messages are built in reused memory and copied once into a slot of
+// exactly their size, so no region space is lost to guessing.
+var (
+	builders = sync.Pool{New: func() any { return flatbuffers.NewBuilder(4096) }}
+	segments = sync.Pool{New: func() any { return new([]byte) }} // Cap'n Proto
+)
 
 // AppendValue encodes v, a dynamic value (see package schema), as a message
 // of t, a FlatBuffers table or Cap'n Proto struct of a schema loaded at run
-// time, into a new frame of r whose type id is t.ID. The message is built
-// in reused memory and copied once into a slot of exactly its size, so no
-// region space is lost to guessing; code generated for the type (flatc,
-// capnpc-go) can build in place instead (see the examples).
+// time, into a new frame of r whose type id is t.ID. Code generated for the
+// type (flatc, capnpc-go) can build in place instead (see the examples).
 func AppendValue(r *region.Region, t *schema.Type, v map[string]any) (region.Frame, error) {
+	return appendEncoded(r, t,
+		func(b *flatbuffers.Builder) error { return t.EncodeFlatBuffer(b, v) },
+		func(dst []byte) ([]byte, error) { return t.EncodeCapnp(dst, v) })
+}
+
+// AppendMsgPack is AppendValue of a value in MessagePack (one map, the form
+// schema.ValueFromMsgPack reads, as Python hands records over), read in
+// place with no dynamic value (schema.Type.EncodeFlatBufferMsgPack and
+// EncodeCapnpMsgPack).
+func AppendMsgPack(r *region.Region, t *schema.Type, mp []byte) (region.Frame, error) {
+	return appendEncoded(r, t,
+		func(b *flatbuffers.Builder) error { return t.EncodeFlatBufferMsgPack(b, mp) },
+		func(dst []byte) ([]byte, error) { return t.EncodeCapnpMsgPack(dst, mp) })
+}
+
+// appendEncoded builds a message of t with the encoder of its format, in
+// reused memory, and appends it to r.
+func appendEncoded(r *region.Region, t *schema.Type, fb func(*flatbuffers.Builder) error,
+	cp func(dst []byte) ([]byte, error)) (region.Frame, error) {
 	switch t.Format {
 	case schema.FlatBuffers:
 		b := builders.Get().(*flatbuffers.Builder)
 		defer builders.Put(b)
-		if err := t.EncodeFlatBuffer(b, v); err != nil {
+		if err := fb(b); err != nil {
 			return region.Frame{}, err
 		}
 		return appendMessage(r, t, b.FinishedBytes())
 	case schema.CapnProto:
-		msg, err := t.EncodeCapnp(nil, v)
+		seg := segments.Get().(*[]byte)
+		defer segments.Put(seg)
+		msg, err := cp((*seg)[:0])
 		if err != nil {
 			return region.Frame{}, err
 		}
+		*seg = msg
 		return appendMessage(r, t, msg)
 	}
 	return region.Frame{}, fmt.Errorf("%w: %s has no wire format", codec.ErrRecordType, t.Name)
-}
-
-// AppendMsgPack is AppendValue of a value in MessagePack (one map, the form
-// schema.ValueFromMsgPack reads, as Python hands records over). FlatBuffers
-// messages are built from the MessagePack in place, with no dynamic value
-// (schema.Type.EncodeFlatBufferMsgPack).
-func AppendMsgPack(r *region.Region, t *schema.Type, mp []byte) (region.Frame, error) {
-	if t.Format != schema.FlatBuffers {
-		v, err := schema.ValueFromMsgPack(mp)
-		if err != nil {
-			return region.Frame{}, err
-		}
-		return AppendValue(r, t, v)
-	}
-	b := builders.Get().(*flatbuffers.Builder)
-	defer builders.Put(b)
-	if err := t.EncodeFlatBufferMsgPack(b, mp); err != nil {
-		return region.Frame{}, err
-	}
-	return appendMessage(r, t, b.FinishedBytes())
 }
 
 // appendMessage copies msg, a message of t, into a new frame of r.

@@ -1,0 +1,177 @@
+package schema
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/tinylib/msgp/msgp"
+)
+
+// The encoders take a message's values either as a dynamic value (maps,
+// lists and scalars, the form Decode returns) or as the MessagePack bytes of
+// one, the form Python hands records over in. MessagePack is read in place,
+// each object once into a window of its fields' values, and only as far as
+// each field needs: no dynamic value is built for tables, structs, lists,
+// strings or bytes.
+
+// fieldValue is one value being encoded: a dynamic value (x), or the
+// MessagePack bytes of one (mp). given says the object names the field, even
+// as null (which selects a Cap'n Proto union member).
+type fieldValue struct {
+	x     any
+	mp    []byte
+	given bool
+}
+
+// present reports whether the value is there and not null.
+func (v fieldValue) present() bool {
+	if v.mp != nil {
+		return msgp.NextType(v.mp) != msgp.NilType
+	}
+	return v.x != nil
+}
+
+// value is the dynamic value (ValueFromMsgPack's form of MessagePack).
+func (v fieldValue) value(depth int) (any, error) {
+	if v.mp == nil {
+		return v.x, nil
+	}
+	x, _, err := readMsgPackValue(v.mp, depth)
+	if err != nil {
+		return nil, failf("%v", err)
+	}
+	return x, nil
+}
+
+// text is a MessagePack str or bin value's bytes, without a copy.
+func (v fieldValue) text() ([]byte, bool) {
+	switch msgp.NextType(v.mp) {
+	case msgp.StrType:
+		b, _, err := msgp.ReadStringZC(v.mp)
+		return b, err == nil
+	case msgp.BinType:
+		b, _, err := msgp.ReadBytesZC(v.mp)
+		return b, err == nil
+	}
+	return nil, false
+}
+
+// isObject reports whether v is an object (a map).
+func (v fieldValue) isObject() bool {
+	if v.mp != nil {
+		return msgp.NextType(v.mp) == msgp.MapType
+	}
+	_, ok := v.x.(map[string]any)
+	return ok
+}
+
+// what names v's type, for errors.
+func (v fieldValue) what() string {
+	if v.mp != nil {
+		return "MessagePack " + msgp.NextType(v.mp).String()
+	}
+	return fmt.Sprintf("%T", v.x)
+}
+
+// valueStack holds the fields' values of the objects being encoded: each
+// takes a window, by Field.Index (index it, never keep a slice of it: it
+// may move).
+type valueStack struct {
+	vals []fieldValue
+}
+
+// push pushes n absent values and returns the index of the first.
+func (s *valueStack) push(n int) int {
+	base := len(s.vals)
+	s.vals = slices.Grow(s.vals, n)[:base+n]
+	clear(s.vals[base:])
+	return base
+}
+
+// pop drops the windows from base on, keeping none of the caller's values.
+func (s *valueStack) pop(base int) {
+	clear(s.vals[base:])
+	s.vals = s.vals[:base]
+}
+
+// readObject puts each field of t that m, or the MessagePack map mp, holds
+// into the window at base, after checking that t has it and that it is not
+// deprecated; it returns the bytes after mp's map.
+func (s *valueStack) readObject(t *Type, m map[string]any, mp []byte, base, depth int) ([]byte, error) {
+	if mp == nil {
+		for name, x := range m {
+			f, err := writable(t, t.Field(name), name)
+			if err != nil {
+				return nil, err
+			}
+			s.vals[base+f.Index] = fieldValue{x: x, given: true}
+		}
+		return nil, nil
+	}
+	if depth > defaultMaxDepth {
+		return nil, failf("nesting deeper than %d levels", defaultMaxDepth)
+	}
+	if msgp.NextType(mp) != msgp.MapType {
+		return nil, failf("want an object for %s, got MessagePack %s", t.Name, msgp.NextType(mp))
+	}
+	n, rest, err := msgp.ReadMapHeaderBytes(mp)
+	if err != nil {
+		return nil, failf("%v", err)
+	}
+	for range n {
+		var key []byte
+		if key, rest, err = msgp.ReadStringZC(rest); err != nil {
+			return nil, failf("map key: %v", err)
+		}
+		f := t.byName[string(key)] // no copy of the key
+		if f == nil || f.Deprecated {
+			_, err := writable(t, f, string(key))
+			return nil, err
+		}
+		start := rest
+		if rest, err = msgp.Skip(rest); err != nil {
+			return nil, at(failf("%v", err), f.Name)
+		}
+		s.vals[base+f.Index] = fieldValue{mp: start[:len(start)-len(rest)], given: true}
+	}
+	return rest, nil
+}
+
+// writable returns f, the field of t named name, or the error that says why
+// a value cannot be given for it.
+func writable(t *Type, f *Field, name string) (*Field, error) {
+	if f == nil {
+		return nil, at(failf("no such field in %s", t.Name), name)
+	}
+	if f.Deprecated {
+		return nil, at(failf("field is deprecated"), name)
+	}
+	return f, nil
+}
+
+// arrayItems reads the header of the MessagePack array mp and returns its
+// length and its items, which item yields in order.
+func arrayItems(mp []byte) (int, mpItems, error) {
+	n, rest, err := msgp.ReadArrayHeaderBytes(mp)
+	if err != nil {
+		return 0, mpItems{}, failf("%v", err)
+	}
+	if uint64(n) > uint64(len(rest)) { // each item takes a byte at least
+		return 0, mpItems{}, failf("array of %d items in %d bytes", n, len(rest))
+	}
+	return int(n), mpItems{rest}, nil
+}
+
+// mpItems is the rest of a MessagePack array.
+type mpItems struct{ rest []byte }
+
+// item yields the next item (the index is the caller's count).
+func (a *mpItems) item(int) (fieldValue, error) {
+	start := a.rest
+	rest, err := msgp.Skip(start)
+	if err != nil {
+		return fieldValue{}, failf("%v", err)
+	}
+	a.rest = rest
+	return fieldValue{mp: start[:len(start)-len(rest)], given: true}, nil
+}
