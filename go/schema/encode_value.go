@@ -26,7 +26,7 @@ type fieldValue struct {
 // present reports whether the value is there and not null.
 func (v fieldValue) present() bool {
 	if v.mp != nil {
-		return msgp.NextType(v.mp) != msgp.NilType
+		return v.mp[0] != 0xc0 // MessagePack nil; mp holds one whole value
 	}
 	return v.x != nil
 }
