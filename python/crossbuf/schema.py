@@ -691,6 +691,16 @@ def _spans(out: Any, present: Any, base: int) -> Iterable[Tuple[int, int, int]]:
     return zip(bytes(present), [w - base for w in words[0::2]], words[1::2])
 
 
+def _arrays(out: Any, present: Any, base: int) -> Iterable[Tuple[int, int, int, int]]:
+    """(present, offset from base, length in bytes, dtype) of each xb_array
+    the library wrote into out (24 bytes each: pointer, length, then dtype
+    and element size in one word), read as one list of words like _spans."""
+    words = (ctypes.c_uint64 * (3 * len(out))).from_buffer(out)[:]
+    kinds = words[2::3]
+    return zip(bytes(present), [w - base for w in words[0::3]],
+               [k * (w >> 32) for k, w in zip(words[1::3], kinds)], [w & 0xFFFFFFFF for w in kinds])  # fmt: skip
+
+
 def _array(mv: memoryview, dtype: int) -> np.ndarray:
     """A read-only numpy array over mv (region or ring memory: no copy)."""
     return np.frombuffer(mv, dtype=_NUMPY_DTYPES[dtype])
@@ -815,10 +825,15 @@ class FieldPath:
             if st:
                 raise_status(st)
             if self._kind == _VALUE_BYTES:
-                return [region._view_of(v.ptr or 0, v.len) if p else None for v, p in zip(out, present)]
+                # Cut from the region's master view: no ctypes object or
+                # method call per value (_view_of for a span elsewhere).
+                mv, cap, base = region._mv, region._cap, region._base
+                return [(mv[o : o + k] if 0 <= o and o + k <= cap else region._view_of(o + base, k)) if p else None
+                        for p, o, k in _spans(out, present, base)]  # fmt: skip
             if self._kind == _VALUE_ARRAY:
-                return [_array(region._view_of(v.ptr or 0, v.len * v.elem_size), v.dtype) if p else None
-                        for v, p in zip(out, present)]  # fmt: skip
+                mv, cap, base = region._mv, region._cap, region._base
+                return [_array(mv[o : o + k] if 0 <= o and o + k <= cap else region._view_of(o + base, k), t) if p
+                        else None for p, o, k, t in _arrays(out, present, base)]  # fmt: skip
             if self._kind == _VALUE_STRING:
                 return self._strings(out, present, region._mv, region._base)
             return [v if p else None for v, p in zip(out, present)]
@@ -866,9 +881,9 @@ class FieldPath:
             sub._views += [v for v in res if v]
             return res
         if self._kind == _VALUE_ARRAY:
-            base = sub._ch._base
-            return [_array(sub._payload_view(v.ptr - base, v.len * v.elem_size) if v.len else memoryview(b""), v.dtype)
-                    if p else None for v, p in zip(out, present)]  # fmt: skip
+            view = sub._payload_view
+            return [_array(view(o, k) if k else memoryview(b""), t) if p else None
+                    for p, o, k, t in _arrays(out, present, sub._ch._base)]  # fmt: skip
         if self._kind == _VALUE_STRING:
             return self._strings(out, present, sub._master, sub._ch._base)
         return [v if p else None for v, p in zip(out, present)]

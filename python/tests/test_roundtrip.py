@@ -207,7 +207,19 @@ def test_vectors_of_numbers_read_in_place_as_numpy(region: xb.Region) -> None:
         assert all(isinstance(a, np.ndarray) and a.dtype == np.dtype("<f4") for a in got)
         assert [a.tolist() for a in got] == [r.features for r in recs]
         assert np.array_equal(one, got[2]) and not one.flags.writeable
-        assert np.shares_memory(one, np.frombuffer(region.buffer, np.uint8)), "over region memory, no copy"
+        mem = np.frombuffer(region.buffer, np.uint8)
+        assert np.shares_memory(one, mem), "over region memory, no copy"
+        assert all(np.shares_memory(a, mem) for a in got)
         view = region.view(frames[1])
         assert view.features.tolist() == recs[1].features
-        del frames, got, one, view
+        del frames, got, one, view, mem
+    # Byte vectors: memoryviews of region memory, absent ones None.
+    fb = xb.bundled.schema()
+    le = fb["crossbuf_fb.LogEntry"]
+    logs = [le(message="no trace id"), le(trace_id=[]), le(trace_id=[1, 2, 3])]
+    frames = [region.encode(r) for r in logs] + [region.encode(xb.testdata.log_entry(7))]
+    ids = fb.path("crossbuf_fb.LogEntry", "trace_id").read_many(frames)
+    assert [None if v is None else bytes(v) for v in ids] == [None, b"", b"\x01\x02\x03",
+                                                               bytes(xb.testdata.log_entry(7).trace_id)]
+    assert all(v.readonly for v in ids if v is not None)
+    del frames, ids
