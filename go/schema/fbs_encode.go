@@ -67,9 +67,9 @@ func (t *Type) encodeFlatBuffer(b *flatbuffers.Builder, v map[string]any, mp []b
 // from mp, one MessagePack map in the form ValueFromMsgPack reads (what
 // msgspec writes for a record class or a dict), as EncodeFlatBuffer(b,
 // ValueFromMsgPack(mp)) would: the same message and the same errors. Tables,
-// strings, bytes and vectors of strings and tables are read from mp in
-// place, without the dynamic value, so this is the fast road from Python;
-// other fields go through their dynamic value.
+// vectors, strings and bytes are read from mp in place, without the dynamic
+// value (this is the road from Python); only scalars, structs and union
+// types take their dynamic value, one at a time.
 func (t *Type) EncodeFlatBufferMsgPack(b *flatbuffers.Builder, mp []byte) error {
 	if msgp.NextType(mp) != msgp.MapType {
 		return fmt.Errorf("%w is a %s, not a map", ErrMsgPackInput, msgp.NextType(mp))
