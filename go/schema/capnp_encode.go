@@ -31,23 +31,23 @@ func (t *Type) EncodeCapnp(dst []byte, v map[string]any) (msg []byte, err error)
 // text and data are read from mp in place, without the dynamic value (see
 // EncodeFlatBufferMsgPack).
 func (t *Type) EncodeCapnpMsgPack(dst, mp []byte) ([]byte, error) {
-	if msgp.NextType(mp) != msgp.MapType {
-		return nil, fmt.Errorf("%w is a %s, not a map", ErrMsgPackInput, msgp.NextType(mp))
-	}
-	rest, err := msgp.Skip(mp)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMsgPackInput, err)
-	}
-	if len(rest) != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the value", ErrMsgPackInput, len(rest))
+	if err := checkMsgPackMap(mp); err != nil {
+		return nil, err
 	}
 	return t.encodeCapnp(dst, fieldValue{mp: mp, given: true})
 }
 
-func (t *Type) encodeCapnp(dst []byte, v fieldValue) ([]byte, error) {
+func (t *Type) encodeCapnp(dst []byte, v fieldValue) (msg []byte, err error) {
 	if t.Format != CapnProto || t.Kind != Struct {
 		return nil, fmt.Errorf("schema: %s is a %s %s, not a Cap'n Proto struct", t.Name, t.Format, t.Kind)
 	}
+	defer func() {
+		// A bug here must reach the caller as an error, never as a panic
+		// across the C boundary.
+		if p := recover(); p != nil {
+			msg, err = nil, fmt.Errorf("schema: encode %s: internal error: %v", t.Name, p)
+		}
+	}()
 	stack := valueStacks.Get().(*valueStack)
 	defer func() { stack.pop(0); valueStacks.Put(stack) }()
 	e := cpEncoder{buf: append(dst[:0], make([]byte, 8)...), valueStack: stack} // the segment table, filled last
@@ -118,7 +118,7 @@ func (e *cpEncoder) fields(t *Type, v fieldValue, data, ptrs int) error {
 	vals := e.push(len(t.Fields)) // by Field.Index
 	defer e.pop(vals)
 	m, _ := v.x.(map[string]any)
-	if _, err := e.readObject(t, m, v.mp, vals, e.depth); err != nil {
+	if err := e.readObject(t, m, v.mp, vals); err != nil {
 		return err
 	}
 	var member *Field
@@ -181,7 +181,7 @@ func (e *cpEncoder) field(f *Field, v fieldValue, data, ptrs int) error {
 	if f.IsPointer() {
 		return e.pointer(ptrs+int(f.Offset), &f.TypeRef, v)
 	}
-	x, err := v.value(e.depth)
+	x, err := v.value()
 	if err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func (e *cpEncoder) pointer(p int, ref *TypeRef, v fieldValue) error {
 			return e.listOf(p, ref.Elem, n, items.item)
 		}
 	}
-	x, err := v.value(e.depth)
+	x, err := v.value()
 	if err != nil {
 		return err
 	}
@@ -323,7 +323,7 @@ func (e *cpEncoder) listOf(p int, el *TypeRef, n int, item func(i int) (fieldVal
 			it, err := item(i)
 			var x any
 			if err == nil {
-				x, err = it.value(e.depth)
+				x, err = it.value()
 			}
 			var bits uint64
 			if err == nil {

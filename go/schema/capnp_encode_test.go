@@ -2,6 +2,7 @@ package schema
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"testing"
@@ -120,6 +121,33 @@ func TestEncodeCapnpRefusesWhatItCannotStore(t *testing.T) {
 	}
 }
 
+// TestEncodeCapnpMsgPackRefusesBadInputWhole: input ValueFromMsgPack
+// refuses is refused whole, even where the encoder would never read the bad
+// part (a void field's value, hidden by a later duplicate key).
+func TestEncodeCapnpMsgPackRefusesBadInputWhole(t *testing.T) {
+	_, ty := loadTestAllTypes(t)
+	for name, h := range map[string]string{
+		"extension under a duplicate key": "81a9766f69644669656c64d40500",
+		"trailing bytes":                  "80c0",
+		"not a map":                       "90",
+	} {
+		mp, err := hex.DecodeString(h)
+		require.NoError(t, err)
+		_, err = ty.EncodeCapnpMsgPack(nil, mp)
+		assert.ErrorIs(t, err, ErrMsgPackInput, name)
+	}
+	v := map[string]any{"int8Field": int64(1)}
+	for range 2 * defaultMaxDepth {
+		v = map[string]any{"structList": []any{v}}
+	}
+	_, err := ty.EncodeCapnp(nil, v)
+	assert.ErrorContains(t, err, "nesting deeper than")
+	mp, err := msgp.AppendIntf(nil, v)
+	require.NoError(t, err)
+	_, err = ty.EncodeCapnpMsgPack(nil, mp)
+	assert.ErrorIs(t, err, ErrMsgPackInput)
+}
+
 func TestEncodeCapnpIntoASlotAllocatesNothing(t *testing.T) {
 	dir, ty := loadTestAllTypes(t)
 	v, err := mapOf(ty.Decode(readFile(t, dir+"/capnp/testdata/binary"), nil))
@@ -160,14 +188,14 @@ func FuzzEncodeTestAllTypesMsgPack(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		msg, err := ty.EncodeCapnpMsgPack(nil, data)
 		v, verr := ValueFromMsgPack(data)
-		if verr == nil {
-			want, werr := ty.EncodeCapnp(nil, v)
-			require.Equal(t, werr == nil, err == nil, "dynamic value: %v; in place: %v", werr, err)
-			if err == nil {
-				require.Equal(t, want, msg)
-			}
+		if verr != nil {
+			require.ErrorIs(t, err, ErrMsgPackInput, "ValueFromMsgPack: %v", verr)
+			return
 		}
+		want, werr := ty.EncodeCapnp(nil, v)
+		require.Equal(t, werr == nil, err == nil, "dynamic value: %v; in place: %v", werr, err)
 		if err == nil {
+			require.Equal(t, want, msg)
 			require.NoError(t, ty.Verify(msg, nil))
 		}
 	})

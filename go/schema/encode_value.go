@@ -32,11 +32,11 @@ func (v fieldValue) present() bool {
 }
 
 // value is the dynamic value (ValueFromMsgPack's form of MessagePack).
-func (v fieldValue) value(depth int) (any, error) {
+func (v fieldValue) value() (any, error) {
 	if v.mp == nil {
 		return v.x, nil
 	}
-	x, _, err := readMsgPackValue(v.mp, depth)
+	x, _, err := readMsgPackValue(v.mp)
 	if err != nil {
 		return nil, failf("%v", err)
 	}
@@ -96,45 +96,42 @@ func (s *valueStack) pop(base int) {
 
 // readObject puts each field of t that m, or the MessagePack map mp, holds
 // into the window at base, after checking that t has it and that it is not
-// deprecated; it returns the bytes after mp's map.
-func (s *valueStack) readObject(t *Type, m map[string]any, mp []byte, base, depth int) ([]byte, error) {
+// deprecated. mp has passed checkMsgPackMap as part of the whole input.
+func (s *valueStack) readObject(t *Type, m map[string]any, mp []byte, base int) error {
 	if mp == nil {
 		for name, x := range m {
 			f, err := writable(t, t.Field(name), name)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			s.vals[base+f.Index] = fieldValue{x: x, given: true}
 		}
-		return nil, nil
-	}
-	if depth > defaultMaxDepth {
-		return nil, failf("nesting deeper than %d levels", defaultMaxDepth)
+		return nil
 	}
 	if msgp.NextType(mp) != msgp.MapType {
-		return nil, failf("want an object for %s, got MessagePack %s", t.Name, msgp.NextType(mp))
+		return failf("want an object for %s, got MessagePack %s", t.Name, msgp.NextType(mp))
 	}
 	n, rest, err := msgp.ReadMapHeaderBytes(mp)
 	if err != nil {
-		return nil, failf("%v", err)
+		return failf("%v", err)
 	}
 	for range n {
 		var key []byte
 		if key, rest, err = msgp.ReadStringZC(rest); err != nil {
-			return nil, failf("map key: %v", err)
+			return failf("map key: %v", err)
 		}
 		f := t.byName[string(key)] // no copy of the key
 		if f == nil || f.Deprecated {
 			_, err := writable(t, f, string(key))
-			return nil, err
+			return err
 		}
 		start := rest
 		if rest, err = msgp.Skip(rest); err != nil {
-			return nil, at(failf("%v", err), f.Name)
+			return at(failf("%v", err), f.Name)
 		}
 		s.vals[base+f.Index] = fieldValue{mp: start[:len(start)-len(rest)], given: true}
 	}
-	return rest, nil
+	return nil
 }
 
 // writable returns f, the field of t named name, or the error that says why

@@ -71,8 +71,8 @@ func (t *Type) encodeFlatBuffer(b *flatbuffers.Builder, v map[string]any, mp []b
 // value (this is the road from Python); only scalars, structs and union
 // types take their dynamic value, one at a time.
 func (t *Type) EncodeFlatBufferMsgPack(b *flatbuffers.Builder, mp []byte) error {
-	if msgp.NextType(mp) != msgp.MapType {
-		return fmt.Errorf("%w is a %s, not a map", ErrMsgPackInput, msgp.NextType(mp))
+	if err := checkMsgPackMap(mp); err != nil {
+		return err
 	}
 	return t.encodeFlatBuffer(b, nil, mp)
 }
@@ -156,12 +156,8 @@ func (e *fbEncoder) table(t *Type, m map[string]any, mp []byte) (flatbuffers.UOf
 	// Windows by Field.Index: the fields' values and built offsets.
 	vals, offsets := e.push(len(t.Fields)), e.window(len(t.Fields))
 	defer e.leave(vals, offsets) // one defer: the compiler inlines it
-	rest, err := e.readObject(t, m, mp, vals, e.depth)
-	if err != nil {
+	if err := e.readObject(t, m, mp, vals); err != nil {
 		return 0, err
-	}
-	if e.depth == 1 && len(rest) != 0 { // the root: mp is one map
-		return 0, failf("%d bytes after the MessagePack map", len(rest))
 	}
 	for _, f := range t.Fields {
 		fv := e.vals[vals+f.Index]
@@ -183,7 +179,7 @@ func (e *fbEncoder) table(t *Type, m map[string]any, mp []byte) (flatbuffers.UOf
 			if tf == nil || !e.vals[vals+tf.Index].present() {
 				return 0, at(failf("union value without its type field"), f.Name)
 			}
-			tx, terr := e.vals[vals+tf.Index].value(e.depth)
+			tx, terr := e.vals[vals+tf.Index].value()
 			var tag uint8
 			if terr == nil {
 				tag, terr = e.unionTag(f.Type, tx)
@@ -250,7 +246,7 @@ func (e *fbEncoder) slot(f *Field, vals, offsets int) error {
 		e.b.PrependUOffsetTSlot(id, e.offs[offsets+f.Index], 0)
 		return nil
 	}
-	x, err := e.vals[vals+f.Index].value(e.depth)
+	x, err := e.vals[vals+f.Index].value()
 	if err != nil {
 		return err
 	}
@@ -299,7 +295,7 @@ func (e *fbEncoder) strValue(v fieldValue) (flatbuffers.UOffsetT, error) {
 			return e.b.CreateByteString(b), nil
 		}
 	}
-	x, err := v.value(e.depth)
+	x, err := v.value()
 	if err != nil {
 		return 0, err
 	}
@@ -362,7 +358,7 @@ func (e *fbEncoder) unionMember(u *Type, tag uint8, v fieldValue) (flatbuffers.U
 	case Table:
 		return e.tableOf(ev.Member.Type, v)
 	case Struct:
-		x, err := v.value(e.depth)
+		x, err := v.value()
 		if err == nil {
 			err = e.structValue(ev.Member.Type, x)
 		}
@@ -393,12 +389,12 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 		}
 		item = mpItems.item
 	default:
-		x, err := v.value(e.depth)
+		x, err := v.value()
 		if err != nil {
 			return 0, err
 		}
-		if m, ok := x.(map[string]any); ok && f.Nested != nil {
-			return e.nested(f.Nested, m)
+		if f.Nested != nil {
+			return e.nested(f.Nested, x)
 		}
 		if bytesLike {
 			switch s := x.(type) {
@@ -422,7 +418,7 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 	case String, Table, Union:
 		var tagList []any
 		if el.Kind == Union {
-			tx, err := tags.value(e.depth)
+			tx, err := tags.value()
 			if err != nil {
 				return 0, err
 			}
@@ -480,7 +476,7 @@ func (e *fbEncoder) itemValue(item func(int) (fieldValue, error), i int) (any, e
 	if err != nil {
 		return nil, err
 	}
-	return it.value(e.depth)
+	return it.value()
 }
 
 // offsetVector builds a vector of n strings, tables or union members (whose
@@ -525,13 +521,44 @@ func (e *fbEncoder) scalarVector(k Kind, bits []uint64) flatbuffers.UOffsetT {
 	return e.b.EndVector(len(bits))
 }
 
-// nested builds a nested_flatbuffer field's root table as its own buffer.
-func (e *fbEncoder) nested(root *Type, m map[string]any) (flatbuffers.UOffsetT, error) {
-	sub := flatbuffers.NewBuilder(256)
-	if err := root.EncodeFlatBuffer(sub, m); err != nil {
+// nested builds a nested_flatbuffer field from x: its root table as a
+// value, or the nested buffer's bytes ([]byte, base64 or a list of
+// numbers), which must verify as that root, so the message verifies too.
+func (e *fbEncoder) nested(root *Type, x any) (flatbuffers.UOffsetT, error) {
+	var raw []byte
+	switch v := x.(type) {
+	case map[string]any:
+		sub := flatbuffers.NewBuilder(256)
+		if err := root.EncodeFlatBuffer(sub, v); err != nil {
+			return 0, failf("nested %s: %v", root.Name, err)
+		}
+		raw = sub.FinishedBytes()
+	case []byte:
+		raw = v
+	case string: // JSON carries bytes as base64
+		var err error
+		if raw, err = base64.StdEncoding.DecodeString(v); err != nil {
+			return 0, failf("bytes as a string must be base64: %v", err)
+		}
+	case []any:
+		raw = make([]byte, len(v))
+		for i, item := range v {
+			bits, err := scalarBits(Uint8, nil, item)
+			if err != nil {
+				return 0, atIndex(err, i)
+			}
+			raw[i] = byte(bits)
+		}
+	default:
+		return 0, failf("want a %s table or its bytes, got %T", root.Name, x)
+	}
+	if err := root.Verify(raw, nil); err != nil {
 		return 0, failf("nested %s: %v", root.Name, err)
 	}
-	return e.b.CreateByteVector(sub.FinishedBytes()), nil
+	// 8-aligned, as flatc aligns a nested buffer, so that its own 8-byte
+	// fields stay aligned when it is read in place.
+	e.b.Prep(8, len(raw))
+	return e.b.CreateByteVector(raw), nil
 }
 
 // structValue writes an inline struct at the head of the builder.

@@ -2,10 +2,13 @@ package schema
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -185,6 +188,29 @@ func TestEncodeFromMessagePack(t *testing.T) {
 	} {
 		assert.Error(t, s.Root.EncodeFlatBufferMsgPack(flatbuffers.NewBuilder(0), mp), name)
 	}
+	// Input ValueFromMsgPack refuses is refused whole, even where the
+	// encoder would never read the bad part: here a later duplicate key
+	// hides a MessagePack extension.
+	dup, err := hex.DecodeString("82a46e616d65d40500a46e616d65a16d")
+	require.NoError(t, err)
+	assert.ErrorIs(t, s.Root.EncodeFlatBufferMsgPack(flatbuffers.NewBuilder(0), dup), ErrMsgPackInput)
+}
+
+// TestEncodeMonsterDeepNesting: tables nested past the depth limit, through
+// a vector of tables, are an error on both roads, never a stack overflow.
+func TestEncodeMonsterDeepNesting(t *testing.T) {
+	s, _ := loadMonster(t)
+	v := map[string]any{"name": "leaf"}
+	for range 2 * defaultMaxDepth {
+		v = map[string]any{"name": "m", "testarrayoftables": []any{v}}
+	}
+	err := s.Root.EncodeFlatBuffer(flatbuffers.NewBuilder(0), v)
+	assert.ErrorContains(t, err, "nesting deeper than")
+	mp, err := msgp.AppendIntf(nil, v)
+	require.NoError(t, err)
+	err = s.Root.EncodeFlatBufferMsgPack(flatbuffers.NewBuilder(0), mp)
+	assert.ErrorIs(t, err, ErrMsgPackInput)
+	assert.ErrorContains(t, err, "nesting deeper than")
 }
 
 func BenchmarkEncodeMonster(b *testing.B) {
@@ -213,17 +239,17 @@ func FuzzEncodeMonsterMsgPack(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		err := s.Root.EncodeFlatBufferMsgPack(b, data)
 		v, verr := ValueFromMsgPack(data)
-		if verr == nil {
-			werr := s.Root.EncodeFlatBuffer(want, v)
-			require.Equal(t, werr == nil, err == nil, "dynamic value: %v; in place: %v", werr, err)
+		if verr != nil {
+			require.ErrorIs(t, err, ErrMsgPackInput, "ValueFromMsgPack: %v", verr)
+			return
 		}
+		werr := s.Root.EncodeFlatBuffer(want, v)
+		require.Equal(t, werr == nil, err == nil, "dynamic value: %v; in place: %v", werr, err)
 		if err != nil {
 			return
 		}
 		require.NoError(t, s.Root.Verify(b.FinishedBytes(), nil))
-		if verr == nil {
-			require.Equal(t, want.FinishedBytes(), b.FinishedBytes())
-		}
+		require.Equal(t, want.FinishedBytes(), b.FinishedBytes())
 	})
 }
 
@@ -251,4 +277,54 @@ func FuzzEncodeMonsterJSON(f *testing.F) {
 		}
 		require.NoError(t, s.Root.Verify(b.FinishedBytes(), nil))
 	})
+}
+
+// TestEncodeNestedFlatBufferBytes: a nested_flatbuffer field given as the
+// nested buffer's bytes is stored only when they verify as its root table,
+// 8-aligned, on every road.
+func TestEncodeNestedFlatBufferBytes(t *testing.T) {
+	s, _ := loadMonster(t)
+	inner := flatbuffers.NewBuilder(0)
+	require.NoError(t, s.Root.EncodeFlatBuffer(inner, map[string]any{"name": "inner", "hp": int64(7)}))
+	raw := inner.FinishedBytes()
+	ints := make([]any, len(raw))
+	for i, c := range raw {
+		ints[i] = int64(c)
+	}
+	f := s.Root.Field("testnestedflatbuffer")
+	for name, x := range map[string]any{
+		"bytes":  raw,
+		"base64": base64.StdEncoding.EncodeToString(raw),
+		"list":   ints,
+	} {
+		for pad := range 8 { // outer names of every length modulo 8
+			b := flatbuffers.NewBuilder(0)
+			outer := map[string]any{"name": strings.Repeat("m", pad+1), f.Name: x}
+			require.NoError(t, s.Root.EncodeFlatBuffer(b, outer), name)
+			msg := b.FinishedBytes()
+			got, err := mapOf(s.Root.Decode(msg, nil))
+			require.NoError(t, err, name)
+			assert.Equal(t, "inner", got[f.Name].(map[string]any)["name"], name)
+			// The nested buffer's first byte is 8-aligned from the message's end.
+			tab := &flatbuffers.Table{Bytes: msg, Pos: flatbuffers.GetUOffsetT(msg)}
+			start := tab.Vector(flatbuffers.UOffsetT(tab.Offset(flatbuffers.VOffsetT(4 + 2*f.ID))))
+			assert.Zero(t, (len(msg)-int(start))%8, "%s, name of %d bytes", name, pad+1)
+		}
+	}
+	for name, x := range map[string]any{
+		"empty":     []byte{},
+		"truncated": raw[:len(raw)-4],
+		"garbage":   bytes.Repeat([]byte{0xff}, 32),
+		"not bytes": []any{int64(256)},
+		"no base64": "!!",
+	} {
+		v := map[string]any{"name": "m", f.Name: x}
+		err := s.Root.EncodeFlatBuffer(flatbuffers.NewBuilder(0), v)
+		var ee *EncodeError
+		require.ErrorAs(t, err, &ee, name)
+		assert.Contains(t, ee.Path, f.Name, name)
+		mp, merr := msgp.AppendIntf(nil, v)
+		require.NoError(t, merr)
+		assert.Error(t, s.Root.EncodeFlatBufferMsgPack(flatbuffers.NewBuilder(0), mp), name)
+	}
 }

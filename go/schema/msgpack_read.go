@@ -17,44 +17,99 @@ var ErrMsgPackInput = errors.New("schema: MessagePack input")
 // int64/uint64, floats → float64, str → string, bin → []byte, nil → nil.
 // Nesting is bounded, so hostile bytes cannot exhaust the stack.
 func ValueFromMsgPack(b []byte) (map[string]any, error) {
-	v, rest, err := readMsgPackValue(b, 0)
+	if err := checkMsgPackMap(b); err != nil {
+		return nil, err
+	}
+	v, _, err := readMsgPackValue(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMsgPackInput, err)
 	}
-	if len(rest) != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the value", ErrMsgPackInput, len(rest))
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%w is a %T, not a map", ErrMsgPackInput, v)
-	}
-	return m, nil
+	return v.(map[string]any), nil
 }
 
-func readMsgPackValue(b []byte, depth int) (any, []byte, error) {
-	if depth > defaultMaxDepth {
-		return nil, nil, fmt.Errorf("nesting deeper than %d levels", defaultMaxDepth)
+// checkMsgPackMap checks that b is one MessagePack map in the form
+// ValueFromMsgPack reads, without building anything: the encoders check
+// their whole input once with it, then read it in place, in any order.
+func checkMsgPackMap(b []byte) error {
+	if t := msgp.NextType(b); t != msgp.MapType {
+		return fmt.Errorf("%w is a %s, not a map", ErrMsgPackInput, t)
 	}
+	rest, err := skipMsgPackValue(b, 0)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMsgPackInput, err)
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("%w: %d bytes after the value", ErrMsgPackInput, len(rest))
+	}
+	return nil
+}
+
+// skipMsgPackValue returns the bytes after the value at the start of b, the
+// value at nesting level depth, after checking it: only the types
+// readMsgPackValue builds, string keys, and at most defaultMaxDepth levels.
+func skipMsgPackValue(b []byte, depth int) ([]byte, error) {
+	if depth > defaultMaxDepth {
+		return nil, fmt.Errorf("nesting deeper than %d levels", defaultMaxDepth)
+	}
+	var err error
+	switch msgp.NextType(b) {
+	case msgp.MapType:
+		var n uint32
+		if n, b, err = msgp.ReadMapHeaderBytes(b); err != nil {
+			return nil, err
+		}
+		if uint64(n) > uint64(len(b)) {
+			return nil, fmt.Errorf("map of %d entries in %d bytes", n, len(b))
+		}
+		for range n {
+			var k []byte
+			if k, b, err = msgp.ReadStringZC(b); err != nil {
+				return nil, fmt.Errorf("map key: %w", err)
+			}
+			if b, err = skipMsgPackValue(b, depth+1); err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+		}
+		return b, nil
+	case msgp.ArrayType:
+		var n uint32
+		if n, b, err = msgp.ReadArrayHeaderBytes(b); err != nil {
+			return nil, err
+		}
+		if uint64(n) > uint64(len(b)) {
+			return nil, fmt.Errorf("array of %d items in %d bytes", n, len(b))
+		}
+		for i := range n {
+			if b, err = skipMsgPackValue(b, depth+1); err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+		}
+		return b, nil
+	case msgp.IntType, msgp.UintType, msgp.Float64Type, msgp.Float32Type,
+		msgp.StrType, msgp.BinType, msgp.BoolType, msgp.NilType:
+		return msgp.Skip(b)
+	}
+	return nil, fmt.Errorf("unsupported MessagePack type %v", msgp.NextType(b))
+}
+
+// readMsgPackValue builds the value at the start of b, which
+// skipMsgPackValue has checked, and returns the bytes after it.
+func readMsgPackValue(b []byte) (any, []byte, error) {
 	switch msgp.NextType(b) {
 	case msgp.MapType:
 		n, b, err := msgp.ReadMapHeaderBytes(b)
 		if err != nil {
 			return nil, nil, err
 		}
-		if uint64(n) > uint64(len(b)) {
-			return nil, nil, fmt.Errorf("map of %d entries in %d bytes", n, len(b))
-		}
 		m := make(map[string]any, n)
-		for i := uint32(0); i < n; i++ {
+		for range n {
 			var k string
 			if k, b, err = msgp.ReadStringBytes(b); err != nil {
-				return nil, nil, fmt.Errorf("map key: %w", err)
+				return nil, nil, err
 			}
-			var v any
-			if v, b, err = readMsgPackValue(b, depth+1); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", k, err)
+			if m[k], b, err = readMsgPackValue(b); err != nil {
+				return nil, nil, err
 			}
-			m[k] = v
 		}
 		return m, b, nil
 	case msgp.ArrayType:
@@ -62,13 +117,10 @@ func readMsgPackValue(b []byte, depth int) (any, []byte, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if uint64(n) > uint64(len(b)) {
-			return nil, nil, fmt.Errorf("array of %d items in %d bytes", n, len(b))
-		}
 		items := make([]any, n)
 		for i := range items {
-			if items[i], b, err = readMsgPackValue(b, depth+1); err != nil {
-				return nil, nil, fmt.Errorf("[%d]: %w", i, err)
+			if items[i], b, err = readMsgPackValue(b); err != nil {
+				return nil, nil, err
 			}
 		}
 		return items, b, nil
