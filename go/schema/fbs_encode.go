@@ -205,29 +205,45 @@ func (e *fbEncoder) table(t *Type, m map[string]any, mp []byte) (flatbuffers.UOf
 		}
 		e.offs[offsets+f.Index] = off
 	}
-	maxID := -1
-	for _, f := range t.Fields {
-		maxID = max(maxID, int(f.ID))
-	}
-	e.b.StartObject(maxID + 1)
-	// Largest first, as flatc lays them out, so padding stays small.
-	for _, size := range [...]int{8, 4, 2, 1} {
-		for _, f := range t.Fields {
-			if f.Size == size && e.vals[vals+f.Index].present() {
-				if err := e.slot(f, vals, offsets); err != nil {
-					return 0, at(err, f.Name)
-				}
-			}
-		}
-	}
-	for _, f := range t.Fields { // structs of other sizes
-		if f.Kind == Struct && f.Size != 8 && f.Size != 4 && f.Size != 2 && f.Size != 1 && e.vals[vals+f.Index].present() {
+	e.b.StartObject(t.fbSlots.vtableSlots)
+	for _, f := range t.fbSlots.order {
+		if e.vals[vals+f.Index].present() {
 			if err := e.slot(f, vals, offsets); err != nil {
 				return 0, at(err, f.Name)
 			}
 		}
 	}
 	return e.b.EndObject(), nil
+}
+
+// fbSlotPlan is the order in which a table's fields are written, computed
+// once per type.
+type fbSlotPlan struct {
+	order       []*Field
+	vtableSlots int // the largest field id + 1
+}
+
+// planSlots orders a table's fields largest first, as flatc lays them out,
+// so padding stays small: 8-, 4-, 2- and 1-byte values, then structs of
+// other sizes.
+func planSlots(fields []*Field) fbSlotPlan {
+	p := fbSlotPlan{order: make([]*Field, 0, len(fields))}
+	for _, f := range fields {
+		p.vtableSlots = max(p.vtableSlots, int(f.ID)+1)
+	}
+	for _, size := range [...]int{8, 4, 2, 1} {
+		for _, f := range fields {
+			if f.Size == size {
+				p.order = append(p.order, f)
+			}
+		}
+	}
+	for _, f := range fields {
+		if f.Kind == Struct && f.Size != 8 && f.Size != 4 && f.Size != 2 && f.Size != 1 {
+			p.order = append(p.order, f)
+		}
+	}
+	return p
 }
 
 // leave ends a table: its windows are popped.

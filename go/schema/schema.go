@@ -265,6 +265,7 @@ type Type struct {
 	DiscriminantOffset uint32
 
 	self    TypeRef // a TypeRef naming the type (see Type.TypeRef)
+	fbSlots fbSlotPlan
 	byName  map[string]*Field
 	byValue map[int64]int
 	schema  *Schema
@@ -303,6 +304,9 @@ func (t *Type) index() {
 	for i, f := range t.Fields {
 		f.Index = i
 		t.byName[f.Name] = f
+	}
+	if t.Format == FlatBuffers && t.Kind == Table {
+		t.fbSlots = planSlots(t.Fields)
 	}
 	if len(t.Values) > 0 {
 		sort.SliceStable(t.Values, func(i, j int) bool { return t.Values[i].Value < t.Values[j].Value })
