@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"sync"
 
 	"github.com/tinylib/msgp/msgp"
@@ -181,12 +182,8 @@ func (e *cpEncoder) field(f *Field, v fieldValue, data, ptrs int) error {
 	if f.IsPointer() {
 		return e.pointer(ptrs+int(f.Offset), &f.TypeRef, v)
 	}
-	x, err := v.value()
-	if err != nil {
-		return err
-	}
 	n := f.dataBits()
-	bits, err := scalarBits(f.scalarKind(), f.Type, x)
+	bits, err := v.scalar(f.scalarKind(), f.Type)
 	if err != nil {
 		return err
 	}
@@ -317,17 +314,16 @@ func (e *cpEncoder) listOf(p int, el *TypeRef, n int, item func(i int) (fieldVal
 		return nil
 	case el.Kind == Bool || el.Kind.IsScalar() || el.Kind == Enum:
 		bitsPer := el.dataBits()
-		code := map[uint64]uint32{1: 1, 8: 2, 16: 3, 32: 4, 64: 5}[bitsPer]
+		code := uint32(1) // the list pointer's element size: 1 bit
+		if bitsPer > 1 {
+			code = uint32(bits.TrailingZeros64(bitsPer)) - 1 // 8, 16, 32, 64 bits: 2 to 5
+		}
 		w := e.alloc(int((uint64(n)*bitsPer + 63) / 64))
 		for i := range n {
 			it, err := item(i)
-			var x any
-			if err == nil {
-				x, err = it.value()
-			}
 			var bits uint64
 			if err == nil {
-				bits, err = scalarBits(el.scalarKind(), el.Type, x)
+				bits, err = it.scalar(el.scalarKind(), el.Type)
 			}
 			if err != nil {
 				return atIndex(err, i)

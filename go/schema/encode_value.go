@@ -31,6 +31,45 @@ func (v fieldValue) present() bool {
 	return v.x != nil
 }
 
+// scalar is the bits of the value as a scalar of kind k (of enum type enum,
+// when not nil), as scalarBits gives them for the dynamic value. MessagePack
+// numbers and bools are read without boxing them, so encoding allocates
+// nothing for them.
+func (v fieldValue) scalar(k Kind, enum *Type) (uint64, error) {
+	if v.mp == nil {
+		return scalarBits(k, enum, v.x)
+	}
+	var err error
+	switch msgp.NextType(v.mp) {
+	case msgp.IntType:
+		var i int64
+		if i, _, err = msgp.ReadInt64Bytes(v.mp); err == nil {
+			return scalarBits(k, enum, i)
+		}
+	case msgp.UintType:
+		var u uint64
+		if u, _, err = msgp.ReadUint64Bytes(v.mp); err == nil {
+			return scalarBits(k, enum, u)
+		}
+	case msgp.Float64Type:
+		var f float64
+		if f, _, err = msgp.ReadFloat64Bytes(v.mp); err == nil {
+			return scalarBits(k, enum, f)
+		}
+	case msgp.BoolType:
+		var b bool
+		if b, _, err = msgp.ReadBoolBytes(v.mp); err == nil {
+			return scalarBits(k, enum, b)
+		}
+	default: // float32, enum names, and what is not a scalar
+		var x any
+		if x, err = v.value(); err == nil {
+			return scalarBits(k, enum, x)
+		}
+	}
+	return 0, failf("%v", err)
+}
+
 // value is the dynamic value (ValueFromMsgPack's form of MessagePack).
 func (v fieldValue) value() (any, error) {
 	if v.mp == nil {

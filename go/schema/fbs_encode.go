@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -262,18 +263,22 @@ func (e *fbEncoder) slot(f *Field, vals, offsets int) error {
 		e.b.PrependUOffsetTSlot(id, e.offs[offsets+f.Index], 0)
 		return nil
 	}
-	x, err := e.vals[vals+f.Index].value()
-	if err != nil {
-		return err
-	}
 	switch f.Kind {
 	case Struct:
-		if err := e.structValue(f.Type, x); err != nil {
+		x, err := e.vals[vals+f.Index].value()
+		if err == nil {
+			err = e.structValue(f.Type, x)
+		}
+		if err != nil {
 			return err
 		}
 		e.b.Slot(id)
 		return nil
 	case UnionType:
+		x, err := e.vals[vals+f.Index].value()
+		if err != nil {
+			return err
+		}
 		tag, err := e.unionTag(f.Type, x)
 		if err != nil {
 			return err
@@ -287,7 +292,7 @@ func (e *fbEncoder) slot(f *Field, vals, offsets int) error {
 		return nil
 	}
 	k := f.scalarKind()
-	bits, err := scalarBits(k, f.Type, x)
+	bits, err := e.vals[vals+f.Index].scalar(k, f.Type)
 	if err != nil {
 		return err
 	}
@@ -469,14 +474,17 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 	bits := slices.Grow(e.bits[:0], n)[:n]
 	e.bits = bits
 	for i := range n {
-		x, err := e.itemValue(item, i)
+		it, err := item(i)
 		if err == nil {
 			if el.Kind == UnionType {
+				var x any
 				var tag uint8
-				tag, err = e.unionTag(el.Type, x)
+				if x, err = it.value(); err == nil {
+					tag, err = e.unionTag(el.Type, x)
+				}
 				bits[i] = uint64(tag)
 			} else {
-				bits[i], err = scalarBits(k, el.Type, x)
+				bits[i], err = it.scalar(k, el.Type)
 			}
 		}
 		if err != nil {
@@ -698,7 +706,7 @@ func scalarBits(k Kind, enum *Type, x any) (uint64, error) {
 			}
 			return 0, nil
 		}
-		return 0, failf("want a bool, got %T", x)
+		return 0, failf("want a bool, got %s", typeName(x))
 	case Float32, Float64:
 		var f float64
 		switch n := x.(type) {
@@ -719,7 +727,7 @@ func scalarBits(k Kind, enum *Type, x any) (uint64, error) {
 		case int:
 			f = float64(n)
 		default:
-			return 0, failf("want a number, got %T", x)
+			return 0, failf("want a number, got %s", typeName(x))
 		}
 		if k == Float64 {
 			return math.Float64bits(f), nil
@@ -758,7 +766,7 @@ func scalarBits(k Kind, enum *Type, x any) (uint64, error) {
 			mag = 1
 		}
 	default:
-		return 0, failf("want an integer, got %T", x)
+		return 0, failf("want an integer, got %s", typeName(x))
 	}
 	size := uint(k.scalarSize() * 8)
 	if k.IsSigned() {
@@ -817,4 +825,13 @@ func enumByName(t *Type, s string) (any, error) {
 		}
 	}
 	return nil, failf("%q is not a value of enum %s", s, t.Name)
+}
+
+// typeName is the Go type of x, as %T prints it, without x escaping to the
+// heap (so a scalar passed to scalarBits is not boxed on the heap).
+func typeName(x any) string {
+	if x == nil {
+		return "<nil>"
+	}
+	return reflect.TypeOf(x).String()
 }
