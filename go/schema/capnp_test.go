@@ -175,6 +175,45 @@ func TestCapnpUnionsAndGroups(t *testing.T) {
 	}
 }
 
+// The active member of a union is kept when its pointer is null: it decodes
+// as null and encodes back to the same variant, on every road.
+func TestCapnpUnionNullMember(t *testing.T) {
+	dir, req := capnpTestRequest(t)
+	s, err := LoadCapnpRequest(req)
+	require.NoError(t, err)
+	ty, err := s.Type("TestUnion")
+	require.NoError(t, err)
+	for _, member := range []string{"u0f0sp", "u0f1sp"} { // Text members, not the union's first
+		msg, err := ty.EncodeCapnp(nil, map[string]any{"union0": map[string]any{member: nil}})
+		require.NoError(t, err)
+		capnp := needTool(t, "capnp")
+		text := runToolIn(t, dir, msg, capnp, "decode", "--no-standard-import", "-I", ".", "capnp/test.capnp", "TestUnion")
+		assert.Contains(t, string(text), "union0 = ("+member+" = \"\")", "capnp reads the variant")
+
+		v, err := mapOf(ty.Decode(msg, nil))
+		require.NoError(t, err)
+		assert.Equal(t, map[string]any{member: nil}, v["union0"])
+		again, err := ty.EncodeCapnp(nil, v)
+		require.NoError(t, err)
+		assert.Equal(t, msg, again, "Decode then EncodeCapnp")
+
+		js, err := ty.JSON(msg, nil)
+		require.NoError(t, err)
+		assert.Contains(t, string(js), `"`+member+`":null`)
+		fromJSON, err := ty.ValueFromJSON(js)
+		require.NoError(t, err)
+		again, err = ty.EncodeCapnp(nil, fromJSON)
+		require.NoError(t, err)
+		assert.Equal(t, msg, again, "JSON then EncodeCapnp")
+
+		mp, err := ty.MsgPack(msg, nil)
+		require.NoError(t, err)
+		again, err = ty.EncodeCapnpMsgPack(nil, mp)
+		require.NoError(t, err)
+		assert.Equal(t, msg, again, "MsgPack then EncodeCapnpMsgPack")
+	}
+}
+
 // Schema evolution: a message written with an old struct layout reads
 // through a newer schema with new fields at their defaults, and the reverse.
 func TestCapnpEvolution(t *testing.T) {

@@ -416,6 +416,15 @@ func (r *cpReader) fields(t *Type, st cpStruct, rec int) error {
 		if err != nil {
 			return at(err, f.Name)
 		}
+		if !present && f.Discriminant != NoDiscriminant {
+			// The active member of a union is always given, so its variant
+			// survives decoding and encoding again: a null pointer (or an
+			// AnyPointer, whose content has no schema here) reads as null.
+			if r.mp != nil {
+				r.mp.null()
+			}
+			v, present = null, true
+		}
 		if r.build && present {
 			r.a.set(rec, i, v)
 		}

@@ -402,7 +402,7 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 	switch t := msgp.NextType(v.mp); {
 	case v.mp != nil && f.Nested == nil && t == msgp.BinType && bytesLike:
 		b, _ := v.text()
-		return e.b.CreateByteVector(b), nil
+		return e.byteVector(f, b), nil
 	case v.mp != nil && f.Nested == nil && t == msgp.ArrayType:
 		var err error
 		if n, mpItems, err = arrayItems(v.mp); err != nil {
@@ -415,18 +415,18 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 			return 0, err
 		}
 		if f.Nested != nil {
-			return e.nested(f.Nested, x)
+			return e.nested(f, x)
 		}
 		if bytesLike {
 			switch s := x.(type) {
 			case []byte:
-				return e.b.CreateByteVector(s), nil
+				return e.byteVector(f, s), nil
 			case string: // JSON carries bytes as base64
 				raw, err := base64.StdEncoding.DecodeString(s)
 				if err != nil {
 					return 0, failf("bytes as a string must be base64: %v", err)
 				}
-				return e.b.CreateByteVector(raw), nil
+				return e.byteVector(f, raw), nil
 			}
 		}
 		items, ok := x.([]any)
@@ -449,7 +449,7 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 			}
 			tagList = tv
 		}
-		return e.offsetVector(el, n, item, tagList)
+		return e.offsetVector(el, f.vectorAlign, n, item, tagList)
 	case Struct:
 		st := el.Type
 		// Check (and convert) every element before the vector is started.
@@ -464,7 +464,7 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 				return 0, atIndex(err, i)
 			}
 		}
-		e.b.StartVector(sz, n, st.MinAlign)
+		e.b.StartVector(sz, n, max(st.MinAlign, f.vectorAlign))
 		for i := n - 1; i >= 0; i-- {
 			placeBytes(e.b, enc[i*sz:(i+1)*sz])
 		}
@@ -491,7 +491,7 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 			return 0, atIndex(err, i)
 		}
 	}
-	return e.scalarVector(k, bits), nil
+	return e.scalarVector(k, f.vectorAlign, bits), nil
 }
 
 // itemValue is the dynamic value of item i.
@@ -505,7 +505,7 @@ func (e *fbEncoder) itemValue(item func(int) (fieldValue, error), i int) (any, e
 
 // offsetVector builds a vector of n strings, tables or union members (whose
 // types are tags), which item yields in order.
-func (e *fbEncoder) offsetVector(el *TypeRef, n int, item func(i int) (fieldValue, error), tags []any) (flatbuffers.UOffsetT, error) {
+func (e *fbEncoder) offsetVector(el *TypeRef, align, n int, item func(i int) (fieldValue, error), tags []any) (flatbuffers.UOffsetT, error) {
 	offs := e.window(n)
 	defer func() { e.offs = e.offs[:offs] }()
 	for i := range n {
@@ -529,16 +529,18 @@ func (e *fbEncoder) offsetVector(el *TypeRef, n int, item func(i int) (fieldValu
 		}
 		e.offs[offs+i] = o // after the call: building children moves offs
 	}
-	e.b.StartVector(4, n, 4)
+	e.b.StartVector(4, n, max(4, align))
 	for i := n - 1; i >= 0; i-- {
 		e.b.PrependUOffsetT(e.offs[offs+i])
 	}
 	return e.b.EndVector(n), nil
 }
 
-func (e *fbEncoder) scalarVector(k Kind, bits []uint64) flatbuffers.UOffsetT {
+// scalarVector builds a vector of scalars of kind k, aligned to align (or
+// their size, when larger).
+func (e *fbEncoder) scalarVector(k Kind, align int, bits []uint64) flatbuffers.UOffsetT {
 	size := k.scalarSize()
-	e.b.StartVector(size, len(bits), size)
+	e.b.StartVector(size, len(bits), max(size, align))
 	for i := len(bits) - 1; i >= 0; i-- {
 		placeScalar(e.b, k, bits[i])
 	}
@@ -548,7 +550,8 @@ func (e *fbEncoder) scalarVector(k Kind, bits []uint64) flatbuffers.UOffsetT {
 // nested builds a nested_flatbuffer field from x: its root table as a
 // value, or the nested buffer's bytes ([]byte, base64 or a list of
 // numbers), which must verify as that root, so the message verifies too.
-func (e *fbEncoder) nested(root *Type, x any) (flatbuffers.UOffsetT, error) {
+func (e *fbEncoder) nested(f *Field, x any) (flatbuffers.UOffsetT, error) {
+	root := f.Nested
 	var raw []byte
 	switch v := x.(type) {
 	case map[string]any:
@@ -579,10 +582,19 @@ func (e *fbEncoder) nested(root *Type, x any) (flatbuffers.UOffsetT, error) {
 	if err := root.Verify(raw, nil); err != nil {
 		return 0, failf("nested %s: %v", root.Name, err)
 	}
-	// 8-aligned, as flatc aligns a nested buffer, so that its own 8-byte
-	// fields stay aligned when it is read in place.
-	e.b.Prep(8, len(raw))
+	// 8-aligned (at least), as flatc aligns a nested buffer, so that its
+	// own 8-byte fields stay aligned when it is read in place.
+	e.b.Prep(max(8, f.vectorAlign), len(raw))
 	return e.b.CreateByteVector(raw), nil
+}
+
+// byteVector builds the [ubyte] or [byte] vector field f of b, aligned to
+// its force_align.
+func (e *fbEncoder) byteVector(f *Field, b []byte) flatbuffers.UOffsetT {
+	if f.vectorAlign > 4 {
+		e.b.Prep(f.vectorAlign, len(b)) // CreateByteVector aligns to 4 only
+	}
+	return e.b.CreateByteVector(b)
 }
 
 // structValue writes an inline struct at the head of the builder.
@@ -682,6 +694,9 @@ func scalarBits(k Kind, enum *Type, x any) (uint64, error) {
 		// Parsed with UseNumber: keep 64-bit integers exact.
 		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
 			x = i
+			if i == 0 && strings.HasPrefix(string(n), "-") {
+				x = math.Copysign(0, -1) // JSON's -0 is a float's -0.0 (an integer field takes it as 0)
+			}
 		} else if u, err := strconv.ParseUint(string(n), 10, 64); err == nil {
 			x = u
 		} else if f, err := strconv.ParseFloat(string(n), 64); err == nil || math.IsInf(f, 0) {

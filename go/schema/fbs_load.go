@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/bits"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -386,6 +387,11 @@ func (l *bfbsLoader) object(obj *fbreflect.Object, t *Type) error {
 			}
 			slots[f.Slot] = f.Name
 			f.Size, f.Align = tableValueSize(&f.TypeRef)
+			if f.Kind == Vector {
+				if err := planVectorAlign(f); err != nil {
+					return fmt.Errorf("schema: %s.%s: %w", t.Name, f.Name, err)
+				}
+			}
 		}
 	}
 	if t.Kind == Table {
@@ -417,6 +423,26 @@ func (t *Type) fieldNamed(name string) *Field {
 }
 
 // tableValueSize is the size and alignment of what a table stores inline.
+// maxForceAlign is the largest force_align flatc accepts.
+const maxForceAlign = 32
+
+// planVectorAlign sets the alignment of a vector field's elements: their
+// own, or the field's force_align when larger (flatc honours it when it
+// builds the vector; TFLite's model buffers rely on it).
+func planVectorAlign(f *Field) error {
+	_, f.vectorAlign = tableValueSize(f.Elem)
+	fa, ok := f.Attributes["force_align"]
+	if !ok {
+		return nil
+	}
+	n, err := strconv.Atoi(fa)
+	if err != nil || n < 1 || n > maxForceAlign || n&(n-1) != 0 {
+		return fmt.Errorf("force_align %q is not a power of two up to %d", fa, maxForceAlign)
+	}
+	f.vectorAlign = max(f.vectorAlign, n)
+	return nil
+}
+
 func tableValueSize(r *TypeRef) (int, int) {
 	switch r.Kind {
 	case Struct:

@@ -3,6 +3,7 @@ package schema
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -146,4 +147,38 @@ func TestAdvancedUnions(t *testing.T) {
 	b.PrependUOffsetTSlot(int(s.Root.Field("many").ID), values, 0)
 	b.Finish(b.EndObject())
 	requireDataError(t, s.Root.Verify(b.FinishedBytes(), nil), "many", "2 values but 1 types")
+}
+
+// force_align on vector fields is honoured when encoding, as flatc honours
+// it (TFLite's model buffers rely on it): each vector's first element sits
+// at a multiple of its alignment from the message's start.
+func TestEncodeVectorForceAlign(t *testing.T) {
+	const fbs = `
+struct V16 (force_align: 16) { x: float; y: float; z: float; }
+table T { a: byte; name: string; v: V16; vs: [V16]; raw: [ubyte] (force_align: 32);
+  ints: [int] (force_align: 16); names: [string] (force_align: 8); }
+root_type T;
+`
+	dir, _ := flatcBinary(t, fbs, `{}`)
+	s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
+	require.NoError(t, err)
+	aligns := map[string]int{"vs": 16, "raw": 32, "ints": 16, "names": 8}
+	for pad := range 8 { // names of every length modulo 8 move what follows
+		js := `{"a": 1, "name": "` + strings.Repeat("n", pad) + `", "v": {"x": 1, "y": 2, "z": 3}, "vs": [{"x": 4, "y": 5, "z": 6}],
+		  "raw": [1, 2, 3], "ints": [7], "names": ["a"]}`
+		_, ref := flatcBinary(t, fbs, js)
+		v, err := s.Root.ValueFromJSON([]byte(js))
+		require.NoError(t, err)
+		b := flatbuffers.NewBuilder(0)
+		require.NoError(t, s.Root.EncodeFlatBuffer(b, v))
+		for name, msg := range map[string][]byte{"crossbuf": b.FinishedBytes(), "flatc": ref} {
+			require.NoError(t, s.Root.Verify(msg, nil))
+			tab := &flatbuffers.Table{Bytes: msg, Pos: flatbuffers.GetUOffsetT(msg)}
+			for field, align := range aligns {
+				f := s.Root.Field(field)
+				start := tab.Vector(flatbuffers.UOffsetT(tab.Offset(flatbuffers.VOffsetT(f.Slot))))
+				assert.Zero(t, int(start)%align, "%s: %s at %d, name of %d bytes", name, field, start, pad)
+			}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"math"
 	"testing"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -82,4 +83,29 @@ func FuzzValueFromJSON(f *testing.F) {
 		}
 		require.NoError(t, s.Root.Verify(b.FinishedBytes(), nil))
 	})
+}
+
+// JSON's -0 keeps its sign in a float field, as Type.JSON writes -0.0, and is
+// 0 in an integer field.
+func TestValueFromJSONNegativeZero(t *testing.T) {
+	_, ty := loadTestAllTypes(t)
+	v, err := ty.ValueFromJSON([]byte(`{"float64Field": -0, "float32Field": -0, "int32Field": -0, "float64List": [-0, 0]}`))
+	require.NoError(t, err)
+	msg, err := ty.EncodeCapnp(nil, v)
+	require.NoError(t, err)
+	got, err := mapOf(ty.Decode(msg, nil))
+	require.NoError(t, err)
+	assert.True(t, math.Signbit(got["float64Field"].(float64)))
+	assert.True(t, math.Signbit(got["float32Field"].(float64)))
+	assert.Equal(t, int64(0), got["int32Field"])
+	list := got["float64List"].([]any)
+	assert.True(t, math.Signbit(list[0].(float64)))
+	assert.False(t, math.Signbit(list[1].(float64)))
+	js, err := ty.JSON(msg, nil)
+	require.NoError(t, err)
+	again, err := ty.ValueFromJSON(js)
+	require.NoError(t, err)
+	msg2, err := ty.EncodeCapnp(nil, again)
+	require.NoError(t, err)
+	assert.Equal(t, msg, msg2, "Type.JSON's output encodes back to the same message")
 }

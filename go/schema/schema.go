@@ -40,9 +40,12 @@
 //   - FlatBuffers unions: the `_type` field holds the member's enum value as
 //     uint64, the value field the member's decoded table (or struct, string);
 //     a nested_flatbuffer field holds the nested root table, as flatc prints it;
-//   - Cap'n Proto Void and capabilities: nil; a union contributes only its
-//     active member; AnyPointer fields are verified but left out (their
-//     content has no schema).
+//   - Cap'n Proto Void and capabilities: nil; AnyPointer fields are
+//     verified but left out (their content has no schema); a union
+//     contributes only its active member, always: nil when that member is
+//     a null pointer or an AnyPointer, so its variant survives encoding the
+//     value again (the encoders take a member given as nil as the active
+//     one, with a null pointer).
 //
 // FlatBuffers tables hold only the fields present in the message (absent
 // fields read as Field.Default); Cap'n Proto structs hold every data field
@@ -211,6 +214,9 @@ type Field struct {
 	// Nested is the root type of a `nested_flatbuffer` [ubyte] field; Decode
 	// gives such a field as the nested table, the way flatc prints it.
 	Nested *Type
+	// vectorAlign is the alignment a vector field's elements are written
+	// at: theirs, or the field's force_align.
+	vectorAlign int
 
 	// Cap'n Proto plan.
 
