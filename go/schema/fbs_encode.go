@@ -1,7 +1,10 @@
 package schema
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -31,6 +34,10 @@ import (
 // float field, an unknown field or enum name, a deprecated field or a missing
 // required field is an error naming the field's path. Fields equal to their
 // default are left out, as flatc does, except optional scalars (`= null`).
+// As flatc builds from JSON, vectors of tables or structs with a `key` field
+// are sorted by key (stably), so generated code's LookupByKey finds them;
+// vectors honour their field's `force_align`; nested_flatbuffer bytes must
+// verify as their root table.
 func (t *Type) EncodeFlatBuffer(b *flatbuffers.Builder, v map[string]any) error {
 	return t.encodeFlatBuffer(b, v, nil)
 }
@@ -114,6 +121,7 @@ type fbScratch struct {
 	offs       []flatbuffers.UOffsetT
 	bits       []uint64 // a scalar vector's elements
 	raw        []byte   // struct bytes, laid out front to back
+	order      []int    // the order structs of a vector are written in
 	valueStack          // the fields' values of each table being built
 }
 
@@ -121,7 +129,7 @@ var fbScratches = sync.Pool{New: func() any { return new(fbScratch) }}
 
 func (s *fbScratch) put() {
 	s.pop(0) // holds the caller's values: not kept past the call
-	s.offs, s.bits, s.raw = s.offs[:0], s.bits[:0], s.raw[:0]
+	s.offs, s.bits, s.raw, s.order = s.offs[:0], s.bits[:0], s.raw[:0], s.order[:0]
 	fbScratches.Put(s)
 }
 
@@ -464,8 +472,19 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 				return 0, atIndex(err, i)
 			}
 		}
+		// The order to write them in: by key, when the struct has one.
+		order := slices.Grow(e.order[:0], n)[:n]
+		e.order = order
+		for i := range order {
+			order[i] = i
+		}
+		if key := st.fbKey; key != nil {
+			k := key.scalarKind()
+			at := func(i int) uint64 { return readBits(enc[i*sz+int(key.Slot):], key.Size) }
+			slices.SortStableFunc(order, func(i, j int) int { return compareScalars(k, at(i), at(j)) })
+		}
 		e.b.StartVector(sz, n, max(st.MinAlign, f.vectorAlign))
-		for i := n - 1; i >= 0; i-- {
+		for _, i := range slices.Backward(order) {
 			placeBytes(e.b, enc[i*sz:(i+1)*sz])
 		}
 		return e.b.EndVector(n), nil
@@ -529,11 +548,75 @@ func (e *fbEncoder) offsetVector(el *TypeRef, align, n int, item func(i int) (fi
 		}
 		e.offs[offs+i] = o // after the call: building children moves offs
 	}
+	if el.Kind == Table && el.Type.fbKey != nil {
+		e.sortTablesByKey(el.Type.fbKey, e.offs[offs:offs+n])
+	}
 	e.b.StartVector(4, n, max(4, align))
 	for i := n - 1; i >= 0; i-- {
 		e.b.PrependUOffsetT(e.offs[offs+i])
 	}
 	return e.b.EndVector(n), nil
+}
+
+// sortTablesByKey sorts offs, the tables of a vector being built, by their
+// key field, as flatc sorts them, so that generated code's LookupByKey
+// (a binary search) finds them. Equal keys keep their order.
+func (e *fbEncoder) sortTablesByKey(key *Field, offs []flatbuffers.UOffsetT) {
+	b := e.b.Bytes
+	table := func(o flatbuffers.UOffsetT) flatbuffers.Table {
+		return flatbuffers.Table{Bytes: b, Pos: flatbuffers.UOffsetT(len(b)) - o}
+	}
+	if key.Kind == String {
+		str := func(o flatbuffers.UOffsetT) []byte {
+			t := table(o)
+			if off := t.Offset(flatbuffers.VOffsetT(key.Slot)); off != 0 {
+				return t.ByteVector(t.Pos + flatbuffers.UOffsetT(off))
+			}
+			return nil // an absent key sorts as ""
+		}
+		slices.SortStableFunc(offs, func(x, y flatbuffers.UOffsetT) int { return bytes.Compare(str(x), str(y)) })
+		return
+	}
+	k := key.scalarKind()
+	var absent uint64
+	if key.Default != nil {
+		absent, _ = scalarBits(k, key.Type, key.Default)
+	}
+	bits := func(o flatbuffers.UOffsetT) uint64 {
+		t := table(o)
+		if off := t.Offset(flatbuffers.VOffsetT(key.Slot)); off != 0 {
+			return readBits(b[t.Pos+flatbuffers.UOffsetT(off):], k.scalarSize())
+		}
+		return absent
+	}
+	slices.SortStableFunc(offs, func(x, y flatbuffers.UOffsetT) int { return compareScalars(k, bits(x), bits(y)) })
+}
+
+// readBits reads a little-endian scalar of n bytes.
+func readBits(b []byte, n int) uint64 {
+	switch n {
+	case 1:
+		return uint64(b[0])
+	case 2:
+		return uint64(binary.LittleEndian.Uint16(b))
+	case 4:
+		return uint64(binary.LittleEndian.Uint32(b))
+	}
+	return binary.LittleEndian.Uint64(b)
+}
+
+// compareScalars orders the bits of two scalars of kind k by value.
+func compareScalars(k Kind, a, b uint64) int {
+	switch {
+	case k == Float32:
+		return cmp.Compare(math.Float32frombits(uint32(a)), math.Float32frombits(uint32(b)))
+	case k == Float64:
+		return cmp.Compare(math.Float64frombits(a), math.Float64frombits(b))
+	case k.IsSigned():
+		shift := 64 - 8*uint(k.scalarSize())
+		return cmp.Compare(int64(a<<shift)>>shift, int64(b<<shift)>>shift)
+	}
+	return cmp.Compare(a, b)
 }
 
 // scalarVector builds a vector of scalars of kind k, aligned to align (or

@@ -272,6 +272,7 @@ type Type struct {
 
 	self    TypeRef // a TypeRef naming the type (see Type.TypeRef)
 	fbSlots fbSlotPlan
+	fbKey   *Field // a FlatBuffers table's or struct's key field, if any
 	byName  map[string]*Field
 	byValue map[int64]int
 	schema  *Schema
@@ -313,6 +314,14 @@ func (t *Type) index() {
 	}
 	if t.Format == FlatBuffers && t.Kind == Table {
 		t.fbSlots = planSlots(t.Fields)
+	}
+	if t.Format == FlatBuffers {
+		for _, f := range t.Fields {
+			if f.Key && (f.Kind == String || f.scalarKind().scalarSize() > 0) {
+				t.fbKey = f
+				break
+			}
+		}
 	}
 	if len(t.Values) > 0 {
 		sort.SliceStable(t.Values, func(i, j int) bool { return t.Values[i].Value < t.Values[j].Value })
