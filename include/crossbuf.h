@@ -317,15 +317,17 @@ typedef struct xb_stream_handle *xb_stream;         /* a stream writer or reader
 #endif
 
 /* What a path (xb_path_compile) reads: out of xb_path_read is an array of
- * int64_t, uint64_t, double, xb_str (bytes, or UTF-8 text for STRING), or
- * xb_array (a vector, list or fixed array of scalars, in place). */
+ * int64_t (INT, and BOOL as 0 or 1), uint64_t, double, xb_str (bytes, or
+ * UTF-8 text for STRING), or xb_array (a vector, list or fixed array of
+ * scalars, in place). */
 enum {
     XB_VALUE_INT = 1,
     XB_VALUE_UINT = 2,
     XB_VALUE_FLOAT = 3,
     XB_VALUE_BYTES = 4,
     XB_VALUE_STRING = 5,
-    XB_VALUE_ARRAY = 6
+    XB_VALUE_ARRAY = 6,
+    XB_VALUE_BOOL = 7
 };
 
 /* Channel gauges and counters, read from the shared mapping: the same

@@ -561,6 +561,9 @@ static void test_paths(void) {
     EXPECT(kind == XB_VALUE_STRING, "name reads a string (%d)", kind);
     EXPECT_OK(xb_path_compile(s, root, "hp", &hp, &kind));
     EXPECT(kind == XB_VALUE_INT, "hp reads an int (%d)", kind);
+    xb_path flag;
+    EXPECT_OK(xb_path_compile(s, root, "testbool", &flag, &kind));
+    EXPECT(kind == XB_VALUE_BOOL, "testbool reads a bool (%d)", kind);
     EXPECT_OK(xb_path_compile(s, root, "mana", &mana, NULL));
     EXPECT_OK(xb_path_compile(s, root, "test.Monster.name", &enemy, NULL));
     xb_str names[3];
@@ -571,6 +574,9 @@ static void test_paths(void) {
     int64_t v[3];
     EXPECT_OK(xb_path_read(hp, r, f, 3, v, NULL));
     EXPECT(v[0] == 80 && v[2] == 80, "hp");
+    EXPECT_OK(xb_path_read(flag, r, f, 3, v, present));
+    EXPECT(v[0] == 1 && v[2] == 1 && present[0], "a bool reads as the int64 1");
+    EXPECT_OK(xb_path_free(flag));
     EXPECT_OK(xb_path_read(mana, r, f, 1, v, present));
     EXPECT(v[0] == 150 && present[0], "absent mana reads as the default");
     EXPECT_OK(xb_path_read(enemy, r, f, 1, names, present));

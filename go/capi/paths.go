@@ -43,7 +43,9 @@ func valueKind(leaf *schema.TypeRef) (C.int32_t, bool) {
 		return C.XB_VALUE_ARRAY, true
 	case k == schema.Vector || k == schema.Array:
 		return 0, false
-	case k.IsInteger() || k == schema.Bool || k == schema.Enum || k == schema.UnionType:
+	case k == schema.Bool:
+		return C.XB_VALUE_BOOL, true // read as an int64 0 or 1
+	case k.IsInteger() || k == schema.Enum || k == schema.UnionType:
 		return C.XB_VALUE_INT, true
 	}
 	return 0, false

@@ -26,6 +26,12 @@ type cpStep struct {
 	unions []unionCheck // discriminants that must match, outermost first
 	index  int
 	elem   *TypeRef
+	seg    int // the path segment it comes from
+	// nullBits is the leaf's value when this step's struct pointer is null:
+	// read from the field's default value (hasNullBits), as capnp reads
+	// through a null pointer into the default.
+	nullBits    uint64
+	hasNullBits bool
 }
 
 type unionCheck struct {
@@ -43,7 +49,8 @@ func compileCapnpPath(t *Type, path string) (*Path, error) {
 	}
 	cur := &TypeRef{Kind: Struct, Type: t}
 	var pending []unionCheck // from groups on the way within one struct
-	for _, seg := range strings.Split(path, ".") {
+	segs := strings.Split(path, ".")
+	for segIdx, seg := range segs {
 		name, rest, _ := strings.Cut(seg, "[")
 		if cur.Kind != Struct && cur.Kind != Group {
 			return bad("%q is inside a %s, which has no fields", name, cur.Kind)
@@ -69,7 +76,7 @@ func compileCapnpPath(t *Type, path string) (*Path, error) {
 		if f.Kind == Interface || f.Kind == AnyPointer {
 			return bad("%q is a %s, which a path cannot read", name, f.Kind)
 		}
-		p.cp = append(p.cp, cpStep{kind: cpField, f: f, unions: checks})
+		p.cp = append(p.cp, cpStep{kind: cpField, f: f, unions: checks, seg: segIdx})
 		p.field = f
 		cur = &f.TypeRef
 		for rest != "" {
@@ -96,7 +103,42 @@ func compileCapnpPath(t *Type, path string) (*Path, error) {
 		return bad("it ends at a %s; name a field inside it", cur.Kind)
 	}
 	p.leaf = cur
+	if k := cur.scalarKind(); k.scalarSize() > 0 || k == Bool {
+		for i := range p.cp {
+			s := &p.cp[i]
+			if s.kind != cpField || s.f.Kind != Struct {
+				continue
+			}
+			if d, ok := s.f.Default.(map[string]any); ok {
+				s.nullBits, s.hasNullBits = defaultLeafBits(d, segs[s.seg+1:], cur)
+			}
+		}
+	}
 	return p, nil
+}
+
+// defaultLeafBits follows path segments into a struct field's decoded
+// default value to the scalar leaf; ok is false where the default does not
+// hold it (the leaf's own default applies then).
+func defaultLeafBits(v any, segs []string, leaf *TypeRef) (bits uint64, ok bool) {
+	for _, seg := range segs {
+		name, rest, _ := strings.Cut(seg, "[")
+		m, isMap := v.(map[string]any)
+		if v, ok = m[name]; !isMap || !ok {
+			return 0, false
+		}
+		for rest != "" {
+			idx, after, _ := strings.Cut(rest, "]")
+			i, _ := strconv.Atoi(idx)
+			l, isList := v.([]any)
+			if !isList || i >= len(l) {
+				return 0, false
+			}
+			v, rest = l[i], strings.TrimPrefix(after, "[")
+		}
+	}
+	bits, err := scalarBits(leaf.scalarKind(), nil, v)
+	return bits, err == nil
 }
 
 // cpLeaf is where a Cap'n Proto path ends: a data value in a struct or list
@@ -108,6 +150,7 @@ type cpLeaf struct {
 	ptr     int
 	absent  bool
 	member  bool // absent because a union holds another member
+	nullAt  int  // 1 + the step whose struct pointer is null, if one is
 	dataDef bool // the leaf is a struct field (XOR its default)
 }
 
@@ -143,7 +186,7 @@ func (p *Path) cpWalk(r *cpReader, leaf *cpLeaf) error {
 				continue
 			}
 			if int(f.Offset) >= st.ptrCount {
-				leaf.absent = true
+				leaf.absent, leaf.nullAt = true, i+1
 				return nil
 			}
 			ptr := st.ptrs + int(f.Offset)
@@ -155,7 +198,9 @@ func (p *Path) cpWalk(r *cpReader, leaf *cpLeaf) error {
 			if err != nil {
 				return fmt.Errorf("%w: %v", ErrMalformedPath, err)
 			}
-			leaf.absent = null
+			if null {
+				leaf.absent, leaf.nullAt = true, i+1
+			}
 		case cpIndex:
 			var l cpList
 			null, err := r.listAt(leaf.st.seg, leaf.ptr, &l)
@@ -213,6 +258,9 @@ func (p *Path) cpScalar(msg []byte) (uint64, error) {
 	}
 	n := p.leaf.dataBits()
 	if leaf.absent {
+		if leaf.nullAt > 0 && p.cp[leaf.nullAt-1].hasNullBits {
+			return p.cp[leaf.nullAt-1].nullBits & mask(uint(n)), nil // the null struct's default
+		}
 		if !leaf.member && p.cp[len(p.cp)-1].kind == cpField {
 			return p.field.DefaultBits & mask(uint(n)), nil // an absent struct reads as its defaults
 		}

@@ -95,6 +95,31 @@ func TestPathsOnTestAllTypes(t *testing.T) {
 	v, err = p.Int(empty)
 	require.NoError(t, err)
 	assert.Equal(t, int64(-12345678), v, "an unset field reads as its default")
+	// Through a null struct pointer, a scalar reads as that field's default
+	// value holds it (capnp reads the default struct), else as its own.
+	for path, want := range map[string]int64{
+		"structField.int8Field":             -12,
+		"structField.int16List[1]":          -5678,
+		"structField.enumField":             2, // baz
+		"structField.structField.int8Field": 0,
+		"structField.uInt32Field":           56789012,
+	} {
+		p, err := dp.Path(path)
+		require.NoError(t, err)
+		v, err := p.Int(empty)
+		require.NoError(t, err, path)
+		assert.Equal(t, want, v, path)
+	}
+	p, err = dp.Path("structField.float32Field")
+	require.NoError(t, err)
+	f, err := p.Float(empty)
+	require.NoError(t, err)
+	assert.Equal(t, float64(float32(-1.25e-10)), f)
+	p, err = dp.Path("structField.boolField")
+	require.NoError(t, err)
+	bv, err := p.Int(empty)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), bv)
 
 	for _, bad := range []string{"", "nope", "int8Field.x", "int8Field[0]", "structField", "textList[x]"} {
 		_, err := ty.Path(bad)

@@ -16,13 +16,15 @@ absent from a message read as the schema's default, or None.
 
 from __future__ import annotations
 
+import builtins
 import json
 import keyword
 import re
 import sys
 import types
+import typing
 from enum import IntEnum
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import msgspec
 
@@ -76,11 +78,6 @@ class Classes:
         d = json.loads(description)
         self.format: str = d["format"]
         self.types: Dict[str, Dict[str, Any]] = {t["name"]: t for t in d["types"]}
-        # Forward references (a Monster holding Monsters) resolve in a module
-        # of their own, which msgspec reads when it builds a decoder.
-        self.module = types.ModuleType(module)
-        self.module.__dict__.update(Optional=Optional, Any=Any, List=List)
-        sys.modules[module] = self.module
         self.by_type: Dict[str, type] = {}
         self.enums: Dict[str, Any] = {}
         names: Dict[str, str] = {}
@@ -91,6 +88,22 @@ class Classes:
                     cn += "_"
                 names[name] = cn
         self.names = names
+        # Annotations name types only through private aliases: msgspec (and
+        # mypy, in the stubs) looks a name up in the class first, where a
+        # field called int, Optional or Vec3 would shadow the type. The
+        # prefix is one no field or class name of the schema starts with.
+        taken = set(names.values())
+        for t in self.types.values():
+            taken.update(_field_name(f["name"]) for f in t.get("fields", []))
+        p = "_xb_"
+        while any(n.startswith(p) for n in taken):
+            p += "_"
+        self.prefix = p
+        # Forward references (a Monster holding Monsters) resolve in a module
+        # of their own, which msgspec reads when it builds a decoder.
+        self.module = types.ModuleType(module)
+        self.module.__dict__.update({p + "builtins": builtins, p + "typing": typing})
+        sys.modules[module] = self.module
         for name, cn in names.items():
             t = self.types[name]
             if t["kind"] in ("enum", "union"):
@@ -101,67 +114,87 @@ class Classes:
                     continue  # names Enum reserves (_sunder_, __dunder__): typed as int instead
                 e.__doc__ = f"{self.format} {t['kind']} {name}"
                 setattr(self.module, cn, e)
+                setattr(self.module, self._alias(cn), e)
                 self.enums[name] = e
         for name, cn in names.items():
             if name in self.enums:
                 continue
-            fields = [(f, ann, default) for f, ann, default, _ in self._fields(name)]
-            cls = msgspec.defstruct(cn, fields, kw_only=True, module=module)
+            # A keyword field (from, as from_) keeps the schema's name in the
+            # MessagePack the library reads and writes.
+            raw = (str(f["name"]) for f in self.types[name].get("fields", []) if not f.get("deprecated"))
+            rename = {_field_name(n): n for n in raw if keyword.iskeyword(n)}
+            cls = msgspec.defstruct(cn, self._fields(name), kw_only=True, module=module, rename=rename or None)
             cls.__doc__ = f"{self.format} {self.types[name]['kind']} {name}"
             setattr(self.module, cn, cls)
+            setattr(self.module, self._alias(cn), cls)
             self.by_type[name] = cls
 
-    def _ann(self, ref: Dict[str, Any], stub: bool = False) -> str:
-        kind: str = ref["kind"]
-        if kind in ("vector", "array"):
-            return f"List[{self._ann(ref['elem'], stub)}]"
-        if kind in ("table", "struct", "group"):
-            return self.names[str(ref["type"])]
-        if kind in _ENUM_KINDS and str(ref.get("type")) in self.enums:
-            return self.names[str(ref["type"])]
-        if kind in _SCALARS:
-            return _STUB_SCALARS[kind]
-        return "Any"  # unions, void, interfaces, AnyPointer
+    def _alias(self, class_name: str) -> str:
+        """The private name annotations give the record class class_name."""
+        return f"{self.prefix}T_{class_name}"
 
-    def _fields(self, name: str, stub: bool = False) -> List[Tuple[str, Any, Any, str]]:
+    def _ann(self, ref: Dict[str, Any]) -> str:
+        kind: str = ref["kind"]
+        b, t = self.prefix + "builtins.", self.prefix + "typing."
+        if kind in ("vector", "array"):
+            return f"{t}List[{self._ann(ref['elem'])}]"
+        if kind in ("table", "struct", "group"):
+            return self._alias(self.names[str(ref["type"])])
+        if kind in _ENUM_KINDS and str(ref.get("type")) in self.enums:
+            return self._alias(self.names[str(ref["type"])])
+        if kind in _SCALARS:
+            return b + _STUB_SCALARS[kind]
+        return t + "Any"  # unions, void, interfaces, AnyPointer
+
+    def _fields(self, name: str) -> List[Tuple[str, str, Any]]:
         out = []
         for f in self.types[name].get("fields", []):
             if f.get("deprecated"):
                 continue
             ref = f["type"]
-            ann = self._ann(ref, stub)
+            ann = self._ann(ref)
             if f.get("nested"):
-                ann = self.names[f["nested"]]
+                ann = self._alias(self.names[f["nested"]])
             default = f.get("default")
             if isinstance(default, str) and ref["kind"] in ("float32", "float64"):
                 default = float(default)
             if default is None or ref["kind"] not in _SCALARS or f.get("optional") or f.get("union_member"):
-                ann, default = f"Optional[{ann}]", None
+                ann, default = f"{self.prefix}typing.Optional[{ann}]", None
             elif ref["kind"] == "bool":
                 default = bool(default)
             elif ref["kind"] in _ENUM_KINDS and str(ref.get("type")) in self.enums:
                 default = self.enums[str(ref["type"])](default)
-            out.append((_field_name(f["name"]), ann, default, ann))
+            out.append((_field_name(f["name"]), ann, default))
         return out
 
     def stubs(self) -> str:
         """A .pyi text for the classes, so type checkers know the fields."""
+        p = self.prefix
+        base_enum, base_struct = "IntEnum", "msgspec.Struct"
+        head = ["from enum import IntEnum", "", "import msgspec"]
+        if {"IntEnum", "msgspec"} & set(self.names.values()):  # a class of the schema would shadow them
+            base_enum, base_struct = f"{p}enum.IntEnum", f"{p}msgspec.Struct"
+            head = [f"import enum as {p}enum", "", f"import msgspec as {p}msgspec"]
         lines = ["# Record classes of a crossbuf schema (crossbuf schema stubs).",
-                 "from enum import IntEnum", "from typing import Any, List, Optional", "", "import msgspec", ""]
+                 f"import builtins as {p}builtins", f"import typing as {p}typing", *head, ""]
         for name, e in self.enums.items():
-            lines.append(f"class {self.names[name]}(IntEnum):")
+            lines.append(f"class {self.names[name]}({base_enum}):")
             lines.append(f'    """{e.__doc__}"""')
             lines.extend(f"    {m.name} = {m.value}" for m in e)
             lines.append("")
         for name, cn in self.names.items():
             if name in self.enums:
                 continue
-            lines.append(f"class {cn}(msgspec.Struct, kw_only=True):")
+            lines.append(f"class {cn}({base_struct}, kw_only=True):")
             lines.append(f'    """{self.format} {self.types[name]["kind"]} {name}"""')
-            fields = self._fields(name, stub=True)
-            for f, _, default, ann in fields:
+            fields = self._fields(name)
+            for f, ann, _ in fields:
                 lines.append(f"    {f}: {ann} = ...")
             if not fields:
                 lines.append("    pass")
             lines.append("")
+        # The aliases the annotations use (forward references are fine in a stub).
+        lines.extend(f"{self._alias(cn)} = {cn}" for name, cn in self.names.items()
+                     if name in self.enums or name in self.by_type)
+        lines.append("")
         return "\n".join(lines)

@@ -674,11 +674,15 @@ def _decode(b: bytes) -> Any:
 __all__ = ["Schema", "Layout", "FieldPath", "RecordView"]
 
 
-_VALUE_INT, _VALUE_UINT, _VALUE_FLOAT, _VALUE_BYTES, _VALUE_STRING, _VALUE_ARRAY = 1, 2, 3, 4, 5, 6
+# XB_VALUE_*; a bool reads as an int64 0 or 1
+_VALUE_INT, _VALUE_UINT, _VALUE_FLOAT, _VALUE_BYTES, _VALUE_STRING, _VALUE_ARRAY, _VALUE_BOOL = 1, 2, 3, 4, 5, 6, 7
 _SPAN = struct.Struct("<QQ")
-_SCALAR_FMT = {_VALUE_INT: struct.Struct("<q"), _VALUE_UINT: struct.Struct("<Q"), _VALUE_FLOAT: struct.Struct("<d")}
+# A bool's int64 is 0 or 1: its first (little-endian) byte says which.
+_SCALAR_FMT = {_VALUE_INT: struct.Struct("<q"), _VALUE_UINT: struct.Struct("<Q"), _VALUE_FLOAT: struct.Struct("<d"),
+               _VALUE_BOOL: struct.Struct("<?7x")}
 _VALUE_CTYPES: Dict[int, Any] = {_VALUE_INT: ctypes.c_int64, _VALUE_UINT: ctypes.c_uint64, _VALUE_FLOAT: ctypes.c_double,
-                                 _VALUE_BYTES: _lib.XbStr, _VALUE_STRING: _lib.XbStr, _VALUE_ARRAY: _lib.XbArray}
+                                 _VALUE_BYTES: _lib.XbStr, _VALUE_STRING: _lib.XbStr, _VALUE_ARRAY: _lib.XbArray,
+                                 _VALUE_BOOL: ctypes.c_int64}
 # numpy dtypes of XB_DTYPE_* (XB_DTYPE_BOOL is one byte, 0 or 1)
 _NUMPY_DTYPES = [np.dtype(t) for t in ("|u1", "|i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8", "<f2", "<f4", "<f8", "?")]
 
@@ -836,6 +840,8 @@ class FieldPath:
                         else None for p, o, k, t in _arrays(out, present, base)]  # fmt: skip
             if self._kind == _VALUE_STRING:
                 return self._strings(out, present, region._mv, region._base)
+            if self._kind == _VALUE_BOOL:
+                return [v != 0 if p else None for v, p in zip(out, present)]
             return [v if p else None for v, p in zip(out, present)]
         finally:
             ts.busy = False
@@ -886,6 +892,8 @@ class FieldPath:
                     for p, o, k, t in _arrays(out, present, sub._ch._base)]  # fmt: skip
         if self._kind == _VALUE_STRING:
             return self._strings(out, present, sub._master, sub._ch._base)
+        if self._kind == _VALUE_BOOL:
+            return [v != 0 if p else None for v, p in zip(out, present)]
         return [v if p else None for v, p in zip(out, present)]
 
     def _strings(self, out: Any, present: Any, mv: memoryview, base: int) -> List[Optional[str]]:

@@ -8,9 +8,11 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import Any
+import uuid
+from typing import Any, List
 
 import msgspec
+import numpy as np
 import pytest
 
 import crossbuf as xb
@@ -143,3 +145,213 @@ def test_paths_read_one_field_of_many_frames() -> None:
         with pytest.raises(xb.RecordTypeError):
             s.path(t, "name").read(other)
         del frames, other
+
+
+# Fields named like the builtins and typing names annotations use, and like
+# the modules the stubs import: record classes must not resolve their types
+# through them (the class namespace comes first when annotations resolve).
+_NAMES_FBS = """
+namespace N;
+enum Color : byte { Red, Green }
+struct Inner { bool: bool; int: int; }
+table Sub { str: string; }
+table T {
+  int: int; str: string; float: float; bool: bool; bytes: [ubyte]; list: [int]; dict: string; Any: int;
+  Optional: string; Union: bool; List: [string]; builtins: int; typing: int; msgspec: int; IntEnum: int;
+  inner: Inner; color: Color; N_Sub: Sub; from: int;
+}
+root_type T;
+"""
+_NAMES_CAPNP = """@0xbf5147cbbecf40c1;
+enum Color { red @0; green @1; }
+struct Inner { bool @0 :Bool; int @1 :Int32; }
+struct IntEnum { int @0 :Int32; }
+struct S {
+  int @0 :Int32; str @1 :Text; float @2 :Float64; bool @3 :Bool; bytes @4 :Data; list @5 :List(Int32);
+  dict @6 :Text; any @7 :Int8; optional @8 :Text; union @9 :Bool; builtins @10 :Int16; typing @11 :UInt8;
+  msgspec @12 :Int64; inner @13 :Inner; color @14 :Color; from @15 :UInt32; e @16 :IntEnum;
+}
+"""
+
+
+def _load_text(tmp_path: Any, name: str, text: str) -> xb.Schema:
+    if shutil.which("flatc" if name.endswith(".fbs") else "capnp") is None:
+        pytest.skip("flatc or capnp not installed (./build.sh test installs them)")
+    path = os.path.join(os.fspath(tmp_path), name)
+    with open(path, "w") as fh:
+        fh.write(text)
+    return xb.Schema.load(path)
+
+
+def test_fields_named_like_builtins_flatbuffers(tmp_path: Any) -> None:
+    with _load_text(tmp_path, "names.fbs", _NAMES_FBS) as s, xb.Region.anonymous(1 << 20) as r:
+        T, Inner, Sub = s["N.T"], s["N.Inner"], s["N.Sub"]
+        rec = T(int=5, str="a", float=1.5, bool=True, bytes=[1, 2], list=[3, 4], dict="d", Any=6, Optional="o",
+                Union=True, List=["x", "y"], builtins=7, typing=8, msgspec=9, IntEnum=10,
+                inner=Inner(bool=True, int=-1), color=1, N_Sub=Sub(str="s"), from_=11)  # fmt: skip
+        f = r.encode(rec)
+        back = r.decode(f)
+        assert back == rec and type(back) is T
+        assert back.int == 5 and back.str == "a" and back.bool is True and back.from_ == 11
+        assert back.inner == Inner(bool=True, int=-1) and back.color == 1 and back.N_Sub.str == "s"
+        want = {"int": 5, "str": "a", "float": 1.5, "bool": True, "bytes": [1, 2], "list": [3, 4], "dict": "d",
+                "Any": 6, "Optional": "o", "Union": True, "List": ["x", "y"], "builtins": 7, "typing": 8,
+                "msgspec": 9, "IntEnum": 10, "inner": {"bool": True, "int": -1}, "color": 1, "N_Sub": {"str": "s"},
+                "from": 11}  # fmt: skip
+        assert s.to_dict(f) == want
+        assert s.to_record(s.encode(r, want, type="N.T")) == rec, "a dict encodes by the schema's names"
+        empty = r.decode(s.encode(r, {}, type="N.T"))
+        assert (empty.int, empty.str, empty.bool, empty.inner) == (0, None, False, None)
+        del f
+
+
+def test_fields_named_like_builtins_capnp(tmp_path: Any) -> None:
+    with _load_text(tmp_path, "names.capnp", _NAMES_CAPNP) as s, xb.Region.anonymous(1 << 20) as r:
+        S, Inner = s["S"], s["Inner"]
+        rec = S(int=5, str="a", float=1.5, bool=True, bytes=b"\x00\xff", list=[3, 4], dict="d", any=-6,
+                optional="o", union=True, builtins=7, typing=8, msgspec=9, inner=Inner(bool=True, int=-1), color=1,
+                from_=11, e=s["IntEnum"](int=12))  # fmt: skip
+        f = r.encode(rec)
+        back = r.decode(f)
+        assert back == rec and type(back) is S
+        assert back.int == 5 and back.str == "a" and back.bool is True and back.bytes == b"\x00\xff"
+        d = s.to_dict(f)
+        assert d["int"] == 5 and d["str"] == "a" and d["float"] == 1.5 and d["bool"] is True and d["from"] == 11
+        assert d["inner"] == {"bool": True, "int": -1} and d["list"] == [3, 4] and d["bytes"] == b"\x00\xff"
+        assert d["e"] == {"int": 12} and back.e.int == 12
+        assert s.to_record(s.encode(r, d, type="S")) == rec
+        del f
+
+
+def test_stubs_of_builtin_field_names_pass_mypy(tmp_path: Any) -> None:
+    """The stubs of schemas whose fields are named int, str, Optional...
+    type-check under mypy --strict, and so does code using them."""
+    pytest.importorskip("mypy")
+    tmp = os.fspath(tmp_path)
+    with _load_text(tmp_path, "names.fbs", _NAMES_FBS) as s:
+        stubs = {"names_fb": s.stubs()}
+    with _load_text(tmp_path, "names.capnp", _NAMES_CAPNP) as s:
+        stubs["names_capnp"] = s.stubs()
+    for mod, text in stubs.items():
+        with open(os.path.join(tmp, mod + ".pyi"), "w") as fh:
+            fh.write(text)
+    with open(os.path.join(tmp, "use.py"), "w") as fh:
+        fh.write(
+            "from typing import List, Optional\n"
+            "import names_capnp\n"
+            "import names_fb\n"
+            "t = names_fb.N_T(int=5, str='a', bool=True, from_=9, inner=names_fb.N_Inner(bool=True, int=7),\n"
+            "                 color=names_fb.N_Color.Green)\n"
+            "i: int = t.int\n"
+            "s: Optional[str] = t.str\n"
+            "b: bool = t.bool\n"
+            "f: float = t.float\n"
+            "li: Optional[List[str]] = t.List\n"
+            "c: names_fb.N_Color = t.color\n"
+            "n: Optional[names_fb.N_Inner] = t.inner\n"
+            "u = names_capnp.S(int=1, bytes=b'x', inner=names_capnp.Inner(int=2))\n"
+            "by: Optional[bytes] = u.bytes\n"
+            "ui: int = u.int\n"
+            "e: Optional[names_capnp.IntEnum] = u.e\n"
+        )
+    p = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", os.devnull, "--no-color-output",
+                        "names_fb.pyi", "names_capnp.pyi", "use.py"], check=False, cwd=tmp, capture_output=True,
+                       text=True, timeout=300)  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def _bools_read(s: xb.Schema, r: xb.Region, tid: Any, paths: List[str], frames: List[Any]) -> None:
+    """Each path reads the same Python bools through read, read_many and a
+    view as the decoded records hold."""
+    records = [r.decode(f) for f in frames]
+    for path in paths:
+        p = s.path(tid, path)
+        want = []
+        for rec in records:
+            v = rec
+            for part in path.replace("[", ".[").split("."):
+                v = v[int(part[1:-1])] if part.startswith("[") else getattr(v, part)
+            want.append(v)
+        got = [p.read(f) for f in frames]
+        assert got == want and all(type(v) is bool for v in got), (path, got)
+        many = p.read_many(frames)
+        assert many == want and all(type(v) is bool for v in many), (path, many)
+        if "[" not in path:
+            views = []
+            for f in frames:
+                v = r.view(f)
+                for part in path.split("."):
+                    v = getattr(v, part)
+                views.append(v)
+            assert views == want and all(type(v) is bool for v in views), (path, views)
+
+
+def test_bool_paths_flatbuffers() -> None:
+    d = conformance("flatbuffers")
+    with open(os.path.join(d, "monsterdata_test.mon"), "rb") as fh:
+        data = fh.read()
+    with xb.Schema.load(os.path.join(d, "monster_test.bfbs")) as s, xb.Region.anonymous(1 << 20) as r:
+        t = s.root_type
+        frames = [r.append_raw(xb.Codec.FLATBUFFERS, t, data), s.encode(r, {"name": "a", "testbool": False}),
+                  s.encode(r, {"name": "b"}), s.encode(r, {"name": "c", "testbool": True})]  # fmt: skip
+        assert s.path(t, "testbool").read_many(frames) == [True, False, False, True]
+        _bools_read(s, r, t, ["testbool"], frames)
+        # through a union member, and an element of a vector of bools
+        assert s.path(t, "test.Monster.testbool").read(frames[0]) is False
+        assert s.path(t, "test.Monster.testbool").read_many(frames[:2]) == [False, None]
+        first = s.path(t, "testarrayofbools[0]")
+        assert first.read(frames[0]) is True and first.read_many(frames[:2]) == [True, None]
+        assert s.path(t, "testarrayofbools[1]").read(frames[0]) is False
+        whole = s.path(t, "testarrayofbools").read(frames[0])
+        assert whole.dtype == np.bool_ and whole.tolist() == [True, False, True], "vectors stay numpy arrays"
+        assert type(s.path(t, "hp").read(frames[0])) is int and s.path(t, "hp").read_many(frames[:1]) == [80]
+        assert type(r.view(frames[0]).hp) is int
+        del frames, whole
+
+
+def test_bool_paths_capnp(tmp_path: Any) -> None:
+    text = """@0xd4c4b7bca4a1f7e3;
+struct Inner { on @0 :Bool; n @1 :Int32; }
+struct S {
+  bool @0 :Bool; flags @1 :List(Bool); inner @2 :Inner; n @3 :Int32;
+  choice :union { yes @4 :Bool; count @5 :Int32; }
+  dflt @6 :Bool = true;
+}
+"""
+    with _load_text(tmp_path, "bools.capnp", text) as s, xb.Region.anonymous(1 << 20) as r:
+        frames = [s.encode(r, {"bool": True, "flags": [True, False], "inner": {"on": True}, "choice": {"yes": True}},
+                           type="S"),
+                  s.encode(r, {"bool": False, "flags": [False, True], "inner": {"on": False}, "dflt": False,
+                               "choice": {"yes": False}}, type="S")]  # fmt: skip
+        assert s.path("S", "bool").read_many(frames) == [True, False]
+        _bools_read(s, r, "S", ["bool", "dflt", "inner.on", "flags[0]", "flags[1]", "choice.yes"], frames)
+        other = s.encode(r, {"choice": {"count": 3}}, type="S")
+        assert s.path("S", "choice.yes").read(other) is None, "the union holds another member"
+        assert s.path("S", "choice.count").read(other) == 3 and type(r.view(other).n) is int
+        del frames, other
+
+
+def test_bool_paths_of_received_frames() -> None:
+    """Bools read as bools from frames a subscriber holds too (read,
+    read_many, receive_many)."""
+    d = conformance("flatbuffers")
+    name = f"xb-test-bool-{uuid.uuid4().hex[:12]}"
+    with xb.Schema.load(os.path.join(d, "monster_test.bfbs")) as s, xb.Region.anonymous(1 << 20) as r:
+        t = s.root_type
+        assert t is not None
+        ch = xb.Channel.create(name, 1 << 16)
+        try:
+            sub = ch.subscribe()
+            for b in (True, False, True, False):
+                ch.publish(s.encode(r, {"name": "m", "testbool": b}).payload, codec=xb.Codec.FLATBUFFERS, type_id=t)
+            p = s.path(t, "testbool")
+            got = sub.receive_many(max=2, timeout=1)
+            assert [p.read(f) for f in got] == [True, False] and [type(p.read(f)) for f in got] == [bool, bool]
+            assert p.read_many(got) == [True, False] and all(type(v) is bool for v in p.read_many(got))
+            del got
+            many = p.receive_many(sub, max=2, timeout=1)
+            assert many == [True, False] and all(type(v) is bool for v in many)
+            sub.close()
+        finally:
+            ch.close()
+            xb.Channel.unlink(name)
