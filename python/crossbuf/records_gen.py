@@ -11,7 +11,10 @@ whose _missing_ hook keeps a value the schema does not name (one a newer
 writer added) as a member-like int instead of failing the decode. Union
 values are typed Any: the message carries no tag msgspec could tell their
 types apart by; the member's type comes from the union's type field. Fields
-absent from a message read as the schema's default, or None.
+absent from a message read as the schema's default, or None. Of a Cap'n
+Proto union, the active member holds its value (None for Void or a null
+pointer) and the other members are msgspec.UNSET, so encoding a record
+writes the member it holds.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ class Classes:
         # Forward references (a Monster holding Monsters) resolve in a module
         # of their own, which msgspec reads when it builds a decoder.
         self.module = types.ModuleType(module)
-        self.module.__dict__.update({p + "builtins": builtins, p + "typing": typing})
+        self.module.__dict__.update({p + "builtins": builtins, p + "typing": typing, p + "msgspec": msgspec})
         sys.modules[module] = self.module
         for name, cn in names.items():
             t = self.types[name]
@@ -158,7 +161,13 @@ class Classes:
             default = f.get("default")
             if isinstance(default, str) and ref["kind"] in ("float32", "float64"):
                 default = float(default)
-            if default is None or ref["kind"] not in _SCALARS or f.get("optional") or f.get("union_member"):
+            if f.get("union_member"):
+                # Only the active member is set (None when it is Void or a
+                # null pointer); the others are UNSET, which msgspec leaves
+                # out of the MessagePack, so the library sees one member.
+                ann = f"{self.prefix}typing.Union[{ann}, None, {self.prefix}msgspec.UnsetType]"
+                default = msgspec.UNSET
+            elif default is None or ref["kind"] not in _SCALARS or f.get("optional"):
                 ann, default = f"{self.prefix}typing.Optional[{ann}]", None
             elif ref["kind"] == "bool":
                 default = bool(default)
@@ -176,7 +185,8 @@ class Classes:
             base_enum, base_struct = f"{p}enum.IntEnum", f"{p}msgspec.Struct"
             head = [f"import enum as {p}enum", "", f"import msgspec as {p}msgspec"]
         lines = ["# Record classes of a crossbuf schema (crossbuf schema stubs).",
-                 f"import builtins as {p}builtins", f"import typing as {p}typing", *head, ""]
+                 f"import builtins as {p}builtins", f"import typing as {p}typing", f"import msgspec as {p}msgspec",
+                 *head, ""]
         for name, e in self.enums.items():
             lines.append(f"class {self.names[name]}({base_enum}):")
             lines.append(f'    """{e.__doc__}"""')
