@@ -95,6 +95,19 @@ func (v fieldValue) text() ([]byte, bool) {
 	return nil, false
 }
 
+// str returns v's bytes when it is a string.
+func (v fieldValue) str() ([]byte, bool) {
+	if v.mp == nil {
+		s, ok := v.x.(string)
+		return []byte(s), ok
+	}
+	if msgp.NextType(v.mp) != msgp.StrType {
+		return nil, false
+	}
+	b, _, err := msgp.ReadStringZC(v.mp)
+	return b, err == nil
+}
+
 // isObject reports whether v is an object (a map).
 func (v fieldValue) isObject() bool {
 	if v.mp != nil {
@@ -134,8 +147,8 @@ func (s *valueStack) pop(base int) {
 }
 
 // readObject puts each field of t that m, or the MessagePack map mp, holds
-// into the window at base, after checking that t has it and that it is not
-// deprecated. mp has passed checkMsgPackMap as part of the whole input.
+// into the window at base, after checking that t has it. mp has passed
+// checkMsgPackMap as part of the whole input.
 func (s *valueStack) readObject(t *Type, m map[string]any, mp []byte, base int) error {
 	if mp == nil {
 		for name, x := range m {
@@ -160,7 +173,7 @@ func (s *valueStack) readObject(t *Type, m map[string]any, mp []byte, base int) 
 			return failf("map key: %v", err)
 		}
 		f := t.byName[string(key)] // no copy of the key
-		if f == nil || f.Deprecated {
+		if f == nil {
 			_, err := writable(t, f, string(key))
 			return err
 		}
@@ -174,13 +187,11 @@ func (s *valueStack) readObject(t *Type, m map[string]any, mp []byte, base int) 
 }
 
 // writable returns f, the field of t named name, or the error that says why
-// a value cannot be given for it.
+// a value cannot be given for it. A deprecated field can, as flatc's JSON
+// parser allows: old data keeps it.
 func writable(t *Type, f *Field, name string) (*Field, error) {
 	if f == nil {
 		return nil, at(failf("no such field in %s", t.Name), name)
-	}
-	if f.Deprecated {
-		return nil, at(failf("field is deprecated"), name)
 	}
 	return f, nil
 }

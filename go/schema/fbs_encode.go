@@ -31,13 +31,16 @@ import (
 //
 // Values are never changed to fit: an integer outside its field's range, a
 // fraction in an integer field, a finite float64 beyond float32's range in a
-// float field, an unknown field or enum name, a deprecated field or a missing
-// required field is an error naming the field's path. Fields equal to their
-// default are left out, as flatc does, except optional scalars (`= null`).
+// float field, an unknown field or enum name, or a missing required field
+// is an error naming the field's path. Fields equal to their default are
+// left out, as flatc does, except optional scalars (`= null`); deprecated
+// fields are written when given, as flatc writes them from JSON (Decode
+// reads them back when present).
 // As flatc builds from JSON, vectors of tables or structs with a `key` field
 // are sorted by key (stably), so generated code's LookupByKey finds them;
 // vectors honour their field's `force_align`; nested_flatbuffer bytes must
-// verify as their root table.
+// verify as their root table; a field with a `hash` attribute takes a string,
+// stored as flatc's FNV hash of it.
 func (t *Type) EncodeFlatBuffer(b *flatbuffers.Builder, v map[string]any) error {
 	return t.encodeFlatBuffer(b, v, nil)
 }
@@ -300,9 +303,20 @@ func (e *fbEncoder) slot(f *Field, vals, offsets int) error {
 		return nil
 	}
 	k := f.scalarKind()
-	bits, err := e.vals[vals+f.Index].scalar(k, f.Type)
-	if err != nil {
-		return err
+	v := e.vals[vals+f.Index]
+	var bits uint64
+	hashed := false
+	if f.hash != nil { // a string for a hashed field, as flatc takes it
+		var s []byte
+		if s, hashed = v.str(); hashed {
+			bits = f.hash(s)
+		}
+	}
+	if !hashed {
+		var err error
+		if bits, err = v.scalar(k, f.Type); err != nil {
+			return err
+		}
 	}
 	if !f.Optional && f.Default != nil {
 		if d, err := scalarBits(k, f.Type, f.Default); err == nil && d == bits {

@@ -83,7 +83,6 @@ func TestEncodeRefusesWhatItCannotStore(t *testing.T) {
 		"fraction in int":    {with(func(m map[string]any) { m["hp"] = 1.5 }), "hp"},
 		"float32 overflow":   {with(func(m map[string]any) { m["testf"] = 1e39 }), "testf"},
 		"unknown field":      {with(func(m map[string]any) { m["nope"] = 1 }), "nope"},
-		"deprecated field":   {with(func(m map[string]any) { m["friendly"] = true }), "friendly"},
 		"missing required":   {with(func(m map[string]any) { delete(m, "name") }), "name"},
 		"unknown enum name":  {with(func(m map[string]any) { m["color"] = "Purple" }), "color"},
 		"bad union member":   {with(func(m map[string]any) { m["test_type"] = "Nobody" }), "test_type"},

@@ -387,6 +387,9 @@ func (l *bfbsLoader) object(obj *fbreflect.Object, t *Type) error {
 			}
 			slots[f.Slot] = f.Name
 			f.Size, f.Align = tableValueSize(&f.TypeRef)
+			if h, ok := fnvHashes[f.Attributes["hash"]]; ok && f.Kind.IsInteger() && f.Size == h.size {
+				f.hash = h.sum
+			}
 			if f.Kind == Vector {
 				if err := planVectorAlign(f); err != nil {
 					return fmt.Errorf("schema: %s.%s: %w", t.Name, f.Name, err)
@@ -423,6 +426,46 @@ func (t *Type) fieldNamed(name string) *Field {
 }
 
 // tableValueSize is the size and alignment of what a table stores inline.
+// fnv64Basis is flatc's 64-bit FNV offset basis (0xcbf29ce484222645, not
+// FNV's published 0xcbf29ce484222325): stored hashes must be flatc's.
+const fnv64Basis = 0xcbf29ce484222645
+
+// fnvHashes are the `hash` attributes flatc knows: a field with one takes a
+// string in JSON (and in encoders' values), stored as its FNV hash.
+var fnvHashes = map[string]struct {
+	size int
+	sum  func([]byte) uint64
+}{
+	"fnv1_32": {4, func(b []byte) uint64 {
+		h := uint32(2166136261)
+		for _, c := range b {
+			h = h*16777619 ^ uint32(c)
+		}
+		return uint64(h)
+	}},
+	"fnv1a_32": {4, func(b []byte) uint64 {
+		h := uint32(2166136261)
+		for _, c := range b {
+			h = (h ^ uint32(c)) * 16777619
+		}
+		return uint64(h)
+	}},
+	"fnv1_64": {8, func(b []byte) uint64 {
+		h := uint64(fnv64Basis)
+		for _, c := range b {
+			h = h*1099511628211 ^ uint64(c)
+		}
+		return h
+	}},
+	"fnv1a_64": {8, func(b []byte) uint64 {
+		h := uint64(fnv64Basis)
+		for _, c := range b {
+			h = (h ^ uint64(c)) * 1099511628211
+		}
+		return h
+	}},
+}
+
 // maxForceAlign is the largest force_align flatc accepts.
 const maxForceAlign = 32
 

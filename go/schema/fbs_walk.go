@@ -151,9 +151,8 @@ func (w *fbWalker) table(t *Type, pos int) (int, error) {
 		obj = w.mp.beginMap()
 	}
 	for i, f := range t.Fields {
-		if f.Deprecated {
-			continue
-		}
+		// A deprecated field is read when present, as flatc prints it: data
+		// an old writer stored is not dropped.
 		fo := 0
 		if int(f.Slot)+2 <= vsize {
 			fo = int(w.u16(vpos + int(f.Slot)))

@@ -74,9 +74,10 @@ func flatcBinary(t *testing.T, fbs, js string) (dir string, bin []byte) {
 func TestFeaturesAgainstFlatc(t *testing.T) {
 	flatc := needTool(t, "flatc")
 	for name, js := range map[string]string{
-		"full":    featuresFull,
-		"minimal": `{ req: "" }`,
-		"flags":   `{ req: "x", flags: 0, one_type: "Leaf", one: {}, leaves: [] }`,
+		"full":                     featuresFull,
+		"minimal":                  `{ req: "" }`,
+		"flags":                    `{ req: "x", flags: 0, one_type: "Leaf", one: {}, leaves: [] }`,
+		"deprecated field present": `{ req: "x", old: 5 }`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir, bin := flatcBinary(t, featuresFBS, js)
@@ -88,6 +89,14 @@ func TestFeaturesAgainstFlatc(t *testing.T) {
 			runTool(t, dir, flatc, "--json", "--strict-json", "--raw-binary", "s.fbs", "--", "m.bin")
 			want := readFile(t, filepath.Join(dir, "m.json")) // flatc overwrote it with its output
 			assert.Equal(t, parseJSON(t, want), parseJSON(t, got))
+			// Encoding flatc's JSON back gives what flatc reads as the same.
+			v, err := s.Root.ValueFromJSON(want)
+			require.NoError(t, err)
+			b := flatbuffers.NewBuilder(0)
+			require.NoError(t, s.Root.EncodeFlatBuffer(b, v))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "ours.bin"), b.FinishedBytes(), 0o644))
+			runTool(t, dir, flatc, "--json", "--strict-json", "--raw-binary", "s.fbs", "--", "ours.bin")
+			assert.Equal(t, parseJSON(t, want), parseJSON(t, readFile(t, filepath.Join(dir, "ours.json"))))
 		})
 	}
 	// The plan of the fixed arrays.
@@ -217,4 +226,32 @@ root_type Root;
 	got := encode(`{"items": [{"name": "b", "n": 1}, {"name": "a"}, {"name": "b", "n": 2}, {"name": "b", "n": 3}]}`)
 	assert.Equal(t, []any{map[string]any{"name": "a"}, map[string]any{"name": "b", "n": 1.0},
 		map[string]any{"name": "b", "n": 2.0}, map[string]any{"name": "b", "n": 3.0}}, got.(map[string]any)["items"])
+}
+
+// A field with a `hash` attribute takes a string, stored as its hash, as
+// flatc takes it from JSON (monster_test.fbs's testhash fields).
+func TestEncodeHashedFields(t *testing.T) {
+	const fbs = `
+table T { c: int (hash: "fnv1_32"); c2: uint (hash: "fnv1a_32"); d: ulong (hash: "fnv1a_64"); d2: long (hash: "fnv1_64"); n: int; }
+root_type T;
+`
+	const js = `{"c": "hello", "c2": "hello", "d": "This string is being hashed!", "d2": "", "n": 3}`
+	flatc := needTool(t, "flatc")
+	dir, _ := flatcBinary(t, fbs, js)
+	runTool(t, dir, flatc, "--json", "--strict-json", "--raw-binary", "s.fbs", "--", "m.bin")
+	want := parseJSON(t, readFile(t, filepath.Join(dir, "m.json")))
+	s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
+	require.NoError(t, err)
+	v, err := s.Root.ValueFromJSON([]byte(js))
+	require.NoError(t, err)
+	b := flatbuffers.NewBuilder(0)
+	require.NoError(t, s.Root.EncodeFlatBuffer(b, v))
+	got, err := s.Root.JSON(b.FinishedBytes(), nil)
+	require.NoError(t, err)
+	assert.Equal(t, want, parseJSON(t, got))
+	_, err = s.Root.ValueFromJSON([]byte(`{"n": "hello"}`))
+	if err == nil {
+		err = s.Root.EncodeFlatBuffer(b, map[string]any{"n": "hello"})
+	}
+	assert.Error(t, err, "a field without hash takes no string")
 }

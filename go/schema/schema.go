@@ -217,6 +217,9 @@ type Field struct {
 	// vectorAlign is the alignment a vector field's elements are written
 	// at: theirs, or the field's force_align.
 	vectorAlign int
+	// hash, for a field with a `hash` attribute, is the hash a string
+	// given for it is stored as.
+	hash func([]byte) uint64
 
 	// Cap'n Proto plan.
 
