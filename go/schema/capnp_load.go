@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
+	"slices"
+	"strings"
 
 	"capnproto.org/go/capnp/v3"
 	cschema "capnproto.org/go/capnp/v3/std/capnp/schema"
@@ -37,7 +40,7 @@ func LoadCapnpRequest(b []byte) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema: CodeGeneratorRequest nodes: %w", err)
 	}
-	l := &capnpLoader{byID: map[uint64]*Type{}, nodes: map[uint64]cschema.Node{}}
+	l := &capnpLoader{byID: map[uint64]*Type{}, nodes: map[uint64]cschema.Node{}, instances: map[string]*Type{}, instanceNames: map[string]bool{}}
 	var types []*Type
 	for i := 0; i < nodes.Len(); i++ {
 		n := nodes.At(i)
@@ -77,7 +80,7 @@ func LoadCapnpRequest(b []byte) (*Schema, error) {
 		var err error
 		switch t.Kind {
 		case Struct, Group:
-			err = l.structNode(t, l.nodes[t.ID].StructNode())
+			err = l.structNode(t, l.nodes[t.ID].StructNode(), nil)
 		case Enum:
 			err = l.enumNode(t, l.nodes[t.ID].Enum())
 		}
@@ -85,6 +88,7 @@ func LoadCapnpRequest(b []byte) (*Schema, error) {
 			return nil, err
 		}
 	}
+	types = append(types, l.instTypes...)
 	if err := checkGroups(types); err != nil {
 		return nil, err
 	}
@@ -105,7 +109,21 @@ type capnpLoader struct {
 	nodes map[uint64]cschema.Node
 	// pointerDefaults are decoded once every type has its plan.
 	pointerDefaults []pendingDefault
+	// instances are the generic structs (and their groups) with bound
+	// parameters that fields use, by generic node and bindings.
+	instances     map[string]*Type
+	instanceNames map[string]bool
+	instTypes     []*Type
 }
+
+// capnpEnv binds generic parameters: the types bound to the parameters of
+// each scope (the node that declares them), by scope id. A parameter left
+// unbound reads as AnyPointer.
+type capnpEnv map[uint64][]TypeRef
+
+// maxInstances bounds the generic instances one request may make (a generic
+// struct whose fields instantiate it with ever longer bindings never ends).
+const maxInstances = 1024
 
 type pendingDefault struct {
 	t *Type
@@ -184,7 +202,10 @@ func (l *capnpLoader) enumNode(t *Type, n cschema.Node_enum) error {
 	return nil
 }
 
-func (l *capnpLoader) structNode(t *Type, n cschema.Node_structNode) error {
+// structNode plans struct or group t from its node; env binds the generic
+// parameters its fields use (nil for the node as declared, where they read
+// as AnyPointer).
+func (l *capnpLoader) structNode(t *Type, n cschema.Node_structNode, env capnpEnv) error {
 	t.DataWords, t.PointerCount = n.DataWordCount(), n.PointerCount()
 	t.DiscriminantCount, t.DiscriminantOffset = n.DiscriminantCount(), n.DiscriminantOffset()
 	dataBits := uint64(t.DataWords) * 64
@@ -213,6 +234,11 @@ func (l *capnpLoader) structNode(t *Type, n cschema.Node_structNode) error {
 			if !ok || g.Kind != Group {
 				return fmt.Errorf("schema: %s.%s: group %#x is not a group node of the request", t.Name, name, cf.Group().TypeId())
 			}
+			if len(env) > 0 { // its fields may use the parameters env binds
+				if g, err = l.instantiate(g, env); err != nil {
+					return fmt.Errorf("schema: %s.%s: %w", t.Name, name, err)
+				}
+			}
 			f.TypeRef = TypeRef{Kind: Group, Type: g}
 		case cschema.Field_Which_slot:
 			slot := cf.Slot()
@@ -220,7 +246,7 @@ func (l *capnpLoader) structNode(t *Type, n cschema.Node_structNode) error {
 			if err != nil {
 				return fmt.Errorf("schema: %s.%s: %w", t.Name, name, err)
 			}
-			r, err := l.typeRef(ct, 0)
+			r, err := l.typeRef(ct, 0, env)
 			if err != nil {
 				return fmt.Errorf("schema: %s.%s: %w", t.Name, name, err)
 			}
@@ -273,7 +299,7 @@ func checkSlot(t *Type, f *Field) error {
 	return nil
 }
 
-func (l *capnpLoader) typeRef(ct cschema.Type, depth int) (TypeRef, error) {
+func (l *capnpLoader) typeRef(ct cschema.Type, depth int, env capnpEnv) (TypeRef, error) {
 	if depth > maxTypeNesting {
 		return TypeRef{}, fmt.Errorf("list types nested deeper than %d", maxTypeNesting)
 	}
@@ -318,7 +344,7 @@ func (l *capnpLoader) typeRef(ct cschema.Type, depth int) (TypeRef, error) {
 		if err != nil {
 			return TypeRef{}, err
 		}
-		e, err := l.typeRef(et, depth+1)
+		e, err := l.typeRef(et, depth+1, env)
 		if err != nil {
 			return TypeRef{}, err
 		}
@@ -326,13 +352,163 @@ func (l *capnpLoader) typeRef(ct cschema.Type, depth int) (TypeRef, error) {
 	case cschema.Type_Which_enum:
 		return named(ct.Enum().TypeId(), Enum)
 	case cschema.Type_Which_structType:
-		return named(ct.StructType().TypeId(), Struct)
+		r, err := named(ct.StructType().TypeId(), Struct)
+		if err != nil {
+			return r, err
+		}
+		brand, err := ct.StructType().Brand()
+		if err != nil {
+			return TypeRef{}, err
+		}
+		bound, err := l.bindings(brand, depth, env)
+		if err != nil || len(bound) == 0 {
+			return r, err
+		}
+		r.Type, err = l.instantiate(r.Type, bound)
+		return r, err
 	case cschema.Type_Which_interface:
 		return TypeRef{Kind: Interface}, nil
 	case cschema.Type_Which_anyPointer:
+		ap := ct.AnyPointer()
+		if ap.Which() == cschema.Type_anyPointer_Which_parameter {
+			p := ap.Parameter()
+			if refs := env[p.ScopeId()]; int(p.ParameterIndex()) < len(refs) {
+				return refs[p.ParameterIndex()], nil
+			}
+		}
 		return TypeRef{Kind: AnyPointer}, nil
 	}
 	return TypeRef{}, fmt.Errorf("unknown type kind %d", ct.Which())
+}
+
+// bindings reads a brand: the types it binds to each scope's parameters
+// (resolving those it inherits through env). It is empty when the brand
+// binds nothing but AnyPointer: the struct as declared serves then.
+func (l *capnpLoader) bindings(b cschema.Brand, depth int, env capnpEnv) (capnpEnv, error) {
+	scopes, err := b.Scopes()
+	if err != nil {
+		return nil, err
+	}
+	var out capnpEnv
+	for i := 0; i < scopes.Len(); i++ {
+		sc := scopes.At(i)
+		var refs []TypeRef
+		switch sc.Which() {
+		case cschema.Brand_Scope_Which_bind:
+			bs, err := sc.Bind()
+			if err != nil {
+				return nil, err
+			}
+			refs = make([]TypeRef, bs.Len())
+			for j := range refs {
+				refs[j] = TypeRef{Kind: AnyPointer}
+				if bd := bs.At(j); bd.Which() == cschema.Brand_Binding_Which_type {
+					bt, err := bd.Type()
+					if err != nil {
+						return nil, err
+					}
+					if refs[j], err = l.typeRef(bt, depth+1, env); err != nil {
+						return nil, err
+					}
+					if listDepth(&refs[j]) > maxTypeNesting {
+						return nil, fmt.Errorf("generic parameter %d of scope %#x is bound to lists nested deeper than %d", j, sc.ScopeId(), maxTypeNesting)
+					}
+					if !refs[j].isPointer() {
+						return nil, fmt.Errorf("generic parameter %d of scope %#x is bound to %s, not a pointer type", j, sc.ScopeId(), refs[j].Kind)
+					}
+				}
+			}
+		case cschema.Brand_Scope_Which_inherit:
+			refs = env[sc.ScopeId()]
+		}
+		for _, r := range refs {
+			if r.Kind != AnyPointer {
+				if out == nil {
+					out = capnpEnv{}
+				}
+				out[sc.ScopeId()] = refs
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// listDepth is how deeply lists nest in r.
+func listDepth(r *TypeRef) int {
+	n := 0
+	for ; r.Kind == Vector; r = r.Elem {
+		n++
+	}
+	return n
+}
+
+// capnpTypeName spells a bound parameter type (a pointer type) as capnp
+// does (Text, Data, List(...), AnyPointer), named types by their display
+// name, without the file when short.
+func capnpTypeName(r *TypeRef, short bool) string {
+	switch r.Kind {
+	case String:
+		return "Text"
+	case Bytes:
+		return "Data"
+	case AnyPointer:
+		return "AnyPointer"
+	case Interface:
+		return "Capability"
+	case Vector:
+		return "List(" + capnpTypeName(r.Elem, short) + ")"
+	}
+	if r.Type != nil && short {
+		if _, name, ok := strings.Cut(r.Type.Name, ":"); ok {
+			return name
+		}
+	}
+	return r.String()
+}
+
+// instantiate returns generic struct or group g with the parameters env
+// binds: a type of its own (named like capnp prints it, "file:Pair(Text,
+// file:Inner)"), planned once per binding and listed with the schema's types.
+func (l *capnpLoader) instantiate(g *Type, env capnpEnv) (*Type, error) {
+	scopes := make([]uint64, 0, len(env))
+	for id := range env {
+		scopes = append(scopes, id)
+	}
+	slices.Sort(scopes)
+	var key, args, full strings.Builder
+	fmt.Fprintf(&key, "%x", g.ID)
+	for _, id := range scopes {
+		fmt.Fprintf(&key, "/%x:", id)
+		for _, r := range env[id] {
+			if args.Len() > 0 {
+				args.WriteString(", ")
+				full.WriteString(", ")
+			}
+			args.WriteString(capnpTypeName(&r, true))
+			full.WriteString(capnpTypeName(&r, false))
+			fmt.Fprintf(&key, "%s;", r.String())
+		}
+	}
+	if t, ok := l.instances[key.String()]; ok {
+		return t, nil
+	}
+	if len(l.instances) >= maxInstances {
+		return nil, fmt.Errorf("more than %d generic instances", maxInstances)
+	}
+	// Named by the types' display names without their file, unless another
+	// binding (of types of the same name from other files) took that name.
+	name := g.Name + "(" + args.String() + ")"
+	if l.instanceNames[name] {
+		name = g.Name + "(" + full.String() + ")"
+	}
+	l.instanceNames[name] = true
+	h := fnv.New64a()
+	h.Write([]byte(key.String()))
+	t := &Type{Name: name, ID: h.Sum64(), Format: CapnProto, Kind: g.Kind}
+	l.instances[key.String()] = t // before its fields: they may use it
+	l.instTypes = append(l.instTypes, t)
+	return t, l.structNode(t, l.nodes[g.ID].StructNode(), env)
 }
 
 // setCapnpDefault records a data field's default: the Go value and the bits

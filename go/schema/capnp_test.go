@@ -3,6 +3,7 @@ package schema
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -161,6 +162,9 @@ func TestCapnpUnionsAndGroups(t *testing.T) {
 		{"TestLists", `{"list0": [{}], "list8": [{"f": 1}, {"f": 2}], "list64": [{"f": "5"}], "listP": [{"f": "p"}], "int32ListList": [[1, 2], [], [3]], "textListList": [["a"], ["b", "c"]], "structListList": [[{"int32Field": 9}]]}`},
 		{"TestNewVersion", `{"old1": "1", "old2": "two", "new1": "3", "new2": "four"}`},
 		{"TestDefaults", `{}`},
+		{"TestUseGenerics", `{"basic": {"foo": {"int8Field": 5}, "rev": {"rev": {"foo": {"int8Field": 1}}}, "ug": {"ugfoo": 3},
+		  "list": [{"foo": {"textField": "a"}}]}, "inner2": {"bar": {"int8Field": 2}, "baz": "bz",
+		  "innerBound": {"foo": {"int16Field": 7}}}, "wrapper": {"value": {"foo": {"int32Field": 9}}}}`},
 		{"TestDefaults", `{"boolField": false, "int8Field": 5, "uInt64Field": "0", "float32Field": 0, "enumField": "foo", "textField": "set"}`},
 	} {
 		t.Run(c.typ, func(t *testing.T) {
@@ -545,4 +549,72 @@ func TestCapnpAnyPointerVerified(t *testing.T) {
 	// Out of bounds inside the unknown content.
 	outside := message(structPtr(0, 0, 1), structPtr(0, 1, 1), 42, listPtr(50, 2, 3))
 	assert.ErrorContains(t, ty.Verify(outside, nil), "anyPointerField: list of 3 elements at word 54 is outside segment 0")
+}
+
+const genericsCapnp = `@0xc3a7b1e2f4d5a6b7;
+struct Inner { a @0 :Int32; b @1 :Text; }
+struct Pair(K, V) {
+  key @0 :K;
+  value @1 :V;
+  self @2 :List(Pair(K, V));
+  g :group { v @3 :V; }
+  union { none @4 :Void; alt @5 :V; }
+}
+struct Box(T) {
+  item @0 :T;
+  pair @1 :Pair(Text, T);
+  struct Nested { t @0 :T; }
+  nested @2 :Nested;
+}
+struct Uses {
+  p @0 :Pair(Text, Inner);
+  b @1 :Box(Data);
+  raw @2 :Pair;
+  boxes @3 :List(Box(Inner));
+}
+`
+
+// Fields of a generic struct whose parameters a brand binds (Pair(Text,
+// Inner)) are read, written and named as the bound types, as capnp reads
+// them; unbound parameters stay AnyPointer.
+func TestCapnpGenerics(t *testing.T) {
+	capnp := needTool(t, "capnp")
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "g.capnp"), []byte(genericsCapnp), 0o644))
+	s, err := CompileCapnp("g.capnp", &CompileOptions{Dir: dir})
+	require.NoError(t, err)
+	ty, err := s.Type("Uses")
+	require.NoError(t, err)
+	pair := ty.Field("p").Type
+	assert.Equal(t, "g.capnp:Pair(Text, Inner)", pair.Name)
+	assert.Equal(t, String, pair.Field("key").Kind)
+	assert.Same(t, ty.Field("boxes").Elem.Type.Field("pair").Type.Field("value").Type, pair.Field("value").Type)
+	assert.Equal(t, AnyPointer, ty.Field("raw").Type.Field("key").Kind)
+
+	text := `(p = (key = "k", value = (a = 1, b = "x"), self = [(key = "s", value = (b = "y"))], g = (v = (a = 3)), alt = (a = 4)),
+	  b = (item = "data", pair = (key = "bk", value = "bv"), nested = (t = "nt")),
+	  boxes = [(item = (a = 5), pair = (key = "q", value = (a = 6)))])`
+	msg := runToolIn(t, dir, []byte(text), capnp, "encode", "g.capnp", "Uses")
+	want := runToolIn(t, dir, msg, capnp, "convert", "binary:json", "g.capnp", "Uses")
+	got, err := ty.JSON(msg, nil)
+	require.NoError(t, err)
+	assert.Equal(t, parseJSON(t, want), parseJSON(t, got))
+
+	v, err := mapOf(ty.Decode(msg, nil))
+	require.NoError(t, err)
+	again, err := ty.EncodeCapnp(nil, v)
+	require.NoError(t, err)
+	wantText := runToolIn(t, dir, msg, capnp, "decode", "g.capnp", "Uses")
+	assert.Equal(t, string(wantText), string(runToolIn(t, dir, again, capnp, "decode", "g.capnp", "Uses")))
+
+	p, err := ty.Path("p.value.b")
+	require.NoError(t, err)
+	b, err := p.Bytes(msg)
+	require.NoError(t, err)
+	assert.Equal(t, "x", string(b))
+	p, err = ty.Path("boxes[0].pair.value.a")
+	require.NoError(t, err)
+	n, err := p.Int(msg)
+	require.NoError(t, err)
+	assert.Equal(t, int64(6), n)
 }

@@ -440,7 +440,14 @@ func (r *cpReader) fields(t *Type, st cpStruct, rec int) error {
 
 func (r *cpReader) field(f *Field, st cpStruct) (slot, bool, error) {
 	switch f.Kind {
-	case Void, Interface:
+	case Interface:
+		// A capability has no value here: null when set, left out when
+		// the pointer is null, as capnp's JSON codec does.
+		if int(f.Offset) >= st.ptrCount || r.word(st.seg, st.ptrs+int(f.Offset)) == 0 {
+			return slot{}, false, nil
+		}
+		fallthrough
+	case Void:
 		if r.mp != nil {
 			r.mp.null()
 		}

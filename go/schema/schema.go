@@ -40,12 +40,18 @@
 //   - FlatBuffers unions: the `_type` field holds the member's enum value as
 //     uint64, the value field the member's decoded table (or struct, string);
 //     a nested_flatbuffer field holds the nested root table, as flatc prints it;
-//   - Cap'n Proto Void and capabilities: nil; AnyPointer fields are
+//   - Cap'n Proto Void: nil; capabilities: nil when set (left out when
+//     null, as capnp's JSON codec does); AnyPointer fields are
 //     verified but left out (their content has no schema); a union
 //     contributes only its active member, always: nil when that member is
 //     a null pointer or an AnyPointer, so its variant survives encoding the
 //     value again (the encoders take a member given as nil as the active
 //     one, with a null pointer).
+//
+// A Cap'n Proto generic struct whose parameters a field's type binds
+// (Pair(Text, Inner)) is a type of its own, "file.capnp:Pair(Text, Inner)",
+// listed with the schema's types: its fields read,
+// encode and print as the bound types (unbound parameters as AnyPointer).
 //
 // FlatBuffers tables hold only the fields present in the message (absent
 // fields read as Field.Default); Cap'n Proto structs hold every data field
@@ -238,8 +244,10 @@ type Field struct {
 const NoDiscriminant = 0xffff
 
 // IsPointer reports whether a Cap'n Proto field is stored in the pointer section.
-func (f *Field) IsPointer() bool {
-	switch f.Kind {
+func (f *Field) IsPointer() bool { return f.TypeRef.isPointer() }
+
+func (r *TypeRef) isPointer() bool {
+	switch r.Kind {
 	case String, Bytes, Vector, Struct, Interface, AnyPointer:
 		return true
 	}

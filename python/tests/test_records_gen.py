@@ -395,3 +395,26 @@ def test_capnp_union_records_round_trip(tmp_path: Any) -> None:
             r.encode(U(text="a", n=1))
         empty = r.decode(r.encode(U()))
         assert empty.none is None, "no member given: the union keeps its first member"
+
+
+_GENERICS_CAPNP = """@0xc3a7b1e2f4d5a6b7;
+struct Inner { a @0 :Int32; b @1 :Text; }
+struct Pair(K, V) { key @0 :K; value @1 :V; }
+struct Uses { p @0 :Pair(Text, Inner); d @1 :Pair(Data, List(Inner)); raw @2 :Pair; }
+"""
+
+
+def test_capnp_generic_records(tmp_path: Any) -> None:
+    """A generic struct with bound parameters is a record class of its own,
+    whose fields have the bound types; unbound ones stay untyped."""
+    with _load_text(tmp_path, "generics.capnp", _GENERICS_CAPNP) as s, xb.Region.anonymous(1 << 20) as r:
+        Uses, Inner = s["Uses"], s["Inner"]
+        PairTI, PairDL = s["Pair(Text, Inner)"], s["Pair(Data, List(Inner))"]
+        assert PairTI.__name__ == "Pair_Text__Inner_"
+        rec = Uses(p=PairTI(key="k", value=Inner(a=1, b="x")), d=PairDL(key=b"\x00", value=[Inner(a=2)]))
+        back = r.decode(r.encode(rec))
+        assert back == rec and type(back.p) is PairTI and type(back.p.value) is Inner
+        assert s.to_dict(r.encode(back)) == {"p": {"key": "k", "value": {"a": 1, "b": "x"}},
+                                             "d": {"key": b"\x00", "value": [{"a": 2}]}}  # fmt: skip
+        assert s.path("Uses", "d.value[0].a").read(r.encode(rec)) == 2
+        assert "value: _xb_typing.Optional[_xb_T_Inner]" in s.stubs()
