@@ -54,7 +54,7 @@ def _keep_unknown(cls: Any, value: object) -> Any:
 
 def enum_class(name: str, values: List[Dict[str, Any]], module: str) -> Any:
     """An IntEnum of values ([{"name", "value"}]) that keeps unknown values."""
-    members = [(_field_name(v["name"]), int(v["value"])) for v in values]
+    members = [(field_name(v["name"]), int(v["value"])) for v in values]
     cls: Any = IntEnum(name, members, module=module)  # type: ignore[misc]
     setattr(cls, "_missing_", classmethod(_keep_unknown))  # noqa: B010 - mypy: not a method assignment
     return cls
@@ -70,7 +70,8 @@ def class_name(type_name: str) -> str:
     return name
 
 
-def _field_name(name: str) -> str:
+def field_name(name: str) -> str:
+    """The attribute name of a schema field: a keyword gets a trailing _."""
     return name + "_" if keyword.iskeyword(name) else name
 
 
@@ -97,7 +98,7 @@ class Classes:
         # prefix is one no field or class name of the schema starts with.
         taken = set(names.values())
         for t in self.types.values():
-            taken.update(_field_name(f["name"]) for f in t.get("fields", []))
+            taken.update(field_name(f["name"]) for f in t.get("fields", []))
         p = "_xb_"
         while any(n.startswith(p) for n in taken):
             p += "_"
@@ -125,7 +126,7 @@ class Classes:
             # A keyword field (from, as from_) keeps the schema's name in the
             # MessagePack the library reads and writes.
             raw = (str(f["name"]) for f in self.types[name].get("fields", []) if not f.get("deprecated"))
-            rename = {_field_name(n): n for n in raw if keyword.iskeyword(n)}
+            rename = {field_name(n): n for n in raw if keyword.iskeyword(n)}
             cls = msgspec.defstruct(cn, self._fields(name), kw_only=True, module=module, rename=rename or None)
             cls.__doc__ = f"{self.format} {self.types[name]['kind']} {name}"
             setattr(self.module, cn, cls)
@@ -173,7 +174,7 @@ class Classes:
                 default = bool(default)
             elif ref["kind"] in _ENUM_KINDS and str(ref.get("type")) in self.enums:
                 default = self.enums[str(ref["type"])](default)
-            out.append((_field_name(f["name"]), ann, default))
+            out.append((field_name(f["name"]), ann, default))
         return out
 
     def stubs(self) -> str:

@@ -31,7 +31,7 @@ from ._encode import bad_field
 from ._encode import encode_msgpack as _encode_msgpack
 from ._lib import FRAME_FMT, check_fork, lib, raise_status
 from .channel import ChannelFrame, Subscriber
-from .records_gen import Classes
+from .records_gen import Classes, field_name
 from .region import _ONE, Frame, Region, _buffer_arg
 
 _BFBS = 1
@@ -552,9 +552,10 @@ class Schema:
                                   "_prefix": prefix}  # fmt: skip
             for f in desc.get("fields", []):
                 name = str(f["name"])
+                attr = field_name(name)  # as the record class names it: from -> from_
                 how = _view_how(classes, type_name, name)
-                if how is not None and not name.startswith("_") and not hasattr(RecordView, name):
-                    ns[name] = property(_view_getter(self, tid, prefix, name, *how))
+                if how is not None and not attr.startswith("_") and not hasattr(RecordView, attr):
+                    ns[attr] = property(_view_getter(self, tid, prefix, name, *how))
             cls = self._view_classes[key] = type(type_name.rpartition(".")[2] + "View", (RecordView,), ns)
         return cls
 
@@ -1027,5 +1028,5 @@ class RecordView:
         if r is None:
             r = self._record = self._schema.to_record(self._frame)
         for part in path.split("."):
-            r = getattr(r, part) if r is not None else None
+            r = getattr(r, field_name(part)) if r is not None else None
         return r

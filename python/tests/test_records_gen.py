@@ -418,3 +418,15 @@ def test_capnp_generic_records(tmp_path: Any) -> None:
                                              "d": {"key": b"\x00", "value": [{"a": 2}]}}  # fmt: skip
         assert s.path("Uses", "d.value[0].a").read(r.encode(rec)) == 2
         assert "value: _xb_typing.Optional[_xb_T_Inner]" in s.stubs()
+
+
+def test_views_name_keyword_fields_like_records(tmp_path: Any) -> None:
+    """A view's attribute for a field named like a keyword is the record
+    class's (from_), for fields read by path and from the record alike."""
+    with _load_text(tmp_path, "names.capnp", _NAMES_CAPNP) as s, xb.Region.anonymous(1 << 20) as r:
+        f = r.encode(s["S"](from_=11, list=[1, 2]))
+        v = r.view(f)
+        assert v.from_ == 11 and list(v.list) == [1, 2]
+        with pytest.raises(AttributeError):
+            getattr(v, "from")
+        del v, f
