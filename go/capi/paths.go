@@ -39,7 +39,7 @@ func valueKind(leaf *schema.TypeRef) (C.int32_t, bool) {
 		return C.XB_VALUE_FLOAT, true
 	case k == schema.Uint8 || k == schema.Uint16 || k == schema.Uint32 || k == schema.Uint64:
 		return C.XB_VALUE_UINT, true
-	case (k == schema.Vector || k == schema.Array) && (leaf.Elem.Kind.IsScalar() || leaf.Elem.Kind == schema.Enum):
+	case (k == schema.Vector || k == schema.Array) && (leaf.Elem.Kind.IsScalar() || leaf.Elem.Kind == schema.Enum || leaf.Elem.Kind == schema.UnionType):
 		return C.XB_VALUE_ARRAY, true
 	case k == schema.Vector || k == schema.Array:
 		return 0, false

@@ -255,3 +255,43 @@ root_type T;
 	}
 	assert.Error(t, err, "a field without hash takes no string")
 }
+
+// Paths reach struct members of unions, elements of fixed arrays, and
+// vectors of union types (as their uint8 tags).
+func TestPathsThroughStructMembersAndArrays(t *testing.T) {
+	dir, bin := flatcBinary(t, advancedUnionsFBS, advancedUnionsJSON)
+	s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
+	require.NoError(t, err)
+	readInt := func(s *Schema, bin []byte, path string) (int64, error) {
+		p, err := s.Root.Path(path)
+		if err != nil {
+			return 0, err
+		}
+		return p.Int(bin)
+	}
+	y, err := readInt(s, bin, "one.Pt.y")
+	require.NoError(t, err)
+	assert.Equal(t, int64(-2), y)
+	_, err = readInt(s, bin, "one.Leaf.name")
+	require.Error(t, err, "a string read as an int")
+	tags, err := s.Root.Path("many_type")
+	require.NoError(t, err)
+	raw, n, k, err := tags.Scalars(bin)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{1, 3, 2, 1}, raw)
+	assert.Equal(t, 4, n)
+	assert.Equal(t, Uint8, k)
+
+	dir, bin = flatcBinary(t, featuresFBS, featuresFull)
+	s, err = CompileFBS(filepath.Join(dir, "s.fbs"), nil)
+	require.NoError(t, err)
+	for path, want := range map[string]int64{"arrays.xs[1]": -2, "arrays.xs[2]": 3, "arrays.inners[1].v": -1, "arrays.inners[1].k": 2, "arrays.inners[0].v": 1} {
+		got, err := readInt(s, bin, path)
+		require.NoError(t, err, path)
+		assert.Equal(t, want, got, path)
+	}
+	for _, bad := range []string{"arrays.xs[3]", "arrays.inners[2].v", "arrays.xs[0][0]"} {
+		_, err := s.Root.Path(bad)
+		assert.Error(t, err, bad)
+	}
+}

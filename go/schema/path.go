@@ -110,8 +110,8 @@ func (t *Type) Path(path string) (*Path, error) {
 			if ev == nil {
 				return bad("union %s has no member %q", cur.Type.Name, name)
 			}
-			if ev.Member.Kind != Table {
-				return bad("union member %q is a %s; paths go through table members", name, ev.Member.Kind)
+			if ev.Member.Kind != Table && ev.Member.Kind != Struct {
+				return bad("union member %q is a %s; paths go through table and struct members", name, ev.Member.Kind)
 			}
 			// The union field's step becomes a checked one.
 			last := &p.steps[len(p.steps)-1]
@@ -129,6 +129,27 @@ func (t *Type) Path(path string) (*Path, error) {
 			i, err := strconv.Atoi(idx)
 			if err != nil || i < 0 {
 				return bad("index %q is not a non-negative integer", idx)
+			}
+			if cur.Kind == Array { // inline in its struct: the element is at a fixed offset
+				if i >= cur.Len {
+					return bad("index %d is past the %d elements of %q", i, cur.Len, name)
+				}
+				esize, _ := tableValueSize(cur.Elem)
+				last := &p.steps[len(p.steps)-1]
+				if last.kind != stepStructField {
+					return bad("%q is an array outside a struct", name)
+				}
+				if off := int(last.slot) + i*esize; off <= math.MaxUint16 {
+					last.slot, last.size = uint16(off), esize
+				} else {
+					return bad("element %d of %q is beyond the offsets a path holds", i, name)
+				}
+				cur = cur.Elem
+				rest = strings.TrimPrefix(after, "[")
+				if after != "" && !strings.HasPrefix(after, "[") {
+					return bad("unexpected %q after ]", after)
+				}
+				continue
 			}
 			if cur.Kind != Vector {
 				return bad("%q is a %s, not a vector", name, cur.Kind)

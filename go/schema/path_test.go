@@ -108,7 +108,8 @@ func FuzzPathMonster(f *testing.F) {
 	f.Add(mon)
 	var paths []*Path
 	for _, p := range []string{"name", "hp", "pos.test3.a", "inventory[2]", "testarrayofstring[1]", "test.Monster.name",
-		"scalar_key_sorted_tables[1].id", "vector_of_longs[4]", "enemy.name", "vector_of_longs", "vector_of_doubles"} {
+		"scalar_key_sorted_tables[1].id", "vector_of_longs[4]", "enemy.name", "vector_of_longs", "vector_of_doubles",
+		"test.TestSimpleTableWithEnum.color", "testarrayofsortedstruct[1].distance", "pos.test3"} {
 		c, err := s.Root.Path(p)
 		require.NoError(f, err)
 		paths = append(paths, c)
