@@ -192,6 +192,27 @@ root_type T;
 	}
 }
 
+// againstFlatc builds js with flatc and returns what flatc prints of it, the
+// schema, and encode, which builds JSON with crossbuf and returns what
+// crossbuf prints of it.
+func againstFlatc(t *testing.T, fbs, js string) (want any, s *Schema, encode func(js string) any) {
+	t.Helper()
+	flatc := needTool(t, "flatc")
+	dir, _ := flatcBinary(t, fbs, js)
+	runTool(t, dir, flatc, "--json", "--strict-json", "--raw-binary", "s.fbs", "--", "m.bin")
+	s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
+	require.NoError(t, err)
+	return parseJSON(t, readFile(t, filepath.Join(dir, "m.json"))), s, func(js string) any {
+		v, err := s.Root.ValueFromJSON([]byte(js))
+		require.NoError(t, err)
+		b := flatbuffers.NewBuilder(0)
+		require.NoError(t, s.Root.EncodeFlatBuffer(b, v))
+		got, err := s.Root.JSON(b.FinishedBytes(), nil)
+		require.NoError(t, err)
+		return parseJSON(t, got)
+	}
+}
+
 // Vectors of tables or structs with a key field are sorted by key when
 // encoded, as flatc sorts them, so generated code's LookupByKey finds them.
 func TestEncodeSortsByKey(t *testing.T) {
@@ -206,21 +227,7 @@ root_type Root;
 	const js = `{"items": [{"name": "b", "n": 1}, {"name": "a"}, {"name": "ab"}, {"name": ""}],
 	  "nums": [{"id": 3}, {"id": -7}, {}, {"id": 300}], "reals": [{"x": 1.5}, {"x": -2}, {"x": 0.25}],
 	  "ps": [{"v": 1, "id": 9}, {"v": 2, "id": -1}, {"v": 3, "id": 0}]}`
-	flatc := needTool(t, "flatc")
-	dir, _ := flatcBinary(t, fbs, js)
-	runTool(t, dir, flatc, "--json", "--strict-json", "--raw-binary", "s.fbs", "--", "m.bin")
-	want := parseJSON(t, readFile(t, filepath.Join(dir, "m.json")))
-	s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
-	require.NoError(t, err)
-	encode := func(js string) any {
-		v, err := s.Root.ValueFromJSON([]byte(js))
-		require.NoError(t, err)
-		b := flatbuffers.NewBuilder(0)
-		require.NoError(t, s.Root.EncodeFlatBuffer(b, v))
-		got, err := s.Root.JSON(b.FinishedBytes(), nil)
-		require.NoError(t, err)
-		return parseJSON(t, got)
-	}
+	want, _, encode := againstFlatc(t, fbs, js)
 	assert.Equal(t, want, encode(js), "flatc's order")
 	// flatc's sort is not stable; crossbuf's is.
 	got := encode(`{"items": [{"name": "b", "n": 1}, {"name": "a"}, {"name": "b", "n": 2}, {"name": "b", "n": 3}]}`)
@@ -236,23 +243,9 @@ table T { c: int (hash: "fnv1_32"); c2: uint (hash: "fnv1a_32"); d: ulong (hash:
 root_type T;
 `
 	const js = `{"c": "hello", "c2": "hello", "d": "This string is being hashed!", "d2": "", "n": 3}`
-	flatc := needTool(t, "flatc")
-	dir, _ := flatcBinary(t, fbs, js)
-	runTool(t, dir, flatc, "--json", "--strict-json", "--raw-binary", "s.fbs", "--", "m.bin")
-	want := parseJSON(t, readFile(t, filepath.Join(dir, "m.json")))
-	s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
-	require.NoError(t, err)
-	v, err := s.Root.ValueFromJSON([]byte(js))
-	require.NoError(t, err)
-	b := flatbuffers.NewBuilder(0)
-	require.NoError(t, s.Root.EncodeFlatBuffer(b, v))
-	got, err := s.Root.JSON(b.FinishedBytes(), nil)
-	require.NoError(t, err)
-	assert.Equal(t, want, parseJSON(t, got))
-	_, err = s.Root.ValueFromJSON([]byte(`{"n": "hello"}`))
-	if err == nil {
-		err = s.Root.EncodeFlatBuffer(b, map[string]any{"n": "hello"})
-	}
+	want, s, encode := againstFlatc(t, fbs, js)
+	assert.Equal(t, want, encode(js))
+	err := s.Root.EncodeFlatBuffer(flatbuffers.NewBuilder(0), map[string]any{"n": "hello"})
 	assert.Error(t, err, "a field without hash takes no string")
 }
 
