@@ -469,7 +469,7 @@ func capnpTypeName(r *TypeRef, short bool) string {
 
 // instantiate returns generic struct or group g with the parameters env
 // binds: a type of its own (named like capnp prints it, "file:Pair(Text,
-// file:Inner)"), planned once per binding and listed with the schema's types.
+// Inner)"), planned once per binding and listed with the schema's types.
 func (l *capnpLoader) instantiate(g *Type, env capnpEnv) (*Type, error) {
 	scopes := make([]uint64, 0, len(env))
 	for id := range env {
