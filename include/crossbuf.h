@@ -12,8 +12,10 @@
  *  - Handles (xb_region, xb_scratch, xb_schema, xb_channel, xb_subscriber, xb_stream) are opaque, distinct pointer types that
  *    are never dereferenced: the compiler rejects one kind where another is
  *    expected, and the library rejects it too (XB_ERR_INVALID_ARG). NULL is
- *    never valid. Using a closed handle is XB_ERR_CLOSED, never a crash, and
- *    a closed handle never comes back as another object.
+ *    never valid: a NULL handle is XB_ERR_CLOSED, like a closed one (a NULL
+ *    pointer argument that is not a handle is XB_ERR_INVALID_ARG). Using a
+ *    closed handle is XB_ERR_CLOSED, never a crash, and a closed handle
+ *    never comes back as another object.
  *  - No pointer returned by this library points into the Go heap. Pointers
  *    into a region stay valid until that region is closed or reset (by any
  *    process, for shared regions: see xb_region_reset). Pointers into a
@@ -474,7 +476,8 @@ int32_t xb_region_close(xb_region r);
 int32_t xb_region_reset(xb_region r);
 int32_t xb_region_get_stats(xb_region r, xb_region_stats *out);
 /* Maps every page in now, so later frames do not each pay a first-touch page
- * fault; for producers that want steady encode latency. */
+ * fault; for producers that want steady encode latency. A read-only mapping
+ * is XB_ERR_READ_ONLY. */
 int32_t xb_region_prefault(xb_region r);
 /* Base address and capacity of the mapping, valid until xb_region_close. */
 int32_t xb_region_base(xb_region r, const uint8_t **base, uint64_t *capacity);
@@ -605,7 +608,10 @@ int32_t xb_schema_describe(xb_schema schema, xb_scratch s, const uint8_t **out, 
  * and structs, arrays for vectors and lists; enums as numbers or names).
  * A value its field cannot hold exactly (an integer out of range, a float
  * beyond float32, an unknown field or enum name, a missing required field)
- * is XB_ERR_INVALID_RECORD naming the field path; nothing is committed. */
+ * is XB_ERR_INVALID_RECORD naming the field path; input that is not one
+ * MessagePack map of supported types (truncated, trailing bytes, extension
+ * types, non-string keys, nesting past 64 levels) is XB_ERR_INVALID_ARG.
+ * Nothing is committed on an error. */
 int32_t xb_schema_encode(xb_schema schema, xb_region r, uint64_t type_id, const uint8_t *msgpack, uint64_t len,
                          xb_frame *out);
 /* The same from JSON (UTF-8, len bytes, no NUL needed): an object of the
@@ -633,11 +639,15 @@ int32_t xb_path_free(xb_path p);
 /* Reads the path in n frames of r (each must hold the path's type). out is
  * an array of n values of the path's XB_VALUE_* kind; strings, bytes and
  * arrays point into the region, valid until it is closed or reset (an
- * xb_array's elements are not aligned to their size in general). present
- * (may be NULL) gets 0 where a message lacks the value (scalars then read as
- * their default when the schema has one, else 0; strings and arrays as
- * NULL, 0). A frame the
- * path cannot be read in is XB_ERR_MALFORMED naming it. */
+ * xb_array's elements are not aligned to their size in general; an empty
+ * one has ptr NULL). A scalar field the message leaves out reads as its
+ * default with present 1, as generated code reads it (xb_ref_* tell an
+ * absent field apart). present (may be NULL) gets 0 where there is no
+ * value: a table or struct on the way is absent, an index is past the end,
+ * a union holds another member, an optional scalar (`= null`) or a string
+ * or vector is absent (scalars then read 0, strings and arrays NULL, 0).
+ * A frame the path cannot be read in is XB_ERR_MALFORMED naming it; on an
+ * error, out and present may hold the values of the frames before it. */
 int32_t xb_path_read(xb_path p, xb_region r, const xb_frame *frames, uint64_t n, void *out, uint8_t *present);
 /* The same for n frames subscriber s received (xb_subscriber_receive,
  * xb_subscriber_receive_batch) and has not released: each frame's type_id,

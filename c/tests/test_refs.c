@@ -114,8 +114,13 @@ static void test_encode_json(xb_schema s, xb_region reg, xb_scratch sc, const xb
         EXPECT_STATUS(xb_schema_encode_json(s, reg, id, (const uint8_t *)not_json[i], strlen(not_json[i]), &again),
                       XB_ERR_INVALID_ARG);
     EXPECT_STATUS(xb_schema_encode_json(s, reg, id, NULL, 5, &again), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_schema_encode_json(s, reg, 12345, (const uint8_t *)"{}", 2, &again), XB_ERR_UNKNOWN_TYPE);
     EXPECT_OK(xb_region_get_stats(reg, &after));
     EXPECT(after.frame_count == before.frame_count && after.used == before.used, "nothing committed");
+    /* A frame that holds no message of the schema's format is refused as such. */
+    xb_frame schema_frame;
+    EXPECT_OK(xb_region_store_schema(reg, s, &schema_frame));
+    EXPECT_STATUS(xb_schema_frame_to_json(s, reg, sc, &schema_frame, &js, &js_len), XB_ERR_INVALID_ARG);
 }
 
 /* The builder: a Monster field by field, read back through refs. */
@@ -140,8 +145,14 @@ static void test_builder(xb_schema s, xb_region reg, uint64_t id) {
     EXPECT_OK(xb_builder_set_float(b, "x", XB_SELF, 1.5));
     EXPECT_STATUS(xb_builder_set_float(b, "y", XB_SELF, 1e39), XB_ERR_INVALID_RECORD);
     EXPECT(strstr(xb_last_error(), "pos.y") != NULL, "names the path: %s", xb_last_error());
+    /* A struct takes every field, as flatc's JSON does. */
+    EXPECT_OK(xb_builder_set_float(b, "y", XB_SELF, 0));
+    EXPECT_OK(xb_builder_set_float(b, "z", XB_SELF, 0));
+    EXPECT_OK(xb_builder_set_float(b, "test1", XB_SELF, 0));
+    EXPECT_OK(xb_builder_set_int(b, "test2", XB_SELF, 0));
     EXPECT_OK(xb_builder_begin(b, "test3", XB_SELF));
     EXPECT_OK(xb_builder_set_int(b, "a", XB_SELF, 5));
+    EXPECT_OK(xb_builder_set_int(b, "b", XB_SELF, 6));
     EXPECT_OK(xb_builder_end(b));
     EXPECT_OK(xb_builder_end(b));
     EXPECT_OK(xb_builder_set_bytes(b, "inventory", XB_SELF, (const uint8_t *)"\x01\x02\x03", 3));

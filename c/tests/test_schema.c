@@ -583,6 +583,9 @@ static void test_paths(void) {
     EXPECT(present[0] && names[0].len == 4 && memcmp(names[0].ptr, "Fred", 4) == 0, "through the union member");
     xb_path bad;
     EXPECT_STATUS(xb_path_compile(s, root, "no.such", &bad, NULL), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_path_compile(s, root, "name[", &bad, NULL), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_path_compile(s, root, "inventory[+1]", &bad, NULL), XB_ERR_INVALID_ARG);
+    EXPECT_STATUS(xb_path_compile(s, 12345, "name", &bad, NULL), XB_ERR_UNKNOWN_TYPE);
     EXPECT_STATUS(xb_path_read((xb_path)(void *)r, r, f, 1, v, NULL), XB_ERR_INVALID_ARG);
     EXPECT_OK(xb_path_free(name));
     EXPECT_STATUS(xb_path_free(name), XB_ERR_CLOSED);

@@ -90,6 +90,8 @@ func codeOf(err error) status {
 		return C.XB_ERR_MALFORMED
 	case errors.Is(err, codec.ErrUnknownCodec):
 		return C.XB_ERR_UNKNOWN_CODEC
+	case errors.Is(err, errUnknownType):
+		return C.XB_ERR_UNKNOWN_TYPE
 	case errors.Is(err, codec.ErrRecordType):
 		return C.XB_ERR_RECORD_TYPE
 	case errors.Is(err, record.ErrInvalid):

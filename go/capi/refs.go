@@ -218,7 +218,7 @@ func xb_ref_root(h C.xb_schema, rh C.xb_region, frame *C.xb_frame, id C.uint64_t
 	}
 	t, err := l.frameType(f)
 	if err != nil {
-		return fail(schemaCode(err), fmt.Sprintf("frame at offset %d: %v", f.Offset, err))
+		return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", f.Offset, err))
 	}
 	if flags&C.XB_REF_NO_VERIFY == 0 {
 		if err := t.Verify(f.Payload, nil); err != nil {

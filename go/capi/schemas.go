@@ -359,17 +359,6 @@ func messageOptions(t *schema.Type, flags C.uint32_t) (*schema.Options, error) {
 	return o, nil
 }
 
-// schemaCode maps errors of schema calls: unknown types, and malformed
-// messages (every error of a decoder is about the bytes it was given).
-func schemaCode(err error) status {
-	if errors.Is(err, errUnknownType) {
-		return C.XB_ERR_UNKNOWN_TYPE
-	}
-	return codeOf(err)
-}
-
-func failSchema(err error) status { return fail(schemaCode(err), err.Error()) }
-
 func failMalformed(err error) status { return fail(C.XB_ERR_MALFORMED, err.Error()) }
 
 //export xb_schema_verify
@@ -386,7 +375,7 @@ func xb_schema_verify(h C.xb_schema, id C.uint64_t, bytes *C.uint8_t, n C.uint64
 	defer release()
 	t, err := l.messageType(uint64(id))
 	if err != nil {
-		return failSchema(err)
+		return failErr(err)
 	}
 	opts, err := messageOptions(t, flags)
 	if err != nil {
@@ -445,7 +434,7 @@ func transcodeBytes(h C.xb_schema, sh C.xb_scratch, id C.uint64_t, bytes *C.uint
 	defer release()
 	t, err := l.messageType(uint64(id))
 	if err != nil {
-		return failSchema(err)
+		return failErr(err)
 	}
 	opts, err := messageOptions(t, flags)
 	if err != nil {
@@ -494,6 +483,9 @@ func (l *loadedSchema) frameType(f region.Frame) (*schema.Type, error) {
 	if t, ok := bundledType(l.s, f.TypeID, f.Codec); ok {
 		return t, nil
 	}
+	if want := codecOf(l.s.Format); f.Codec != want { // a schema frame, or another format's
+		return nil, fmt.Errorf("%w: the frame has codec %d; this %s schema reads codec %d frames", errInvalidArg, f.Codec, l.s.Format, want)
+	}
 	t, err := l.messageType(f.TypeID)
 	if err != nil {
 		return nil, err
@@ -509,7 +501,7 @@ func (l *loadedSchema) frameType(f region.Frame) (*schema.Type, error) {
 func transcodeRegionFrame(l *loadedSchema, f region.Frame, form outForm, s *scratch, out **C.uint8_t, outLen *C.uint64_t) status {
 	t, err := l.frameType(f)
 	if err != nil {
-		return fail(schemaCode(err), fmt.Sprintf("frame at offset %d: %v", f.Offset, err))
+		return fail(codeOf(err), fmt.Sprintf("frame at offset %d: %v", f.Offset, err))
 	}
 	return transcode(t, f.Payload, nil, form, s, out, outLen)
 }
@@ -574,7 +566,7 @@ func xb_schema_frames_to_msgpack(h C.xb_schema, rh C.xb_region, sh C.xb_scratch,
 			}
 		}
 		if err != nil {
-			return fail(schemaCode(err), fmt.Sprintf("frame %d at offset %d: %v", i, uint64(refs[i].offset), err))
+			return fail(codeOf(err), fmt.Sprintf("frame %d at offset %d: %v", i, uint64(refs[i].offset), err))
 		}
 	}
 	p, err := s.copyBytes(s.out)

@@ -21,6 +21,10 @@ func TestBuilderMonster(t *testing.T) {
 	require.NoError(t, b.Begin(f("pos")))
 	vec3 := b.Current().Type
 	require.NoError(t, b.Set(vec3.Field("x"), 1.5))
+	for _, name := range []string{"y", "z", "test1"} { // a struct takes every field, as flatc's
+		require.NoError(t, b.Set(vec3.Field(name), 0.0))
+	}
+	require.NoError(t, b.Set(vec3.Field("test2"), int64(0)))
 	require.NoError(t, b.Begin(vec3.Field("test3")))
 	require.NoError(t, b.Set(b.Current().Type.Field("a"), int64(5)))
 	require.NoError(t, b.Set(b.Current().Type.Field("b"), int64(6)))

@@ -51,7 +51,10 @@ func compileCapnpPath(t *Type, path string) (*Path, error) {
 	var pending []unionCheck // from groups on the way within one struct
 	segs := strings.Split(path, ".")
 	for segIdx, seg := range segs {
-		name, rest, _ := strings.Cut(seg, "[")
+		name, rest, indexed := strings.Cut(seg, "[")
+		if indexed && rest == "" {
+			return bad("unclosed [ in %q", seg)
+		}
 		if cur.Kind != Struct && cur.Kind != Group {
 			return bad("%q is inside a %s, which has no fields", name, cur.Kind)
 		}
@@ -84,8 +87,8 @@ func compileCapnpPath(t *Type, path string) (*Path, error) {
 			if !ok {
 				return bad("unclosed [ in %q", seg)
 			}
-			i, err := strconv.Atoi(idx)
-			if err != nil || i < 0 {
+			i, ok := parseIndex(idx)
+			if !ok {
 				return bad("index %q is not a non-negative integer", idx)
 			}
 			if cur.Kind != Vector {

@@ -121,7 +121,7 @@ func TestPathsOnTestAllTypes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), bv)
 
-	for _, bad := range []string{"", "nope", "int8Field.x", "int8Field[0]", "structField", "textList[x]"} {
+	for _, bad := range []string{"", "nope", "int8Field.x", "int8Field[0]", "structField", "textList[x]", "textField[", "textList[+1]", "textList[ 1]", "textList[-1]", "textList[]"} {
 		_, err := ty.Path(bad)
 		assert.Error(t, err, bad)
 	}

@@ -726,7 +726,9 @@ func fillStruct(st *Type, x any, raw []byte) error {
 	for _, f := range st.Fields {
 		fx, ok := m[f.Name]
 		if !ok || fx == nil {
-			continue // structs have no defaults beyond zero
+			// A struct has no absent fields (nor defaults): flatc, too,
+			// refuses a struct given with fewer fields than it has.
+			return at(failf("struct %s needs every field; this one is missing", st.Name), f.Name)
 		}
 		p := raw[f.Slot:]
 		switch f.Kind {

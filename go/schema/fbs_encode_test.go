@@ -87,6 +87,7 @@ func TestEncodeRefusesWhatItCannotStore(t *testing.T) {
 		"unknown enum name":  {with(func(m map[string]any) { m["color"] = "Purple" }), "color"},
 		"bad union member":   {with(func(m map[string]any) { m["test_type"] = "Nobody" }), "test_type"},
 		"struct field type":  {with(func(m map[string]any) { m["pos"].(map[string]any)["x"] = "far" }), "pos.x"},
+		"partial struct":     {with(func(m map[string]any) { delete(m["pos"].(map[string]any), "z") }), "pos.z"},
 		"vector element":     {with(func(m map[string]any) { m["inventory"] = []any{1.0, 256.0} }), "inventory[1]"},
 		"table is not a map": {with(func(m map[string]any) { m["enemy"] = []any{} }), "enemy"},
 	}

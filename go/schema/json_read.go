@@ -44,7 +44,7 @@ func (t *Type) ValueFromJSON(b []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("schema: JSON input is a %T, not an object", v)
 	}
 	if err := jsonFields(t, m, 0); err != nil {
-		return nil, fmt.Errorf("schema: JSON input for %s: %w", t.Name, err)
+		return nil, toEncodeError(t, err) // a value its field cannot hold, named by its path
 	}
 	return m, nil
 }

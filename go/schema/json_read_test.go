@@ -59,6 +59,12 @@ func TestValueFromJSONRejects(t *testing.T) {
 	err = s.Root.EncodeFlatBuffer(flatbuffers.NewBuilder(0), v)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "hp")
+	// A value JSON cannot give its field is an EncodeError naming the path.
+	_, ty := loadTestAllTypes(t)
+	_, err = ty.ValueFromJSON([]byte(`{"dataField": [1, 300]}`))
+	var ee *EncodeError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, "dataField[1]", ee.Path)
 }
 
 // FuzzValueFromJSON reads arbitrary bytes as Monster JSON: an error, or a

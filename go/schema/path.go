@@ -76,7 +76,10 @@ func (t *Type) Path(path string) (*Path, error) {
 		return bad("empty path")
 	}
 	for _, seg := range strings.Split(path, ".") {
-		name, rest, _ := strings.Cut(seg, "[")
+		name, rest, indexed := strings.Cut(seg, "[")
+		if indexed && rest == "" {
+			return bad("unclosed [ in %q", seg)
+		}
 		switch cur.Kind {
 		case Table, Struct:
 			f := cur.Type.Field(name)
@@ -126,8 +129,8 @@ func (t *Type) Path(path string) (*Path, error) {
 			if !ok {
 				return bad("unclosed [ in %q", seg)
 			}
-			i, err := strconv.Atoi(idx)
-			if err != nil || i < 0 {
+			i, ok := parseIndex(idx)
+			if !ok {
 				return bad("index %q is not a non-negative integer", idx)
 			}
 			if cur.Kind == Array { // inline in its struct: the element is at a fixed offset
@@ -172,6 +175,16 @@ func (t *Type) Path(path string) (*Path, error) {
 	}
 	p.leaf = cur
 	return p, nil
+}
+
+// parseIndex reads a path's element index: decimal digits only (no sign,
+// no spaces), small enough for an int.
+func parseIndex(idx string) (int, bool) {
+	if idx == "" || strings.Trim(idx, "0123456789") != "" {
+		return 0, false
+	}
+	i, err := strconv.Atoi(idx)
+	return i, err == nil
 }
 
 // String returns the path's text.

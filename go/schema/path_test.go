@@ -91,7 +91,7 @@ func TestPathsOnMonster(t *testing.T) {
 		return u
 	}())
 
-	for _, bad := range []string{"", "nope", "name.x", "pos[1]", "inventory[x]", "test.Nobody.name", "test", "enemy", "friendly", "inventory[1"} {
+	for _, bad := range []string{"", "nope", "name.x", "pos[1]", "inventory[x]", "test.Nobody.name", "test", "enemy", "friendly", "inventory[1", "name[", "inventory[+1]", "inventory[ 1 ]", "inventory[]", "inventory[99999999999999999999]"} {
 		_, err := m.Path(bad)
 		assert.Error(t, err, bad)
 	}
