@@ -15,16 +15,12 @@ import (
 	"github.com/crossbuf/crossbuf/go/crossbuf/dynamic"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
-	"github.com/crossbuf/crossbuf/go/schema"
 )
 
 // What Python's region.encode hands the library, a LogEntry as MessagePack,
 // is encoded into a region frame of either format with no allocation.
 func TestEncodeFromMessagePackAllocatesNothing(t *testing.T) {
-	for _, f := range []struct {
-		format schema.Format
-		id     codec.ID
-	}{{schema.FlatBuffers, codec.FlatBuffers}, {schema.CapnProto, codec.CapnProto}} {
+	for _, f := range engineFormats {
 		ty := bundled(t, f.format)
 		hand, err := codec.Lookup(f.id)
 		require.NoError(t, err)
