@@ -20,8 +20,10 @@ import (
 // A union takes the one member present (two members are an error); absent
 // pointer fields stay null and read as their defaults; data fields are
 // stored XORed with their defaults, as the format requires. Values are never
-// changed to fit (see EncodeFlatBuffer). AnyPointer and interface fields
-// cannot be encoded from a dynamic value and are an error when present.
+// changed to fit (see EncodeFlatBuffer). An AnyPointer field takes the bytes
+// of a Cap'n Proto message whose root object it copies in (what Decode gives
+// for one); interface fields cannot be encoded from a value and are an error
+// when present.
 func (t *Type) EncodeCapnp(dst []byte, v map[string]any) (msg []byte, err error) {
 	return t.encodeCapnp(dst, fieldValue{x: v, given: true})
 }
@@ -94,6 +96,9 @@ func (e *cpEncoder) enter() error {
 // setPointer writes at word p a pointer of kind (0 struct, 1 list) to the
 // object at word target, with the upper 32 bits hi.
 func (e *cpEncoder) setPointer(p, target int, kind uint64, hi uint32) {
+	if kind == 0 && hi == 0 {
+		target = p // an empty struct: offset -1, as capnp writes it, so the pointer is not null
+	}
 	off := int64(target - p - 1)
 	binary.LittleEndian.PutUint64(e.word(p), uint64(uint32(off<<2))|kind|uint64(hi)<<32)
 }
@@ -170,9 +175,9 @@ func (e *cpEncoder) field(f *Field, v fieldValue, data, ptrs int) error {
 			return failf("want an object for group %s, got %s", f.Type.Name, v.what())
 		}
 		return e.fields(f.Type, v, data, ptrs)
-	case Interface, AnyPointer:
+	case Interface:
 		if present {
-			return failf("a %s cannot be encoded from a value", f.Kind)
+			return failf("a capability cannot be encoded from a value")
 		}
 		return nil
 	}
@@ -257,6 +262,19 @@ func (e *cpEncoder) pointer(p int, ref *TypeRef, v fieldValue) error {
 			return failf("want a list, got %T", x)
 		}
 		return e.listOf(p, ref.Elem, len(items), func(i int) (fieldValue, error) { return fieldValue{x: items[i]}, nil })
+	case AnyPointer: // the bytes of a message whose root is the object
+		var raw []byte
+		switch b := x.(type) {
+		case []byte:
+			raw = b
+		case string:
+			if raw, err = base64.StdEncoding.DecodeString(b); err != nil {
+				return failf("AnyPointer bytes as a string must be base64: %v", err)
+			}
+		default:
+			return failf("want the bytes of a Cap'n Proto message for an AnyPointer, got %T", x)
+		}
+		return e.setAnyPointer(p, raw)
 	}
 	return failf("a %s cannot be encoded from a value", ref.Kind)
 }

@@ -453,11 +453,10 @@ func (r *cpReader) field(f *Field, st cpStruct) (slot, bool, error) {
 		}
 		return null, true, nil
 	case AnyPointer:
-		// Its content has no schema here: verified, left out of the value.
-		if int(f.Offset) < st.ptrCount {
-			return slot{}, false, r.anyPointer(st.seg, st.ptrs+int(f.Offset))
+		if int(f.Offset) >= st.ptrCount {
+			return slot{}, false, nil
 		}
-		return slot{}, false, nil
+		return r.anyPointerValue(st.seg, st.ptrs+int(f.Offset))
 	case Group:
 		g := 0
 		if r.build {
@@ -497,12 +496,11 @@ func (r *cpReader) pointer(ref *TypeRef, seg, w int) (slot, bool, error) {
 		}
 		v, err := r.structValue(ref.Type, st)
 		return v, err == nil, err
-	case Interface, AnyPointer:
+	case AnyPointer:
+		return r.anyPointerValue(seg, w)
+	case Interface:
 		if r.mp != nil {
 			r.mp.null()
-		}
-		if ref.Kind == AnyPointer {
-			return null, true, r.anyPointer(seg, w)
 		}
 		return null, true, nil
 	}
@@ -646,6 +644,27 @@ func (r *cpReader) list(elem *TypeRef, l cpList) (slot, error) {
 		return slot{}, nil
 	}
 	return list(out, l.count), nil
+}
+
+// anyPointerValue reads the AnyPointer at (seg, w): verified only, when
+// neither a value nor MessagePack is built; else as the bytes of a message
+// of its own (see capnp_any.go). A null pointer is absent.
+func (r *cpReader) anyPointerValue(seg, w int) (slot, bool, error) {
+	if r.word(seg, w) == 0 {
+		return slot{}, false, nil
+	}
+	if !r.build && r.mp == nil {
+		return slot{}, true, r.anyPointer(seg, w)
+	}
+	msg, err := r.anyPointerMessage(seg, w)
+	if err != nil {
+		return slot{}, false, err
+	}
+	if r.mp != nil {
+		r.mp.bin(msg)
+		return written, true, nil
+	}
+	return r.a.copyBytes(Bytes, msg), true, nil
 }
 
 // anyPointer verifies an object whose type the schema does not give: its

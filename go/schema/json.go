@@ -22,7 +22,8 @@ import (
 // data field and non-null pointer field; 64-bit integers as strings; enums by
 // name; Void and capabilities as null; Data as an array of numbers; a union
 // as its active member; non-finite floats as "NaN", "Infinity", "-Infinity".
-// AnyPointer fields are left out (their content is verified).
+// AnyPointer content, which has no schema here, as the bytes of a message
+// whose root is the object, written like Data.
 //
 // Strings must be valid UTF-8 for JSON output (as flatc requires by default).
 func (t *Type) JSON(msg []byte, opts *Options) ([]byte, error) {
@@ -157,7 +158,7 @@ func (e *jsonEncoder) value(r *TypeRef, v any) error {
 			return failf("string is not valid UTF-8")
 		}
 		e.buf = appendJSONString(e.buf, s)
-	case Bytes:
+	case Bytes, AnyPointer: // AnyPointer: the bytes of a message of its own
 		b, ok := v.([]byte)
 		if !ok {
 			return failf("%T is not bytes", v)

@@ -156,7 +156,7 @@ func jsonValue(r *TypeRef, x any, depth int) (any, error) {
 			l[i] = v
 		}
 		return l, nil
-	case Bytes:
+	case Bytes, AnyPointer:
 		if l, ok := x.([]any); ok {
 			b := make([]byte, len(l))
 			for i, e := range l {

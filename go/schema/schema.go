@@ -41,8 +41,9 @@
 //     uint64, the value field the member's decoded table (or struct, string);
 //     a nested_flatbuffer field holds the nested root table, as flatc prints it;
 //   - Cap'n Proto Void: nil; capabilities: nil when set (left out when
-//     null, as capnp's JSON codec does); AnyPointer fields are
-//     verified but left out (their content has no schema); a union
+//     null, as capnp's JSON codec does); AnyPointer: []byte, a message
+//     (stream framing) whose root is a copy of the object, which the
+//     encoders copy back in (its content has no schema here); a union
 //     contributes only its active member, always: nil when that member is
 //     a null pointer or an AnyPointer, so its variant survives encoding the
 //     value again (the encoders take a member given as nil as the active
