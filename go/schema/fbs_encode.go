@@ -294,9 +294,8 @@ func (e *fbEncoder) slot(f *Field, vals, offsets int) error {
 		if err != nil {
 			return err
 		}
-		if vf := f.UnionValueField; vf != nil && !e.vals[vals+vf.Index].present() != (tag == 0) {
-			return failf("union type %d does not match the presence of %s", tag, vf.Name)
-		}
+		// A type without its value is written as flatc writes it (a message
+		// may hold one); a value without a type was refused with the value.
 		if tag != 0 {
 			e.b.PrependByteSlot(id, tag, 0)
 		}

@@ -288,3 +288,19 @@ func TestPathsThroughStructMembersAndArrays(t *testing.T) {
 		assert.Error(t, err, bad)
 	}
 }
+
+// A union type given without its value is written as flatc writes it; a
+// value without its type is refused.
+func TestEncodeUnionTypeWithoutValue(t *testing.T) {
+	const fbs = `
+table A { x: int; }
+table B { y: int; }
+union U { A, B }
+table T { u: U; n: int; }
+root_type T;
+`
+	want, s, encode := againstFlatc(t, fbs, `{"u_type": "A", "n": 1}`)
+	assert.Equal(t, want, encode(`{"u_type": "A", "n": 1}`))
+	err := s.Root.EncodeFlatBuffer(flatbuffers.NewBuilder(0), map[string]any{"u": map[string]any{"x": int64(1)}})
+	assert.ErrorContains(t, err, "union value without its type field")
+}
