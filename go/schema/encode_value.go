@@ -152,9 +152,9 @@ func (s *valueStack) pop(base int) {
 func (s *valueStack) readObject(t *Type, m map[string]any, mp []byte, base int) error {
 	if mp == nil {
 		for name, x := range m {
-			f, err := writable(t, t.Field(name), name)
-			if err != nil {
-				return err
+			f := t.Field(name)
+			if f == nil {
+				return noSuchField(t, name)
 			}
 			s.vals[base+f.Index] = fieldValue{x: x, given: true}
 		}
@@ -174,8 +174,7 @@ func (s *valueStack) readObject(t *Type, m map[string]any, mp []byte, base int) 
 		}
 		f := t.byName[string(key)] // no copy of the key
 		if f == nil {
-			_, err := writable(t, f, string(key))
-			return err
+			return noSuchField(t, string(key))
 		}
 		start := rest
 		if rest, err = msgp.Skip(rest); err != nil {
@@ -186,14 +185,10 @@ func (s *valueStack) readObject(t *Type, m map[string]any, mp []byte, base int) 
 	return nil
 }
 
-// writable returns f, the field of t named name, or the error that says why
-// a value cannot be given for it. A deprecated field can, as flatc's JSON
-// parser allows: old data keeps it.
-func writable(t *Type, f *Field, name string) (*Field, error) {
-	if f == nil {
-		return nil, at(failf("no such field in %s", t.Name), name)
-	}
-	return f, nil
+// noSuchField is the error of a value given for a field t does not have
+// (a deprecated field is one it has: flatc's JSON parser takes it too).
+func noSuchField(t *Type, name string) error {
+	return at(failf("no such field in %s", t.Name), name)
 }
 
 // arrayItems reads the header of the MessagePack array mp and returns its
