@@ -373,7 +373,9 @@ func (p *Path) scalar(msg []byte, k Kind) (uint64, error) {
 	if pos < 0 || pos > len(msg)-size {
 		return 0, fmt.Errorf("%w: value at %d is outside the message", ErrMalformedPath, pos)
 	}
-	return readBits(msg[pos:], size), nil
+	var b [8]byte
+	copy(b[:], msg[pos:pos+size])
+	return binary.LittleEndian.Uint64(b[:]), nil
 }
 
 // Bytes reads a string, or a vector of bytes, as a slice of msg.
