@@ -646,6 +646,9 @@ int32_t xb_path_free(xb_path p);
  * value: a table or struct on the way is absent, an index is past the end,
  * a union holds another member, an optional scalar (`= null`) or a string
  * or vector is absent (scalars then read 0, strings and arrays NULL, 0).
+ * A Cap'n Proto Text, Data or List with a schema default reads as that
+ * default where the message holds none (present 1, as capnp's getters read
+ * it); its bytes belong to the path, valid until xb_path_free.
  * A frame the path cannot be read in is XB_ERR_MALFORMED naming it; on an
  * error, out and present may hold the values of the frames before it. */
 int32_t xb_path_read(xb_path p, xb_region r, const xb_frame *frames, uint64_t n, void *out, uint8_t *present);

@@ -2,6 +2,7 @@ package main
 
 /*
 #define CROSSBUF_TYPES_ONLY
+#include <stdlib.h>
 #include "crossbuf.h"
 */
 import "C"
@@ -24,6 +25,27 @@ type compiledPath struct {
 	// A path on a type of the bundled schemas also reads the frames that
 	// the per-record codec of its format writes, of type id record.
 	record uint64
+	// defaults holds C copies of the Cap'n Proto defaults the path can read
+	// (Path.Default, and its null structs' defaults), keyed by the Go
+	// slice's first byte: C is handed these, never Go memory. Freed with the
+	// path.
+	defaults map[*byte]unsafe.Pointer
+}
+
+// cBytes is b, or its C copy when b is one of the path's defaults.
+func (cp *compiledPath) cBytes(b []byte) unsafe.Pointer {
+	p := unsafe.SliceData(b)
+	if c, ok := cp.defaults[p]; ok {
+		return c
+	}
+	return unsafe.Pointer(p)
+}
+
+func (cp *compiledPath) free() {
+	for _, c := range cp.defaults {
+		C.free(c)
+	}
+	cp.defaults = nil
 }
 
 var paths = newHandles[compiledPath](tagPath)
@@ -80,6 +102,14 @@ func xb_path_compile(h C.xb_schema, id C.uint64_t, path *C.char, out *C.xb_path,
 			"(a Cap'n Proto List(Bool) is bit-packed: read its elements, [i])", text, p.Kind())
 	}
 	cp := &compiledPath{p: p, typeID: uint64(id), value: vk, codec: codecOf(t.Format)}
+	for _, d := range p.Defaults() {
+		if len(d) > 0 {
+			if cp.defaults == nil {
+				cp.defaults = map[*byte]unsafe.Pointer{}
+			}
+			cp.defaults[unsafe.SliceData(d)] = C.CBytes(d)
+		}
+	}
 	if b, ok := bundled[t.ID]; ok && t.Format == b.format {
 		cp.record = uint64(b.record) // also reads the frames of the per-record codec
 	}
@@ -97,9 +127,11 @@ func xb_path_compile(h C.xb_schema, id C.uint64_t, path *C.char, out *C.xb_path,
 //export xb_path_free
 func xb_path_free(h C.xb_path) (rc status) {
 	defer guard(&rc, enter())
-	if _, err := paths.remove(uint64(h)); err != nil {
+	cp, err := paths.remove(uint64(h))
+	if err != nil {
 		return failErr(err)
 	}
+	cp.free()
 	return C.XB_OK
 }
 
@@ -212,7 +244,7 @@ func (cp *compiledPath) readInto(typeID uint64, codecID uint16, payload []byte, 
 		s := &unsafe.Slice((*C.xb_str)(out), int(n))[i]
 		s.ptr, s.len = nil, 0
 		if err == nil && len(b) > 0 {
-			s.ptr, s.len = (*C.char)(unsafe.Pointer(&b[0])), C.uint64_t(len(b))
+			s.ptr, s.len = (*C.char)(cp.cBytes(b)), C.uint64_t(len(b))
 		}
 	case C.XB_VALUE_ARRAY:
 		a := &unsafe.Slice((*C.xb_array)(out), int(n))[i]
@@ -223,7 +255,7 @@ func (cp *compiledPath) readInto(typeID uint64, codecID uint16, payload []byte, 
 		if b, cnt, k, err = cp.p.Scalars(payload); err == nil {
 			a.len, a.dtype = C.uint64_t(cnt), dtypes[k]
 			if cnt > 0 {
-				a.ptr, a.elem_size = unsafe.Pointer(&b[0]), C.uint32_t(len(b)/cnt)
+				a.ptr, a.elem_size = cp.cBytes(b), C.uint32_t(len(b)/cnt)
 			}
 		}
 	case C.XB_VALUE_FLOAT:

@@ -182,11 +182,20 @@ func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records *
 	if uint64(count) != uint64(n) {
 		return invalidf("records holds %d records, n is %d", count, uint64(n))
 	}
+	t := encodePool.Get().(*encodeSet)
+	defer func() {
+		if cap(t.ends) > 1<<16 {
+			t.ends = nil // a huge batch's offsets are not kept for the next call
+		}
+		encodePool.Put(t)
+	}()
+	t.ends = t.ends[:0] // where each record ends in in: found once, by this check
 	body := in
 	for i := uint32(0); i < count; i++ {
 		if body, err = msgp.Skip(body); err != nil {
 			return fail(C.XB_ERR_INVALID_RECORD, fmt.Sprintf("record %d: not MessagePack: %v", i, err))
 		}
+		t.ends = append(t.ends, len(in)-len(body))
 	}
 	if len(body) != 0 {
 		return fail(C.XB_ERR_INVALID_RECORD, fmt.Sprintf("records: %d bytes after the array", len(body)))
@@ -196,20 +205,19 @@ func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records *
 		return failErr(err)
 	}
 	defer release()
-	t := encodePool.Get().(*recordSet)
-	defer encodePool.Put(t)
 	rec := t.of(record.Type(recordType))
 	mp := msgpack.New()
+	start := 0
 	for i := range out {
-		rest, _ := msgp.Skip(in)                             // checked above
-		err := mp.DecodeAliased(in[:len(in)-len(rest)], rec) // strings alias records: valid for this call
+		end := t.ends[i]
+		err := mp.DecodeAliased(in[start:end], rec) // strings alias records: valid for this call
 		if err == nil {
 			err = record.CheckUTF8(rec)
 		}
 		if err != nil {
 			return fail(C.XB_ERR_INVALID_RECORD, fmt.Sprintf("record %d: %v", i, invalidRecord(err)))
 		}
-		in = rest
+		start = end
 		f, err := crossbuf.Append(r.Region, c, rec)
 		if err != nil {
 			return fail(codeOf(err), fmt.Sprintf("record %d: %v", i, err))
@@ -222,9 +230,15 @@ func xb_encode(h C.xb_region, codecID C.int32_t, recordType C.int32_t, records *
 	return C.XB_OK
 }
 
-// encodePool holds record sets that alias the caller's MessagePack during
-// one encode call, so encoding allocates nothing per record.
-var encodePool = sync.Pool{New: func() any { return new(recordSet) }}
+// encodeSet is one encode call's reused state: the records that alias the
+// caller's MessagePack and the end offset of each record in it.
+type encodeSet struct {
+	recordSet
+	ends []int
+}
+
+// encodePool holds encode sets, so encoding allocates nothing per record.
+var encodePool = sync.Pool{New: func() any { return new(encodeSet) }}
 
 // invalidRecord words a decode error of a record the caller gave: its
 // values, not bytes read from a frame, are what is wrong.

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strconv"
@@ -27,11 +28,13 @@ type cpStep struct {
 	index  int
 	elem   *TypeRef
 	seg    int // the path segment it comes from
-	// nullBits is the leaf's value when this step's struct pointer is null:
-	// read from the field's default value (hasNullBits), as capnp reads
-	// through a null pointer into the default.
-	nullBits    uint64
-	hasNullBits bool
+	// nullBits (a scalar leaf) or nullBytes (a Text, Data or scalar list
+	// leaf) is the leaf's value when this step's struct pointer is null:
+	// read from the field's default value (hasNull), as capnp reads through
+	// a null pointer into the default.
+	nullBits  uint64
+	nullBytes []byte
+	hasNull   bool
 }
 
 type unionCheck struct {
@@ -106,42 +109,84 @@ func compileCapnpPath(t *Type, path string) (*Path, error) {
 		return bad("it ends at a %s; name a field inside it", cur.Kind)
 	}
 	p.leaf = cur
-	if k := cur.scalarKind(); k.scalarSize() > 0 || k == Bool {
-		for i := range p.cp {
-			s := &p.cp[i]
-			if s.kind != cpField || s.f.Kind != Struct {
-				continue
-			}
-			if d, ok := s.f.Default.(map[string]any); ok {
-				s.nullBits, s.hasNullBits = defaultLeafBits(d, segs[s.seg+1:], cur)
+	scalar := cur.scalarKind().scalarSize() > 0 || cur.Kind == Bool
+	if p.cp[len(p.cp)-1].kind == cpField && !scalar {
+		p.def, p.hasDef = pointerDefault(p.field.Default, cur)
+	}
+	for i := range p.cp {
+		s := &p.cp[i]
+		if s.kind != cpField || s.f.Kind != Struct {
+			continue
+		}
+		d, ok := s.f.Default.(map[string]any)
+		if !ok {
+			continue
+		}
+		if v, ok := defaultLeaf(d, segs[s.seg+1:]); ok {
+			if scalar {
+				bits, err := scalarBits(cur.scalarKind(), nil, v)
+				s.nullBits, s.hasNull = bits, err == nil
+			} else {
+				s.nullBytes, s.hasNull = pointerDefault(v, cur)
 			}
 		}
 	}
 	return p, nil
 }
 
-// defaultLeafBits follows path segments into a struct field's decoded
-// default value to the scalar leaf; ok is false where the default does not
-// hold it (the leaf's own default applies then).
-func defaultLeafBits(v any, segs []string, leaf *TypeRef) (bits uint64, ok bool) {
+// defaultLeaf follows path segments into a struct field's decoded default
+// value to the leaf's value; ok is false where the default does not hold it
+// (the leaf's own default applies then).
+func defaultLeaf(v any, segs []string) (leaf any, ok bool) {
 	for _, seg := range segs {
 		name, rest, _ := strings.Cut(seg, "[")
 		m, isMap := v.(map[string]any)
 		if v, ok = m[name]; !isMap || !ok {
-			return 0, false
+			return nil, false
 		}
 		for rest != "" {
 			idx, after, _ := strings.Cut(rest, "]")
 			i, _ := strconv.Atoi(idx)
 			l, isList := v.([]any)
 			if !isList || i >= len(l) {
-				return 0, false
+				return nil, false
 			}
 			v, rest = l[i], strings.TrimPrefix(after, "[")
 		}
 	}
-	bits, err := scalarBits(leaf.scalarKind(), nil, v)
-	return bits, err == nil
+	return v, true
+}
+
+// pointerDefault is a decoded default value of a Text, Data or scalar list
+// leaf as the bytes a read of it gives: the text without its NUL, the data,
+// the list's elements little-endian. ok is false for other leaves and for
+// values that are not of the leaf's type.
+func pointerDefault(v any, leaf *TypeRef) (b []byte, ok bool) {
+	switch leaf.Kind {
+	case String:
+		s, ok := v.(string)
+		return []byte(s), ok
+	case Bytes:
+		d, ok := v.([]byte)
+		return bytes.Clone(d), ok
+	case Vector:
+		k := leaf.Elem.scalarKind()
+		size := k.scalarSize()
+		l, isList := v.([]any)
+		if !isList || size == 0 || k == Bool {
+			return nil, false
+		}
+		b = make([]byte, 0, len(l)*size)
+		for _, x := range l {
+			bits, err := scalarBits(k, leaf.Elem.Type, x)
+			if err != nil {
+				return nil, false
+			}
+			b = binary.LittleEndian.AppendUint64(b, bits)[:len(b)+size]
+		}
+		return b, true
+	}
+	return nil, false
 }
 
 // cpLeaf is where a Cap'n Proto path ends: a data value in a struct or list
@@ -168,7 +213,13 @@ func (p *Path) cpWalk(r *cpReader, leaf *cpLeaf) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformedPath, err)
 	}
-	leaf.absent = null
+	if null { // the root reads as its default: all zero, its struct fields their defaults
+		leaf.absent, leaf.nullAt = true, 1
+		for _, u := range p.cp[0].unions {
+			leaf.member = leaf.member || u.value != 0 // a zero discriminant selects member 0
+		}
+		return nil
+	}
 	for i := range p.cp {
 		s := &p.cp[i]
 		last := i == len(p.cp)-1
@@ -261,7 +312,7 @@ func (p *Path) cpScalar(msg []byte) (uint64, error) {
 	}
 	n := p.leaf.dataBits()
 	if leaf.absent {
-		if leaf.nullAt > 0 && p.cp[leaf.nullAt-1].hasNullBits {
+		if leaf.nullAt > 0 && p.cp[leaf.nullAt-1].hasNull {
 			return p.cp[leaf.nullAt-1].nullBits & mask(uint(n)), nil // the null struct's default
 		}
 		if !leaf.member && p.cp[len(p.cp)-1].kind == cpField {
@@ -279,23 +330,38 @@ func (p *Path) cpScalar(msg []byte) (uint64, error) {
 	return bits & mask(uint(n)), nil
 }
 
-func (p *Path) cpList(r *cpReader, l *cpList) error {
+// cpList finds the list (Text, Data, List) the path leads to. Where the
+// message does not hold it, isDef is true and def is the default capnp
+// reads instead (from a null struct's default value, or the field's own);
+// err is ErrAbsent when there is none.
+func (p *Path) cpList(r *cpReader, l *cpList) (def []byte, isDef bool, err error) {
 	var leaf cpLeaf
 	if err := p.cpWalk(r, &leaf); err != nil {
-		return err
+		return nil, false, err
 	}
-	if leaf.absent || !leaf.isPtr {
-		return ErrAbsent
+	if leaf.absent {
+		if leaf.nullAt > 0 && p.cp[leaf.nullAt-1].hasNull {
+			return p.cp[leaf.nullAt-1].nullBytes, true, nil // the null struct's default
+		}
+		if !leaf.member && p.hasDef {
+			return p.def, true, nil
+		}
+		return nil, false, ErrAbsent
+	}
+	if !leaf.isPtr {
+		return nil, false, ErrAbsent
 	}
 	var null bool
-	var err error
 	if null, err = r.listAt(leaf.st.seg, leaf.ptr, l); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformedPath, err)
+		return nil, false, fmt.Errorf("%w: %v", ErrMalformedPath, err)
 	}
 	if null {
-		return ErrAbsent
+		if p.hasDef && p.cp[len(p.cp)-1].kind == cpField {
+			return p.def, true, nil
+		}
+		return nil, false, ErrAbsent
 	}
-	return nil
+	return nil, false, nil
 }
 
 func (p *Path) cpBytes(msg []byte) ([]byte, error) {
@@ -318,8 +384,9 @@ func (p *Path) cpBytesWalk(msg []byte) ([]byte, error) {
 		return nil, err
 	}
 	var l cpList
-	if err := p.cpList(&r, &l); err != nil {
-		return nil, err
+	def, isDef, err := p.cpList(&r, &l)
+	if err != nil || isDef {
+		return def, err
 	}
 	if l.size != 2 {
 		return nil, fmt.Errorf("%w: %s is not a list of bytes", ErrMalformedPath, p.leaf.Kind)
@@ -394,8 +461,9 @@ func (p *Path) cpScalars(msg []byte, k Kind, size int) ([]byte, int, Kind, error
 		return nil, 0, 0, err
 	}
 	var l cpList
-	if err := p.cpList(&r, &l); err != nil {
-		return nil, 0, 0, err
+	def, isDef, err := p.cpList(&r, &l)
+	if err != nil || isDef {
+		return def, len(def) / size, k, err
 	}
 	if l.size == 7 || l.stride != size*8 {
 		return nil, 0, 0, fmt.Errorf("%w: expected a list of %d-bit elements", ErrMalformedPath, size*8)
@@ -416,9 +484,12 @@ func (p *Path) cpLen(msg []byte) (int, error) {
 		return 0, err
 	}
 	var l cpList
-	err = p.cpList(&r, &l)
+	def, isDef, err := p.cpList(&r, &l)
 	if err == ErrAbsent {
 		return 0, nil
+	}
+	if isDef {
+		return len(def) / max(1, p.leaf.Elem.scalarKind().scalarSize()), nil
 	}
 	return l.count, err
 }

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -120,6 +121,81 @@ func TestPathsOnTestAllTypes(t *testing.T) {
 	bv, err := p.Int(empty)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), bv)
+	// A null Text, Data or List reads as its default too, the field's own or
+	// the one a null struct's default value holds, as capnp's getters read it.
+	for path, want := range map[string]string{
+		"textField":                         "foo",
+		"dataField":                         "bar",
+		"structField.textField":             "baz",
+		"structField.dataField":             "qux",
+		"structField.structField.textField": "nested",
+		"structField.structField.structField.textField": "really nested",
+		"structField.structField.dataField":             "", // the default struct holds none: the field's own (none)
+	} {
+		p, err := dp.Path(path)
+		require.NoError(t, err)
+		b, err := p.Bytes(empty)
+		if want == "" {
+			assert.ErrorIs(t, err, ErrAbsent, path)
+			continue
+		}
+		require.NoError(t, err, path)
+		assert.Equal(t, want, string(b), path)
+	}
+	scalars := func(path string) ([]byte, int, Kind) {
+		p, err := dp.Path(path)
+		require.NoError(t, err)
+		b, n, k, err := p.Scalars(empty)
+		require.NoError(t, err, path)
+		l, err := p.Len(empty)
+		require.NoError(t, err, path)
+		assert.Equal(t, n, l, path)
+		return b, n, k
+	}
+	b, n, k := scalars("int16List")
+	assert.Equal(t, []byte{0x67, 0x2b, 0x99, 0xd4}, b) // 11111, -11111
+	assert.Equal(t, 2, n)
+	assert.Equal(t, Int16, k)
+	b, n, _ = scalars("structField.uInt32List")
+	assert.Equal(t, 4, n)
+	assert.Equal(t, uint32(0xffffffff), binary.LittleEndian.Uint32(b[12:]))
+	b, n, _ = scalars("enumList")
+	assert.Equal(t, []byte{0, 0, 7, 0}, b) // foo, garply
+	assert.Equal(t, 2, n)
+	b, n, _ = scalars("float64List")
+	assert.Equal(t, 4, n)
+	assert.Equal(t, 7777.75, math.Float64frombits(binary.LittleEndian.Uint64(b)))
+	assert.True(t, math.IsNaN(math.Float64frombits(binary.LittleEndian.Uint64(b[24:]))))
+	ms := capnpJSONToBinary(t, d, "TestDefaults", `{"textField": "set", "int16List": []}`)
+	p, err = dp.Path("textField")
+	require.NoError(t, err)
+	got, err := p.Bytes(ms)
+	require.NoError(t, err)
+	assert.Equal(t, "set", string(got), "a value the message holds wins")
+	_, n, _ = func() ([]byte, int, Kind) {
+		p, err := dp.Path("int16List")
+		require.NoError(t, err)
+		b, n, k, err := p.Scalars(ms)
+		require.NoError(t, err)
+		return b, n, k
+	}()
+	assert.Zero(t, n, "an empty list the message holds is not its default")
+	// A null root reads as the default struct, its struct fields as their defaults.
+	nullRoot := []byte{0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	p, err = dp.Path("structField.textField")
+	require.NoError(t, err)
+	got, err = p.Bytes(nullRoot)
+	require.NoError(t, err)
+	assert.Equal(t, "baz", string(got))
+	p, err = dp.Path("structField.int8Field")
+	require.NoError(t, err)
+	v, err = p.Int(nullRoot)
+	require.NoError(t, err)
+	assert.Equal(t, int64(-12), v)
+	p, err = un.Path("union0.u0f0s8")
+	require.NoError(t, err)
+	_, err = p.Int(nullRoot)
+	assert.ErrorIs(t, err, ErrAbsent, "a null root's unions hold member 0")
 
 	for _, bad := range []string{"", "nope", "int8Field.x", "int8Field[0]", "structField", "textList[x]", "textField[", "textList[+1]", "textList[ 1]", "textList[-1]", "textList[]"} {
 		_, err := ty.Path(bad)

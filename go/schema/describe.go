@@ -15,7 +15,8 @@ import (
 //
 // where a type reference is {"kind", "type": name, "elem": reference,
 // "len": n}. Ids are decimal strings (JSON numbers lose 64-bit ids).
-// Defaults that JSON cannot hold (NaN, infinities) are given as strings.
+// Defaults that JSON cannot hold (NaN, infinities) are given as strings,
+// Data as base64; struct defaults are left out.
 func (s *Schema) Describe() []byte {
 	type ref struct {
 		Kind string `json:"kind"`
@@ -70,15 +71,8 @@ func (s *Schema) Describe() []byte {
 			if f.Nested != nil {
 				fd.Nested = f.Nested.Name
 			}
-			switch x := f.Default.(type) {
-			case float64:
-				if math.IsNaN(x) || math.IsInf(x, 0) {
-					fd.Default = jsonFloat(x)
-				} else {
-					fd.Default = x
-				}
-			case bool, int64, uint64, string:
-				fd.Default = x
+			if v, ok := describeDefault(f.Default); ok {
+				fd.Default = v
 			}
 			d.Fields = append(d.Fields, fd)
 		}
@@ -89,6 +83,33 @@ func (s *Schema) Describe() []byte {
 	}
 	b, _ := json.Marshal(out) // only maps, slices, strings and numbers
 	return b
+}
+
+// describeDefault is a default value as the description gives it: numbers,
+// bools and strings as they are (NaN and infinities as strings), Data as
+// base64 (encoding/json's []byte), lists element by element. Struct values
+// are left out (ok false).
+func describeDefault(v any) (any, bool) {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return jsonFloat(x), true
+		}
+		return x, true
+	case bool, int64, uint64, string, []byte:
+		return x, true
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			d, ok := describeDefault(e)
+			if !ok {
+				return nil, false
+			}
+			out[i] = d
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 func jsonUint(u uint64) string {

@@ -32,6 +32,10 @@ type Path struct {
 	leaf  *TypeRef
 	field *Field // the last field, for defaults
 	text  string
+	// def is the Cap'n Proto leaf's default as a read gives it (hasDef):
+	// what a null Text, Data or scalar List pointer reads as.
+	def    []byte
+	hasDef bool
 }
 
 // ErrAbsent is returned by a Path when the message does not hold the value
@@ -195,6 +199,23 @@ func (p *Path) Kind() Kind { return p.leaf.Kind }
 
 // Leaf is the type of the value the path reads.
 func (p *Path) Leaf() *TypeRef { return p.leaf }
+
+// Defaults lists what Bytes and Scalars can give where a Cap'n Proto
+// message does not hold the leaf: the field's default Text, Data or scalar
+// List (little-endian, like a read), and the leaf in the default values of
+// the struct fields on the way. Read-only: every such read shares them.
+func (p *Path) Defaults() [][]byte {
+	var out [][]byte
+	if p.hasDef {
+		out = append(out, p.def)
+	}
+	for i := range p.cp {
+		if s := &p.cp[i]; s.hasNull && s.nullBytes != nil {
+			out = append(out, s.nullBytes)
+		}
+	}
+	return out
+}
 
 // locate walks the message and returns the position of the leaf's inline
 // value; absent is true when a field on the way is not stored, and
@@ -378,7 +399,9 @@ func (p *Path) scalar(msg []byte, k Kind) (uint64, error) {
 	return binary.LittleEndian.Uint64(b[:]), nil
 }
 
-// Bytes reads a string, or a vector of bytes, as a slice of msg.
+// Bytes reads a string, or a vector of bytes, as a slice of msg. A Cap'n
+// Proto Text or Data the message does not hold reads as its default, as
+// capnp reads it: then the slice is the path's own (see Defaults), read-only.
 func (p *Path) Bytes(msg []byte) ([]byte, error) {
 	el := p.leaf
 	isBytes := el.Kind == Vector && (el.Elem.Kind == Uint8 || el.Elem.Kind == Int8)

@@ -691,8 +691,12 @@ class Subscriber:
     def _payload_view(self, offset: int, n: int) -> memoryview:
         """A read-only view of n ring bytes at offset from the mapping's
         base, released with the frames held (FrameInUseError while an
-        export of it lives)."""
-        mv = self._master[offset : offset + n]
+        export of it lives). Bytes outside the ring (a schema default a
+        path holds) are copied."""
+        master = self._master
+        if not (0 <= offset and offset + n <= master.nbytes):
+            return memoryview(ctypes.string_at(self._ch._base + offset, n))
+        mv = master[offset : offset + n]
         self._views.append(mv)
         return mv
 

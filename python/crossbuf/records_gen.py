@@ -19,7 +19,10 @@ writes the member it holds.
 
 from __future__ import annotations
 
+import base64
 import builtins
+import copy
+import functools
 import json
 import keyword
 import re
@@ -160,22 +163,37 @@ class Classes:
             if f.get("nested"):
                 ann = self._alias(self.names[f["nested"]])
             default = f.get("default")
-            if isinstance(default, str) and ref["kind"] in ("float32", "float64"):
-                default = float(default)
+            if default is not None:
+                default = self._default(ref, default)
             if f.get("union_member"):
                 # Only the active member is set (None when it is Void or a
                 # null pointer); the others are UNSET, which msgspec leaves
                 # out of the MessagePack, so the library sees one member.
                 ann = f"{self.prefix}typing.Union[{ann}, None, {self.prefix}msgspec.UnsetType]"
                 default = msgspec.UNSET
+            elif isinstance(default, list):
+                # A Cap'n Proto List default: each record gets its own copy.
+                default = msgspec.field(default_factory=functools.partial(copy.deepcopy, default))
             elif default is None or ref["kind"] not in _SCALARS or f.get("optional"):
                 ann, default = f"{self.prefix}typing.Optional[{ann}]", None
-            elif ref["kind"] == "bool":
-                default = bool(default)
-            elif ref["kind"] in _ENUM_KINDS and str(ref.get("type")) in self.enums:
-                default = self.enums[str(ref["type"])](default)
             out.append((field_name(f["name"]), ann, default))
         return out
+
+    def _default(self, ref: Dict[str, Any], v: Any) -> Any:
+        """A default value of the description as the record holds it (see
+        Schema.Describe: NaN and infinities are strings, Data base64)."""
+        kind = ref["kind"]
+        if kind in ("vector", "array"):
+            return [self._default(ref["elem"], e) for e in v] if isinstance(v, list) else None
+        if kind in ("float32", "float64"):
+            return float(v)
+        if kind == "bytes":
+            return base64.b64decode(v) if isinstance(v, str) else None
+        if kind == "bool":
+            return bool(v)
+        if kind in _ENUM_KINDS and str(ref.get("type")) in self.enums:
+            return self.enums[str(ref["type"])](v)
+        return v
 
     def stubs(self) -> str:
         """A .pyi text for the classes, so type checkers know the fields."""

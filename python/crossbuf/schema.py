@@ -774,7 +774,8 @@ class FieldPath:
                 return ""
             o = p - base
             try:
-                return str(mapping[o : o + n], "utf-8")
+                # elsewhere than the mapping: a schema default the path holds
+                return str(mapping[o : o + n] if 0 <= o and o + n <= mapping.nbytes else ctypes.string_at(p, n), "utf-8")
             except UnicodeDecodeError as e:
                 raise errors.MalformedError(f"{self.text}: invalid UTF-8: {e}") from None
         return _SCALAR_FMT[kind].unpack_from(mv)[0]
@@ -881,11 +882,12 @@ class FieldPath:
             # The spans read as one list of words, the views cut from the
             # subscriber's master view and registered with one extend: no
             # ctypes object or method call per value.
-            mv = sub._master
+            mv, cap, base = sub._master, sub._master.nbytes, sub._ch._base
             res: List[Any] = []
-            for p, o, k in _spans(out, present, sub._ch._base):
-                res.append((mv[o : o + k] if k else memoryview(b"")) if p else None)
-            sub._views += [v for v in res if v]
+            for p, o, k in _spans(out, present, base):
+                res.append(((mv[o : o + k] if 0 <= o and o + k <= cap else sub._payload_view(o, k)) if k
+                            else memoryview(b"")) if p else None)  # fmt: skip
+            sub._views += [v for v in res if v and v.obj is mv.obj]  # a copy (a schema default) needs no release
             return res
         if self._kind == _VALUE_ARRAY:
             view = sub._payload_view
@@ -902,9 +904,12 @@ class FieldPath:
         mapping mv starts at base), decoded straight from mv: the spans read
         as one list of words, no ctypes object or bytes copy per string."""
         res: List[Optional[str]] = []
+        cap = mv.nbytes
         try:
             for p, o, k in _spans(out, present, base):
-                res.append((str(mv[o : o + k], "utf-8") if k else "") if p else None)
+                # elsewhere than the mapping: a schema default the path holds
+                res.append((str(mv[o : o + k] if 0 <= o and o + k <= cap else ctypes.string_at(o + base, k), "utf-8")
+                            if k else "") if p else None)
         except UnicodeDecodeError as e:
             raise errors.MalformedError(f"{self.text}: invalid UTF-8: {e}") from None
         return res

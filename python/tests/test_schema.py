@@ -494,6 +494,54 @@ def test_compiled_capnp_matches_request(capnp_request: Tuple[str, bytes]) -> Non
         same(a.to_dict(msg, type="TestAllTypes"), b.to_dict(msg, type="TestAllTypes"))
 
 
+# A message whose root pointer is null: every field reads as its default.
+_EMPTY_CAPNP = b"\0\0\0\0\x01\0\0\0" + b"\0" * 8
+
+
+def test_capnp_null_pointers_read_as_their_defaults(capnp_request: Tuple[str, bytes], region: xb.Region) -> None:
+    """A Text, Data or List the message does not hold reads as its schema
+    default through a path, a view and a record alike, as capnp's getters
+    read it, from regions and channels."""
+    _, req = capnp_request
+    name = f"xb-test-defaults-{os.getpid()}"
+    with xb.Schema.load(req) as s, xb.Channel.create(name, 1 << 16) as ch, ch.subscribe() as sub:
+        xb.Channel.unlink(name)
+        tid = s.type_id("TestDefaults")
+        f = region.append_raw(xb.Codec.CAPNP, tid, _EMPTY_CAPNP)
+        want = {"textField": "foo", "structField.textField": "baz",
+                "structField.structField.structField.textField": "really nested"}
+        for path, text in want.items():
+            assert s.path("TestDefaults", path).read(f) == text, path
+            assert s.path("TestDefaults", path).read_many([f, f]) == [text, text], path
+            assert bytes(s.path("TestDefaults", path, text="view").read(f)) == text.encode(), path
+        assert bytes(s.path("TestDefaults", "dataField").read(f)) == b"bar"
+        assert s.path("TestDefaults", "structField.structField.dataField").read(f) is None  # no default anywhere
+        ints = s.path("TestDefaults", "int16List").read(f)
+        assert ints.tolist() == [11111, -11111] and str(ints.dtype) == "int16"
+        assert s.path("TestDefaults", "structField.uInt32List").read_many([f])[0].tolist() == [
+            12345678, 90123456, 0, 0xFFFFFFFF]
+        v = region.view(f)
+        assert v.textField == "foo" and bytes(v.dataField) == b"bar" and v.structField.textField == "baz"
+        assert v.int16List.tolist() == [11111, -11111]
+        r = region.decode(f)
+        assert r.textField == v.textField and r.dataField == bytes(v.dataField)
+        assert list(r.int16List) == v.int16List.tolist()
+        assert r.float32List[:3] == [5555.5, math.inf, -math.inf] and math.isnan(r.float32List[3])
+        assert r.enumList == [0, 7] and r.textList == ["plugh", "xyzzy", "thud"]
+        assert r.dataList == [b"oops", b"exhausted", b"rfc3092"]
+        r.int16List.append(1)
+        assert region.decode(f).int16List == [11111, -11111], "each record holds its own copy of a default"
+        # The same through frames received from a channel, one and many.
+        ch.publish(_EMPTY_CAPNP, codec=xb.Codec.CAPNP, type_id=tid)
+        ch.publish(_EMPTY_CAPNP, codec=xb.Codec.CAPNP, type_id=tid)
+        got = sub.receive(timeout=5)
+        assert s.path("TestDefaults", "textField").read(got) == "foo"
+        assert bytes(s.path("TestDefaults", "dataField").read(got)) == b"bar"
+        assert s.path("TestDefaults", "int16List").read(got).tolist() == [11111, -11111]
+        assert [bytes(b) for b in s.path("TestDefaults", "dataField").receive_many(sub, max=4, timeout=5)] == [b"bar"]
+        sub.release()
+
+
 def test_schema_from_a_file_of_bytes(tmp_path: Any, capnp_request: Tuple[str, bytes]) -> None:
     _, req = capnp_request
     p = tmp_path / "test.capnp.bin"
