@@ -21,7 +21,8 @@ usage: ./build.sh [COMMAND] [ARGS]
                       cross-build the wheel for 64-bit Arm with Debian's cross gcc)
   gen                 regenerate the committed code from schemas/
   version             print the library version (from include/crossbuf.h)
-  golib OUT           build only the Go library into OUT (used by setup.py)
+  golib OUT [-asan]   build only the Go library into OUT (used by setup.py);
+                      -asan: for C programs built with -fsanitize=address
   help                print this text
 
 Set-up steps say what they install: Debian packages (apt-get), Python packages
@@ -465,9 +466,9 @@ case "$cmd" in
   gen) bash scripts/gen.sh ;;
   version) echo "$VERSION" ;;
   golib)
-    [ $# = 1 ] || { echo "usage: ./build.sh golib OUT" >&2; exit 2; }
+    [ $# = 1 ] || [ $# = 2 -a "${2:-}" = -asan ] || { echo "usage: ./build.sh golib OUT [-asan]" >&2; exit 2; }
     go_modules
-    go_lib "$1"
+    go_lib "$@"
     ;;
   help|-h|--help) usage ;;
   *) echo "build.sh: unknown command '$cmd'" >&2; usage >&2; exit 2 ;;

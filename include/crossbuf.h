@@ -15,7 +15,8 @@
  *    never valid: a NULL handle is XB_ERR_CLOSED, like a closed one (a NULL
  *    pointer argument that is not a handle is XB_ERR_INVALID_ARG). Using a
  *    closed handle is XB_ERR_CLOSED, never a crash, and a closed handle
- *    never comes back as another object.
+ *    never comes back as another object; a value no call returned is
+ *    XB_ERR_INVALID_ARG (its bits name no kind) or XB_ERR_CLOSED.
  *  - No pointer returned by this library points into the Go heap. Pointers
  *    into a region stay valid until that region is closed or reset (by any
  *    process, for shared regions: see xb_region_reset). Pointers into a
@@ -362,7 +363,8 @@ typedef struct xb_subscriber_stats {
     int32_t group;         /* a group member: the index of its group's cursor entry; else -1 */
     uint32_t peer;         /* peer id of the open that joined (0: a group cursor) */
     uint32_t group_cursor; /* 1: the cursor entry of a consumer group */
-    uint64_t position;     /* stream position: everything before it is released */
+    uint64_t position;     /* stream position: everything before it is released
+                              (a group member holding no frames: UINT64_MAX) */
     uint64_t lag_bytes;    /* tail - position */
     uint64_t lag_frames;   /* committed frames between position and tail */
     uint64_t frames;       /* received */
@@ -656,7 +658,7 @@ int32_t xb_path_read(xb_path p, xb_region r, const xb_frame *frames, uint64_t n,
  * xb_subscriber_receive_batch) and has not released: each frame's type_id,
  * payload and payload_len as received. A payload outside s's channel mapping
  * is XB_ERR_OUT_OF_RANGE. Strings and bytes point into the ring, valid until
- * s releases the frame (its next receive or xb_subscriber_release). Under the
+ * s releases the frame (xb_subscriber_release or close). Under the
  * overwrite policy a publisher may overwrite a held frame: use what was read
  * only when the following xb_subscriber_release returns XB_OK, not
  * XB_ERR_OVERRUN. */
@@ -733,6 +735,7 @@ int32_t xb_schema_frames_to_msgpack(xb_schema s, xb_region r, xb_scratch sc, con
  * never reads outside the frame. The region and the schema must stay open
  * while refs into them are used.
  *
+ * A call's out ref may be its input ref (walking down in place).
  * A field is chosen by name, or (name NULL) by its index in its type
  * (xb_schema_field_index: look it up once, use it for every message); with
  * name NULL and index XB_SELF, the getters read the ref itself (an element
@@ -872,8 +875,9 @@ int32_t xb_builder_begin(xb_builder b, const char *name, int32_t index);
 int32_t xb_builder_end(xb_builder b);
 /* Encodes the message into a new frame of r and resets the builder for the
  * next one. Everything begun must be ended (XB_ERR_INVALID_ARG); what only
- * the whole message shows (a missing required field, a union tag without its
- * member) is XB_ERR_INVALID_RECORD naming it. On failure nothing is
+ * the whole message shows (a missing required field, say) is
+ * XB_ERR_INVALID_RECORD naming it; a FlatBuffers union tag set without its
+ * member is written as flatc writes it. On failure nothing is
  * committed and the builder keeps its content. */
 int32_t xb_builder_finish(xb_builder b, xb_region r, xb_frame *out);
 /* Drops everything set since the last finish. */
@@ -947,8 +951,12 @@ int32_t xb_channel_publish_batch(xb_channel ch, int32_t codec, uint64_t type_id,
 /* Joins the channel: a broadcast subscriber (group NULL) receives every frame
  * committed after this call returns; a member of the consumer group `group`
  * (a non-empty name; BLOCK and FAIL channels only) receives each frame that
- * no other member of the group receives, and frames a member held when its
- * process died are delivered again to another. wait_mode: XB_WAIT_*. A
+ * no other member of the group receives, and frames a member held (received,
+ * not released) when its process died are delivered again to another: at
+ * least once, so a member that received several times without releasing may
+ * cause frames the group gave other members in between to come again too.
+ * A member, like a broadcast subscriber, holds what it received until
+ * xb_subscriber_release. wait_mode: XB_WAIT_*. A
  * subscriber is used by one thread at a time. XB_ERR_FULL when the
  * subscriber table (64 entries) is held by live subscribers. */
 int32_t xb_channel_subscribe(xb_channel ch, int32_t wait_mode, const char *group, xb_subscriber *out);

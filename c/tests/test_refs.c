@@ -202,6 +202,15 @@ static void test_builder(xb_schema s, xb_region reg, uint64_t id) {
     EXPECT_OK(xb_ref_union(&root, "test", XB_SELF, &tag, NULL, &member, NULL));
     EXPECT_OK(xb_ref_bytes(&member, "name", XB_SELF, &sv, NULL));
     EXPECT(tag == 1 && str_is(sv, "member"), "the union member");
+    /* out may be the ref itself: walking down in place */
+    xb_ref walk = get_ref(&root, "testarrayoftables");
+    EXPECT_OK(xb_ref_elem(&walk, 0, &walk, NULL));
+    EXPECT_OK(xb_ref_bytes(&walk, "name", XB_SELF, &sv, NULL));
+    EXPECT(str_is(sv, "child"), "xb_ref_elem into its own ref");
+    walk = root;
+    EXPECT_OK(xb_ref_union(&walk, "test", XB_SELF, &tag, NULL, &walk, NULL));
+    EXPECT_OK(xb_ref_bytes(&walk, "name", XB_SELF, &sv, NULL));
+    EXPECT(str_is(sv, "member"), "xb_ref_union into its own ref");
 
     /* finish reset the builder: the next message starts empty. */
     EXPECT_STATUS(xb_builder_finish(b, reg, &fr), XB_ERR_INVALID_RECORD);

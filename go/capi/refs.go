@@ -423,8 +423,8 @@ func xb_ref_elem(ref *C.xb_ref, i C.uint64_t, out *C.xb_ref, present *C.uint8_t)
 	if out == nil {
 		return invalidf("out is NULL")
 	}
+	call, st := openRef(ref) // before out is cleared: out may be ref itself
 	*out = C.xb_ref{}
-	call, st := openRef(ref)
 	if st != C.XB_OK {
 		return st
 	}
@@ -448,13 +448,13 @@ func xb_ref_elem(ref *C.xb_ref, i C.uint64_t, out *C.xb_ref, present *C.uint8_t)
 //export xb_ref_union
 func xb_ref_union(ref *C.xb_ref, name *C.char, index C.int32_t, tag *C.int64_t, memberField *C.int32_t, member *C.xb_ref, present *C.uint8_t) (rc status) {
 	defer guard(&rc, enter())
+	call, st := openRef(ref) // before member is cleared: member may be ref itself
 	if member != nil {
 		*member = C.xb_ref{}
 	}
 	if memberField != nil {
 		*memberField = -1
 	}
-	call, st := openRef(ref)
 	if st != C.XB_OK {
 		return st
 	}

@@ -22,15 +22,19 @@ import (
 // A member takes a range by setting its position to the cursor value g,
 // then moving the cursor from g past the committed frames it takes with a
 // CAS; the frames are protected by the cursor until the CAS and by the
-// member's position after it. Release (or the next Receive once the range
-// is used up) acknowledges the range. A member whose peer lock is gone
-// keeps its range until a live member of the group takes it over: it sets
-// its own position and end to the dead member's, then CASes the dead
-// member's position to idle, and delivers the range again. So delivery is
-// at least once: frames a member had received when it died come again (and
-// a member that dies inside its own take, between setting its position and
-// moving the cursor, can rarely cause a range to be delivered twice). The
-// group ends when its last member leaves or dies.
+// member's position after it. Release acknowledges the frames received. A
+// member that takes more before it releases keeps its position (the first
+// frame not released: everything after it stays protected) and only moves
+// held_end, so the frames it holds are never reclaimed under it. A member
+// whose peer lock is gone keeps its range until a live member of the group
+// that holds nothing takes it over: it sets its own position and end to the
+// dead member's, then CASes the dead member's position to idle, and
+// delivers the range again. So delivery is at least once: frames a member
+// had received when it died come again (with those the group gave other
+// members in between, when it had taken more than once without releasing;
+// and a member that dies inside its own take, between setting its position
+// and moving the cursor, can rarely cause a range to be delivered twice).
+// The group ends when its last member leaves or dies.
 
 const (
 	subMember = 3
@@ -252,16 +256,15 @@ func (s *Subscriber) receiveGroup(wt *waiter, want int) (Frame, error) {
 		if f, ok, err := s.nextInRange(); ok || err != nil {
 			return f, err
 		}
-		if s.end != 0 { // used up: acknowledge it
-			atomic.StoreUint64(pos, idle)
-			s.end = 0
-			wake(c.hdr32(hSpaceSeq), c.hdr32(hSpaceWait))
-		}
 		if !s.mine() {
 			return Frame{}, fmt.Errorf("%w: subscriber closed, or its entry was reclaimed", ErrClosed)
 		}
-		// Dead members' ranges come first, looked for at most every ms.
-		if now := time.Now(); now.Sub(s.lastOK) >= time.Millisecond {
+		// Frames received and not released yet (held): the position keeps
+		// protecting them while the member takes more.
+		held := s.end != 0
+		// Dead members' ranges come first, looked for at most every ms by a
+		// member that holds nothing (a takeover replaces the position).
+		if now := time.Now(); !held && now.Sub(s.lastOK) >= time.Millisecond {
 			s.lastOK = now
 			if s.takeover() {
 				continue
@@ -287,12 +290,18 @@ func (s *Subscriber) receiveGroup(wt *waiter, want int) (Frame, error) {
 		}
 		if e > g {
 			atomic.StoreUint64(c.sub64(s.idx, sHeldEnd), e)
-			atomic.StoreUint64(pos, g)
+			if !held {
+				atomic.StoreUint64(pos, g)
+			}
 			if atomic.CompareAndSwapUint64(cur, g, e) {
 				s.next, s.end = g, e
 				continue
 			}
-			atomic.StoreUint64(pos, idle)
+			if held {
+				atomic.StoreUint64(c.sub64(s.idx, sHeldEnd), s.end)
+			} else {
+				atomic.StoreUint64(pos, idle)
+			}
 			continue
 		}
 		if blocked != 0 && e == g && time.Since(s.lastOK) >= time.Millisecond && c.claimantDead(blocked) {

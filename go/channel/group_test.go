@@ -110,6 +110,53 @@ func TestGroupDeliversEachFrameOnce(t *testing.T) {
 	assert.Equal(t, 1, cursors)
 }
 
+// A member's frames stay intact until it releases them, however many
+// receives it makes in between, also when other members take frames between
+// its receives: a full ring refuses publishers instead of reclaiming them.
+func TestGroupMemberHoldsUntilRelease(t *testing.T) {
+	c, name := newChannel(t, Options{Capacity: 1 << 12, Policy: Fail})
+	member := func() *Subscriber {
+		ch, err := Open(name, SubscribeOnly)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = ch.Close() })
+		sub, err := ch.SubscribeGroup("workers", Wait{})
+		require.NoError(t, err)
+		return sub
+	}
+	a, b := member(), member()
+	for i := 0; i < 6; i++ {
+		binaryPublish(t, c, uint64(i))
+	}
+	var held []Frame
+	for _, sub := range []*Subscriber{a, a, b, a, b} { // a: 0, 1, 3; b: 2, 4
+		f, err := sub.Receive(time.Second)
+		require.NoError(t, err)
+		if sub == a {
+			held = append(held, f)
+		}
+	}
+	require.NoError(t, b.Release())
+	var b64 [64]byte
+	filled := 0
+	for ; ; filled++ {
+		err := c.Publish(1, 1, b64[:], 0)
+		if errors.Is(err, ErrFull) {
+			break
+		}
+		require.NoError(t, err)
+		require.Less(t, filled, 1<<12, "a full ring refuses publishers")
+	}
+	for i, want := range []uint64{0, 1, 3} {
+		assert.Equal(t, want, leU64(held[i].Payload), "a's frame %d is intact", i)
+	}
+	require.NoError(t, a.Release())
+	f, err := b.Receive(time.Second) // frame 5, then the zero-filled ones
+	require.NoError(t, err)
+	assert.Equal(t, uint64(5), leU64(f.Payload))
+	require.NoError(t, b.Release())
+	require.NoError(t, c.Publish(1, 1, b64[:], 0), "released frames are reclaimed")
+}
+
 func TestGroupEndsWithLastMember(t *testing.T) {
 	c, _ := newChannel(t, Options{Capacity: 4096, Policy: Fail})
 	a, err := c.SubscribeGroup("g", Wait{})
@@ -152,12 +199,20 @@ func childMember(name string) {
 		die("member", err)
 	}
 	fmt.Println("ready")
-	batch := make([]Frame, 64)
+	batch := make([]Frame, 3)
 	n, err := sub.ReceiveBatch(batch, 10*time.Second)
 	if err != nil {
 		die("member", err)
 	}
 	for _, f := range batch[:n] {
+		fmt.Println(strconv.FormatUint(binary.LittleEndian.Uint64(f.Payload), 16))
+	}
+	// More, one at a time, still without releasing: all of them stay held.
+	for i := 0; i < 3; i++ {
+		f, err := sub.Receive(10 * time.Second)
+		if err != nil {
+			die("member", err)
+		}
 		fmt.Println(strconv.FormatUint(binary.LittleEndian.Uint64(f.Payload), 16))
 	}
 	fmt.Println("held")
@@ -178,7 +233,7 @@ func TestGroupMemberKilledFramesRedelivered(t *testing.T) {
 		require.NoError(t, err)
 		held = append(held, v)
 	}
-	require.NotEmpty(t, held, "the victim took frames")
+	require.Len(t, held, 6, "the victim took frames in a batch and one by one")
 	other, err := Open(name, SubscribeOnly)
 	require.NoError(t, err)
 	defer other.Close()

@@ -123,6 +123,9 @@ func NewWriter(w io.Writer) (*Writer, error) {
 // WriteFrame writes one frame of codec and typeID. publishNs is carried as
 // is (the frame's publish time where it was committed).
 func (sw *Writer) WriteFrame(codecID uint16, typeID, publishNs uint64, payload []byte) error {
+	if !codec.ID(codecID).Known() { // a reader refuses it, and so every frame after it
+		return fmt.Errorf("%w: %d", codec.ErrUnknownCodec, codecID)
+	}
 	n := uint64(len(payload))
 	if n > MaxPayload {
 		return fmt.Errorf("%w: payload of %d bytes is more than %d", region.ErrInvalid, n, uint64(MaxPayload))

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
@@ -105,6 +106,21 @@ func TestEmptyAndHeaderOnly(t *testing.T) {
 	require.NoError(t, err)
 	_, err = rd.Next()
 	require.Equal(t, io.EOF, err)
+}
+
+// A frame of a codec no reader knows is refused when written, not when read
+// (where it would also end the stream for the frames after it).
+func TestWriteRefusesUnknownCodec(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf)
+	require.NoError(t, err)
+	require.ErrorIs(t, w.WriteFrame(999, 1, 0, []byte("hi")), codec.ErrUnknownCodec)
+	require.NoError(t, w.WriteFrame(uint16(codec.MsgPack), 1, 0, []byte("ok")))
+	rd, err := NewReader(&buf)
+	require.NoError(t, err)
+	h, err := rd.Next()
+	require.NoError(t, err, "nothing was written for the refused frame")
+	assert.Equal(t, uint16(codec.MsgPack), h.Codec)
 }
 
 // Every proper prefix of a stream that does not end on a frame boundary is
