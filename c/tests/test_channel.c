@@ -238,6 +238,35 @@ static void test_full(void) {
     EXPECT_OK(xb_channel_close(ch));
 }
 
+/* A group member holds every frame it received until it releases, across
+ * single receives: a full FAIL ring refuses publishers instead. */
+static void test_group_holds(void) {
+    const char *name = chan_name("group");
+    xb_channel ch;
+    xb_subscriber sub;
+    EXPECT_OK(xb_channel_create(name, 4096, XB_POLICY_FAIL, 0, &ch));
+    EXPECT_OK(xb_channel_subscribe(ch, XB_WAIT_PARK, "workers", &sub));
+    uint8_t buf[184];
+    xb_frame f[8];
+    for (int i = 0; i < 8; i++) {
+        fill(buf, sizeof buf, (uint64_t)i);
+        EXPECT_OK(xb_channel_publish(ch, XB_CODEC_MSGPACK, 0, buf, sizeof buf, 0, NULL));
+    }
+    for (int i = 0; i < 8; i++) EXPECT_OK(xb_subscriber_receive(sub, 0, &f[i]));
+    memset(buf, 'z', sizeof buf);
+    int more = 0;
+    while (xb_channel_publish(ch, XB_CODEC_MSGPACK, 0, buf, sizeof buf, 0, NULL) == XB_OK && more < 1000) more++;
+    EXPECT(more < 1000, "a full ring refuses publishers");
+    for (int i = 0; i < 8; i++) EXPECT(check_fill(f[i].payload, sizeof buf, (uint64_t)i), "held frame %d intact", i);
+    EXPECT_OK(xb_subscriber_release(sub));
+    xb_frame g;
+    EXPECT_OK(xb_subscriber_receive(sub, 0, &g)); /* the next one: a 'z' frame */
+    EXPECT(g.payload_len == sizeof buf && g.payload[0] == 'z', "after release, the frames published later");
+    EXPECT_OK(xb_subscriber_close(sub));
+    EXPECT_OK(xb_channel_unlink(name));
+    EXPECT_OK(xb_channel_close(ch));
+}
+
 /* Overwrite: a subscriber that falls behind learns how many frames it lost,
  * and a release after its held frames were overwritten is XB_ERR_OVERRUN. */
 static void test_overwrite(void) {
@@ -383,6 +412,7 @@ int main(void) {
     test_round_trip();
     test_batch();
     test_full();
+    test_group_holds();
     test_overwrite();
     test_close_while_waiting();
     test_handles();
