@@ -361,7 +361,8 @@ XB_STATIC_ASSERT(offsetof(xb_channel_stats, frames_published) == 24 && offsetof(
 typedef struct xb_subscriber_stats {
     int32_t index;         /* entry in the table (xb_subscriber_index) */
     int32_t group;         /* a group member: the index of its group's cursor entry; else -1 */
-    uint32_t peer;         /* peer id of the open that joined (0: a group cursor) */
+    uint32_t peer;         /* peer id of the open that joined (0: a group cursor;
+                              65535: frames a closed member handed back) */
     uint32_t group_cursor; /* 1: the cursor entry of a consumer group */
     uint64_t position;     /* stream position: everything before it is released
                               (a group member holding no frames: UINT64_MAX) */
@@ -926,8 +927,10 @@ int32_t xb_channel_unlink(const char *name);
 /* Base address and size of the whole mapping (header, tables and ring):
  * every frame payload lies inside it. Valid until xb_channel_close. */
 int32_t xb_channel_base(xb_channel ch, const uint8_t **base, uint64_t *size);
-/* Closes the channel (see above). Its subscribers' entries are freed; their
- * handles still need xb_subscriber_close. A second close is XB_ERR_CLOSED. */
+/* Closes the channel (see above). Its subscribers' entries are freed (a
+ * group member's frames not released go back to the group, as on
+ * xb_subscriber_close); their handles still need xb_subscriber_close. A
+ * second close is XB_ERR_CLOSED. */
 int32_t xb_channel_close(xb_channel ch);
 
 /* Copies len bytes (already encoded with codec: XB_CODEC_*) into a new frame
@@ -986,9 +989,12 @@ int32_t xb_subscriber_dropped(xb_subscriber sub, uint64_t *frames, uint64_t *byt
 /* The subscriber's entry in the channel's subscriber table (for
  * xb_channel_latency). */
 int32_t xb_subscriber_index(xb_subscriber sub, int32_t *out);
-/* Leaves the channel: the entry stops holding back publishers (a group
- * member's held frames are acknowledged). Frames received and not released
- * must not be read after. The handle is freed even when its channel was
+/* Leaves the channel: the entry stops holding back publishers. A group
+ * member's frames that were not released go back to the group, to be
+ * delivered to another member (release first to acknowledge them); the
+ * group ends with its last member, and frames committed while it has none
+ * are not kept for it. Frames received and not released must not be read
+ * after. The handle is freed even when its channel was
  * closed first. */
 int32_t xb_subscriber_close(xb_subscriber sub);
 
@@ -1031,7 +1037,8 @@ int32_t xb_stream_write_region(xb_stream w, xb_region r, uint64_t *cursor, uint6
  * entries) receives them. It stops early only at the end of the stream:
  * XB_OK with *n == 0 means the stream has ended. When r is full
  * (XB_ERR_FULL) the frame read last stays pending and lands at the next call
- * (after a reset, or into another region); xb_stream_skip drops it. */
+ * (after a reset, or into another region); xb_stream_skip drops it. A frame
+ * larger than r can hold even empty is XB_ERR_INVALID_ARG and stays pending. */
 int32_t xb_stream_read_region(xb_stream rd, xb_region r, xb_frame *out, uint64_t cap, uint64_t *n);
 /* The same into channel ch, publishing each frame (waiting for space up to
  * timeout_ns per frame under XB_POLICY_BLOCK: XB_ERR_TIMEOUT; FAIL:

@@ -157,8 +157,7 @@
 // # Lifetime
 //
 // Frame payloads alias the mapping. Under Block and Fail they stay intact
-// until the subscriber's Release (a group member's: its Release or next
-// Receive); under Overwrite see ErrOverrun. Everything is unmapped by Close.
+// until the subscriber's Release; under Overwrite see ErrOverrun. Everything is unmapped by Close.
 package channel
 
 import (
@@ -728,6 +727,7 @@ func (c *Channel) Close() error {
 		var err error // a truncated file: nothing to free
 		func() {
 			defer c.leave(&err, old)
+			c.leaveGroups()
 			c.freeEntries(c.self)
 		}()
 	}

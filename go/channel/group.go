@@ -26,7 +26,9 @@ import (
 // member that takes more before it releases keeps its position (the first
 // frame not released: everything after it stays protected) and only moves
 // held_end, so the frames it holds are never reclaimed under it. A member
-// whose peer lock is gone keeps its range until a live member of the group
+// that closes holding frames hands them back: its entry passes to
+// peer.Gone, which reads as dead. A member whose peer lock is gone (or is
+// Gone) keeps its range until a live member of the group
 // that holds nothing takes it over: it sets its own position and end to the
 // dead member's, then CASes the dead member's position to idle, and
 // delivers the range again. So delivery is at least once: frames a member
@@ -65,9 +67,10 @@ func (c *Channel) lockRecovery() (unlock func(), err error) {
 
 // SubscribeGroup joins the consumer group name as a new member: each frame
 // committed while the group exists goes to exactly one member. Frames a
-// member received and had not released when its process died are delivered
-// again to another member. Close acknowledges the frames a member holds.
-// Groups are available under the Block and Fail policies.
+// member received and had not released when its process died, or when it
+// closed, are delivered again to another member: Release acknowledges. The
+// group exists while it has members: frames committed while it has none are
+// not kept for it. Groups are available under the Block and Fail policies.
 func (c *Channel) SubscribeGroup(name string, w Wait) (s *Subscriber, err error) {
 	if c.policy == Overwrite {
 		return nil, fmt.Errorf("%w: consumer groups need the Block or Fail policy", ErrInvalid)
@@ -369,8 +372,8 @@ func (s *Subscriber) releaseGroup() {
 	wake(c.hdr32(hSpaceSeq), c.hdr32(hSpaceWait))
 }
 
-// leaveGroup ends a member's membership (Close): its range is
-// acknowledged, and the group ends with its last member.
+// leaveGroup ends a member's membership (Close); the group ends with its
+// last member.
 func (s *Subscriber) leaveGroup() error {
 	c := s.c
 	unlock, err := c.lockRecovery()
@@ -378,10 +381,46 @@ func (s *Subscriber) leaveGroup() error {
 		return err
 	}
 	defer unlock()
-	if !atomic.CompareAndSwapUint32(c.sub32(s.idx, sState), s.state, subFree) {
+	if !c.dropMember(s.idx, s.state) {
 		return ErrClosed
 	}
 	c.endGroupIfEmpty(s.group)
 	wake(c.hdr32(hSpaceSeq), c.hdr32(hSpaceWait))
 	return nil
+}
+
+// dropMember ends the member entry i in state st (this open's). Frames it
+// holds and has not released go back to the group: the entry stays, owned
+// by peer.Gone, until a live member takes its range over as it takes over a
+// dead member's. Otherwise the entry is freed. Called under the recovery
+// lock.
+func (c *Channel) dropMember(i int, st uint32) bool {
+	next := uint32(subFree)
+	if atomic.LoadUint64(c.sub64(i, sPosition)) != idle {
+		next = st&0xFFFF | uint32(peer.Gone)<<16
+	}
+	return atomic.CompareAndSwapUint32(c.sub32(i, sState), st, next)
+}
+
+// leaveGroups drops this open's group members (Close of the channel),
+// ending the groups left without a live member.
+func (c *Channel) leaveGroups() {
+	var unlock func()
+	for i := 0; i < c.maxSubs; i++ {
+		st := atomic.LoadUint32(c.sub32(i, sState))
+		if kind(st) != subMember || subPeer(st) != c.self {
+			continue
+		}
+		if unlock == nil {
+			var err error
+			if unlock, err = c.lockRecovery(); err != nil {
+				return // freeEntries frees them: what they held is acknowledged
+			}
+			defer unlock()
+		}
+		g := int(atomic.LoadUint64(c.sub64(i, sGroup))) - 1 // read before the entry may be freed
+		if c.dropMember(i, st) && g >= 0 && g < c.maxSubs {
+			c.endGroupIfEmpty(g)
+		}
+	}
 }

@@ -157,6 +157,57 @@ func TestGroupMemberHoldsUntilRelease(t *testing.T) {
 	require.NoError(t, c.Publish(1, 1, b64[:], 0), "released frames are reclaimed")
 }
 
+// A member that closes (or whose channel closes) hands the frames it did
+// not release back to the group; released frames stay acknowledged.
+func TestGroupCloseHandsBackUnreleased(t *testing.T) {
+	c, name := newChannel(t, Options{Capacity: 1 << 14, Policy: Block})
+	join := func() (*Channel, *Subscriber) {
+		ch, err := Open(name, SubscribeOnly)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = ch.Close() })
+		sub, err := ch.SubscribeGroup("workers", Wait{})
+		require.NoError(t, err)
+		return ch, sub
+	}
+	_, stay := join()
+	receive := func(sub *Subscriber) uint64 {
+		f, err := sub.Receive(time.Second)
+		require.NoError(t, err)
+		return leU64(f.Payload)
+	}
+	for _, how := range []string{"release then close", "close", "channel close"} {
+		ch, leave := join()
+		base := uint64(len(how)) * 100
+		for i := uint64(0); i < 3; i++ {
+			binaryPublish(t, c, base+i)
+		}
+		got := []uint64{receive(leave), receive(leave)}
+		require.Equal(t, []uint64{base, base + 1}, got, how)
+		switch how {
+		case "release then close":
+			require.NoError(t, leave.Release())
+			require.NoError(t, leave.Close())
+		case "close":
+			require.NoError(t, leave.Close())
+		default:
+			require.NoError(t, ch.Close())
+		}
+		var want []uint64
+		if how != "release then close" {
+			want = got // handed back
+		}
+		want = append(want, base+2)
+		var again []uint64
+		for len(again) < len(want) {
+			again = append(again, receive(stay))
+			require.NoError(t, stay.Release())
+		}
+		assert.ElementsMatch(t, want, again, how)
+		_, err := stay.Receive(0)
+		require.ErrorIs(t, err, ErrTimeout, "%s: nothing more", how)
+	}
+}
+
 func TestGroupEndsWithLastMember(t *testing.T) {
 	c, _ := newChannel(t, Options{Capacity: 4096, Policy: Fail})
 	a, err := c.SubscribeGroup("g", Wait{})

@@ -26,6 +26,9 @@ func subPeer(state uint32) peer.ID { return peer.ID(state >> 16) }
 // alive reports whether peer id is alive. This open's own id is; an id
 // whose lock cannot be queried counts as alive (never reclaim on doubt).
 func (c *Channel) alive(id peer.ID) bool {
+	if id == peer.Gone {
+		return false // a range a group member handed back
+	}
 	if id == 0 || id == c.self {
 		return true
 	}

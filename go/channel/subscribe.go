@@ -315,7 +315,9 @@ func (s *Subscriber) Dropped() (frames, bytes uint64, err error) {
 }
 
 // Close leaves the channel: the entry is freed and stops holding back
-// publishers. Frames received and not released must not be read after.
+// publishers (a group member's frames not released go back to the group,
+// see SubscribeGroup). Frames received and not released must not be read
+// after.
 func (s *Subscriber) Close() (err error) {
 	c := s.c
 	ok, old := c.enter()

@@ -353,6 +353,16 @@ func (sr *Reader) ToRegion(r *region.Region) (region.Frame, error) {
 		return region.Frame{}, fmt.Errorf("%w: payload of %d bytes", region.ErrFull, h.PayloadLen)
 	}
 	s, err := r.Reserve(h.Codec, h.TypeID, int(h.PayloadLen))
+	if errors.Is(err, region.ErrFull) {
+		// A frame no reset makes room for is an error of its own.
+		if st, e := r.Stats(); e == nil {
+			room := st.Capacity - st.DataOffset - region.FrameHeaderSize
+			if (h.PayloadLen+7)&^7 > room {
+				return region.Frame{}, fmt.Errorf("%w: a %d-byte payload does not fit the region even empty "+
+					"(at most %d); Skip it", region.ErrInvalid, h.PayloadLen, room)
+			}
+		}
+	}
 	if err != nil {
 		return region.Frame{}, err
 	}

@@ -232,23 +232,44 @@ func TestReaderLimitAndFullRegion(t *testing.T) {
 	_, err = rd.Next()
 	require.ErrorIs(t, err, ErrMalformed)
 
-	// A region too small: ErrFull, the frame stays pending and lands once
-	// there is room; Skip passes over one that never will.
+	// A region too small even empty: ErrInvalid saying so, the frame stays
+	// pending; Skip passes over it.
 	small, err := region.CreateAnon(4096)
 	require.NoError(t, err)
 	defer small.Close()
 	rd, err = NewReader(bytes.NewReader(wire))
 	require.NoError(t, err)
 	_, err = rd.ToRegion(small)
-	require.ErrorIs(t, err, region.ErrFull)
-	_, err = rd.ToRegion(small)
-	require.ErrorIs(t, err, region.ErrFull)
+	require.ErrorIs(t, err, region.ErrInvalid)
+	require.ErrorContains(t, err, "does not fit the region even empty")
 	require.NoError(t, rd.Skip())
 	f, err := rd.ToRegion(small)
 	require.NoError(t, err)
 	require.Equal(t, []byte("after"), f.Payload)
 	_, err = rd.ToRegion(small)
 	require.Equal(t, io.EOF, err)
+
+	// A region with no room now: ErrFull, and the frame lands after a reset.
+	roomy, err := region.CreateAnon(1 << 14)
+	require.NoError(t, err)
+	defer roomy.Close()
+	for {
+		s, err := roomy.Reserve(uint16(codec.FlatBuffers), 9, 4000)
+		if errors.Is(err, region.ErrFull) {
+			break
+		}
+		require.NoError(t, err)
+		_, err = s.Commit(s.Buf[:4000])
+		require.NoError(t, err)
+	}
+	rd, err = NewReader(bytes.NewReader(wire))
+	require.NoError(t, err)
+	_, err = rd.ToRegion(roomy)
+	require.ErrorIs(t, err, region.ErrFull)
+	require.NoError(t, roomy.Reset())
+	f, err = rd.ToRegion(roomy)
+	require.NoError(t, err)
+	require.Equal(t, big, f.Payload)
 }
 
 type failingReader struct{ n int }

@@ -5,6 +5,7 @@
         ch.publish(b"hello")
         frame = sub.receive(timeout=1.0)
         print(bytes(frame.payload))   # read in place from the ring
+    xb.Channel.unlink("ticks")        # the name lives until unlinked
 
 A received frame's payload is a read-only memoryview into the ring, no copy.
 It is valid until the subscriber's next receive, receive_many or release
@@ -22,7 +23,8 @@ discarded. Copies made before the check are copies of possibly torn bytes.
 
 Waits (receive, and publish under "block") run in slices of 50 ms, so
 Ctrl-C (KeyboardInterrupt) interrupts them promptly; the GIL is released
-while the library waits.
+while the library waits. Each slice is one library call, and the channel's
+full_waits and parked_waits count calls: a wait of one second adds about 20.
 
 asyncio: `await sub.receive_async()` and `async for frame in sub` take a
 frame that is ready at once in the event loop's thread; otherwise the wait
@@ -61,6 +63,7 @@ _ERR_TIMEOUT = errors.ChannelTimeoutError.code
 _SLICE_NS = 50_000_000
 _DEFER_FRAMES = 64  # frames retired in Python before they are given back to the ring
 _FOREVER = -1
+_FOREVER_S = ((1 << 63) - 1) / 1e9  # a timeout in seconds at least this long never ends
 _receive = lib.xb_subscriber_receive
 _receive_batch = lib.xb_subscriber_receive_batch
 _release = lib.xb_subscriber_release
@@ -76,12 +79,14 @@ def unlink(name: str) -> None:
 
 
 def _timeout_ns(timeout: float | None) -> int:
-    """None: for ever (-1); else seconds >= 0 as ns."""
+    """None (or infinity): for ever (-1); else seconds >= 0 as ns."""
     if timeout is None:
         return _FOREVER
-    if not isinstance(timeout, (int, float)) or math.isnan(timeout) or timeout < 0:
+    if not isinstance(timeout, (int, float)) or (isinstance(timeout, float) and math.isnan(timeout)) or timeout < 0:
         raise errors.InvalidArgumentError(f"timeout must be None or seconds >= 0, not {timeout!r}")
-    return min(int(timeout * 1e9), (1 << 63) - 1)
+    if timeout >= _FOREVER_S:  # beyond any wait the library takes (infinity too): for ever
+        return _FOREVER
+    return int(timeout * 1e9)
 
 
 def _codec_id(codec: Any) -> int:
@@ -324,7 +329,10 @@ class Channel:
         tid = _lib.check_int(type_id, 0, _lib.U64_MAX, "type_id")
         try:
             lens = array("Q", [len(x) if type(x) is bytes else memoryview(x).nbytes for x in items])
-            data = b"".join(items)
+            try:
+                data = b"".join(items)
+            except (TypeError, BufferError):  # a strided buffer (a numpy slice): copied, as publish does
+                data = b"".join(x if type(x) is bytes else memoryview(x).tobytes() for x in items)
         except TypeError as e:
             raise errors.InvalidArgumentError(f"items must be bytes-like objects: {e}") from None
         total = _timeout_ns(timeout)
@@ -355,7 +363,11 @@ class Channel:
         """A new subscriber. group None: broadcast, it receives every frame
         published after this call. group "name": a member of that consumer
         group, which shares the stream with the other members (each frame
-        goes to one member; a dead member's frames go to another). wait:
+        goes to one member). A member acknowledges a frame by releasing it
+        (its next receive does); frames a member had not released when it
+        closed, or when its process died, go to another member. The group
+        lives while it has members: frames published while it has none are
+        not kept for it. wait:
         "spin_then_park" (poll ~20 us, then sleep), "spin" (poll only),
         "park" (sleep at once)."""
         if wait not in _WAITS:
@@ -644,10 +656,12 @@ class Subscriber:
         # block and fail, the ring release waits until the next receive
         # would wait, or enough has piled up, saving a library call (and
         # often a wake-up of a blocked publisher) per frame. Under
-        # overwrite every release is a check, so it is never deferred.
+        # overwrite every release is a check, so it is never deferred; nor
+        # is a group member's, which acknowledges frames that would
+        # otherwise go to another member when it closes or dies.
         self._pending = 0
         self._pending_bytes = 0
-        self._defer = channel.policy != "overwrite"
+        self._defer = channel.policy != "overwrite" and group is None
         self._defer_bytes = channel.ring_size // 8
         self._pinned = False  # a release was refused: views may be alive
         self._views: list[memoryview] = []
@@ -952,9 +966,11 @@ class Subscriber:
             lib.xb_subscriber_close(h)
 
     def close(self) -> None:
-        """Leaves the channel: frames held are released (a group member's
-        are acknowledged). FrameInUseError while views derived from received
-        payloads are alive. ClosedError the second time."""
+        """Leaves the channel. A group member's frames that were not
+        released go back to the group, to another member (release() first
+        acknowledges them); a broadcast subscriber's are let go.
+        FrameInUseError while views derived from received payloads are
+        alive. ClosedError the second time."""
         h = self._handle()
         self._check_unused("close the subscriber")
         w = self._waiter
@@ -977,8 +993,13 @@ class Subscriber:
     def __enter__(self) -> Subscriber:  # noqa: PYI034 (typing.Self needs Python 3.11)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        """For a group member, a with block that ends normally acknowledges
+        the frames received (release, then close), and one that ends with an
+        exception hands those not released back to the group (close)."""
         if self._h:
+            if exc_type is None and self.group is not None:
+                self.release()
             self.close()
 
     def __repr__(self) -> str:

@@ -515,6 +515,10 @@ class Region:
                 raise errors.StaleFrameError(
                     f"frame of region {frame.region_id:#x} used with region {self.id:#x}")
             return frame.offset, frame.generation
+        if not isinstance(frame, int):
+            raise errors.InvalidArgumentError(
+                f"takes a Frame of this region or its offset, not {frame.__class__.__name__} (a channel's frames "
+                "read through their Schema: to_record, to_dict, to_json, path)")
         return _lib.check_int(frame, 0, self._cap, "frame offset", errors.OutOfRangeError), 0
 
     def _view_of(self, addr: int, n: int) -> memoryview:

@@ -215,8 +215,10 @@ class StreamReader(_Stream):
         them (read in place there). Fewer only at the end of the stream; []
         once it has ended. RegionFullError when region has no room: the frame
         stays pending and lands at the next call (after a reset, or into
-        another region), or skip() drops it. Frames landed before an error
-        stay in region (region.frames() lists them)."""
+        another region), or skip() drops it; InvalidArgumentError, the frame
+        pending too, when it is larger than region can hold even empty.
+        Frames landed before an error stay in region (region.frames() lists
+        them)."""
         cap = _lib.check_int(max_frames, 1, 1 << 20, "max_frames")
         arr = (_lib.XbFrame * cap)()
         n = c_uint64()

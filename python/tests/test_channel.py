@@ -217,6 +217,55 @@ def test_consumer_group_shares_the_stream(ch: xb.Channel) -> None:
     assert sorted(seen) == list(range(100))
 
 
+def test_group_member_acknowledges_by_release(ch: xb.Channel) -> None:
+    """A group member's frames that were not released go to another member
+    when it closes or its with block ends with an exception; released ones
+    (a receive releases the one before, a with block that ends normally the
+    last) stay acknowledged."""
+    stay = ch.subscribe(group="workers")
+
+    def drain() -> list[bytes]:
+        out = []
+        while True:
+            try:
+                out.append(stay.receive(timeout=0.2).tobytes())
+            except xb.ChannelTimeoutError:
+                return out
+
+    def take_two(leave: xb.Subscriber, tag: bytes) -> None:
+        ch.publish_many([tag + b"1", tag + b"2", tag + b"3"])
+        assert leave.receive(timeout=1).tobytes() == tag + b"1"
+        assert leave.receive(timeout=1).tobytes() == tag + b"2"  # 1 is released now
+
+    leave = ch.subscribe(group="workers")
+    take_two(leave, b"c")
+    leave.close()
+    assert sorted(drain()) == [b"c2", b"c3"]
+    with pytest.raises(RuntimeError):
+        with ch.subscribe(group="workers") as leave:
+            take_two(leave, b"e")
+            raise RuntimeError("the worker failed")
+    assert sorted(drain()) == [b"e2", b"e3"]
+    with ch.subscribe(group="workers") as leave:
+        take_two(leave, b"n")
+    assert drain() == [b"n3"]
+
+
+def test_argument_edges(ch: xb.Channel) -> None:
+    sub = ch.subscribe()
+    ch.publish_many([np.arange(10)[::2], b"xy"])  # a strided array is copied, as publish copies it
+    assert np.frombuffer(sub.receive(timeout=float("inf")).tobytes(), dtype=np.int64).tolist() == [0, 2, 4, 6, 8]
+    f = sub.receive(timeout=10**400)  # beyond any wait: for ever, like None
+    assert f.tobytes() == b"xy"
+    with xb.Region.anonymous(1 << 16) as r:
+        with pytest.raises(xb.InvalidArgumentError, match="not ChannelFrame"):
+            r.decode(f)  # type: ignore[arg-type]
+    with pytest.raises(xb.InvalidArgumentError):
+        sub.receive(timeout=float("nan"))
+    del f
+    sub.close()
+
+
 def test_close_wakes_a_blocked_receive(ch: xb.Channel) -> None:
     sub = ch.subscribe(wait="park")
     result: list[object] = []

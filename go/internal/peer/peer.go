@@ -27,6 +27,10 @@ type ID uint16
 // MaxID is the largest peer id; ids live in 16 bits of a frame seal.
 const MaxID = 0xFFFF
 
+// Gone is the one id no process is given (Acquire hands out 1..MaxID-1):
+// state marked with it belongs to no live peer, as if its owner had died.
+const Gone ID = MaxID
+
 // LockBase is the file offset of peer id 0's lock byte.
 const LockBase = int64(1) << 62
 

@@ -17,8 +17,8 @@ func lockAt(id ID, typ int16) unix.Flock_t {
 // value); ids are probed from there. The id is held until fd's open file
 // description is closed.
 func Acquire(fd int, hint uint64) (ID, error) {
-	for i := uint64(0); i < MaxID; i++ {
-		id := ID((hint+i)%MaxID + 1)
+	for i := uint64(0); i < MaxID-1; i++ {
+		id := ID((hint+i)%(MaxID-1) + 1) // never Gone
 		lk := lockAt(id, unix.F_WRLCK)
 		err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk)
 		if err == nil {
@@ -37,6 +37,9 @@ func Acquire(fd int, hint uint64) (ID, error) {
 func Alive(fd int, id ID) (bool, error) {
 	if id == 0 {
 		return true, nil // unknown owner: never declared dead
+	}
+	if id == Gone {
+		return false, nil
 	}
 	lk := lockAt(id, unix.F_WRLCK)
 	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk); err != nil {
