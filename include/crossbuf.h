@@ -112,7 +112,9 @@ enum {
     XB_ERR_SCHEMA = -22,        /* schema bytes or text rejected, or its compiler missing or failing */
     XB_ERR_TIMEOUT = -23,       /* a channel wait ended: nothing arrived, or no space came free, in time */
     XB_ERR_OVERRUN = -24,       /* XB_POLICY_OVERWRITE: frames held since the last release were overwritten */
-    XB_ERR_RANGE = -25          /* a value read does not fit the type asked for (xb_ref_int of a large uint64) */
+    XB_ERR_RANGE = -25,         /* a value read does not fit the type asked for (xb_ref_int of a large uint64) */
+    XB_ERR_ENDED = -26,         /* the channel's stream was ended (xb_channel_end): nothing more comes */
+    XB_ERR_PUBLISHER_GONE = -27 /* everything was received and every open that published has closed or died */
 };
 
 /* A channel with no room for a frame under XB_POLICY_FAIL, or a subscriber
@@ -927,6 +929,11 @@ int32_t xb_channel_unlink(const char *name);
 /* Base address and size of the whole mapping (header, tables and ring):
  * every frame payload lies inside it. Valid until xb_channel_close. */
 int32_t xb_channel_base(xb_channel ch, const uint8_t **base, uint64_t *size);
+/* Ends the stream for good, in every process: publishing is XB_ERR_ENDED
+ * from now on (publishers waiting for space wake with it), and subscribers
+ * receive the frames committed before, then XB_ERR_ENDED. A channel opened
+ * XB_OPEN_READ_ONLY cannot end it (XB_ERR_READ_ONLY). */
+int32_t xb_channel_end(xb_channel ch);
 /* Closes the channel (see above). Its subscribers' entries are freed (a
  * group member's frames not released go back to the group, as on
  * xb_subscriber_close); their handles still need xb_subscriber_close. A
@@ -972,7 +979,11 @@ int32_t xb_channel_subscribe(xb_channel ch, int32_t wait_mode, const char *group
  * means frames received since the last successful release were overwritten
  * and what was read from them may be torn; they are counted as dropped. A
  * frame whose header breaks the layout is XB_ERR_CORRUPT (the next call goes
- * on past it). */
+ * on past it). Once everything committed was received: XB_ERR_ENDED after
+ * xb_channel_end (final), XB_ERR_PUBLISHER_GONE when every open that
+ * published has closed or died (checked while waiting; a later publisher's
+ * frames are received by the next call), so a stream that has no future
+ * never hangs a receive. */
 int32_t xb_subscriber_receive(xb_subscriber sub, int64_t timeout_ns, xb_frame *out);
 /* Receives up to cap frames into out[0..cap): waits up to timeout_ns for the
  * first, then takes those already committed. *n is how many were stored,

@@ -267,6 +267,34 @@ static void test_group_holds(void) {
     EXPECT_OK(xb_channel_close(ch));
 }
 
+/* xb_channel_end: what came before, then XB_ERR_ENDED, never a hang; a
+ * subscriber whose publishers all closed gets XB_ERR_PUBLISHER_GONE. */
+static void test_end_of_stream(void) {
+    const char *name = chan_name("end");
+    xb_channel ch, pub;
+    xb_subscriber sub;
+    xb_frame f;
+    EXPECT_OK(xb_channel_create(name, 4096, XB_POLICY_BLOCK, 0, &ch));
+    EXPECT_OK(xb_channel_subscribe(ch, XB_WAIT_PARK, NULL, &sub));
+    EXPECT_OK(xb_channel_open(name, 0, &pub));
+    EXPECT_OK(xb_channel_publish(pub, XB_CODEC_MSGPACK, 0, (const uint8_t *)"a", 1, 0, NULL));
+    EXPECT_OK(xb_channel_close(pub));
+    EXPECT_OK(xb_subscriber_receive(sub, -1, &f));
+    EXPECT(f.payload_len == 1 && f.payload[0] == 'a', "the frame before the publisher left");
+    EXPECT_STATUS(xb_subscriber_receive(sub, -1, &f), XB_ERR_PUBLISHER_GONE);
+    EXPECT(strcmp(xb_status_name(XB_ERR_PUBLISHER_GONE), "XB_ERR_PUBLISHER_GONE") == 0, "status name");
+    EXPECT_OK(xb_channel_publish(ch, XB_CODEC_MSGPACK, 0, (const uint8_t *)"b", 1, 0, NULL));
+    EXPECT_OK(xb_channel_end(ch));
+    EXPECT_OK(xb_subscriber_receive(sub, -1, &f));
+    EXPECT(f.payload_len == 1 && f.payload[0] == 'b', "the frame before the end");
+    EXPECT_STATUS(xb_subscriber_receive(sub, -1, &f), XB_ERR_ENDED);
+    EXPECT_STATUS(xb_channel_publish(ch, XB_CODEC_MSGPACK, 0, (const uint8_t *)"c", 1, 0, NULL), XB_ERR_ENDED);
+    EXPECT(strcmp(xb_status_name(XB_ERR_ENDED), "XB_ERR_ENDED") == 0, "status name");
+    EXPECT_OK(xb_subscriber_close(sub));
+    EXPECT_OK(xb_channel_unlink(name));
+    EXPECT_OK(xb_channel_close(ch));
+}
+
 /* Overwrite: a subscriber that falls behind learns how many frames it lost,
  * and a release after its held frames were overwritten is XB_ERR_OVERRUN. */
 static void test_overwrite(void) {
@@ -413,6 +441,7 @@ int main(void) {
     test_batch();
     test_full();
     test_group_holds();
+    test_end_of_stream();
     test_overwrite();
     test_close_while_waiting();
     test_handles();

@@ -41,6 +41,10 @@ func channelCode(err error) (status, bool) {
 	switch {
 	case errors.Is(err, channel.ErrOverrun):
 		return C.XB_ERR_OVERRUN, true
+	case errors.Is(err, channel.ErrEnded):
+		return C.XB_ERR_ENDED, true
+	case errors.Is(err, channel.ErrPublisherGone):
+		return C.XB_ERR_PUBLISHER_GONE, true
 	case errors.Is(err, channel.ErrTimeout): // before ErrFull: a Block publish that timed out matches both
 		return C.XB_ERR_TIMEOUT, true
 	case errors.Is(err, channel.ErrFull), errors.Is(err, channel.ErrTooManySubscribers):
@@ -155,6 +159,19 @@ func xb_channel_close(h C.xb_channel) (rc status) {
 		return failErr(err)
 	}
 	if err := c.Close(); err != nil {
+		return failErr(err)
+	}
+	return C.XB_OK
+}
+
+//export xb_channel_end
+func xb_channel_end(h C.xb_channel) (rc status) {
+	defer guard(&rc, enter())
+	c, err := channels.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	if err := c.End(); err != nil {
 		return failErr(err)
 	}
 	return C.XB_OK

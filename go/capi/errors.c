@@ -51,6 +51,8 @@ const char *xb_status_name(int32_t status) {
     case XB_ERR_TIMEOUT: return "XB_ERR_TIMEOUT";
     case XB_ERR_OVERRUN: return "XB_ERR_OVERRUN";
     case XB_ERR_RANGE: return "XB_ERR_RANGE";
+    case XB_ERR_ENDED: return "XB_ERR_ENDED";
+    case XB_ERR_PUBLISHER_GONE: return "XB_ERR_PUBLISHER_GONE";
     }
     return "XB_ERR_UNKNOWN";
 }

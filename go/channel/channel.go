@@ -38,6 +38,10 @@
 //	  384 counters         u64 each, atomic: frames_published, bytes_published, full_waits, full_fails,
 //	                       parked_waits, dead_publishers, dead_subscribers, dropped_frames,
 //	                       padding_frames, latency_overflow (384, 392, ... 456)
+//	  464 ended            u32  atomic: 1 once End was called (no frame is published after)
+//	  468 untracked        u32  atomic: open publishers the publisher table had no room for
+//	  512 publishers       64 u32, atomic: 0 free; else the peer id of an open that has
+//	                       published, with bit 16 set once that open closed
 //	subscriber table at subs_offset: max_subscribers entries of 128 bytes
 //	  0   state     u32  atomic: 0 when free; else kind (1 joining, 2 active,
 //	                     3 group member) in bits 0-1, epoch & 0x3FFF in bits 2-15,
@@ -225,6 +229,12 @@ const (
 	hSpaceSeq    = 320
 	hSpaceWait   = 324
 	hCounters    = 384
+	hEnded       = 464
+	hUntracked   = 468
+	hPublishers  = 512
+
+	maxPublishers = 64      // entries of the publisher table
+	pubClosed     = 1 << 16 // a publisher entry's open has closed
 )
 
 // Counter indexes (hCounters + 8*i).
@@ -326,6 +336,13 @@ var (
 	// were overwritten meanwhile; what was read from them may be torn. They
 	// are counted as dropped.
 	ErrOverrun = errors.New("frames overwritten while held")
+	// ErrEnded: the stream was ended (End); subscribers get it once they
+	// have received every frame committed before.
+	ErrEnded = errors.New("channel ended by a publisher")
+	// ErrPublisherGone: a subscriber has received everything, and every
+	// open that has published on the channel has closed or died. It is not
+	// final: a publisher that comes later is received.
+	ErrPublisherGone = errors.New("every publisher of the channel has closed or died")
 	// ErrTruncated: another process shrank the shared-memory object.
 	ErrTruncated = errors.New("channel truncated by another process")
 	// ErrNotSealed: a descriptor offered as a channel is not a sealed memfd.
@@ -387,6 +404,8 @@ type Channel struct {
 	access   Access
 
 	publisherWait atomic.Pointer[Wait]
+	pubOnce       sync.Once    // registers this open in the publisher table at its first Reserve
+	pubSlot       atomic.Int32 // 1 + its publisher entry; -1: untracked; 0: not a publisher
 	lastReap      atomic.Int64 // UnixNano of the last dead-subscriber scan (Fail)
 	recoverMu     sync.Mutex   // with the recovery OFD lock: one recoverer per open at a time
 	closeOnce     sync.Once
@@ -729,6 +748,7 @@ func (c *Channel) Close() error {
 			defer c.leave(&err, old)
 			c.leaveGroups()
 			c.freeEntries(c.self)
+			c.leavePublishers()
 		}()
 	}
 	if !c.inflight.Close() {

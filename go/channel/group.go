@@ -318,6 +318,11 @@ func (s *Subscriber) receiveGroup(wt *waiter, want int) (Frame, error) {
 			}
 			continue
 		}
+		if blocked == 0 && e == g {
+			if err := s.streamEnd(g); err != nil {
+				return Frame{}, err
+			}
+		}
 		atomic.StoreUint64(c.sub64(s.idx, sHeartbeat), region.Now())
 		recheck := func() bool { return atomic.LoadUint64(cur) != g || c.frameReady(g) }
 		if !wt.pause(c.hdr32(hDataSeq), c.hdr32(hDataWaiters), recheck, c, c.sub64(s.idx, sParked), c.counter(cParkedWaits)) {

@@ -332,7 +332,7 @@ func childGroupWorker(name string) {
 	batch := make([]Frame, 8)
 	for {
 		n, err := sub.ReceiveBatch(batch, 20*time.Millisecond)
-		if errors.Is(err, ErrTimeout) {
+		if errors.Is(err, ErrTimeout) || errors.Is(err, ErrPublisherGone) { // nothing now
 			select {
 			case <-stop:
 				_ = out.Flush()

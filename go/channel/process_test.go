@@ -151,7 +151,7 @@ func childSubscriber(name string) {
 	vals := make([]uint64, 0, 16)
 	for {
 		n, err := sub.ReceiveBatch(batch, 20*time.Millisecond)
-		if errors.Is(err, ErrTimeout) {
+		if errors.Is(err, ErrTimeout) || errors.Is(err, ErrPublisherGone) { // nothing now
 			select {
 			case <-stop:
 				d, _, _ := sub.Dropped()

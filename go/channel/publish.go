@@ -130,10 +130,16 @@ func (c *Channel) Reserve(codec uint16, typeID uint64, payloadCap int, timeout t
 
 // reserve is Reserve inside a call that has entered the channel.
 func (c *Channel) reserve(codec uint16, typeID uint64, payloadCap int, wt *waiter) (Slot, error) {
+	c.registerPublisher()
 	size := (FrameHeaderSize + uint64(payloadCap) + slotAlign - 1) &^ (slotAlign - 1)
 	pos, seal, err := c.claim(size, wt)
 	if err != nil {
 		return Slot{}, err
+	}
+	if c.Ended() { // ended while claiming: the slot is given up, never published
+		s := Slot{c: c, pos: pos, seal: seal}
+		s.Abort()
+		return Slot{}, ErrEnded
 	}
 	off := pos & c.mask
 	*(*uint16)(unsafe.Pointer(&c.ring[off+fCodec])) = codec
@@ -166,6 +172,9 @@ func (c *Channel) claim(size uint64, wt *waiter) (uint64, uint64, error) {
 	for {
 		if c.closing() {
 			return 0, 0, ErrClosed
+		}
+		if c.Ended() {
+			return 0, 0, ErrEnded
 		}
 		t := atomic.LoadUint64(c.tail())
 		off := t & c.mask

@@ -24,6 +24,8 @@ type Subscriber struct {
 	held   uint64 // the shared position as this subscriber last set it
 	wait   Wait
 	lastOK time.Time // last liveness check of a writer or group member
+	// lastGone is the last check for live publishers (streamEnd).
+	lastGone time.Time
 
 	group int    // consumer group: index of the cursor entry; -1 for a plain subscriber
 	end   uint64 // group member: end of the held range (0: none)
@@ -109,8 +111,8 @@ func (s *Subscriber) ReceiveBatch(dst []Frame, timeout time.Duration) (n int, er
 	for n < len(dst) {
 		f, err := s.receive(&wt)
 		if err != nil {
-			if n > 0 && err == ErrTimeout {
-				return n, nil
+			if n > 0 && (err == ErrTimeout || err == ErrEnded || err == ErrPublisherGone) {
+				return n, nil // the frames taken; the end comes with the next call
 			}
 			return n, err
 		}
@@ -179,6 +181,9 @@ func (s *Subscriber) receive(wt *waiter) (Frame, error) {
 				return Frame{}, fmt.Errorf("%w: no valid seal at position %d below the tail", ErrCorrupt, pos)
 			}
 			continue
+		}
+		if err := s.streamEnd(pos); err != nil {
+			return Frame{}, err
 		}
 		atomic.StoreUint64(c.sub64(s.idx, sHeartbeat), region.Now())
 		recheck := func() bool {

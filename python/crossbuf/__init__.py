@@ -24,6 +24,7 @@ from ._lib import ABI_VERSION, LAYOUT_VERSION, LIBRARY_VERSION, debug_fault, lib
 from .channel import Channel, ChannelFrame, ChannelStats, Subscriber, SubscriberStats
 from .errors import (
     BadNameError,
+    ChannelEndedError,
     ChannelFullError,
     ChannelTimeoutError,
     ClosedError,
@@ -39,6 +40,7 @@ from .errors import (
     NotCommittedError,
     OutOfRangeError,
     OverrunError,
+    PublisherGoneError,
     RangeError,
     ReadOnlyError,
     RecordTypeError,
@@ -127,6 +129,8 @@ __all__ = [
     "FrameInUseError",
     "ChannelFullError",
     "ChannelTimeoutError",
+    "ChannelEndedError",
+    "PublisherGoneError",
     "OverrunError",
     "RangeError",
 ]

@@ -16,6 +16,12 @@ cannot be released for you, so a release while one is alive raises
 FrameInUseError and keeps the frames pinned: copy what you keep
 (bytes(frame.payload)).
 
+A stream that has no future never hangs a receive: after Channel.end() a
+subscriber gets the frames published before, then ChannelEndedError (a
+`for frame in sub` loop stops); once every open that published has closed
+or died, a subscriber that has received everything gets PublisherGoneError
+(the next receive gets the frames of a publisher that comes later).
+
 Under the "overwrite" policy a publisher may reclaim a frame while it is
 read, however it is held: release() (and the next receive) raise OverrunError
 when that happened, and whatever was read since the previous release must be
@@ -249,6 +255,15 @@ class Channel:
         for b in states:
             while b.busy and b is not me:
                 time.sleep(0.0005)
+
+    def end(self) -> None:
+        """Ends the stream for good, in every process: publishing raises
+        ChannelEndedError from now on, and subscribers receive the frames
+        published before, then ChannelEndedError (iterating one stops).
+        ReadOnlyError on a channel opened readonly."""
+        st = lib.xb_channel_end(self._handle())
+        if st:
+            raise_status(st)
 
     def close(self) -> None:
         """Closes the channel and its subscribers. ClosedError the second
@@ -918,9 +933,12 @@ class Subscriber:
 
     async def __anext__(self) -> ChannelFrame:
         """The next frame, waiting for ever; the iteration ends when the
-        subscriber or its channel is closed."""
+        stream was ended (Channel.end()) or the subscriber or its channel is
+        closed. PublisherGoneError when every publisher closed or died."""
         try:
             return await self.receive_async()
+        except errors.ChannelEndedError:
+            raise StopAsyncIteration from None
         except errors.ClosedError:
             if not self._h or not self._ch._h:
                 raise StopAsyncIteration from None
@@ -928,9 +946,12 @@ class Subscriber:
 
     def __next__(self) -> ChannelFrame:
         """The next frame, waiting for ever; the iteration ends when the
-        subscriber or its channel is closed."""
+        stream was ended (Channel.end()) or the subscriber or its channel is
+        closed. PublisherGoneError when every publisher closed or died."""
         try:
             return self.receive()
+        except errors.ChannelEndedError:
+            raise StopIteration from None
         except errors.ClosedError:
             if not self._h or not self._ch._h:
                 raise StopIteration from None

@@ -141,6 +141,22 @@ class RangeError(CrossbufError, OverflowError):
     code = -25
 
 
+class ChannelEndedError(CrossbufError, EOFError):
+    """The channel's stream was ended (Channel.end()): every frame committed
+    before it was received, and nothing more comes. Iterating a subscriber
+    stops here."""
+
+    code = -26
+
+
+class PublisherGoneError(CrossbufError, ConnectionError):
+    """Everything was received, and every open that published on the
+    channel has closed or died: nothing will come unless a new publisher
+    starts (the next receive gets its frames)."""
+
+    code = -27
+
+
 #: A channel with no room under the "fail" policy raises the region's error
 #: (the C ABI's XB_ERR_FULL is XB_ERR_REGION_FULL).
 ChannelFullError = RegionFullError
@@ -189,6 +205,8 @@ _BY_CODE: Dict[int, Type[CrossbufError]] = {
         ChannelTimeoutError,
         OverrunError,
         RangeError,
+        ChannelEndedError,
+        PublisherGoneError,
     )
 }
 
@@ -229,6 +247,8 @@ __all__ = [
     "ChannelTimeoutError",
     "OverrunError",
     "RangeError",
+    "ChannelEndedError",
+    "PublisherGoneError",
     "ChannelFullError",
     "ForkError",
     "RegionInUseError",

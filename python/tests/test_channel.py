@@ -266,6 +266,40 @@ def test_argument_edges(ch: xb.Channel) -> None:
     sub.close()
 
 
+def test_end_of_stream(ch: xb.Channel, name: str) -> None:
+    """end(): subscribers get what was published before, then the iteration
+    stops; publishing after it is ChannelEndedError, in every open."""
+    with xb.Channel.open(name, readonly=True) as ro:
+        sub = ro.subscribe(wait="park")
+        ch.publish_many([b"a", b"b"])
+        with pytest.raises(xb.ReadOnlyError):
+            ro.end()
+        ch.end()
+        assert [f.tobytes() for f in sub] == [b"a", b"b"]  # waits for ever, but the end comes
+        with pytest.raises(xb.ChannelEndedError):
+            sub.receive()
+        with pytest.raises(xb.ChannelEndedError):
+            ch.publish(b"late")
+        sub.close()
+
+
+def test_publisher_gone(name: str) -> None:
+    """Every open that published closed: a receive that would wait for ever
+    raises PublisherGoneError once everything was received; a later
+    publisher's frames are received."""
+    with xb.Channel.create(name, 1 << 16) as ch:
+        sub = ch.subscribe()
+        with xb.Channel.open(name) as pub:
+            pub.publish(b"x")
+        assert sub.receive().tobytes() == b"x"
+        with pytest.raises(xb.PublisherGoneError):
+            sub.receive()
+        with xb.Channel.open(name) as pub:
+            pub.publish(b"y")
+            assert sub.receive().tobytes() == b"y"
+        sub.close()
+
+
 def test_close_wakes_a_blocked_receive(ch: xb.Channel) -> None:
     sub = ch.subscribe(wait="park")
     result: list[object] = []
@@ -363,8 +397,8 @@ def test_c_publisher_process(name: str, batch: int) -> None:
             sub.release()
             out = p.communicate(timeout=30)[0]
             assert p.returncode == 0 and out.startswith(f"done {count} ")
-            with pytest.raises(xb.ChannelTimeoutError):
-                sub.receive(timeout=0.05)  # nothing more: no duplicates
+            with pytest.raises(xb.PublisherGoneError):
+                sub.receive()  # nothing more (no duplicates), and the publisher has exited: no hang
             st = ch.stats()
             assert st.frames_published == count and st.dropped_frames == 0
             assert st.latency_count == count and st.latency_p50_ns > 0
