@@ -211,6 +211,8 @@ def cmd_stats(a: argparse.Namespace) -> int:
         r = _open(a.region)
     except errors.VersionError:  # not a region: a channel?
         r = None
+    except errors.RegionNotFoundError:
+        raise errors.RegionNotFoundError(f"no region or channel named {a.region!r}") from None
     if r is not None:
         with r:
             if a.watch:
