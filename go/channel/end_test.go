@@ -129,3 +129,29 @@ func TestPublisherGoneAfterKill(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("%d frames, then ErrPublisherGone; %d dead publishers", got, st.DeadPublishers)
 }
+
+// A consumer-group member sees the end too, after the frames before it.
+func TestEndReachesGroupMembers(t *testing.T) {
+	c, _ := newChannel(t, Options{Capacity: 1 << 14, Policy: Fail})
+	a, err := c.SubscribeGroup("workers", Wait{Mode: Park})
+	require.NoError(t, err)
+	b, err := c.SubscribeGroup("workers", Wait{Mode: Park})
+	require.NoError(t, err)
+	for i := 0; i < 4; i++ {
+		binaryPublish(t, c, uint64(i))
+	}
+	require.NoError(t, c.End())
+	got := map[uint64]bool{}
+	for _, sub := range []*Subscriber{a, b} {
+		for {
+			f, err := sub.Receive(-1)
+			if errors.Is(err, ErrEnded) {
+				break
+			}
+			require.NoError(t, err)
+			got[leU64(f.Payload)] = true
+			require.NoError(t, sub.Release())
+		}
+	}
+	assert.Len(t, got, 4, "every frame before the end, each once")
+}
