@@ -345,7 +345,8 @@ typedef struct xb_channel_stats {
     uint64_t bytes_published;  /* payload bytes */
     uint64_t full_waits;       /* claims that found the ring full and waited (block) or overwrote (overwrite) */
     uint64_t full_fails;       /* claims refused with XB_ERR_FULL (fail) */
-    uint64_t parked_waits;     /* waits that slept on the futex, publishers and subscribers */
+    uint64_t parked_waits;     /* waits that slept on the futex, publishers and subscribers (a call
+                                  that goes on with the wait of one that timed out does not count again) */
     uint64_t dead_publishers;  /* slots of dead publishers aborted */
     uint64_t dead_subscribers; /* entries of dead subscribers freed */
     uint64_t dropped_frames;   /* frames subscribers lost to the overwrite policy */

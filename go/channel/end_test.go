@@ -155,3 +155,27 @@ func TestEndReachesGroupMembers(t *testing.T) {
 	}
 	assert.Len(t, got, 4, "every frame before the end, each once")
 }
+
+// A wait a binding makes in slices (receive calls with a short timeout, one
+// after another) counts as one parked wait, not one per slice.
+func TestParkedWaitCountedOncePerWait(t *testing.T) {
+	c, _ := newChannel(t, Options{Capacity: 1 << 14})
+	binaryPublish(t, c, 0) // c publishes: its subscriber never sees ErrPublisherGone
+	sub, err := c.Subscribe(Wait{Mode: Park})
+	require.NoError(t, err)
+	for i := 0; i < 5; i++ {
+		_, err := sub.Receive(5 * time.Millisecond)
+		require.ErrorIs(t, err, ErrTimeout)
+	}
+	st, err := c.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), st.ParkedWaits, "five slices of one wait")
+	binaryPublish(t, c, 1)
+	_, err = sub.Receive(time.Second)
+	require.NoError(t, err)
+	_, err = sub.Receive(5 * time.Millisecond)
+	require.ErrorIs(t, err, ErrTimeout)
+	st, err = c.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), st.ParkedWaits, "a wait after a frame is another")
+}

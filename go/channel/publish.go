@@ -3,6 +3,7 @@
 package channel
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync/atomic"
@@ -132,7 +133,15 @@ func (c *Channel) Reserve(codec uint16, typeID uint64, payloadCap int, timeout t
 func (c *Channel) reserve(codec uint16, typeID uint64, payloadCap int, wt *waiter) (Slot, error) {
 	c.registerPublisher()
 	size := (FrameHeaderSize + uint64(payloadCap) + slotAlign - 1) &^ (slotAlign - 1)
+	if w := c.pubWaiting.Load(); w != nil { // the wait a timed-out call of this open left
+		wt.fullCounted, wt.parkCounted = w.full, w.park
+	}
 	pos, seal, err := c.claim(size, wt)
+	if errors.Is(err, ErrTimeout) {
+		c.pubWaiting.Store(&waitCounts{full: wt.fullCounted, park: wt.parkCounted})
+	} else {
+		c.pubWaiting.Store(nil)
+	}
 	if err != nil {
 		return Slot{}, err
 	}
@@ -168,7 +177,6 @@ func (c *Channel) SetPublisherWait(w Wait) { c.publisherWait.Store(&w) }
 // claim claims a slot of size bytes (a multiple of 64) and returns its
 // position and seal.
 func (c *Channel) claim(size uint64, wt *waiter) (uint64, uint64, error) {
-	counted := false
 	for {
 		if c.closing() {
 			return 0, 0, ErrClosed
@@ -210,8 +218,8 @@ func (c *Channel) claim(size uint64, wt *waiter) (uint64, uint64, error) {
 				atomic.AddUint64(c.counter(cFullFails), 1)
 				return 0, 0, ErrFull
 			}
-			if !counted {
-				counted = true
+			if !wt.fullCounted {
+				wt.fullCounted = true
 				atomic.AddUint64(c.counter(cFullWaits), 1)
 			}
 			if err := c.makeRoom(t, n, wt); err != nil {

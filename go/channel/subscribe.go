@@ -3,6 +3,7 @@
 package channel
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,9 @@ type Subscriber struct {
 	lastOK time.Time // last liveness check of a writer or group member
 	// lastGone is the last check for live publishers (streamEnd).
 	lastGone time.Time
+	// parkCounted: the last receive timed out after parking, so the next
+	// goes on with that wait and does not count it again.
+	parkCounted bool
 
 	group int    // consumer group: index of the cursor entry; -1 for a plain subscriber
 	end   uint64 // group member: end of the held range (0: none)
@@ -68,11 +72,25 @@ func (s *Subscriber) Receive(timeout time.Duration) (f Frame, err error) {
 		return Frame{}, ErrClosed
 	}
 	defer c.leave(&err, old)
-	wt := newWaiter(s.wait, timeout)
+	wt := s.newWaiter(timeout)
+	defer s.waited(&wt, &err)
 	if s.group >= 0 {
 		return s.receiveGroup(&wt, 1)
 	}
 	return s.receive(&wt)
+}
+
+// newWaiter is a waiter for one receive call, going on with the wait of a
+// previous call that timed out.
+func (s *Subscriber) newWaiter(timeout time.Duration) waiter {
+	wt := newWaiter(s.wait, timeout)
+	wt.parkCounted = s.parkCounted
+	return wt
+}
+
+// waited keeps what a receive that timed out had counted for the next.
+func (s *Subscriber) waited(wt *waiter, err *error) {
+	s.parkCounted = wt.parkCounted && errors.Is(*err, ErrTimeout)
 }
 
 // ReceiveBatch fills dst with up to len(dst) frames: it waits up to timeout
@@ -88,7 +106,8 @@ func (s *Subscriber) ReceiveBatch(dst []Frame, timeout time.Duration) (n int, er
 		return 0, ErrClosed
 	}
 	defer c.leave(&err, old)
-	wt := newWaiter(s.wait, timeout)
+	wt := s.newWaiter(timeout)
+	defer s.waited(&wt, &err)
 	if s.group >= 0 {
 		f, err := s.receiveGroup(&wt, len(dst))
 		if err != nil {

@@ -65,7 +65,14 @@ type waiter struct {
 	spins    int
 	parked   bool
 	poll     bool // timeout 0: never wait
+	// A call that goes on with a wait the previous call left by timing out
+	// (a binding that waits in slices) does not count it again.
+	parkCounted, fullCounted bool
 }
+
+// waitCounts is what a wait that timed out had counted (full_waits,
+// parked_waits), for the call that goes on with it.
+type waitCounts struct{ full, park bool }
 
 func newWaiter(w Wait, timeout time.Duration) waiter {
 	wt := waiter{w: w, poll: timeout == 0}
@@ -127,8 +134,11 @@ func (wt *waiter) pause(seq, nwait *uint32, recheck func() bool, c *Channel, par
 	if !recheck() {
 		if !wt.parked {
 			wt.parked = true
-			for _, p := range parked {
-				atomic.AddUint64(p, 1)
+			if !wt.parkCounted {
+				wt.parkCounted = true
+				for _, p := range parked {
+					atomic.AddUint64(p, 1)
+				}
 			}
 		}
 		futexWaitOn(seq, v, d)

@@ -29,8 +29,8 @@ discarded. Copies made before the check are copies of possibly torn bytes.
 
 Waits (receive, and publish under "block") run in slices of 50 ms, so
 Ctrl-C (KeyboardInterrupt) interrupts them promptly; the GIL is released
-while the library waits. Each slice is one library call, and the channel's
-full_waits and parked_waits count calls: a wait of one second adds about 20.
+while the library waits. The slices of one wait count once in the
+channel's full_waits and parked_waits.
 
 asyncio: `await sub.receive_async()` and `async for frame in sub` take a
 frame that is ready at once in the event loop's thread; otherwise the wait
