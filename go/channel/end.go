@@ -96,16 +96,19 @@ func (c *Channel) publishersGone() bool {
 }
 
 // streamEnd is why nothing will come at position pos, where a subscriber
-// found nothing ready: ErrEnded, or ErrPublisherGone (checked at most every
-// millisecond per subscriber: liveness costs a system call per publisher),
-// or nil to wait on.
-func (s *Subscriber) streamEnd(pos uint64) error {
+// waiting with wt found nothing ready: ErrEnded, or ErrPublisherGone, or nil
+// to wait on. Publishers' liveness costs a system call each: it is looked at
+// once the waiter parks or every 256 spins, at most every millisecond.
+func (s *Subscriber) streamEnd(pos uint64, wt *waiter) error {
 	c := s.c
 	if atomic.LoadUint64(c.tail()) != pos {
 		return nil // a claim in flight: its frame comes (or its claimant is recovered)
 	}
 	if c.Ended() {
 		return ErrEnded
+	}
+	if !wt.parked && wt.spins&255 != 0 && !wt.poll {
+		return nil
 	}
 	if now := time.Now(); now.Sub(s.lastGone) >= time.Millisecond {
 		s.lastGone = now

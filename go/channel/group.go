@@ -319,7 +319,7 @@ func (s *Subscriber) receiveGroup(wt *waiter, want int) (Frame, error) {
 			continue
 		}
 		if blocked == 0 && e == g {
-			if err := s.streamEnd(g); err != nil {
+			if err := s.streamEnd(g, wt); err != nil {
 				return Frame{}, err
 			}
 		}

@@ -201,7 +201,7 @@ func (s *Subscriber) receive(wt *waiter) (Frame, error) {
 			}
 			continue
 		}
-		if err := s.streamEnd(pos); err != nil {
+		if err := s.streamEnd(pos, wt); err != nil {
 			return Frame{}, err
 		}
 		atomic.StoreUint64(c.sub64(s.idx, sHeartbeat), region.Now())
