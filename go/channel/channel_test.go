@@ -55,7 +55,7 @@ func newChannel(t testing.TB, opts Options) (*Channel, string) {
 
 func publish(t testing.TB, c *Channel, payload []byte) Frame {
 	t.Helper()
-	s, err := c.Reserve(7, 99, len(payload), 0)
+	s, err := c.Reserve(4, 99, len(payload), 0) // MessagePack
 	require.NoError(t, err)
 	n := copy(s.Buf, payload)
 	f, err := s.Commit(s.Buf[:n])
@@ -74,7 +74,7 @@ func TestPublishReceive(t *testing.T) {
 	f, err := sub.Receive(time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(f.Payload))
-	assert.Equal(t, uint16(7), f.Codec)
+	assert.Equal(t, uint16(4), f.Codec)
 	assert.Equal(t, uint64(99), f.TypeID)
 	assert.Equal(t, c.ID(), f.RegionID)
 	assert.Equal(t, pub.Position, f.Position)

@@ -39,8 +39,20 @@ func (c *Channel) End() (err error) {
 	return nil
 }
 
-// Ended reports whether End was called, by any process.
-func (c *Channel) Ended() bool { return atomic.LoadUint32(c.hdr32(hEnded)) != 0 }
+// Ended reports whether End was called, by any process (false once c is
+// closed).
+func (c *Channel) Ended() bool {
+	ok, old := c.enter()
+	if !ok {
+		return false
+	}
+	var err error // a truncated file: not ended
+	defer c.leave(&err, old)
+	return c.ended()
+}
+
+// ended is Ended inside a call that has entered the channel.
+func (c *Channel) ended() bool { return atomic.LoadUint32(c.hdr32(hEnded)) != 0 }
 
 func (c *Channel) pubWord(i int) *uint32 { return c.hdr32(hPublishers + uintptr(i)*4) }
 
@@ -104,7 +116,7 @@ func (s *Subscriber) streamEnd(pos uint64, wt *waiter) error {
 	if atomic.LoadUint64(c.tail()) != pos {
 		return nil // a claim in flight: its frame comes (or its claimant is recovered)
 	}
-	if c.Ended() {
+	if c.ended() {
 		return ErrEnded
 	}
 	if !wt.parked && wt.spins&255 != 0 && !wt.poll {

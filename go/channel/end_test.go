@@ -179,3 +179,41 @@ func TestParkedWaitCountedOncePerWait(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), st.ParkedWaits, "a wait after a frame is another")
 }
+
+// Calls on a closed subscriber or channel are ErrClosed (or false), and a
+// closed group member's Release does not acknowledge frames it handed back.
+func TestUseAfterClose(t *testing.T) {
+	c, name := newChannel(t, Options{Capacity: 1 << 14})
+	a, err := c.SubscribeGroup("g", Wait{})
+	require.NoError(t, err)
+	b, err := c.SubscribeGroup("g", Wait{})
+	require.NoError(t, err)
+	plain, err := c.Subscribe(Wait{})
+	require.NoError(t, err)
+	for i := 0; i < 4; i++ {
+		binaryPublish(t, c, uint64(i))
+	}
+	n, err := a.ReceiveBatch(make([]Frame, 4), time.Second)
+	require.NoError(t, err)
+	require.Equal(t, 4, n)
+	require.NoError(t, a.Close())
+	require.ErrorIs(t, a.Release(), ErrClosed)
+	got := 0
+	for {
+		_, err := b.Receive(100 * time.Millisecond)
+		if err != nil {
+			require.ErrorIs(t, err, ErrTimeout)
+			break
+		}
+		require.NoError(t, b.Release())
+		got++
+	}
+	assert.Equal(t, 4, got, "a's frames went to b")
+	require.NoError(t, plain.Close())
+	require.ErrorIs(t, plain.Release(), ErrClosed)
+	other, err := Open(name, PublishSubscribe)
+	require.NoError(t, err)
+	require.NoError(t, other.Close())
+	assert.False(t, other.Ended())
+	require.ErrorIs(t, other.End(), ErrClosed)
+}

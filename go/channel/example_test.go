@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crossbuf/crossbuf/go/channel"
+	"github.com/crossbuf/crossbuf/go/codec"
 )
 
 func Example() {
@@ -25,7 +26,7 @@ func Example() {
 	}
 
 	// Publish: reserve a slot, write the payload in place, commit.
-	slot, err := ch.Reserve(0, 42, 5, time.Second)
+	slot, err := ch.Reserve(uint16(codec.MsgPack), 42, 5, time.Second)
 	if err != nil {
 		panic(err)
 	}

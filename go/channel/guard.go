@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/crossbuf/crossbuf/go/internal/fault"
 )
 
 // Acquire keeps the mapping alive until the matching Release: Close waits
@@ -33,7 +35,7 @@ func recoverFault(old bool) bool {
 	if p == nil {
 		return false
 	}
-	if _, ok := p.(interface{ Addr() uintptr }); ok {
+	if fault.Is(p) {
 		return true
 	}
 	panic(p)
@@ -51,7 +53,7 @@ func (c *Channel) enter() (bool, bool) {
 func (c *Channel) leave(err *error, old bool) {
 	debug.SetPanicOnFault(old)
 	if p := recover(); p != nil {
-		if _, ok := p.(interface{ Addr() uintptr }); !ok {
+		if !fault.Is(p) {
 			c.inflight.Leave()
 			panic(p)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/region"
 )
 
@@ -74,9 +75,12 @@ func (c *Channel) Publish(codec uint16, typeID uint64, payload []byte, timeout t
 // waits for space as Reserve does, up to timeout for each frame. It returns
 // how many frames it committed: on an error, exactly payloads[:n] were
 // published and nothing after them.
-func (c *Channel) PublishBatch(codec uint16, typeID uint64, payloads [][]byte, timeout time.Duration) (n int, err error) {
+func (c *Channel) PublishBatch(codecID uint16, typeID uint64, payloads [][]byte, timeout time.Duration) (n int, err error) {
 	if c.access == SubscribeOnly {
 		return 0, fmt.Errorf("%w: publish", ErrReadOnly)
+	}
+	if !codec.ID(codecID).Known() {
+		return 0, fmt.Errorf("%w: %d", codec.ErrUnknownCodec, codecID)
 	}
 	for i, p := range payloads {
 		if len(p) > c.MaxPayload() {
@@ -95,7 +99,7 @@ func (c *Channel) PublishBatch(codec uint16, typeID uint64, payloads [][]byte, t
 	}()
 	for _, p := range payloads {
 		wt := newWaiter(c.pubWait(), timeout)
-		s, err := c.reserve(codec, typeID, len(p), &wt)
+		s, err := c.reserve(codecID, typeID, len(p), &wt)
 		if err != nil {
 			return n, err
 		}
@@ -113,9 +117,12 @@ func (c *Channel) PublishBatch(codec uint16, typeID uint64, payloads [][]byte, t
 // applies: Fail returns ErrFull, Block waits up to timeout (< 0: for ever,
 // 0: not at all) and then returns an error matching both ErrFull and
 // ErrTimeout, Overwrite reclaims the oldest frames.
-func (c *Channel) Reserve(codec uint16, typeID uint64, payloadCap int, timeout time.Duration) (s Slot, err error) {
+func (c *Channel) Reserve(codecID uint16, typeID uint64, payloadCap int, timeout time.Duration) (s Slot, err error) {
 	if c.access == SubscribeOnly {
 		return Slot{}, fmt.Errorf("%w: reserve", ErrReadOnly)
+	}
+	if !codec.ID(codecID).Known() { // readers (streams, cat) refuse it
+		return Slot{}, fmt.Errorf("%w: %d", codec.ErrUnknownCodec, codecID)
 	}
 	if payloadCap < 0 || payloadCap > c.MaxPayload() {
 		return Slot{}, fmt.Errorf("%w: payload capacity %d is not in [0, %d]", ErrInvalid, payloadCap, c.MaxPayload())
@@ -126,7 +133,7 @@ func (c *Channel) Reserve(codec uint16, typeID uint64, payloadCap int, timeout t
 	}
 	defer c.leave(&err, old)
 	wt := newWaiter(c.pubWait(), timeout)
-	return c.reserve(codec, typeID, payloadCap, &wt)
+	return c.reserve(codecID, typeID, payloadCap, &wt)
 }
 
 // reserve is Reserve inside a call that has entered the channel.
@@ -145,7 +152,7 @@ func (c *Channel) reserve(codec uint16, typeID uint64, payloadCap int, wt *waite
 	if err != nil {
 		return Slot{}, err
 	}
-	if c.Ended() { // ended while claiming: the slot is given up, never published
+	if c.ended() { // ended while claiming: the slot is given up, never published
 		s := Slot{c: c, pos: pos, seal: seal}
 		s.Abort()
 		return Slot{}, ErrEnded
@@ -181,7 +188,7 @@ func (c *Channel) claim(size uint64, wt *waiter) (uint64, uint64, error) {
 		if c.closing() {
 			return 0, 0, ErrClosed
 		}
-		if c.Ended() {
+		if c.ended() {
 			return 0, 0, ErrEnded
 		}
 		t := atomic.LoadUint64(c.tail())

@@ -302,6 +302,9 @@ func (s *Subscriber) Release() (err error) {
 		return ErrClosed
 	}
 	defer c.leave(&err, old)
+	if !s.mine() { // closed: its entry (maybe another's by now) is not touched
+		return fmt.Errorf("%w: subscriber closed, or its entry was reclaimed", ErrClosed)
+	}
 	if s.group >= 0 {
 		s.releaseGroup()
 		return nil

@@ -31,12 +31,19 @@ func Append(r *region.Region, c codec.Codec, rec record.Record) (region.Frame, e
 	if err != nil {
 		return region.Frame{}, err
 	}
-	payload, err := c.Encode(slot.Buf, rec)
+	payload, err := encodeInto(r, c, slot.Buf, rec)
 	if err != nil {
 		slot.Abort()
 		return region.Frame{}, err
 	}
 	return slot.Commit(payload)
+}
+
+// encodeInto encodes rec into buf, a slot of r, where a memory fault (the
+// region's file truncated by another process) is ErrTruncated.
+func encodeInto(r *region.Region, c codec.Codec, buf []byte, rec record.Record) (p []byte, err error) {
+	defer r.Caught(&err, region.CatchFaults())
+	return c.Encode(buf, rec)
 }
 
 // Decode decodes frame f into out with the codec named in f's header, which

@@ -5,6 +5,8 @@ import (
 	"iter"
 	"sync/atomic"
 	"unsafe"
+
+	codecpkg "github.com/crossbuf/crossbuf/go/codec"
 )
 
 // Slot is a frame being written. Write the payload into Buf, then Commit or
@@ -59,6 +61,9 @@ var testHookClaimed func(off uint64)
 // up to 8) for a message of codec and typeID, and returns it for writing.
 // ErrFull if it does not fit; nothing changes then.
 func (r *Region) Reserve(codec uint16, typeID uint64, payloadCap int) (s Slot, err error) {
+	if !codecpkg.ID(codec).Known() { // readers (streams, cat) refuse it
+		return Slot{}, fmt.Errorf("%w: %d", codecpkg.ErrUnknownCodec, codec)
+	}
 	if payloadCap < 0 || payloadCap > MaxPayload {
 		return Slot{}, fmt.Errorf("%w: payload capacity %d is not in [0, %d]", ErrInvalid, payloadCap, uint64(MaxPayload))
 	}

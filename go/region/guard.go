@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/crossbuf/crossbuf/go/internal/fault"
 )
 
 // Acquire keeps the mapping alive until the matching Release: Close waits
@@ -36,10 +38,32 @@ func recoverFault(old bool) bool {
 	if p == nil {
 		return false
 	}
-	if _, ok := p.(interface{ Addr() uintptr }); ok {
+	if fault.Is(p) {
 		return true // a runtime.Error from a fault: SIGBUS on a truncated file
 	}
 	panic(p)
+}
+
+// CatchFaults begins code that writes a Slot's Buf outside the region's own
+// calls (an encoder, generated code, a copy). Ended by a deferred Caught, a
+// memory fault there (the pages were lost: another process truncated the
+// file) returns ErrTruncated instead of killing the process:
+//
+//	func fill(r *region.Region, s region.Slot, src []byte) (n int, err error) {
+//		defer r.Caught(&err, region.CatchFaults())
+//		return copy(s.Buf, src), nil
+//	}
+func CatchFaults() bool { return setPanicOnFault() }
+
+// Caught ends what CatchFaults began; it must be deferred directly.
+func (r *Region) Caught(err *error, old bool) {
+	debug.SetPanicOnFault(old)
+	if p := recover(); p != nil {
+		if !fault.Is(p) {
+			panic(p)
+		}
+		*err = r.faultError()
+	}
 }
 
 // leave ends an operation begun with inflight.enter, turning a memory fault
@@ -47,7 +71,7 @@ func recoverFault(old bool) bool {
 func (r *Region) leave(err *error, old bool) {
 	debug.SetPanicOnFault(old)
 	if p := recover(); p != nil {
-		if _, ok := p.(interface{ Addr() uintptr }); !ok {
+		if !fault.Is(p) {
 			r.inflight.Leave()
 			panic(p)
 		}

@@ -109,7 +109,10 @@ const (
 	frameTypeID  = 32
 	framePublish = 40
 	frameCheck   = 48
+)
 
+// Limits.
+const (
 	// MaxPayload is the largest payload of one frame: a slot's size is a
 	// 32-bit count of 8-byte words.
 	MaxPayload = math.MaxUint32*8 - FrameHeaderSize

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/crossbuf/crossbuf/go/internal/fault"
 )
 
 // EncodeCapnp builds a Cap'n Proto message (stream framing, one segment) of
@@ -48,6 +50,7 @@ func (t *Type) encodeCapnp(dst []byte, v fieldValue) (msg []byte, err error) {
 		// A bug here must reach the caller as an error, never as a panic
 		// across the C boundary.
 		if p := recover(); p != nil {
+			fault.Repanic(p) // a truncated mapping: the call's guard reports it
 			msg, err = nil, fmt.Errorf("schema: encode %s: internal error: %v", t.Name, p)
 		}
 	}()

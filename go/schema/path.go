@@ -330,7 +330,7 @@ func (p *Path) Int(msg []byte) (int64, error) {
 		return 0, err
 	}
 	if k == Uint64 && bits > math.MaxInt64 {
-		return 0, fmt.Errorf("schema: path %q: %d does not fit an int64; use Uint", p.text, bits)
+		return 0, fmt.Errorf("%w: path %q: %d does not fit an int64; use Uint", ErrRange, p.text, bits)
 	}
 	v := readScalar(k, binary.LittleEndian.AppendUint64(nil, bits))
 	switch x := v.(type) {

@@ -124,8 +124,11 @@ func (r Ref) Field(msg []byte, f *Field) (Ref, bool, error) {
 	if r.Kind() != RefTable && r.Kind() != RefStruct {
 		return Ref{}, false, kindErr(r, "a field")
 	}
+	if f == nil {
+		return Ref{}, false, fmt.Errorf("%w: no field given", ErrRefKind)
+	}
 	if r.T.Type == nil || f.Index >= len(r.T.Type.Fields) || r.T.Type.Fields[f.Index] != f {
-		return Ref{}, false, fmt.Errorf("schema: %s has no field %s", r.T, f.Name)
+		return Ref{}, false, fmt.Errorf("%w: %s has no field %s", ErrRefKind, r.T, f.Name)
 	}
 	if r.T.Type.Format == CapnProto {
 		return r.cpField(msg, f)

@@ -9,6 +9,7 @@ import (
 	capnplib "capnproto.org/go/capnp/v3"
 
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/internal/fault"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/internal/gen/capnpgen"
 )
@@ -129,6 +130,7 @@ func (*Codec) Decode(b []byte, out record.Record) (err error) {
 func (s *seg) decode(out record.Record) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			fault.Repanic(p) // a truncated mapping: the call's guard reports it
 			err = errf("decode: %v", p)
 		}
 	}()
@@ -151,6 +153,7 @@ func decodeRuntime(b []byte, out record.Record) (err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
+			fault.Repanic(p) // a truncated mapping: the call's guard reports it
 			err = errf("decode: %v", p)
 		}
 		r.close()
@@ -343,6 +346,7 @@ func readStringGeneral(b []byte, field codec.Field) (str string, err error) {
 func (s *seg) readStringSafe(field codec.Field) (str string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			fault.Repanic(p) // a truncated mapping: the call's guard reports it
 			str, err = "", errf("read: %v", p)
 		}
 	}()
@@ -357,6 +361,7 @@ func readStringRuntime(b []byte, field codec.Field) (s string, err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
+			fault.Repanic(p) // a truncated mapping: the call's guard reports it
 			s, err = "", errf("read: %v", p)
 		}
 		r.close()

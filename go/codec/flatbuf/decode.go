@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/internal/fault"
 	"github.com/crossbuf/crossbuf/go/record"
 )
 
@@ -21,6 +22,7 @@ var (
 func (*Codec) Decode(b []byte, out record.Record) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			fault.Repanic(p) // a truncated mapping: the call's guard reports it
 			err = errf("decode: %v", p)
 		}
 	}()

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/internal/fault"
 	"github.com/crossbuf/crossbuf/go/record"
 )
 
@@ -133,6 +134,7 @@ func (*Codec) Encode(dst []byte, rec record.Record) (out []byte, err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
+			fault.Repanic(p) // a truncated mapping: the call's guard reports it
 			out, err = nil, fmt.Errorf("%w: flatbuffers: encoding outgrew %d bytes: %v", codec.ErrShortBuffer, n, p)
 		}
 	}()

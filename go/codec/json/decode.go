@@ -13,6 +13,7 @@ import (
 	"github.com/bytedance/sonic/ast"
 
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/internal/fault"
 	"github.com/crossbuf/crossbuf/go/record"
 )
 
@@ -150,6 +151,7 @@ func unmarshal(b []byte, v any) error {
 func (c *Codec) Decode(b []byte, out record.Record) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			fault.Repanic(p) // a truncated mapping: the call's guard reports it
 			err = codec.Malformedf("json: panic while decoding: %v", p)
 		}
 	}()

@@ -40,6 +40,7 @@ import (
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/internal/fault"
 	"github.com/crossbuf/crossbuf/go/record"
 )
 
@@ -336,6 +337,7 @@ func (alias reader) bytes(b []byte) ([]byte, []byte, error) {
 func decode(b []byte, out record.Record, alias reader) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			fault.Repanic(p) // a truncated mapping: the call's guard reports it
 			err = codec.Malformedf("msgpack: panic while decoding: %v", p)
 		}
 	}()

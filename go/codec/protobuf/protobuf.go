@@ -31,6 +31,7 @@ import (
 	"sync"
 
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/internal/fault"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/internal/gen/pbgen"
 )
@@ -209,6 +210,7 @@ type logDec struct {
 func (c *Codec) Decode(b []byte, out record.Record) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			fault.Repanic(p) // a truncated mapping: the call's guard reports it
 			err = codec.Malformedf("protobuf: panic while decoding: %v", p)
 		}
 	}()

@@ -79,8 +79,23 @@ func appendMessage(r *region.Region, t *schema.Type, msg []byte) (region.Frame, 
 	if err != nil {
 		return region.Frame{}, err
 	}
-	n := copy(slot.Buf, msg)
+	return fill(r, slot, msg)
+}
+
+// fill copies msg into slot, a slot of r, and commits it; a memory fault
+// (the region's file truncated by another process) is ErrTruncated.
+func fill(r *region.Region, slot region.Slot, msg []byte) (region.Frame, error) {
+	n, err := copyInto(r, slot.Buf, msg)
+	if err != nil {
+		slot.Abort()
+		return region.Frame{}, err
+	}
 	return slot.Commit(slot.Buf[:n])
+}
+
+func copyInto(r *region.Region, dst, src []byte) (n int, err error) {
+	defer r.Caught(&err, region.CatchFaults())
+	return copy(dst, src), nil
 }
 
 // Types resolves type ids: a *schema.Schema or a *schema.Registry.
@@ -124,8 +139,7 @@ func StoreSchema(r *region.Region, s *schema.Schema) (region.Frame, error) {
 	if err != nil {
 		return region.Frame{}, err
 	}
-	n := copy(slot.Buf, b)
-	return slot.Commit(slot.Buf[:n])
+	return fill(r, slot, b)
 }
 
 // Schemas loads every schema frame of r into a registry that resolves the
