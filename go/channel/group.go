@@ -263,8 +263,14 @@ func (s *Subscriber) receiveGroup(wt *waiter, want int) (Frame, error) {
 			return Frame{}, fmt.Errorf("%w: subscriber closed, or its entry was reclaimed", ErrClosed)
 		}
 		// Frames received and not released yet (held): the position keeps
-		// protecting them while the member takes more.
-		held := s.end != 0
+		// protecting them while the member takes more. A range used up and
+		// released (but for slots it skipped) is let go of.
+		held := s.unreleased
+		if s.end != 0 && !held {
+			atomic.StoreUint64(pos, idle)
+			s.end = 0
+			wake(c.hdr32(hSpaceSeq), c.hdr32(hSpaceWait))
+		}
 		// Dead members' ranges come first, looked for at most every ms by a
 		// member that holds nothing (a takeover replaces the position).
 		if now := time.Now(); !held && now.Sub(s.lastOK) >= time.Millisecond {
@@ -349,6 +355,7 @@ func (s *Subscriber) nextInRange() (f Frame, ok bool, err error) {
 		s.next = p + size
 		if atomic.LoadUint32(c.r32(off+fState)) == stateCommitted {
 			f, err := s.frameAt(p, off, size)
+			s.unreleased = s.unreleased || err == nil
 			return f, err == nil, err
 		}
 	}
@@ -365,6 +372,7 @@ func (c *Channel) frameReady(p uint64) bool {
 // its range it has not received yet stay held.
 func (s *Subscriber) releaseGroup() {
 	c := s.c
+	s.unreleased = false
 	if s.end == 0 {
 		return
 	}

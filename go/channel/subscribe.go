@@ -33,6 +33,9 @@ type Subscriber struct {
 
 	group int    // consumer group: index of the cursor entry; -1 for a plain subscriber
 	end   uint64 // group member: end of the held range (0: none)
+	// unreleased: a group member has handed out frames since its last
+	// Release, which its position keeps protected.
+	unreleased bool
 }
 
 // Subscribe joins the channel with a new subscriber entry. w sets how

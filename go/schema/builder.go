@@ -100,9 +100,6 @@ func (b *Builder) target(f *Field) (*TypeRef, error) {
 	if top.t.Type == nil || f.Index >= len(top.t.Type.Fields) || top.t.Type.Fields[f.Index] != f {
 		return nil, fmt.Errorf("%w: %s has no field %s", ErrBuild, top.t, f.Name)
 	}
-	if f.Deprecated {
-		return nil, fmt.Errorf("%w: field %s is deprecated", ErrBuild, b.where(f))
-	}
 	return &f.TypeRef, nil
 }
 
@@ -137,7 +134,7 @@ func (b *Builder) Set(f *Field, x any) error {
 	case String:
 		s, ok := x.(string)
 		if !ok {
-			return fail(fmt.Errorf("want a string, got %T", x))
+			return fail(fmt.Errorf("want a string, got %s", jsonKind(x)))
 		}
 		if !utf8.ValidString(s) {
 			return fail(errors.New("text is not valid UTF-8"))
@@ -162,7 +159,7 @@ func (b *Builder) Set(f *Field, x any) error {
 			}
 		case int64, uint64:
 		default:
-			return fail(fmt.Errorf("want a union tag, got %T", x))
+			return fail(fmt.Errorf("want a union tag, got %s", jsonKind(x)))
 		}
 		b.store(f, x)
 		return nil

@@ -241,7 +241,7 @@ func (e *cpEncoder) pointer(p int, ref *TypeRef, v fieldValue) error {
 	case String:
 		s, ok := x.(string)
 		if !ok {
-			return failf("want a string, got %T", x)
+			return failf("want a string, got %s", jsonKind(x))
 		}
 		e.bytesList(p, []byte(s), true)
 		return nil
@@ -255,14 +255,24 @@ func (e *cpEncoder) pointer(p int, ref *TypeRef, v fieldValue) error {
 				return failf("data as a string must be base64: %v", err)
 			}
 			e.bytesList(p, raw, false)
+		case []any: // capnp's JSON form: a list of byte values
+			raw := make([]byte, len(b))
+			for i, v := range b {
+				bits, err := scalarBits(Uint8, nil, v)
+				if err != nil {
+					return failf("data byte %d: %v", i, err)
+				}
+				raw[i] = byte(bits)
+			}
+			e.bytesList(p, raw, false)
 		default:
-			return failf("want bytes, got %T", x)
+			return failf("want bytes (or a list of byte values, or base64 text), got %s", jsonKind(x))
 		}
 		return nil
 	case Vector:
 		items, ok := x.([]any)
 		if !ok {
-			return failf("want a list, got %T", x)
+			return failf("want a list, got %s", jsonKind(x))
 		}
 		return e.listOf(p, ref.Elem, len(items), func(i int) (fieldValue, error) { return fieldValue{x: items[i]}, nil })
 	case AnyPointer: // the bytes of a message whose root is the object
@@ -275,7 +285,7 @@ func (e *cpEncoder) pointer(p int, ref *TypeRef, v fieldValue) error {
 				return failf("AnyPointer bytes as a string must be base64: %v", err)
 			}
 		default:
-			return failf("want the bytes of a Cap'n Proto message for an AnyPointer, got %T", x)
+			return failf("want the bytes of a Cap'n Proto message for an AnyPointer, got %s", jsonKind(x))
 		}
 		return e.setAnyPointer(p, raw)
 	}

@@ -87,6 +87,23 @@ func TestEncodeCapnpShapes(t *testing.T) {
 	}
 }
 
+// Data given in capnp's JSON form, a list of byte values (what capnp
+// convert and Type.JSON print), encodes the same bytes.
+func TestEncodeCapnpDataFromByteList(t *testing.T) {
+	_, ty := loadTestAllTypes(t)
+	msg, err := ty.EncodeCapnp(nil, map[string]any{"dataField": []any{json.Number("0"), int64(255), 16.0}})
+	require.NoError(t, err)
+	p, err := ty.Path("dataField")
+	require.NoError(t, err)
+	b, err := p.Bytes(msg)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0, 255, 16}, b)
+	_, err = ty.EncodeCapnp(nil, map[string]any{"dataField": []any{int64(256)}})
+	require.ErrorContains(t, err, "data byte 0")
+	_, err = ty.EncodeCapnp(nil, map[string]any{"dataField": map[string]any{}})
+	require.ErrorContains(t, err, "got a map")
+}
+
 func TestEncodeCapnpRefusesWhatItCannotStore(t *testing.T) {
 	dir, ty := loadTestAllTypes(t)
 	base := func(edit func(m map[string]any)) map[string]any {

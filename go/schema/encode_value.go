@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -216,4 +217,27 @@ func (a *mpItems) item(int) (fieldValue, error) {
 	}
 	a.rest = rest
 	return fieldValue{mp: start[:len(start)-len(rest)], given: true}, nil
+}
+
+// jsonKind names the kind of a value given to an encoder as its JSON or
+// MessagePack form would ("a list", "a string"), for errors: a Go type name
+// means nothing to a caller in Python or C.
+func jsonKind(x any) string {
+	switch x.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a bool"
+	case string:
+		return "a string"
+	case []byte:
+		return "bytes"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a map"
+	case json.Number, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+		return "a number"
+	}
+	return fmt.Sprintf("a %T", x)
 }

@@ -359,13 +359,13 @@ func (e *fbEncoder) str(x any) (flatbuffers.UOffsetT, error) {
 	case []byte:
 		return e.b.CreateByteString(s), nil
 	}
-	return 0, failf("want a string, got %T", x)
+	return 0, failf("want a string, got %s", jsonKind(x))
 }
 
 func (e *fbEncoder) tableValue(t *Type, x any) (flatbuffers.UOffsetT, error) {
 	m, ok := x.(map[string]any)
 	if !ok {
-		return 0, failf("want an object for table %s, got %T", t.Name, x)
+		return 0, failf("want an object for table %s, got %s", t.Name, jsonKind(x))
 	}
 	return e.table(t, m, nil)
 }
@@ -452,7 +452,7 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 		}
 		items, ok := x.([]any)
 		if !ok {
-			return 0, failf("want a list, got %T", x)
+			return 0, failf("want a list, got %s", jsonKind(x))
 		}
 		n, item = len(items), func(i int) (fieldValue, error) { return fieldValue{x: items[i], given: true}, nil }
 	}
@@ -673,7 +673,7 @@ func (e *fbEncoder) nested(f *Field, x any) (flatbuffers.UOffsetT, error) {
 			raw[i] = byte(bits)
 		}
 	default:
-		return 0, failf("want a %s table or its bytes, got %T", root.Name, x)
+		return 0, failf("want a %s table or its bytes, got %s", root.Name, jsonKind(x))
 	}
 	if err := root.Verify(raw, nil); err != nil {
 		return 0, failf("nested %s: %v", root.Name, err)

@@ -90,9 +90,6 @@ func (t *Type) Path(path string) (*Path, error) {
 			if f == nil {
 				return bad("%s has no field %q", cur.Type.Name, name)
 			}
-			if f.Deprecated {
-				return bad("field %q is deprecated", name)
-			}
 			if cur.Kind == Table {
 				byRef := f.Kind == String || f.Kind == Table || f.Kind == Vector || f.Kind == Union
 				p.steps = append(p.steps, step{kind: stepTableField, slot: f.Slot, ref: byRef, size: f.Size})

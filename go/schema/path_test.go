@@ -91,12 +91,15 @@ func TestPathsOnMonster(t *testing.T) {
 		return u
 	}())
 
-	for _, bad := range []string{"", "nope", "name.x", "pos[1]", "inventory[x]", "test.Nobody.name", "test", "enemy", "friendly", "inventory[1", "name[", "inventory[+1]", "inventory[ 1 ]", "inventory[]", "inventory[99999999999999999999]"} {
+	for _, bad := range []string{"", "nope", "name.x", "pos[1]", "inventory[x]", "test.Nobody.name", "test", "enemy", "inventory[1", "name[", "inventory[+1]", "inventory[ 1 ]", "inventory[]", "inventory[99999999999999999999]"} {
 		_, err := m.Path(bad)
 		assert.Error(t, err, bad)
 	}
 	_, err = path("name").Int(mon)
 	assert.Error(t, err, "type mismatch")
+	friendly, err := path("friendly").Int(mon) // deprecated: read when present, else its default
+	require.NoError(t, err)
+	assert.Zero(t, friendly)
 	through := path("test.Monster.name")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = through.Bytes(mon) }), "reads allocate nothing")
 }

@@ -133,9 +133,6 @@ func (r Ref) Field(msg []byte, f *Field) (Ref, bool, error) {
 	if r.T.Type.Format == CapnProto {
 		return r.cpField(msg, f)
 	}
-	if f.Deprecated {
-		return Ref{}, false, fmt.Errorf("schema: field %s of %s is deprecated", f.Name, r.T)
-	}
 	if r.T.Kind == Struct {
 		pos := r.Pos[0] + uint64(f.Slot)
 		return Ref{Format: r.Format, T: &f.TypeRef, Pos: [4]uint64{pos}}, true, nil

@@ -17,7 +17,7 @@ func refWalk(t *testing.T, msg []byte, r Ref) any {
 		m := map[string]any{}
 		ty := r.T.Type
 		for _, f := range ty.Fields {
-			if f.Deprecated || f.Kind == AnyPointer || (f.Kind == Vector && f.Elem.Kind == Union) {
+			if f.Kind == AnyPointer || (f.Kind == Vector && f.Elem.Kind == Union) {
 				continue
 			}
 			if f.Nested != nil || f.Kind == Union {

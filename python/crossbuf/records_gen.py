@@ -128,7 +128,7 @@ class Classes:
                 continue
             # A keyword field (from, as from_) keeps the schema's name in the
             # MessagePack the library reads and writes.
-            raw = (str(f["name"]) for f in self.types[name].get("fields", []) if not f.get("deprecated"))
+            raw = (str(f["name"]) for f in self.types[name].get("fields", []))
             rename = {field_name(n): n for n in raw if keyword.iskeyword(n)}
             cls = msgspec.defstruct(cn, self._fields(name), kw_only=True, module=module, rename=rename or None)
             cls.__doc__ = f"{self.format} {self.types[name]['kind']} {name}"
@@ -156,8 +156,7 @@ class Classes:
     def _fields(self, name: str) -> List[Tuple[str, str, Any]]:
         out = []
         for f in self.types[name].get("fields", []):
-            if f.get("deprecated"):
-                continue
+            # Deprecated fields too: old writers' data is read, and written back.
             ref = f["type"]
             ann = self._ann(ref)
             if f.get("nested"):

@@ -579,6 +579,8 @@ class Schema:
             tid = self._resolve(type)
         try:
             data = _encode_msgpack(value)
+        except RecursionError:
+            raise errors.InvalidRecordError(f"encode {self.type_name(tid)}: the value nests too deep") from None
         except (TypeError, ValueError, OverflowError) as e:
             raise errors.InvalidRecordError(
                 f"encode {self.type_name(tid)}: {bad_field(value, '') or str(e)}") from None
