@@ -665,7 +665,7 @@ func xb_schema_encode(h C.xb_schema, rh C.xb_region, id C.uint64_t, msgpack *C.u
 	defer releaseRegion()
 	f, err := dynamic.AppendMsgPack(r.Region, t, in)
 	var ee *schema.EncodeError
-	if errors.As(err, &ee) {
+	if errors.As(err, &ee) || errors.Is(err, schema.ErrTooDeep) {
 		return fail(C.XB_ERR_INVALID_RECORD, err.Error())
 	}
 	if errors.Is(err, schema.ErrMsgPackInput) {

@@ -210,6 +210,7 @@ func TestEncodeMonsterDeepNesting(t *testing.T) {
 	require.NoError(t, err)
 	err = s.Root.EncodeFlatBufferMsgPack(flatbuffers.NewBuilder(0), mp)
 	assert.ErrorIs(t, err, ErrMsgPackInput)
+	assert.ErrorIs(t, err, ErrTooDeep, "a value too deep, told apart from malformed bytes")
 	assert.ErrorContains(t, err, "nesting deeper than")
 }
 

@@ -44,12 +44,16 @@ func checkMsgPackMap(b []byte) error {
 	return nil
 }
 
+// ErrTooDeep: a value nests deeper than the 64 levels any message may have
+// (a value the caller gave, not malformed bytes).
+var ErrTooDeep = fmt.Errorf("nesting deeper than %d levels", defaultMaxDepth)
+
 // skipMsgPackValue returns the bytes after the value at the start of b, the
 // value at nesting level depth, after checking it: only the types
 // readMsgPackValue builds, string keys, and at most defaultMaxDepth levels.
 func skipMsgPackValue(b []byte, depth int) ([]byte, error) {
 	if depth > defaultMaxDepth {
-		return nil, fmt.Errorf("nesting deeper than %d levels", defaultMaxDepth)
+		return nil, ErrTooDeep
 	}
 	var err error
 	switch msgp.NextType(b) {
@@ -67,6 +71,9 @@ func skipMsgPackValue(b []byte, depth int) ([]byte, error) {
 				return nil, fmt.Errorf("map key: %w", err)
 			}
 			if b, err = skipMsgPackValue(b, depth+1); err != nil {
+				if err == ErrTooDeep {
+					return nil, err // not 64 keys long
+				}
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
 		}
@@ -81,6 +88,9 @@ func skipMsgPackValue(b []byte, depth int) ([]byte, error) {
 		}
 		for i := range n {
 			if b, err = skipMsgPackValue(b, depth+1); err != nil {
+				if err == ErrTooDeep {
+					return nil, err
+				}
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
 		}

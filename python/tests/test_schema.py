@@ -563,3 +563,17 @@ def test_deprecated_fields_are_read_and_written_back(tmp_path: Any, region: xb.R
         assert s.to_dict(region.encode(r))["old"] == "kept"
         assert s.path("T", "old").read(f) == "kept" and region.view(f).old == "kept"
         assert region.decode(s.encode(region, {"a": 1})).old is None
+
+
+def test_values_nested_too_deep_are_invalid_records(tmp_path: Any, region: xb.Region) -> None:
+    need_tool("flatc")
+    p = tmp_path / "deep.fbs"
+    p.write_text("table N { c:N; v:int; }\nroot_type N;\n")
+    with xb.Schema.load(str(p)) as s:
+        for depth in (100, 5000):  # past the 64 levels of any message; past Python's recursion limit
+            d: Dict[str, Any] = {"v": 1}
+            for _ in range(depth):
+                d = {"c": d}
+            with pytest.raises(xb.InvalidRecordError, match="nest"):
+                s.encode(region, d)
+        assert region.stats().frame_count == 0
