@@ -404,11 +404,11 @@ type Channel struct {
 	access   Access
 
 	publisherWait atomic.Pointer[Wait]
-	pubOnce       sync.Once                  // registers this open in the publisher table at its first Reserve
-	pubSlot       atomic.Int32               // 1 + its publisher entry; -1: untracked; 0: not a publisher
-	pubWaiting    atomic.Pointer[waitCounts] // what a Reserve that timed out had counted
-	lastReap      atomic.Int64               // UnixNano of the last dead-subscriber scan (Fail)
-	recoverMu     sync.Mutex                 // with the recovery OFD lock: one recoverer per open at a time
+	pubOnce       sync.Once     // registers this open in the publisher table at its first Reserve
+	pubSlot       atomic.Int32  // 1 + its publisher entry; -1: untracked; 0: not a publisher
+	pubWaiting    atomic.Uint32 // what a Reserve that timed out had counted (waited* bits)
+	lastReap      atomic.Int64  // UnixNano of the last dead-subscriber scan (Fail)
+	recoverMu     sync.Mutex    // with the recovery OFD lock: one recoverer per open at a time
 	closeOnce     sync.Once
 }
 

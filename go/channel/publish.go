@@ -79,9 +79,6 @@ func (c *Channel) PublishBatch(codecID uint16, typeID uint64, payloads [][]byte,
 	if c.access == SubscribeOnly {
 		return 0, fmt.Errorf("%w: publish", ErrReadOnly)
 	}
-	if !codec.ID(codecID).Known() {
-		return 0, fmt.Errorf("%w: %d", codec.ErrUnknownCodec, codecID)
-	}
 	for i, p := range payloads {
 		if len(p) > c.MaxPayload() {
 			return 0, fmt.Errorf("%w: payload %d has %d bytes, more than %d", ErrInvalid, i, len(p), c.MaxPayload())
@@ -121,9 +118,6 @@ func (c *Channel) Reserve(codecID uint16, typeID uint64, payloadCap int, timeout
 	if c.access == SubscribeOnly {
 		return Slot{}, fmt.Errorf("%w: reserve", ErrReadOnly)
 	}
-	if !codec.ID(codecID).Known() { // readers (streams, cat) refuse it
-		return Slot{}, fmt.Errorf("%w: %d", codec.ErrUnknownCodec, codecID)
-	}
 	if payloadCap < 0 || payloadCap > c.MaxPayload() {
 		return Slot{}, fmt.Errorf("%w: payload capacity %d is not in [0, %d]", ErrInvalid, payloadCap, c.MaxPayload())
 	}
@@ -137,17 +131,21 @@ func (c *Channel) Reserve(codecID uint16, typeID uint64, payloadCap int, timeout
 }
 
 // reserve is Reserve inside a call that has entered the channel.
-func (c *Channel) reserve(codec uint16, typeID uint64, payloadCap int, wt *waiter) (Slot, error) {
+func (c *Channel) reserve(codecID uint16, typeID uint64, payloadCap int, wt *waiter) (Slot, error) {
+	if !codec.ID(codecID).Known() { // readers (streams, cat) refuse it
+		return Slot{}, fmt.Errorf("%w: %d", codec.ErrUnknownCodec, codecID)
+	}
 	c.registerPublisher()
 	size := (FrameHeaderSize + uint64(payloadCap) + slotAlign - 1) &^ (slotAlign - 1)
-	if w := c.pubWaiting.Load(); w != nil { // the wait a timed-out call of this open left
-		wt.fullCounted, wt.parkCounted = w.full, w.park
-	}
+	was := c.pubWaiting.Load() // what a timed-out call of this open had counted
+	wt.fullCounted, wt.parkCounted = was&waitedFull != 0, was&waitedPark != 0
 	pos, seal, err := c.claim(size, wt)
+	now := uint32(0)
 	if errors.Is(err, ErrTimeout) {
-		c.pubWaiting.Store(&waitCounts{full: wt.fullCounted, park: wt.parkCounted})
-	} else {
-		c.pubWaiting.Store(nil)
+		now = wt.counted()
+	}
+	if now != was { // stored only when it changes: not on every publish
+		c.pubWaiting.Store(now)
 	}
 	if err != nil {
 		return Slot{}, err
@@ -158,7 +156,7 @@ func (c *Channel) reserve(codec uint16, typeID uint64, payloadCap int, wt *waite
 		return Slot{}, ErrEnded
 	}
 	off := pos & c.mask
-	*(*uint16)(unsafe.Pointer(&c.ring[off+fCodec])) = codec
+	*(*uint16)(unsafe.Pointer(&c.ring[off+fCodec])) = codecID
 	*(*uint16)(unsafe.Pointer(&c.ring[off+fFlags])) = 0
 	*c.r32(off + fPayOff) = FrameHeaderSize
 	*c.r64(off + fPayLen) = 0

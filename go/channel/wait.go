@@ -70,9 +70,23 @@ type waiter struct {
 	parkCounted, fullCounted bool
 }
 
-// waitCounts is what a wait that timed out had counted (full_waits,
-// parked_waits), for the call that goes on with it.
-type waitCounts struct{ full, park bool }
+// What a wait that timed out had counted, for the call that goes on with it.
+const (
+	waitedFull = 1 << iota // in full_waits
+	waitedPark             // in parked_waits
+)
+
+// counted is what wt has counted, as waited* bits.
+func (wt *waiter) counted() uint32 {
+	var b uint32
+	if wt.fullCounted {
+		b |= waitedFull
+	}
+	if wt.parkCounted {
+		b |= waitedPark
+	}
+	return b
+}
 
 func newWaiter(w Wait, timeout time.Duration) waiter {
 	wt := waiter{w: w, poll: timeout == 0}
