@@ -249,7 +249,8 @@ XB_STATIC_ASSERT(sizeof(xb_str) == 16, "xb_str layout");
 XB_STATIC_ASSERT(offsetof(xb_frame, codec) == 40 && offsetof(xb_frame, payload) == 48 && sizeof(xb_frame) == 64,
                  "xb_frame layout");
 XB_STATIC_ASSERT(offsetof(xb_region_stats, region_id) == 56 && sizeof(xb_region_stats) == 72, "xb_region_stats layout");
-XB_STATIC_ASSERT(offsetof(xb_region_header, cursor) == 32 && offsetof(xb_region_header, region_id) == 64 &&
+XB_STATIC_ASSERT(offsetof(xb_region_header, cursor) == 32 && offsetof(xb_region_header, generation) == 40 &&
+                     offsetof(xb_region_header, region_id) == 64 &&
                      sizeof(xb_region_header) == 128,
                  "xb_region_header layout");
 XB_STATIC_ASSERT(offsetof(xb_frame_header, payload_offset) == 16 && offsetof(xb_frame_header, type_id) == 32 &&
@@ -668,6 +669,45 @@ int32_t xb_path_read(xb_path p, xb_region r, const xb_frame *frames, uint64_t n,
  * XB_ERR_OVERRUN. */
 int32_t xb_path_read_received(xb_path p, xb_subscriber s, const xb_frame *frames, uint64_t n, void *out,
                               uint8_t *present);
+/* The path's program: its compiled steps as bytes, for bindings that read
+ * the field of a frame themselves, in the frame's payload, instead of one
+ * library call per read (the Python package reads region frames this way).
+ * *program points to *len bytes the path owns, valid until xb_path_free; *len
+ * is 0 when the path has no program (vectors of scalars, Cap'n Proto paths
+ * below the root struct or to a Bool, ...): read it with xb_path_read.
+ * *also_type_id (may be NULL) gets the second type id the path reads (the
+ * XB_RECORD_* of a bundled schema's type) or 0; frames of other types, and
+ * of another codec than the format's, are not the program's to read.
+ *
+ * A program reads well-formed messages only: wherever a reader finds
+ * anything else (an offset or a length outside the payload, a string
+ * without its NUL, a null or far pointer, several segments, a union
+ * holding another member), it must read with xb_path_read, which gives
+ * the value or the error. Little-endian bytes:
+ *   0  u8  version (1)            1  u8  format: 1 FlatBuffers, 2 Cap'n Proto
+ *   2  u8  leaf: 1 integer, 2 float, 3 bool, 4 string, 5 bytes
+ *   3  u8  leaf size in bytes (scalars)
+ *   4  u8  flags: 1 signed integer; 2 an absent FlatBuffers leaf reads as
+ *          the default bits (without it, an absent leaf has no value)
+ *   5  u8  steps              6 u16 0
+ *   8  u64 default bits (Cap'n Proto: XORed with the stored value)
+ *   16 steps, 16 bytes each.
+ * A FlatBuffers step (from the root table; pos starts at the root offset's
+ * target): u8 op, u8 flags (1: follow the uoffset at the new pos unless it
+ * is the last step), u8 union tag, u8 0, u16 slot, u16 tag slot, u32 size,
+ * u32 index. op 1 table field: the field at vtable offset slot (absent: 0
+ * in the vtable); 2 struct field: pos += slot; 3 element: the vector at pos,
+ * element index of size bytes (past the end: absent); 4 union member: a
+ * table field whose type field (vtable offset tag slot) must hold tag. A
+ * scalar leaf is at the final pos; a string or bytes leaf is the vector
+ * whose uoffset is there.
+ * A Cap'n Proto program has one step, a field of the root struct of a
+ * one-segment message: u8 op (5 data field, 6 pointer field), u8 flags
+ * (1: a union discriminant must match), u16 the discriminant's offset in
+ * 16-bit units, u16 its value, u16 0, u32 the field's byte offset in the
+ * data section, or its pointer index, u32 0, u32 0. A data field past the
+ * struct's data section reads as its default. */
+int32_t xb_path_program(xb_path p, const uint8_t **program, uint64_t *len, uint64_t *also_type_id);
 
 /* Appends the schema's binary form to r as an XB_CODEC_SCHEMA frame, so a
  * reader in another process can decode r's frames without a schema of its

@@ -581,6 +581,24 @@ static void test_paths(void) {
     EXPECT(v[0] == 150 && present[0], "absent mana reads as the default");
     EXPECT_OK(xb_path_read(enemy, r, f, 1, names, present));
     EXPECT(present[0] && names[0].len == 4 && memcmp(names[0].ptr, "Fred", 4) == 0, "through the union member");
+    /* Programs: a string of the root table is one table-field step; hp, a
+     * short with default 100, reads the default where it is absent. */
+    const uint8_t *prog = NULL;
+    uint64_t prog_len = 0, also = 1;
+    EXPECT_OK(xb_path_program(name, &prog, &prog_len, &also));
+    EXPECT(prog_len == 32 && prog[0] == 1 && prog[1] == 1 && prog[2] == 4 && prog[5] == 1 && prog[16] == 1,
+           "name's program (%llu bytes)", (unsigned long long)prog_len);
+    EXPECT(also == 0, "a user schema's path reads one type id");
+    EXPECT_OK(xb_path_program(hp, &prog, &prog_len, NULL));
+    EXPECT(prog_len == 32 && prog[2] == 1 && prog[3] == 2 && prog[4] == 3 && prog[8] == 100,
+           "hp's program: a signed 2-byte integer, default 100");
+    xb_path bools;
+    EXPECT_OK(xb_path_compile(s, root, "testarrayofbools", &bools, NULL));
+    EXPECT_OK(xb_path_program(bools, &prog, &prog_len, NULL));
+    EXPECT(prog_len == 0, "a vector of scalars has no program (read it with xb_path_read)");
+    EXPECT_STATUS(xb_path_program(bools, NULL, &prog_len, NULL), XB_ERR_INVALID_ARG);
+    EXPECT_OK(xb_path_free(bools));
+    EXPECT_STATUS(xb_path_program(bools, &prog, &prog_len, NULL), XB_ERR_CLOSED);
     xb_path bad;
     EXPECT_STATUS(xb_path_compile(s, root, "no.such", &bad, NULL), XB_ERR_INVALID_ARG);
     EXPECT_STATUS(xb_path_compile(s, root, "name[", &bad, NULL), XB_ERR_INVALID_ARG);

@@ -30,6 +30,9 @@ type compiledPath struct {
 	// slice's first byte: C is handed these, never Go memory. Freed with the
 	// path.
 	defaults map[*byte]unsafe.Pointer
+	// program is the C copy of the path's program (xb_path_program), or nil.
+	program    unsafe.Pointer
+	programLen int
 }
 
 // cBytes is b, or its C copy when b is one of the path's defaults.
@@ -46,6 +49,10 @@ func (cp *compiledPath) free() {
 		C.free(c)
 	}
 	cp.defaults = nil
+	if cp.program != nil {
+		C.free(cp.program)
+		cp.program = nil
+	}
 }
 
 var paths = newHandles[compiledPath](tagPath)
@@ -113,8 +120,12 @@ func xb_path_compile(h C.xb_schema, id C.uint64_t, path *C.char, out *C.xb_path,
 	if b, ok := bundled[t.ID]; ok && t.Format == b.format {
 		cp.record = uint64(b.record) // also reads the frames of the per-record codec
 	}
+	if prog := p.Program(); prog != nil {
+		cp.program, cp.programLen = C.CBytes(prog), len(prog)
+	}
 	hid, err := paths.add(cp)
 	if err != nil {
+		cp.free()
 		return failErr(err)
 	}
 	*out = C.xb_path(hid)
@@ -132,6 +143,23 @@ func xb_path_free(h C.xb_path) (rc status) {
 		return failErr(err)
 	}
 	cp.free()
+	return C.XB_OK
+}
+
+//export xb_path_program
+func xb_path_program(h C.xb_path, program **C.uint8_t, n *C.uint64_t, also *C.uint64_t) (rc status) {
+	defer guard(&rc, enter())
+	if program == nil || n == nil {
+		return invalidf("program or len is NULL")
+	}
+	cp, err := paths.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	*program, *n = (*C.uint8_t)(cp.program), C.uint64_t(cp.programLen)
+	if also != nil {
+		*also = C.uint64_t(cp.record)
+	}
 	return C.XB_OK
 }
 

@@ -88,6 +88,28 @@ class XbRegionStats(Structure):
 
 
 
+class XbRegionHeader(Structure):
+    """The header at the start of a region's mapping (in-place readers check
+    its generation before they read a frame)."""
+
+    _fields_ = [
+        ("magic", c_uint64),
+        ("layout_version", c_uint32),
+        ("header_size", c_uint32),
+        ("capacity", c_uint64),
+        ("data_offset", c_uint64),
+        ("cursor", c_uint64),
+        ("generation", c_uint64),
+        ("frame_count", c_uint64),
+        ("high_water", c_uint64),
+        ("region_id", c_uint64),
+        ("flags", c_uint64),
+        ("aborted", c_uint64),
+        ("peer_hint", c_uint64),
+        ("_reserved", c_uint64 * 4),
+    ]
+
+
 class XbChannelStats(Structure):
     _fields_ = [
         ("capacity", c_uint64),
@@ -135,6 +157,8 @@ def _check_layout() -> None:
         ctypes.sizeof(XbArray) == 24 and o(XbArray, "dtype") == 16,
         o(XbFrame, "codec") == 40 and o(XbFrame, "payload") == 48 and ctypes.sizeof(XbFrame) == 64,
         o(XbRegionStats, "region_id") == 56 and ctypes.sizeof(XbRegionStats) == 72,
+        o(XbRegionHeader, "generation") == 40 and o(XbRegionHeader, "region_id") == 64,
+        ctypes.sizeof(XbRegionHeader) == 128,
         o(XbChannelStats, "frames_published") == 24 and o(XbChannelStats, "dropped_frames") == 80,
         o(XbChannelStats, "policy") == 104 and ctypes.sizeof(XbChannelStats) == 112,
         o(XbSubscriberStats, "position") == 16 and o(XbSubscriberStats, "heartbeat_ns") == 80,
@@ -224,6 +248,7 @@ _SIGS = {
     "xb_path_compile": ([_h, c_uint64, c_char_p, _hp, POINTER(c_int32)], c_int32),
     "xb_path_free": ([_h], c_int32),
     "xb_path_read": ([_h, _h, c_void_p, c_uint64, c_void_p, c_void_p], c_int32),
+    "xb_path_program": ([_h, POINTER(c_void_p), _u64p, _u64p], c_int32),
     "xb_path_read_received": ([_h, _h, c_void_p, c_uint64, c_void_p, c_void_p], c_int32),
     "xb_region_store_schema": ([_h, _h, c_void_p], c_int32),
     "xb_channel_create": ([c_char_p, c_uint64, c_int32, c_uint32, _hp], c_int32),

@@ -727,8 +727,11 @@ class Region:
         close its reads raise ClosedError; the memoryviews it hands out
         (byte vectors) pin the mapping, so the region refuses to close
         while one is alive."""
-        self._handle()
-        f = self._lookup(frame)
+        if type(frame) is Frame and frame.region_id == self.id and self._h:
+            f = frame  # a frame of this region: the reads check its generation
+        else:
+            self._handle()
+            f = self._lookup(frame)
         tid = f.type_id
         if tid in _BUNDLED:
             if f.codec not in (Codec.FLATBUFFERS, Codec.CAPNP):

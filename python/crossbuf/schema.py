@@ -26,11 +26,12 @@ from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Seque
 import msgspec
 import numpy as np
 
-from . import _lib, _registry, errors
+from . import _inplace, _lib, _registry, errors
 from ._encode import bad_field
 from ._encode import encode_msgpack as _encode_msgpack
 from ._lib import FRAME_FMT, check_fork, lib, raise_status
 from .channel import ChannelFrame, Subscriber
+from .records import Codec
 from .records_gen import Classes, field_name
 from .region import _ONE, Frame, Region, _buffer_arg
 
@@ -624,7 +625,17 @@ class Schema:
         if st:
             raise_status(st)
         k = _VALUE_BYTES if text == "view" and kind.value == _VALUE_STRING else kind.value
-        return FieldPath(h.value or 0, k, path, tid)
+        fp = FieldPath(h.value or 0, k, path, tid)
+        prog, n, also = c_void_p(), c_uint64(), c_uint64()
+        st = lib.xb_path_program(fp._h, byref(prog), byref(n), byref(also))
+        if st:
+            raise_status(st)
+        if n.value:
+            program = ctypes.string_at(prog.value or 0, n.value)
+            fp._inplace = _inplace.compile_reader(program, text == "view")
+            fp._ids = (tid, also.value or tid)
+            fp._codec = int(Codec.FLATBUFFERS if program[1] == 1 else Codec.CAPNP)
+        return fp
 
     def stubs(self) -> str:
         """A .pyi text declaring the record classes (crossbuf schema stubs)."""
@@ -680,6 +691,8 @@ __all__ = ["Schema", "Layout", "FieldPath", "RecordView"]
 # XB_VALUE_*; a bool reads as an int64 0 or 1
 _VALUE_INT, _VALUE_UINT, _VALUE_FLOAT, _VALUE_BYTES, _VALUE_STRING, _VALUE_ARRAY, _VALUE_BOOL = 1, 2, 3, 4, 5, 6, 7
 _SPAN = struct.Struct("<QQ")
+_U64 = struct.Struct("<Q").unpack_from
+_GENERATION = _lib.XbRegionHeader.generation.offset
 # A bool's int64 is 0 or 1: its first (little-endian) byte says which.
 _SCALAR_FMT = {_VALUE_INT: struct.Struct("<q"), _VALUE_UINT: struct.Struct("<Q"), _VALUE_FLOAT: struct.Struct("<d"),
                _VALUE_BOOL: struct.Struct("<?7x")}
@@ -732,6 +745,11 @@ class FieldPath:
         self._kind = kind
         self.text = text
         self.type_id = type_id
+        # The in-place reader of region frames (see _inplace), when the
+        # path has a program, and the type ids of the frames it reads.
+        self._inplace: Optional[_inplace.Reader] = None
+        self._ids = (type_id, type_id)
+        self._codec = -1
 
     def __repr__(self) -> str:
         return f"FieldPath({self.text!r})"
@@ -749,8 +767,26 @@ class FieldPath:
                 return self._read_one_received(frame)
             return self.read_many([frame])[0]
         region = frame._region
-        ts = region._enter()  # strings point into the region: keep it mapped while copying
+        try:  # region._enter, inlined: it costs as much as a field read
+            ts = region._local.st
+        except AttributeError:
+            ts = region._state()
+        ts.busy = True  # strings point into the region: keep it mapped while copying
         try:
+            if not region._h:
+                raise errors.ClosedError("region is closed")
+            if _lib._forked:
+                _lib.fork_error()
+            read = self._inplace
+            if read is not None and frame.type_id in self._ids and frame.codec == self._codec:
+                # In place, when the frame is of the region's current generation
+                # (the library checks the rest): LIBRARY for anything unusual.
+                mv = region._mv
+                start = frame._paddr - region._base
+                if _U64(mv, _GENERATION)[0] == frame.generation and 0 < start:
+                    v = read(mv, start, start + frame._plen)
+                    if v is not _inplace.LIBRARY:
+                        return v
             FRAME_FMT.pack_into(ts.frame_mv, 0, frame.offset, frame.region_id, frame.generation, 0, 0, 0, 0, 0)
             st = _path_read(self._h_arg, region._h_arg, ts.frame_arg, _ONE, ts.val_arg, ts.present_arg)
             if st:

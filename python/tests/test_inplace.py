@@ -1,0 +1,210 @@
+"""In-place path reads (crossbuf._inplace): FieldPath.read of a region
+frame reads the field in Python from the path's program, and goes to the
+library for anything unusual. It must give exactly what the library gives,
+on the reference projects' messages, on the bundled records, and on
+corrupted copies of them (where it may only answer when the library gives
+a value, never an error)."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from typing import Any, Dict, Iterator, List, Tuple
+
+import crossbuf as xb
+import pytest
+from crossbuf import _inplace, bundled
+from crossbuf.schema import FieldPath
+from test_schema import capnp_request, monster  # noqa: F401 (fixtures)
+
+
+def candidate_paths(schema: xb.Schema, type_name: str, depth: int = 2, prefix: str = "") -> Iterator[str]:
+    """Paths through the fields of type_name: each field, two elements of
+    each vector, the fields of nested tables and structs, union members."""
+    classes = schema._classes()
+    desc = classes.types.get(type_name) or {}
+    for f in desc.get("fields", []):
+        name = prefix + str(f["name"])
+        t = f["type"]
+        kind = t["kind"]
+        yield name
+        if depth == 0:
+            continue
+        if kind in ("vector", "array"):
+            for i in (0, 1, 3):
+                yield f"{name}[{i}]"
+                if t["elem"]["kind"] in ("table", "struct"):
+                    yield from candidate_paths(schema, str(t["elem"]["type"]), depth - 1, f"{name}[{i}].")
+        elif kind in ("table", "struct", "group"):
+            yield from candidate_paths(schema, str(t["type"]), depth - 1, name + ".")
+        elif kind == "union":
+            for m in (classes.types.get(str(t["type"])) or {}).get("values", []):
+                member = m.get("type") if isinstance(m, dict) else None
+                if isinstance(member, str):
+                    yield from candidate_paths(schema, member, depth - 1, f"{name}.{m['name']}.")
+
+
+def compiled(schema: xb.Schema, tid: int, paths: Iterator[str]) -> List[Tuple[FieldPath, FieldPath]]:
+    """(in-place path, library-only path) for each path that compiles."""
+    out = []
+    for text in paths:
+        try:
+            p = schema.path(tid, text)
+        except xb.InvalidArgumentError:
+            continue
+        lib = schema.path(tid, text)
+        lib._inplace = None
+        out.append((p, lib))
+    return out
+
+
+def plain(v: Any) -> Any:
+    if isinstance(v, memoryview):
+        return v.tobytes()
+    if hasattr(v, "tolist"):
+        return v.tolist()
+    return v
+
+
+def same(a: Any, b: Any) -> bool:
+    a, b = plain(a), plain(b)
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+def library_result(p: FieldPath, f: xb.Frame) -> Tuple[str, Any]:
+    try:
+        return "value", p.read(f)
+    except xb.CrossbufError as e:
+        return "error", type(e)
+
+
+def check_frame(pairs: List[Tuple[FieldPath, FieldPath]], region: xb.Region, f: xb.Frame,
+                counts: Dict[str, int]) -> None:  # fmt: skip
+    """Each in-place answer for f is the library's value."""
+    start = f._paddr - region._base
+    for p, lib in pairs:
+        if p._inplace is None:
+            continue
+        got = p._inplace(region._mv, start, start + len(f))
+        how, want = library_result(lib, f)
+        if got is _inplace.LIBRARY:
+            counts["library"] += 1
+            continue
+        counts["in place"] += 1
+        assert how == "value" and same(got, want), f"{p.text}: in place {got!r}, library {how} {want!r}"
+        assert same(p.read(f), want), p.text
+
+
+def corrupt(data: bytes, rng: random.Random) -> bytes:
+    b = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(len(b))
+        b[i] = rng.choice((0, 0xFF, b[i] ^ (1 << rng.randrange(8)), rng.randrange(256)))
+    if rng.random() < 0.1:
+        b = b[: rng.randrange(len(b))]
+    return bytes(b)
+
+
+def run_differential(schema: xb.Schema, tid: int, codec: int, messages: List[bytes], region: xb.Region,
+                     type_name: str, mutations: int) -> Dict[str, int]:
+    pairs = compiled(schema, tid, candidate_paths(schema, type_name))
+    with_program = [p for p, _ in pairs if p._inplace is not None]
+    assert len(with_program) >= 5, f"{type_name}: only {len(with_program)} of {len(pairs)} paths have a program"
+    counts = {"in place": 0, "library": 0}
+    for m in messages:
+        check_frame(pairs, region, region.append_raw(codec, tid, m), counts)
+    assert counts["in place"] > counts["library"], counts
+    rng = random.Random(7)
+    programs = [pair for pair in pairs if pair[0]._inplace is not None]
+    for i in range(mutations):
+        m = corrupt(messages[i % len(messages)], rng)
+        if len(m) < 8 or codec == xb.Codec.CAPNP and len(m) % 8:
+            continue
+        some = rng.sample(programs, min(len(programs), 40))  # a sample of the paths per corrupted copy
+        check_frame(some, region, region.append_raw(codec, tid, m), counts)
+        if i % 200 == 199:
+            region.reset()
+    return counts
+
+
+def test_monster_paths_in_place_match_the_library(monster: Any) -> None:  # noqa: F811
+    s, mon = monster
+    with xb.Region.anonymous(1 << 24) as r:
+        counts = run_differential(s, s.root_type or 0, xb.Codec.FLATBUFFERS, [mon], r, "MyGame.Example.Monster",
+                                  3000)
+    assert counts["in place"] > 1000, counts
+
+
+def test_testalltypes_paths_in_place_match_the_library(capnp_request: Tuple[str, bytes]) -> None:  # noqa: F811
+    d, req = capnp_request
+    with open(os.path.join(d, "capnp", "testdata", "binary"), "rb") as f:
+        binary = f.read()
+    with xb.Schema.load(req) as s, xb.Region.anonymous(1 << 24) as r:
+        tid = s.type_id("TestAllTypes")
+        counts = run_differential(s, tid, xb.Codec.CAPNP, [binary], r, "capnp/test.capnp:TestAllTypes", 3000)
+        # A multi-segment message is the library's to read.
+        with open(os.path.join(d, "capnp", "testdata", "segmented"), "rb") as f:
+            seg = r.append_raw(xb.Codec.CAPNP, tid, f.read())
+        p = s.path(tid, "textField")
+        assert p._inplace is not None
+        assert p._inplace(r._mv, seg._paddr - r._base, seg._paddr - r._base + len(seg)) is _inplace.LIBRARY
+        assert p.read(seg) == "foo"
+    assert counts["in place"] > 500, counts
+
+
+@pytest.mark.parametrize("codec", [xb.Codec.FLATBUFFERS, xb.Codec.CAPNP])
+def test_bundled_records_in_place_match_the_library(codec: int) -> None:
+    s = bundled.schema(codec)
+    name = bundled.type_name(codec, xb.RecordType.LOG_ENTRY)
+    tid = s.type_id(name)
+    with xb.Region.anonymous(1 << 24) as r:
+        msgs = [bytes(r.encode(xb.testdata.log_entry(i), codec).payload) for i in range(1, 6)]
+        r.reset()
+        run_differential(s, tid, codec, msgs, r, name, 1500)
+        # Frames of the per-record codec (type id XB_RECORD_LOG_ENTRY) read in place too.
+        rec = xb.testdata.log_entry(3)
+        f = r.encode(rec, codec)
+        p = s.path(tid, "message")
+        start = f._paddr - r._base
+        assert p._inplace is not None and p._inplace(r._mv, start, start + len(f)) == rec.message
+        assert p.read(f) == rec.message and s.path(tid, "http.status").read(f) == rec.http.status
+
+
+def test_in_place_read_checks_the_frame() -> None:
+    s = bundled.schema()
+    p = s.path("crossbuf_fb.LogEntry", "message")
+    view = s.path("crossbuf_fb.LogEntry", "message", text="view")
+    with xb.Region.anonymous(1 << 20) as r:
+        rec = xb.testdata.log_entry(1)
+        f = r.encode(rec)
+        assert p.read(f) == rec.message
+        v = view.read(f)
+        assert isinstance(v, memoryview) and v.tobytes() == rec.message.encode()
+        del v
+        # Another type's frame is the library's to refuse.
+        g = r.encode(xb.testdata.sample(1))
+        with pytest.raises(xb.RecordTypeError):
+            p.read(g)
+        # A reset makes old frames stale, in place as through the library.
+        r.reset()
+        with pytest.raises(xb.StaleFrameError):
+            p.read(f)
+        f = r.encode(rec)
+    with pytest.raises(xb.ClosedError):
+        p.read(f)
+
+
+def test_invalid_utf8_is_the_librarys_error() -> None:
+    s = bundled.schema()
+    p = s.path("crossbuf_fb.LogEntry", "message")
+    with xb.Region.anonymous(1 << 20) as r:
+        rec = xb.testdata.log_entry(1)
+        good = bytes(r.encode(rec).payload)
+        at = good.index(rec.message.encode())
+        bad = good[:at] + b"\xff" + good[at + 1 :]
+        f = r.append_raw(xb.Codec.FLATBUFFERS, s.type_id("crossbuf_fb.LogEntry"), bad)
+        with pytest.raises(xb.MalformedError, match="UTF-8"):
+            p.read(f)
