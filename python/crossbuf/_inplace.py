@@ -42,6 +42,9 @@ _GLOBALS: Dict[str, Any] = {
     "I32": struct.Struct("<i").unpack_from,
     "U64": struct.Struct("<Q").unpack_from,
     **{f"RAW{n}": struct.Struct(f).unpack_from for (n, signed), f in _FORMATS.items() if not signed},
+    "SEGS": struct.Struct("<II").unpack_from,
+    "PTR": struct.Struct("<iHH").unpack_from,
+    "LIST": struct.Struct("<iI").unpack_from,
     "LIB": LIBRARY,
     "serror": struct.error,
 }
@@ -181,16 +184,16 @@ def _capnp(leaf: int, size: int, default: int, raw: bytes, text_view: bool) -> O
     data field's bits (XORed with the default, as cpScalar reads them)."""
     op, sflags, disc_off, disc_value, offset = _CP_STEP.unpack(raw)
     out = [
+        # one segment (count - 1 == 0) that fills the message
         "n = end - start",
-        "if n < 16 or U32(mv, start)[0]: return LIB",
-        "words = U32(mv, start + 4)[0]",
-        "if words * 8 != n - 8: return LIB",
+        "if n < 16: return LIB",
+        "nseg, words = SEGS(mv, start)",
+        "if nseg or words * 8 != n - 8: return LIB",
         "seg = start + 8",
-        "root = U64(mv, seg)[0]",
-        "if root & 3 or not root: return LIB",
-        "s = 1 + (I32(mv, seg)[0] >> 2)",
-        "dw = (root >> 32) & 0xFFFF",
-        "pc = root >> 48",
+        # the root struct pointer: offset << 2 | 0, data words, pointer count
+        "lo, dw, pc = PTR(mv, seg)",
+        "if lo & 3 or not (lo or dw or pc): return LIB",
+        "s = 1 + (lo >> 2)",
         "if s < 1 or s + dw + pc > words: return LIB",
     ]
     if sflags & 1:  # the field is a union member: another member set goes to the library
@@ -202,10 +205,11 @@ def _capnp(leaf: int, size: int, default: int, raw: bytes, text_view: bool) -> O
         out += [
             f"if {offset} >= pc: return LIB",
             f"at = s + dw + {offset}",
-            "ptr = U64(mv, seg + at * 8)[0]",
-            "if ptr & 3 != 1 or (ptr >> 32) & 7 != 2: return LIB",
-            "lst = at + 1 + (I32(mv, seg + at * 8)[0] >> 2)",
-            "k = ptr >> 35",
+            # a list pointer (offset << 2 | 1) of bytes (element size 2)
+            "lo, hi = LIST(mv, seg + at * 8)",
+            "if lo & 3 != 1 or hi & 7 != 2: return LIB",
+            "lst = at + 1 + (lo >> 2)",
+            "k = hi >> 3",
             "if lst < 0 or lst * 8 + k > words * 8: return LIB",
             "b = seg + lst * 8",
         ]

@@ -728,7 +728,12 @@ class Region:
         (byte vectors) pin the mapping, so the region refuses to close
         while one is alive."""
         if type(frame) is Frame and frame.region_id == self.id and self._h:
-            f = frame  # a frame of this region: the reads check its generation
+            # A frame of this region (its reads check its generation), of a
+            # type viewed before: the view class of its open schema.
+            cls = _view_classes.get((frame.type_id, frame.codec))
+            if cls is not None and cls._schema._h:
+                return cls(frame)
+            f = frame
         else:
             self._handle()
             f = self._lookup(frame)
@@ -737,8 +742,13 @@ class Region:
             if f.codec not in (Codec.FLATBUFFERS, Codec.CAPNP):
                 return self.decode(f)
             view = _bundled_view or _import_bundled_view()
-            return view(f)
-        return _registry.schema_for(tid).view(f)
+            v = view(f)
+        else:
+            v = _registry.schema_for(tid).view(f)
+        # The schema that views a type id stays the same while it is open
+        # (see _registry.schema_for), and so does its view class.
+        _view_classes[(tid, f.codec)] = type(v)
+        return v
 
     def _refs(self, frames: List[Union[Frame, int]]) -> Tuple["ctypes.Array[ctypes.c_char]", List[Frame]]:
         """The xb_frame array that names frames to the library, and the
@@ -751,6 +761,8 @@ class Region:
 
 
 _bundled_view: Optional[Callable[[Frame], Any]] = None
+# (type id, codec) -> the RecordView class that views such frames (Region.view)
+_view_classes: Dict[Tuple[int, int], Any] = {}
 
 
 def _import_bundled_view() -> Callable[[Frame], Any]:

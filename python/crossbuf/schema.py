@@ -1048,14 +1048,15 @@ class RecordView:
     per field; these class attributes say what it views."""
 
     __slots__ = ("_frame", "_record")
+    _frame: Frame
+    _record: Any
     _schema: Schema
     _tid: int
     _type: str
     _prefix: str
 
     def __init__(self, frame: Frame) -> None:
-        self._frame = frame
-        self._record: Any = None
+        self._frame = frame  # _record is set by the first read that needs the whole record
 
     def __repr__(self) -> str:
         return f"RecordView({self._type}{' ' + self._prefix.rstrip('.') if self._prefix else ''})"
@@ -1067,8 +1068,9 @@ class RecordView:
         raise AttributeError(f"{self._type} has no field {name!r}")
 
     def _record_value(self, path: str) -> Any:
-        r = self._record
-        if r is None:
+        try:
+            r = self._record
+        except AttributeError:
             r = self._record = self._schema.to_record(self._frame)
         for part in path.split("."):
             r = getattr(r, field_name(part)) if r is not None else None

@@ -14,7 +14,8 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import crossbuf as xb
 import pytest
-from crossbuf import _inplace, bundled
+from conftest import conformance
+from crossbuf import _inplace, _registry, bundled
 from crossbuf.schema import FieldPath
 from test_schema import capnp_request, monster  # noqa: F401 (fixtures)
 
@@ -208,3 +209,30 @@ def test_invalid_utf8_is_the_librarys_error() -> None:
         f = r.append_raw(xb.Codec.FLATBUFFERS, s.type_id("crossbuf_fb.LogEntry"), bad)
         with pytest.raises(xb.MalformedError, match="UTF-8"):
             p.read(f)
+
+
+def test_views_follow_the_open_schema() -> None:
+    """Region.view keeps the view class of a type id only while its schema
+    is open: after close, another schema with the type views the frame, and
+    with none it is UnknownTypeError."""
+    d = conformance("flatbuffers")
+    with open(os.path.join(d, "monster_test.bfbs"), "rb") as f:
+        bfbs = f.read()
+    with open(os.path.join(d, "monsterdata_test.mon"), "rb") as f:
+        mon = f.read()
+    with xb.Region.anonymous(1 << 20) as r:
+        a = xb.Schema.load(bfbs)
+        tid = a.root_type or 0
+        frame = r.append_raw(xb.Codec.FLATBUFFERS, tid, mon)
+        assert r.view(frame).name == "MyMonster" and not r.view(frame)._schema.closed
+        a.close()
+        try:  # another test's schema may still hold the type
+            other: Any = _registry.schema_for(tid)
+        except xb.UnknownTypeError:
+            other = None
+            with pytest.raises(xb.UnknownTypeError):
+                r.view(frame)
+        with xb.Schema.load(bfbs) as b:
+            v = r.view(frame)
+            assert v._schema is (other or b) and v.name == "MyMonster" and v.hp == 80
+            del v
