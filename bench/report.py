@@ -242,6 +242,16 @@ def compute_targets(cells: List[Cell]) -> List[Target]:
         off = find(py, format=f, lib=official, op="decode-full", variant="record", data="pool", record="LogEntry")
         out.append(ratio_target(f"Python {f} decode-full LogEntry ≥ 10× faster than official {official}", off, x,
                                 10.0, False))  # fmt: skip
+    # Schemas loaded at run time against the official runtimes, on the
+    # reference projects' own types (Cap'n Proto: carsales' ParkingLot,
+    # decoded to dicts by both).
+    for f, official, rec, variant, limit in [("flatbuffers", "flatbuffers-flatc-gen", "Monster", "native", 20.0),
+                                             ("capnp", "pycapnp-dynamic", "ParkingLot", "dict", 5.0)]:
+        x = find(bd, format=f, lib="crossbuf", op="decode-full", variant=variant, data="pool", record=rec)
+        off = find(py, format=f, lib=official, op="decode-full", variant=variant, data="pool", record=rec)
+        if x is not None or off is not None:
+            out.append(ratio_target(f"Python {f} decode-full {rec} ({variant}) ≥ {limit:g}× faster than {official}",
+                                    off, x, limit, False))  # fmt: skip
     # The any-schema targets for the bundled LogEntry written by Go, against
     # msgspec's typed MessagePack (a Struct) in the same run.
     def msgspec_cell(op: str, variant: str) -> Optional[Cell]:

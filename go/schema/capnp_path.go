@@ -113,6 +113,19 @@ func compileCapnpPath(t *Type, path string) (*Path, error) {
 	if p.cp[len(p.cp)-1].kind == cpField && !scalar {
 		p.def, p.hasDef = pointerDefault(p.field.Default, cur)
 	}
+	// An element of a list the message does not hold reads from the list's
+	// default, as capnp's getters read a null list.
+	if last := len(p.cp) - 1; last > 0 && p.cp[last].kind == cpIndex && p.cp[last-1].kind == cpField {
+		s := &p.cp[last]
+		if l, ok := p.cp[last-1].f.Default.([]any); ok && s.index < len(l) {
+			if scalar {
+				bits, err := scalarBits(cur.scalarKind(), cur.Type, l[s.index])
+				s.nullBits, s.hasNull = bits, err == nil
+			} else {
+				s.nullBytes, s.hasNull = pointerDefault(l[s.index], cur)
+			}
+		}
+	}
 	for i := range p.cp {
 		s := &p.cp[i]
 		if s.kind != cpField || s.f.Kind != Struct {
@@ -263,6 +276,9 @@ func (p *Path) cpWalk(r *cpReader, leaf *cpLeaf) error {
 			}
 			if null || s.index >= l.count {
 				leaf.absent = true
+				if null {
+					leaf.nullAt = i + 1 // the list's default may hold the element
+				}
 				return nil
 			}
 			el := l.element(s.index)

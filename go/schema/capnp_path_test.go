@@ -166,6 +166,30 @@ func TestPathsOnTestAllTypes(t *testing.T) {
 	assert.Equal(t, 4, n)
 	assert.Equal(t, 7777.75, math.Float64frombits(binary.LittleEndian.Uint64(b)))
 	assert.True(t, math.IsNaN(math.Float64frombits(binary.LittleEndian.Uint64(b[24:]))))
+	// An element of a null list reads from the list's default.
+	for path, want := range map[string]int64{"int16List[1]": -11111, "uInt32List[0]": 3333333333, "enumList[1]": 7} {
+		p, err := dp.Path(path)
+		require.NoError(t, err)
+		v, err := p.Int(empty)
+		require.NoError(t, err, path)
+		assert.Equal(t, want, v, path)
+	}
+	for path, want := range map[string]string{"textList[1]": "xyzzy", "dataList[2]": "rfc3092"} {
+		p, err := dp.Path(path)
+		require.NoError(t, err)
+		b, err := p.Bytes(empty)
+		require.NoError(t, err, path)
+		assert.Equal(t, want, string(b), path)
+	}
+	for _, path := range []string{"int16List[2]", "textList[3]"} { // past the default's end
+		p, err := dp.Path(path)
+		require.NoError(t, err)
+		_, err = p.Bytes(empty)
+		if p.Leaf().Kind != String {
+			_, err = p.Int(empty)
+		}
+		assert.ErrorIs(t, err, ErrAbsent, path)
+	}
 	ms := capnpJSONToBinary(t, d, "TestDefaults", `{"textField": "set", "int16List": []}`)
 	p, err = dp.Path("textField")
 	require.NoError(t, err)
