@@ -21,7 +21,7 @@ import threading
 import time
 from ctypes import byref, c_char_p, c_uint64, c_void_p
 from enum import IntFlag
-from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union, cast
 
 import msgspec
 import numpy as np
@@ -854,10 +854,16 @@ class FieldPath:
         if not isinstance(first, Frame):
             raise errors.InvalidArgumentError(f"read_many takes Frames, not {first.__class__.__name__}")
         region = first._region
-        refs = bytearray(FRAME_FMT.size * n)
-        for i, f in enumerate(fs):
-            if not isinstance(f, Frame) or f._region is not region:
+        for f in fs:
+            if type(f) is not Frame or f._region is not region:
                 raise errors.InvalidArgumentError("read_many takes Frames, all of one region")
+        frs = cast(List[Frame], fs)
+        if self._inplace is not None:
+            values = self._read_in_place(region, frs)
+            if values is not None:
+                return values
+        refs = bytearray(FRAME_FMT.size * n)
+        for i, f in enumerate(frs):
             FRAME_FMT.pack_into(refs, FRAME_FMT.size * i, f.offset, f.region_id, f.generation, 0, 0, 0, 0, 0)
         refc = (ctypes.c_char * len(refs)).from_buffer(refs)
         out = (_VALUE_CTYPES[self._kind] * n)()
@@ -886,6 +892,28 @@ class FieldPath:
         finally:
             ts.busy = False
             del refc
+
+    def _read_in_place(self, region: Region, fs: List[Frame]) -> Optional[List[Any]]:
+        """read_many in place (see read), or None: then the library reads
+        them all, and reports the first error."""
+        read = self._inplace
+        assert read is not None
+        ts = region._enter()
+        try:
+            mv, base, ids, codec = region._mv, region._base, self._ids, self._codec
+            gen = _U64(mv, _GENERATION)[0]
+            out = []
+            for f in fs:
+                start = f._paddr - base
+                if f.generation != gen or f.type_id not in ids or f.codec != codec or start <= 0:
+                    return None
+                v = read(mv, start, start + f._plen)
+                if v is _inplace.LIBRARY:
+                    return None
+                out.append(v)
+            return out
+        finally:
+            ts.busy = False
 
     def receive_many(self, sub: Subscriber, max: int = 64, timeout: Optional[float] = None) -> List[Any]:
         """Receives up to max frames from sub, as sub.receive_many does, and

@@ -236,3 +236,31 @@ def test_views_follow_the_open_schema() -> None:
             v = r.view(frame)
             assert v._schema is (other or b) and v.name == "MyMonster" and v.hp == 80
             del v
+
+
+def test_read_many_in_place_matches_the_library() -> None:
+    """read_many reads a batch in place when every frame allows it, and
+    otherwise hands the whole batch to the library, which names the first
+    bad frame."""
+    s = bundled.schema()
+    tid = s.type_id("crossbuf_fb.LogEntry")
+    p = s.path(tid, "message")
+    lib = s.path(tid, "message")
+    lib._inplace = None
+    status = s.path(tid, "http.status")
+    with xb.Region.anonymous(1 << 22) as r:
+        frames = [r.encode(xb.testdata.log_entry(i)) for i in range(1, 50)]
+        assert p.read_many(frames) == lib.read_many(frames) == [xb.testdata.log_entry(i).message for i in range(1, 50)]
+        assert status.read_many(frames) == [xb.testdata.log_entry(i).http.status for i in range(1, 50)]
+        good = bytes(frames[0].payload)
+        root = int.from_bytes(good[:4], "little")
+        wild = good[:root] + (-0x7FFFFFF0).to_bytes(4, "little", signed=True) + good[root + 4 :]  # a vtable far off
+        bad = r.append_raw(xb.Codec.FLATBUFFERS, tid, wild)
+        with pytest.raises(xb.MalformedError) as e1:
+            p.read_many(frames + [bad])
+        with pytest.raises(xb.MalformedError) as e2:
+            lib.read_many(frames + [bad])
+        assert str(e1.value) == str(e2.value)
+        other = r.encode(xb.testdata.sample(1))
+        with pytest.raises(xb.RecordTypeError):
+            p.read_many([frames[0], other])
