@@ -632,7 +632,9 @@ class Schema:
             raise_status(st)
         if n.value:
             program = ctypes.string_at(prog.value or 0, n.value)
-            fp._inplace = _inplace.compile_reader(program, text == "view")
+            readers = _inplace.compile_reader(program, text == "view")
+            if readers is not None:
+                fp._inplace, fp._inplace_many = readers
             fp._ids = (tid, also.value or tid)
             fp._codec = int(Codec.FLATBUFFERS if program[1] == 1 else Codec.CAPNP)
         return fp
@@ -748,6 +750,7 @@ class FieldPath:
         # The in-place reader of region frames (see _inplace), when the
         # path has a program, and the type ids of the frames it reads.
         self._inplace: Optional[_inplace.Reader] = None
+        self._inplace_many: Optional[Callable[..., Optional[List[Any]]]] = None
         self._ids = (type_id, type_id)
         self._codec = -1
 
@@ -858,7 +861,7 @@ class FieldPath:
             if type(f) is not Frame or f._region is not region:
                 raise errors.InvalidArgumentError("read_many takes Frames, all of one region")
         frs = cast(List[Frame], fs)
-        if self._inplace is not None:
+        if self._inplace_many is not None:
             values = self._read_in_place(region, frs)
             if values is not None:
                 return values
@@ -896,22 +899,13 @@ class FieldPath:
     def _read_in_place(self, region: Region, fs: List[Frame]) -> Optional[List[Any]]:
         """read_many in place (see read), or None: then the library reads
         them all, and reports the first error."""
-        read = self._inplace
-        assert read is not None
+        many = self._inplace_many
+        if many is None:
+            return None
         ts = region._enter()
         try:
-            mv, base, ids, codec = region._mv, region._base, self._ids, self._codec
-            gen = _U64(mv, _GENERATION)[0]
-            out = []
-            for f in fs:
-                start = f._paddr - base
-                if f.generation != gen or f.type_id not in ids or f.codec != codec or start <= 0:
-                    return None
-                v = read(mv, start, start + f._plen)
-                if v is _inplace.LIBRARY:
-                    return None
-                out.append(v)
-            return out
+            mv = region._mv
+            return many(mv, fs, region._base, _U64(mv, _GENERATION)[0], self._ids, self._codec)
         finally:
             ts.busy = False
 

@@ -93,10 +93,15 @@ def check_frame(pairs: List[Tuple[FieldPath, FieldPath]], region: xb.Region, f: 
         how, want = library_result(lib, f)
         if got is _inplace.LIBRARY:
             counts["library"] += 1
+            assert p._inplace_many is not None
+            assert p._inplace_many(region._mv, [f], region._base, f.generation, p._ids, p._codec) is None, p.text
             continue
         counts["in place"] += 1
         assert how == "value" and same(got, want), f"{p.text}: in place {got!r}, library {how} {want!r}"
         assert same(p.read(f), want), p.text
+        assert p._inplace_many is not None
+        many = p._inplace_many(region._mv, [f, f], region._base, f.generation, p._ids, p._codec)
+        assert many is not None and len(many) == 2 and all(same(v, want) for v in many), p.text
 
 
 def corrupt(data: bytes, rng: random.Random) -> bytes:
