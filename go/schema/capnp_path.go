@@ -35,6 +35,11 @@ type cpStep struct {
 	nullBits  uint64
 	nullBytes []byte
 	hasNull   bool
+	// nullNext: where this step's value is null and its default holds no
+	// leaf value, the next step reads as null too (a struct field without
+	// a default value that holds the next field; a list field before its
+	// index), so its default applies.
+	nullNext bool
 }
 
 type unionCheck struct {
@@ -128,10 +133,21 @@ func compileCapnpPath(t *Type, path string) (*Path, error) {
 	}
 	for i := range p.cp {
 		s := &p.cp[i]
-		if s.kind != cpField || s.f.Kind != Struct {
+		if s.kind != cpField {
+			continue
+		}
+		if i+1 < len(p.cp) && p.cp[i+1].kind == cpIndex {
+			s.nullNext = true
+		}
+		if s.f.Kind != Struct {
 			continue
 		}
 		d, ok := s.f.Default.(map[string]any)
+		if next := s.seg + 1; !ok || next >= len(segs) {
+			s.nullNext = true
+		} else if name, _, _ := strings.Cut(segs[next], "["); d[name] == nil {
+			s.nullNext = true // the default struct does not hold the next field: it is null there too
+		}
 		if !ok {
 			continue
 		}
@@ -205,14 +221,18 @@ func pointerDefault(v any, leaf *TypeRef) (b []byte, ok bool) {
 // cpLeaf is where a Cap'n Proto path ends: a data value in a struct or list
 // element, or a pointer.
 type cpLeaf struct {
-	st      cpStruct
-	bitOff  uint64 // data value: bit offset in st's data section
-	isPtr   bool   // the leaf is the pointer at (st.seg, ptr)
-	ptr     int
-	absent  bool
-	member  bool // absent because a union holds another member
-	nullAt  int  // 1 + the step whose struct pointer is null, if one is
-	dataDef bool // the leaf is a struct field (XOR its default)
+	st     cpStruct
+	bitOff uint64 // data value: bit offset in st's data section
+	isPtr  bool   // the leaf is the pointer at (st.seg, ptr)
+	ptr    int
+	absent bool
+	member bool // absent because a union holds another member
+	// nullAt is 1 + the first step whose default may give the leaf, when
+	// the walk met a null pointer; inside is the first step read inside
+	// the null struct (its unions have discriminant 0 there).
+	nullAt, inside int
+	gone           bool // an index past a list's end, or into a null list without a default element
+	dataDef        bool // the leaf is a struct field (XOR its default)
 }
 
 // cpWalk walks the message of r to the path's leaf. Results go through
@@ -227,10 +247,7 @@ func (p *Path) cpWalk(r *cpReader, leaf *cpLeaf) error {
 		return fmt.Errorf("%w: %v", ErrMalformedPath, err)
 	}
 	if null { // the root reads as its default: all zero, its struct fields their defaults
-		leaf.absent, leaf.nullAt = true, 1
-		for _, u := range p.cp[0].unions {
-			leaf.member = leaf.member || u.value != 0 // a zero discriminant selects member 0
-		}
+		leaf.absent, leaf.nullAt, leaf.inside = true, 1, 0
 		return nil
 	}
 	for i := range p.cp {
@@ -253,7 +270,7 @@ func (p *Path) cpWalk(r *cpReader, leaf *cpLeaf) error {
 				continue
 			}
 			if int(f.Offset) >= st.ptrCount {
-				leaf.absent, leaf.nullAt = true, i+1
+				leaf.absent, leaf.nullAt, leaf.inside = true, i+1, i+1
 				return nil
 			}
 			ptr := st.ptrs + int(f.Offset)
@@ -266,7 +283,7 @@ func (p *Path) cpWalk(r *cpReader, leaf *cpLeaf) error {
 				return fmt.Errorf("%w: %v", ErrMalformedPath, err)
 			}
 			if null {
-				leaf.absent, leaf.nullAt = true, i+1
+				leaf.absent, leaf.nullAt, leaf.inside = true, i+1, i+1
 			}
 		case cpIndex:
 			var l cpList
@@ -276,8 +293,10 @@ func (p *Path) cpWalk(r *cpReader, leaf *cpLeaf) error {
 			}
 			if null || s.index >= l.count {
 				leaf.absent = true
-				if null {
-					leaf.nullAt = i + 1 // the list's default may hold the element
+				if null && i == len(p.cp)-1 && s.hasNull {
+					leaf.nullAt, leaf.inside = i+1, i+1 // the list's default holds the element
+				} else {
+					leaf.gone = true
 				}
 				return nil
 			}
@@ -311,6 +330,36 @@ func (p *Path) cpWalk(r *cpReader, leaf *cpLeaf) error {
 	return nil
 }
 
+// nullStep is the step whose default gives the leaf of an absent walk, or
+// nil for the leaf field's own default; member is true when the leaf is
+// absent without a default: a union on the way holds another member (a
+// null struct's discriminants are 0), or a list index found nothing.
+func (p *Path) nullStep(leaf *cpLeaf) (s *cpStep, member bool) {
+	if leaf.member || leaf.gone {
+		return nil, true
+	}
+	if leaf.nullAt == 0 {
+		return nil, false
+	}
+	for k := leaf.nullAt - 1; k < len(p.cp); k++ {
+		c := &p.cp[k]
+		if k >= leaf.inside {
+			for _, u := range c.unions {
+				if u.value != 0 {
+					return nil, true
+				}
+			}
+		}
+		if c.hasNull {
+			return c, false
+		}
+		if !c.nullNext {
+			break
+		}
+	}
+	return nil, false
+}
+
 func (p *Path) cpScalar(msg []byte) (uint64, error) {
 	// A one-segment message's segment table lives in one, on this call's
 	// stack, so the read allocates nothing and shares no pooled state.
@@ -328,10 +377,14 @@ func (p *Path) cpScalar(msg []byte) (uint64, error) {
 	}
 	n := p.leaf.dataBits()
 	if leaf.absent {
-		if leaf.nullAt > 0 && p.cp[leaf.nullAt-1].hasNull {
-			return p.cp[leaf.nullAt-1].nullBits & mask(uint(n)), nil // the null struct's default
+		s, member := p.nullStep(&leaf)
+		if member {
+			return 0, ErrAbsent
 		}
-		if !leaf.member && p.cp[len(p.cp)-1].kind == cpField {
+		if s != nil {
+			return s.nullBits & mask(uint(n)), nil // a null struct's or list's default
+		}
+		if p.cp[len(p.cp)-1].kind == cpField {
 			return p.field.DefaultBits & mask(uint(n)), nil // an absent struct reads as its defaults
 		}
 		return 0, ErrAbsent
@@ -356,10 +409,14 @@ func (p *Path) cpList(r *cpReader, l *cpList) (def []byte, isDef bool, err error
 		return nil, false, err
 	}
 	if leaf.absent {
-		if leaf.nullAt > 0 && p.cp[leaf.nullAt-1].hasNull {
-			return p.cp[leaf.nullAt-1].nullBytes, true, nil // the null struct's default
+		s, member := p.nullStep(&leaf)
+		if member {
+			return nil, false, ErrAbsent
 		}
-		if !leaf.member && p.hasDef {
+		if s != nil {
+			return s.nullBytes, true, nil // a null struct's or list's default
+		}
+		if p.hasDef {
 			return p.def, true, nil
 		}
 		return nil, false, ErrAbsent

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -293,4 +295,62 @@ func TestCapnpRootBytesAgreesWithTheWalk(t *testing.T) {
 	want, err := p.ReadString(orig)
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
+}
+
+const nullDefaultsCapnp = `@0xf1e2d3c4b5a69788;
+struct Inner { label @0 :Text = "dflt"; }
+struct Item { w @0 :UInt32; }
+struct Holder {
+  nums @0 :List(Int16) = [1, -2, 3];
+  name @1 :Text = "anon";
+  inner @2 :Inner = (label = "from-default");
+}
+struct Sub { kind :union { never @0 :Void; at @1 :Int64; } }
+struct Root {
+  holder @0 :Holder;
+  items @1 :List(Item);
+  sub @2 :Sub;
+}
+`
+
+// Paths through null pointers read what capnp's getters read: a null
+// struct reads as its field's default value, and inside it a null struct
+// or list as theirs; a union inside a null struct holds its first member;
+// an index past a list's end finds nothing.
+func TestCapnpPathsThroughNullPointers(t *testing.T) {
+	capnp := needTool(t, "capnp")
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "n.capnp"), []byte(nullDefaultsCapnp), 0o644))
+	s, err := CompileCapnp("n.capnp", &CompileOptions{Dir: dir})
+	require.NoError(t, err)
+	root, err := s.Type("Root")
+	require.NoError(t, err)
+	empty := runToolIn(t, dir, []byte("()"), capnp, "encode", "n.capnp", "Root")
+	some := runToolIn(t, dir, []byte("(holder = (), items = [(w = 7)], sub = ())"), capnp, "encode", "n.capnp", "Root")
+	for i, msg := range [][]byte{empty, some} {
+		const absent = math.MinInt64
+		firstItem := int64(absent)
+		if i == 1 {
+			firstItem = 7
+		}
+		for path, want := range map[string]int64{"holder.nums[1]": -2, "holder.nums[2]": 3, "items[0].w": firstItem,
+			"items[5].w": absent, "holder.nums[3]": absent, "sub.kind.at": absent} {
+			p, err := root.Path(path)
+			require.NoError(t, err, path)
+			v, err := p.Int(msg)
+			if want == absent {
+				assert.ErrorIs(t, err, ErrAbsent, path)
+				continue
+			}
+			require.NoError(t, err, path)
+			assert.Equal(t, want, v, path)
+		}
+		for path, want := range map[string]string{"holder.inner.label": "from-default", "holder.name": "anon"} {
+			p, err := root.Path(path)
+			require.NoError(t, err, path)
+			b, err := p.Bytes(msg)
+			require.NoError(t, err, path)
+			assert.Equal(t, want, string(b), path)
+		}
+	}
 }
