@@ -333,7 +333,7 @@ func (e *fbEncoder) slot(f *Field, vals, offsets int) error {
 // strValue builds a string.
 func (e *fbEncoder) strValue(v fieldValue) (flatbuffers.UOffsetT, error) {
 	if v.mp != nil {
-		if b, ok := v.text(); ok {
+		if b, ok := v.str(); ok { // its UTF-8 was checked with the whole input
 			return e.b.CreateByteString(b), nil
 		}
 	}
@@ -353,11 +353,8 @@ func (e *fbEncoder) tableOf(t *Type, v fieldValue) (flatbuffers.UOffsetT, error)
 }
 
 func (e *fbEncoder) str(x any) (flatbuffers.UOffsetT, error) {
-	switch s := x.(type) {
-	case string:
+	if s, ok := x.(string); ok { // bytes are not text, as in Cap'n Proto: what they hold may not be UTF-8
 		return e.b.CreateString(s), nil
-	case []byte:
-		return e.b.CreateByteString(s), nil
 	}
 	return 0, failf("want a string, got %s", jsonKind(x))
 }
@@ -845,7 +842,10 @@ func scalarBits(k Kind, enum *Type, x any) (uint64, error) {
 		if k == Float64 {
 			return math.Float64bits(f), nil
 		}
-		if !math.IsInf(f, 0) && !math.IsNaN(f) && math.Abs(f) > math.MaxFloat32 {
+		// A finite value that rounds to a finite float32 is stored rounded
+		// (0.1, and 3.4028235e38, which rounds to the largest float32); one
+		// that would become infinite is an error.
+		if !math.IsInf(f, 0) && math.IsInf(float64(float32(f)), 0) {
 			return 0, failf("%g does not fit a float32", f)
 		}
 		return uint64(math.Float32bits(float32(f))), nil

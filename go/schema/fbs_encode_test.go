@@ -82,6 +82,7 @@ func TestEncodeRefusesWhatItCannotStore(t *testing.T) {
 		"wrapped 64 bits":    {with(func(m map[string]any) { m["testhashs64_fnv1"] = uint64(1 << 63) }), "testhashs64_fnv1"},
 		"fraction in int":    {with(func(m map[string]any) { m["hp"] = 1.5 }), "hp"},
 		"float32 overflow":   {with(func(m map[string]any) { m["testf"] = 1e39 }), "testf"},
+		"rounds to infinity": {with(func(m map[string]any) { m["testf"] = 3.4028236e38 }), "testf"},
 		"unknown field":      {with(func(m map[string]any) { m["nope"] = 1 }), "nope"},
 		"missing required":   {with(func(m map[string]any) { delete(m, "name") }), "name"},
 		"unknown enum name":  {with(func(m map[string]any) { m["color"] = "Purple" }), "color"},
@@ -119,6 +120,13 @@ func TestEncodeRefusesWhatItCannotStore(t *testing.T) {
 	assert.Equal(t, uint64(math.MaxUint64), got["testhashu64_fnv1"])
 	assert.Equal(t, int64(math.MinInt64), got["testhashs64_fnv1"])
 	assert.True(t, math.IsInf(got["testf"].(float64), -1))
+	// A value that rounds to the largest float32 (as numpy prints it) is that float32.
+	edge["testf"] = 3.4028235e38
+	b.Reset()
+	require.NoError(t, s.Root.EncodeFlatBuffer(b, edge))
+	got, err = mapOf(s.Root.Decode(b.FinishedBytes(), nil))
+	require.NoError(t, err)
+	assert.Equal(t, float64(math.MaxFloat32), got["testf"])
 	_ = base
 }
 

@@ -102,9 +102,6 @@ func (t *Type) Path(path string) (*Path, error) {
 			p.field = f
 			cur = &f.TypeRef
 		case Union:
-			if rest != "" {
-				return bad("a union member cannot be indexed")
-			}
 			var ev *EnumValue
 			for i := range cur.Type.Values {
 				if cur.Type.Values[i].Name == name && cur.Type.Values[i].Member != nil {
@@ -116,6 +113,9 @@ func (t *Type) Path(path string) (*Path, error) {
 			}
 			if ev.Member.Kind != Table && ev.Member.Kind != Struct {
 				return bad("union member %q is a %s; paths go through table and struct members", name, ev.Member.Kind)
+			}
+			if rest != "" {
+				return bad("a union member cannot be indexed")
 			}
 			// The union field's step becomes a checked one.
 			last := &p.steps[len(p.steps)-1]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import socket
 import sys
 import threading
 import time
+import weakref
 from ctypes import byref, c_int32, c_uint64, c_void_p
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
@@ -197,9 +199,15 @@ class Region:
         self._local = threading.local()
         self._states: List[_ThreadState] = []
         self._lock = threading.Lock()
+        self._checking = False  # close() or reset() looks at what points into the mapping
         stats = self.stats()
         self.id: int = stats.region_id
         self.read_only: bool = stats.read_only
+        # Python reads the mapping itself (FieldPath's in-place reads) only
+        # where no other process can shrink it: touching a page a peer
+        # truncated away kills the process (SIGBUS), where the library
+        # turns the fault into TruncatedError.
+        self._in_place = kind == "anonymous" or stats.sealed
 
     def _new_master(self) -> memoryview:
         # Every memoryview handed out is a slice of this one: they share one
@@ -366,11 +374,16 @@ class Region:
     def _enter(self) -> _ThreadState:
         """Starts a call that uses the scratch or region memory after the
         library returns; the caller sets ts.busy = False when done. busy is
-        set before the closed check and close() clears the handle before it
-        looks at busy flags, so under the GIL either the call sees the region
-        closed or close() sees the call and waits for it."""
+        set before the checks and close() and reset() set _checking before
+        they look at busy flags, so under the GIL either the call waits for
+        their check (and then sees the region closed, or goes on) or they
+        see the call and wait for it."""
         ts = self._state()
         ts.busy = True
+        while self._checking:
+            ts.busy = False
+            time.sleep(0.0001)
+            ts.busy = True
         if not self._h:
             ts.busy = False
             raise errors.ClosedError("region is closed")
@@ -379,26 +392,31 @@ class Region:
             _lib.fork_error()
         return ts
 
-    def _wait_idle(self) -> None:
-        me = getattr(self._local, "st", None)
-        with self._lock:
-            states = list(self._states)
-        for ts in states:
-            while ts.busy and ts is not me:
-                time.sleep(0.0001)
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Calls of other threads that use region memory finish first, and
+        new ones wait (_enter) until the block ends: what it looks at (the
+        master view, which _ensure_unused releases) does not change under
+        them."""
+        self._checking = True
+        try:
+            me = getattr(self._local, "st", None)
+            with self._lock:
+                states = list(self._states)
+            for ts in states:
+                while ts.busy and ts is not me:
+                    time.sleep(0.0001)
+            yield
+        finally:
+            self._checking = False
 
     def close(self) -> None:
         """Unmaps the region. A second close raises ClosedError. Calls running
         in other threads finish first; later ones raise ClosedError."""
         h = self._handle()
-        self._ensure_unused("close")
-        self._h = 0
-        self._wait_idle()
-        try:
-            self._ensure_unused("close")  # a call that just finished may have handed out a view
-        except errors.RegionInUseError:
-            self._h = h
-            raise
+        with self._exclusive():
+            self._ensure_unused("close")
+            self._h = 0
         with self._lock:
             states, self._states = self._states, []
         for ts in states:
@@ -410,9 +428,10 @@ class Region:
     def reset(self) -> None:
         """Drops every frame (generation + 1). Needs exclusive use of the region."""
         h = self._handle()
-        self._ensure_unused("reset")
-        self._mv = self._new_master()
-        st = lib.xb_region_reset(h)
+        with self._exclusive():
+            self._ensure_unused("reset")
+            self._mv = self._new_master()
+            st = lib.xb_region_reset(h)
         if st:
             raise_status(st)
 
@@ -727,10 +746,11 @@ class Region:
         close its reads raise ClosedError; the memoryviews it hands out
         (byte vectors) pin the mapping, so the region refuses to close
         while one is alive."""
-        if type(frame) is Frame and frame.region_id == self.id and self._h:
+        if type(frame) is Frame and frame.region_id == self.id and self._h and not _lib._forked:
             # A frame of this region (its reads check its generation), of a
             # type viewed before: the view class of its open schema.
-            cls = _view_classes.get((frame.type_id, frame.codec))
+            ref = _view_classes.get((frame.type_id, frame.codec))
+            cls = ref() if ref is not None else None
             if cls is not None and cls._schema._h:
                 return cls(frame)
             f = frame
@@ -746,8 +766,9 @@ class Region:
         else:
             v = _registry.schema_for(tid).view(f)
         # The schema that views a type id stays the same while it is open
-        # (see _registry.schema_for), and so does its view class.
-        _view_classes[(tid, f.codec)] = type(v)
+        # (see _registry.schema_for), and so does its view class; held
+        # weakly, as the registry holds schemas.
+        _view_classes[(tid, f.codec)] = weakref.ref(type(v))
         return v
 
     def _refs(self, frames: List[Union[Frame, int]]) -> Tuple["ctypes.Array[ctypes.c_char]", List[Frame]]:
@@ -762,7 +783,7 @@ class Region:
 
 _bundled_view: Optional[Callable[[Frame], Any]] = None
 # (type id, codec) -> the RecordView class that views such frames (Region.view)
-_view_classes: Dict[Tuple[int, int], Any] = {}
+_view_classes: Dict[Tuple[int, int], "weakref.ref[Any]"] = {}
 
 
 def _import_bundled_view() -> Callable[[Frame], Any]:

@@ -770,18 +770,24 @@ class FieldPath:
                 return self._read_one_received(frame)
             return self.read_many([frame])[0]
         region = frame._region
-        try:  # region._enter, inlined: it costs as much as a field read
-            ts = region._local.st
-        except AttributeError:
-            ts = region._state()
-        ts.busy = True  # strings point into the region: keep it mapped while copying
+        if region._checking:
+            ts = region._enter()
+        else:
+            try:  # region._enter, inlined: it costs as much as a field read
+                ts = region._local.st
+            except AttributeError:
+                ts = region._state()
+            ts.busy = True  # strings point into the region: keep it mapped while copying
+            if region._checking:  # close() or reset() began in another thread: wait as _enter does
+                ts.busy = False
+                ts = region._enter()
         try:
             if not region._h:
                 raise errors.ClosedError("region is closed")
             if _lib._forked:
                 _lib.fork_error()
             read = self._inplace
-            if read is not None and frame.type_id in self._ids and frame.codec == self._codec:
+            if read is not None and frame.type_id in self._ids and frame.codec == self._codec and region._in_place:
                 # In place, when the frame is of the region's current generation
                 # (the library checks the rest): LIBRARY for anything unusual.
                 mv = region._mv
@@ -900,7 +906,7 @@ class FieldPath:
         """read_many in place (see read), or None: then the library reads
         them all, and reports the first error."""
         many = self._inplace_many
-        if many is None:
+        if many is None or not region._in_place:
             return None
         ts = region._enter()
         try:

@@ -8,11 +8,10 @@ import os
 from enum import IntEnum
 from typing import Any
 
-import msgspec
-import pytest
-
 import crossbuf as xb
-
+import msgspec
+import numpy as np
+import pytest
 from conftest import conformance
 
 LOG = "crossbuf_fb.LogEntry"
@@ -125,7 +124,24 @@ def test_float32_overflow_is_an_error(region: xb.Region) -> None:
             region.encode(sample(features=[0.0, bad]))
     with pytest.raises(xb.InvalidRecordError, match="label"):
         region.encode(sample(label=2**31))
-    del f
+    # A value that rounds to the largest float32 (as numpy prints it) is that float32.
+    g = region.encode(sample(features=[3.4028235e38]))
+    assert region.decode(g).features == [float(np.finfo(np.float32).max)]
+    with pytest.raises(xb.InvalidRecordError, match=r"features\[0\]"):
+        region.encode(sample(features=[3.4028236e38]))
+    del f, g
+
+
+@pytest.mark.parametrize("codec", [xb.Codec.FLATBUFFERS, xb.Codec.CAPNP])
+def test_bytes_are_not_text(region: xb.Region, codec: int) -> None:
+    """Bytes given for a string field are refused in both formats (they may
+    not be UTF-8), and nothing is committed."""
+    s = xb.bundled.schema(codec)
+    name = xb.bundled.type_name(codec, xb.RecordType.LOG_ENTRY)
+    before = region.stats().frame_count
+    with pytest.raises(xb.InvalidRecordError, match="service: want a string, got bytes"):
+        s.encode(region, {"service": b"\xff\xfe"}, name)
+    assert region.stats().frame_count == before
 
 
 def test_generated_enums_keep_unknown_values(region: xb.Region) -> None:
@@ -229,9 +245,8 @@ def test_single_frame_calls_check_the_frame(region: xb.Region) -> None:
     for call in (lambda: svc.read(f), lambda: region.decode(f), lambda: status.read_many([f])):
         with pytest.raises(xb.StaleFrameError):
             call()
-    with xb.Region.anonymous(1 << 16) as other:
-        with pytest.raises(xb.StaleFrameError):
-            other.decode(f)
+    with xb.Region.anonymous(1 << 16) as other, pytest.raises(xb.StaleFrameError):
+        other.decode(f)
     del f
 
 

@@ -269,3 +269,94 @@ def test_read_many_in_place_matches_the_library() -> None:
         other = r.encode(xb.testdata.sample(1))
         with pytest.raises(xb.RecordTypeError):
             p.read_many([frames[0], other])
+
+
+def test_truncated_file_regions_are_read_through_the_library(tmp_path: Any) -> None:
+    """A file or named region another process can shrink is read through the
+    library, which turns the fault into TruncatedError; Python reading the
+    lost pages itself would die of SIGBUS. Run in a child, so a regression
+    fails this test instead of killing the run."""
+    import subprocess
+    import sys
+
+    script = f"""
+import os, crossbuf as xb
+from crossbuf import bundled
+p = bundled.schema().path("crossbuf_fb.LogEntry", "message")
+r = xb.Region.create_file({str(tmp_path / "r.region")!r}, 1 << 20)
+f = r.encode(xb.testdata.log_entry(1))
+assert p.read(f) == xb.testdata.log_entry(1).message
+os.truncate({str(tmp_path / "r.region")!r}, 0)
+for read in (lambda: p.read(f), lambda: p.read_many([f]), lambda: r.view(f).message):
+    try:
+        read()
+    except xb.TruncatedError:
+        pass
+    else:
+        raise SystemExit("no TruncatedError")
+print("ok")
+"""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                         check=False)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", (out.returncode, out.stdout, out.stderr[-2000:])
+
+
+def test_close_racing_reads_never_leaks_a_builtin_error() -> None:
+    """A close() in another thread, refused (a payload pins the region) or
+    done, never makes a read fail with anything but ClosedError."""
+    import sys
+    import threading
+
+    s = bundled.schema()
+    paths = [s.path("crossbuf_fb.LogEntry", "message"), s.path("crossbuf_fb.LogEntry", "http.status")]
+
+    def reader(p: FieldPath, r: xb.Region, f: xb.Frame, stop: threading.Event, leaks: List[str]) -> None:
+        while not stop.is_set():
+            try:
+                p.read(f)
+                p.read_many([f, f])
+                _ = r.view(f).message
+            except xb.ClosedError:
+                return
+            except Exception as e:  # noqa: BLE001 - what the test looks for
+                leaks.append(repr(e))
+                return
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for p in paths:
+            r = xb.Region.anonymous(1 << 20)
+            f = r.encode(xb.testdata.log_entry(1))
+            pin = f.payload
+            leaks: List[str] = []
+            stop = threading.Event()
+            t = threading.Thread(target=reader, args=(p, r, f, stop, leaks))
+            t.start()
+            for _ in range(3000):
+                with pytest.raises(xb.RegionInUseError):
+                    r.close()
+            del pin
+            r.close()
+            stop.set()
+            t.join()
+            assert leaks == []
+    finally:
+        sys.setswitchinterval(old)
+
+
+def test_view_classes_of_dropped_schemas_are_not_kept(tmp_path: Any) -> None:
+    import gc
+
+    (tmp_path / "a.fbs").write_text("namespace V; table R { a: int = 1; s: string; } root_type R;")
+    (tmp_path / "b.fbs").write_text("namespace V; table R { s: string; a: long = 2; extra: int = 3; } root_type R;")
+    with xb.Region.anonymous(1 << 20) as r:
+        s1 = xb.Schema.load(str(tmp_path / "a.fbs"))
+        assert r.view(s1.encode(r, {"a": 5, "s": "x"})).a == 5
+        del s1
+        gc.collect()
+        with xb.Schema.load(str(tmp_path / "b.fbs")) as s2:
+            v = r.view(s2.encode(r, {"s": "hello", "a": 7}))
+            assert v._schema is s2 and v.a == 7 and v.s == "hello" and v.extra == 3
+            del v

@@ -527,7 +527,7 @@ func decodeSample(b []byte, s *record.Sample) ([]byte, error) {
 				if f, b, err = msgp.ReadFloat64Bytes(b); err != nil {
 					return b, fmt.Errorf("features[%d]: %w", j, err)
 				}
-				if math.Abs(f) > math.MaxFloat32 && !math.IsInf(f, 0) {
+				if math.IsInf(float64(float32(f)), 0) && !math.IsInf(f, 0) { // rounds to infinity
 					return b, fmt.Errorf("features[%d] = %g does not fit a float32", j, f)
 				}
 				s.Features[j] = float32(f)

@@ -252,7 +252,7 @@ func toValue(fd protoreflect.FieldDescriptor, x any) (protoreflect.Value, error)
 			break
 		}
 		if fd.Kind() == protoreflect.FloatKind {
-			if !math.IsInf(f, 0) && !math.IsNaN(f) && math.Abs(f) > math.MaxFloat32 {
+			if !math.IsInf(f, 0) && math.IsInf(float64(float32(f)), 0) { // rounds to infinity
 				return protoreflect.Value{}, fmt.Errorf("%g does not fit a float", f)
 			}
 			return protoreflect.ValueOfFloat32(float32(f)), nil
