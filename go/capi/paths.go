@@ -57,12 +57,16 @@ func (cp *compiledPath) free() {
 
 var paths = newHandles[compiledPath](tagPath)
 
-func valueKind(leaf *schema.TypeRef) (C.int32_t, bool) {
+// valueKind is what a path to leaf reads. FlatBuffers [ubyte] and [byte]
+// are bytes; a Cap'n Proto List(UInt8) or List(Int8) is a list of numbers
+// (its bytes are Data).
+func valueKind(format schema.Format, leaf *schema.TypeRef) (C.int32_t, bool) {
 	k := leaf.Kind
+	fbBytes := format == schema.FlatBuffers && k == schema.Vector && (leaf.Elem.Kind == schema.Uint8 || leaf.Elem.Kind == schema.Int8)
 	switch {
 	case k == schema.String:
 		return C.XB_VALUE_STRING, true
-	case k == schema.Bytes || (k == schema.Vector && (leaf.Elem.Kind == schema.Uint8 || leaf.Elem.Kind == schema.Int8)):
+	case k == schema.Bytes || fbBytes:
 		return C.XB_VALUE_BYTES, true
 	case k == schema.Float32 || k == schema.Float64:
 		return C.XB_VALUE_FLOAT, true
@@ -103,7 +107,7 @@ func xb_path_compile(h C.xb_schema, id C.uint64_t, path *C.char, out *C.xb_path,
 	if err != nil {
 		return fail(C.XB_ERR_INVALID_ARG, err.Error())
 	}
-	vk, ok := valueKind(p.Leaf())
+	vk, ok := valueKind(t.Format, p.Leaf())
 	if !ok || vk == C.XB_VALUE_ARRAY && t.Format == schema.CapnProto && p.Leaf().Elem.Kind == schema.Bool {
 		return invalidf("path %q ends at a %s; paths read scalars, strings, bytes and vectors of scalars "+
 			"(a Cap'n Proto List(Bool) is bit-packed: read its elements, [i])", text, p.Kind())

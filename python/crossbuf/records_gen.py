@@ -57,7 +57,8 @@ def _keep_unknown(cls: Any, value: object) -> Any:
 
 def enum_class(name: str, values: List[Dict[str, Any]], module: str) -> Any:
     """An IntEnum of values ([{"name", "value"}]) that keeps unknown values."""
-    members = [(field_name(v["name"]), int(v["value"])) for v in values]
+    attrs = attribute_names([str(v["name"]) for v in values])
+    members = [(attrs[str(v["name"])], int(v["value"])) for v in values]
     cls: Any = IntEnum(name, members, module=module)  # type: ignore[misc]
     setattr(cls, "_missing_", classmethod(_keep_unknown))  # noqa: B010 - mypy: not a method assignment
     return cls
@@ -73,9 +74,21 @@ def class_name(type_name: str) -> str:
     return name
 
 
-def field_name(name: str) -> str:
-    """The attribute name of a schema field: a keyword gets a trailing _."""
-    return name + "_" if keyword.iskeyword(name) else name
+def attribute_names(names: List[str]) -> Dict[str, str]:
+    """The attribute name of each of a type's fields (or an enum's values):
+    a keyword gets trailing _s until it names no other field (from -> from_,
+    or from__ where the type also has a field from_)."""
+    taken = set(names)
+    out = {}
+    for n in names:
+        a = n
+        if keyword.iskeyword(n):
+            a = n + "_"
+            while a in taken:
+                a += "_"
+            taken.add(a)
+        out[n] = a
+    return out
 
 
 class Classes:
@@ -101,7 +114,7 @@ class Classes:
         # prefix is one no field or class name of the schema starts with.
         taken = set(names.values())
         for t in self.types.values():
-            taken.update(field_name(f["name"]) for f in t.get("fields", []))
+            taken.update(attribute_names([str(f["name"]) for f in t.get("fields", [])]).values())
         p = "_xb_"
         while any(n.startswith(p) for n in taken):
             p += "_"
@@ -128,8 +141,8 @@ class Classes:
                 continue
             # A keyword field (from, as from_) keeps the schema's name in the
             # MessagePack the library reads and writes.
-            raw = (str(f["name"]) for f in self.types[name].get("fields", []))
-            rename = {field_name(n): n for n in raw if keyword.iskeyword(n)}
+            attrs = attribute_names([str(f["name"]) for f in self.types[name].get("fields", [])])
+            rename = {a: n for n, a in attrs.items() if a != n}
             cls = msgspec.defstruct(cn, self._fields(name), kw_only=True, module=module, rename=rename or None)
             cls.__doc__ = f"{self.format} {self.types[name]['kind']} {name}"
             setattr(self.module, cn, cls)
@@ -155,6 +168,7 @@ class Classes:
 
     def _fields(self, name: str) -> List[Tuple[str, str, Any]]:
         out = []
+        attrs = attribute_names([str(f["name"]) for f in self.types[name].get("fields", [])])
         for f in self.types[name].get("fields", []):
             # Deprecated fields too: old writers' data is read, and written back.
             ref = f["type"]
@@ -175,7 +189,7 @@ class Classes:
                 default = msgspec.field(default_factory=functools.partial(copy.deepcopy, default))
             elif default is None or ref["kind"] not in _SCALARS or f.get("optional"):
                 ann, default = f"{self.prefix}typing.Optional[{ann}]", None
-            out.append((field_name(f["name"]), ann, default))
+            out.append((attrs[str(f["name"])], ann, default))
         return out
 
     def _default(self, ref: Dict[str, Any], v: Any) -> Any:

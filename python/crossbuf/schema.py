@@ -32,7 +32,7 @@ from ._encode import encode_msgpack as _encode_msgpack
 from ._lib import FRAME_FMT, check_fork, lib, raise_status
 from .channel import ChannelFrame, Subscriber
 from .records import Codec
-from .records_gen import Classes, field_name
+from .records_gen import Classes, attribute_names
 from .region import _ONE, Frame, Region, _buffer_arg
 
 _BFBS = 1
@@ -302,9 +302,12 @@ class Schema:
             ts.busy = False
 
     def __getitem__(self, name: TypeRef) -> Any:
-        """The record class of a table or struct, by full name or type id:
-        schema["MyGame.Example.Monster"]."""
-        return self.record_class(name)
+        """The record class of a table or struct, or the IntEnum class of an
+        enum, by full name or type id: schema["MyGame.Example.Monster"],
+        schema["MyGame.Example.Color"]."""
+        tid = self._resolve(name)
+        enum = self._classes().enums.get(self.type_name(tid))
+        return enum if enum is not None else self.record_class(tid)
 
     def binary(self) -> bytes:
         """The schema's binary form (a .bfbs, or a Cap'n Proto
@@ -551,9 +554,10 @@ class Schema:
             desc = classes.types.get(type_name) or {}
             ns: Dict[str, Any] = {"__slots__": (), "_schema": self, "_tid": tid, "_type": type_name,
                                   "_prefix": prefix}  # fmt: skip
+            attrs = attribute_names([str(f["name"]) for f in desc.get("fields", [])])
             for f in desc.get("fields", []):
                 name = str(f["name"])
-                attr = field_name(name)  # as the record class names it: from -> from_
+                attr = attrs[name]  # as the record class names it: from -> from_
                 how = _view_how(classes, type_name, name)
                 if how is not None and not attr.startswith("_") and not hasattr(RecordView, attr):
                     ns[attr] = property(_view_getter(self, tid, prefix, name, *how))
@@ -1025,7 +1029,7 @@ def _view_how(classes: Classes, type_name: str, name: str) -> Optional[Tuple[int
         if t["elem"]["kind"] in _ARRAY_KINDS:
             return _VIEW_PATH, None
         return _VIEW_RECORD, None
-    if kind == "union":
+    if kind in ("union", "void", "anypointer", "interface"):  # no value a path reads: the record's
         return _VIEW_RECORD, None
     return _VIEW_PATH, classes.enums.get(str(t.get("type")))
 
@@ -1050,9 +1054,18 @@ def _view_getter(schema: Schema, tid: int, prefix: str, name: str, what: int, ar
 
         return get_path
     if what == _VIEW_NESTED:
+        probe: List[Optional[Callable[[Any], Any]]] = []  # found on first use
 
         def get_nested(self: RecordView) -> Any:
-            # Lazy: the fields of an absent nested table read as None.
+            # A FlatBuffers table or struct the message leaves out is None,
+            # as in the record; told by a scalar inside it, which reads
+            # (its default) exactly when the table is there. A Cap'n Proto
+            # struct is never absent: a null pointer reads as its default.
+            if not probe:
+                probe.append(_presence_probe(schema, tid, path, str(arg)))
+            p = probe[0]
+            if p is not None and p(self._frame) is None:
+                return None
             return schema._view_class(tid, arg, path + ".")(self._frame)
 
         return get_nested
@@ -1063,10 +1076,44 @@ def _view_getter(schema: Schema, tid: int, prefix: str, name: str, what: int, ar
     return get_from_record
 
 
+_PROBE_KINDS = frozenset(("bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32",
+                          "float64", "enum"))
+
+
+def _field_of(record: Any, name: str) -> Any:
+    """The value of the field the schema calls name in a record (whose
+    attribute may be renamed: from -> from_)."""
+    i = record.__struct_encode_fields__.index(name)
+    return getattr(record, record.__struct_fields__[i])
+
+
+def _presence_probe(schema: Schema, tid: int, path: str, type_name: str) -> Optional[Callable[[Any], Any]]:
+    """A reader that gives None exactly when the FlatBuffers table or struct
+    at path is absent from a message: a compiled path to a scalar field in
+    it that is not optional (which reads its default when not stored), or
+    else a decode of the record. None for Cap'n Proto."""
+    classes = schema._classes()
+    if classes.format != "flatbuffers":
+        return None
+    for f in (classes.types.get(type_name) or {}).get("fields", []):
+        if f["type"]["kind"] in _PROBE_KINDS and not f.get("optional"):
+            return schema._path(tid, f"{path}.{f['name']}").read
+    to_record = schema.to_record
+
+    def from_record(frame: Any) -> Any:
+        r = to_record(frame)
+        for part in path.split("."):
+            r = _field_of(r, part) if r is not None else None
+        return r
+
+    return from_record
+
+
 class RecordView:
     """A lazy view of one frame of a loaded schema (Schema.view,
     Region.view). An attribute read compiles its path once per schema and
-    reads only that field; a nested table or struct reads as a view; a
+    reads only that field; a nested table or struct reads as a view (None
+    where a FlatBuffers message leaves it out, as in the record); a
     vector of numbers reads in place as a numpy array, byte vectors as
     memoryviews (see FieldPath), which pin the mapping; any other vector,
     and a union, decodes that whole record once and reads it from there.
@@ -1101,5 +1148,5 @@ class RecordView:
         except AttributeError:
             r = self._record = self._schema.to_record(self._frame)
         for part in path.split("."):
-            r = getattr(r, field_name(part)) if r is not None else None
+            r = _field_of(r, part) if r is not None else None
         return r

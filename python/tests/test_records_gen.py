@@ -430,3 +430,32 @@ def test_views_name_keyword_fields_like_records(tmp_path: Any) -> None:
         with pytest.raises(AttributeError):
             getattr(v, "from")
         del v, f
+
+
+def test_keyword_fields_never_collide(tmp_path: Any) -> None:
+    """A keyword field (from) is from_, or from__ where the type also has a
+    field from_: every field keeps its own attribute, in records, views and
+    stubs, and round trips."""
+    fbs = "namespace K; table F { name: string; from: string; from_: int; w: float; } root_type F;"
+    with _load_text(tmp_path, "k.fbs", fbs) as s, xb.Region.anonymous(1 << 16) as r:
+        F = s["K.F"]
+        assert F.__struct_fields__ == ("name", "from__", "from_", "w")
+        rec = F(name="n", from__="a", from_=1, w=0.5)
+        frame = r.encode(rec)
+        assert r.decode(frame) == rec
+        assert s.to_dict(frame) == {"name": "n", "from": "a", "from_": 1, "w": 0.5}
+        assert r.decode(s.encode(r, {"from": "b", "from_": 2}, "K.F")) == F(from__="b", from_=2)
+        v = r.view(frame)
+        assert (v.from__, v.from_) == ("a", 1)
+        stubs = s.stubs()
+        assert stubs.count("from__:") == 1 and stubs.count("from_:") == 1
+        del v, frame
+
+
+def test_enum_classes_by_name(tmp_path: Any) -> None:
+    with _load_text(tmp_path, "names.fbs", _NAMES_FBS) as s:
+        Color = s["N.Color"]
+        assert Color.Green == 1 and Color(7) == 7  # an unknown value stays an int
+        assert s["N.T"](color=Color.Green).color is Color.Green
+        with pytest.raises(xb.RecordTypeError, match="not a table or struct"):
+            s.record_class("N.Color")
