@@ -468,6 +468,33 @@ static void test_capnp(void) {
     uint64_t id = 0;
     EXPECT_OK(xb_schema_type_id(s, "TestAllTypes", &id));
 
+    /* Null pointers, with and without schema defaults, are absent: present
+     * 0 and NULL, 0, never a malformed message. */
+    uint64_t defaults_id = 0;
+    EXPECT_OK(xb_schema_type_id(s, "TestDefaults", &defaults_id));
+    const uint64_t null_ids[] = {id, defaults_id};
+    for (size_t i = 0; i < 2; i++) {
+        xb_frame empty;
+        EXPECT_OK(xb_schema_encode_json(s, reg, null_ids[i], (const uint8_t *)"{}", 2, &empty));
+        xb_ref root;
+        EXPECT_OK(xb_ref_root(s, reg, &empty, null_ids[i], 0, &root));
+        xb_str sv = {(const char *)"x", 1};
+        uint8_t present = 1;
+        EXPECT_OK(xb_ref_bytes(&root, "textField", XB_SELF, &sv, &present));
+        EXPECT(!present && sv.ptr == NULL && sv.len == 0, "null textField is absent (%zu)", i);
+        present = 1;
+        EXPECT_OK(xb_ref_bytes(&root, "dataField", XB_SELF, &sv, &present));
+        EXPECT(!present && sv.len == 0, "null dataField is absent (%zu)", i);
+        xb_array a;
+        present = 1;
+        EXPECT_OK(xb_ref_array(&root, "int16List", XB_SELF, &a, &present));
+        EXPECT(!present && a.len == 0 && a.ptr == NULL, "null int16List is absent (%zu)", i);
+        xb_ref child;
+        present = 1;
+        EXPECT_OK(xb_ref_field(&root, "structField", XB_SELF, &child, &present));
+        EXPECT(!present && child.kind == 0, "null structField is absent (%zu)", i);
+    }
+
     /* One segment, and several with far pointers: the same values. */
     static const char *files[] = {"binary", "segmented"};
     for (size_t i = 0; i < 2; i++) {

@@ -764,20 +764,28 @@ func (r *cpReader) pointerRef(t *TypeRef, seg, w int) (Ref, bool, error) {
 	if t.Kind == Struct {
 		var s cpStruct
 		null, err := r.structAt(seg, w, &s)
-		if err != nil {
-			return Ref{}, false, malformed("%v", err)
+		if err != nil || null { // null: absent, a zero Ref (reading it is an error, not a read at 0)
+			return Ref{}, false, malformedIf(err)
 		}
-		return Ref{Format: CapnProto, T: t, Pos: cpStructPos(s)}, !null, nil
+		return Ref{Format: CapnProto, T: t, Pos: cpStructPos(s)}, true, nil
 	}
 	if t.Kind != String && t.Kind != Bytes && t.Kind != Vector {
 		return Ref{}, false, fmt.Errorf("%w: a %s has no schema to read it by", ErrRefKind, t.Kind)
 	}
 	var l cpList
 	null, err := r.listAt(seg, w, &l)
-	if err != nil {
-		return Ref{}, false, malformed("%v", err)
+	if err != nil || null {
+		return Ref{}, false, malformedIf(err)
 	}
-	return Ref{Format: CapnProto, T: t, Pos: cpListPos(l)}, !null, nil
+	return Ref{Format: CapnProto, T: t, Pos: cpListPos(l)}, true, nil
+}
+
+// malformedIf is err as a malformed-message error, or nil.
+func malformedIf(err error) error {
+	if err == nil {
+		return nil
+	}
+	return malformed("%v", err)
 }
 
 func (r Ref) cpElem(msg []byte, i int) (Ref, bool, error) {

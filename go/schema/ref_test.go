@@ -356,3 +356,24 @@ func BenchmarkRefTestAllTypesText(b *testing.B) {
 		}
 	}
 }
+
+// A null pointer field (Text, Data, List, struct; with or without a schema
+// default) is absent through a Ref: a zero Ref, not a read at offset 0.
+func TestRefsCapnpNullPointersAreAbsent(t *testing.T) {
+	d, req := capnpTestRequest(t)
+	s, err := LoadCapnpRequest(req)
+	require.NoError(t, err)
+	for _, name := range []string{"TestAllTypes", "TestDefaults"} {
+		ty, err := s.Type(name)
+		require.NoError(t, err)
+		msg := capnpJSONToBinary(t, d, name, `{}`)
+		root, err := ty.Root(msg)
+		require.NoError(t, err)
+		for _, f := range []string{"textField", "dataField", "int16List", "structField", "textList"} {
+			r, ok, err := root.Field(msg, ty.Field(f))
+			require.NoError(t, err, name+"."+f)
+			assert.False(t, ok, name+"."+f)
+			assert.Nil(t, r.T, name+"."+f)
+		}
+	}
+}
