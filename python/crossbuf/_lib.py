@@ -245,6 +245,7 @@ _SIGS = {
     "xb_schema_binary": ([_h, _h, POINTER(c_void_p), _u64p], c_int32),
     "xb_schema_describe": ([_h, _h, POINTER(c_void_p), _u64p], c_int32),
     "xb_schema_encode": ([_h, _h, c_uint64, c_char_p, c_uint64, c_void_p], c_int32),
+    "xb_schema_encode_json": ([_h, _h, c_uint64, c_char_p, c_uint64, c_void_p], c_int32),
     "xb_path_compile": ([_h, c_uint64, c_char_p, _hp, POINTER(c_int32)], c_int32),
     "xb_path_free": ([_h], c_int32),
     "xb_path_read": ([_h, _h, c_void_p, c_uint64, c_void_p, c_void_p], c_int32),

@@ -601,6 +601,28 @@ class Schema:
             ts.busy = False
         return Frame(region, off, rid, gen, t, pub, codec, paddr, plen)
 
+    def encode_json(self, region: Region, text: Union[str, bytes], type: Optional[TypeRef] = None) -> Frame:
+        """Encodes a message of type (default: the root type) from JSON text
+        into a new frame of region: the form to_json writes (FlatBuffers:
+        flatc's JSON; Cap'n Proto: capnp's, 64-bit integers as strings or
+        numbers, Data as byte values or base64), so to_json's output encodes
+        back to the same message. Text that is not JSON is
+        InvalidArgumentError; a value its field cannot hold is
+        InvalidRecordError naming the field, and nothing is committed."""
+        tid = self._resolve(type)
+        data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+        h = self._handle()
+        rh = region._handle()
+        ts = region._enter()
+        try:
+            st = lib.xb_schema_encode_json(h, rh, tid, data, len(data), ts.frame_ref)
+            if st:
+                raise_status(st)
+            t = FRAME_FMT.unpack_from(ts.frame_mv)
+        finally:
+            ts.busy = False
+        return Frame(region, *t)
+
     def _type_of_class(self, cls: Any) -> Optional[str]:
         for name, c in self._classes().by_type.items():
             if c is cls:
