@@ -612,7 +612,9 @@ int32_t xb_schema_binary(xb_schema schema, xb_scratch s, const uint8_t **out, ui
 int32_t xb_schema_describe(xb_schema schema, xb_scratch s, const uint8_t **out, uint64_t *out_len);
 /* Encodes a message of type type_id into a new frame of r, from a
  * MessagePack map of the message's fields by name (nested maps for tables
- * and structs, arrays for vectors and lists; enums as numbers or names).
+ * and structs, arrays for vectors and lists; enums as numbers or names;
+ * strings as str and Data or byte vectors as bin or arrays of numbers: a
+ * str for bytes, or a bin for a string, is XB_ERR_INVALID_RECORD).
  * A value its field cannot hold exactly (an integer out of range, a float
  * beyond float32, an unknown field or enum name, a missing required field)
  * is XB_ERR_INVALID_RECORD naming the field path; input that is not one

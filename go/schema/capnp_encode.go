@@ -231,6 +231,8 @@ func (e *cpEncoder) pointer(p int, ref *TypeRef, v fieldValue) error {
 				return err
 			}
 			return e.listOf(p, ref.Elem, n, items.item)
+		case t == msgp.StrType && ref.Kind == Bytes:
+			return textForBytes() // MessagePack has bytes: base64 text is JSON's form of them
 		}
 	}
 	x, err := v.value()

@@ -352,6 +352,10 @@ func (e *fbEncoder) tableOf(t *Type, v fieldValue) (flatbuffers.UOffsetT, error)
 	return e.tableValue(t, v.x)
 }
 
+// textForBytes refuses a MessagePack string where bytes belong: text that
+// happens to be base64 would be stored as other bytes than given.
+func textForBytes() error { return failf("want bytes, got a string") }
+
 func (e *fbEncoder) str(x any) (flatbuffers.UOffsetT, error) {
 	if s, ok := x.(string); ok { // bytes are not text, as in Cap'n Proto: what they hold may not be UTF-8
 		return e.b.CreateString(s), nil
@@ -421,6 +425,8 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 	case v.mp != nil && f.Nested == nil && t == msgp.BinType && bytesLike:
 		b, _ := v.text()
 		return e.byteVector(f, b), nil
+	case v.mp != nil && f.Nested == nil && t == msgp.StrType && bytesLike:
+		return 0, textForBytes() // MessagePack has bytes: base64 text is JSON's form of them
 	case v.mp != nil && f.Nested == nil && t == msgp.ArrayType:
 		var err error
 		if n, mpItems, err = arrayItems(v.mp); err != nil {

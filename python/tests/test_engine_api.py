@@ -143,6 +143,11 @@ def test_bytes_are_not_text(region: xb.Region, codec: int) -> None:
     before = region.stats().frame_count
     with pytest.raises(xb.InvalidRecordError, match="service: want a string, got bytes"):
         s.encode(region, {"service": b"\xff\xfe"}, name)
+    # And text is not bytes: "text" is not taken as base64 (what JSON, and
+    # encode_json, carry bytes as).
+    trace = "trace_id" if codec == xb.Codec.FLATBUFFERS else "traceId"
+    with pytest.raises(xb.InvalidRecordError, match=f"{trace}: want bytes, got a string"):
+        s.encode(region, {trace: "text"}, name)
     assert region.stats().frame_count == before
 
 
