@@ -11,10 +11,11 @@ import (
 //	{"format": "flatbuffers", "root": "MyGame.Example.Monster" | null,
 //	 "types": [{"name", "id", "kind", "fields": [{"name", "type", "default",
 //	            "optional", "deprecated", "nested", "union_member"}],
-//	            "values": [{"name", "value"}]}]}
+//	            "values": [{"name", "value", "member"}]}]}
 //
 // where a type reference is {"kind", "type": name, "elem": reference,
-// "len": n}. Ids are decimal strings (JSON numbers lose 64-bit ids).
+// "len": n}; a FlatBuffers union's value names its member table or struct
+// ("member"). Ids are decimal strings (JSON numbers lose 64-bit ids).
 // Defaults that JSON cannot hold (NaN, infinities) are given as strings,
 // Data as base64; struct defaults are left out.
 func (s *Schema) Describe() []byte {
@@ -45,8 +46,9 @@ func (s *Schema) Describe() []byte {
 		UnionMember bool   `json:"union_member,omitempty"`
 	}
 	type value struct {
-		Name  string `json:"name"`
-		Value int64  `json:"value"`
+		Name   string `json:"name"`
+		Value  int64  `json:"value"`
+		Member string `json:"member,omitempty"`
 	}
 	type typ struct {
 		Name   string  `json:"name"`
@@ -77,7 +79,11 @@ func (s *Schema) Describe() []byte {
 			d.Fields = append(d.Fields, fd)
 		}
 		for _, v := range t.Values {
-			d.Values = append(d.Values, value{v.Name, v.Value})
+			dv := value{Name: v.Name, Value: v.Value}
+			if v.Member != nil && v.Member.Type != nil {
+				dv.Member = v.Member.Type.Name
+			}
+			d.Values = append(d.Values, dv)
 		}
 		out.Types = append(out.Types, d)
 	}

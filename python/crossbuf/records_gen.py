@@ -30,7 +30,7 @@ import sys
 import types
 import typing
 from enum import IntEnum
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import msgspec
 
@@ -143,11 +143,46 @@ class Classes:
             # MessagePack the library reads and writes.
             attrs = attribute_names([str(f["name"]) for f in self.types[name].get("fields", [])])
             rename = {a: n for n, a in attrs.items() if a != n}
-            cls = msgspec.defstruct(cn, self._fields(name), kw_only=True, module=module, rename=rename or None)
+            ns = self._union_tagging(name, attrs)
+            cls = msgspec.defstruct(cn, self._fields(name), kw_only=True, module=module, rename=rename or None,
+                                    namespace=ns)
             cls.__doc__ = f"{self.format} {self.types[name]['kind']} {name}"
             setattr(self.module, cn, cls)
             setattr(self.module, self._alias(cn), cls)
             self.by_type[name] = cls
+
+    def _union_tagging(self, name: str, attrs: Dict[str, str]) -> Optional[Dict[str, Any]]:
+        """A __post_init__ for a FlatBuffers table with union fields: a
+        member given as a record (header=Schema(...)) with its type field
+        unset sets that field to the member's tag, as flatc's object API
+        does; a dict member still needs it set."""
+        unions = []
+        for f in self.types[name].get("fields", []):
+            t = f["type"]
+            if t["kind"] != "union" or f["name"] + "_type" not in attrs:
+                continue
+            tags = {str(v["member"]): int(v["value"])
+                    for v in (self.types.get(str(t["type"])) or {}).get("values", []) if v.get("member")}
+            if tags:
+                unions.append((attrs[f["name"]], attrs[f["name"] + "_type"], tags))
+        if not unions:
+            return None
+        by_type = self.by_type
+        tag_of: Dict[Tuple[str, type], int] = {}  # (type field, member class) -> tag, made on first use
+
+        def __post_init__(self: Any) -> None:
+            for value_attr, type_attr, tags in unions:
+                v = getattr(self, value_attr)
+                if v is None or isinstance(v, dict) or getattr(self, type_attr):
+                    continue
+                if not tag_of:  # every class exists once a record is made
+                    tag_of.update({(ta, by_type[m]): tag for _, ta, ts in unions for m, tag in ts.items()
+                                   if m in by_type})  # fmt: skip
+                tag = tag_of.get((type_attr, type(v)))
+                if tag is not None:
+                    setattr(self, type_attr, tag)
+
+        return {"__post_init__": __post_init__}
 
     def _alias(self, class_name: str) -> str:
         """The private name annotations give the record class class_name."""

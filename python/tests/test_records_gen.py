@@ -459,3 +459,26 @@ def test_enum_classes_by_name(tmp_path: Any) -> None:
         assert s["N.T"](color=Color.Green).color is Color.Green
         with pytest.raises(xb.RecordTypeError, match="not a table or struct"):
             s.record_class("N.Color")
+
+
+def test_flatbuffers_union_members_set_their_tag(tmp_path: Any) -> None:
+    """A union member given as a record sets its unset type field (as flatc's
+    object API does); a tag given is kept; a dict member still needs it."""
+    fbs = """namespace m;
+table Int { bitWidth: int; }
+table Utf8 {}
+union Type { Int, Utf8 }
+table Field { name: string; type: Type; other: Type; }
+root_type Field;
+"""
+    with _load_text(tmp_path, "u.fbs", fbs) as s, xb.Region.anonymous(1 << 16) as r:
+        F, Int, Utf8 = s["m.Field"], s["m.Int"], s["m.Utf8"]
+        f = F(name="a", type=Int(bitWidth=8), other=Utf8())
+        assert (f.type_type, f.other_type) == (1, 2)
+        frame = r.encode(f)
+        assert json.loads(s.to_json(frame)) == {"name": "a", "type_type": "Int", "type": {"bitWidth": 8},
+                                                "other_type": "Utf8", "other": {}}
+        assert F(type=Int(), type_type=2).type_type == 2, "a tag given is kept"
+        with pytest.raises(xb.InvalidRecordError, match="type"):
+            r.encode(F(type={"bitWidth": 8}))
+        del frame
