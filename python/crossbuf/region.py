@@ -135,14 +135,24 @@ def _buffer_arg(data: Any) -> Tuple[Any, int, Any]:
     return arr.ctypes.data, arr.nbytes, arr
 
 
+def _free_scratch(scratch: int) -> None:
+    if not _lib.forked():  # a forked child must not call into the Go runtime
+        lib.xb_scratch_free(scratch)
+
+
 class _ThreadState:
     """Per-thread decode scratch and reusable output buffers."""
 
-    __slots__ = ("busy", "frame", "frame_addr", "frame_arg", "frame_mv", "frame_ref", "mn", "mn_ref", "mp", "mp_ref",
-                 "present_arg", "scratch", "scratch_arg", "val", "val_addr", "val_arg", "val_mv")
+    __slots__ = ("__weakref__", "busy", "frame", "frame_addr", "frame_arg", "frame_mv", "frame_ref", "free", "mn",
+                 "mn_ref", "mp", "mp_ref", "present_arg", "scratch", "scratch_arg", "val", "val_addr", "val_arg",
+                 "val_mv")
 
     def __init__(self, scratch: int) -> None:
         self.scratch = scratch
+        # Frees the scratch: at close, or when the thread is gone (its
+        # thread-local reference was the last one); once.
+        self.free = weakref.finalize(self, _free_scratch, scratch)
+        self.free.atexit = False
         # True while this thread is inside a call that uses the scratch or
         # region memory, from before the library call until the results are
         # copied out: close() waits for it (see Region._enter).
@@ -197,9 +207,10 @@ class Region:
         self._arr_refs = sys.getrefcount(self._arr)
         self._mv = self._new_master()
         self._local = threading.local()
-        self._states: List[_ThreadState] = []
+        self._states: "weakref.WeakSet[_ThreadState]" = weakref.WeakSet()  # a dead thread's goes
         self._lock = threading.Lock()
         self._checking = False  # close() or reset() looks at what points into the mapping
+        self._exclusive_lock = threading.Lock()
         stats = self.stats()
         self.id: int = stats.region_id
         self.read_only: bool = stats.read_only
@@ -380,55 +391,71 @@ class Region:
         see the call and wait for it."""
         ts = self._state()
         ts.busy = True
+        try:
+            if self._checking:
+                self._wait_check(ts)
+            if not self._h:
+                raise errors.ClosedError("region is closed")
+            if _lib._forked:
+                _lib.fork_error()
+        except BaseException:  # a KeyboardInterrupt too: the flag must not stay up for ever
+            ts.busy = False
+            raise
+        return ts
+
+    def _wait_check(self, ts: _ThreadState) -> None:
+        """A call's wait (_enter) while close() or reset() runs, with its
+        busy flag down; up again on return."""
         while self._checking:
             ts.busy = False
             time.sleep(0.0001)
             ts.busy = True
-        if not self._h:
-            ts.busy = False
-            raise errors.ClosedError("region is closed")
-        if _lib._forked:
-            ts.busy = False
-            _lib.fork_error()
-        return ts
 
     @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[None]:
+    def _exclusive(self, what: str) -> Iterator[None]:
         """Calls of other threads that use region memory finish first, and
         new ones wait (_enter) until the block ends: what it looks at (the
         master view, which _ensure_unused releases) does not change under
-        them."""
-        self._checking = True
-        try:
-            me = getattr(self._local, "st", None)
-            with self._lock:
-                states = list(self._states)
-            for ts in states:
-                while ts.busy and ts is not me:
-                    time.sleep(0.0001)
-            yield
-        finally:
-            self._checking = False
+        them. One close() or reset() at a time; one from inside a call of
+        this thread (a finalizer, a signal handler) is refused."""
+        me = getattr(self._local, "st", None)
+        if me is not None and me.busy:
+            raise errors.RegionInUseError(f"cannot {what} the region from inside a call that uses it")
+        with self._exclusive_lock:
+            if not self._h:
+                raise errors.ClosedError("region is closed")
+            self._checking = True
+            try:
+                with self._lock:
+                    states = list(self._states)
+                for ts in states:
+                    while ts.busy and ts is not me:
+                        time.sleep(0.0001)
+                yield
+            finally:
+                self._checking = False
 
     def close(self) -> None:
         """Unmaps the region. A second close raises ClosedError. Calls running
         in other threads finish first; later ones raise ClosedError."""
         h = self._handle()
-        with self._exclusive():
+        with self._exclusive("close"):
             self._ensure_unused("close")
             self._h = 0
-        with self._lock:
-            states, self._states = self._states, []
-        for ts in states:
-            lib.xb_scratch_free(ts.scratch)
-        st = lib.xb_region_close(h)
+        try:
+            st = lib.xb_region_close(h)
+        finally:  # the mapping first: an interrupt here must not leave it mapped
+            with self._lock:
+                states, self._states = list(self._states), weakref.WeakSet()
+            for ts in states:
+                ts.free()
         if st:
             raise_status(st)
 
     def reset(self) -> None:
         """Drops every frame (generation + 1). Needs exclusive use of the region."""
         h = self._handle()
-        with self._exclusive():
+        with self._exclusive("reset"):
             self._ensure_unused("reset")
             self._mv = self._new_master()
             st = lib.xb_region_reset(h)
@@ -459,9 +486,9 @@ class Region:
         except Exception:  # noqa: BLE001 - __del__ must not raise
             return  # still in use (keep the mapping: leak, never crash) or interpreter teardown
         self._h = 0
-        for ts in self._states:
-            lib.xb_scratch_free(ts.scratch)
         lib.xb_region_close(h)
+        for ts in list(self._states):
+            ts.free()
 
     def __repr__(self) -> str:
         state = "closed" if self._h == 0 else f"capacity={self._cap}"
@@ -472,8 +499,11 @@ class Region:
     @property
     def buffer(self) -> memoryview:
         """A read-only memoryview of the whole mapping (header included)."""
-        self._handle()
-        return self._mv[:]
+        ts = self._enter()
+        try:
+            return self._mv[:]
+        finally:
+            ts.busy = False
 
     @property
     def address(self) -> int:
@@ -512,7 +542,7 @@ class Region:
             raise_status(st)
         ts = _ThreadState(s.value or 0)
         with self._lock:
-            self._states.append(ts)
+            self._states.add(ts)
         self._local.st = ts
         return ts
 
@@ -565,7 +595,11 @@ class Region:
         h = self._handle()
         offset = _lib.check_int(offset, 0, self._cap, "frame offset", errors.OutOfRangeError)
         f = _lib.XbFrame()
-        st = lib.xb_frame_get(h, offset, byref(f))
+        ts = self._enter()
+        try:
+            st = lib.xb_frame_get(h, offset, byref(f))
+        finally:
+            ts.busy = False
         if st:
             raise_status(st)
         return self._frame_of(f)
@@ -579,7 +613,11 @@ class Region:
         buf = (_lib.XbFrame * max_frames)()
         cur = c_uint64(cursor)
         n = c_uint64()
-        st = lib.xb_frame_list(h, byref(cur), ctypes.addressof(buf), max_frames, byref(n))
+        ts = self._enter()  # a reset() waits for the listing
+        try:
+            st = lib.xb_frame_list(h, byref(cur), ctypes.addressof(buf), max_frames, byref(n))
+        finally:
+            ts.busy = False
         if st:
             raise_status(st)
         return self._frames_from(buf, n.value), cur.value
@@ -589,10 +627,16 @@ class Region:
 
         A corrupt frame header raises CorruptFrameError naming its offset;
         with skip_corrupt=True iteration goes on past it instead, wherever
-        the slot chain allows."""
+        the slot chain allows. A reset() during the iteration makes its next
+        step StaleFrameError (its cursor belongs to the old frames)."""
+        generation = self._generation()
         while True:
             try:
                 batch, cursor = self.list_frames(cursor)
+                if batch and batch[0].generation != generation:
+                    raise errors.StaleFrameError(
+                        f"the region was reset during the iteration (generation {generation}, now "
+                        f"{batch[0].generation})")
             except errors.CorruptFrameError:
                 if not skip_corrupt:
                     raise
@@ -615,7 +659,11 @@ class Region:
         type_id = _lib.check_int(type_id, 0, _lib.U64_MAX, "type id")
         arg, n, keep = _buffer_arg(data)
         f = _lib.XbFrame()
-        st = lib.xb_frame_append(h, codec, type_id, arg, n, byref(f))
+        ts = self._enter()  # a reset() waits for the write
+        try:
+            st = lib.xb_frame_append(h, codec, type_id, arg, n, byref(f))
+        finally:
+            ts.busy = False
         del keep
         if st:
             raise_status(st)
@@ -667,7 +715,11 @@ class Region:
         rt, data = _encode.pack(records)
         frames_out = (_lib.XbFrame * n)()
         done = c_uint64()
-        st = lib.xb_encode(h, codec, rt, data, len(data), n, ctypes.addressof(frames_out), byref(done))
+        ts = self._enter()  # a reset() waits for the writes
+        try:
+            st = lib.xb_encode(h, codec, rt, data, len(data), n, ctypes.addressof(frames_out), byref(done))
+        finally:
+            ts.busy = False
         if st:
             try:
                 raise_status(st)

@@ -170,3 +170,106 @@ def test_garbage_collected_region_with_live_array_does_not_unmap() -> None:
     del r
     gc.collect()
     assert np.array_equal(arr, expect)
+
+
+def test_close_and_reset_take_turns() -> None:
+    """A reset() and a close() of other threads never run their checks at
+    once (the first to end let calls in under the other: a segfault)."""
+    import sys
+    import threading
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(50):
+            r = xb.Region.anonymous(1 << 20)
+            stop = threading.Event()
+            errors: list = []
+
+            def resetter(r: xb.Region = r, stop: threading.Event = stop, errors: list = errors) -> None:
+                while not stop.is_set():
+                    try:
+                        r.reset()
+                    except (xb.RegionInUseError, xb.ClosedError):
+                        pass
+                    except Exception as e:  # noqa: BLE001 - what the test looks for
+                        errors.append(repr(e))
+                    if r.closed:
+                        return
+
+            ts = [threading.Thread(target=resetter) for _ in range(2)]
+            for t in ts:
+                t.start()
+            for _ in range(20):
+                try:
+                    bytes(r.encode(xb.testdata.log_entry(1)).payload[:8])
+                except (xb.StaleFrameError, xb.ClosedError):
+                    pass
+            r.close()
+            stop.set()
+            for t in ts:
+                t.join()
+            assert errors == []
+    finally:
+        sys.setswitchinterval(old)
+
+
+def test_close_from_inside_a_call_is_refused() -> None:
+    """A finalizer that closes the region while this thread is inside a call
+    that uses it (decode_many reading the scratch) is refused, not an unmap
+    under the call."""
+    r = xb.Region.anonymous(1 << 22)
+    frames = [r.encode(xb.testdata.log_entry(i)) for i in range(500)]
+    refused: list = []
+
+    class Owner:
+        def __init__(self) -> None:
+            self.cycle = self
+
+        def __del__(self) -> None:
+            try:
+                r.close()
+            except xb.RegionInUseError as e:
+                refused.append(e)
+
+    gc.collect()
+    gc.disable()
+    try:
+        Owner()
+        r._enter()  # as a call does, while the finalizer runs
+        gc.collect()
+    finally:
+        gc.enable()
+        r._local.st.busy = False
+    assert refused and not r.closed
+    assert len(r.decode_many(frames)) == 500
+    del frames
+    r.close()
+
+
+def test_frames_stop_at_a_reset() -> None:
+    with xb.Region.anonymous(1 << 22) as r:
+        for _ in range(300):
+            r.encode(xb.testdata.log_entry(0))
+        it = r.frames()
+        first = [next(it) for _ in range(256)]
+        del first
+        r.reset()
+        for _ in range(300):
+            r.encode(xb.testdata.log_entry(0))
+        with pytest.raises(xb.StaleFrameError, match="reset during the iteration"):
+            list(it)
+
+
+def test_a_thread_scratch_goes_with_the_thread() -> None:
+    import threading
+
+    with xb.Region.anonymous(1 << 20) as r:
+        f = r.encode(xb.testdata.log_entry(1))
+        for _ in range(50):
+            t = threading.Thread(target=r.decode, args=(f,))
+            t.start()
+            t.join()
+        gc.collect()
+        assert len(r._states) <= 1
+        del f

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -64,7 +65,8 @@ def test_threads_decode_concurrently(region: xb.Region) -> None:
     for t in threads:
         t.join()
     assert not errors, errors
-    assert len(region._states) >= 4  # one scratch per thread
+    gc.collect()
+    assert len(region._states) <= 1  # one scratch per thread, freed when the thread is gone
     del frames
 
 
