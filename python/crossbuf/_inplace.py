@@ -12,12 +12,14 @@ messages, and every check below is the library's own (go/schema/path.go,
 capnp_path.go's cpRootBytes), in the same order.
 
 Readers are generated as source once per path, with the program's offsets
-as constants: a loop over the steps would cost more than the reads."""
+as constants: a loop over the steps would cost more than the reads. Batches
+(FieldPath.read_many) stay one library call: per frame that cost less than
+this walk run in a loop (0.75 against 0.87 us a LogEntry, 1000 frames)."""
 
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 LIBRARY: Any = object()  #: "read this one through the library"
 
@@ -50,17 +52,8 @@ _GLOBALS: Dict[str, Any] = {
 }
 
 
-class Readers(NamedTuple):
-    """A path's in-place readers: one reads a frame's payload (see the
-    module docstring); many reads a batch of Frames of one region, or
-    returns None when any of them is the library's to read."""
-
-    one: Reader
-    many: Callable[[memoryview, Sequence[Any], int, int, Tuple[int, int], int], Optional[List[Any]]]
-
-
-def compile_reader(program: bytes, text_view: bool = False) -> Optional[Readers]:
-    """The readers of a path's program, or None when there is no program (or
+def compile_reader(program: bytes, text_view: bool = False) -> Optional[Reader]:
+    """The reader of a path's program, or None when there is no program (or
     one of a version this package does not know: the library reads).
     text_view: a string reads as a memoryview of its UTF-8 bytes."""
     if len(program) < _HEADER.size or program[0] != 1:
@@ -86,25 +79,9 @@ def compile_reader(program: bytes, text_view: bool = False) -> Optional[Readers]
     g["DEFAULT"] = _default_value(leaf, size, flags, default)
     src = "def read(mv, start, end):\n    try:\n" + "".join("        " + line + "\n" for line in body)
     src += "    except (serror, IndexError, UnicodeDecodeError):\n        return LIB\n"
-    # The batch reader: the same walk per frame, inlined in the loop; a
-    # value is appended, anything for the library ends the batch.
-    src += ("def read_many(mv, frames, base, gen, ids, codec):\n    out = []\n    append = out.append\n    try:\n"
-            "        for f in frames:\n            start = f._paddr - base\n"
-            "            if f.generation != gen or f.type_id not in ids or f.codec != codec or start <= 0: return None\n"
-            "            end = start + f._plen\n")  # fmt: skip
-    src += "".join("            " + _in_loop(line) + "\n" for line in body)
-    src += "    except (serror, IndexError, UnicodeDecodeError):\n        return None\n    return out\n"
     ns: Dict[str, Any] = {}
     exec(compile(src, "<crossbuf path reader>", "exec"), g, ns)  # noqa: S102 (source built from numbers only)
-    return Readers(ns["read"], ns["read_many"])
-
-
-def _in_loop(line: str) -> str:
-    """A line of the single reader as the batch loop runs it."""
-    head, sep, what = line.partition("return ")
-    if not sep:
-        return line
-    return head + ("return None" if what == "LIB" else f"append({what}); continue")
+    return ns["read"]  # type: ignore[no-any-return]
 
 
 def _leaf_format(leaf: int, size: int, flags: int) -> Optional[str]:

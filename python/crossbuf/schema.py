@@ -658,9 +658,7 @@ class Schema:
             raise_status(st)
         if n.value:
             program = ctypes.string_at(prog.value or 0, n.value)
-            readers = _inplace.compile_reader(program, text == "view")
-            if readers is not None:
-                fp._inplace, fp._inplace_many = readers
+            fp._inplace = _inplace.compile_reader(program, text == "view")
             fp._ids = (tid, also.value or tid)
             fp._codec = int(Codec.FLATBUFFERS if program[1] == 1 else Codec.CAPNP)
         return fp
@@ -776,7 +774,6 @@ class FieldPath:
         # The in-place reader of region frames (see _inplace), when the
         # path has a program, and the type ids of the frames it reads.
         self._inplace: Optional[_inplace.Reader] = None
-        self._inplace_many: Optional[Callable[..., Optional[List[Any]]]] = None
         self._ids = (type_id, type_id)
         self._codec = -1
 
@@ -893,10 +890,6 @@ class FieldPath:
             if type(f) is not Frame or f._region is not region:
                 raise errors.InvalidArgumentError("read_many takes Frames, all of one region")
         frs = cast(List[Frame], fs)
-        if self._inplace_many is not None:
-            values = self._read_in_place(region, frs)
-            if values is not None:
-                return values
         refs = bytearray(FRAME_FMT.size * n)
         for i, f in enumerate(frs):
             FRAME_FMT.pack_into(refs, FRAME_FMT.size * i, f.offset, f.region_id, f.generation, 0, 0, 0, 0, 0)
@@ -927,19 +920,6 @@ class FieldPath:
         finally:
             ts.busy = False
             del refc
-
-    def _read_in_place(self, region: Region, fs: List[Frame]) -> Optional[List[Any]]:
-        """read_many in place (see read), or None: then the library reads
-        them all, and reports the first error."""
-        many = self._inplace_many
-        if many is None or not region._in_place:
-            return None
-        ts = region._enter()
-        try:
-            mv = region._mv
-            return many(mv, fs, region._base, _U64(mv, _GENERATION)[0], self._ids, self._codec)
-        finally:
-            ts.busy = False
 
     def receive_many(self, sub: Subscriber, max: int = 64, timeout: Optional[float] = None) -> List[Any]:
         """Receives up to max frames from sub, as sub.receive_many does, and
