@@ -8,8 +8,9 @@ bounds in it. It returns the value, None where the message holds none, or
 LIBRARY wherever it finds anything but a well-formed message: the caller
 then reads through the library, which gives the value or the error. So a
 reader only has to agree with the library on the values of well-formed
-messages, and every check below is the library's own (go/schema/path.go,
-capnp_path.go's cpRootBytes), in the same order.
+messages: every check below is the library's own (go/schema/path.go,
+capnp_path.go's cpRootBytes), or a stricter one where the library would
+fail a step later anyway.
 
 Readers are generated as source once per path, with the program's offsets
 as constants: a loop over the steps would cost more than the reads. Batches
@@ -37,7 +38,7 @@ _FOLLOW = 1
 _FORMATS = {(1, 0): "<B", (2, 0): "<H", (4, 0): "<I", (8, 0): "<Q",
             (1, 1): "<b", (2, 1): "<h", (4, 1): "<i", (8, 1): "<q"}  # fmt: skip
 
-# Names the generated code uses (bound as defaults: local lookups).
+# The names the generated code uses: the globals of its namespace.
 _GLOBALS: Dict[str, Any] = {
     "U16": struct.Struct("<H").unpack_from,
     "U32": struct.Struct("<I").unpack_from,
