@@ -1082,11 +1082,16 @@ _PROBE_KINDS = frozenset(("bool", "int8", "uint8", "int16", "uint16", "int32", "
                           "float64", "enum"))
 
 
-def _field_of(record: Any, name: str) -> Any:
-    """The value of the field the schema calls name in a record (whose
-    attribute may be renamed: from -> from_)."""
-    i = record.__struct_encode_fields__.index(name)
-    return getattr(record, record.__struct_fields__[i])
+def _at_path(record: Any, path: str) -> Any:
+    """The value at a dotted path of field names (as the schema names them;
+    attributes may be renamed: from -> from_) in a record; None below a
+    field that is None."""
+    for name in path.split("."):
+        if record is None:
+            return None
+        i = record.__struct_encode_fields__.index(name)
+        record = getattr(record, record.__struct_fields__[i])
+    return record
 
 
 def _presence_probe(schema: Schema, tid: int, path: str, type_name: str) -> Optional[Callable[[Any], Any]]:
@@ -1103,10 +1108,7 @@ def _presence_probe(schema: Schema, tid: int, path: str, type_name: str) -> Opti
     to_record = schema.to_record
 
     def from_record(frame: Any) -> Any:
-        r = to_record(frame)
-        for part in path.split("."):
-            r = _field_of(r, part) if r is not None else None
-        return r
+        return _at_path(to_record(frame), path)
 
     return from_record
 
@@ -1149,6 +1151,4 @@ class RecordView:
             r = self._record
         except AttributeError:
             r = self._record = self._schema.to_record(self._frame)
-        for part in path.split("."):
-            r = _field_of(r, part) if r is not None else None
-        return r
+        return _at_path(r, path)
