@@ -284,7 +284,10 @@ func TestGroupMemberKilledFramesRedelivered(t *testing.T) {
 		require.NoError(t, err)
 		held = append(held, v)
 	}
-	require.Len(t, held, 6, "the victim took frames in a batch and one by one")
+	// The batch takes what has been published when it wakes: 1 to 3 frames,
+	// then 3 more one by one.
+	require.GreaterOrEqual(t, len(held), 4, "the victim took frames in a batch and one by one")
+	require.LessOrEqual(t, len(held), 6)
 	other, err := Open(name, SubscribeOnly)
 	require.NoError(t, err)
 	defer other.Close()
