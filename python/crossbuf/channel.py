@@ -155,8 +155,9 @@ class Channel:
     Subscriber is used by one thread at a time.
 
     close() refuses (FrameInUseError) while views derived from received
-    payloads are alive; receives blocked in other threads end with
-    ClosedError within about 50 ms."""
+    payloads are alive, and then nothing changes for other threads; once it
+    closes, receives blocked in other threads end with ClosedError within
+    about 50 ms."""
 
     def __init__(self, handle: int, name: str) -> None:
         # Use create() or open().
@@ -173,6 +174,8 @@ class Channel:
         self._local = threading.local()
         self._states: list[_Busy] = []
         self._lock = threading.Lock()
+        self._checking = False  # close() looks at the views of every subscriber
+        self._close_lock = threading.Lock()
         self._subs: list[Subscriber] = []
         stats = self._raw_stats()
         #: Data ring size in bytes; the largest payload is ring_size - 128.
@@ -230,9 +233,9 @@ class Channel:
     def _enter(self) -> _Busy:
         """Marks this thread inside a call whose results point into the
         mapping; the caller clears busy when done. busy is set before the
-        closed check and close() clears the handle before it looks at busy
-        flags, so under the GIL either the call sees the channel closed or
-        close() waits for it."""
+        checks, and close() sets _checking before it looks at busy flags, so
+        under the GIL either the call waits for close() to decide (and then
+        sees the channel closed, or goes on) or close() waits for it."""
         b: _Busy | None = getattr(self._local, "b", None)
         if b is None:
             b = _Busy()
@@ -240,21 +243,25 @@ class Channel:
             with self._lock:
                 self._states.append(b)
         b.busy = True
-        if not self._h:
+        try:
+            self._between(b)
+            if _lib._forked:
+                _lib.fork_error()
+        except BaseException:  # a KeyboardInterrupt too: the flag must not stay up for ever
             b.busy = False
-            raise errors.ClosedError("channel is closed")
-        if _lib._forked:
-            b.busy = False
-            _lib.fork_error()
+            raise
         return b
 
-    def _wait_idle(self) -> None:
-        me = getattr(self._local, "b", None)
-        with self._lock:
-            states = list(self._states)
-        for b in states:
-            while b.busy and b is not me:
-                time.sleep(0.0005)
+    def _between(self, b: _Busy) -> None:
+        """Where an entered call may let close() in: on entry, and between
+        the slices of a wait. While close() decides, the call waits with its
+        busy flag down; ClosedError if it closed."""
+        while self._checking:
+            b.busy = False
+            time.sleep(0.0005)
+            b.busy = True
+        if not self._h:
+            raise errors.ClosedError("channel is closed")
 
     def end(self) -> None:
         """Ends the stream for good, in every process: publishing raises
@@ -268,19 +275,30 @@ class Channel:
     def close(self) -> None:
         """Closes the channel and its subscribers. ClosedError the second
         time; FrameInUseError while views derived from received payloads are
-        alive (nothing is closed then)."""
-        h = self._handle()
-        subs = list(self._subs)
-        for s in subs:
-            s._check_unused("close the channel")
-        self._h = 0
-        self._wait_idle()
-        try:
-            for s in subs:
-                s._check_unused("close the channel")
-        except errors.FrameInUseError:
-            self._h = h
-            raise
+        alive (nothing is closed then, and other threads go on). Calls of
+        other threads finish first (a blocked receive within one wait
+        slice, with ClosedError); one from inside a call of this thread (a
+        finalizer, a signal handler) is refused."""
+        me = getattr(self._local, "b", None)
+        if me is not None and me.busy:
+            raise errors.FrameInUseError("cannot close the channel from inside a call that uses it")
+        with self._close_lock:
+            h = self._handle()
+            subs = list(self._subs)
+            self._checking = True
+            try:
+                with self._lock:
+                    states = list(self._states)
+                for b in states:
+                    while b.busy and b is not me:
+                        time.sleep(0.0005)
+                # Only now: other threads' receives make views from the
+                # subscribers' master views, which the check replaces.
+                for s in subs:
+                    s._check_unused("close the channel")
+                self._h = 0
+            finally:
+                self._checking = False
         for s in subs:
             s._drop()
         self._subs.clear()
@@ -822,8 +840,7 @@ class Subscriber:
                     continue
                 if st != _ERR_TIMEOUT or t == total or (deadline and time.monotonic_ns() >= deadline):
                     raise_status(st)
-                if not ch._h:
-                    raise errors.ClosedError("channel closed while waiting")
+                ch._between(b)
             f = FRAME_FMT.unpack_from(self._frame_mv)
             self._held = True
             self._pending += 1
@@ -847,7 +864,7 @@ class Subscriber:
             return [f]
         b = self._ch._enter()
         try:
-            n = self._take_batch(cap, timeout)
+            n = self._take_batch(b, cap, timeout)
             raw = memoryview(self._batch).cast("B")[: n * FRAME_FMT.size]  # type: ignore[arg-type]
             # The payload views are made here, in one pass, while the channel
             # is entered: a batch is received to be read, and frame.payload
@@ -862,7 +879,7 @@ class Subscriber:
         finally:
             b.busy = False
 
-    def _take_batch(self, cap: int, timeout: float | None) -> int:
+    def _take_batch(self, b: _Busy, cap: int, timeout: float | None) -> int:
         """receive_many's library call: up to cap xb_frames into _batch,
         their count returned, after releasing the frames held. The caller
         has entered the channel."""
@@ -891,8 +908,7 @@ class Subscriber:
                 continue
             if st != _ERR_TIMEOUT or t == total or (deadline and time.monotonic_ns() >= deadline):
                 raise_status(st)
-            if not ch._h:
-                raise errors.ClosedError("channel closed while waiting")
+            ch._between(b)
 
     def __iter__(self) -> Iterator[ChannelFrame]:
         return self

@@ -120,6 +120,10 @@ class SchemaError(CrossbufError, ValueError):
     code = -22
 
 
+class SchemaNotFoundError(SchemaError, FileNotFoundError):
+    """A schema file, or a file it includes or imports, does not exist."""
+
+
 class ChannelTimeoutError(CrossbufError, TimeoutError):
     """A channel wait ended: nothing arrived, or no space came free, in time."""
 
@@ -233,6 +237,7 @@ __all__ = [
     "RegionOSError",
     "RegionExistsError",
     "RegionNotFoundError",
+    "SchemaNotFoundError",
     "OutOfRangeError",
     "NotCommittedError",
     "InvalidRecordError",

@@ -140,9 +140,9 @@ class Schema:
             with open(path, "rb") as f:
                 data = f.read()
         except FileNotFoundError as e:
-            raise errors.RegionNotFoundError(f"schema file {path!r}: {e.strerror}") from None
+            raise errors.SchemaNotFoundError(f"schema file {path!r}: {e.strerror}") from None
         except OSError as e:
-            raise errors.RegionOSError(f"schema file {path!r}: {e}") from None
+            raise errors.SchemaError(f"schema file {path!r}: {e}") from None
         return cls._from_bytes(data)
 
     @classmethod
@@ -167,7 +167,10 @@ class Schema:
         h = c_void_p()
         st = lib.xb_schema_compile(os.fsencode(path), arr, len(dirs), byref(h))
         if st:
-            raise_status(st)
+            try:
+                raise_status(st)
+            except errors.RegionNotFoundError as e:  # the library's XB_ERR_NOT_FOUND names files too
+                raise errors.SchemaNotFoundError(str(e)) from None
         return cls(h.value or 0)
 
     # ---- lifetime ------------------------------------------------------------
@@ -935,7 +938,7 @@ class FieldPath:
         ch = sub._ch
         b = ch._enter()
         try:
-            n = sub._take_batch(cap, timeout)
+            n = sub._take_batch(b, cap, timeout)
             batch = sub._batch
             assert batch is not None  # _take_batch made it
             out = (_VALUE_CTYPES[self._kind] * n)()

@@ -326,6 +326,40 @@ def test_close_wakes_a_blocked_receive(ch: xb.Channel) -> None:
         ch.publish(b"x")
 
 
+def test_refused_close_leaves_other_threads_receiving(name: str) -> None:
+    """A close refused because a view is alive changes nothing for the
+    threads iterating other subscribers: they go on receiving, and end
+    cleanly once the channel does close."""
+    with xb.Channel.create(name, 1 << 16) as ch:
+        holder, reader = ch.subscribe(), ch.subscribe(wait="park")
+        got: list[bytes] = []
+        errors: list[BaseException] = []
+
+        def read() -> None:
+            try:
+                for frame in reader:
+                    got.append(frame.tobytes())
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        th = threading.Thread(target=read)
+        th.start()
+        ch.publish(b"first")
+        pinned = holder.receive(timeout=1).payload[1:]  # a derived view pins the frame
+        for _ in range(20):  # refused, again and again, while the reader waits
+            with pytest.raises(xb.FrameInUseError):
+                ch.close()
+        ch.publish(b"second")
+        deadline = time.monotonic() + 5
+        while len(got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert got == [b"first", b"second"] and not errors and th.is_alive()
+        del pinned
+        ch.close()
+        th.join(5)
+        assert not th.is_alive() and not errors  # the loop ended: no exception
+
+
 def test_stats_and_latency(ch: xb.Channel) -> None:
     sub = ch.subscribe()
     for i in range(50):

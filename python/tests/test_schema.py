@@ -315,10 +315,14 @@ def test_hostile_schemas() -> None:
 
 
 def test_load_errors(tmp_path: Any) -> None:
-    with pytest.raises(xb.RegionNotFoundError):
-        xb.Schema.load(str(tmp_path / "missing.bfbs"))
-    with pytest.raises(xb.RegionNotFoundError):
-        xb.Schema.load(str(tmp_path / "missing.fbs"))
+    for missing in ("missing.bfbs", "missing.fbs", "missing.capnp"):
+        with pytest.raises(xb.SchemaNotFoundError, match="missing") as e:
+            xb.Schema.load(str(tmp_path / missing))
+        assert isinstance(e.value, FileNotFoundError) and isinstance(e.value, xb.SchemaError)
+    inc = tmp_path / "inc.fbs"
+    inc.write_text('include "absent.fbs";\ntable T { a: int; }\nroot_type T;\n')
+    with pytest.raises(xb.SchemaError, match="absent"):
+        xb.Schema.load(str(inc))
     with pytest.raises(xb.InvalidArgumentError):
         xb.Schema.load(42)  # type: ignore[arg-type]
     # Not regular files: refused before they are opened or read.
