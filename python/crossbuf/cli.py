@@ -8,7 +8,8 @@
 
 REGION is a shared-memory name (/name) or a region file, CHANNEL a channel's
 name. Both are opened read-only. Frames of users' types are named and decoded with the schemas the
-region carries (Schema.store_in) or given with --schema.
+region carries (Schema.store_in) or given with --schema; JSON and
+MessagePack frames of no known type print as they are.
 """
 
 from __future__ import annotations
@@ -68,7 +69,20 @@ class _Types:
             return s.type_name(f.type_id)
         if f.codec in tuple(Codec) and f.type_id in tuple(RecordType):
             return RecordType(f.type_id).name
+        if f.type_id == 0:
+            return "(untyped)"
         return f"unknown type {f.type_id:#018x}"
+
+
+def _self_described(f: Frame) -> Any:
+    """A JSON or MessagePack frame of no known type, read without a schema
+    (MessagePack bytes become base64, as msgspec writes them to JSON)."""
+    try:
+        if f.codec == Codec.JSON:
+            return msgspec.json.decode(f.payload)
+        return msgspec.to_builtins(msgspec.msgpack.decode(f.payload))
+    except (msgspec.DecodeError, TypeError, ValueError, RecursionError) as e:
+        raise errors.MalformedError(f"{_codec_name(f.codec)} frame: {e}") from None
 
 
 def _load_schemas(region: Region, files: Sequence[str]) -> List[Schema]:
@@ -105,6 +119,8 @@ def cmd_cat(a: argparse.Namespace) -> int:
                     out["value"] = json.loads(s.to_json(f))
                 elif f.codec in tuple(Codec) and f.type_id in tuple(RecordType):
                     out["value"] = msgspec.to_builtins(r.decode(f))  # the JSON codec's shape
+                elif f.codec in (Codec.JSON, Codec.MSGPACK):
+                    out["value"] = _self_described(f)
                 else:
                     raise errors.UnknownTypeError(
                         f"no schema for type id {f.type_id:#018x}: pass --schema, or store the schema in the region")

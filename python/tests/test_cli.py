@@ -55,6 +55,24 @@ def test_cat_without_a_schema_names_the_type_id(shm_name: str) -> None:
         assert "0x0000000000abcdef" in line["error"] and "UnknownTypeError" in line["error"]
 
 
+def test_cat_prints_self_describing_frames_without_a_schema(shm_name: str) -> None:
+    """JSON and MessagePack frames of no known type print as they are; a
+    malformed one is an error on its line, and the others still print."""
+    with xb.Region.create_shm(shm_name, 1 << 16) as r:
+        r.append_raw(xb.Codec.JSON, 0, b'{"a": [1, -0.5, "x"]}')
+        r.append_raw(xb.Codec.MSGPACK, 0x1234, b"\x82\xa1k\xc4\x02hi\xa1n\xc0")  # {"k": b"hi", "n": None}
+        r.append_raw(xb.Codec.JSON, 0, b'{"a": ')
+        r.append_raw(xb.Codec.MSGPACK, 0, b"\xc1")
+        out = run("cat", shm_name)
+    assert out.returncode == 1, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert lines[0] == {"offset": lines[0]["offset"], "type": "(untyped)", "value": {"a": [1, -0.5, "x"]}}
+    assert lines[1]["type"] == "unknown type 0x0000000000001234"
+    assert lines[1]["value"] == {"k": "aGk=", "n": None}  # bytes as base64, as msgspec writes them
+    assert "MalformedError: json frame" in lines[2]["error"] and "value" not in lines[2]
+    assert "MalformedError: msgpack frame" in lines[3]["error"]
+
+
 def test_missing_region_is_a_clear_error() -> None:
     out = run("stats", "/xb-no-such-region")
     assert out.returncode == 2 and "RegionNotFoundError" in out.stderr
