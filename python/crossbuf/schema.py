@@ -19,6 +19,7 @@ import stat
 import struct
 import threading
 import time
+import weakref
 from ctypes import byref, c_char_p, c_uint64, c_void_p
 from enum import IntFlag
 from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union, cast
@@ -33,7 +34,7 @@ from ._lib import FRAME_FMT, check_fork, lib, raise_status
 from .channel import ChannelFrame, Subscriber
 from .records import Codec
 from .records_gen import Classes, attribute_names
-from .region import _ONE, Frame, Region, _buffer_arg
+from .region import _ONE, Frame, Region, _buffer_arg, _free_scratch
 
 _BFBS = 1
 _CAPNP_REQUEST = 2
@@ -61,10 +62,14 @@ class Layout(IntFlag):
 
 
 class _ThreadState:
-    __slots__ = ("busy", "len_ref", "out", "out_len", "out_ref", "scratch")
+    __slots__ = ("__weakref__", "busy", "free", "len_ref", "out", "out_len", "out_ref", "scratch")
 
     def __init__(self, scratch: int) -> None:
         self.scratch = scratch
+        # Frees the scratch at close, or when the thread is gone (its
+        # thread-local reference was the last one); once.
+        self.free = weakref.finalize(self, _free_scratch, scratch)
+        self.free.atexit = False
         self.busy = False
         self.out = c_void_p()
         self.out_len = c_uint64()
@@ -86,7 +91,7 @@ class Schema:
         self._h = handle
         self._pid = os.getpid()
         self._local = threading.local()
-        self._states: List[_ThreadState] = []
+        self._states: weakref.WeakSet[_ThreadState] = weakref.WeakSet()  # a dead thread's goes
         self._lock = threading.Lock()
         # The schema is immutable: names and the root resolve once.
         self._ids: Dict[str, int] = {}
@@ -198,7 +203,7 @@ class Schema:
             raise_status(st)
         ts = _ThreadState(s.value or 0)
         with self._lock:
-            self._states.append(ts)
+            self._states.add(ts)
         self._local.st = ts
         return ts
 
@@ -222,12 +227,12 @@ class Schema:
         self._h = 0
         me = getattr(self._local, "st", None)
         with self._lock:
-            states, self._states = self._states, []
+            states, self._states = list(self._states), weakref.WeakSet()
         for ts in states:
             while ts.busy and ts is not me:
                 time.sleep(0.0001)
         for ts in states:
-            lib.xb_scratch_free(ts.scratch)
+            ts.free()
         st = lib.xb_schema_free(h)
         if st:
             raise_status(st)
@@ -244,8 +249,8 @@ class Schema:
         if not h or _lib._forked or os.getpid() != self._pid:
             return
         self._h = 0
-        for ts in self._states:
-            lib.xb_scratch_free(ts.scratch)
+        for ts in list(self._states):
+            ts.free()
         lib.xb_schema_free(h)
 
     def __repr__(self) -> str:

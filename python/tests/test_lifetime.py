@@ -273,3 +273,19 @@ def test_a_thread_scratch_goes_with_the_thread() -> None:
         gc.collect()
         assert len(r._states) <= 1
         del f
+
+
+def test_a_thread_schema_scratch_goes_with_the_thread() -> None:
+    import threading
+
+    s = xb.bundled.schema()
+    with xb.Region.anonymous(1 << 16) as r:
+        payload = bytes(r.encode(xb.testdata.log_entry(1)).payload)
+    seen: list[str] = []
+    for _ in range(50):
+        t = threading.Thread(target=lambda: seen.append(s.to_json(payload, "crossbuf_fb.LogEntry")))
+        t.start()
+        t.join()
+    gc.collect()
+    assert len(seen) == 50 and len(s._states) <= 1
+    assert s.to_json(payload, "crossbuf_fb.LogEntry") == seen[0]  # the schema still works here
