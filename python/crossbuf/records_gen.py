@@ -9,8 +9,9 @@ so no dict or tuple is built on the way.
 Enums (and the type fields of FlatBuffers unions) become IntEnum classes
 whose _missing_ hook keeps a value the schema does not name (one a newer
 writer added) as a member-like int instead of failing the decode. Union
-values are typed Any: the message carries no tag msgspec could tell their
-types apart by; the member's type comes from the union's type field. Fields
+values are typed Any (the message carries no tag msgspec could tell their
+types apart by); a decoded member becomes the record class its union's type
+field names. Fields
 absent from a message read as the schema's default, or None. Of a Cap'n
 Proto union, the active member holds its value (None for Void or a null
 pointer) and the other members are msgspec.UNSET, so encoding a record
@@ -152,35 +153,68 @@ class Classes:
             self.by_type[name] = cls
 
     def _union_tagging(self, name: str, attrs: Dict[str, str]) -> Optional[Dict[str, Any]]:
-        """A __post_init__ for a FlatBuffers table with union fields: a
-        member given as a record (header=Schema(...)) with its type field
-        unset sets that field to the member's tag, as flatc's object API
-        does; a dict member still needs it set."""
+        """A __post_init__ for a FlatBuffers table with union fields (or
+        vectors of unions). A decoded member arrives as a dict, since
+        MessagePack has no tag msgspec could tell the members apart by: it
+        becomes the record class its type field names. A member given as a
+        record with its type field unset sets that field to the member's
+        tag, as flatc's object API does. A dict whose type field names no
+        table or struct (a newer writer's member) stays a dict."""
         unions = []
         for f in self.types[name].get("fields", []):
             t = f["type"]
+            vector = t["kind"] == "vector" and t["elem"]["kind"] == "union"
+            if vector:
+                t = t["elem"]
             if t["kind"] != "union" or f["name"] + "_type" not in attrs:
                 continue
             tags = {str(v["member"]): int(v["value"])
                     for v in (self.types.get(str(t["type"])) or {}).get("values", []) if v.get("member")}
             if tags:
-                unions.append((attrs[f["name"]], attrs[f["name"] + "_type"], tags))
+                unions.append((attrs[f["name"]], attrs[f["name"] + "_type"], tags, vector))
         if not unions:
             return None
         by_type = self.by_type
-        tag_of: Dict[Tuple[str, type], int] = {}  # (type field, member class) -> tag, made on first use
+        # Made on first use, when every class exists: (type field, member
+        # class) -> tag, and (type field, tag) -> member class.
+        tag_of: Dict[Tuple[str, type], int] = {}
+        class_of: Dict[Tuple[str, int], type] = {}
+
+        def member(type_attr: str, tag: Any, v: Any) -> Any:
+            if isinstance(v, dict):
+                cls = class_of.get((type_attr, int(tag or 0)))
+                if cls is not None:
+                    try:
+                        return msgspec.convert(v, cls)
+                    except msgspec.ValidationError:  # a caller's dict: encode names what is wrong
+                        return v
+            return v
 
         def __post_init__(self: Any) -> None:
-            for value_attr, type_attr, tags in unions:
+            if not tag_of:
+                for _, ta, ts, _ in unions:
+                    for m, tag in ts.items():
+                        if m in by_type:
+                            tag_of[(ta, by_type[m])] = tag
+                            class_of[(ta, tag)] = by_type[m]
+            for value_attr, type_attr, tags, vector in unions:
                 v = getattr(self, value_attr)
-                if v is None or isinstance(v, dict) or getattr(self, type_attr):
+                if v is None:
                     continue
-                if not tag_of:  # every class exists once a record is made
-                    tag_of.update({(ta, by_type[m]): tag for _, ta, ts in unions for m, tag in ts.items()
-                                   if m in by_type})  # fmt: skip
-                tag = tag_of.get((type_attr, type(v)))
-                if tag is not None:
-                    setattr(self, type_attr, tag)
+                t = getattr(self, type_attr)
+                if vector:
+                    if isinstance(t, list) and len(t) == len(v):
+                        setattr(self, value_attr, [member(type_attr, ti, vi) for ti, vi in zip(t, v)])
+                    elif not t:
+                        found = [tag_of.get((type_attr, type(vi))) for vi in v]
+                        if all(x is not None for x in found):
+                            setattr(self, type_attr, found)
+                elif t:
+                    setattr(self, value_attr, member(type_attr, t, v))
+                else:
+                    one = tag_of.get((type_attr, type(v)))
+                    if one is not None:
+                        setattr(self, type_attr, one)
 
         return {"__post_init__": __post_init__}
 
@@ -188,11 +222,20 @@ class Classes:
         """The private name annotations give the record class class_name."""
         return f"{self.prefix}T_{class_name}"
 
-    def _ann(self, ref: Dict[str, Any]) -> str:
+    def _ann(self, ref: Dict[str, Any], stub: bool = False) -> str:
+        """The annotation of a field of type ref. In a class msgspec decodes
+        into, a union is Any (msgspec cannot tell its members apart); in a
+        stub, it is its members' classes, or a dict (a tag this schema does
+        not know)."""
         kind: str = ref["kind"]
         b, t = self.prefix + "builtins.", self.prefix + "typing."
         if kind in ("vector", "array"):
-            return f"{t}List[{self._ann(ref['elem'])}]"
+            return f"{t}List[{self._ann(ref['elem'], stub)}]"
+        if kind == "union" and stub:
+            members = [self._alias(self.names[str(v["member"])])
+                       for v in (self.types.get(str(ref.get("type"))) or {}).get("values", [])
+                       if str(v.get("member")) in self.by_type]  # fmt: skip
+            return f"{t}Union[{', '.join(dict.fromkeys(members))}{', ' if members else ''}{t}Dict[{b}str, {t}Any]]"
         if kind in ("table", "struct", "group"):
             return self._alias(self.names[str(ref["type"])])
         if kind in _ENUM_KINDS and str(ref.get("type")) in self.enums:
@@ -201,13 +244,13 @@ class Classes:
             return b + _STUB_SCALARS[kind]
         return t + "Any"  # unions, void, interfaces, AnyPointer
 
-    def _fields(self, name: str) -> List[Tuple[str, str, Any]]:
+    def _fields(self, name: str, stub: bool = False) -> List[Tuple[str, str, Any]]:
         out = []
         attrs = attribute_names([str(f["name"]) for f in self.types[name].get("fields", [])])
         for f in self.types[name].get("fields", []):
             # Deprecated fields too: old writers' data is read, and written back.
             ref = f["type"]
-            ann = self._ann(ref)
+            ann = self._ann(ref, stub)
             if f.get("nested"):
                 ann = self._alias(self.names[f["nested"]])
             default = f.get("default")
@@ -264,7 +307,7 @@ class Classes:
                 continue
             lines.append(f"class {cn}({base_struct}, kw_only=True):")
             lines.append(f'    """{self.format} {self.types[name]["kind"]} {name}"""')
-            fields = self._fields(name)
+            fields = self._fields(name, stub=True)
             for f, ann, _ in fields:
                 lines.append(f"    {f}: {ann} = ...")
             if not fields:

@@ -232,6 +232,8 @@ def test_stubs_of_builtin_field_names_pass_mypy(tmp_path: Any) -> None:
         stubs = {"names_fb": s.stubs()}
     with _load_text(tmp_path, "names.capnp", _NAMES_CAPNP) as s:
         stubs["names_capnp"] = s.stubs()
+    with xb.Schema.load(os.path.join(conformance("flatbuffers"), "monster_test.bfbs")) as s:
+        stubs["monster"] = s.stubs()
     for mod, text in stubs.items():
         with open(os.path.join(tmp, mod + ".pyi"), "w") as fh:
             fh.write(text)
@@ -253,9 +255,13 @@ def test_stubs_of_builtin_field_names_pass_mypy(tmp_path: Any) -> None:
             "by: Optional[bytes] = u.bytes\n"
             "ui: int = u.int\n"
             "e: Optional[names_capnp.IntEnum] = u.e\n"
+            "import monster\n"  # a union reads as one of its members' classes
+            "m = monster.MyGame_Example_Monster(name='m', test=monster.MyGame_Example_Monster(name='in'))\n"
+            "if isinstance(m.test, monster.MyGame_Example_Monster):\n"
+            "    inner: Optional[str] = m.test.name\n"
         )
     p = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", os.devnull, "--no-color-output",
-                        "names_fb.pyi", "names_capnp.pyi", "use.py"], check=False, cwd=tmp, capture_output=True,
+                        "names_fb.pyi", "names_capnp.pyi", "monster.pyi", "use.py"], check=False, cwd=tmp, capture_output=True,
                        text=True, timeout=300)  # fmt: skip
     assert p.returncode == 0, p.stdout + p.stderr
 
@@ -481,4 +487,33 @@ root_type Field;
         assert F(type=Int(), type_type=2).type_type == 2, "a tag given is kept"
         with pytest.raises(xb.InvalidRecordError, match="type"):
             r.encode(F(type={"bitWidth": 8}))
+        del frame
+
+
+def test_flatbuffers_union_members_decode_as_their_records(tmp_path: Any) -> None:
+    """A decoded union member, alone or in a vector of unions, is the record
+    class its type field names, and encodes back to the same message; a
+    member of a tag this schema does not know (a newer writer's) stays a
+    dict."""
+    fbs = """namespace m;
+table Int { bitWidth: int; signed: bool = true; }
+table Utf8 { note: string; }
+struct Pair { a: short; b: short; }
+union Type { Int, Utf8, Pair }
+table Field { name: string; type: Type; kids: [Type]; }
+root_type Field;
+"""
+    with _load_text(tmp_path, "uv.fbs", fbs) as s, xb.Region.anonymous(1 << 16) as r:
+        F, Int, Utf8 = s["m.Field"], s["m.Int"], s["m.Utf8"]
+        text = ('{"name": "x", "type_type": "Utf8", "type": {"note": "hi"}, "kids_type": ["Int", "Utf8", "Int"], '
+                '"kids": [{"bitWidth": 8}, {"note": "n"}, {"bitWidth": 16, "signed": false}]}')
+        frame = s.encode_json(r, text)
+        got = r.decode(frame)
+        assert got.type == Utf8(note="hi") and got.type_type == 2
+        assert got.kids == [Int(bitWidth=8), Utf8(note="n"), Int(bitWidth=16, signed=False)]
+        assert r.decode(s.encode(r, got)) == got
+        assert json.loads(s.to_json(s.encode(r, got))) == json.loads(s.to_json(frame))
+        made = F(kids=[Int(bitWidth=1), Utf8()])  # tags from the members, as for a single union
+        assert made.kids_type == [1, 2]
+        assert F(type={"note": "raw"}, type_type=9).type == {"note": "raw"}, "an unknown tag keeps the dict"
         del frame
