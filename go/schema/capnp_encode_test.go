@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,6 +35,25 @@ func TestEncodeTestAllTypes(t *testing.T) {
 			"capnp/test.capnp", "TestAllTypes"))
 	}
 	assert.Equal(t, convert(ref), convert(msg), "capnp reads our encoding as the reference")
+
+	// From its own JSON as encoding/json parses it (64-bit integers are
+	// strings there, as in Cap'n Proto's JSON codec): the same message.
+	var parsed map[string]any
+	require.NoError(t, json.Unmarshal(wantJSON, &parsed))
+	require.IsType(t, "", parsed["int64Field"], "a 64-bit integer in the JSON is a string")
+	fromJSON, err := ty.EncodeCapnp(nil, parsed)
+	require.NoError(t, err)
+	gotJSON, err = ty.JSON(fromJSON, nil)
+	require.NoError(t, err)
+	assert.Equal(t, string(wantJSON), string(gotJSON))
+	for _, bad := range []string{"18446744073709551616", "12x", " 5", ""} {
+		_, err := ty.EncodeCapnp(nil, map[string]any{"uInt64Field": bad})
+		assert.ErrorContains(t, err, "uInt64Field: "+strconv.Quote(bad)+" is not an integer a uint64 can hold")
+	}
+	_, err = ty.EncodeCapnp(nil, map[string]any{"float64Field": "1e400"})
+	assert.ErrorContains(t, err, `float64Field: "1e400" is not a number a float64 can hold`)
+	_, err = ty.EncodeCapnp(nil, map[string]any{"int8Field": "-129"})
+	assert.ErrorContains(t, err, "int8Field: -129 is outside the range of int8")
 
 	// From MessagePack, read in place: the same message.
 	mp, err := ty.MsgPack(ref, nil)

@@ -569,8 +569,8 @@ func valueMatches(k Kind, w cschema.Value_Which) bool {
 // scalarFromBits turns the little-endian bits of a scalar into its Go value.
 func scalarFromBits(k Kind, bits uint64) any {
 	switch k {
-	case Bool:
-		return bits&1 != 0
+	case Bool: // a FlatBuffers bool byte other than 0 is true too
+		return bits != 0
 	case Int8:
 		return int64(int8(bits))
 	case Int16:

@@ -20,7 +20,9 @@ import (
 
 // EncodeFlatBuffer builds a FlatBuffers message of table type t from v, a
 // dynamic value in the form Decode returns, or as a JSON object parsed with
-// encoding/json gives it (numbers as float64, enums and union types by name
+// encoding/json gives it (numbers as float64 or json.Number, or as decimal
+// strings, as Cap'n Proto's JSON writes 64-bit integers, NaN and
+// infinities; enums and union types by name
 // or number, bit flags as space-separated names, [ubyte] vectors as []byte,
 // a base64 string or a list of numbers; a nested_flatbuffer field as its
 // root table).
@@ -812,6 +814,16 @@ func scalarBits(k Kind, enum *Type, x any) (uint64, error) {
 			return 0, err
 		}
 		x = v
+	} else if ok && k.IsInteger() {
+		// An integer as a decimal string: how Cap'n Proto's JSON writes
+		// 64-bit integers (Type.JSON too), and what flatc's parser accepts.
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			x = i
+		} else if u, err := strconv.ParseUint(s, 10, 64); err == nil {
+			x = u
+		} else {
+			return 0, failf("%q is not an integer a %s can hold", s, k)
+		}
 	}
 	switch k {
 	case Bool:
@@ -842,6 +854,12 @@ func scalarBits(k Kind, enum *Type, x any) (uint64, error) {
 			}
 		case int:
 			f = float64(n)
+		case string: // "NaN", "Infinity", "-Infinity": Cap'n Proto's JSON (Type.JSON too)
+			v, err := strconv.ParseFloat(n, 64)
+			if err != nil { // 1e400 too: out of range, never stored as infinity
+				return 0, failf("%q is not a number a %s can hold", n, k)
+			}
+			f = v
 		default:
 			return 0, failf("want a number, got %s", typeName(x))
 		}

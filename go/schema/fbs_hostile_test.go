@@ -248,3 +248,41 @@ func TestMonsterNestedTooSmall(t *testing.T) {
 			"testnestedflatbuffer.(nested MyGame.Example.Monster)", "smaller than the 12-byte minimum")
 	}
 }
+
+// A FlatBuffers bool stored as a byte other than 0 or 1 (which a verifier
+// accepts) is true on every road, as flatc's generated code reads it.
+func TestFlatBuffersBoolAnyNonZeroByteIsTrue(t *testing.T) {
+	s, mon := loadMonster(t)
+	p, err := s.Root.Path("testbool")
+	require.NoError(t, err)
+	pos, absent, err := p.locate(mon)
+	require.NoError(t, err)
+	require.False(t, absent)
+	msg := append([]byte(nil), mon...)
+	msg[pos] = 0x08
+	require.NoError(t, s.Root.Verify(msg, nil))
+
+	rec, err := s.Root.Decode(msg, nil)
+	require.NoError(t, err)
+	assert.True(t, rec.Get("testbool").Bool(), "Decode")
+	for name, transcode := range map[string]func([]byte, *Options) ([]byte, error){
+		"JSON": s.Root.JSON, "MsgPack": s.Root.MsgPack,
+	} {
+		out, err := transcode(msg, nil)
+		require.NoError(t, err)
+		back, err := transcode(mon, nil)
+		require.NoError(t, err)
+		assert.Equal(t, back, out, "%s of the message with testbool stored as 8", name)
+	}
+	root, err := s.Root.Root(msg)
+	require.NoError(t, err)
+	f, ok, err := root.Field(msg, s.Root.Field("testbool"))
+	require.NoError(t, err)
+	require.True(t, ok)
+	v, err := f.Value(msg)
+	require.NoError(t, err)
+	assert.Equal(t, true, v, "Ref.Value")
+	n, err := p.Int(msg)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n, "Path.Int")
+}

@@ -149,8 +149,8 @@ func (w *mpWriter) scalars(k Kind, b []byte, size int) {
 func (w *mpWriter) scalarBits(k Kind, bits uint64) {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], bits)
-	if k == Bool {
-		b[0] &= 1
+	if k == Bool && bits != 0 { // any byte but 0 is true, as flatc's generated code reads it
+		b[0] = 1
 	}
 	w.scalar(k, b[:])
 }

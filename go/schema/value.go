@@ -225,8 +225,11 @@ func scalarValue(k Kind, b []byte) slot {
 // scalarBitsValue is the value of kind k stored as bits (zero-extended).
 func scalarBitsValue(k Kind, bits uint64) slot {
 	switch k {
-	case Bool:
-		return slot{kind: Bool, bits: bits & 1}
+	case Bool: // any byte but 0 is true, as flatc's generated code reads it
+		if bits != 0 {
+			bits = 1
+		}
+		return slot{kind: Bool, bits: bits}
 	case Int8:
 		return slot{kind: Int64, bits: uint64(int64(int8(bits)))}
 	case Int16:
