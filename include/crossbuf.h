@@ -868,8 +868,10 @@ int32_t xb_ref_bytes(const xb_ref *ref, const char *name, int32_t index, xb_str 
 int32_t xb_ref_array(const xb_ref *ref, const char *name, int32_t index, xb_array *out, uint8_t *present);
 /* The element count of a vector, list or fixed array (0 when absent). */
 int32_t xb_ref_len(const xb_ref *ref, const char *name, int32_t index, uint64_t *out);
-/* A ref to element i of the list ref; *present is 0 past the end. FlatBuffers
- * vectors of unions are read through xb_ref_json. */
+/* A ref to element i of the list ref; *present is 0 past the end. An element
+ * of a FlatBuffers vector of unions is its member table or struct (*present
+ * 0 for NONE or a tag this schema does not know); a string member cannot be
+ * held by a ref (XB_ERR_INVALID_ARG): read the vector with xb_ref_json. */
 int32_t xb_ref_elem(const xb_ref *ref, uint64_t i, xb_ref *out, uint8_t *present);
 /* A union.
  *  - FlatBuffers: the union field chosen by name/index; *tag is its `_type`

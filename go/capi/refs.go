@@ -168,7 +168,7 @@ func (rc *refCall) toC(r schema.Ref, f *schema.Field, out *C.xb_ref) status {
 		c.type_id, c.field, c.depth = C.uint64_t(r.T.Type.ID), -1, 0
 	case f != nil && r.T == &f.TypeRef: // not a union's string member, say
 		c.type_id, c.field, c.depth = C.uint64_t(rc.owner.ID), C.int32_t(f.Index), 0
-	case rc.c.field >= 0 && (rc.ref.Kind() == schema.RefList):
+	case rc.c.field >= 0 && rc.ref.Kind() == schema.RefList && rc.ref.T.Elem.Kind != schema.Union:
 		c.depth++
 	default:
 		return invalidf("a %s cannot be held by a ref; read it through xb_ref_json", r.T)

@@ -138,6 +138,39 @@ func TestAdvancedUnions(t *testing.T) {
 	assert.JSONEq(t, `{"one_type": "Pt", "one": {"x": 1, "y": -2}, "many_type": ["Leaf", "Text", "Pt", "Leaf"],
 	  "many": [{"name": "l"}, "str", {"x": 3, "y": 4}, {}]}`, string(js))
 
+	// Through refs: each element is its member, and the JSON of the vector
+	// is the whole message's.
+	root, err := s.Root.Root(bin)
+	require.NoError(t, err)
+	many, ok, err := root.Field(bin, s.Root.Field("many"))
+	require.NoError(t, err)
+	require.True(t, ok)
+	n, err := many.Len(bin)
+	require.NoError(t, err)
+	require.Equal(t, 4, n)
+	e, ok, err := many.Elem(bin, 2)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "adv.Pt", e.T.Type.Name)
+	pv, err := e.Value(bin)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"x": int64(3), "y": int64(4)}, pv)
+	e, ok, err = many.Elem(bin, 1)
+	require.NoError(t, err)
+	require.True(t, ok)
+	str, err := e.Bytes(bin)
+	require.NoError(t, err)
+	assert.Equal(t, "str", string(str))
+	_, ok, err = many.Elem(bin, 4)
+	require.NoError(t, err)
+	assert.False(t, ok, "past the end")
+	mv, err := many.Value(bin)
+	require.NoError(t, err)
+	assert.Equal(t, v["many"], mv)
+	mj, err := many.AppendJSON(nil, bin)
+	require.NoError(t, err)
+	assert.JSONEq(t, `[{"name": "l"}, "str", {"x": 3, "y": 4}, {}]`, string(mj))
+
 	// A union vector whose type vector is shorter is refused.
 	b := flatbuffers.NewBuilder(0)
 	leaf, err := s.Type("adv.Leaf")
@@ -155,7 +188,15 @@ func TestAdvancedUnions(t *testing.T) {
 	b.PrependUOffsetTSlot(int(s.Root.Field("many_type").ID), types, 0)
 	b.PrependUOffsetTSlot(int(s.Root.Field("many").ID), values, 0)
 	b.Finish(b.EndObject())
-	requireDataError(t, s.Root.Verify(b.FinishedBytes(), nil), "many", "2 values but 1 types")
+	bad := b.FinishedBytes()
+	requireDataError(t, s.Root.Verify(bad, nil), "many", "2 values but 1 types")
+	badRoot, err := s.Root.Root(bad)
+	require.NoError(t, err)
+	badMany, _, err := badRoot.Field(bad, s.Root.Field("many"))
+	require.NoError(t, err)
+	_, _, err = badMany.Elem(bad, 0)
+	require.ErrorIs(t, err, ErrMalformedPath)
+	assert.ErrorContains(t, err, "vector of 2 unions has 1 types")
 }
 
 // force_align on vector fields is honoured when encoding, as flatc honours

@@ -34,6 +34,8 @@ type Ref struct {
 	//	  bit offset, Pos[2] the bits XORed with the stored ones (the default).
 	//	A scalar field absent from a FlatBuffers table: Pos[3] = refDefault,
 	//	  Pos[1] the default's bits.
+	//	A FlatBuffers vector of unions: Pos[1] the byte offset of the length
+	//	  word of its types vector (0: the message has none).
 	Pos [4]uint64
 	// Format is the message's wire format.
 	Format Format
@@ -160,7 +162,18 @@ func (r Ref) Field(msg []byte, f *Field) (Ref, bool, error) {
 		if err != nil {
 			return Ref{}, false, err
 		}
-		return Ref{Format: r.Format, T: &f.TypeRef, Pos: [4]uint64{q}}, true, nil
+		out := Ref{Format: r.Format, T: &f.TypeRef, Pos: [4]uint64{q}}
+		if f.Kind == Vector && f.Elem.Kind == Union && f.UnionTypeField != nil {
+			// Its elements' members are named by the types vector.
+			if tfo, err := fbFieldAt(msg, r.Pos[0], f.UnionTypeField.Slot); err != nil {
+				return Ref{}, false, err
+			} else if tfo != 0 {
+				if out.Pos[1], err = fbFollow(msg, r.Pos[0]+uint64(tfo)); err != nil {
+					return Ref{}, false, err
+				}
+			}
+		}
+		return out, true, nil
 	case Union:
 		_, m, ok, err := r.Union(msg, f)
 		return m, ok, err
@@ -262,7 +275,7 @@ func (r Ref) Elem(msg []byte, i int) (Ref, bool, error) {
 		return r.cpElem(msg, i)
 	}
 	if el.Kind == Union {
-		return Ref{}, false, fmt.Errorf("%w: vectors of unions are read through JSON", ErrRefKind)
+		return r.unionElem(msg, i)
 	}
 	size, _ := tableValueSize(el)
 	var base uint64
@@ -293,6 +306,43 @@ func (r Ref) Elem(msg []byte, i int) (Ref, bool, error) {
 		pos = q
 	}
 	return Ref{Format: r.Format, T: el, Pos: [4]uint64{pos}}, true, nil
+}
+
+// unionElem is element i of a FlatBuffers vector of unions: the member its
+// tag in the types vector names (ok false for NONE, a tag this schema does
+// not know, or i past the end).
+func (r Ref) unionElem(msg []byte, i int) (Ref, bool, error) {
+	n, err := fbVectorLen(msg, r.Pos[0])
+	if err != nil {
+		return Ref{}, false, err
+	}
+	if r.Pos[1] == 0 {
+		return Ref{}, false, malformed("vector of unions has no types vector")
+	}
+	nt, err := fbVectorLen(msg, r.Pos[1])
+	if err != nil {
+		return Ref{}, false, err
+	}
+	if nt != n {
+		return Ref{}, false, malformed("vector of %d unions has %d types", n, nt)
+	}
+	if i >= n {
+		return Ref{}, false, nil
+	}
+	pos := r.Pos[0] + 4 + 4*uint64(i)
+	if pos+4 > uint64(len(msg)) || r.Pos[1]+5+uint64(i) > uint64(len(msg)) {
+		return Ref{}, false, malformed("element %d is outside the %d-byte message", i, len(msg))
+	}
+	tag := int64(msg[r.Pos[1]+4+uint64(i)])
+	ev, known := r.T.Elem.Type.EnumValueOf(tag)
+	if tag == 0 || !known || ev.Member == nil {
+		return Ref{}, false, nil
+	}
+	q, err := fbFollow(msg, pos)
+	if err != nil {
+		return Ref{}, false, err
+	}
+	return Ref{Format: r.Format, T: ev.Member, Pos: [4]uint64{q}}, true, nil
 }
 
 // Bits returns the stored bits of a scalar, enum or bool value (the
@@ -509,6 +559,9 @@ func (r Ref) Value(msg []byte) (any, error) {
 			}
 			return Value{w.a, w.structValue(r.T.Type, pos)}.Any(), nil
 		case Vector:
+			if r.T.Elem.Kind == Union {
+				return r.unionValues(msg, func(e Ref) (any, error) { return e.Value(msg) })
+			}
 			v, _, err := w.vector(r.T.Elem, pos)
 			if err != nil {
 				return nil, err
@@ -583,9 +636,47 @@ func (r Ref) Value(msg []byte) (any, error) {
 	return scalarFromBits(r.T.scalarKind(), bits), nil
 }
 
+// unionValues is each element of a FlatBuffers vector of unions read by
+// value (nil for NONE and unknown tags).
+func (r Ref) unionValues(msg []byte, value func(Ref) (any, error)) ([]any, error) {
+	n, err := r.Len(msg)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, n)
+	for i := range out {
+		e, ok, err := r.unionElem(msg, i)
+		if err == nil && ok {
+			out[i], err = value(e)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("[%d]: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
 // AppendJSON appends the JSON form of what r points at, as Type.JSON writes
 // it for a whole message.
 func (r Ref) AppendJSON(dst []byte, msg []byte) ([]byte, error) {
+	if r.fb() && r.Kind() == RefList && r.T.Elem.Kind == Union {
+		// Each element is written as its own member type.
+		parts, err := r.unionValues(msg, func(e Ref) (any, error) { return e.AppendJSON(nil, msg) })
+		if err != nil {
+			return nil, err
+		}
+		dst = append(dst, '[')
+		for i, p := range parts {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if p == nil {
+				p = []byte("null")
+			}
+			dst = append(dst, p.([]byte)...)
+		}
+		return append(dst, ']'), nil
+	}
 	v, err := r.Value(msg)
 	if err != nil {
 		return nil, err
