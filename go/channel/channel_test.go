@@ -520,10 +520,13 @@ func TestDeadSubscriberReclaimed(t *testing.T) {
 	_, err = other.Subscribe(Wait{})
 	require.NoError(t, err)
 	for i := 0; i < 20; i++ {
-		if _, err := c.Reserve(1, 1, 300, 0); err != nil {
+		s, err := c.Reserve(1, 1, 300, 0)
+		if err != nil {
 			require.ErrorIs(t, err, ErrFull)
 			break
 		}
+		_, err = s.Commit(s.Buf[:300]) // committed: only the subscriber holds the ring
+		require.NoError(t, err)
 	}
 	// Its process dies: the kernel drops the peer lock (Close would free
 	// the entry itself).
@@ -686,4 +689,28 @@ func TestMappingAndIndex(t *testing.T) {
 	require.NoError(t, c.Close())
 	_, err = c.Mapping()
 	assert.ErrorIs(t, err, ErrClosed)
+}
+
+// With no subscriber, nothing holds the ring but the slots still being
+// written: a publisher a lap ahead waits for (Block, Overwrite) or fails
+// on (Fail) a slot another publisher has not committed, instead of taking
+// it from under its writer.
+func TestNoSubscriberKeepsSlotsBeingWritten(t *testing.T) {
+	for _, policy := range []Policy{Block, Fail, Overwrite} {
+		t.Run(policy.String(), func(t *testing.T) {
+			c, _ := newChannel(t, Options{Capacity: 4096, Policy: policy})
+			held, err := c.Reserve(4, 1, 8, 0)
+			require.NoError(t, err)
+			copy(held.Buf, "held 123")
+			var stopped error
+			for i := 0; i < 200 && stopped == nil; i++ { // 200 x 128 bytes: several laps of the ring
+				stopped = c.Publish(4, 2, make([]byte, 40), 10*time.Millisecond)
+			}
+			require.ErrorIs(t, stopped, ErrFull, "a lap later, the held slot stops the other publisher")
+			f, err := held.Commit(held.Buf[:8])
+			require.NoError(t, err, "the held slot is still its writer's")
+			assert.Equal(t, "held 123", string(f.Payload))
+			require.NoError(t, c.Publish(4, 2, make([]byte, 40), 10*time.Millisecond), "committed: the ring moves on")
+		})
+	}
 }

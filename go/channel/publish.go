@@ -273,15 +273,21 @@ func (c *Channel) fits(t, n uint64) bool {
 	return t+n+FrameHeaderSize <= c.refreshHead(t)+c.ringSize
 }
 
-// refreshHead recomputes the smallest active subscriber position (t if
-// there is none) and raises the cached head to it.
+// refreshHead recomputes the smallest active subscriber position and
+// raises the cached head to it. With no subscriber, the head is the first
+// slot a publisher is still writing (t if none): no subscriber holds the
+// ring, but a claim a lap later must not take a slot from under its writer.
 func (c *Channel) refreshHead(t uint64) uint64 {
-	h := t
+	h, held := t, false
 	for i := 0; i < c.maxSubs; i++ {
 		if k := kind(atomic.LoadUint32(c.sub32(i, sState))); k != subActive && k != subMember {
 			continue
 		}
-		h = min(h, atomic.LoadUint64(c.sub64(i, sPosition))) // an idle member's is idle: no bound
+		h, held = min(h, atomic.LoadUint64(c.sub64(i, sPosition))), true // an idle member's is idle: no bound
+	}
+	if !held {
+		// (A subscriber's position never passes a slot being written.)
+		h = c.firstInFlight(atomic.LoadUint64(c.head()), t)
 	}
 	for {
 		old := atomic.LoadUint64(c.head())
@@ -292,6 +298,31 @@ func (c *Channel) refreshHead(t uint64) uint64 {
 			return h
 		}
 	}
+}
+
+// firstInFlight is the position of the first slot in [from, t) that a live
+// publisher is still writing, or t. A dead publisher's slot is recovered on
+// the way. It stops early, conservatively, at a slot a later lap claimed
+// meanwhile (another publisher raised the head past it).
+func (c *Channel) firstInFlight(from, t uint64) uint64 {
+	q := from
+	for q < t {
+		off := q & c.mask
+		w := atomic.LoadUint64(c.r64(off + fSeal))
+		if !c.validSeal(w, q) {
+			return q
+		}
+		if state := c.r32(off + fState); atomic.LoadUint32(state) == stateWriting {
+			if c.claimantDead(w) {
+				c.recoverClaim(q, w)
+			}
+			if atomic.LoadUint32(state) == stateWriting {
+				return q // alive, or its recovery did not happen here
+			}
+		}
+		q += sealSize(w)
+	}
+	return t
 }
 
 // makeRoom waits for (Block) or takes (Overwrite) the space a slot of n
@@ -356,7 +387,9 @@ func (c *Channel) overwrite(need uint64) (busy bool, err error) {
 			}
 		}
 	}
-	c.refreshHead(atomic.LoadUint64(c.tail()))
+	if c.refreshHead(atomic.LoadUint64(c.tail())) < need {
+		busy = true // a slot still being written holds the ring: wait for its commit
+	}
 	return busy, nil
 }
 
@@ -374,10 +407,12 @@ func (c *Channel) walk(p, need uint64) (q, frames, bytes uint64, busy bool, err 
 		size := sealSize(w)
 		switch atomic.LoadUint32(c.r32(off + fState)) {
 		case stateWriting:
-			if !c.claimantDead(w) {
-				return 0, 0, 0, true, nil
+			if c.claimantDead(w) {
+				c.recoverClaim(q, w)
 			}
-			c.recoverClaim(q, w)
+			if atomic.LoadUint32(c.r32(off+fState)) == stateWriting {
+				return 0, 0, 0, true, nil // alive, or its recovery did not happen here
+			}
 			continue
 		case stateCommitted:
 			frames++
