@@ -733,6 +733,8 @@ class Subscriber:
     def _handle(self) -> int:
         if not self._h:
             raise errors.ClosedError("subscriber is closed")
+        if _lib._forked:  # a child must not release or free the parent's entry
+            _lib.fork_error()
         return self._h
 
     def _payload_view(self, offset: int, n: int) -> memoryview:
@@ -764,8 +766,10 @@ class Subscriber:
         # them, and a frame's cached payload is never an untracked view.
         alive = bool(kept)
         self._views = kept
-        self._master.release()
-        self._master = self._new_master()
+        # The new master before the old one goes: an interrupt between the
+        # two must not leave a released master behind.
+        old, self._master = self._master, self._new_master()
+        old.release()
         if alive or sys.getrefcount(self._arr) != self._arr_refs + 1:
             # +1: the new master's export.
             self._pinned = True
@@ -1007,18 +1011,37 @@ class Subscriber:
         released go back to the group, to another member (release() first
         acknowledges them); a broadcast subscriber's are let go.
         FrameInUseError while views derived from received payloads are
-        alive. ClosedError the second time."""
-        h = self._handle()
-        self._check_unused("close the subscriber")
+        alive. ClosedError the second time. A receive blocked in another
+        thread ends with ClosedError (within one wait slice); a frame it
+        returned meanwhile is stale."""
+        ch = self._ch
+        me = getattr(ch._local, "b", None)
+        if me is not None and me.busy:
+            raise errors.FrameInUseError("cannot close the subscriber from inside a call that uses it")
+        self._handle()
         w = self._waiter
         if w is not None:
             w.closing = True  # a wait in flight ends within a slice, with ClosedError
             w.settle()
             self._stop_waiter()
-        self._h = 0
-        self._epoch += 1
-        if self in self._ch._subs:
-            self._ch._subs.remove(self)
+        # As Channel.close: calls of other threads finish, or wait between
+        # their slices, while the views are checked and the frames made stale.
+        with ch._close_lock:
+            h = self._handle()
+            ch._checking = True
+            try:
+                with ch._lock:
+                    states = list(ch._states)
+                for b in states:
+                    while b.busy and b is not me:
+                        time.sleep(0.0005)
+                self._check_unused("close the subscriber")
+                self._h = 0
+                self._epoch += 1
+            finally:
+                ch._checking = False
+        if self in ch._subs:
+            ch._subs.remove(self)
         st = lib.xb_subscriber_close(h)
         if st:
             raise_status(st)

@@ -375,12 +375,15 @@ class Region:
                 f"cannot {what} the region: a buffer export of region.buffer is alive "
                 "(e.g. a numpy array or memoryview made from it)"
             ) from None
-        if sys.getrefcount(self._arr) != self._arr_refs:
+        try:
+            if sys.getrefcount(self._arr) != self._arr_refs:
+                raise errors.RegionInUseError(
+                    f"cannot {what} the region: frames, views, payload memoryviews or numpy arrays "
+                    "still point into it; drop them (del) first"
+                )
+        except BaseException:  # a KeyboardInterrupt too: the region stays usable
             self._mv = self._new_master()
-            raise errors.RegionInUseError(
-                f"cannot {what} the region: frames, views, payload memoryviews or numpy arrays "
-                "still point into it; drop them (del) first"
-            )
+            raise
 
     def _enter(self) -> _ThreadState:
         """Starts a call that uses the scratch or region memory after the

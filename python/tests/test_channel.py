@@ -360,6 +360,62 @@ def test_refused_close_leaves_other_threads_receiving(name: str) -> None:
         assert not th.is_alive() and not errors  # the loop ended: no exception
 
 
+def test_subscriber_close_racing_a_receive(name: str) -> None:
+    """A subscriber closed while another thread waits in receive: that
+    receive ends with ClosedError, or returns a frame that is stale at once
+    (its payload is StaleFrameError, never ring memory another publisher
+    reuses), and the channel then closes cleanly."""
+    for attempt in range(10):
+        with xb.Channel.create(f"{name}-{attempt}", 1 << 16) as ch:
+            xb.Channel.unlink(f"{name}-{attempt}")
+            sub = ch.subscribe()
+            out: dict[str, object] = {}
+
+            def rx() -> None:
+                try:
+                    out["frame"] = sub.receive(timeout=5)
+                except BaseException as e:  # noqa: BLE001 - checked below
+                    out["error"] = e
+
+            th = threading.Thread(target=rx)
+            th.start()
+            time.sleep(0.02)
+            ch.publish(b"A" * 1000)
+            sub.close()
+            th.join(5)
+            assert not th.is_alive()
+            f = out.get("frame")
+            if f is None:
+                assert isinstance(out["error"], xb.ClosedError)
+                continue
+            assert isinstance(f, xb.ChannelFrame) and not f.valid
+            with pytest.raises(xb.StaleFrameError):
+                f.payload  # noqa: B018
+            del f, out
+
+
+def test_interrupt_while_views_are_swapped(ch: xb.Channel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A KeyboardInterrupt as a receive swaps the subscriber's master view
+    (where payload views are cut from) leaves the subscriber usable."""
+    from crossbuf import channel
+
+    sub = ch.subscribe()
+    for i in range(3):
+        ch.publish(b"%d" % i)
+    assert sub.receive(timeout=1).payload.tobytes() == b"0"  # a tracked view
+    orig = channel.Subscriber._new_master
+
+    def interrupted(self: xb.Subscriber) -> memoryview:
+        monkeypatch.setattr(channel.Subscriber, "_new_master", orig)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(channel.Subscriber, "_new_master", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sub.receive(timeout=1)
+    assert [sub.receive(timeout=1).payload.tobytes() for _ in range(2)] in ([b"1", b"2"], [b"0", b"1"])
+    sub.close()
+
+
 def test_stats_and_latency(ch: xb.Channel) -> None:
     sub = ch.subscribe()
     for i in range(50):

@@ -41,6 +41,34 @@ def test_forked_child_gets_fork_error(region: xb.Region) -> None:
     assert region.decode(off) == xb.testdata.log_entry(1)
 
 
+def test_forked_child_leaves_the_parents_subscriber_alone() -> None:
+    """Every subscriber call in a forked child is ForkError, before it can
+    release or free the parent's entry in the shared ring."""
+    name = f"xb-fork-sub-{os.getpid()}"
+    with xb.Channel.create(name, 1 << 16, policy="overwrite") as ch:
+        xb.Channel.unlink(name)
+        sub = ch.subscribe()
+        ch.publish(b"x")
+        ch.publish(b"y")
+        assert sub.receive(timeout=1).tobytes() == b"x"
+        pid = os.fork()
+        if pid == 0:  # child: never return into pytest
+            code = 0
+            for i, call in enumerate((sub.release, sub.dropped, lambda: sub.receive(timeout=0), sub.close)):
+                try:
+                    call()
+                    code |= 1 << i
+                except xb.ForkError:
+                    pass
+                except BaseException:
+                    code |= 16
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"child status {status:#x}"
+        assert sub.receive(timeout=1).tobytes() == b"y", "the parent's subscriber is intact"
+        sub.close()
+
+
 def test_threads_decode_concurrently(region: xb.Region) -> None:
     recs = [xb.testdata.log_entry(i) for i in range(50)]
     frames = []
