@@ -500,7 +500,10 @@ int32_t xb_frame_get(xb_region r, uint64_t offset, xb_frame *out);
  * *cursor past them. *n_out is 0 at the end; call again later to see new
  * frames. A corrupt frame header stops the list before it; when it is the
  * first, the call returns XB_ERR_CORRUPT naming its offset and moves *cursor
- * past it if the slot chain allows, so the next call goes on. */
+ * past it if the slot chain allows, so the next call goes on. In a region
+ * file truncated by another process, a frame not whole in the file stops
+ * the list the same way with XB_ERR_TRUNCATED, *cursor left on it: every
+ * frame listed was whole in the file when it was listed. */
 int32_t xb_frame_list(xb_region r, uint64_t *cursor, xb_frame *out, uint64_t cap, uint64_t *n_out);
 
 /* Copies len bytes, already encoded with codec by any implementation (the
@@ -1076,18 +1079,25 @@ int32_t xb_channel_latency(xb_channel ch, int32_t subscriber, const double *quan
  * there. Each stream goes over a descriptor (fd >= 0, fn NULL; blocking
  * reads and writes, retried on EINTR; the caller keeps and closes it) or
  * the caller's callback fn with ctx (fd -1). A stream handle is used by one
- * thread at a time; xb_stream_close waits for a call in flight. */
+ * thread at a time; xb_stream_close waits for a call in flight.
+ * A write that fails part-way through a frame (XB_ERR_IO) leaves part of it
+ * on the stream: every later write of that writer fails too. A reader that
+ * meets a malformed header or a stream cut inside a frame (XB_ERR_MALFORMED)
+ * cannot find the next frame: every later read fails the same way. */
 /* Writes the stream header now, and returns a writer. */
 int32_t xb_stream_writer(int32_t fd, xb_io_fn write, void *ctx, xb_stream *out);
 /* Reads and checks the stream header now, and returns a reader. max_payload
- * (0: none) bounds every frame's payload; the destination's capacity bounds
- * it too. */
+ * (0: none) bounds every frame's payload: a larger frame is XB_ERR_MALFORMED
+ * and stays pending (xb_stream_skip goes past it); the destination's
+ * capacity bounds it too. */
 int32_t xb_stream_reader(int32_t fd, xb_io_fn read, void *ctx, uint64_t max_payload, xb_stream *out);
 /* Writes n frames (of any region or channel, or made up: codec, type_id,
  * publish_ns and payload/payload_len are used). */
 int32_t xb_stream_write(xb_stream w, const xb_frame *frames, uint64_t n);
 /* Writes the committed frames of r visible now from *cursor (0: the first),
- * moves *cursor past them and counts them in *n. */
+ * moves *cursor past them and counts them in *n. A region truncated by
+ * another process is XB_ERR_TRUNCATED before the first frame that is not
+ * whole in the file: the frames before it are written whole. */
 int32_t xb_stream_write_region(xb_stream w, xb_region r, uint64_t *cursor, uint64_t *n);
 /* Reads up to cap frames into new frames of r; out (may be NULL, else cap
  * entries) receives them. It stops early only at the end of the stream:

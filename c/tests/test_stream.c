@@ -240,6 +240,39 @@ static int32_t land_all(membuf *m, uint64_t *frames) {
     return st;
 }
 
+/* A reader's max_payload: each larger frame is XB_ERR_MALFORMED and stays
+ * pending; xb_stream_skip goes past it, and the frames after it land. */
+static void test_max_payload_skips(void) {
+    membuf m = stream_of_region();
+    xb_region dst;
+    xb_stream rd;
+    EXPECT_OK(xb_region_create_anon(1 << 20, &dst));
+    EXPECT_OK(xb_stream_reader(-1, mem_read, &m, 1000, &rd));
+    uint64_t landed = 0, skipped = 0, want_skipped = 0, n;
+    for (uint64_t i = 0; i < N_FRAMES; i++) want_skipped += size_of(i) > 1000;
+    for (;;) {
+        xb_frame f;
+        int32_t st = xb_stream_read_region(rd, dst, &f, 1, &n);
+        if (st == XB_ERR_MALFORMED) {
+            EXPECT(strstr(xb_last_error(), "reader's limit 1000") != NULL, "error: %s", xb_last_error());
+            EXPECT_STATUS(xb_stream_read_region(rd, dst, &f, 1, &n), XB_ERR_MALFORMED); /* still pending */
+            EXPECT_OK(xb_stream_skip(rd));
+            skipped++;
+            continue;
+        }
+        EXPECT_OK(st);
+        if (st != XB_OK || n == 0) break;
+        EXPECT(f.payload_len <= 1000, "landed %llu bytes", (unsigned long long)f.payload_len);
+        landed++;
+    }
+    EXPECT(skipped == want_skipped && landed == N_FRAMES - want_skipped + 1, "skipped %llu, landed %llu",
+           (unsigned long long)skipped, (unsigned long long)landed);
+    EXPECT_STATUS(xb_stream_skip(rd), XB_ERR_INVALID_ARG); /* the end: nothing to skip */
+    EXPECT_OK(xb_stream_close(rd));
+    xb_region_close(dst);
+    free(m.data);
+}
+
 static void test_hostile(void) {
     membuf m = stream_of_region();
     uint64_t frames;
@@ -295,6 +328,7 @@ int main(int argc, char **argv) {
     }
     test_across_processes("/proc/self/exe");
     test_callbacks_into_channel();
+    test_max_payload_skips();
     test_hostile();
     test_misuse();
     printf("test_stream: %d passed, %d failed\n", passed, failed);

@@ -371,9 +371,13 @@ func xb_frame_list(h C.xb_region, cursor *C.uint64_t, out *C.xb_frame, capacity 
 		f, next, ok, err := r.Next(cur)
 		if err != nil {
 			// Report the frames listed so far; the error names the offset,
-			// and *cursor moves past a corrupt frame when the chain allows.
+			// and *cursor moves past a corrupt frame when the chain allows
+			// (never back: a truncated region or a closed handle leave it).
 			if n == 0 {
-				*cursor, *nOut = C.uint64_t(next), 0
+				if next > cur {
+					*cursor = C.uint64_t(next)
+				}
+				*nOut = 0
 				return failErr(err)
 			}
 			break

@@ -372,13 +372,10 @@ func xb_stream_skip(h C.xb_stream) (rc status) {
 		return failErr(err)
 	}
 	defer s.mu.Unlock()
-	if _, err := s.r.Next(); err != nil {
+	if err := s.r.Skip(); err != nil {
 		if err == io.EOF {
 			return invalidf("the stream has ended: no frame to skip")
 		}
-		return failErr(err)
-	}
-	if err := s.r.Skip(); err != nil {
 		return failErr(err)
 	}
 	return C.XB_OK

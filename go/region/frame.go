@@ -244,6 +244,10 @@ func (r *Region) committed(off, size, gen uint64) (Frame, error) {
 		return Frame{}, fmt.Errorf("%w: frame at offset %d has payload [%d, +%d) outside its %d-byte slot",
 			ErrCorrupt, off, po, pl, size)
 	}
+	// The slot's last word: a file truncated under the slot faults here,
+	// inside the guarded call (ErrTruncated), not later in the caller's
+	// read of the payload (SIGBUS).
+	_ = atomic.LoadUint64(r.u64(off + size - 8))
 	p := off + po
 	return Frame{
 		Offset:     off,
@@ -325,6 +329,7 @@ func (r *Region) Next(cursor uint64) (f Frame, next uint64, ok bool, err error) 
 		return Frame{}, cursor, false, ErrClosed
 	}
 	defer r.leave(&err, setPanicOnFault())
+	next = cursor // what a memory fault (a truncated file) returns
 	if cursor == 0 {
 		cursor = r.dataOff
 	}

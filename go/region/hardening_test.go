@@ -223,6 +223,36 @@ func TestTruncationIsAnError(t *testing.T) {
 	}
 }
 
+// A file truncated in the middle of the frames: those still inside it are
+// listed, and the first that is not is ErrTruncated (not a frame whose
+// payload would fault when read), with the cursor left on it.
+func TestTruncationInsideTheFrames(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.xb")
+	w, err := CreateFile(path, 1<<16, 0)
+	require.NoError(t, err)
+	defer w.Close()
+	for i := 0; i < 20; i++ {
+		put(t, w, 1, 1, bytes.Repeat([]byte("x"), 1000))
+	}
+	require.NoError(t, os.Truncate(path, 4096))
+	var listed int
+	var cursor uint64
+	for {
+		f, next, ok, err := w.Next(cursor)
+		if err != nil {
+			require.ErrorIs(t, err, ErrTruncated)
+			assert.Equal(t, cursor, next, "the cursor stays")
+			break
+		}
+		require.True(t, ok, "the region ends inside the frames")
+		require.LessOrEqual(t, f.Offset+uint64(len(f.Payload)), uint64(4096), "a listed payload is inside the file")
+		_ = f.Payload[len(f.Payload)-1] // readable
+		listed++
+		cursor = next
+	}
+	assert.Equal(t, 3, listed, "three 1064-byte slots end within the file's 4096 bytes")
+}
+
 func TestCreateReservesSpace(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("mounting a small tmpfs needs root")

@@ -87,12 +87,20 @@ type Header struct {
 func pad8(n uint64) uint64 { return (8 - n%8) % 8 }
 
 // Writer writes frames to an io.Writer. It is not safe for concurrent use.
+// A write that fails leaves part of a frame on the stream: every later
+// write returns that error (wrapping ErrBroken), so nothing is appended to
+// a stream a reader could no longer parse.
 type Writer struct {
 	w   io.Writer
 	id  uint64
 	off uint64
+	err error // sticky: the first failed write
 	hdr [FrameHeaderSize]byte
 }
+
+// ErrBroken: an earlier write of this Writer failed part-way through a
+// frame; the stream ends there.
+var ErrBroken = errors.New("stream broken by an earlier failed write")
 
 var zeros [8]byte
 
@@ -141,16 +149,15 @@ func (sw *Writer) WriteFrame(codecID uint16, typeID, publishNs uint64, payload [
 	binary.LittleEndian.PutUint64(h[32:], typeID)
 	binary.LittleEndian.PutUint64(h[40:], publishNs)
 	binary.LittleEndian.PutUint64(h[48:], sw.id^sw.off)
-	if _, err := sw.w.Write(h); err != nil {
-		return err
+	if sw.err != nil {
+		return sw.err
 	}
-	if n > 0 {
-		if _, err := sw.w.Write(payload); err != nil {
-			return err
+	for _, b := range [][]byte{h, payload, zeros[:p]} {
+		if len(b) == 0 {
+			continue
 		}
-	}
-	if p > 0 {
-		if _, err := sw.w.Write(zeros[:p]); err != nil {
+		if _, err := sw.w.Write(b); err != nil {
+			sw.err = fmt.Errorf("%w at offset %d: %w", ErrBroken, sw.off, err)
 			return err
 		}
 	}
@@ -192,7 +199,9 @@ type Reader struct {
 	MaxPayload uint64
 	id         uint64
 	off        uint64
-	pending    bool // hdr was read and validated; its payload is not consumed
+	pending    bool  // hdr was read and validated; its payload is not consumed
+	tooLarge   error // the pending frame is over MaxPayload: Skip it
+	broken     error // a malformed header: the stream cannot be followed past it
 	cur        Header
 	hdr        [FrameHeaderSize]byte
 }
@@ -238,6 +247,9 @@ func allZero(b []byte) bool {
 
 // full reads len(b) bytes. A clean end before the first byte is io.EOF
 // when atStart, else ErrTruncated; other errors are returned as they are.
+//
+// A piece read in part leaves the stream at an unknown position: that
+// error is returned by every later call too.
 func (sr *Reader) full(b []byte, atStart bool) error {
 	n, err := io.ReadFull(sr.r, b)
 	switch {
@@ -246,8 +258,12 @@ func (sr *Reader) full(b []byte, atStart bool) error {
 	case err == io.EOF && atStart:
 		return io.EOF
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		return fmt.Errorf("%w: input ended %d bytes into a %d-byte piece at offset %d",
+		sr.broken = fmt.Errorf("%w: input ended %d bytes into a %d-byte piece at offset %d",
 			ErrTruncated, n, len(b), sr.off)
+		return sr.broken
+	case n > 0:
+		sr.broken = fmt.Errorf("%w: reading a %d-byte piece at offset %d failed after %d bytes: %w",
+			ErrMalformed, len(b), sr.off, n, err)
 	}
 	return err
 }
@@ -257,8 +273,11 @@ func (sr *Reader) full(b []byte, atStart bool) error {
 // yet consumed (because landing it failed) is returned again. At the clean
 // end of the stream it returns io.EOF.
 func (sr *Reader) Next() (Header, error) {
+	if sr.broken != nil {
+		return Header{}, sr.broken
+	}
 	if sr.pending {
-		return sr.cur, nil
+		return sr.cur, sr.tooLarge
 	}
 	h := sr.hdr[:]
 	if err := sr.full(h, true); err != nil {
@@ -267,7 +286,9 @@ func (sr *Reader) Next() (Header, error) {
 	le := binary.LittleEndian
 	at := sr.off
 	bad := func(format string, args ...any) (Header, error) {
-		return Header{}, fmt.Errorf("%w: frame header at offset %d: %s", ErrMalformed, at, fmt.Sprintf(format, args...))
+		// Where the next frame starts is unknown now: every later call fails.
+		sr.broken = fmt.Errorf("%w: frame header at offset %d: %s", ErrMalformed, at, fmt.Sprintf(format, args...))
+		return Header{}, sr.broken
 	}
 	if st := le.Uint32(h[8:]); st != stateCommitted {
 		return bad("state %#x is not COMMITTED", st)
@@ -292,16 +313,20 @@ func (sr *Reader) Next() (Header, error) {
 	if n > MaxPayload {
 		return bad("payload length %d is more than %d", n, uint64(MaxPayload))
 	}
-	if sr.MaxPayload > 0 && n > sr.MaxPayload {
-		return bad("payload length %d is more than the reader's limit %d", n, sr.MaxPayload)
-	}
 	if seal, want := le.Uint64(h[0:]), (FrameHeaderSize+n+pad8(n))/8; seal != want {
 		return bad("seal %#x does not give the slot size of a %d-byte payload", seal, n)
 	}
 	sr.cur = Header{Codec: cid, TypeID: le.Uint64(h[32:]), PublishNs: le.Uint64(h[40:]), PayloadLen: n, Offset: at}
 	sr.off += FrameHeaderSize
 	sr.pending = true
-	return sr.cur, nil
+	sr.tooLarge = nil
+	if sr.MaxPayload > 0 && n > sr.MaxPayload {
+		// A well-formed frame this reader will not take: it stays pending,
+		// and Skip goes past it.
+		sr.tooLarge = fmt.Errorf("%w: frame at offset %d: payload length %d is more than the reader's limit %d; Skip it",
+			ErrMalformed, at, n, sr.MaxPayload)
+	}
+	return sr.cur, sr.tooLarge
 }
 
 // ReadPayload reads the payload of the header Next returned into dst, which
@@ -309,6 +334,9 @@ func (sr *Reader) Next() (Header, error) {
 func (sr *Reader) ReadPayload(dst []byte) error {
 	if !sr.pending {
 		return fmt.Errorf("%w: ReadPayload without a header from Next", region.ErrInvalid)
+	}
+	if sr.tooLarge != nil {
+		return sr.tooLarge
 	}
 	if uint64(len(dst)) != sr.cur.PayloadLen {
 		return fmt.Errorf("%w: dst has %d bytes, the payload %d", region.ErrInvalid, len(dst), sr.cur.PayloadLen)
@@ -374,19 +402,23 @@ func (sr *Reader) ToRegion(r *region.Region) (region.Frame, error) {
 	return s.Commit(buf)
 }
 
-// Skip discards the payload of the pending frame (one its destination
-// cannot take, say) and checks its padding.
+// Skip discards the pending frame (one its destination cannot take, or
+// one over MaxPayload), reading its header first when none is pending, and
+// checks its padding. At the clean end of the stream it returns io.EOF.
 func (sr *Reader) Skip() error {
 	if !sr.pending {
-		return fmt.Errorf("%w: Skip without a header from Next", region.ErrInvalid)
+		if _, err := sr.Next(); err != nil && !sr.pending {
+			return err
+		}
 	}
-	sr.pending = false
+	sr.pending, sr.tooLarge = false, nil
 	n := sr.cur.PayloadLen
 	if n > 0 {
 		if _, err := io.CopyN(io.Discard, sr.r, int64(n)); err != nil {
 			if err == io.EOF {
-				return fmt.Errorf("%w: input ended inside the payload of the frame at offset %d", ErrTruncated, sr.cur.Offset)
+				err = fmt.Errorf("%w: input ended inside the payload of the frame at offset %d", ErrTruncated, sr.cur.Offset)
 			}
+			sr.broken = err // part of the payload is gone: the position is lost
 			return err
 		}
 		sr.off += n

@@ -229,8 +229,29 @@ func TestReaderLimitAndFullRegion(t *testing.T) {
 	rd, err := NewReader(bytes.NewReader(wire))
 	require.NoError(t, err)
 	rd.MaxPayload = 100
-	_, err = rd.Next()
+	h, err := rd.Next()
 	require.ErrorIs(t, err, ErrMalformed)
+	require.ErrorContains(t, err, "more than the reader's limit 100; Skip it")
+	assert.Equal(t, uint64(10000), h.PayloadLen, "the header is read: the frame is pending")
+	_, err = rd.Next()
+	require.ErrorContains(t, err, "reader's limit", "still pending")
+	require.ErrorIs(t, rd.ReadPayload(make([]byte, 10000)), ErrMalformed)
+	require.NoError(t, rd.Skip())
+	h, err = rd.Next()
+	require.NoError(t, err)
+	after := make([]byte, h.PayloadLen)
+	require.NoError(t, rd.ReadPayload(after))
+	assert.Equal(t, "after", string(after))
+
+	// A malformed header: every later call says so, at the same offset.
+	bad := append([]byte(nil), wire...)
+	bad[HeaderSize+8] ^= 0xFF // the first frame's state
+	rd, err = NewReader(bytes.NewReader(bad))
+	require.NoError(t, err)
+	_, err = rd.Next()
+	require.ErrorContains(t, err, "frame header at offset 64: state")
+	_, err = rd.Next()
+	require.ErrorContains(t, err, "frame header at offset 64: state", "sticky: the next frame's start is unknown")
 
 	// A region too small even empty: ErrInvalid saying so, the frame stays
 	// pending; Skip passes over it.
@@ -285,7 +306,31 @@ func (f *failingReader) Read(p []byte) (int, error) {
 
 func TestReaderErrorPassesThrough(t *testing.T) {
 	_, err := NewReader(&failingReader{10})
-	require.EqualError(t, err, "boom")
+	require.ErrorContains(t, err, "boom")
+}
+
+type failingWriter struct{ n int }
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if f.n < len(p) {
+		k := max(f.n, 0)
+		f.n = 0
+		return k, errors.New("disk full")
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// A write that fails part-way through a frame ends the stream: later writes
+// fail too, instead of appending frames no reader could find.
+func TestWriterErrorIsSticky(t *testing.T) {
+	w, err := NewWriter(&failingWriter{HeaderSize + FrameHeaderSize + 10})
+	require.NoError(t, err)
+	err = w.WriteFrame(uint16(codec.JSON), 0, 0, make([]byte, 100))
+	require.EqualError(t, err, "disk full")
+	err = w.WriteFrame(uint16(codec.JSON), 0, 0, []byte("{}"))
+	require.ErrorIs(t, err, ErrBroken)
+	require.ErrorContains(t, err, "at offset 64: disk full")
 }
 
 // Writing what was read reproduces the stream but for the stream id and
