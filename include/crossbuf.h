@@ -91,7 +91,7 @@ enum {
     XB_ERR_INVALID_ARG = -1,    /* null pointer, bad size, bad enum value */
     XB_ERR_CLOSED = -2,         /* handle closed, freed or never valid */
     XB_ERR_MALFORMED = -3,      /* encoded bytes failed validation */
-    XB_ERR_UNKNOWN_CODEC = -4,  /* codec id not one of XB_CODEC_* */
+    XB_ERR_UNKNOWN_CODEC = -4,  /* codec id not a message codec (XB_CODEC_*) */
     XB_ERR_RECORD_TYPE = -5,    /* unknown record type, or frame holds another */
     XB_ERR_REGION_FULL = -6,    /* not enough free space in the region; a full channel (XB_ERR_FULL) */
     XB_ERR_BAD_NAME = -7,       /* shared-memory name not allowed */
@@ -400,7 +400,9 @@ enum {
 
 /* Binary schema formats of xb_schema_load. */
 enum {
-    XB_SCHEMA_BFBS = 1,         /* FlatBuffers reflection schema: flatc -b --schema [--bfbs-builtins] */
+    XB_SCHEMA_BFBS = 1,         /* FlatBuffers reflection schema: flatc -b --schema --bfbs-builtins
+                                   (without --bfbs-builtins flatc leaves out bit_flags and
+                                   nested_flatbuffer: such fields read as plain integers and bytes) */
     XB_SCHEMA_CAPNP_REQUEST = 2 /* Cap'n Proto CodeGeneratorRequest: capnp compile -o- */
 };
 
@@ -420,6 +422,8 @@ enum { XB_OPEN_READ_ONLY = 1 /* map PROT_READ; writes are XB_ERR_READ_ONLY; need
 #define XB_MAX_GENERATE_BYTES (UINT64_C(1) << 30)
 /* Largest region capacity, in bytes. */
 #define XB_MAX_CAPACITY (UINT64_C(1) << 40)
+/* The smallest region capacity: its header and one empty frame. */
+#define XB_MIN_CAPACITY 192
 
 /* The Go side of the library includes this header for the types only: cgo
  * declares the exported functions itself. */
@@ -443,7 +447,8 @@ const char *xb_status_name(int32_t status);
 static inline int32_t xb_check_abi(void) { return xb_abi_version() == XB_ABI_VERSION ? XB_OK : XB_ERR_VERSION; }
 
 /* ---- regions ------------------------------------------------------------
- * Capacity is rounded up to whole pages, at most XB_MAX_CAPACITY. Shared
+ * Capacity is in [XB_MIN_CAPACITY, XB_MAX_CAPACITY] (else
+ * XB_ERR_INVALID_ARG), rounded up to whole pages. Shared
  * regions reserve their whole capacity at creation (fallocate), so a full
  * disk or /dev/shm is XB_ERR_NO_SPACE then, not a fault mid-encode.
  * Shared-memory names are "/name" or "name": 1-200 of [A-Za-z0-9._-], not
@@ -508,7 +513,10 @@ int32_t xb_frame_list(xb_region r, uint64_t *cursor, xb_frame *out, uint64_t cap
 
 /* Copies len bytes, already encoded with codec by any implementation (the
  * official runtimes, another process), into a new committed frame of type
- * type_id. The bytes are not validated here; decoding them is. */
+ * type_id. The bytes are not validated here; decoding them is. codec is a
+ * message codec (XB_CODEC_FLATBUFFERS .. XB_CODEC_PROTOBUF): schema frames
+ * are written by xb_region_store_schema, which checks them, and
+ * XB_CODEC_SCHEMA here is XB_ERR_UNKNOWN_CODEC. */
 int32_t xb_frame_append(xb_region r, int32_t codec, uint64_t type_id, const uint8_t *bytes, uint64_t len,
                         xb_frame *out);
 
@@ -902,7 +910,10 @@ int32_t xb_ref_json(const xb_ref *ref, xb_scratch sc, const uint8_t **out, uint6
  * the list being built. xb_builder_begin opens a table, struct, group or
  * list field (or, in a list, a new element); for a FlatBuffers union field,
  * set its `_type` field first (a name or number) and begin the union field
- * to build the member; xb_builder_end closes it.
+ * to build the member; xb_builder_end closes it. A Cap'n Proto union member
+ * is chosen by setting (or beginning) it, which drops the member set before,
+ * as capnp's setters do; a Void member is set with any setter (say
+ * xb_builder_set_int(b, "nothing", XB_SELF, 0)), its value unused.
  *
  * Every value is checked when it is set: an integer its field cannot hold,
  * a float64 beyond a float32 field, text that is not UTF-8, an unknown enum

@@ -59,9 +59,13 @@ func useRegion(h C.xb_region) (r *openRegion, release func(), err error) {
 	return r, r.Release, nil
 }
 
+// The header's limits are the region's (a compile error otherwise).
+var _ = [1]struct{}{}[C.XB_MIN_CAPACITY-region.MinCapacity]
+var _ = [1]struct{}{}[C.XB_MAX_CAPACITY-region.MaxCapacity]
+
 func checkCapacity(capacity C.uint64_t) status {
-	if capacity == 0 || capacity > region.MaxCapacity {
-		return invalidf("capacity %d is not in 1..%d", uint64(capacity), uint64(region.MaxCapacity))
+	if capacity < region.MinCapacity || capacity > region.MaxCapacity {
+		return invalidf("capacity %d is not in [%d, %d]", uint64(capacity), region.MinCapacity, uint64(region.MaxCapacity))
 	}
 	return C.XB_OK
 }

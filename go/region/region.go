@@ -118,6 +118,8 @@ const (
 	MaxPayload = math.MaxUint32*8 - FrameHeaderSize
 	// MaxCapacity is the largest region (1 TiB).
 	MaxCapacity = 1 << 40
+	// MinCapacity is the smallest: the header and one empty frame.
+	MinCapacity = HeaderSize + FrameHeaderSize
 )
 
 // Header flags (xb_region_header.flags).
@@ -200,11 +202,10 @@ type Stats struct {
 }
 
 // pageRound returns capacity rounded up to whole pages, or an error if the
-// capacity cannot hold the header and one frame or exceeds MaxCapacity.
+// capacity is not in [MinCapacity, MaxCapacity].
 func pageRound(capacity int) (int, error) {
-	if capacity < HeaderSize+FrameHeaderSize || capacity > MaxCapacity {
-		return 0, fmt.Errorf("%w: capacity %d is not in [%d, %d]",
-			ErrInvalid, capacity, HeaderSize+FrameHeaderSize, MaxCapacity)
+	if capacity < MinCapacity || capacity > MaxCapacity {
+		return 0, fmt.Errorf("%w: capacity %d is not in [%d, %d]", ErrInvalid, capacity, MinCapacity, MaxCapacity)
 	}
 	page := os.Getpagesize()
 	return (capacity + page - 1) / page * page, nil

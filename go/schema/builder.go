@@ -115,8 +115,22 @@ func (b *Builder) store(f *Field, v any) {
 	if f == nil {
 		top.l = append(top.l, v)
 	} else {
-		top.m[f.Name] = v
+		setField(top.t.Type, top.m, f, v)
 	}
+}
+
+// setField stores v as field f of a struct of type t being built in m. A
+// Cap'n Proto union member replaces the member set before, as capnp's
+// setters do.
+func setField(t *Type, m map[string]any, f *Field, v any) {
+	if t != nil && t.Format == CapnProto && f.Discriminant != NoDiscriminant {
+		for _, g := range t.Fields {
+			if g != f && g.Discriminant != NoDiscriminant {
+				delete(m, g.Name)
+			}
+		}
+	}
+	m[f.Name] = v
 }
 
 // Set stores x in field f of the table or struct being built, or (f nil)
@@ -162,6 +176,10 @@ func (b *Builder) Set(f *Field, x any) error {
 			return fail(fmt.Errorf("want a union tag, got %s", jsonKind(x)))
 		}
 		b.store(f, x)
+		return nil
+	}
+	if r.Kind == Void { // a Cap'n Proto union member with no value: setting it selects it
+		b.store(f, nil)
 		return nil
 	}
 	k := r.scalarKind()
@@ -257,7 +275,11 @@ func (b *Builder) End() error {
 		v = top.l
 	}
 	if parent.m != nil {
-		parent.m[top.name] = v
+		if f := parent.t.Type.Field(top.name); f != nil {
+			setField(parent.t.Type, parent.m, f, v)
+		} else {
+			parent.m[top.name] = v
+		}
 	} else {
 		parent.l = append(parent.l, v)
 	}

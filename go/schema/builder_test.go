@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -93,4 +95,58 @@ func TestBuilderTestAllTypes(t *testing.T) {
 	assert.Equal(t, []byte("raw"), back["dataField"])
 	assert.Equal(t, []any{"a"}, back["textList"])
 	assert.Equal(t, int64(0), back["int8Field"], "the refused value was not stored")
+}
+
+// A Cap'n Proto union member is selected by setting it (a Void one too, with
+// any value), and replaces the member set before, as capnp's setters do.
+func TestBuilderCapnpUnionMembers(t *testing.T) {
+	needTool(t, "capnp")
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "u.capnp"), []byte(`@0xd1e2f3a4b5c6d7e8;
+struct Reading {
+  id @0 :UInt32;
+  value :union {
+    nothing @1 :Void;
+    celsius @2 :Float64;
+    text @3 :Text;
+    pair :group { a @4 :Int16; b @5 :Int16; }
+  }
+}
+`), 0o644))
+	s, err := CompileCapnp("u.capnp", &CompileOptions{Dir: dir})
+	require.NoError(t, err)
+	ty, err := s.Type("u.capnp:Reading")
+	require.NoError(t, err)
+	value := ty.Field("value").Type
+	build := func(steps func(b *Builder)) map[string]any {
+		b, err := ty.NewBuilder()
+		require.NoError(t, err)
+		require.NoError(t, b.Set(ty.Field("id"), int64(7)))
+		require.NoError(t, b.Begin(ty.Field("value")))
+		steps(b)
+		require.NoError(t, b.End())
+		v, err := b.Value()
+		require.NoError(t, err)
+		msg, err := ty.EncodeCapnp(nil, v)
+		require.NoError(t, err)
+		rec, err := ty.Decode(msg, nil)
+		require.NoError(t, err)
+		return rec.Map()["value"].(map[string]any)
+	}
+	got := build(func(b *Builder) {
+		require.NoError(t, b.Set(value.Field("celsius"), 21.5))
+		require.NoError(t, b.Set(value.Field("nothing"), int64(0)))
+	})
+	assert.Equal(t, map[string]any{"nothing": nil}, got, "the Void member, set last, is the one held")
+	got = build(func(b *Builder) {
+		require.NoError(t, b.Set(value.Field("text"), "warm"))
+		require.NoError(t, b.Begin(value.Field("pair")))
+		require.NoError(t, b.Set(value.Field("pair").Type.Field("a"), int64(-3)))
+		require.NoError(t, b.End())
+	})
+	assert.Equal(t, map[string]any{"pair": map[string]any{"a": int64(-3), "b": int64(0)}}, got)
+	got = build(func(b *Builder) {
+		require.NoError(t, b.Set(value.Field("text"), "warm"))
+	})
+	assert.Equal(t, map[string]any{"text": "warm"}, got)
 }
