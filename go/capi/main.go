@@ -23,6 +23,7 @@ import (
 	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
+	"github.com/crossbuf/crossbuf/go/schema"
 	"github.com/crossbuf/crossbuf/go/stream"
 )
 
@@ -90,7 +91,7 @@ func codeOf(err error) status {
 		return C.XB_ERR_MALFORMED
 	case errors.Is(err, codec.ErrUnknownCodec):
 		return C.XB_ERR_UNKNOWN_CODEC
-	case errors.Is(err, errUnknownType):
+	case errors.Is(err, schema.ErrUnknownType):
 		return C.XB_ERR_UNKNOWN_TYPE
 	case errors.Is(err, codec.ErrRecordType):
 		return C.XB_ERR_RECORD_TYPE

@@ -101,13 +101,11 @@ func useSchema(h C.xb_schema) (*loadedSchema, func(), error) {
 	return l, l.mu.RUnlock, nil
 }
 
-var errUnknownType = errors.New("unknown type")
-
 // messageType is the type with id that a message can have at its root.
 func (l *loadedSchema) messageType(id uint64) (*schema.Type, error) {
 	t, err := l.s.TypeByID(id)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errUnknownType, err)
+		return nil, err
 	}
 	if (t.Format == schema.FlatBuffers && t.Kind != schema.Table) || (t.Format == schema.CapnProto && t.Kind != schema.Struct) {
 		return nil, fmt.Errorf("%w: %s is a %s %s, not a message type", codec.ErrRecordType, t.Name, t.Format, t.Kind)

@@ -54,7 +54,7 @@ func encodeInto(r *region.Region, c codec.Codec, buf []byte, rec record.Record) 
 // points into the region: it is valid until the region is closed or reset.
 func Decode(f region.Frame, out record.Record) error {
 	if t := out.RecordType(); f.TypeID != uint64(t) {
-		return fmt.Errorf("%w: frame holds type %d, not a %v", codec.ErrRecordType, f.TypeID, t)
+		return fmt.Errorf("%w: frame holds type id %#016x, not a %v", codec.ErrRecordType, f.TypeID, t)
 	}
 	c, err := codec.Lookup(codec.ID(f.Codec))
 	if err != nil {

@@ -18,8 +18,11 @@ type CompileOptions struct {
 	// /usr/local/include (capnp's --no-standard-import).
 	NoStandardImport bool
 	// Dir is the directory the compiler runs in (default: the current one);
-	// relative paths are resolved from there, and Cap'n Proto display names
-	// start with the path as given.
+	// relative paths are resolved from there. Cap'n Proto type names start
+	// with capnp's display name of the file: its path relative to Dir when
+	// the file is under Dir, else its absolute path without the leading
+	// "/". Run from the schema's own folder (Dir) for names like
+	// "mission.capnp:Mission"; type ids do not depend on it.
 	Dir string
 }
 
@@ -27,6 +30,9 @@ type CompileOptions struct {
 // --bfbs-builtins`) and loads
 // the result. Loading a .bfbs with LoadBFBS needs no compiler.
 func CompileFBS(path string, opts *CompileOptions) (*Schema, error) {
+	if err := schemaFile(path, opts); err != nil {
+		return nil, err
+	}
 	flatc, err := exec.LookPath("flatc")
 	if err != nil {
 		return nil, errors.New("schema: compiling a .fbs file needs the FlatBuffers compiler `flatc` on PATH " +
@@ -69,6 +75,9 @@ func CompileCapnp(path string, opts *CompileOptions) (*Schema, error) {
 // CompileCapnpRequest runs `capnp compile -o-` on a .capnp file and returns
 // the CodeGeneratorRequest bytes.
 func CompileCapnpRequest(path string, opts *CompileOptions) ([]byte, error) {
+	if err := schemaFile(path, opts); err != nil {
+		return nil, err
+	}
 	capnp, err := exec.LookPath("capnp")
 	if err != nil {
 		return nil, errors.New("schema: compiling a .capnp file needs the Cap'n Proto tool `capnp` on PATH " +
@@ -85,6 +94,24 @@ func CompileCapnpRequest(path string, opts *CompileOptions) ([]byte, error) {
 	}
 	args = append(args, path)
 	return run(capnp, args, opts)
+}
+
+// schemaFile checks that path (relative to opts.Dir) is a regular file
+// before a compiler is run on it: a compiler's reply to a missing file is
+// its usage text. A missing file's error wraps fs.ErrNotExist.
+func schemaFile(path string, opts *CompileOptions) error {
+	full := path
+	if opts != nil && opts.Dir != "" && !filepath.IsAbs(path) {
+		full = filepath.Join(opts.Dir, path)
+	}
+	st, err := os.Stat(full)
+	if err != nil {
+		return fmt.Errorf("schema: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("schema: %s is not a regular file", full)
+	}
+	return nil
 }
 
 func run(name string, args []string, opts *CompileOptions) ([]byte, error) {

@@ -29,7 +29,10 @@ import (
 //
 // It builds with b, the official runtime's Builder, which it resets first:
 // pass one Builder again to reuse its memory, or one whose Bytes is a
-// region slot to build in place. The message is b.FinishedBytes().
+// region slot to build in place. The message is b.FinishedBytes(). Into a
+// Builder with room, encoding allocates nothing once warm (its working
+// memory is pooled; under the race detector sync.Pool drops entries on
+// purpose, so a few allocations show there).
 //
 // Values are never changed to fit: an integer outside its field's range, a
 // fraction in an integer field, a finite float64 beyond float32's range in a

@@ -63,7 +63,7 @@ func (r *Registry) TypeByID(id uint64) (*Type, error) {
 	t, ok := r.byID[id]
 	r.mu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("schema: no loaded schema has a type with id %#016x", id)
+		return nil, fmt.Errorf("%w: no loaded schema has a type with id %#016x", ErrUnknownType, id)
 	}
 	return t, nil
 }

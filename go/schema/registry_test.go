@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -60,6 +61,17 @@ func TestCompileErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("table {"), 0o644))
 	_, err := CompileFBS(path, nil)
 	assert.ErrorContains(t, err, "flatc")
+	for _, missing := range []string{"missing.fbs", "missing.capnp"} {
+		dir := t.TempDir()
+		var err error
+		if filepath.Ext(missing) == ".fbs" {
+			_, err = CompileFBS(missing, &CompileOptions{Dir: dir})
+		} else {
+			_, err = CompileCapnp(missing, &CompileOptions{Dir: dir})
+		}
+		require.ErrorIs(t, err, fs.ErrNotExist, "a missing file is named, not the compiler's usage")
+		assert.NotContains(t, err.Error(), "Usage")
+	}
 
 	t.Setenv("PATH", t.TempDir())
 	_, err = CompileFBS(path, nil)

@@ -60,6 +60,7 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -390,19 +391,23 @@ func (s *Schema) Type(name string) (*Type, error) {
 	}
 	if t, ok := s.byShort[name]; ok {
 		if t == nil {
-			return nil, fmt.Errorf("schema: type name %q is ambiguous: use the full name (file:Name)", name)
+			return nil, fmt.Errorf("%w: type name %q is ambiguous: use the full name (file:Name)", ErrUnknownType, name)
 		}
 		return t, nil
 	}
-	return nil, fmt.Errorf("schema: no type %q in this %s schema", name, s.Format)
+	return nil, fmt.Errorf("%w: no type %q in this %s schema", ErrUnknownType, name, s.Format)
 }
+
+// ErrUnknownType: a type name or type id the schema (or registry) does not
+// define; the error names it.
+var ErrUnknownType = errors.New("schema: unknown type")
 
 // TypeByID returns the type with a type id.
 func (s *Schema) TypeByID(id uint64) (*Type, error) {
 	if t, ok := s.byID[id]; ok {
 		return t, nil
 	}
-	return nil, fmt.Errorf("schema: no type with id %#016x in this %s schema", id, s.Format)
+	return nil, fmt.Errorf("%w: no type with id %#016x in this %s schema", ErrUnknownType, id, s.Format)
 }
 
 // finish indexes the types; it fails when two types share a name or an id.

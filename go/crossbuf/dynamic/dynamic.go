@@ -104,12 +104,12 @@ type Types interface {
 }
 
 // DecodeValue verifies frame f and decodes it as the type its type id names
-// in types. A type id that types does not define is an error naming the id,
-// never a guess.
+// in types. A type id that types does not define is an error naming the id
+// (wrapping schema.ErrUnknownType), never a guess.
 func DecodeValue(f region.Frame, types Types) (*schema.Record, error) {
 	t, err := types.TypeByID(f.TypeID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: frame at %d: %w", codec.ErrRecordType, f.Offset, err)
+		return nil, fmt.Errorf("frame at %d: %w", f.Offset, err) // wraps schema.ErrUnknownType
 	}
 	want := codec.FlatBuffers
 	if t.Format == schema.CapnProto {

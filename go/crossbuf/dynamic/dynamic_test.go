@@ -59,7 +59,7 @@ func TestAppendValueOfARuntimeSchema(t *testing.T) {
 	of, err := other.Commit(other.Buf[:n])
 	require.NoError(t, err)
 	_, err = dynamic.DecodeValue(of, s)
-	require.ErrorIs(t, err, codec.ErrRecordType)
+	require.ErrorIs(t, err, schema.ErrUnknownType)
 	assert.Contains(t, err.Error(), "00000000feedface")
 
 	// Bad values commit nothing.
