@@ -1,15 +1,14 @@
 package crossbuf_test
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"capnproto.org/go/capnp/v3"
-	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/codec/flatbuf"
 	"github.com/crossbuf/crossbuf/go/crossbuf"
+	"github.com/crossbuf/crossbuf/go/inplace"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
 	"github.com/crossbuf/crossbuf/internal/gen/capnpgen"
@@ -40,9 +39,12 @@ func Example() {
 }
 
 // Code that flatc generated for a type builds its message in place in a
-// region slot: the Builder's buffer is the slot, so nothing is copied and,
-// once the Builder is warm, nothing is allocated. The slot must be large
-// enough; a Builder that outgrows it moves to the Go heap, so check.
+// region slot (or a channel slot): inplace.FlatBuffersBuilder makes the
+// slot the Builder's buffer, so nothing is copied and, once the Builder is
+// warm, nothing is allocated; inplace.FlatBuffersMessage checks the message
+// stayed inside.
+// fbgen is flatc --go output for schemas/crossbuf.fbs: use your own
+// package, and your type's id, schema.FlatBuffersTypeID("pkg.Type").
 func Example_flatcGeneratedCode() {
 	r, err := region.CreateAnon(1 << 20)
 	if err != nil {
@@ -54,19 +56,16 @@ func Example_flatcGeneratedCode() {
 	if err != nil {
 		panic(err)
 	}
-	b := flatbuffers.NewBuilder(0)
-	b.Bytes = slot.Buf // build back to front inside the slot
-	b.Reset()
-	b.Prep(8, 0) // frames start 8-aligned: the finished message will too
+	b := inplace.FlatBuffersBuilder(nil, slot.Buf) // keep b and pass it again for the next message
 	service := b.CreateString("checkout")
 	fbgen.LogEntryStart(b)
 	fbgen.LogEntryAddService(b, service)
 	fbgen.LogEntryAddLevel(b, fbgen.LevelWarn)
 	b.Finish(fbgen.LogEntryEnd(b))
-	msg := b.FinishedBytes()
-	if &msg[len(msg)-1] != &slot.Buf[len(slot.Buf)-1] {
+	msg, err := inplace.FlatBuffersMessage(b, slot.Buf)
+	if err != nil { // it outgrew the slot: reserve a larger one
 		slot.Abort()
-		panic("the message outgrew its slot")
+		panic(err)
 	}
 	frame, err := slot.Commit(msg)
 	if err != nil {
@@ -78,9 +77,11 @@ func Example_flatcGeneratedCode() {
 	// Output: checkout Warn
 }
 
-// Code that capnpc-go generated builds in place too, with a single-segment
-// arena over the slot after its 8-byte stream header. The arena must not
-// outgrow the slot (check), nor be released (the runtime may clear it).
+// Code that capnpc-go generated builds in place too: inplace.CapnpMessage
+// starts a one-segment message inside the slot, and inplace.CapnpBytes
+// writes its stream header and gives the bytes to commit. A message that outgrows the slot fails at
+// the setter that needed the room. capnpgen is capnpc-go output for
+// schemas/crossbuf.capnp; your type's id is its node id.
 func Example_capnpcGeneratedCode() {
 	r, err := region.CreateAnon(1 << 20)
 	if err != nil {
@@ -92,8 +93,7 @@ func Example_capnpcGeneratedCode() {
 	if err != nil {
 		panic(err)
 	}
-	seg0 := slot.Buf[8:8] // the segment grows into the slot's capacity
-	msg, seg, err := capnp.NewMessage(capnp.SingleSegment(seg0))
+	msg, seg, err := inplace.CapnpMessage(slot.Buf)
 	if err != nil {
 		panic(err)
 	}
@@ -102,21 +102,19 @@ func Example_capnpcGeneratedCode() {
 		panic(err)
 	}
 	if err := e.SetService("checkout"); err != nil {
+		slot.Abort()
 		panic(err)
 	}
 	e.SetLevel(capnpgen.Level_warn)
-	data := seg.Data()
-	if len(data) == 0 || &data[0] != &slot.Buf[8] {
+	payload, err := inplace.CapnpBytes(slot.Buf, msg)
+	if err != nil {
 		slot.Abort()
-		panic("the message outgrew its slot")
+		panic(err)
 	}
-	binary.LittleEndian.PutUint32(slot.Buf[0:], 0) // one segment
-	binary.LittleEndian.PutUint32(slot.Buf[4:], uint32(len(data)/8))
-	frame, err := slot.Commit(slot.Buf[:8+len(data)])
+	frame, err := slot.Commit(payload)
 	if err != nil {
 		panic(err)
 	}
-	_ = msg
 
 	back, err := capnp.Unmarshal(frame.Payload) // reads region memory in place
 	if err != nil {
