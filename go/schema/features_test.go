@@ -345,3 +345,22 @@ root_type T;
 	err := s.Root.EncodeFlatBuffer(flatbuffers.NewBuilder(0), map[string]any{"u": map[string]any{"x": int64(1)}})
 	assert.ErrorContains(t, err, "union value without its type field")
 }
+
+// Strings print with flatc's escapes (every character outside printable
+// ASCII as \uXXXX, surrogate pairs above U+FFFF), byte for byte.
+func TestFlatBuffersJSONEscapesAsFlatc(t *testing.T) {
+	const fbs = "table T { s: string; }\nroot_type T;\n"
+	const js = `{ s: "a\u00e9\u007f\ud83d\ude00\u0001\b\f\t\n/\"\\<>&\u2028\uffff z" }`
+	dir, bin := flatcBinary(t, fbs, js)
+	s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
+	require.NoError(t, err)
+	got, err := s.Root.JSON(bin, nil)
+	require.NoError(t, err)
+	runTool(t, dir, needTool(t, "flatc"), "--json", "--strict-json", "--raw-binary", "s.fbs", "--", "m.bin")
+	want := string(readFile(t, filepath.Join(dir, "m.json")))
+	i := strings.Index(want, `"s": `)
+	require.GreaterOrEqual(t, i, 0, want)
+	literal := strings.TrimSpace(want[i+len(`"s": `):])
+	literal = literal[:strings.LastIndex(literal, `"`)+1]
+	assert.Equal(t, `{"s":`+literal+`}`, string(got))
+}

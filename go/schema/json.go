@@ -66,7 +66,7 @@ func (e *jsonEncoder) object(t *Type, m map[string]any) error {
 			e.buf = append(e.buf, ',')
 		}
 		first = false
-		e.buf = appendJSONString(e.buf, f.Name)
+		e.buf = e.str(e.buf, f.Name)
 		e.buf = append(e.buf, ':')
 		var err error
 		switch {
@@ -157,7 +157,7 @@ func (e *jsonEncoder) value(r *TypeRef, v any) error {
 		if !utf8.ValidString(s) {
 			return failf("string is not valid UTF-8")
 		}
-		e.buf = appendJSONString(e.buf, s)
+		e.buf = e.str(e.buf, s)
 	case Bytes, AnyPointer: // AnyPointer: the bytes of a message of its own
 		b, ok := v.([]byte)
 		if !ok {
@@ -238,7 +238,7 @@ func (e *jsonEncoder) float(k Kind, f float64) {
 		default:
 			s = "-inf"
 		}
-		e.buf = appendJSONString(e.buf, s)
+		e.buf = e.str(e.buf, s)
 		return
 	}
 	if e.format == FlatBuffers {
@@ -263,7 +263,7 @@ func (e *jsonEncoder) float(k Kind, f float64) {
 func (e *jsonEncoder) enum(t *Type, v any) {
 	n := toInt64(v)
 	if name := t.EnumName(n); name != "" {
-		e.buf = appendJSONString(e.buf, name)
+		e.buf = e.str(e.buf, name)
 		return
 	}
 	if t.BitFlags && n > 0 {
@@ -277,7 +277,7 @@ func (e *jsonEncoder) enum(t *Type, v any) {
 			}
 		}
 		if rest == 0 {
-			e.buf = appendJSONString(e.buf, strings.Join(names, " "))
+			e.buf = e.str(e.buf, strings.Join(names, " "))
 			return
 		}
 	}
@@ -290,6 +290,51 @@ func (e *jsonEncoder) enum(t *Type, v any) {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// str appends s as a JSON string the way this format's reference tool
+// prints it: flatc escapes every character outside printable ASCII
+// (\u00E9, a surrogate pair above U+FFFF, \b and \f); capnp writes UTF-8
+// as it is.
+func (e *jsonEncoder) str(b []byte, s string) []byte {
+	if e.format == FlatBuffers {
+		return appendFlatcString(b, s)
+	}
+	return appendJSONString(b, s)
+}
+
+// appendFlatcString is appendJSONString with flatc's escapes (s is valid
+// UTF-8).
+func appendFlatcString(b []byte, s string) []byte {
+	const upper = "0123456789ABCDEF"
+	u := func(b []byte, r rune) []byte {
+		return append(b, '\\', 'u', upper[r>>12&0xf], upper[r>>8&0xf], upper[r>>4&0xf], upper[r&0xf])
+	}
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r == '\b':
+			b = append(b, '\\', 'b')
+		case r == '\f':
+			b = append(b, '\\', 'f')
+		case r >= 0x20 && r < 0x7f:
+			b = append(b, byte(r))
+		case r > 0xffff:
+			r -= 0x10000
+			b = u(u(b, 0xd800+(r>>10)), 0xdc00+(r&0x3ff))
+		default:
+			b = u(b, r)
+		}
+	}
+	return append(b, '"')
+}
 
 // appendJSONString quotes valid UTF-8 as a JSON string.
 func appendJSONString(b []byte, s string) []byte {
