@@ -43,6 +43,7 @@ next receive.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import math
 import os
@@ -263,6 +264,29 @@ class Channel:
         if not self._h:
             raise errors.ClosedError("channel is closed")
 
+    @contextlib.contextmanager
+    def _exclusive(self, what: str) -> Iterator[None]:
+        """Calls of other threads that use the mapping finish, or wait
+        between the slices of their waits (_between), and new ones wait
+        (_enter) until the block ends, so the views it checks do not change
+        under it. One close at a time; one from inside a call of this thread
+        (a finalizer, a signal handler) is refused."""
+        me = getattr(self._local, "b", None)
+        if me is not None and me.busy:
+            raise errors.FrameInUseError(f"cannot {what} from inside a call that uses it")
+        with self._close_lock:
+            self._handle()
+            self._checking = True
+            try:
+                with self._lock:
+                    states = list(self._states)
+                for b in states:
+                    while b.busy and b is not me:
+                        time.sleep(0.0005)
+                yield
+            finally:
+                self._checking = False
+
     def end(self) -> None:
         """Ends the stream for good, in every process: publishing raises
         ChannelEndedError from now on, and subscribers receive the frames
@@ -279,26 +303,14 @@ class Channel:
         other threads finish first (a blocked receive within one wait
         slice, with ClosedError); one from inside a call of this thread (a
         finalizer, a signal handler) is refused."""
-        me = getattr(self._local, "b", None)
-        if me is not None and me.busy:
-            raise errors.FrameInUseError("cannot close the channel from inside a call that uses it")
-        with self._close_lock:
-            h = self._handle()
+        with self._exclusive("close the channel"):
+            h = self._h
             subs = list(self._subs)
-            self._checking = True
-            try:
-                with self._lock:
-                    states = list(self._states)
-                for b in states:
-                    while b.busy and b is not me:
-                        time.sleep(0.0005)
-                # Only now: other threads' receives make views from the
-                # subscribers' master views, which the check replaces.
-                for s in subs:
-                    s._check_unused("close the channel")
-                self._h = 0
-            finally:
-                self._checking = False
+            # Only now: other threads' receives make views from the
+            # subscribers' master views, which the check replaces.
+            for s in subs:
+                s._check_unused("close the channel")
+            self._h = 0
         for s in subs:
             s._drop()
         self._subs.clear()
@@ -1026,20 +1038,11 @@ class Subscriber:
             self._stop_waiter()
         # As Channel.close: calls of other threads finish, or wait between
         # their slices, while the views are checked and the frames made stale.
-        with ch._close_lock:
+        with ch._exclusive("close the subscriber"):
             h = self._handle()
-            ch._checking = True
-            try:
-                with ch._lock:
-                    states = list(ch._states)
-                for b in states:
-                    while b.busy and b is not me:
-                        time.sleep(0.0005)
-                self._check_unused("close the subscriber")
-                self._h = 0
-                self._epoch += 1
-            finally:
-                ch._checking = False
+            self._check_unused("close the subscriber")
+            self._h = 0
+            self._epoch += 1
         if self in ch._subs:
             ch._subs.remove(self)
         st = lib.xb_subscriber_close(h)
