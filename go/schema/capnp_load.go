@@ -62,7 +62,7 @@ func LoadCapnpRequest(b []byte) (*Schema, error) {
 		if err != nil {
 			return nil, fmt.Errorf("schema: node %#x: %w", n.Id(), err)
 		}
-		if err := checkName(name); err != nil {
+		if err := checkName(name, CapnProto); err != nil {
 			return nil, fmt.Errorf("schema: node %#x: %w", n.Id(), err)
 		}
 		if _, dup := l.byID[n.Id()]; dup {
@@ -194,8 +194,11 @@ func (l *capnpLoader) enumNode(t *Type, n cschema.Node_enum) error {
 	}
 	for i := 0; i < es.Len(); i++ {
 		name, err := es.At(i).Name()
-		if err != nil || name == "" {
-			return fmt.Errorf("schema: enum %s: enumerant %d has no name", t.Name, i)
+		if err == nil {
+			err = checkIdent(name)
+		}
+		if err != nil {
+			return fmt.Errorf("schema: enum %s: enumerant %d: %w", t.Name, i, err)
 		}
 		t.Values = append(t.Values, EnumValue{Name: name, Value: int64(i)})
 	}
@@ -220,8 +223,11 @@ func (l *capnpLoader) structNode(t *Type, n cschema.Node_structNode, env capnpEn
 	for i := 0; i < fs.Len(); i++ {
 		cf := fs.At(i)
 		name, err := cf.Name()
-		if err != nil || name == "" || seen[name] {
-			return fmt.Errorf("schema: %s: field %d has no name or a duplicate one", t.Name, i)
+		if err == nil {
+			err = checkIdent(name)
+		}
+		if err != nil || seen[name] {
+			return fmt.Errorf("schema: %s: field %d: no name, a duplicate one, or %v", t.Name, i, err)
 		}
 		seen[name] = true
 		f := &Field{Name: name, Discriminant: cf.DiscriminantValue()}

@@ -418,12 +418,12 @@ func (r *cpReader) fields(t *Type, st cpStruct, rec int) error {
 		}
 		if !present && f.Discriminant != NoDiscriminant {
 			// The active member of a union is always given, so its variant
-			// survives decoding and encoding again: a null pointer (or an
-			// AnyPointer, whose content has no schema here) reads as null.
-			if r.mp != nil {
-				r.mp.null()
+			// survives decoding and encoding again: a null pointer reads as
+			// capnp's getter reads it (see nullPointer).
+			if v, err = r.nullPointer(&f.TypeRef, f.Default); err != nil {
+				return at(err, f.Name)
 			}
-			v, present = null, true
+			present = true
 		}
 		if r.build && present {
 			r.a.set(rec, i, v)
@@ -543,6 +543,50 @@ func (r *cpReader) pointer(ref *TypeRef, seg, w int) (slot, bool, error) {
 	return slot{}, false, failf("cannot read a %s from a pointer", ref.Kind)
 }
 
+// nullPointer writes (and returns) the value of a null pointer of type ref
+// where one must be given, an element of a list or a union's active member:
+// what capnp's getters read, so the JSON is capnp's too. That is def (the
+// field's default, when it is text or data), else an empty text, data or
+// list, or a struct of defaults; null for AnyPointer and capabilities.
+func (r *cpReader) nullPointer(ref *TypeRef, def any) (slot, error) {
+	switch ref.Kind {
+	case String, Bytes:
+		var b []byte
+		switch d := def.(type) {
+		case string:
+			b = []byte(d)
+		case []byte:
+			b = d
+		}
+		if r.mp != nil {
+			if ref.Kind == String {
+				return written, r.mp.str(b)
+			}
+			r.mp.bin(b)
+			return written, nil
+		}
+		if !r.build {
+			return slot{}, nil
+		}
+		return r.a.copyBytes(ref.Kind, b), nil
+	case Vector:
+		if r.mp != nil {
+			r.mp.array(0)
+			return written, nil
+		}
+		if !r.build {
+			return slot{}, nil
+		}
+		return list(r.a.values(0), 0), nil
+	case Struct:
+		return r.structValue(ref.Type, cpStruct{}) // a null struct reads as its defaults
+	}
+	if r.mp != nil {
+		r.mp.null()
+	}
+	return null, nil
+}
+
 // list reads the elements of l as elem, checking that its encoding fits.
 func (r *cpReader) list(elem *TypeRef, l cpList) (slot, error) {
 	if err := r.enter(); err != nil {
@@ -625,13 +669,12 @@ func (r *cpReader) list(elem *TypeRef, l cpList) (slot, error) {
 			if err != nil {
 				return slot{}, atIndex(err, i)
 			}
-			if r.mp != nil && !present {
-				r.mp.null()
+			if !present {
+				if v, err = r.nullPointer(elem, nil); err != nil {
+					return slot{}, atIndex(err, i)
+				}
 			}
 			if r.build {
-				if !present {
-					v = null
-				}
 				r.a.vals[out+i] = v
 			}
 		}

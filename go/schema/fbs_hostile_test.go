@@ -1,9 +1,11 @@
 package schema
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -219,6 +221,39 @@ func TestLoadBFBSHostile(t *testing.T) {
 		copy(buf, good)
 		buf[i] ^= 0xff
 		_, _ = LoadBFBS(buf) // must not panic
+	}
+}
+
+// Names a schema compiler cannot write (a field or enum value that is not
+// an identifier, a type name that is not UTF-8) are refused at load: they
+// would otherwise reach Python classes, stubs and C strings.
+func TestLoadBFBSRefusesBadNames(t *testing.T) {
+	good := readFile(t, filepath.Join(conformanceDir(t, "flatbuffers"), "monster_test.bfbs"))
+	for _, c := range []struct{ from, to, why string }{
+		{"testbool", "test~ool", `"test~ool" is not an identifier`},
+		{"Blue", "Bl e", `"Bl e" is not an identifier`},
+		{"MyGame.Example.Monster", "MyGame.Example.Monste\xff", "invalid type name"},
+		{"MyGame.Example.Monster", "MyGame.Example..onster", "invalid type name"},
+	} {
+		to := c.to
+		if strings.HasSuffix(to, "\\xff") {
+			to = strings.TrimSuffix(to, "\\xff") + "\xff"
+		}
+		require.Equal(t, len(c.from), len(to))
+		refused := false // the name also appears in attributes and docs: try each place
+		for off := 0; ; {
+			i := bytes.Index(good[off:], []byte(c.from))
+			if i < 0 {
+				break
+			}
+			bad := append([]byte(nil), good...)
+			copy(bad[off+i:], to)
+			if _, err := LoadBFBS(bad); err != nil && strings.Contains(err.Error(), c.why) {
+				refused = true
+			}
+			off += i + 1
+		}
+		assert.True(t, refused, "%s -> %q", c.from, to)
 	}
 }
 

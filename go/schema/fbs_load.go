@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/crossbuf/crossbuf/go/internal/fbreflect"
 )
@@ -75,7 +76,7 @@ func buildBFBS(b []byte) (*Schema, error) {
 	for i := 0; i < rs.ObjectsLength(); i++ {
 		rs.Objects(&obj, i)
 		name := string(obj.Name())
-		if err := checkName(name); err != nil {
+		if err := checkName(name, FlatBuffers); err != nil {
 			return nil, fmt.Errorf("schema: object %d: %w", i, err)
 		}
 		t := &Type{Name: name, ID: FlatBuffersTypeID(name), Format: FlatBuffers, Kind: Table,
@@ -92,7 +93,7 @@ func buildBFBS(b []byte) (*Schema, error) {
 	for i := 0; i < rs.EnumsLength(); i++ {
 		rs.Enums(&en, i)
 		name := string(en.Name())
-		if err := checkName(name); err != nil {
+		if err := checkName(name, FlatBuffers); err != nil {
 			return nil, fmt.Errorf("schema: enum %d: %w", i, err)
 		}
 		t := &Type{Name: name, ID: FlatBuffersTypeID(name), Format: FlatBuffers, Kind: Enum, Attributes: attributes(&en)}
@@ -147,9 +148,45 @@ func buildBFBS(b []byte) (*Schema, error) {
 	return s, nil
 }
 
-func checkName(name string) error {
-	if name == "" || len(name) > 1024 {
+// checkName checks a type's full name: a FlatBuffers namespace and name
+// ("MyGame.Example.Monster"), or a Cap'n Proto display name
+// ("file.capnp:Outer.Inner", the file part any UTF-8 without control
+// characters). The schema compilers write nothing else; a name a hostile
+// schema makes up would otherwise reach Python classes and stubs.
+func checkName(name string, format Format) error {
+	if name == "" || len(name) > 1024 || !utf8.ValidString(name) {
 		return fmt.Errorf("invalid type name %q", name)
+	}
+	local := name
+	if i := strings.LastIndexByte(name, ':'); i >= 0 && format == CapnProto {
+		for _, r := range name[:i] {
+			if r < 0x20 || r == 0x7f {
+				return fmt.Errorf("invalid type name %q: a control character in its file name", name)
+			}
+		}
+		// capnp names a method's implicit structs "method$Params".
+		local = strings.ReplaceAll(name[i+1:], "$", "_")
+	}
+	for _, part := range strings.Split(local, ".") {
+		if err := checkIdent(part); err != nil {
+			return fmt.Errorf("invalid type name %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// checkIdent checks a field, enum value or name part: an identifier as both
+// formats' grammars define it, [A-Za-z_][A-Za-z0-9_]*.
+func checkIdent(name string) error {
+	if name == "" || len(name) > 255 {
+		return fmt.Errorf("%q is not an identifier", name)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9' {
+			continue
+		}
+		return fmt.Errorf("%q is not an identifier", name)
 	}
 	return nil
 }
@@ -207,8 +244,8 @@ func (l *bfbsLoader) enum(en *fbreflect.Enum, t *Type) error {
 	for i := 0; i < en.ValuesLength(); i++ {
 		en.Values(&ev, i)
 		v := EnumValue{Name: string(ev.Name()), Value: ev.Value()}
-		if v.Name == "" {
-			return fmt.Errorf("schema: enum %s: value %d has no name", t.Name, i)
+		if err := checkIdent(v.Name); err != nil {
+			return fmt.Errorf("schema: enum %s: value %d: %w", t.Name, i, err)
 		}
 		if t.Kind == Union && v.Value != 0 {
 			mt := ev.UnionType(nil)
@@ -337,8 +374,8 @@ func (l *bfbsLoader) object(obj *fbreflect.Object, t *Type) error {
 		obj.Fields(&rf, i)
 		f := &Field{Name: string(rf.Name()), ID: rf.Id(), Slot: rf.Offset(), Deprecated: rf.Deprecated(),
 			Required: rf.Required(), Key: rf.Key(), Optional: rf.Optional(), Attributes: attributes(&rf)}
-		if f.Name == "" {
-			return fmt.Errorf("schema: %s: field %d has no name", t.Name, i)
+		if err := checkIdent(f.Name); err != nil {
+			return fmt.Errorf("schema: %s: field %d: %w", t.Name, i, err)
 		}
 		if rf.Offset64() {
 			return fmt.Errorf("schema: %s.%s: 64-bit offsets are not supported", t.Name, f.Name)

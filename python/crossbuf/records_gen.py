@@ -31,7 +31,7 @@ import sys
 import types
 import typing
 from enum import IntEnum
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import msgspec
 
@@ -57,8 +57,11 @@ def _keep_unknown(cls: Any, value: object) -> Any:
 
 
 def enum_class(name: str, values: List[Dict[str, Any]], module: str) -> Any:
-    """An IntEnum of values ([{"name", "value"}]) that keeps unknown values."""
-    attrs = attribute_names([str(v["name"]) for v in values])
+    """An IntEnum of values ([{"name", "value"}]) that keeps unknown values.
+    A value named like a keyword, or like a name Enum keeps for itself (mro,
+    name, _sunder_ and __dunder__ names), gets trailing _s (class_,
+    missing__)."""
+    attrs = attribute_names([str(v["name"]) for v in values], _enum_reserved)
     members = [(attrs[str(v["name"])], int(v["value"])) for v in values]
     cls: Any = IntEnum(name, members, module=module)  # type: ignore[misc]
     setattr(cls, "_missing_", classmethod(_keep_unknown))  # noqa: B010 - mypy: not a method assignment
@@ -75,16 +78,26 @@ def class_name(type_name: str) -> str:
     return name
 
 
-def attribute_names(names: List[str]) -> Dict[str, str]:
+def _enum_reserved(n: str) -> bool:
+    """A name Enum refuses or takes for itself as a member name."""
+    sunder = len(n) > 2 and n[0] == "_" and n[-1] == "_" and n[-2] != "_"
+    return n in ("mro", "name") or sunder or (len(n) > 4 and n.startswith("__") and n.endswith("__"))
+
+
+def attribute_names(names: List[str], reserved: Optional[Callable[[str], bool]] = None) -> Dict[str, str]:
     """The attribute name of each of a type's fields (or an enum's values):
-    a keyword gets trailing _s until it names no other field (from -> from_,
-    or from__ where the type also has a field from_)."""
+    a keyword (or a name reserved says is taken) gets trailing _s until it
+    names no other field (from -> from_, or from__ where the type also has a
+    field from_); a reserved name loses its leading _s too (_missing_ ->
+    missing__), which type checkers take for private, non-member names."""
     taken = set(names)
     out = {}
     for n in names:
         a = n
-        if keyword.iskeyword(n):
-            a = n + "_"
+        if keyword.iskeyword(n) or (reserved is not None and reserved(n)):
+            if reserved is not None and reserved(n):
+                a = n.lstrip("_") or "value"
+            a += "_"
             while a in taken:
                 a += "_"
             taken.add(a)
@@ -129,16 +142,13 @@ class Classes:
             t = self.types[name]
             if t["kind"] in ("enum", "union"):
                 # A union's class names its type field's values (NONE, members).
-                try:
-                    e = enum_class(cn, t.get("values", []), module)
-                except (ValueError, TypeError):
-                    continue  # names Enum reserves (_sunder_, __dunder__): typed as int instead
+                e = enum_class(cn, t.get("values", []), module)
                 e.__doc__ = f"{self.format} {t['kind']} {name}"
                 setattr(self.module, cn, e)
                 setattr(self.module, self._alias(cn), e)
                 self.enums[name] = e
         for name, cn in names.items():
-            if name in self.enums:
+            if self.types[name]["kind"] in ("enum", "union"):
                 continue
             # A keyword field (from, as from_) keeps the schema's name in the
             # MessagePack the library reads and writes.

@@ -258,7 +258,9 @@ def test_single_frame_calls_check_the_frame(region: xb.Region) -> None:
     del f
 
 
-def test_enums_with_names_enum_reserves_stay_int() -> None:
+def test_enum_values_with_names_enum_reserves_are_renamed() -> None:
+    """Values named like what Enum keeps for itself (mro, name, _sunder_,
+    __dunder__) get attribute names of their own; the enum stays an enum."""
     import json
 
     from crossbuf.records_gen import Classes
@@ -271,8 +273,10 @@ def test_enums_with_names_enum_reserves_stay_int() -> None:
             {"name": "f", "type": {"kind": "enum", "type": "t.F"}, "default": 1}]}]}
     c = Classes(json.dumps(desc).encode(), "crossbuf.schemas.test_reserved")
     rec = msgspec.msgpack.decode(msgspec.msgpack.encode({"e": 1, "f": 7}), type=c.by_type["t.T"])
-    assert type(rec.e) is int and rec.e == 1
+    E = c.enums["t.E"]
+    assert rec.e is E.mro_ and rec.e == 1
     assert isinstance(rec.f, c.enums["t.F"]) and rec.f == 7
+    assert "t.E" not in c.by_type, "an enum is not a record class"
 
 
 def test_json_round_trips_through_encode_json(region: xb.Region) -> None:
