@@ -743,20 +743,21 @@ func osError(op, path string, err error) error {
 // (their entries are freed by the next publisher short of space), and a
 // slot it left reserved is aborted by the next peer that waits on it.
 func (c *Channel) Close() error {
-	if ok, old := c.enter(); ok {
-		var err error // a truncated file: nothing to free
-		func() {
-			defer c.leave(&err, old)
-			c.leaveGroups()
-			c.freeEntries(c.self)
-			c.leavePublishers()
-		}()
-	}
+	// Calls in flight (a receive reading frames its entry protects, an
+	// Acquire) finish first; only then are the entries let go, or
+	// publishers could reuse the ring under them.
 	if !c.inflight.Close() {
 		return ErrClosed
 	}
 	var err error
 	c.closeOnce.Do(func() {
+		func() {
+			old := setPanicOnFault()
+			defer recoverFault(old) // a truncated file: nothing to free
+			c.leaveGroups()
+			c.freeEntries(c.self)
+			c.leavePublishers()
+		}()
 		if e := unix.Munmap(c.mem); e != nil {
 			err = fmt.Errorf("channel: munmap: %w", e)
 		}

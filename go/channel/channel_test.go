@@ -714,3 +714,87 @@ func TestNoSubscriberKeepsSlotsBeingWritten(t *testing.T) {
 		})
 	}
 }
+
+// Close racing a receive on the same open: a frame received before Close
+// stays intact while it is read under Acquire (the open's subscriber entry
+// protects it until Close has waited for the calls in flight), and the
+// receive never sees a corrupt chain.
+func TestCloseRacingReceiveKeepsFramesIntact(t *testing.T) {
+	for iter := 0; iter < 20; iter++ {
+		pub, name := newChannel(t, Options{Capacity: 4096, Policy: Block})
+		c, err := Open(name, SubscribeOnly)
+		require.NoError(t, err)
+		s, err := c.Subscribe(Wait{Mode: BusySpin})
+		require.NoError(t, err)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { // publishes frames whose bytes all equal their sequence byte
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_ = pub.Publish(4, 1, bytes.Repeat([]byte{byte(i)}, 300), time.Millisecond)
+			}
+		}()
+		var bad []string
+		go func() {
+			defer wg.Done()
+			for {
+				if c.Acquire() != nil {
+					return
+				}
+				f, err := s.Receive(time.Millisecond)
+				if err == nil {
+					for _, b := range f.Payload {
+						if b != f.Payload[0] {
+							bad = append(bad, "a torn payload")
+							break
+						}
+					}
+				} else if !errors.Is(err, ErrClosed) && !errors.Is(err, ErrTimeout) {
+					bad = append(bad, err.Error())
+				}
+				if err == nil {
+					first := f.Payload[0]
+					time.Sleep(2 * time.Millisecond) // reading it while Close waits (a publisher laps the ring meanwhile)
+					if bytes.Count(f.Payload, []byte{first}) != len(f.Payload) {
+						bad = append(bad, "a payload changed while held")
+					}
+					_ = s.Release()
+				}
+				c.Release()
+			}
+		}()
+		time.Sleep(time.Duration(iter%5) * time.Millisecond)
+		require.NoError(t, c.Close())
+		close(stop)
+		wg.Wait()
+		require.Empty(t, bad, "iteration %d", iter)
+	}
+}
+
+// Under Overwrite too, a subscriber whose open is gone is freed by a
+// publisher short of space, instead of being overwritten past for ever.
+func TestDeadSubscriberReclaimedUnderOverwrite(t *testing.T) {
+	c, name := newChannel(t, Options{Capacity: 4096, Policy: Overwrite})
+	other, err := Open(name, SubscribeOnly)
+	require.NoError(t, err)
+	_, err = other.Subscribe(Wait{})
+	require.NoError(t, err)
+	require.NoError(t, unix.Munmap(other.mem)) // its process dies (see TestDeadSubscriberReclaimed)
+	require.NoError(t, unix.Close(other.fd))
+	for i := 0; i < 200; i++ { // laps of the ring, over more than a millisecond
+		require.NoError(t, c.Publish(1, 1, make([]byte, 300), time.Second))
+		if i%20 == 0 {
+			time.Sleep(200 * time.Microsecond)
+		}
+	}
+	st, err := c.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), st.DeadSubscribers)
+	assert.Empty(t, st.Subscribers)
+}

@@ -326,6 +326,12 @@ func (s *Subscriber) receiveGroup(wt *waiter, want int) (Frame, error) {
 		}
 		if blocked == 0 && e == g {
 			if err := s.streamEnd(g, wt); err != nil {
+				// Before the end is reported, a range a dead or closed
+				// member handed back is looked for once more, at once: it
+				// holds frames committed before the end.
+				if !held && s.takeover() {
+					continue
+				}
 				return Frame{}, err
 			}
 		}

@@ -452,3 +452,39 @@ func TestGroupJoinReapsDeadMembers(t *testing.T) {
 	require.NoError(t, err, "the dead group ends and frees its entries")
 	require.NoError(t, m.Close())
 }
+
+// A member that closes holding frames, right before End: the other member
+// receives them before ErrEnded (its takeover check was rate-limited, and
+// the end came first).
+func TestGroupHandedBackFramesComeBeforeTheEnd(t *testing.T) {
+	for i := 0; i < 50; i++ {
+		c, _ := newChannel(t, Options{Capacity: 1 << 14, Policy: Block})
+		a, err := c.SubscribeGroup("g", Wait{Mode: BusySpin})
+		require.NoError(t, err)
+		b, err := c.SubscribeGroup("g", Wait{Mode: BusySpin})
+		require.NoError(t, err)
+		for v := uint64(0); v < 5; v++ {
+			binaryPublish(t, c, v)
+		}
+		_, err = b.Receive(time.Second) // b has just looked for handed-back ranges
+		require.NoError(t, err)
+		require.NoError(t, b.Release())
+		batch := make([]Frame, 4)
+		n, err := a.ReceiveBatch(batch, time.Second)
+		require.NoError(t, err)
+		require.NoError(t, a.Close()) // not released: handed back
+		require.NoError(t, c.End())
+		got := 0
+		for {
+			_, err := b.Receive(time.Second)
+			if errors.Is(err, ErrEnded) {
+				break
+			}
+			require.NoError(t, err)
+			got++
+			require.NoError(t, b.Release())
+		}
+		require.Equal(t, n, got, "iteration %d: every handed-back frame, then the end", i)
+		require.NoError(t, c.Close())
+	}
+}

@@ -330,6 +330,13 @@ func (c *Channel) firstInFlight(from, t uint64) uint64 {
 func (c *Channel) makeRoom(t, n uint64, wt *waiter) error {
 	need := t + n + FrameHeaderSize - c.ringSize // every position must reach it
 	if c.policy == Overwrite {
+		// A dead subscriber's entry would be overwritten past for ever,
+		// counting drops: free it now and then, as Block and Fail do.
+		if c.reapDue() {
+			if err := c.reapDeadSubscribers(need); err != nil {
+				return err
+			}
+		}
 		busy, err := c.overwrite(need)
 		if err != nil {
 			return err
