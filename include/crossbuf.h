@@ -114,7 +114,9 @@ enum {
     XB_ERR_OVERRUN = -24,       /* XB_POLICY_OVERWRITE: frames held since the last release were overwritten */
     XB_ERR_RANGE = -25,         /* a value read does not fit the type asked for (xb_ref_int of a large uint64) */
     XB_ERR_ENDED = -26,         /* the channel's stream was ended (xb_channel_end): nothing more comes */
-    XB_ERR_PUBLISHER_GONE = -27 /* everything was received and every open that published has closed or died */
+    XB_ERR_PUBLISHER_GONE = -27,/* everything was received and every open that published has closed or died */
+    XB_ERR_HELD = -28           /* a consumer-group member holding frames reached the end while frames
+                                   another member handed back wait: release, then receive them */
 };
 
 /* A channel with no room for a frame under XB_POLICY_FAIL, or a subscriber
@@ -1042,7 +1044,10 @@ int32_t xb_channel_subscribe(xb_channel ch, int32_t wait_mode, const char *group
  * xb_channel_end (final), XB_ERR_PUBLISHER_GONE when every open that
  * published has closed or died (checked while waiting; a later publisher's
  * frames are received by the next call), so a stream that has no future
- * never hangs a receive. */
+ * never hangs a receive. A consumer-group member takes the frames another
+ * member handed back (it closed or died holding them) only when it holds
+ * none: at the end it gets XB_ERR_HELD instead while such frames wait
+ * (xb_subscriber_release, then receive). */
 int32_t xb_subscriber_receive(xb_subscriber sub, int64_t timeout_ns, xb_frame *out);
 /* Receives up to cap frames into out[0..cap): waits up to timeout_ns for the
  * first, then takes those already committed. *n is how many were stored,

@@ -45,6 +45,8 @@ func channelCode(err error) (status, bool) {
 		return C.XB_ERR_ENDED, true
 	case errors.Is(err, channel.ErrPublisherGone):
 		return C.XB_ERR_PUBLISHER_GONE, true
+	case errors.Is(err, channel.ErrHeld):
+		return C.XB_ERR_HELD, true
 	case errors.Is(err, channel.ErrTimeout): // before ErrFull: a Block publish that timed out matches both
 		return C.XB_ERR_TIMEOUT, true
 	case errors.Is(err, channel.ErrFull), errors.Is(err, channel.ErrTooManySubscribers):

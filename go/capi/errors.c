@@ -53,6 +53,7 @@ const char *xb_status_name(int32_t status) {
     case XB_ERR_RANGE: return "XB_ERR_RANGE";
     case XB_ERR_ENDED: return "XB_ERR_ENDED";
     case XB_ERR_PUBLISHER_GONE: return "XB_ERR_PUBLISHER_GONE";
+    case XB_ERR_HELD: return "XB_ERR_HELD";
     }
     return "XB_ERR_UNKNOWN";
 }

@@ -343,6 +343,11 @@ var (
 	// open that has published on the channel has closed or died. It is not
 	// final: a publisher that comes later is received.
 	ErrPublisherGone = errors.New("every publisher of the channel has closed or died")
+	// ErrHeld: a consumer-group member that holds frames (received, not
+	// released) has reached the end of the stream (ErrEnded or
+	// ErrPublisherGone) while frames another member handed back (it closed
+	// or died holding them) wait: Release, then Receive them.
+	ErrHeld = errors.New("frames handed back by another group member wait: Release the frames held, then Receive")
 	// ErrTruncated: another process shrank the shared-memory object.
 	ErrTruncated = errors.New("channel truncated by another process")
 	// ErrNotSealed: a descriptor offered as a channel is not a sealed memfd.

@@ -68,7 +68,9 @@ func (c *Channel) lockRecovery() (unlock func(), err error) {
 // SubscribeGroup joins the consumer group name as a new member: each frame
 // committed while the group exists goes to exactly one member. Frames a
 // member received and had not released when its process died, or when it
-// closed, are delivered again to another member: Release acknowledges. The
+// closed, are delivered again to another member: Release acknowledges. A
+// member that holds frames takes no such range (Release, then Receive); at
+// the end of the stream it gets ErrHeld, not ErrEnded, while one waits. The
 // group exists while it has members: frames committed while it has none are
 // not kept for it. Groups are available under the Block and Fail policies.
 func (c *Channel) SubscribeGroup(name string, w Wait) (s *Subscriber, err error) {
@@ -249,6 +251,21 @@ func (s *Subscriber) takeover() bool {
 	return got
 }
 
+// handedBack reports whether a range of a dead or closed member of s's
+// group waits for a takeover (what takeover would take).
+func (s *Subscriber) handedBack() bool {
+	c := s.c
+	found := false
+	c.members(s.group, func(i int, st uint32) {
+		if found || i == s.idx || c.alive(subPeer(st)) {
+			return
+		}
+		p, e := atomic.LoadUint64(c.sub64(i, sPosition)), atomic.LoadUint64(c.sub64(i, sHeldEnd))
+		found = p != idle && e > p && atomic.LoadUint64(c.sub64(s.group, sPosition)) > p
+	})
+	return found
+}
+
 // receiveGroup is receive for a group member: it returns the next frame of
 // the range it holds, or takes a new range of up to want committed frames.
 func (s *Subscriber) receiveGroup(wt *waiter, want int) (Frame, error) {
@@ -331,6 +348,9 @@ func (s *Subscriber) receiveGroup(wt *waiter, want int) (Frame, error) {
 				// holds frames committed before the end.
 				if !held && s.takeover() {
 					continue
+				}
+				if held && s.handedBack() {
+					return Frame{}, ErrHeld // a takeover would replace the position that protects them
 				}
 				return Frame{}, err
 			}

@@ -488,3 +488,38 @@ func TestGroupHandedBackFramesComeBeforeTheEnd(t *testing.T) {
 		require.NoError(t, c.Close())
 	}
 }
+
+// A member that holds frames at the end, while another member's handed-back
+// frames wait, gets ErrHeld (not ErrEnded, which would lose them); after
+// Release it receives them, then ErrEnded.
+func TestGroupHeldMemberAtTheEndGetsErrHeld(t *testing.T) {
+	c, _ := newChannel(t, Options{Capacity: 1 << 14, Policy: Block})
+	a, err := c.SubscribeGroup("g", Wait{Mode: BusySpin})
+	require.NoError(t, err)
+	b, err := c.SubscribeGroup("g", Wait{Mode: BusySpin})
+	require.NoError(t, err)
+	for v := uint64(0); v < 5; v++ {
+		binaryPublish(t, c, v)
+	}
+	_, err = b.Receive(time.Second) // held: not released
+	require.NoError(t, err)
+	batch := make([]Frame, 4)
+	n, err := a.ReceiveBatch(batch, time.Second)
+	require.NoError(t, err)
+	require.NoError(t, a.Close()) // hands its n frames back
+	require.NoError(t, c.End())
+	_, err = b.Receive(time.Second)
+	require.ErrorIs(t, err, ErrHeld)
+	require.NotErrorIs(t, err, ErrEnded)
+	require.NoError(t, b.Release())
+	got := 0
+	for {
+		_, err := b.Receive(time.Second)
+		if errors.Is(err, ErrEnded) {
+			break
+		}
+		require.NoError(t, err)
+		got++
+	}
+	assert.Equal(t, n, got, "the handed-back frames, then the end")
+}

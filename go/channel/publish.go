@@ -343,6 +343,9 @@ func (c *Channel) makeRoom(t, n uint64, wt *waiter) error {
 		}
 		// A commit bumps data_seq: wait there for the slow publisher.
 		if busy && !wt.pause(c.hdr32(hDataSeq), c.hdr32(hDataWaiters), func() bool { return false }, c, c.counter(cParkedWaits)) {
+			if c.closing() {
+				return ErrClosed
+			}
 			return fmt.Errorf("%w: %w: a live publisher is still writing the oldest frame", ErrFull, ErrTimeout)
 		}
 		return nil

@@ -702,3 +702,31 @@ func TestCapnpNullPointersInListsAndUnions(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+// A union whose first member is its own struct: a message that leaves the
+// union empty reads its null member as one struct of defaults, not as an
+// endless expansion (which failed at the depth limit).
+func TestCapnpRecursiveUnionNullMember(t *testing.T) {
+	needTool(t, "capnp")
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "r.capnp"), []byte(`@0xe1f2a3b4c5d6e7f8;
+struct Node { union { child @0 :Node; num @1 :Int32; } }
+`), 0o644))
+	s, err := CompileCapnp("r.capnp", &CompileOptions{Dir: dir})
+	require.NoError(t, err)
+	ty, err := s.Type("Node")
+	require.NoError(t, err)
+	msg, err := ty.EncodeCapnp(nil, map[string]any{})
+	require.NoError(t, err)
+	require.NoError(t, ty.Verify(msg, nil))
+	js, err := ty.JSON(msg, nil)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"child": {"child": null}}`, string(js))
+	_, err = ty.MsgPack(msg, nil)
+	require.NoError(t, err)
+	deep, err := ty.EncodeCapnp(nil, map[string]any{"child": map[string]any{"child": map[string]any{"num": int64(5)}}})
+	require.NoError(t, err)
+	js, err = ty.JSON(deep, nil)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"child": {"child": {"num": 5}}}`, string(js))
+}

@@ -38,6 +38,10 @@ type cpReader struct {
 	a        *arena // where Decode's records live
 	// mp, when set, receives the message as MessagePack (see fbWalker).
 	mp *mpWriter
+	// inNull is set while a null struct pointer is read as its defaults:
+	// a null struct below it is not expanded again (a union whose first
+	// member is its own struct would recurse for ever).
+	inNull bool
 }
 
 // cpStruct and cpList are filled field by field, not from composite
@@ -547,8 +551,12 @@ func (r *cpReader) pointer(ref *TypeRef, seg, w int) (slot, bool, error) {
 // where one must be given, an element of a list or a union's active member:
 // what capnp's getters read, so the JSON is capnp's too. That is def (the
 // field's default, when it is text or data), else an empty text, data or
-// list, or a struct of defaults; null for AnyPointer and capabilities.
+// list, or a struct of defaults (one level: below it, null); null for
+// AnyPointer and capabilities. Verifying alone has nothing to read.
 func (r *cpReader) nullPointer(ref *TypeRef, def any) (slot, error) {
+	if !r.build && r.mp == nil {
+		return slot{}, nil
+	}
 	switch ref.Kind {
 	case String, Bytes:
 		var b []byte
@@ -579,7 +587,12 @@ func (r *cpReader) nullPointer(ref *TypeRef, def any) (slot, error) {
 		}
 		return list(r.a.values(0), 0), nil
 	case Struct:
-		return r.structValue(ref.Type, cpStruct{}) // a null struct reads as its defaults
+		if !r.inNull {
+			r.inNull = true
+			v, err := r.structValue(ref.Type, cpStruct{}) // a null struct reads as its defaults
+			r.inNull = false
+			return v, err
+		}
 	}
 	if r.mp != nil {
 		r.mp.null()

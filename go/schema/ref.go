@@ -437,6 +437,9 @@ func (r Ref) intBits(msg []byte) (uint64, Kind, error) {
 		return 0, 0, kindErr(r, "an integer")
 	}
 	bits, err := r.Bits(msg)
+	if k == Bool && bits != 0 { // any byte but 0 is true: 1
+		bits = 1
+	}
 	return bits, k, err
 }
 

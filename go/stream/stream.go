@@ -344,11 +344,20 @@ func (sr *Reader) ReadPayload(dst []byte) error {
 	sr.pending = false // from here on the stream position is past the header, whatever happens
 	if len(dst) > 0 {
 		if err := sr.full(dst, false); err != nil {
-			return err
+			return sr.lost(err)
 		}
 		sr.off += uint64(len(dst))
 	}
-	return sr.padding(uint64(len(dst)))
+	return sr.lost(sr.padding(uint64(len(dst))))
+}
+
+// lost makes err, met inside a frame, the reader's last word: where the
+// next frame starts is unknown after it. Returns err.
+func (sr *Reader) lost(err error) error {
+	if err != nil && sr.broken == nil {
+		sr.broken = fmt.Errorf("%w: a read inside the frame at offset %d failed: %w", ErrMalformed, sr.cur.Offset, err)
+	}
+	return err
 }
 
 // padding reads and checks the padding after a payload of n bytes.
@@ -423,7 +432,7 @@ func (sr *Reader) Skip() error {
 		}
 		sr.off += n
 	}
-	return sr.padding(n)
+	return sr.lost(sr.padding(n))
 }
 
 // Offset returns the stream offset of the next byte the Reader reads.

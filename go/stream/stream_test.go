@@ -369,3 +369,46 @@ func errorsIsAny(err error, targets ...error) bool {
 	}
 	return false
 }
+
+// flakyReader fails once, with nothing read, at byte failAt of data.
+type flakyReader struct {
+	data   []byte
+	failAt int
+	failed bool
+}
+
+func (f *flakyReader) Read(p []byte) (int, error) {
+	if !f.failed && len(f.data) <= f.failAt {
+		f.failed = true
+		return 0, errors.New("timeout")
+	}
+	limit := len(f.data)
+	if !f.failed {
+		limit -= f.failAt
+	}
+	n := copy(p, f.data[:limit])
+	f.data = f.data[n:]
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// A read that fails inside a payload, even with nothing read, leaves the
+// reader broken: the next call does not take payload bytes for a header.
+func TestReaderErrorInsideAFrameIsSticky(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf)
+	require.NoError(t, err)
+	require.NoError(t, w.WriteFrame(uint16(codec.JSON), 0, 0, bytes.Repeat([]byte("x"), 200)))
+	require.NoError(t, w.WriteFrame(uint16(codec.JSON), 0, 0, []byte("{}")))
+	wire := buf.Bytes()
+	rd, err := NewReader(&flakyReader{data: wire, failAt: len(wire) - HeaderSize - FrameHeaderSize})
+	require.NoError(t, err)
+	h, err := rd.Next()
+	require.NoError(t, err)
+	require.EqualError(t, rd.ReadPayload(make([]byte, h.PayloadLen)), "timeout")
+	_, err = rd.Next()
+	require.ErrorIs(t, err, ErrMalformed)
+	require.ErrorContains(t, err, "inside the frame at offset 64 failed: timeout")
+}

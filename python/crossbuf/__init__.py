@@ -32,6 +32,7 @@ from .errors import (
     CrossbufError,
     ForkError,
     FrameInUseError,
+    HeldFramesError,
     InternalError,
     InvalidArgumentError,
     InvalidRecordError,
@@ -133,6 +134,7 @@ __all__ = [
     "ChannelTimeoutError",
     "ChannelEndedError",
     "PublisherGoneError",
+    "HeldFramesError",
     "OverrunError",
     "RangeError",
 ]

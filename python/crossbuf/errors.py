@@ -161,6 +161,15 @@ class PublisherGoneError(CrossbufError, ConnectionError):
     code = -27
 
 
+class HeldFramesError(CrossbufError):
+    """A consumer-group member that holds frames reached the end of the
+    stream while frames another member handed back wait: release, then
+    receive them. (Python's receive releases first, so only a caller of
+    the C API meets it.)"""
+
+    code = -28
+
+
 #: A channel with no room under the "fail" policy raises the region's error
 #: (the C ABI's XB_ERR_FULL is XB_ERR_REGION_FULL).
 ChannelFullError = RegionFullError
@@ -211,6 +220,7 @@ _BY_CODE: Dict[int, Type[CrossbufError]] = {
         RangeError,
         ChannelEndedError,
         PublisherGoneError,
+        HeldFramesError,
     )
 }
 
@@ -254,6 +264,7 @@ __all__ = [
     "RangeError",
     "ChannelEndedError",
     "PublisherGoneError",
+    "HeldFramesError",
     "ChannelFullError",
     "ForkError",
     "RegionInUseError",

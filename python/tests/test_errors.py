@@ -23,6 +23,23 @@ def test_exception_hierarchy() -> None:
     assert xb.status_name(-2) == "XB_ERR_CLOSED"
 
 
+def test_every_status_code_of_the_header_has_its_name_and_class() -> None:
+    """Each XB_ERR_* of include/crossbuf.h has its name in the library and
+    an exception class of its own in Python."""
+    import re
+
+    from conftest import ROOT
+    from crossbuf import errors
+
+    with open(os.path.join(ROOT, "include", "crossbuf.h")) as fh:
+        codes = dict(re.findall(r"^\s*XB_ERR_(\w+) = (-\d+)", fh.read(), re.M))
+    assert len(codes) >= 28
+    for name, code in codes.items():
+        assert xb.status_name(int(code)) == "XB_ERR_" + name
+        err = errors.error_for(int(code), "m")
+        assert type(err) is not xb.CrossbufError and err.code == int(code), name
+
+
 @pytest.mark.parametrize("rt", list(xb.RecordType), ids=lambda r: r.name)
 @pytest.mark.parametrize("codec", ALL_CODECS, ids=lambda c: c.name)
 def test_truncated_and_garbage_frames_are_malformed(region: xb.Region, codec: xb.Codec, rt: xb.RecordType) -> None:
