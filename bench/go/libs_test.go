@@ -120,7 +120,7 @@ func crossbufOps(tb testing.TB, c codec.Codec, pool []record.Record) *ops {
 		maxN, total = max(maxN, n), total+n+2*region.FrameHeaderSize
 	}
 	typ := uint64(pool[0].RecordType())
-	id := uint16(c.ID())
+	id := c.ID()
 	// The pool's frames live in their own region, so encode runs cannot reset it.
 	src, err := region.CreateAnon(total + region.HeaderSize + 4096)
 	if err != nil {

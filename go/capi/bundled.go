@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/schema"
 	"github.com/crossbuf/crossbuf/internal/gen/capnpgen"
@@ -25,12 +26,12 @@ var bundled = map[uint64]struct {
 
 // bundledType is the type of s that frames of the bundled record type id
 // in codec hold, if s is a bundled schema.
-func bundledType(s *schema.Schema, id uint64, codec uint16) (*schema.Type, bool) {
+func bundledType(s *schema.Schema, id uint64, c codec.ID) (*schema.Type, bool) {
 	if id == 0 || id > uint64(record.TypeTensor) {
 		return nil, false
 	}
 	for tid, b := range bundled {
-		if uint64(b.record) == id && codecOf(b.format) == codec {
+		if uint64(b.record) == id && codecOf(b.format) == c {
 			if t, err := s.TypeByID(tid); err == nil && t.Format == b.format {
 				return t, true
 			}

@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/crossbuf/crossbuf/go/channel"
+	"github.com/crossbuf/crossbuf/go/codec"
 )
 
 var (
@@ -194,7 +195,7 @@ func xb_channel_publish(h C.xb_channel, codecID C.int32_t, typeID C.uint64_t, by
 		return failErr(err)
 	}
 	if out == nil {
-		if err := c.Publish(uint16(codecID), uint64(typeID), src, timeoutOf(timeoutNs)); err != nil {
+		if err := c.Publish(codec.ID(codecID), uint64(typeID), src, timeoutOf(timeoutNs)); err != nil {
 			return failErr(err)
 		}
 		return C.XB_OK
@@ -205,7 +206,7 @@ func xb_channel_publish(h C.xb_channel, codecID C.int32_t, typeID C.uint64_t, by
 		return failErr(err)
 	}
 	defer c.Release()
-	s, err := c.Reserve(uint16(codecID), uint64(typeID), len(src), timeoutOf(timeoutNs))
+	s, err := c.Reserve(codec.ID(codecID), uint64(typeID), len(src), timeoutOf(timeoutNs))
 	if err != nil {
 		return failErr(err)
 	}
@@ -252,7 +253,7 @@ func xb_channel_publish_batch(h C.xb_channel, codecID C.int32_t, typeID C.uint64
 		payloads[i] = src[off : off+uint64(l) : off+uint64(l)]
 		off += uint64(l)
 	}
-	k, err := c.PublishBatch(uint16(codecID), uint64(typeID), payloads, timeoutOf(timeoutNs))
+	k, err := c.PublishBatch(codec.ID(codecID), uint64(typeID), payloads, timeoutOf(timeoutNs))
 	if nDone != nil {
 		*nDone = C.uint64_t(k)
 	}

@@ -21,7 +21,7 @@ type compiledPath struct {
 	p      *schema.Path
 	typeID uint64
 	value  C.int32_t // XB_VALUE_*
-	codec  uint16    // of the frames of its type: the schema's format
+	codec  codec.ID  // of the frames of its type: the schema's format
 	// A path on a type of the bundled schemas also reads the frames that
 	// the per-record codec of its format writes, of type id record.
 	record uint64
@@ -228,7 +228,7 @@ func xb_path_read_received(h C.xb_path, sh C.xb_subscriber, frames *C.xb_frame, 
 			}
 			payload = mem[p-lo : p-lo+uintptr(l)]
 		}
-		if rc := cp.readInto(uint64(f.type_id), uint16(f.codec), payload, out, n, i, pres, uint64(f.offset)); rc != C.XB_OK {
+		if rc := cp.readInto(uint64(f.type_id), codec.ID(f.codec), payload, out, n, i, pres, uint64(f.offset)); rc != C.XB_OK {
 			return rc
 		}
 	}
@@ -258,7 +258,7 @@ func pathReadArgs(h C.xb_path, frames *C.xb_frame, n C.uint64_t, out unsafe.Poin
 
 // readInto reads the path in the payload of frame i (of type typeID) into
 // out[i] and present[i].
-func (cp *compiledPath) readInto(typeID uint64, codecID uint16, payload []byte, out unsafe.Pointer, n C.uint64_t, i int,
+func (cp *compiledPath) readInto(typeID uint64, codecID codec.ID, payload []byte, out unsafe.Pointer, n C.uint64_t, i int,
 	pres []C.uint8_t, offset uint64) status {
 	if typeID != cp.typeID && (cp.record == 0 || typeID != cp.record) {
 		return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("frame %d at offset %d holds type %#016x; the path reads %#016x",
@@ -266,7 +266,7 @@ func (cp *compiledPath) readInto(typeID uint64, codecID uint16, payload []byte, 
 	}
 	if codecID != cp.codec {
 		return fail(C.XB_ERR_RECORD_TYPE, fmt.Sprintf("frame %d at offset %d holds a %v message; the path reads %v",
-			i, offset, codec.ID(codecID), codec.ID(cp.codec)))
+			i, offset, codecID, cp.codec))
 	}
 	var err error
 	switch cp.value {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"unsafe"
 
+	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/region"
 )
 
@@ -414,7 +415,7 @@ func xb_frame_append(h C.xb_region, codecID C.int32_t, typeID C.uint64_t, bytes 
 		return failErr(err)
 	}
 	defer release()
-	slot, err := r.Reserve(uint16(codecID), uint64(typeID), len(src))
+	slot, err := r.Reserve(codec.ID(codecID), uint64(typeID), len(src))
 	if err != nil {
 		return failErr(err)
 	}

@@ -447,11 +447,11 @@ func transcodeBytes(h C.xb_schema, sh C.xb_scratch, id C.uint64_t, bytes *C.uint
 }
 
 // codecOf is the frame codec that holds messages of a schema's format.
-func codecOf(f schema.Format) uint16 {
+func codecOf(f schema.Format) codec.ID {
 	if f == schema.CapnProto {
-		return C.XB_CODEC_CAPNP
+		return codec.CapnProto
 	}
-	return C.XB_CODEC_FLATBUFFERS
+	return codec.FlatBuffers
 }
 
 func transcodeFrame(h C.xb_schema, rh C.xb_region, sh C.xb_scratch, frame *C.xb_frame, form outForm, out **C.uint8_t, outLen *C.uint64_t) status {

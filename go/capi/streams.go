@@ -16,6 +16,8 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/crossbuf/crossbuf/go/codec"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/crossbuf/crossbuf/go/stream"
@@ -245,7 +247,7 @@ func xb_stream_write(h C.xb_stream, frames *C.xb_frame, n C.uint64_t) (rc status
 			return failErr(err)
 		}
 		s.io.window(p)
-		err = s.w.WriteFrame(uint16(f.codec), uint64(f.type_id), uint64(f.publish_ns), p)
+		err = s.w.WriteFrame(codec.ID(f.codec), uint64(f.type_id), uint64(f.publish_ns), p)
 		s.io.window(nil)
 		if err != nil {
 			return failErr(fmt.Errorf("frame %d: %w", i, err))

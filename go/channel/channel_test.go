@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/crossbuf"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
@@ -74,7 +75,7 @@ func TestPublishReceive(t *testing.T) {
 	f, err := sub.Receive(time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(f.Payload))
-	assert.Equal(t, uint16(4), f.Codec)
+	assert.Equal(t, codec.MsgPack, f.Codec)
 	assert.Equal(t, uint64(99), f.TypeID)
 	assert.Equal(t, c.ID(), f.RegionID)
 	assert.Equal(t, pub.Position, f.Position)
@@ -104,7 +105,7 @@ func TestOneFrameProtocol(t *testing.T) {
 	require.NoError(t, err)
 	size, err := cd.MaxSize(rec)
 	require.NoError(t, err)
-	s, err := c.Reserve(uint16(cd.ID()), uint64(rec.RecordType()), size, 0)
+	s, err := c.Reserve(cd.ID(), uint64(rec.RecordType()), size, 0)
 	require.NoError(t, err)
 	p, err := cd.Encode(s.Buf, rec)
 	require.NoError(t, err)

@@ -26,7 +26,7 @@ func Example() {
 	}
 
 	// Publish: reserve a slot, write the payload in place, commit.
-	slot, err := ch.Reserve(uint16(codec.MsgPack), 42, 5, time.Second)
+	slot, err := ch.Reserve(codec.MsgPack, 42, 5, time.Second)
 	if err != nil {
 		panic(err)
 	}

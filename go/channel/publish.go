@@ -60,8 +60,8 @@ var testHookClaimed func(pos uint64)
 
 // Publish copies payload into a new frame of codec and typeID and commits
 // it, waiting for space as Reserve does.
-func (c *Channel) Publish(codec uint16, typeID uint64, payload []byte, timeout time.Duration) error {
-	s, err := c.Reserve(codec, typeID, len(payload), timeout)
+func (c *Channel) Publish(codecID codec.ID, typeID uint64, payload []byte, timeout time.Duration) error {
+	s, err := c.Reserve(codecID, typeID, len(payload), timeout)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (c *Channel) Publish(codec uint16, typeID uint64, payload []byte, timeout t
 // waits for space as Reserve does, up to timeout for each frame. It returns
 // how many frames it committed: on an error, exactly payloads[:n] were
 // published and nothing after them.
-func (c *Channel) PublishBatch(codecID uint16, typeID uint64, payloads [][]byte, timeout time.Duration) (n int, err error) {
+func (c *Channel) PublishBatch(codecID codec.ID, typeID uint64, payloads [][]byte, timeout time.Duration) (n int, err error) {
 	if c.access == SubscribeOnly {
 		return 0, fmt.Errorf("%w: publish", ErrReadOnly)
 	}
@@ -114,7 +114,7 @@ func (c *Channel) PublishBatch(codecID uint16, typeID uint64, payloads [][]byte,
 // applies: Fail returns ErrFull, Block waits up to timeout (< 0: for ever,
 // 0: not at all) and then returns an error matching both ErrFull and
 // ErrTimeout, Overwrite reclaims the oldest frames.
-func (c *Channel) Reserve(codecID uint16, typeID uint64, payloadCap int, timeout time.Duration) (s Slot, err error) {
+func (c *Channel) Reserve(codecID codec.ID, typeID uint64, payloadCap int, timeout time.Duration) (s Slot, err error) {
 	if c.access == SubscribeOnly {
 		return Slot{}, fmt.Errorf("%w: reserve", ErrReadOnly)
 	}
@@ -131,7 +131,7 @@ func (c *Channel) Reserve(codecID uint16, typeID uint64, payloadCap int, timeout
 }
 
 // reserve is Reserve inside a call that has entered the channel.
-func (c *Channel) reserve(codecID uint16, typeID uint64, payloadCap int, wt *waiter) (Slot, error) {
+func (c *Channel) reserve(codecID codec.ID, typeID uint64, payloadCap int, wt *waiter) (Slot, error) {
 	if !codec.ID(codecID).Known() { // readers (streams, cat) refuse it
 		return Slot{}, fmt.Errorf("%w: %d", codec.ErrUnknownCodec, codecID)
 	}
@@ -156,7 +156,7 @@ func (c *Channel) reserve(codecID uint16, typeID uint64, payloadCap int, wt *wai
 		return Slot{}, ErrEnded
 	}
 	off := pos & c.mask
-	*(*uint16)(unsafe.Pointer(&c.ring[off+fCodec])) = codecID
+	*(*codec.ID)(unsafe.Pointer(&c.ring[off+fCodec])) = codecID
 	*(*uint16)(unsafe.Pointer(&c.ring[off+fFlags])) = 0
 	*c.r32(off + fPayOff) = FrameHeaderSize
 	*c.r64(off + fPayLen) = 0
@@ -517,7 +517,7 @@ func (s Slot) commit(payload []byte, wakeUp bool) (Frame, error) {
 	return Frame{
 		Frame: region.Frame{
 			Offset: c.ringOff + off, RegionID: c.id, Generation: c.lap(s.pos),
-			Codec: *(*uint16)(unsafe.Pointer(&c.ring[off+fCodec])), TypeID: *c.r64(off + fTypeID), PublishNs: now,
+			Codec: *(*codec.ID)(unsafe.Pointer(&c.ring[off+fCodec])), TypeID: *c.r64(off + fTypeID), PublishNs: now,
 			Payload: c.ring[p : p+uint64(len(payload)) : p+uint64(len(payload))],
 		},
 		Position: s.pos,

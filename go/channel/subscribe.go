@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/region"
 )
 
@@ -283,7 +284,7 @@ func (s *Subscriber) frameAt(pos, off, size uint64) (Frame, error) {
 	return Frame{
 		Frame: region.Frame{
 			Offset: c.ringOff + off, RegionID: c.id, Generation: c.lap(pos),
-			Codec: *(*uint16)(unsafe.Pointer(&c.ring[off+fCodec])), TypeID: *c.r64(off + fTypeID), PublishNs: pub,
+			Codec: *(*codec.ID)(unsafe.Pointer(&c.ring[off+fCodec])), TypeID: *c.r64(off + fTypeID), PublishNs: pub,
 			Payload: c.ring[p : p+pl : p+pl],
 		},
 		Position: pos,

@@ -27,7 +27,7 @@ func Append(r *region.Region, c codec.Codec, rec record.Record) (region.Frame, e
 	if err != nil {
 		return region.Frame{}, err
 	}
-	slot, err := r.Reserve(uint16(c.ID()), uint64(rec.RecordType()), size)
+	slot, err := r.Reserve(c.ID(), uint64(rec.RecordType()), size)
 	if err != nil {
 		return region.Frame{}, err
 	}

@@ -52,7 +52,7 @@ func Example_flatcGeneratedCode() {
 	}
 	defer r.Close()
 
-	slot, err := r.Reserve(uint16(codec.FlatBuffers), uint64(record.TypeLogEntry), 256)
+	slot, err := r.Reserve(codec.FlatBuffers, uint64(record.TypeLogEntry), 256)
 	if err != nil {
 		panic(err)
 	}
@@ -89,7 +89,7 @@ func Example_capnpcGeneratedCode() {
 	}
 	defer r.Close()
 
-	slot, err := r.Reserve(uint16(codec.CapnProto), uint64(record.TypeLogEntry), 512)
+	slot, err := r.Reserve(codec.CapnProto, uint64(record.TypeLogEntry), 512)
 	if err != nil {
 		panic(err)
 	}

@@ -3,7 +3,7 @@
 // (region.Slot.Buf, channel.Slot.Buf): nothing is copied, and the message is
 // committed where it was built.
 //
-//	slot, _ := r.Reserve(uint16(codec.FlatBuffers), schema.FlatBuffersTypeID("pkg.Monster"), 1024)
+//	slot, _ := r.Reserve(codec.FlatBuffers, schema.FlatBuffersTypeID("pkg.Monster"), 1024)
 //	b = inplace.FlatBuffersBuilder(b, slot.Buf)
 //	... generated code: pkg.MonsterStart(b) ... b.Finish(...)
 //	msg, err := inplace.FlatBuffersMessage(b, slot.Buf) // the message outgrew the slot: abort, reserve more

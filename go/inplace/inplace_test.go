@@ -37,13 +37,13 @@ func TestFlatBuffersInRegionSlots(t *testing.T) {
 	r, err := region.CreateAnon(1 << 16)
 	require.NoError(t, err)
 	defer r.Close()
-	small, err := r.Reserve(uint16(codec.FlatBuffers), uint64(record.TypeLogEntry), 16)
+	small, err := r.Reserve(codec.FlatBuffers, uint64(record.TypeLogEntry), 16)
 	require.NoError(t, err)
 	b, _, err := buildFB(nil, small.Buf, "a message longer than the sixteen bytes reserved")
 	require.ErrorIs(t, err, codec.ErrShortBuffer)
 	small.Abort()
 	for _, text := range []string{"first", "second, longer"} {
-		slot, err := r.Reserve(uint16(codec.FlatBuffers), uint64(record.TypeLogEntry), 128)
+		slot, err := r.Reserve(codec.FlatBuffers, uint64(record.TypeLogEntry), 128)
 		require.NoError(t, err)
 		var msg []byte
 		b, msg, err = buildFB(b, slot.Buf, text)
@@ -67,7 +67,7 @@ func TestCapnpInChannelSlots(t *testing.T) {
 	sub, err := c.Subscribe(channel.Wait{})
 	require.NoError(t, err)
 	for i := 0; i < 200; i++ { // several laps of the ring
-		slot, err := c.Reserve(uint16(codec.CapnProto), uint64(record.TypeLogEntry), 256, time.Second)
+		slot, err := c.Reserve(codec.CapnProto, uint64(record.TypeLogEntry), 256, time.Second)
 		require.NoError(t, err)
 		if i%2 == 0 {
 			copy(slot.Buf, bytes.Repeat([]byte{0xA5}, len(slot.Buf))) // what a careless writer leaves

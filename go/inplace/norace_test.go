@@ -21,7 +21,7 @@ func TestFlatBuffersAllocatesNothing(t *testing.T) {
 	defer r.Close()
 	var b *flatbuffers.Builder
 	one := func() {
-		slot, err := r.Reserve(uint16(codec.FlatBuffers), uint64(record.TypeLogEntry), 128)
+		slot, err := r.Reserve(codec.FlatBuffers, uint64(record.TypeLogEntry), 128)
 		if err != nil {
 			require.NoError(t, r.Reset())
 			return

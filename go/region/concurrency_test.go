@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	codecpkg "github.com/crossbuf/crossbuf/go/codec"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -64,7 +66,7 @@ func TestConcurrentWritersReaders(t *testing.T) {
 			for i := 0; i < perWriter; i++ {
 				id := uint32(g<<16 | i)
 				n := 8 + int(id*7%200)
-				s, err := w.Reserve(uint16(g+1), 2, n+int(id%3)*8)
+				s, err := w.Reserve(codecpkg.ID(g+1), 2, n+int(id%3)*8)
 				if err != nil {
 					errs <- err
 					return

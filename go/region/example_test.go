@@ -32,6 +32,6 @@ func Example() {
 	st, _ := r.Stats()
 	fmt.Println(st.FrameCount, st.Used, st.Generation)
 	// Output:
-	// true 3 1 {"message":"hello"}
+	// true json 1 {"message":"hello"}
 	// 1 128 1
 }

@@ -26,7 +26,7 @@ type Frame struct {
 	Offset     uint64 // of the frame header from the region base
 	RegionID   uint64 // the region it belongs to (Region.ID)
 	Generation uint64 // the region generation it was read in
-	Codec      uint16
+	Codec      codecpkg.ID
 	TypeID     uint64 // the type of the message (a schema type id)
 	PublishNs  uint64 // CLOCK_MONOTONIC at commit, for latency
 	Payload    []byte // aliases region memory; see the package doc for how long it is valid
@@ -60,8 +60,8 @@ var testHookClaimed func(off uint64)
 // Reserve claims a slot whose payload area holds payloadCap bytes (rounded
 // up to 8) for a message of codec and typeID, and returns it for writing.
 // ErrFull if it does not fit; nothing changes then.
-func (r *Region) Reserve(codec uint16, typeID uint64, payloadCap int) (s Slot, err error) {
-	if !codecpkg.ID(codec).Known() { // readers (streams, cat) refuse it
+func (r *Region) Reserve(codec codecpkg.ID, typeID uint64, payloadCap int) (s Slot, err error) {
+	if !codec.Known() { // readers (streams, cat) refuse it
 		return Slot{}, fmt.Errorf("%w: %d", codecpkg.ErrUnknownCodec, codec)
 	}
 	if payloadCap < 0 || payloadCap > MaxPayload {
@@ -115,7 +115,7 @@ func (r *Region) Reserve(codec uint16, typeID uint64, payloadCap int) (s Slot, e
 			break
 		}
 	}
-	*(*uint16)(r.ptr(off + frameCodec)) = codec
+	*(*codecpkg.ID)(r.ptr(off + frameCodec)) = codec
 	*(*uint16)(r.ptr(off + frameFlags)) = 0
 	*r.u32(off + framePayOff) = FrameHeaderSize
 	*r.u64(off + framePayLen) = 0
@@ -188,7 +188,7 @@ func (s Slot) Commit(payload []byte) (f Frame, err error) {
 		Offset:     s.off,
 		RegionID:   r.id,
 		Generation: atomic.LoadUint64(r.u64(offGeneration)),
-		Codec:      *(*uint16)(r.ptr(s.off + frameCodec)),
+		Codec:      *(*codecpkg.ID)(r.ptr(s.off + frameCodec)),
 		TypeID:     *r.u64(s.off + frameTypeID),
 		PublishNs:  now,
 		Payload:    r.mem[p : p+uint64(len(payload)) : p+uint64(len(payload))],
@@ -253,7 +253,7 @@ func (r *Region) committed(off, size, gen uint64) (Frame, error) {
 		Offset:     off,
 		RegionID:   r.id,
 		Generation: gen,
-		Codec:      *(*uint16)(r.ptr(off + frameCodec)),
+		Codec:      *(*codecpkg.ID)(r.ptr(off + frameCodec)),
 		TypeID:     *r.u64(off + frameTypeID),
 		PublishNs:  *r.u64(off + framePublish),
 		Payload:    r.mem[p : p+pl : p+pl],

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"unsafe"
 
+	codecpkg "github.com/crossbuf/crossbuf/go/codec"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -45,7 +47,7 @@ func newAnon(t testing.TB, capacity int) *Region {
 }
 
 // put reserves a frame, fills it with payload and commits it.
-func put(t testing.TB, r *Region, codec uint16, rt uint64, payload []byte) Frame {
+func put(t testing.TB, r *Region, codec codecpkg.ID, rt uint64, payload []byte) Frame {
 	t.Helper()
 	s, err := r.Reserve(codec, rt, len(payload))
 	require.NoError(t, err)
@@ -164,7 +166,7 @@ func TestShm(t *testing.T) {
 	got, err = a.Frame(fb.Offset)
 	require.NoError(t, err)
 	assert.Equal(t, "from b", string(got.Payload))
-	assert.Equal(t, uint16(2), got.Codec)
+	assert.Equal(t, codecpkg.CapnProto, got.Codec)
 	assert.Equal(t, uint64(3), got.TypeID)
 	assert.Len(t, collect(t, a), 2)
 	assert.Len(t, collect(t, b), 2)
@@ -212,7 +214,7 @@ func TestFile(t *testing.T) {
 	got, err := r.Frame(f.Offset)
 	require.NoError(t, err)
 	assert.Equal(t, "persisted", string(got.Payload))
-	assert.Equal(t, uint16(4), got.Codec)
+	assert.Equal(t, codecpkg.MsgPack, got.Codec)
 
 	_, err = OpenFile(filepath.Join(t.TempDir(), "missing"), ReadWrite)
 	require.ErrorIs(t, err, ErrNotFound)

@@ -23,7 +23,7 @@ func BenchmarkRead(b *testing.B) {
 			p := make([]byte, size)
 			const frames = 64
 			for i := 0; i < frames; i++ {
-				require.NoError(b, w.WriteFrame(uint16(codec.FlatBuffers), 1, 0, p))
+				require.NoError(b, w.WriteFrame(codec.FlatBuffers, 1, 0, p))
 			}
 			wire := buf.Bytes()
 			dst, err := region.CreateAnon(frames * (size + 128))

@@ -61,7 +61,7 @@ func TestChannelToChannel(t *testing.T) {
 			return
 		}
 		for i := 0; i < n; i++ {
-			if err := src.Publish(uint16(codec.MsgPack), 42, payload(i), -1); err != nil {
+			if err := src.Publish(codec.MsgPack, 42, payload(i), -1); err != nil {
 				pw.CloseWithError(err)
 				return
 			}
@@ -93,7 +93,7 @@ func TestChannelToChannel(t *testing.T) {
 	for i := 0; i < n; i++ {
 		f, err := out.Receive(5 * time.Second)
 		require.NoError(t, err)
-		require.Equal(t, uint16(codec.MsgPack), f.Codec)
+		require.Equal(t, codec.MsgPack, f.Codec)
 		require.Equal(t, uint64(42), f.TypeID)
 		checkPayload(t, f.Payload, i)
 		require.NoError(t, out.Release())
@@ -108,8 +108,8 @@ func TestChannelTooBigIsSkippable(t *testing.T) {
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf)
 	require.NoError(t, err)
-	require.NoError(t, w.WriteFrame(uint16(codec.JSON), 1, 0, make([]byte, channel.MinRing)))
-	require.NoError(t, w.WriteFrame(uint16(codec.JSON), 1, 0, []byte("{}")))
+	require.NoError(t, w.WriteFrame(codec.JSON, 1, 0, make([]byte, channel.MinRing)))
+	require.NoError(t, w.WriteFrame(codec.JSON, 1, 0, []byte("{}")))
 	rd, err := NewReader(&buf)
 	require.NoError(t, err)
 	_, err = rd.ToChannel(dst, 0)
@@ -150,7 +150,7 @@ func childWriter(n int) error {
 		return err
 	}
 	for i := 0; i < n; i++ {
-		if err := c.Publish(uint16(codec.FlatBuffers), 7, payload(i), -1); err != nil {
+		if err := c.Publish(codec.FlatBuffers, 7, payload(i), -1); err != nil {
 			return err
 		}
 		f, err := sub.Receive(time.Second)

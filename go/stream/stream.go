@@ -77,7 +77,7 @@ var (
 
 // Header is a validated frame header.
 type Header struct {
-	Codec      uint16
+	Codec      codec.ID
 	TypeID     uint64
 	PublishNs  uint64
 	PayloadLen uint64
@@ -130,7 +130,7 @@ func NewWriter(w io.Writer) (*Writer, error) {
 
 // WriteFrame writes one frame of codec and typeID. publishNs is carried as
 // is (the frame's publish time where it was committed).
-func (sw *Writer) WriteFrame(codecID uint16, typeID, publishNs uint64, payload []byte) error {
+func (sw *Writer) WriteFrame(codecID codec.ID, typeID, publishNs uint64, payload []byte) error {
 	if !codec.ID(codecID).Known() { // a reader refuses it, and so every frame after it
 		return fmt.Errorf("%w: %d", codec.ErrUnknownCodec, codecID)
 	}
@@ -143,7 +143,7 @@ func (sw *Writer) WriteFrame(codecID uint16, typeID, publishNs uint64, payload [
 	clear(h)
 	binary.LittleEndian.PutUint64(h[0:], (FrameHeaderSize+n+p)/8)
 	binary.LittleEndian.PutUint32(h[8:], stateCommitted)
-	binary.LittleEndian.PutUint16(h[12:], codecID)
+	binary.LittleEndian.PutUint16(h[12:], uint16(codecID))
 	binary.LittleEndian.PutUint32(h[16:], FrameHeaderSize)
 	binary.LittleEndian.PutUint64(h[24:], n)
 	binary.LittleEndian.PutUint64(h[32:], typeID)
@@ -296,8 +296,8 @@ func (sr *Reader) Next() (Header, error) {
 	if c := le.Uint64(h[48:]); c != sr.id^at {
 		return bad("check word %#x does not match the stream id and offset", c)
 	}
-	cid := le.Uint16(h[12:])
-	if !codec.ID(cid).Known() {
+	cid := codec.ID(le.Uint16(h[12:]))
+	if !cid.Known() {
 		return bad("unknown codec %d", cid)
 	}
 	if f := le.Uint16(h[14:]); f != 0 {

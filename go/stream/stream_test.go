@@ -23,7 +23,7 @@ func fill(t testing.TB, n int) *region.Region {
 	require.NoError(t, err)
 	for i := 0; i < n; i++ {
 		p := bytes.Repeat([]byte{byte(i + 1)}, i*13)
-		s, err := r.Reserve(uint16(codec.MsgPack), uint64(1000+i), len(p))
+		s, err := r.Reserve(codec.MsgPack, uint64(1000+i), len(p))
 		require.NoError(t, err)
 		copy(s.Buf, p)
 		_, err = s.Commit(s.Buf[:len(p)])
@@ -115,12 +115,12 @@ func TestWriteRefusesUnknownCodec(t *testing.T) {
 	w, err := NewWriter(&buf)
 	require.NoError(t, err)
 	require.ErrorIs(t, w.WriteFrame(999, 1, 0, []byte("hi")), codec.ErrUnknownCodec)
-	require.NoError(t, w.WriteFrame(uint16(codec.MsgPack), 1, 0, []byte("ok")))
+	require.NoError(t, w.WriteFrame(codec.MsgPack, 1, 0, []byte("ok")))
 	rd, err := NewReader(&buf)
 	require.NoError(t, err)
 	h, err := rd.Next()
 	require.NoError(t, err, "nothing was written for the refused frame")
-	assert.Equal(t, uint16(codec.MsgPack), h.Codec)
+	assert.Equal(t, codec.MsgPack, h.Codec)
 }
 
 // Every proper prefix of a stream that does not end on a frame boundary is
@@ -222,8 +222,8 @@ func TestReaderLimitAndFullRegion(t *testing.T) {
 	w, err := NewWriter(&buf)
 	require.NoError(t, err)
 	big := bytes.Repeat([]byte{7}, 10000)
-	require.NoError(t, w.WriteFrame(uint16(codec.FlatBuffers), 9, 1, big))
-	require.NoError(t, w.WriteFrame(uint16(codec.FlatBuffers), 9, 1, []byte("after")))
+	require.NoError(t, w.WriteFrame(codec.FlatBuffers, 9, 1, big))
+	require.NoError(t, w.WriteFrame(codec.FlatBuffers, 9, 1, []byte("after")))
 	wire := buf.Bytes()
 
 	rd, err := NewReader(bytes.NewReader(wire))
@@ -275,7 +275,7 @@ func TestReaderLimitAndFullRegion(t *testing.T) {
 	require.NoError(t, err)
 	defer roomy.Close()
 	for {
-		s, err := roomy.Reserve(uint16(codec.FlatBuffers), 9, 4000)
+		s, err := roomy.Reserve(codec.FlatBuffers, 9, 4000)
 		if errors.Is(err, region.ErrFull) {
 			break
 		}
@@ -326,9 +326,9 @@ func (f *failingWriter) Write(p []byte) (int, error) {
 func TestWriterErrorIsSticky(t *testing.T) {
 	w, err := NewWriter(&failingWriter{HeaderSize + FrameHeaderSize + 10})
 	require.NoError(t, err)
-	err = w.WriteFrame(uint16(codec.JSON), 0, 0, make([]byte, 100))
+	err = w.WriteFrame(codec.JSON, 0, 0, make([]byte, 100))
 	require.EqualError(t, err, "disk full")
-	err = w.WriteFrame(uint16(codec.JSON), 0, 0, []byte("{}"))
+	err = w.WriteFrame(codec.JSON, 0, 0, []byte("{}"))
 	require.ErrorIs(t, err, ErrBroken)
 	require.ErrorContains(t, err, "at offset 64: disk full")
 }
@@ -400,8 +400,8 @@ func TestReaderErrorInsideAFrameIsSticky(t *testing.T) {
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf)
 	require.NoError(t, err)
-	require.NoError(t, w.WriteFrame(uint16(codec.JSON), 0, 0, bytes.Repeat([]byte("x"), 200)))
-	require.NoError(t, w.WriteFrame(uint16(codec.JSON), 0, 0, []byte("{}")))
+	require.NoError(t, w.WriteFrame(codec.JSON, 0, 0, bytes.Repeat([]byte("x"), 200)))
+	require.NoError(t, w.WriteFrame(codec.JSON, 0, 0, []byte("{}")))
 	wire := buf.Bytes()
 	rd, err := NewReader(&flakyReader{data: wire, failAt: len(wire) - HeaderSize - FrameHeaderSize})
 	require.NoError(t, err)

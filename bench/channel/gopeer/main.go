@@ -212,7 +212,7 @@ func (s *xbSender) send(seq uint64, made bool, rec record.Record, sum uint64) er
 		return err
 	}
 	if s.bare {
-		slot, err := s.ch.Reserve(uint16(codec.FlatBuffers), s.typeID, max, -1)
+		slot, err := s.ch.Reserve(codec.FlatBuffers, s.typeID, max, -1)
 		if err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (s *xbSender) send(seq uint64, made bool, rec record.Record, sum uint64) er
 		_, err = slot.Commit(body)
 		return err
 	}
-	slot, err := s.ch.Reserve(uint16(s.enc.ID()), 0, headSize+max, -1)
+	slot, err := s.ch.Reserve(s.enc.ID(), 0, headSize+max, -1)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func appendMessage(r *region.Region, t *schema.Type, msg []byte) (region.Frame, 
 	if t.Format == schema.CapnProto {
 		id = codec.CapnProto
 	}
-	slot, err := r.Reserve(uint16(id), t.ID, len(msg))
+	slot, err := r.Reserve(id, t.ID, len(msg))
 	if err != nil {
 		return region.Frame{}, err
 	}
@@ -135,7 +135,7 @@ func StoreSchema(r *region.Region, s *schema.Schema) (region.Frame, error) {
 	}
 	h := fnv.New64a()
 	h.Write(b)
-	slot, err := r.Reserve(uint16(codec.Schema), h.Sum64(), len(b))
+	slot, err := r.Reserve(codec.Schema, h.Sum64(), len(b))
 	if err != nil {
 		return region.Frame{}, err
 	}

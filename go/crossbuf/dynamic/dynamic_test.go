@@ -46,14 +46,14 @@ func TestAppendValueOfARuntimeSchema(t *testing.T) {
 	f, err := dynamic.AppendValue(r, s.Root, v)
 	require.NoError(t, err)
 	assert.Equal(t, s.Root.ID, f.TypeID, "the frame names its type")
-	assert.Equal(t, uint16(codec.FlatBuffers), f.Codec)
+	assert.Equal(t, codec.FlatBuffers, f.Codec)
 	got, err := dynamic.DecodeValue(f, s)
 	require.NoError(t, err)
 	assert.Equal(t, v, got.Map())
 	require.NoError(t, s.Root.Verify(f.Payload, &schema.Options{Identifier: "MONS"}))
 
 	// A frame whose type this schema does not define is refused by id.
-	other, err := r.Reserve(uint16(codec.FlatBuffers), 0xfeedface, len(mon))
+	other, err := r.Reserve(codec.FlatBuffers, 0xfeedface, len(mon))
 	require.NoError(t, err)
 	n := copy(other.Buf, mon)
 	of, err := other.Commit(other.Buf[:n])
@@ -81,7 +81,7 @@ func TestGeneratedCodeBuildsInPlaceWithoutAllocating(t *testing.T) {
 	defer r.Close()
 	b := flatbuffers.NewBuilder(0)
 	build := func() {
-		slot, err := r.Reserve(uint16(codec.FlatBuffers), uint64(record.TypeLogEntry), 256)
+		slot, err := r.Reserve(codec.FlatBuffers, uint64(record.TypeLogEntry), 256)
 		if err != nil {
 			panic(err)
 		}
@@ -108,7 +108,7 @@ func TestCapnpGeneratedCodeBuildsInPlace(t *testing.T) {
 	require.NoError(t, err)
 	defer r.Close()
 	build := func() {
-		slot, err := r.Reserve(uint16(codec.CapnProto), uint64(record.TypeLogEntry), 512)
+		slot, err := r.Reserve(codec.CapnProto, uint64(record.TypeLogEntry), 512)
 		if err != nil {
 			panic(err)
 		}

@@ -48,7 +48,7 @@ func TestUnregisteredFormat(t *testing.T) {
 	r, err := region.CreateAnon(1 << 16)
 	require.NoError(t, err)
 	defer r.Close()
-	slot, err := r.Reserve(uint16(codec.CapnProto), uint64(record.TypeLogEntry), 16)
+	slot, err := r.Reserve(codec.CapnProto, uint64(record.TypeLogEntry), 16)
 	require.NoError(t, err)
 	f, err := slot.Commit(slot.Buf[:16])
 	require.NoError(t, err)
