@@ -310,7 +310,18 @@ func appendFlatcString(b []byte, s string) []byte {
 		return append(b, '\\', 'u', upper[r>>12&0xf], upper[r>>8&0xf], upper[r>>4&0xf], upper[r&0xf])
 	}
 	b = append(b, '"')
-	for _, r := range s {
+	for len(s) > 0 {
+		// Printable ASCII goes in runs; the rest rune by rune.
+		i := 0
+		for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\' {
+			i++
+		}
+		b, s = append(b, s[:i]...), s[i:]
+		if len(s) == 0 {
+			break
+		}
+		r, size := utf8.DecodeRuneInString(s)
+		s = s[size:]
 		switch {
 		case r == '"' || r == '\\':
 			b = append(b, '\\', byte(r))
