@@ -818,7 +818,8 @@ enum { XB_REF_TABLE = 1, XB_REF_STRUCT = 2, XB_REF_LIST = 3, XB_REF_VALUE = 4 };
 #define XB_SELF (-1)
 /* Flags of xb_ref_root. */
 enum { XB_REF_NO_VERIFY = 1 /* skip the whole-message check (each read is still bounds-checked) */ };
-/* dtype of an xb_array of booleans (one byte each, 0 or 1). */
+/* dtype of an xb_array of booleans: one byte each, as the message stores
+ * them (writers store 0 or 1; read any other byte as true, as flatc does). */
 enum { XB_DTYPE_BOOL = XB_DTYPE_F64 + 1 };
 
 typedef struct xb_ref {

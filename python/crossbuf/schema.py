@@ -733,7 +733,7 @@ _SCALAR_FMT = {_VALUE_INT: struct.Struct("<q"), _VALUE_UINT: struct.Struct("<Q")
 _VALUE_CTYPES: Dict[int, Any] = {_VALUE_INT: ctypes.c_int64, _VALUE_UINT: ctypes.c_uint64, _VALUE_FLOAT: ctypes.c_double,
                                  _VALUE_BYTES: _lib.XbStr, _VALUE_STRING: _lib.XbStr, _VALUE_ARRAY: _lib.XbArray,
                                  _VALUE_BOOL: ctypes.c_int64}
-# numpy dtypes of XB_DTYPE_* (XB_DTYPE_BOOL is one byte, 0 or 1)
+# numpy dtypes of XB_DTYPE_* (XB_DTYPE_BOOL is one byte each, as stored: writers store 0 or 1)
 _NUMPY_DTYPES = [np.dtype(t) for t in ("|u1", "|i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8", "<f2", "<f4", "<f8", "?")]
 
 
