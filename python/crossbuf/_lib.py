@@ -10,6 +10,7 @@ import ctypes
 import operator
 import os
 import struct
+import time
 from ctypes import (
     POINTER,
     Structure,
@@ -323,6 +324,15 @@ def fork_error() -> NoReturn:
         "the Go runtime inside it does not survive fork. Use multiprocessing's "
         "'spawn' or 'forkserver' start method, or fork+exec"
     )
+
+
+def wait_for_others(states: Any, me: Any, pause: float) -> None:
+    """Waits until no thread state but me has its busy flag up: the calls of
+    other threads that use a mapping have finished, or stepped aside (see
+    Region._exclusive, Channel._exclusive)."""
+    for s in states:
+        while s.busy and s is not me:
+            time.sleep(pause)
 
 
 def check_fork() -> None:

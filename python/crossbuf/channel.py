@@ -280,9 +280,7 @@ class Channel:
             try:
                 with self._lock:
                     states = list(self._states)
-                for b in states:
-                    while b.busy and b is not me:
-                        time.sleep(0.0005)
+                _lib.wait_for_others(states, me, 0.0005)
                 yield
             finally:
                 self._checking = False

@@ -431,9 +431,7 @@ class Region:
             try:
                 with self._lock:
                     states = list(self._states)
-                for ts in states:
-                    while ts.busy and ts is not me:
-                        time.sleep(0.0001)
+                _lib.wait_for_others(states, me, 0.0001)
                 yield
             finally:
                 self._checking = False
