@@ -1005,8 +1005,11 @@ int32_t xb_channel_close(xb_channel ch);
 /* Copies len bytes (already encoded with codec: XB_CODEC_*) into a new frame
  * of type type_id and commits it. When the ring is full the policy applies:
  * BLOCK waits up to timeout_ns (XB_ERR_TIMEOUT), FAIL returns XB_ERR_FULL,
- * OVERWRITE reclaims the oldest frames. A payload larger than the ring
- * allows is XB_ERR_INVALID_ARG. out (may be NULL) receives the frame's
+ * OVERWRITE reclaims the oldest frames. A frame another publisher is still
+ * writing is never reclaimed, under any policy and with no subscriber too:
+ * when it is the oldest, BLOCK and OVERWRITE wait for its commit up to
+ * timeout_ns (XB_ERR_TIMEOUT), FAIL returns XB_ERR_FULL. A payload larger
+ * than the ring allows is XB_ERR_INVALID_ARG. out (may be NULL) receives the frame's
  * descriptor: its position (offset, generation = ring lap) and publish_ns;
  * its payload pointer must not be read, as the space may be reused as soon as
  * every subscriber has released the frame (at once when there are none). */
@@ -1086,7 +1089,7 @@ int32_t xb_channel_subscribers(xb_channel ch, xb_subscriber_stats *out, uint64_t
  * (xb_subscriber_index), or of every subscriber together when it is -1.
  * *count (may be NULL) is the number of latencies recorded; all out_ns are 0
  * when it is 0. An index that is not an active subscriber is
- * XB_ERR_OUT_OF_RANGE. */
+ * XB_ERR_OUT_OF_RANGE; one below -1, XB_ERR_INVALID_ARG. */
 int32_t xb_channel_latency(xb_channel ch, int32_t subscriber, const double *quantiles, uint64_t *out_ns, uint64_t n,
                            uint64_t *count);
 

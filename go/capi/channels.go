@@ -446,9 +446,13 @@ func xb_subscriber_index(h C.xb_subscriber, out *C.int32_t) (rc status) {
 	if out == nil {
 		return invalidf("out is NULL")
 	}
-	s, err := subscribers.get(uint64(h))
+	s, err := useSubscriber(h)
 	if err != nil {
 		return failErr(err)
+	}
+	defer s.mu.Unlock()
+	if !s.sub.Active() {
+		return failErr(fmt.Errorf("%w: subscriber closed, or its channel", channel.ErrClosed))
 	}
 	*out = C.int32_t(s.sub.Index())
 	return C.XB_OK

@@ -799,3 +799,44 @@ func TestDeadSubscriberReclaimedUnderOverwrite(t *testing.T) {
 	assert.Equal(t, uint64(1), st.DeadSubscribers)
 	assert.Empty(t, st.Subscribers)
 }
+
+// The Frame a commit returns describes that frame, even when the slot is
+// reused at once (no subscriber holds it) by another publisher.
+func TestCommittedFrameIsItsOwn(t *testing.T) {
+	c, _ := newChannel(t, Options{Capacity: 4096, Policy: Overwrite})
+	var wg sync.WaitGroup
+	bad := make([]int, 2)
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20000; i++ {
+				s, err := c.Reserve(codec.MsgPack, uint64(g+1), 40, time.Second)
+				if err != nil {
+					continue
+				}
+				f, err := s.Commit(s.Buf[:40])
+				if err == nil && (f.TypeID != uint64(g+1) || f.Codec != codec.MsgPack) {
+					bad[g]++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, []int{0, 0}, bad)
+}
+
+func TestSubscriberActive(t *testing.T) {
+	c, name := newChannel(t, Options{Capacity: 4096})
+	o, err := Open(name, SubscribeOnly)
+	require.NoError(t, err)
+	s, err := o.Subscribe(Wait{})
+	require.NoError(t, err)
+	assert.True(t, s.Active())
+	require.NoError(t, o.Close())
+	assert.False(t, s.Active(), "its channel is closed")
+	s2, err := c.Subscribe(Wait{})
+	require.NoError(t, err)
+	require.NoError(t, s2.Close())
+	assert.False(t, s2.Active(), "closed")
+}

@@ -122,7 +122,9 @@ func (s *Subscriber) streamEnd(pos uint64, wt *waiter) error {
 	if !wt.parked && wt.spins&255 != 0 && !wt.poll {
 		return nil
 	}
-	if now := time.Now(); now.Sub(s.lastGone) >= time.Millisecond {
+	// Looked at once a millisecond while waiting; at every poll (timeout
+	// 0), whose caller would otherwise mostly see ErrTimeout.
+	if now := time.Now(); wt.poll || now.Sub(s.lastGone) >= time.Millisecond {
 		s.lastGone = now
 		if c.publishersGone() && atomic.LoadUint64(c.tail()) == pos {
 			return ErrPublisherGone

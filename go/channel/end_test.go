@@ -85,6 +85,10 @@ func TestPublisherGoneAfterClose(t *testing.T) {
 	}
 	_, err = sub.Receive(10 * time.Second)
 	require.ErrorIs(t, err, ErrPublisherGone)
+	for i := 0; i < 20; i++ { // polls say so every time (not ErrTimeout between checks)
+		_, err = sub.Receive(0)
+		require.ErrorIs(t, err, ErrPublisherGone, "poll %d", i)
+	}
 	again, err := Open(name, PublishSubscribe)
 	require.NoError(t, err)
 	defer again.Close()

@@ -381,6 +381,9 @@ func (s *Subscriber) nextInRange() (f Frame, ok bool, err error) {
 		s.next = p + size
 		if atomic.LoadUint32(c.r32(off+fState)) == stateCommitted {
 			f, err := s.frameAt(p, off, size)
+			if err == nil {
+				s.count(f) // a held range is not overwritten: groups are Block and Fail only
+			}
 			s.unreleased = s.unreleased || err == nil
 			return f, err == nil, err
 		}

@@ -501,6 +501,9 @@ func (s Slot) commit(payload []byte, wakeUp bool) (Frame, error) {
 		}
 	}
 	po := FrameHeaderSize + start
+	// What the returned Frame says, read while the slot is still ours:
+	// once committed, a subscriber may release it and a publisher reuse it.
+	codecID, typeID := *(*codec.ID)(unsafe.Pointer(&c.ring[off+fCodec])), *c.r64(off + fTypeID)
 	*c.r32(off + fPayOff) = uint32(po)
 	*c.r64(off + fPayLen) = uint64(len(payload))
 	now := region.Now()
@@ -517,7 +520,7 @@ func (s Slot) commit(payload []byte, wakeUp bool) (Frame, error) {
 	return Frame{
 		Frame: region.Frame{
 			Offset: c.ringOff + off, RegionID: c.id, Generation: c.lap(s.pos),
-			Codec: *(*codec.ID)(unsafe.Pointer(&c.ring[off+fCodec])), TypeID: *c.r64(off + fTypeID), PublishNs: now,
+			Codec: codecID, TypeID: typeID, PublishNs: now,
 			Payload: c.ring[p : p+uint64(len(payload)) : p+uint64(len(payload))],
 		},
 		Position: s.pos,

@@ -63,6 +63,18 @@ func (s *Subscriber) Index() int { return s.idx }
 // payloads of the frames received.
 func (s *Subscriber) Channel() *Channel { return s.c }
 
+// Active reports whether the subscriber can still receive: its channel is
+// open, and its entry was neither closed nor reclaimed.
+func (s *Subscriber) Active() (active bool) {
+	ok, old := s.c.enter()
+	if !ok {
+		return false
+	}
+	var err error // a fault (truncated file) leaves active false
+	defer s.c.leave(&err, old)
+	return s.mine()
+}
+
 // mine reports whether the entry is still this subscriber's.
 func (s *Subscriber) mine() bool { return atomic.LoadUint32(s.c.sub32(s.idx, sState)) == s.state }
 
@@ -172,15 +184,17 @@ func (s *Subscriber) receive(wt *waiter) (Frame, error) {
 			switch st := atomic.LoadUint32(c.r32(off + fState)); st {
 			case stateCommitted:
 				f, err := s.frameAt(pos, off, size)
-				if err != nil && c.policy == Overwrite && (atomic.LoadUint64(c.r64(off+fSeal)) != w ||
+				if c.policy == Overwrite && (atomic.LoadUint64(c.r64(off+fSeal)) != w ||
 					atomic.LoadUint64(c.sub64(s.idx, sPosition)) > s.held) {
-					continue // overwritten while we read its header
+					continue // overwritten while we read its header: neither it nor its numbers count
 				}
 				s.next = pos + size
 				if err != nil {
 					s.skipped(pos)
+					return f, err
 				}
-				return f, err
+				s.count(f)
+				return f, nil
 			case stateAborted, statePadding:
 				s.next = pos + size
 				s.skipped(pos)
@@ -263,8 +277,8 @@ func (s *Subscriber) writerGone(pos, w uint64) bool {
 	return true
 }
 
-// frameAt builds the frame of the committed slot at pos and records its
-// latency.
+// frameAt builds the frame of the committed slot at pos (count records
+// it, once the caller knows the header was read whole).
 func (s *Subscriber) frameAt(pos, off, size uint64) (Frame, error) {
 	c := s.c
 	if chk := *c.r64(off + fCheck); chk != c.id^pos {
@@ -276,10 +290,6 @@ func (s *Subscriber) frameAt(pos, off, size uint64) (Frame, error) {
 		return Frame{}, fmt.Errorf("%w: frame at position %d has payload [%d, +%d) outside its %d-byte slot", ErrCorrupt, pos, po, pl, size)
 	}
 	pub := *c.r64(off + fPublish)
-	now := region.Now()
-	c.recordLatency(s.idx, pub, now)
-	atomic.AddUint64(c.sub64(s.idx, sFrames), 1)
-	atomic.AddUint64(c.sub64(s.idx, sBytes), pl)
 	p := off + po
 	return Frame{
 		Frame: region.Frame{
@@ -289,6 +299,15 @@ func (s *Subscriber) frameAt(pos, off, size uint64) (Frame, error) {
 		},
 		Position: pos,
 	}, nil
+}
+
+// count records a received frame: its publish->receive latency, and the
+// subscriber's frame and byte counters.
+func (s *Subscriber) count(f Frame) {
+	c := s.c
+	c.recordLatency(s.idx, f.PublishNs, region.Now())
+	atomic.AddUint64(c.sub64(s.idx, sFrames), 1)
+	atomic.AddUint64(c.sub64(s.idx, sBytes), uint64(len(f.Payload)))
 }
 
 // Release gives back every frame received so far: their space may be
