@@ -37,6 +37,21 @@ def _open(spec: str) -> Region:
     return Region.open_shm(spec, readonly=True)
 
 
+def _open_region(spec: str) -> Region:
+    """_open for the commands that list a region's frames: a channel's name
+    is an error saying so (its frames are read by subscribing)."""
+    try:
+        return _open(spec)
+    except errors.VersionError:
+        try:
+            Channel.open(spec.lstrip("/"), readonly=True).close()
+        except errors.CrossbufError:
+            raise errors.VersionError(f"{spec!r} is not a crossbuf region of this layout version") from None
+        raise errors.InvalidArgumentError(
+            f"{spec!r} is a channel, not a region: `crossbuf stats {spec}` shows it, and its frames are read "
+            "by subscribing (Channel.open(...).subscribe())") from None
+
+
 def _codec_name(codec: int) -> str:
     if codec == _lib.CODEC_SCHEMA:
         return "schema"
@@ -91,7 +106,7 @@ def _load_schemas(region: Region, files: Sequence[str]) -> List[Schema]:
 
 
 def cmd_inspect(a: argparse.Namespace) -> int:
-    with _open(a.region) as r:
+    with _open_region(a.region) as r:
         st = r.stats()
         types = _Types(_load_schemas(r, a.schema))
         print(f"region {a.region}: {st.frame_count} frames, {st.used} of {st.capacity - st.data_offset} bytes used, "
@@ -107,7 +122,7 @@ def cmd_inspect(a: argparse.Namespace) -> int:
 
 def cmd_cat(a: argparse.Namespace) -> int:
     failed = 0
-    with _open(a.region) as r:
+    with _open_region(a.region) as r:
         types = _Types(_load_schemas(r, a.schema))
         for f in r.frames(skip_corrupt=True):
             if f.codec == _lib.CODEC_SCHEMA:

@@ -114,6 +114,9 @@ def test_channel_stats_and_watch() -> None:
         assert screens[0] == "" and len(screens) == 3, out.stdout
         assert all(f"channel {name}" in s for s in screens[1:])
         assert "(0/s)" in screens[2] and "(0/s)" not in screens[1]  # rates from the second refresh on
+        for cmd in ("inspect", "cat"):  # they list a region's frames: a channel is named as such
+            out = run(cmd, name)
+            assert out.returncode == 2 and "is a channel, not a region" in out.stderr, out.stderr
     xb.Channel.unlink(name)
 
 
