@@ -524,9 +524,10 @@ class Schema:
         self._decoders[-1 - tid] = msgspec.msgpack.Decoder(List[cls])  # type: ignore[valid-type]
         return dec
 
-    def to_records(self, frames: Iterable[Frame]) -> List[Any]:
+    def to_records(self, frames: Iterable[Union[Frame, ChannelFrame]]) -> List[Any]:
         """to_record of many frames of one region: frames of one type take
-        one library call and one typed decode."""
+        one library call and one typed decode (frames received from a
+        channel: one call each)."""
         fs = list(frames)
         tids = {self._aliases.get(f.type_id, f.type_id) for f in fs if isinstance(f, Frame)}
         if len(tids) != 1 or len(fs) == 1:
@@ -539,12 +540,13 @@ class Schema:
         except msgspec.ValidationError as e:  # pragma: no cover - the library and the classes disagree
             raise errors.InternalError(f"record class of {self.type_name(tid)}: {e}") from None
 
-    def view(self, frame: Frame) -> "RecordView":
-        """A lazy view of frame: each attribute read goes through a compiled
-        path (no whole-record decode); nested tables and structs are views
-        too."""
-        if not isinstance(frame, Frame):
-            raise errors.InvalidArgumentError(f"view takes a Frame, not {frame.__class__.__name__}")
+    def view(self, frame: Union[Frame, ChannelFrame]) -> "RecordView":
+        """A lazy view of frame, of a region or received from a channel: each
+        attribute read goes through a compiled path (no whole-record
+        decode); nested tables and structs are views too. A channel frame's
+        view reads only while the frame is held (StaleFrameError after)."""
+        if not isinstance(frame, (Frame, ChannelFrame)):
+            raise errors.InvalidArgumentError(f"view takes a Frame or ChannelFrame, not {frame.__class__.__name__}")
         tid = self._aliases.get(frame.type_id, frame.type_id)
         cls = self._view_classes.get((tid, ""))
         if cls is None:
@@ -675,19 +677,22 @@ class Schema:
         """A .pyi text declaring the record classes (crossbuf schema stubs)."""
         return self._classes().stubs()
 
-    def to_dicts(self, frames: Iterable[Frame]) -> List[Dict[str, Any]]:
+    def to_dicts(self, frames: Iterable[Union[Frame, ChannelFrame]]) -> List[Dict[str, Any]]:
         """to_dict of many frames of one region with one library call, each
-        decoded as the type its header names."""
+        decoded as the type its header names (frames received from a
+        channel: one call each)."""
         fs = list(frames)
         if not fs:
             self._handle()
             return []
+        if any(isinstance(f, ChannelFrame) for f in fs):
+            return [self.to_dict(f) for f in fs]
         v = _decode(self._frames_msgpack(fs, "to_dicts"))
         if not isinstance(v, list):  # pragma: no cover - a library bug
             raise errors.InternalError(f"the library wrote a {v.__class__.__name__}, not an array")
         return v
 
-    def _frames_msgpack(self, fs: List[Frame], what: str) -> bytes:
+    def _frames_msgpack(self, fs: Sequence[Union[Frame, ChannelFrame]], what: str) -> bytes:
         """One MessagePack array of the frames fs (all of one region)."""
         first = fs[0]
         if not isinstance(first, Frame):
@@ -1135,14 +1140,14 @@ class RecordView:
     per field; these class attributes say what it views."""
 
     __slots__ = ("_frame", "_record")
-    _frame: Frame
+    _frame: Union[Frame, ChannelFrame]
     _record: Any
     _schema: Schema
     _tid: int
     _type: str
     _prefix: str
 
-    def __init__(self, frame: Frame) -> None:
+    def __init__(self, frame: Union[Frame, ChannelFrame]) -> None:
         self._frame = frame  # _record is set by the first read that needs the whole record
 
     def __repr__(self) -> str:

@@ -542,8 +542,14 @@ def test_capnp_null_pointers_read_as_their_defaults(capnp_request: Tuple[str, by
         assert s.path("TestDefaults", "textField").read(got) == "foo"
         assert bytes(s.path("TestDefaults", "dataField").read(got)) == b"bar"
         assert s.path("TestDefaults", "int16List").read(got).tolist() == [11111, -11111]
+        cv = s.view(got)  # a received frame's view, as a region frame's
+        assert cv.textField == "foo" and cv.structField.textField == "baz" and bytes(cv.dataField) == b"bar"
+        assert cv.textList == ["plugh", "xyzzy", "thud"]
+        assert s.to_dicts([got]) == [s.to_dict(got)] and s.to_records([got]) == [s.to_record(got)]
         assert [bytes(b) for b in s.path("TestDefaults", "dataField").receive_many(sub, max=4, timeout=5)] == [b"bar"]
         sub.release()
+        with pytest.raises(xb.StaleFrameError):
+            cv.structField.textField  # noqa: B018 - released: the view reads no more
 
 
 def test_schema_from_a_file_of_bytes(tmp_path: Any, capnp_request: Tuple[str, bytes]) -> None:
