@@ -10,8 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/inplace"
 	"github.com/crossbuf/crossbuf/go/record"
 	"github.com/crossbuf/crossbuf/go/region"
+	"github.com/crossbuf/crossbuf/internal/gen/capnpgen"
 )
 
 // A warm Builder reused across slots allocates nothing.
@@ -34,4 +36,30 @@ func TestFlatBuffersAllocatesNothing(t *testing.T) {
 	}
 	one()
 	assert.Zero(t, testing.AllocsPerRun(1000, one))
+}
+
+// go-capnp allocates its Message and arena per message (its Arena
+// interface cannot be implemented outside the runtime); the message bytes
+// are never copied.
+func TestCapnpAllocatesTheMessageOnly(t *testing.T) {
+	r, err := region.CreateAnon(64 << 20)
+	require.NoError(t, err)
+	defer r.Close()
+	one := func() {
+		slot, err := r.Reserve(codec.CapnProto, uint64(record.TypeLogEntry), 512)
+		require.NoError(t, err)
+		msg, seg, err := inplace.CapnpMessage(slot.Buf)
+		require.NoError(t, err)
+		e, err := capnpgen.NewRootLogEntry(seg)
+		require.NoError(t, err)
+		require.NoError(t, e.SetService("checkout"))
+		payload, err := inplace.CapnpBytes(slot.Buf, msg)
+		require.NoError(t, err)
+		_, err = slot.Commit(payload)
+		require.NoError(t, err)
+	}
+	one()
+	allocs := testing.AllocsPerRun(1000, one)
+	t.Logf("%.0f allocations per message", allocs)
+	assert.LessOrEqual(t, allocs, 2.0, "the Message and its arena (measured: 2)")
 }

@@ -29,9 +29,10 @@ var (
 // time, into a new frame of r whose type id is t.ID. Code generated for the
 // type (flatc, capnpc-go) can build in place instead (see the examples).
 func AppendValue(r *region.Region, t *schema.Type, v map[string]any) (region.Frame, error) {
-	return appendEncoded(r, t,
+	return encoded(t,
 		func(b *flatbuffers.Builder) error { return t.EncodeFlatBuffer(b, v) },
-		func(dst []byte) ([]byte, error) { return t.EncodeCapnp(dst, v) })
+		func(dst []byte) ([]byte, error) { return t.EncodeCapnp(dst, v) },
+		func(id codec.ID, msg []byte) (region.Frame, error) { return appendMessage(r, id, t, msg) })
 }
 
 // AppendMsgPack is AppendValue of a value in MessagePack (one map, the form
@@ -39,42 +40,42 @@ func AppendValue(r *region.Region, t *schema.Type, v map[string]any) (region.Fra
 // place with no dynamic value (schema.Type.EncodeFlatBufferMsgPack and
 // EncodeCapnpMsgPack).
 func AppendMsgPack(r *region.Region, t *schema.Type, mp []byte) (region.Frame, error) {
-	return appendEncoded(r, t,
+	return encoded(t,
 		func(b *flatbuffers.Builder) error { return t.EncodeFlatBufferMsgPack(b, mp) },
-		func(dst []byte) ([]byte, error) { return t.EncodeCapnpMsgPack(dst, mp) })
+		func(dst []byte) ([]byte, error) { return t.EncodeCapnpMsgPack(dst, mp) },
+		func(id codec.ID, msg []byte) (region.Frame, error) { return appendMessage(r, id, t, msg) })
 }
 
-// appendEncoded builds a message of t with the encoder of its format, in
-// reused memory, and appends it to r.
-func appendEncoded(r *region.Region, t *schema.Type, fb func(*flatbuffers.Builder) error,
-	cp func(dst []byte) ([]byte, error)) (region.Frame, error) {
+// encoded builds a message of t with the encoder of its format, in reused
+// memory, and hands it to put with its frame codec.
+func encoded[F any](t *schema.Type, fb func(*flatbuffers.Builder) error, cp func(dst []byte) ([]byte, error),
+	put func(codec.ID, []byte) (F, error)) (F, error) {
 	switch t.Format {
 	case schema.FlatBuffers:
 		b := builders.Get().(*flatbuffers.Builder)
 		defer builders.Put(b)
 		if err := fb(b); err != nil {
-			return region.Frame{}, err
+			var zero F
+			return zero, err
 		}
-		return appendMessage(r, t, b.FinishedBytes())
+		return put(codec.FlatBuffers, b.FinishedBytes())
 	case schema.CapnProto:
 		seg := segments.Get().(*[]byte)
 		defer segments.Put(seg)
 		msg, err := cp((*seg)[:0])
 		if err != nil {
-			return region.Frame{}, err
+			var zero F
+			return zero, err
 		}
 		*seg = msg
-		return appendMessage(r, t, msg)
+		return put(codec.CapnProto, msg)
 	}
-	return region.Frame{}, fmt.Errorf("%w: %s has no wire format", codec.ErrRecordType, t.Name)
+	var zero F
+	return zero, fmt.Errorf("%w: %s has no wire format", codec.ErrRecordType, t.Name)
 }
 
-// appendMessage copies msg, a message of t, into a new frame of r.
-func appendMessage(r *region.Region, t *schema.Type, msg []byte) (region.Frame, error) {
-	id := codec.FlatBuffers
-	if t.Format == schema.CapnProto {
-		id = codec.CapnProto
-	}
+// appendMessage copies msg, a message of t in codec id, into a new frame of r.
+func appendMessage(r *region.Region, id codec.ID, t *schema.Type, msg []byte) (region.Frame, error) {
 	slot, err := r.Reserve(id, t.ID, len(msg))
 	if err != nil {
 		return region.Frame{}, err

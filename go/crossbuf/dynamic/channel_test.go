@@ -1,0 +1,47 @@
+//go:build linux
+
+package dynamic_test
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/crossbuf/crossbuf/go/channel"
+	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/crossbuf/dynamic"
+	"github.com/crossbuf/crossbuf/go/schema"
+)
+
+// PublishValue puts a runtime-schema message into a channel as a frame of
+// its type; a subscriber decodes it by the frame's type id; a bad value
+// publishes nothing.
+func TestPublishValue(t *testing.T) {
+	s, _ := monsterSchema(t)
+	name := fmt.Sprintf("/xb-dynamic-%d", os.Getpid())
+	c, err := channel.Create(name, channel.Options{Capacity: 1 << 16})
+	require.NoError(t, err)
+	defer func() { _ = channel.Unlink(name); _ = c.Close() }()
+	sub, err := c.Subscribe(channel.Wait{})
+	require.NoError(t, err)
+	f, err := dynamic.PublishValue(c, s.Root, map[string]any{"name": "Orc", "hp": int64(300)}, time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, s.Root.ID, f.TypeID)
+	assert.Equal(t, codec.FlatBuffers, f.Codec)
+	_, err = dynamic.PublishValue(c, s.Root, map[string]any{"name": "x", "hp": int64(1 << 20)}, time.Second)
+	var ee *schema.EncodeError
+	require.ErrorAs(t, err, &ee)
+
+	got, err := sub.Receive(time.Second)
+	require.NoError(t, err)
+	rec, err := dynamic.DecodeValue(got.Frame, s)
+	require.NoError(t, err)
+	assert.Equal(t, "Orc", rec.Get("name").Str())
+	assert.Equal(t, int64(300), rec.Get("hp").Int())
+	_, err = sub.Receive(0)
+	require.ErrorIs(t, err, channel.ErrTimeout, "the refused value published nothing")
+}
