@@ -214,18 +214,31 @@ func (c *Channel) endGroupIfEmpty(cursor int) {
 	wake(c.hdr32(hSpaceSeq), c.hdr32(hSpaceWait))
 }
 
+// orphan is the range [p, e) that member i (in state st) of s's group left
+// behind when it died or closed; ok is false when it left none.
+func (s *Subscriber) orphan(i int, st uint32) (p, e uint64, ok bool) {
+	c := s.c
+	if i == s.idx {
+		return 0, 0, false
+	}
+	p, e = atomic.LoadUint64(c.sub64(i, sPosition)), atomic.LoadUint64(c.sub64(i, sHeldEnd))
+	if p == idle || e <= p || c.alive(subPeer(st)) { // liveness last: it costs a system call
+		return 0, 0, false
+	}
+	return p, e, true
+}
+
 // takeover moves the range of a dead member of s's group to s. It reports
 // whether s now holds one.
 func (s *Subscriber) takeover() bool {
 	c := s.c
 	got := false
 	c.members(s.group, func(i int, st uint32) {
-		if got || i == s.idx || atomic.LoadUint64(c.sub64(i, sPosition)) == idle || c.alive(subPeer(st)) {
+		if got {
 			return
 		}
-		p := atomic.LoadUint64(c.sub64(i, sPosition))
-		e := atomic.LoadUint64(c.sub64(i, sHeldEnd))
-		if p == idle || e <= p {
+		p, e, ok := s.orphan(i, st)
+		if !ok {
 			return
 		}
 		if atomic.LoadUint64(c.sub64(s.group, sPosition)) <= p {
@@ -251,17 +264,16 @@ func (s *Subscriber) takeover() bool {
 	return got
 }
 
-// handedBack reports whether a range of a dead or closed member of s's
-// group waits for a takeover (what takeover would take).
+// handedBack reports whether a range waits that takeover would take.
 func (s *Subscriber) handedBack() bool {
-	c := s.c
 	found := false
-	c.members(s.group, func(i int, st uint32) {
-		if found || i == s.idx || c.alive(subPeer(st)) {
+	s.c.members(s.group, func(i int, st uint32) {
+		if found {
 			return
 		}
-		p, e := atomic.LoadUint64(c.sub64(i, sPosition)), atomic.LoadUint64(c.sub64(i, sHeldEnd))
-		found = p != idle && e > p && atomic.LoadUint64(c.sub64(s.group, sPosition)) > p
+		if p, _, ok := s.orphan(i, st); ok {
+			found = atomic.LoadUint64(s.c.sub64(s.group, sPosition)) > p
+		}
 	})
 	return found
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/crossbuf/crossbuf/go/internal/fbreflect"
 )
@@ -146,49 +145,6 @@ func buildBFBS(b []byte) (*Schema, error) {
 		}
 	}
 	return s, nil
-}
-
-// checkName checks a type's full name: a FlatBuffers namespace and name
-// ("MyGame.Example.Monster"), or a Cap'n Proto display name
-// ("file.capnp:Outer.Inner", the file part any UTF-8 without control
-// characters). The schema compilers write nothing else; a name a hostile
-// schema makes up would otherwise reach Python classes and stubs.
-func checkName(name string, format Format) error {
-	if name == "" || len(name) > 1024 || !utf8.ValidString(name) {
-		return fmt.Errorf("invalid type name %q", name)
-	}
-	local := name
-	if i := strings.LastIndexByte(name, ':'); i >= 0 && format == CapnProto {
-		for _, r := range name[:i] {
-			if r < 0x20 || r == 0x7f {
-				return fmt.Errorf("invalid type name %q: a control character in its file name", name)
-			}
-		}
-		// capnp names a method's implicit structs "method$Params".
-		local = strings.ReplaceAll(name[i+1:], "$", "_")
-	}
-	for _, part := range strings.Split(local, ".") {
-		if err := checkIdent(part); err != nil {
-			return fmt.Errorf("invalid type name %q: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// checkIdent checks a field, enum value or name part: an identifier as both
-// formats' grammars define it, [A-Za-z_][A-Za-z0-9_]*.
-func checkIdent(name string) error {
-	if name == "" || len(name) > 255 {
-		return fmt.Errorf("%q is not an identifier", name)
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9' {
-			continue
-		}
-		return fmt.Errorf("%q is not an identifier", name)
-	}
-	return nil
 }
 
 // resolveIn finds a type named as written inside the namespace of scope:

@@ -335,8 +335,6 @@ func appendFlatcString(b []byte, s string) []byte {
 			b = append(b, '\\', 'b')
 		case r == '\f':
 			b = append(b, '\\', 'f')
-		case r >= 0x20 && r < 0x7f:
-			b = append(b, byte(r))
 		case r > 0xffff:
 			r -= 0x10000
 			b = u(u(b, 0xd800+(r>>10)), 0xdc00+(r&0x3ff))

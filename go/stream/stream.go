@@ -427,8 +427,7 @@ func (sr *Reader) Skip() error {
 			if err == io.EOF {
 				err = fmt.Errorf("%w: input ended inside the payload of the frame at offset %d", ErrTruncated, sr.cur.Offset)
 			}
-			sr.broken = err // part of the payload is gone: the position is lost
-			return err
+			return sr.lost(err)
 		}
 		sr.off += n
 	}

@@ -207,7 +207,7 @@ class Classes:
                         if m in by_type:
                             tag_of[(ta, by_type[m])] = tag
                             class_of[(ta, tag)] = by_type[m]
-            for value_attr, type_attr, tags, vector in unions:
+            for value_attr, type_attr, _, vector in unions:
                 v = getattr(self, value_attr)
                 if v is None:
                     continue
