@@ -1002,6 +1002,20 @@ int32_t xb_channel_end(xb_channel ch);
  * second close is XB_ERR_CLOSED. */
 int32_t xb_channel_close(xb_channel ch);
 
+/* Stores the schema's binary form in the channel's schema area (256 KiB,
+ * apart from the ring: never reclaimed), unless the same bytes are there
+ * already, so a subscriber in another process decodes the channel's frames
+ * with no schema file of its own (xb_channel_schema; `crossbuf cat`). A full
+ * schema area is XB_ERR_FULL; a channel opened XB_OPEN_READ_ONLY is
+ * XB_ERR_READ_ONLY. schema stays the caller's. */
+int32_t xb_channel_store_schema(xb_channel ch, xb_schema schema);
+/* Loads the index-th schema stored in the channel (0, 1, ... in the order
+ * they were stored) into *out, a new schema the caller frees with
+ * xb_schema_free. Past the last is XB_ERR_NOT_FOUND; stored bytes that are
+ * not a schema are XB_ERR_SCHEMA, an area another process corrupted
+ * XB_ERR_CORRUPT. */
+int32_t xb_channel_schema(xb_channel ch, uint64_t index, xb_schema *out);
+
 /* Copies len bytes (already encoded with codec: XB_CODEC_*) into a new frame
  * of type type_id and commits it. When the ring is full the policy applies:
  * BLOCK waits up to timeout_ns (XB_ERR_TIMEOUT), FAIL returns XB_ERR_FULL,

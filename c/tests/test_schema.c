@@ -671,6 +671,43 @@ static void test_paths_received(void) {
     EXPECT_OK(xb_schema_free(s));
 }
 
+/* A schema stored in a channel is loaded back by another open of it (once,
+ * however often stored) and names the frames' type; a read-only open cannot
+ * store; past the last schema is XB_ERR_NOT_FOUND. */
+static void test_channel_schemas(void) {
+    xb_schema s, got = NULL;
+    EXPECT_OK(xb_schema_load(bfbs, bfbs_len, XB_SCHEMA_BFBS, &s));
+    char name[64];
+    snprintf(name, sizeof name, "xb-test-chschema-%d", (int)getpid());
+    xb_channel_unlink(name);
+    xb_channel ch, ro;
+    EXPECT_OK(xb_channel_create(name, 1 << 16, XB_POLICY_BLOCK, 0, &ch));
+    EXPECT_OK(xb_channel_store_schema(ch, s));
+    EXPECT_OK(xb_channel_store_schema(ch, s));
+    EXPECT_OK(xb_channel_open(name, XB_OPEN_READ_ONLY, &ro));
+    EXPECT_STATUS(xb_channel_store_schema(ro, s), XB_ERR_READ_ONLY);
+    EXPECT_OK(xb_channel_schema(ro, 0, &got));
+    EXPECT_STATUS(xb_channel_schema(ro, 1, &got), XB_ERR_NOT_FOUND);
+    EXPECT_STATUS(xb_channel_schema(ro, 0, NULL), XB_ERR_INVALID_ARG);
+    uint64_t root = 0, id = 0;
+    EXPECT_OK(xb_schema_root_type(s, &root));
+    EXPECT_OK(xb_schema_type_id(got, "MyGame.Example.Monster", &id));
+    EXPECT(id == root, "the stored schema names the root type");
+    xb_scratch sc;
+    EXPECT_OK(xb_scratch_new(&sc));
+    const uint8_t *a = NULL;
+    uint64_t alen = 0;
+    EXPECT_OK(xb_schema_binary(got, sc, &a, &alen));
+    EXPECT(alen == bfbs_len && memcmp(a, bfbs, alen) == 0, "the same bytes");
+    EXPECT_OK(xb_scratch_free(sc));
+    EXPECT_OK(xb_schema_free(got));
+    EXPECT_OK(xb_channel_close(ro));
+    EXPECT_STATUS(xb_channel_schema(ro, 0, &got), XB_ERR_CLOSED);
+    EXPECT_OK(xb_channel_close(ch));
+    EXPECT_OK(xb_channel_unlink(name));
+    EXPECT_OK(xb_schema_free(s));
+}
+
 int main(void) {
     if (xb_check_abi() != XB_OK) {
         fprintf(stderr, "ABI mismatch\n");
@@ -687,6 +724,7 @@ int main(void) {
         test_load_file();
         test_paths();
         test_paths_received();
+        test_channel_schemas();
         test_hostile_schema();
         test_capnp();
         test_free_while_in_use();

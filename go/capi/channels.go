@@ -17,6 +17,8 @@ import (
 
 	"github.com/crossbuf/crossbuf/go/channel"
 	"github.com/crossbuf/crossbuf/go/codec"
+	"github.com/crossbuf/crossbuf/go/crossbuf/dynamic"
+	"github.com/crossbuf/crossbuf/go/schema"
 )
 
 var (
@@ -178,6 +180,44 @@ func xb_channel_end(h C.xb_channel) (rc status) {
 		return failErr(err)
 	}
 	return C.XB_OK
+}
+
+//export xb_channel_store_schema
+func xb_channel_store_schema(h C.xb_channel, sh C.xb_schema) (rc status) {
+	defer guard(&rc, enter())
+	c, err := channels.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	l, release, err := useSchema(sh)
+	if err != nil {
+		return failErr(err)
+	}
+	defer release()
+	if err := dynamic.StoreChannelSchema(c, l.s); err != nil {
+		return failErr(err)
+	}
+	return C.XB_OK
+}
+
+//export xb_channel_schema
+func xb_channel_schema(h C.xb_channel, index C.uint64_t, out *C.xb_schema) (rc status) {
+	defer guard(&rc, enter())
+	if out == nil {
+		return invalidf("out is NULL")
+	}
+	c, err := channels.get(uint64(h))
+	if err != nil {
+		return failErr(err)
+	}
+	bins, err := c.Schemas()
+	if err != nil {
+		return failErr(err)
+	}
+	if uint64(index) >= uint64(len(bins)) {
+		return fail(C.XB_ERR_NOT_FOUND, fmt.Sprintf("the channel stores %d schemas: no schema %d", len(bins), uint64(index)))
+	}
+	return registerSchema(out, func() (*schema.Schema, error) { return schema.Load(bins[index]) })
 }
 
 //export xb_channel_publish

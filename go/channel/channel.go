@@ -40,6 +40,8 @@
 //	                       padding_frames, latency_overflow (384, 392, ... 456)
 //	  464 ended            u32  atomic: 1 once End was called (no frame is published after)
 //	  468 untracked        u32  atomic: open publishers the publisher table had no room for
+//	  472 schema_offset    u64  start of the schema area (64-aligned)
+//	  480 schema_size      u64  its bytes (a multiple of 64)
 //	  512 publishers       64 u32, atomic: 0 free; else the peer id of an open that has
 //	                       published, with bit 16 set once that open closed
 //	subscriber table at subs_offset: max_subscribers entries of 128 bytes
@@ -63,6 +65,8 @@
 //	  first is the channel's, then one per subscriber entry. Each is
 //	  hist_counts u64 counts (atomic adds) in the bucket layout of
 //	  HdrHistogram with the geometry above.
+//	schema area at schema_offset: the binary schemas of the channel's types
+//	  (StoreSchema), a chain of 8-aligned entries; see schemas.go.
 //	data ring at ring_offset: ring_size bytes of frames
 //
 // # Positions and frames
@@ -185,7 +189,7 @@ import (
 
 // Layout constants.
 const (
-	LayoutVersion          = 1
+	LayoutVersion          = 2
 	HeaderSize             = 4096
 	FrameHeaderSize        = region.FrameHeaderSize
 	SubEntrySize           = 128
@@ -231,6 +235,8 @@ const (
 	hCounters    = 384
 	hEnded       = 464
 	hUntracked   = 468
+	hSchemaOff   = 472
+	hSchemaSize  = 480
 	hPublishers  = 512
 
 	maxPublishers = 64      // entries of the publisher table
@@ -364,7 +370,18 @@ type Options struct {
 	MaxSubscribers int
 	// Mode is the file mode of a named channel (0: 0600); the umask applies.
 	Mode os.FileMode
+	// SchemaSpace is the bytes kept for binary schemas (StoreSchema),
+	// rounded up to 64 (0: DefaultSchemaSpace).
+	SchemaSpace int
 }
+
+// DefaultSchemaSpace holds the binary schemas of most programs (a .bfbs is
+// a few KiB to tens of KiB; a CodeGeneratorRequest with its imports, tens
+// to hundreds). MaxSchemaSpace bounds Options.SchemaSpace.
+const (
+	DefaultSchemaSpace = 256 << 10
+	MaxSchemaSpace     = 1 << 30
+)
 
 // Access selects what an open may do.
 type Access int
@@ -401,6 +418,7 @@ type Channel struct {
 	subsOff  uint64
 	histOff  uint64
 	hist     histGeometry
+	schemas  []byte // the schema area
 	id       uint64
 	policy   Policy
 	name     string
@@ -420,16 +438,18 @@ type Channel struct {
 // layout computes the offsets of a channel of ring bytes and maxSubs
 // entries.
 type layout struct {
-	subsOff, histOff, histStride, ringOff, total uint64
+	subsOff, histOff, histStride, schemaOff, schemaSize, ringOff, total uint64
 }
 
-func computeLayout(ring uint64, maxSubs int, g histGeometry) layout {
+func computeLayout(ring uint64, maxSubs int, g histGeometry, schemaSpace uint64) layout {
 	page := uint64(os.Getpagesize())
 	var l layout
 	l.subsOff = HeaderSize
 	l.histOff = l.subsOff + uint64(maxSubs)*SubEntrySize
 	l.histStride = (uint64(g.countsLen)*8 + 63) &^ 63
-	end := l.histOff + uint64(maxSubs+1)*l.histStride
+	l.schemaOff = l.histOff + uint64(maxSubs+1)*l.histStride
+	l.schemaSize = (schemaSpace + 63) &^ 63
+	end := l.schemaOff + l.schemaSize
 	l.ringOff = (end + page - 1) &^ (page - 1)
 	l.total = l.ringOff + ring
 	return l
@@ -480,8 +500,25 @@ func checkOptions(opts Options) error {
 	if opts.MaxSubscribers < 0 || opts.MaxSubscribers > MaxSubscribersLimit {
 		return fmt.Errorf("%w: MaxSubscribers %d is not in [0, %d]", ErrInvalid, opts.MaxSubscribers, MaxSubscribersLimit)
 	}
+	if opts.SchemaSpace < 0 || opts.SchemaSpace > MaxSchemaSpace {
+		return fmt.Errorf("%w: SchemaSpace %d is not in [0, %d]", ErrInvalid, opts.SchemaSpace, MaxSchemaSpace)
+	}
 	_, err := ringSizeFor(opts.Capacity)
 	return err
+}
+
+// layoutFor is the layout of a channel created with opts (checked).
+func layoutFor(opts Options) (l layout, ring uint64, maxSubs int) {
+	ring, _ = ringSizeFor(opts.Capacity)
+	maxSubs = opts.MaxSubscribers
+	if maxSubs == 0 {
+		maxSubs = DefaultMaxSubscribers
+	}
+	space := uint64(opts.SchemaSpace)
+	if space == 0 {
+		space = DefaultSchemaSpace
+	}
+	return computeLayout(ring, maxSubs, newHistGeometry(histLowest, histHighest, histSigfigs), space), ring, maxSubs
 }
 
 // createOnFd sizes, reserves, maps and initialises the file behind fd. It
@@ -491,13 +528,8 @@ func createOnFd(fd int, path, name string, opts Options, flags uint32) (*Channel
 		_ = unix.Close(fd)
 		return nil, err
 	}
-	ring, _ := ringSizeFor(opts.Capacity)
-	maxSubs := opts.MaxSubscribers
-	if maxSubs == 0 {
-		maxSubs = DefaultMaxSubscribers
-	}
+	l, ring, maxSubs := layoutFor(opts)
 	g := newHistGeometry(histLowest, histHighest, histSigfigs)
-	l := computeLayout(ring, maxSubs, g)
 	if err := unix.Ftruncate(fd, int64(l.total)); err != nil {
 		return fail(osError("ftruncate", path, err))
 	}
@@ -532,6 +564,8 @@ func createOnFd(fd int, path, name string, opts Options, flags uint32) (*Channel
 	*(*uint32)(h(hHistSigfigs)) = uint32(g.sigfigs)
 	*(*uint32)(h(hHistCounts)) = uint32(g.countsLen)
 	*(*uint64)(h(hHistStride)) = l.histStride
+	*(*uint64)(h(hSchemaOff)) = l.schemaOff
+	*(*uint64)(h(hSchemaSize)) = l.schemaSize
 	// Position 0 is the tail: its header carries the free mark.
 	*(*uint64)(h(uintptr(l.ringOff) + fSeal)) = freeMark(0)
 	// The magic goes last: an open racing creation sees no channel rather
@@ -581,7 +615,7 @@ func openFd(fd int, name string, access Access) (*Channel, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fail(fmt.Errorf("%w: not a regular file", ErrVersion))
 	}
-	if st.Size < HeaderSize+MinRing || uint64(st.Size) > MaxRing+1<<30 {
+	if st.Size < HeaderSize+MinRing || uint64(st.Size) > MaxRing+MaxSchemaSpace+1<<30 {
 		return fail(fmt.Errorf("%w: %d bytes is not a channel size", ErrVersion, st.Size))
 	}
 	mem, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
@@ -665,12 +699,17 @@ func attach(mem []byte, size uint64) (*Channel, error) {
 		u32(hHistSigfigs) != uint32(g.sigfigs) || u32(hHistCounts) != uint32(g.countsLen) {
 		return nil, fmt.Errorf("%w: latency histogram geometry differs from this library's", ErrVersion)
 	}
-	// The layout is a function of ring, maxSubs and the geometry: the stored
-	// offsets must be exactly those.
-	l := computeLayout(ring, int(maxSubs), g)
+	schemaSize := u64(hSchemaSize)
+	if schemaSize > MaxSchemaSpace || schemaSize%64 != 0 {
+		return nil, fmt.Errorf("%w: schema_size %d is not a multiple of 64 in [0, %d]", ErrVersion, schemaSize, MaxSchemaSpace)
+	}
+	// The layout is a function of ring, maxSubs, the geometry and the schema
+	// space: the stored offsets must be exactly those.
+	l := computeLayout(ring, int(maxSubs), g, schemaSize)
 	if u64(hSubsOffset) != l.subsOff || u64(hHistOffset) != l.histOff || u64(hHistStride) != l.histStride ||
-		u64(hRingOffset) != l.ringOff || l.total != size {
-		return nil, fmt.Errorf("%w: section offsets do not match ring_size %d and max_subscribers %d", ErrVersion, ring, maxSubs)
+		u64(hSchemaOff) != l.schemaOff || u64(hRingOffset) != l.ringOff || l.total != size {
+		return nil, fmt.Errorf("%w: section offsets do not match ring_size %d, max_subscribers %d and schema_size %d",
+			ErrVersion, ring, maxSubs, schemaSize)
 	}
 	tail, head := u64(hTail), u64(hHead)
 	if tail%slotAlign != 0 || head%slotAlign != 0 || head > tail {
@@ -679,7 +718,7 @@ func attach(mem []byte, size uint64) (*Channel, error) {
 	c := &Channel{
 		mem: mem, ring: mem[l.ringOff:l.total:l.total], ringOff: l.ringOff, ringSize: ring, mask: ring - 1,
 		lapShift: uint(bits.TrailingZeros64(ring)), maxSubs: int(maxSubs), subsOff: l.subsOff, histOff: l.histOff,
-		hist: g, id: id, policy: policy, fd: -1,
+		hist: g, id: id, policy: policy, fd: -1, schemas: mem[l.schemaOff : l.schemaOff+l.schemaSize : l.schemaOff+l.schemaSize],
 	}
 	c.hist.stride = l.histStride
 	return c, nil

@@ -46,6 +46,10 @@ type channelHeader struct {
 	SpaceWaiters   uint32
 	_              [56]byte
 	Counters       [10]uint64
+	Ended          uint32
+	Untracked      uint32
+	SchemaOffset   uint64
+	SchemaSize     uint64
 }
 
 type subEntry struct {
@@ -82,7 +86,9 @@ func TestLayoutOffsets(t *testing.T) {
 		{unsafe.Offsetof(h.Tail), hTail}, {unsafe.Offsetof(h.Head), hHead},
 		{unsafe.Offsetof(h.DataSeq), hDataSeq}, {unsafe.Offsetof(h.DataWaiters), hDataWaiters},
 		{unsafe.Offsetof(h.SpaceSeq), hSpaceSeq}, {unsafe.Offsetof(h.SpaceWaiters), hSpaceWait},
-		{unsafe.Offsetof(h.Counters), hCounters},
+		{unsafe.Offsetof(h.Counters), hCounters}, {unsafe.Offsetof(h.Ended), hEnded},
+		{unsafe.Offsetof(h.Untracked), hUntracked}, {unsafe.Offsetof(h.SchemaOffset), hSchemaOff},
+		{unsafe.Offsetof(h.SchemaSize), hSchemaSize},
 	} {
 		assert.Equal(t, c.want, int(c.got))
 	}

@@ -28,12 +28,8 @@ func CreateMemfd(label string, opts Options) (*Channel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("channel: memfd_create: %w", err)
 	}
-	ring, _ := ringSizeFor(opts.Capacity)
-	maxSubs := opts.MaxSubscribers
-	if maxSubs == 0 {
-		maxSubs = DefaultMaxSubscribers
-	}
-	size := computeLayout(ring, maxSubs, newHistGeometry(histLowest, histHighest, histSigfigs)).total
+	l, _, _ := layoutFor(opts)
+	size := l.total
 	if err := unix.Ftruncate(fd, int64(size)); err != nil {
 		_ = unix.Close(fd)
 		return nil, osError("ftruncate", "memfd:"+label, err)

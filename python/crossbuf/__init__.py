@@ -60,7 +60,7 @@ from .errors import (
 )
 from .records import Codec, DType, Http, Level, LogEntry, Record, RecordType, Sample, Tensor
 from .region import Frame, Region, RegionStats, unlink_shm
-from .schema import FieldPath, Layout, RecordView, Schema
+from .schema import FieldPath, Layout, RecordView, Schema, TypeInfo
 from .stream import StreamReader, StreamWriter
 
 #: The library's version, which is also the package's: both come from
@@ -89,6 +89,7 @@ __all__ = [
     "Subscriber",
     "SubscriberStats",
     "Schema",
+    "TypeInfo",
     "StreamReader",
     "StreamWriter",
     "Layout",

@@ -1,15 +1,18 @@
 """The crossbuf command: look into regions from any process.
 
     crossbuf inspect REGION            frames: offset, codec, type, size, age
+    crossbuf inspect CHANNEL           the types of the schemas it stores
     crossbuf cat REGION [--schema F]   each frame as one line of JSON
+    crossbuf cat CHANNEL [--count N] [--timeout S] [--follow]
+                                       subscribes: each frame as it arrives
     crossbuf stats REGION|CHANNEL [--watch]   counters (live, like top, with --watch)
     crossbuf schema compile F.fbs|F.capnp [-I DIR] [-o OUT]
     crossbuf schema stubs F [-o OUT.pyi]     typed record classes for mypy
 
 REGION is a shared-memory name (/name) or a region file, CHANNEL a channel's
-name. Both are opened read-only. Frames of users' types are named and decoded with the schemas the
-region carries (Schema.store_in) or given with --schema; JSON and
-MessagePack frames of no known type print as they are.
+name. Both are opened read-only. Frames of users' types are named and decoded
+with the schemas the region or channel carries (Schema.store_in) or given
+with --schema; JSON and MessagePack frames of no known type print as they are.
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ import json
 import os
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import msgspec
 
-from . import _lib, errors
-from .channel import Channel
+from . import _lib, bundled, errors
+from .channel import Channel, ChannelFrame
 from .records import Codec, RecordType
 from .region import Frame, Region
 from .schema import Schema
@@ -37,19 +40,22 @@ def _open(spec: str) -> Region:
     return Region.open_shm(spec, readonly=True)
 
 
-def _open_region(spec: str) -> Region:
-    """_open for the commands that list a region's frames: a channel's name
-    is an error saying so (its frames are read by subscribing)."""
+def _open_any(spec: str) -> Region | Channel:
+    """The region named spec, else the channel of that name (read-only)."""
     try:
         return _open(spec)
+    except errors.VersionError:  # not a region: a channel?
+        pass
+    except errors.RegionNotFoundError:
+        if os.sep in spec.lstrip("/"):
+            raise
+    try:
+        return Channel.open(spec.lstrip("/"), readonly=True)
+    except errors.RegionNotFoundError:
+        raise errors.RegionNotFoundError(f"no region or channel named {spec!r}") from None
     except errors.VersionError:
-        try:
-            Channel.open(spec.lstrip("/"), readonly=True).close()
-        except errors.CrossbufError:
-            raise errors.VersionError(f"{spec!r} is not a crossbuf region of this layout version") from None
-        raise errors.InvalidArgumentError(
-            f"{spec!r} is a channel, not a region: `crossbuf stats {spec}` shows it, and its frames are read "
-            "by subscribing (Channel.open(...).subscribe())") from None
+        raise errors.VersionError(f"{spec!r} is neither a crossbuf region nor a channel of this layout "
+                                  "version") from None
 
 
 def _codec_name(codec: int) -> str:
@@ -76,7 +82,7 @@ class _Types:
                 continue
         return None
 
-    def name(self, f: Frame) -> str:
+    def name(self, f: Frame | ChannelFrame) -> str:
         if f.codec == _lib.CODEC_SCHEMA:
             return "(schema)"
         s = self.schema_for(f.type_id)
@@ -100,13 +106,33 @@ def _self_described(f: Frame) -> Any:
         raise errors.MalformedError(f"{_codec_name(f.codec)} frame: {e}") from None
 
 
-def _load_schemas(region: Region, files: Sequence[str]) -> List[Schema]:
+def _load_schemas(source: Region | Channel, files: Sequence[str]) -> List[Schema]:
     given = [Schema.load(f) for f in files]
-    return given + Schema.from_region(region)  # --schema overrides: it is asked first
+    # --schema overrides: it is asked first
+    return given + (Schema.from_region(source) if isinstance(source, Region) else Schema.from_channel(source))
+
+
+def _frame_value(types: _Types, f: Any, bundled_record: Callable[[Any], Any]) -> Any:
+    """A frame's message as JSON values: through its type's schema, as a
+    bundled record (bundled_record(f)), or as self-described JSON or
+    MessagePack."""
+    s = types.schema_for(f.type_id)
+    if s is not None:
+        return json.loads(s.to_json(f))
+    if f.codec in tuple(Codec) and f.type_id in tuple(RecordType):
+        return bundled_record(f)
+    if f.codec in (Codec.JSON, Codec.MSGPACK):
+        return _self_described(f)
+    raise errors.UnknownTypeError(
+        f"no schema for type id {f.type_id:#018x}: pass --schema, or store the schema with the data "
+        "(Schema.store_in)")
 
 
 def cmd_inspect(a: argparse.Namespace) -> int:
-    with _open_region(a.region) as r:
+    source = _open_any(a.region)
+    if isinstance(source, Channel):
+        return _inspect_channel(a, source)
+    with source as r:
         st = r.stats()
         types = _Types(_load_schemas(r, a.schema))
         print(f"region {a.region}: {st.frame_count} frames, {st.used} of {st.capacity - st.data_offset} bytes used, "
@@ -120,31 +146,87 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     return 0
 
 
+def _inspect_channel(a: argparse.Namespace, ch: Channel) -> int:
+    with ch:
+        st = ch.stats()
+        schemas = _load_schemas(ch, a.schema)
+        print(f"channel {a.region}: policy {st.policy}, ring {_size(st.capacity)}, {st.subscribers} subscribers; "
+              f"{len(schemas)} schemas ({'--schema, then ' if a.schema else ''}stored); its frames are read by "
+              f"subscribing: `crossbuf cat {a.region}`")
+        print(f"{'type id':>18}  {'format':<12} {'kind':<8} type")
+        for s in schemas:
+            for t in s.types():
+                print(f"{t.id:#018x}  {s.format:<12} {t.kind:<8} {t.name}")
+    return 0
+
+
 def cmd_cat(a: argparse.Namespace) -> int:
+    source = _open_any(a.region)
+    if isinstance(source, Channel):
+        with source as ch:
+            return _cat_channel(a, ch)
+    if a.count or a.timeout is not None or a.follow:
+        raise errors.InvalidArgumentError("--count, --timeout and --follow are for channels")
     failed = 0
-    with _open_region(a.region) as r:
+    with source as r:
         types = _Types(_load_schemas(r, a.schema))
         for f in r.frames(skip_corrupt=True):
             if f.codec == _lib.CODEC_SCHEMA:
                 continue
             out: Dict[str, Any] = {"offset": f.offset, "type": types.name(f)}
             try:
-                s = types.schema_for(f.type_id)
-                if s is not None:
-                    out["value"] = json.loads(s.to_json(f))
-                elif f.codec in tuple(Codec) and f.type_id in tuple(RecordType):
-                    out["value"] = msgspec.to_builtins(r.decode(f))  # the JSON codec's shape
-                elif f.codec in (Codec.JSON, Codec.MSGPACK):
-                    out["value"] = _self_described(f)
-                else:
-                    raise errors.UnknownTypeError(
-                        f"no schema for type id {f.type_id:#018x}: pass --schema, or store the schema in the region")
+                # bundled records in the JSON codec's shape
+                out["value"] = _frame_value(types, f, lambda fr: msgspec.to_builtins(r.decode(fr)))
             except errors.CrossbufError as e:
                 out["error"] = f"{type(e).__name__}: {e}"
                 failed += 1
             print(json.dumps(out, indent=2 if a.pretty else None))
             del f
     return 1 if failed else 0
+
+
+def _cat_channel(a: argparse.Namespace, ch: Channel) -> int:
+    """Subscribes to ch and prints each frame as it arrives, until the
+    stream ends, every publisher is gone (unless --follow), --count frames,
+    nothing for --timeout seconds, or Ctrl-C. Schemas a publisher stores
+    after the start are picked up when a frame of an unknown type comes."""
+    if a.count < 0 or (a.timeout is not None and a.timeout < 0):
+        raise errors.InvalidArgumentError("--count and --timeout must not be negative")
+    types = _Types(_load_schemas(ch, a.schema))
+    n = failed = 0
+    with ch.subscribe() as sub:
+        while not a.count or n < a.count:
+            try:
+                f = sub.receive(timeout=a.timeout)
+            except (errors.ChannelTimeoutError, errors.ChannelEndedError):
+                break
+            except errors.PublisherGoneError:
+                if not a.follow:
+                    break
+                time.sleep(0.05)  # it reports at once until a publisher comes back
+                continue
+            except KeyboardInterrupt:
+                break
+            if f.codec not in tuple(Codec) or types.schema_for(f.type_id) is None:
+                types = _Types(_load_schemas(ch, a.schema))  # stored since?
+            out: Dict[str, Any] = {"frame": n, "type": types.name(f)}
+            try:
+                out["value"] = _frame_value(types, f, _bundled_value)
+            except errors.CrossbufError as e:
+                out["error"] = f"{type(e).__name__}: {e}"
+                failed += 1
+            print(json.dumps(out, indent=2 if a.pretty else None), flush=True)
+            n += 1
+            del f
+    return 1 if failed else 0
+
+
+def _bundled_value(f: ChannelFrame) -> Any:
+    """A bundled record received from a channel, through the bundled schema."""
+    if f.codec not in (Codec.FLATBUFFERS, Codec.CAPNP):
+        raise errors.UnknownCodecError(f"{_codec_name(f.codec)} frames of the bundled records are read with "
+                                       "Region.decode, not from a channel")
+    return json.loads(bundled.schema(f.codec).to_json(f))
 
 
 def _region_lines(r: Region) -> list[str]:
@@ -238,20 +320,15 @@ def _watch(render: Any, interval: float, count: int) -> None:
 def cmd_stats(a: argparse.Namespace) -> int:
     if a.interval <= 0:
         raise errors.InvalidArgumentError(f"--interval must be > 0, not {a.interval}")
-    try:
-        r = _open(a.region)
-    except errors.VersionError:  # not a region: a channel?
-        r = None
-    except errors.RegionNotFoundError:
-        raise errors.RegionNotFoundError(f"no region or channel named {a.region!r}") from None
-    if r is not None:
-        with r:
+    source = _open_any(a.region)
+    if isinstance(source, Region):
+        with source as r:
             if a.watch:
                 _watch(lambda: _region_lines(r), a.interval, a.count)
             else:
                 print("\n".join(_region_lines(r)))
         return 0
-    with Channel.open(a.region.lstrip("/"), readonly=True) as ch:
+    with source as ch:
         view = _ChannelView(a.region, ch)
         if a.watch:
             _watch(view.lines, a.interval, a.count)
@@ -284,18 +361,24 @@ def cmd_schema_stubs(a: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="crossbuf", description="Look into crossbuf regions from any process.")
     sub = p.add_subparsers(dest="command", required=True)
-    for name, fn, helptext in (("inspect", cmd_inspect, "list the frames of a region"),
-                               ("cat", cmd_cat, "print each frame as one line of JSON"),
+    for name, fn, helptext in (("inspect", cmd_inspect, "list the frames of a region, or a channel's types"),
+                               ("cat", cmd_cat, "print each frame (of a channel: as it arrives) as one line of JSON"),
                                ("stats", cmd_stats, "print the counters of a region or channel")):
         c = sub.add_parser(name, help=helptext)
-        c.add_argument("region", help="shared-memory name (/name) or region file"
-                       + (", or a channel's name" if name == "stats" else ""))
+        c.add_argument("region", metavar="REGION|CHANNEL",
+                       help="shared-memory name (/name) or region file, or a channel's name")
         if name != "stats":
             c.add_argument("--schema", action="append", default=[], metavar="FILE",
                            help="a schema (.bfbs, .fbs, .capnp, request bytes) for the frames' types; asked before "
-                                "the schemas the region carries")
+                                "the schemas the region or channel carries")
         if name == "cat":
             c.add_argument("--pretty", action="store_true", help="indent the JSON")
+            c.add_argument("--count", type=int, default=0, metavar="N",
+                           help="a channel: stop after N frames (0: no limit)")
+            c.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                           help="a channel: stop when nothing arrives for SECONDS (default: wait)")
+            c.add_argument("--follow", action="store_true",
+                           help="a channel: keep waiting when every publisher is gone (stop at Ctrl-C or its end)")
         if name == "stats":
             c.add_argument("--watch", action="store_true", help="refresh like top, with rates per second")
             c.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help="refresh period (1)")

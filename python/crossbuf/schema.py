@@ -22,7 +22,21 @@ import time
 import weakref
 from ctypes import byref, c_char_p, c_uint64, c_void_p
 from enum import IntFlag
-from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union, cast
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Literal,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+    cast,
+    overload,
+)
 
 import msgspec
 import numpy as np
@@ -31,7 +45,7 @@ from . import _inplace, _lib, _registry, errors
 from ._encode import bad_field
 from ._encode import encode_msgpack as _encode_msgpack
 from ._lib import FRAME_FMT, check_fork, lib, raise_status
-from .channel import ChannelFrame, Subscriber
+from .channel import Channel, ChannelFrame, Subscriber
 from .records import Codec
 from .records_gen import Classes, attribute_names
 from .region import _ONE, Frame, Region, _buffer_arg, _free_scratch
@@ -79,6 +93,14 @@ class _ThreadState:
 
 _decode_msgpack = msgspec.msgpack.Decoder().decode
 
+
+
+class TypeInfo(NamedTuple):
+    """A named type of a schema (Schema.types)."""
+
+    name: str  # full name: "MyGame.Example.Monster", "file.capnp:Person"
+    id: int  # its type id (the one frames carry)
+    kind: str  # "table", "struct", "enum", "union"
 
 class Schema:
     """A loaded FlatBuffers or Cap'n Proto schema (use Schema.load).
@@ -309,6 +331,16 @@ class Schema:
         finally:
             ts.busy = False
 
+    @property
+    def format(self) -> str:
+        """The schema language: "flatbuffers" or "capnp"."""
+        return self._classes().format
+
+    def types(self) -> List[TypeInfo]:
+        """Every named type of the schema (tables, structs, enums, unions), by
+        name: its full name, type id and kind."""
+        return [TypeInfo(n, int(t["id"]), str(t["kind"])) for n, t in sorted(self._classes().types.items())]
+
     def __getitem__(self, name: TypeRef) -> Any:
         """The record class of a table or struct, or the IntEnum class of an
         enum, by full name or type id: schema["MyGame.Example.Monster"],
@@ -329,20 +361,48 @@ class Schema:
         finally:
             ts.busy = False
 
-    def store_in(self, region: "Region") -> Frame:
-        """Appends the schema to region as a schema frame, so another process
-        decodes the region's frames with Schema.from_region and no schema
-        file of its own."""
+    @overload
+    def store_in(self, target: Region) -> Frame: ...
+
+    @overload
+    def store_in(self, target: Channel) -> None: ...
+
+    def store_in(self, target: Union[Region, Channel]) -> Optional[Frame]:
+        """Stores the schema with the data, so another process decodes its
+        frames with no schema file of its own (Schema.from_region,
+        Schema.from_channel, `crossbuf cat`).
+
+        A region gets it as a schema frame (returned). A channel keeps it in
+        its schema area, apart from the ring and never reclaimed, once
+        however often it is stored; a full area is ChannelFullError."""
+        if isinstance(target, Channel):
+            st = lib.xb_channel_store_schema(target._handle(), self._handle())
+            if st:
+                raise_status(st)
+            return None
         f = _lib.XbFrame()
-        st = lib.xb_region_store_schema(region._handle(), self._handle(), byref(f))
+        st = lib.xb_region_store_schema(target._handle(), self._handle(), byref(f))
         if st:
             raise_status(st)
-        return region._frame_of(f)
+        return target._frame_of(f)
 
     @classmethod
-    def from_region(cls, region: "Region") -> List["Schema"]:
+    def from_region(cls, region: Region) -> List["Schema"]:
         """The schemas stored in region (store_in), in region order."""
         return [cls.load(bytes(f.payload)) for f in region.frames() if f.codec == _lib.CODEC_SCHEMA]
+
+    @classmethod
+    def from_channel(cls, channel: Channel) -> List["Schema"]:
+        """The schemas stored in channel (store_in), in the order stored."""
+        out: List[Schema] = []
+        while True:
+            h = c_void_p()
+            st = lib.xb_channel_schema(channel._handle(), len(out), byref(h))
+            if st == errors.RegionNotFoundError.code:  # XB_ERR_NOT_FOUND: past the last
+                return out
+            if st:
+                raise_status(st)
+            out.append(cls(h.value or 0))
 
     @property
     def root_type(self) -> Optional[int]:

@@ -700,3 +700,38 @@ def test_received_string_views_are_released_with_their_frames(ch: xb.Channel) ->
     assert bytes(message.read(sub.receive(timeout=1))) == b"c"
     sub.close()
     region.close()
+
+
+def test_schemas_stored_in_a_channel(ch: xb.Channel, name: str) -> None:
+    """A schema stored in a channel is loaded by another open, which decodes
+    frames with it; storing it again keeps one copy; a read-only open cannot
+    store; the schema area outlives the frames."""
+    from conftest import conformance
+
+    d = conformance("flatbuffers")
+    with xb.Schema.load(os.path.join(d, "monster_test.bfbs")) as s:
+        assert s.store_in(ch) is None
+        s.store_in(ch)
+        Monster = s["MyGame.Example.Monster"]
+        with xb.Region.anonymous(1 << 16) as r:
+            f = s.encode(r, Monster(name="Orc", hp=7))
+            payload = bytes(f.payload)
+            del f
+        reader = xb.Channel.open(name, readonly=True)
+        sub = reader.subscribe()
+        for _ in range(600):  # laps of the ring: the schemas stay
+            ch.publish(payload, xb.Codec.FLATBUFFERS, s.root_type)
+            sub.receive(timeout=1)
+        stored = xb.Schema.from_channel(reader)
+        assert len(stored) == 1 and stored[0].binary() == s.binary()
+        assert stored[0].format == "flatbuffers"
+        assert ("MyGame.Example.Monster", s.root_type, "table") in stored[0].types()
+        ch.publish(payload, xb.Codec.FLATBUFFERS, s.root_type)
+        rec = stored[0].to_record(sub.receive(timeout=1))
+        assert (rec.name, rec.hp) == ("Orc", 7)
+        with pytest.raises(xb.ReadOnlyError):
+            s.store_in(reader)
+        sub.close()
+        reader.close()
+    with pytest.raises(xb.ClosedError):
+        xb.Schema.from_channel(reader)

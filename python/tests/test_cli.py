@@ -114,9 +114,56 @@ def test_channel_stats_and_watch() -> None:
         assert screens[0] == "" and len(screens) == 3, out.stdout
         assert all(f"channel {name}" in s for s in screens[1:])
         assert "(0/s)" in screens[2] and "(0/s)" not in screens[1]  # rates from the second refresh on
-        for cmd in ("inspect", "cat"):  # they list a region's frames: a channel is named as such
-            out = run(cmd, name)
-            assert out.returncode == 2 and "is a channel, not a region" in out.stderr, out.stderr
+    xb.Channel.unlink(name)
+
+
+def test_channel_cat_and_inspect() -> None:
+    """cat subscribes and prints frames as they come, decoded with the
+    schemas the channel stores, including one stored after it started;
+    inspect lists the stored schemas' types."""
+    import time
+    import uuid
+
+    d = conformance("flatbuffers")
+    name = f"xb-test-cli-{uuid.uuid4().hex[:10]}"
+    env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
+    with xb.Channel.create(name, 1 << 16) as ch, xb.Schema.load(os.path.join(d, "monster_test.bfbs")) as s:
+        out = run("cat", name, "--timeout", "0.2")
+        assert out.returncode == 0 and out.stdout == "", out.stderr  # nothing came: stops
+        cat = subprocess.Popen([sys.executable, "-m", "crossbuf", "cat", name, "--count", "4"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            deadline = time.monotonic() + 30
+            while ch.stats().subscribers == 0:
+                assert time.monotonic() < deadline and cat.poll() is None, cat.stderr and cat.stderr.read()
+                time.sleep(0.01)
+            s.store_in(ch)  # after cat subscribed
+            with open(os.path.join(d, "monsterdata_test.mon"), "rb") as fh:
+                ch.publish(fh.read(), xb.Codec.FLATBUFFERS, s.root_type)
+            with xb.Region.anonymous(1 << 16) as r:
+                f = r.encode(testdata.log_entry(5), xb.Codec.FLATBUFFERS)
+                ch.publish(f.payload, xb.Codec.FLATBUFFERS, int(xb.RecordType.LOG_ENTRY))
+                del f
+            ch.publish(b'{"k": [1, 2]}', xb.Codec.JSON)
+            ch.publish(b"\x01\x02", xb.Codec.FLATBUFFERS, 12345)
+            stdout, stderr = cat.communicate(timeout=60)
+        finally:
+            cat.kill()
+        assert cat.returncode == 1, stderr  # the frame of no known type
+        lines = [json.loads(line) for line in stdout.splitlines()]
+        assert [ln["frame"] for ln in lines] == [0, 1, 2, 3]
+        assert lines[0]["type"] == "MyGame.Example.Monster" and lines[0]["value"]["name"] == "MyMonster"
+        assert lines[1]["type"] == "LOG_ENTRY" and lines[1]["value"]["service"] == testdata.log_entry(5).service
+        assert lines[2]["value"] == {"k": [1, 2]}
+        assert "no schema for type id 0x0000000000003039" in lines[3]["error"]
+
+        out = run("inspect", name)
+        assert out.returncode == 0, out.stderr
+        assert f"channel {name}: policy block" in out.stdout and "1 schemas" in out.stdout
+        row = next(line.split() for line in out.stdout.splitlines() if line.endswith(" MyGame.Example.Monster"))
+        assert row == [f"{s.root_type:#018x}", "flatbuffers", "table", "MyGame.Example.Monster"]
+        out = run("cat", "/no-such-channel-or-region")
+        assert out.returncode == 2 and "no region or channel named" in out.stderr, out.stderr
     xb.Channel.unlink(name)
 
 

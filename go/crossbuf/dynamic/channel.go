@@ -3,6 +3,7 @@
 package dynamic
 
 import (
+	"fmt"
 	"time"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -26,4 +27,37 @@ func PublishValue(c *channel.Channel, t *schema.Type, v map[string]any, timeout 
 			}
 			return s.Commit(s.Buf[:copy(s.Buf, msg)])
 		})
+}
+
+// StoreChannelSchema stores s's binary form in c's schema area
+// (channel.StoreSchema), so a subscriber in another process decodes c's
+// frames with ChannelSchemas and no schema of its own.
+func StoreChannelSchema(c *channel.Channel, s *schema.Schema) error {
+	b := s.Binary()
+	if len(b) == 0 {
+		return fmt.Errorf("%w: the schema has no binary form", channel.ErrInvalid)
+	}
+	return c.StoreSchema(b)
+}
+
+// ChannelSchemas loads the schemas stored in c into a registry that
+// resolves the type ids of c's frames. A stored schema that does not load,
+// or whose types conflict with one loaded before, is an error naming its
+// place in the area.
+func ChannelSchemas(c *channel.Channel) (*schema.Registry, error) {
+	bins, err := c.Schemas()
+	if err != nil {
+		return nil, err
+	}
+	reg := &schema.Registry{}
+	for i, b := range bins {
+		s, err := schema.Load(b)
+		if err == nil {
+			err = reg.Add(s)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("schema %d stored in the channel: %w", i, err)
+		}
+	}
+	return reg, nil
 }

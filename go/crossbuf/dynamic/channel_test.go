@@ -45,3 +45,35 @@ func TestPublishValue(t *testing.T) {
 	_, err = sub.Receive(0)
 	require.ErrorIs(t, err, channel.ErrTimeout, "the refused value published nothing")
 }
+
+// A subscriber in another open decodes frames through the schemas the
+// publisher stored in the channel, with no schema of its own.
+func TestChannelSchemas(t *testing.T) {
+	s, _ := monsterSchema(t)
+	name := fmt.Sprintf("/xb-dynamic-schemas-%d", os.Getpid())
+	c, err := channel.Create(name, channel.Options{Capacity: 1 << 16})
+	require.NoError(t, err)
+	defer func() { _ = channel.Unlink(name); _ = c.Close() }()
+	require.NoError(t, dynamic.StoreChannelSchema(c, s))
+	require.NoError(t, dynamic.StoreChannelSchema(c, s), "stored once")
+
+	ro, err := channel.Open(name, channel.SubscribeOnly)
+	require.NoError(t, err)
+	defer ro.Close()
+	sub, err := ro.Subscribe(channel.Wait{})
+	require.NoError(t, err)
+	_, err = dynamic.PublishValue(c, s.Root, map[string]any{"name": "Orc"}, time.Second)
+	require.NoError(t, err)
+
+	reg, err := dynamic.ChannelSchemas(ro)
+	require.NoError(t, err)
+	got, err := sub.Receive(time.Second)
+	require.NoError(t, err)
+	rec, err := dynamic.DecodeValue(got.Frame, reg)
+	require.NoError(t, err)
+	assert.Equal(t, "Orc", rec.Get("name").Str())
+
+	bins, err := ro.Schemas()
+	require.NoError(t, err)
+	assert.Len(t, bins, 1)
+}

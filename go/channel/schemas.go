@@ -1,0 +1,130 @@
+//go:build linux
+
+package channel
+
+import (
+	"bytes"
+	"fmt"
+	"hash/fnv"
+	"sync/atomic"
+	"unsafe"
+)
+
+// The schema area holds the binary schemas of the types a channel carries,
+// so that a subscriber in another process decodes its frames with no schema
+// file of its own (crossbuf cat CHANNEL). Schemas outlive every frame: the
+// area is never reclaimed, and a schema stored twice is kept once.
+//
+// It is a chain of entries from its start, each 8-aligned:
+//
+//	0   len    u32  atomic: payload bytes; 0 ends the chain (free space)
+//	4   state  u32  atomic: 0 while written, schemaCommitted once whole
+//	8   hash   u64  FNV-1a 64 of the payload
+//	16  payload, zero-padded to a multiple of 8
+//
+// A writer claims the free entry at the end of the chain with a CAS of its
+// len from 0, so every claim publishes its size first and the chain stays
+// walkable past a writer that dies before committing: its entry is skipped
+// forever, its space lost.
+const (
+	schemaEntryHeader        = 16
+	schemaCommitted   uint32 = 0x31435358 // "XSC1"
+)
+
+func schemaEntrySize(n uint64) uint64 { return schemaEntryHeader + (n+7)&^7 }
+
+// StoreSchema stores the binary form of a schema (a .bfbs or a Cap'n Proto
+// CodeGeneratorRequest; package go/crossbuf/dynamic's StoreChannelSchema
+// checks it loads) in the channel's schema area, unless the same bytes are
+// there already. A full area is ErrFull; a channel opened SubscribeOnly is
+// ErrReadOnly.
+func (c *Channel) StoreSchema(b []byte) (err error) {
+	if c.access == SubscribeOnly {
+		return fmt.Errorf("%w: store schema", ErrReadOnly)
+	}
+	if len(b) == 0 || uint64(len(b)) > uint64(len(c.schemas)) || len(b) > 1<<31 {
+		return fmt.Errorf("%w: a schema of %d bytes does not fit a schema area of %d", ErrFull, len(b), len(c.schemas))
+	}
+	ok, old := c.enter()
+	if !ok {
+		return ErrClosed
+	}
+	defer c.leave(&err, old)
+	h := fnv.New64a()
+	h.Write(b)
+	sum := h.Sum64()
+	area := uint64(len(c.schemas))
+	for pos := uint64(0); ; {
+		if pos+schemaEntryHeader > area {
+			return c.schemaSpaceFull(pos, len(b))
+		}
+		n, err := c.schemaEntry(pos)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			if pos+schemaEntrySize(uint64(len(b))) > area {
+				return c.schemaSpaceFull(pos, len(b))
+			}
+			if !atomic.CompareAndSwapUint32(c.schema32(pos), 0, uint32(len(b))) {
+				continue // another writer claimed it: walk past its entry
+			}
+			*(*uint64)(unsafe.Pointer(&c.schemas[pos+8])) = sum
+			copy(c.schemas[pos+schemaEntryHeader:], b)
+			atomic.StoreUint32(c.schema32(pos+4), schemaCommitted)
+			return nil
+		}
+		if n == uint64(len(b)) && atomic.LoadUint32(c.schema32(pos+4)) == schemaCommitted &&
+			*(*uint64)(unsafe.Pointer(&c.schemas[pos+8])) == sum &&
+			bytes.Equal(c.schemas[pos+schemaEntryHeader:pos+schemaEntryHeader+n], b) {
+			return nil
+		}
+		pos += schemaEntrySize(n)
+	}
+}
+
+// Schemas returns copies of the binary schemas stored in the channel, in
+// the order they were stored. An entry whose bytes do not match its hash,
+// or whose length leaves the area, is ErrCorrupt naming its offset.
+func (c *Channel) Schemas() (out [][]byte, err error) {
+	ok, old := c.enter()
+	if !ok {
+		return nil, ErrClosed
+	}
+	defer c.leave(&err, old)
+	area := uint64(len(c.schemas))
+	for pos := uint64(0); pos+schemaEntryHeader <= area; {
+		n, err := c.schemaEntry(pos)
+		if err != nil || n == 0 {
+			return out, err
+		}
+		if atomic.LoadUint32(c.schema32(pos+4)) == schemaCommitted {
+			b := bytes.Clone(c.schemas[pos+schemaEntryHeader : pos+schemaEntryHeader+n])
+			h := fnv.New64a()
+			h.Write(b)
+			if h.Sum64() != *(*uint64)(unsafe.Pointer(&c.schemas[pos+8])) {
+				return out, fmt.Errorf("%w: schema entry at %d does not match its hash", ErrCorrupt, pos)
+			}
+			out = append(out, b)
+		}
+		pos += schemaEntrySize(n)
+	}
+	return out, nil
+}
+
+// schemaEntry is the payload length of the entry at pos, checked to lie in
+// the area (another process may have written anything there).
+func (c *Channel) schemaEntry(pos uint64) (uint64, error) {
+	n := uint64(atomic.LoadUint32(c.schema32(pos)))
+	if n != 0 && pos+schemaEntrySize(n) > uint64(len(c.schemas)) {
+		return 0, fmt.Errorf("%w: schema entry at %d of %d bytes leaves the schema area (%d bytes)", ErrCorrupt, pos, n, len(c.schemas))
+	}
+	return n, nil
+}
+
+func (c *Channel) schemaSpaceFull(used uint64, need int) error {
+	return fmt.Errorf("%w: the schema area has %d of %d bytes free, a schema of %d bytes needs %d",
+		ErrFull, uint64(len(c.schemas))-min(used, uint64(len(c.schemas))), len(c.schemas), need, schemaEntrySize(uint64(need)))
+}
+
+func (c *Channel) schema32(pos uint64) *uint32 { return (*uint32)(unsafe.Pointer(&c.schemas[pos])) }
