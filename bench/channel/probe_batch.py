@@ -7,7 +7,8 @@ In one process, pinned to one CPU: 20 000 bundled LogEntry frames
 (FlatBuffers) are published beforehand, then consumed in batches of 256
 several ways, and the time per frame printed (best of three passes):
 the library's batch receive alone, Subscriber.receive_many (frame objects
-with their payload views), and FieldPath.receive_many of `message` read as
+with their payload views; then each frame's .payload taken, as a consumer
+of the payloads does), Subscriber.receive_payloads (the views alone), and FieldPath.receive_many of `message` read as
 a view (text="view"), split into the library's path read and the Python
 that cuts and registers the views; then what checking such a view against
 bytes costs, compared directly and through a copy."""
@@ -59,6 +60,17 @@ def main() -> None:
             fs = sub.receive_many(min(BATCH, left))
             left -= len(fs)
 
+    def frame_payloads(sub: xb.Subscriber) -> None:
+        left = N
+        while left:
+            ps = [f.payload for f in sub.receive_many(min(BATCH, left))]
+            left -= len(ps)
+
+    def payloads(sub: xb.Subscriber) -> None:
+        left = N
+        while left:
+            left -= len(sub.receive_payloads(min(BATCH, left)))
+
     def one_field(sub: xb.Subscriber) -> None:
         left = N
         while left:
@@ -85,6 +97,8 @@ def main() -> None:
     runs: Dict[str, Callable[[xb.Subscriber], None]] = {
         "batch receive in the library (_take_batch)": take_only,
         "Subscriber.receive_many (frames + payload views)": frames,
+        "  and each frame's .payload": frame_payloads,
+        "Subscriber.receive_payloads (payload views alone)": payloads,
         "FieldPath.receive_many, text=\"view\"": one_field,
         "(split)": one_field_split,
     }

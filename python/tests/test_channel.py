@@ -735,3 +735,35 @@ def test_schemas_stored_in_a_channel(ch: xb.Channel, name: str) -> None:
         reader.close()
     with pytest.raises(xb.ClosedError):
         xb.Schema.from_channel(reader)
+
+
+def test_receive_payloads(ch: xb.Channel) -> None:
+    """Payload views alone, in order, empty payloads too; released by the
+    next receive; an export of one alive is FrameInUseError."""
+    sub = ch.subscribe()
+    items = [bytes([i % 256]) * (i % 50) for i in range(200)]
+    ch.publish_many(items)
+    got: list[bytes] = []
+    while len(got) < 200:
+        views = sub.receive_payloads(max=64, timeout=1)
+        assert 1 <= len(views) <= 64 and all(v.readonly for v in views)
+        got += [bytes(v) for v in views]
+    assert got == items
+    with pytest.raises(xb.ChannelTimeoutError):
+        sub.receive_payloads(timeout=0)
+    with pytest.raises(ValueError):
+        views[-1][:1].tobytes()  # released by the receive after it
+    ch.publish(b"abcd")
+    (v,) = sub.receive_payloads(timeout=1)
+    arr = np.frombuffer(v, dtype=np.uint8)
+    ch.publish(b"next")
+    with pytest.raises(xb.FrameInUseError):
+        sub.receive_payloads(timeout=1)
+    assert arr.tobytes() == b"abcd"  # still intact: the frame was not given back
+    del arr
+    assert [bytes(x) for x in sub.receive_payloads(timeout=1)] == [b"next"]
+    with pytest.raises(xb.InvalidArgumentError):
+        sub.receive_payloads(max=0)
+    sub.close()
+    with pytest.raises(xb.ClosedError):
+        sub.receive_payloads()
