@@ -680,8 +680,10 @@ int32_t xb_path_read(xb_path p, xb_region r, const xb_frame *frames, uint64_t n,
  * is XB_ERR_OUT_OF_RANGE. Strings and bytes point into the ring, valid until
  * s releases the frame (xb_subscriber_release or close). Under the
  * overwrite policy a publisher may overwrite a held frame: use what was read
- * only when the following xb_subscriber_release returns XB_OK, not
- * XB_ERR_OVERRUN. */
+ * only when the following xb_subscriber_release (or xb_subscriber_check)
+ * returns XB_OK, not XB_ERR_OVERRUN; a frame overwritten while this call
+ * read it, so that it no longer parses, is XB_ERR_OVERRUN here too, not
+ * XB_ERR_MALFORMED. */
 int32_t xb_path_read_received(xb_path p, xb_subscriber s, const xb_frame *frames, uint64_t n, void *out,
                               uint8_t *present);
 /* The path's program: its compiled steps as bytes, for bindings that read
@@ -1077,6 +1079,11 @@ int32_t xb_subscriber_receive_batch(xb_subscriber sub, xb_frame *out, uint64_t c
 /* Gives back every frame received so far: their payloads must not be read
  * any more. XB_ERR_OVERRUN: see xb_subscriber_receive. */
 int32_t xb_subscriber_release(xb_subscriber sub);
+/* Checks, without giving anything back, that the frames received since the
+ * last release are intact: XB_ERR_OVERRUN once an OVERWRITE publisher has
+ * reclaimed any of them (discard what was read from them; the next release
+ * reports it too), XB_OK otherwise (always, under BLOCK and FAIL). */
+int32_t xb_subscriber_check(xb_subscriber sub);
 /* Frames (and payload bytes) this subscriber lost to XB_POLICY_OVERWRITE. */
 int32_t xb_subscriber_dropped(xb_subscriber sub, uint64_t *frames, uint64_t *bytes);
 /* The subscriber's entry in the channel's subscriber table (for

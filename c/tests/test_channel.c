@@ -330,7 +330,9 @@ static void test_overwrite(void) {
     /* Hold a frame while publishers lap the ring: the release reports it. */
     EXPECT_OK(xb_channel_publish(ch, XB_CODEC_JSON, 100, buf, sizeof buf, 0, NULL));
     EXPECT_OK(xb_subscriber_receive(sub, 0, &f));
+    EXPECT_OK(xb_subscriber_check(sub));
     for (uint64_t i = 0; i < 30; i++) EXPECT_OK(xb_channel_publish(ch, XB_CODEC_JSON, i, buf, sizeof buf, 0, NULL));
+    EXPECT_STATUS(xb_subscriber_check(sub), XB_ERR_OVERRUN);
     EXPECT_STATUS(xb_subscriber_release(sub), XB_ERR_OVERRUN);
     EXPECT_OK(xb_subscriber_dropped(sub, &dropped, &dropped_bytes));
     EXPECT(dropped > got, "dropped %llu", (unsigned long long)dropped);

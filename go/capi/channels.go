@@ -461,6 +461,20 @@ func xb_subscriber_release(h C.xb_subscriber) (rc status) {
 	return C.XB_OK
 }
 
+//export xb_subscriber_check
+func xb_subscriber_check(h C.xb_subscriber) (rc status) {
+	defer guard(&rc, enter())
+	s, err := useSubscriber(h)
+	if err != nil {
+		return failErr(err)
+	}
+	defer s.mu.Unlock()
+	if err := s.sub.Check(); err != nil {
+		return failErr(err)
+	}
+	return C.XB_OK
+}
+
 //export xb_subscriber_dropped
 func xb_subscriber_dropped(h C.xb_subscriber, frames, bytes *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())

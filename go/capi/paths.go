@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/crossbuf/crossbuf/go/channel"
 	"github.com/crossbuf/crossbuf/go/codec"
 	"github.com/crossbuf/crossbuf/go/schema"
 )
@@ -229,6 +230,10 @@ func xb_path_read_received(h C.xb_path, sh C.xb_subscriber, frames *C.xb_frame, 
 			payload = mem[p-lo : p-lo+uintptr(l)]
 		}
 		if rc := cp.readInto(uint64(f.type_id), codec.ID(f.codec), payload, out, n, i, pres, uint64(f.offset)); rc != C.XB_OK {
+			if rc == C.XB_ERR_MALFORMED && errors.Is(s.sub.Check(), channel.ErrOverrun) {
+				// Overwritten while read: torn, not malformed.
+				return fail(C.XB_ERR_OVERRUN, fmt.Sprintf("frame %d was overwritten while it was read", i))
+			}
 			return rc
 		}
 	}

@@ -254,9 +254,12 @@ func TestOverwriteOverrunOnRelease(t *testing.T) {
 	f, err := sub.Receive(0)
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), leU64(f.Payload))
+	require.NoError(t, sub.Check(), "nothing overwritten yet")
 	for i := 0; i < 100; i++ {
 		binaryPublish(t, c, uint64(i+2))
 	}
+	require.ErrorIs(t, sub.Check(), ErrOverrun)
+	require.ErrorIs(t, sub.Check(), ErrOverrun, "Check gives nothing back")
 	require.ErrorIs(t, sub.Release(), ErrOverrun)
 	f, err = sub.Receive(0)
 	require.NoError(t, err)

@@ -351,6 +351,27 @@ func (s *Subscriber) Release() (err error) {
 	return ErrOverrun
 }
 
+// Check reports whether the frames received since the last Release are
+// still intact: ErrOverrun once an Overwrite publisher has reclaimed any of
+// them (it moves the position first). Unlike Release it gives nothing back:
+// a reader checks what it read, seqlock-style, and goes on; the next
+// Release reports the overrun too.
+func (s *Subscriber) Check() (err error) {
+	c := s.c
+	ok, old := c.enter()
+	if !ok {
+		return ErrClosed
+	}
+	defer c.leave(&err, old)
+	if !s.mine() {
+		return fmt.Errorf("%w: subscriber closed, or its entry was reclaimed", ErrClosed)
+	}
+	if s.group < 0 && s.next != s.held && atomic.LoadUint64(c.sub64(s.idx, sPosition)) != s.held {
+		return ErrOverrun
+	}
+	return nil
+}
+
 // Dropped returns how many frames (and payload bytes) this subscriber lost
 // to the Overwrite policy: frames it never received, and frames whose
 // Release reported ErrOverrun.

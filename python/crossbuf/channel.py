@@ -55,7 +55,7 @@ from array import array
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from ctypes import byref, c_double, c_int32, c_uint64, c_void_p
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from . import _lib, errors
 from ._lib import FRAME_FMT, check_fork, lib, raise_status
@@ -1008,6 +1008,26 @@ class Subscriber:
             if not self._h or not self._ch._h:
                 raise StopIteration from None
             raise
+
+    def check(self) -> None:
+        """Checks, without giving anything back, that the frames received
+        since the last release are intact: OverrunError ("overwrite") once
+        a publisher has reclaimed any of them (discard what was read from
+        them; the next release raises it too). Under "block" and "fail"
+        frames cannot be reclaimed while held, and this never raises."""
+        st = lib.xb_subscriber_check(self._handle())
+        if st:
+            raise_status(st)
+
+    def _torn(self, e: errors.MalformedError) -> NoReturn:
+        """Raises OverrunError instead of e when the frames were overwritten
+        while read (a torn frame no longer parses), else e."""
+        if self._ch.policy == "overwrite":
+            try:
+                self.check()
+            except errors.OverrunError as o:
+                raise o from e
+        raise e
 
     # ---- state ------------------------------------------------------------------
 

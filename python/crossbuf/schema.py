@@ -444,6 +444,8 @@ class Schema:
             payload = message.payload  # StaleFrameError once released; pins the ring while alive
             try:
                 return self._transcode(payload, tid, Layout.PLAIN, msgpack)
+            except errors.MalformedError as e:
+                message._sub._torn(e)
             finally:
                 payload.release()
         tid = self._resolve(type)

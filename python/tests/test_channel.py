@@ -767,3 +767,45 @@ def test_receive_payloads(ch: xb.Channel) -> None:
     sub.close()
     with pytest.raises(xb.ClosedError):
         sub.receive_payloads()
+
+
+def test_overwritten_while_decoded_is_overrun(name: str) -> None:
+    """Under "overwrite", a held frame a publisher overwrote no longer
+    parses: its decode and path reads raise OverrunError (the frame was
+    torn), not MalformedError; check() says so without giving anything
+    back. An intact frame passes check()."""
+    from conftest import conformance
+
+    d = conformance("flatbuffers")
+    with xb.Channel.create(name, 4096, policy="overwrite") as ch, \
+            xb.Schema.load(os.path.join(d, "monster_test.bfbs")) as s:  # fmt: skip
+        sub = ch.subscribe()
+        with open(os.path.join(d, "monsterdata_test.mon"), "rb") as fh:
+            mon = fh.read()
+        path = s.path(s.root_type, "name")
+        ch.publish(mon, xb.Codec.FLATBUFFERS, s.root_type)
+        f = sub.receive(timeout=1)
+        sub.check()
+        assert s.to_dict(f)["name"] == "MyMonster" and path.read(f) == "MyMonster"
+        for _ in range(40):  # lap the ring with bytes that parse as nothing
+            ch.publish(b"\xff" * 300)
+        with pytest.raises(xb.OverrunError):
+            sub.check()
+        with pytest.raises(xb.OverrunError) as e:
+            s.to_dict(f)
+        assert isinstance(e.value.__cause__, xb.MalformedError)
+        with pytest.raises(xb.OverrunError):
+            path.read(f)
+        with pytest.raises(xb.OverrunError):
+            sub.release()
+    with xb.Channel.create(name + "-b", 4096) as ch:
+        try:
+            sub = ch.subscribe()
+            ch.publish(b"x")
+            sub.receive(timeout=1)
+            sub.check()  # never raises under "block"
+            sub.close()
+            with pytest.raises(xb.ClosedError):
+                sub.check()
+        finally:
+            xb.Channel.unlink(name + "-b")
