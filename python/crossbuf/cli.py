@@ -5,6 +5,8 @@
     crossbuf cat REGION [--schema F]   each frame as one line of JSON
     crossbuf cat CHANNEL [--count N] [--timeout S] [--follow]
                                        subscribes: each frame as it arrives
+    crossbuf cat FILE|-                a stream of frames (StreamWriter) from a
+                                       file or standard input
     crossbuf stats REGION|CHANNEL [--watch]   counters (live, like top, with --watch)
     crossbuf schema compile F.fbs|F.capnp [-I DIR] [-o OUT]
     crossbuf schema stubs F [-o OUT.pyi]     typed record classes for mypy
@@ -32,6 +34,7 @@ from .channel import Channel, ChannelFrame
 from .records import Codec, RecordType
 from .region import Frame, Region
 from .schema import Schema
+from .stream import StreamReader
 
 
 def _open(spec: str) -> Region:
@@ -40,14 +43,16 @@ def _open(spec: str) -> Region:
     return Region.open_shm(spec, readonly=True)
 
 
+def _is_file(spec: str) -> bool:
+    return os.sep in spec.lstrip("/") or os.path.isfile(spec)
+
+
 def _open_any(spec: str) -> Region | Channel:
     """The region named spec, else the channel of that name (read-only)."""
     try:
         return _open(spec)
-    except errors.VersionError:  # not a region: a channel?
-        pass
-    except errors.RegionNotFoundError:
-        if os.sep in spec.lstrip("/"):
+    except (errors.VersionError, errors.RegionNotFoundError):  # not a region: a channel?
+        if _is_file(spec):
             raise
     try:
         return Channel.open(spec.lstrip("/"), readonly=True)
@@ -161,7 +166,15 @@ def _inspect_channel(a: argparse.Namespace, ch: Channel) -> int:
 
 
 def cmd_cat(a: argparse.Namespace) -> int:
-    source = _open_any(a.region)
+    if a.region == "-":
+        return _cat_stream(a, sys.stdin.buffer)
+    try:
+        source = _open_any(a.region)
+    except errors.VersionError:
+        if not _is_file(a.region):
+            raise
+        with open(a.region, "rb") as fh:  # not a region file: a stream of frames written to a file?
+            return _cat_stream(a, fh)
     if isinstance(source, Channel):
         with source as ch:
             return _cat_channel(a, ch)
@@ -219,6 +232,50 @@ def _cat_channel(a: argparse.Namespace, ch: Channel) -> int:
             n += 1
             del f
     return 1 if failed else 0
+
+
+# Frames of a stream land in a region of this size, reset once they are printed.
+_STREAM_REGION = 64 << 20
+
+
+def _cat_stream(a: argparse.Namespace, fh: Any) -> int:
+    """Prints each frame of a stream (StreamWriter's format, from a file or
+    standard input) as it is read, decoded with --schema and the schema
+    frames the stream carries."""
+    try:
+        rd = StreamReader(fh)
+    except errors.MalformedError as e:
+        raise errors.VersionError(f"{a.region!r} is not a crossbuf region, channel or stream ({e})") from None
+    types = _Types([Schema.load(f) for f in a.schema])
+    n = failed = 0
+    with rd, Region.anonymous(_STREAM_REGION) as r:
+        while True:
+            try:
+                frames = rd.read_region(r, 64)
+            except errors.RegionFullError:
+                r.reset()  # the frames before were printed
+                continue
+            except errors.InvalidArgumentError as e:  # larger than the region can hold
+                print(json.dumps({"frame": n, "error": f"{type(e).__name__}: {e}"}), flush=True)
+                rd.skip()
+                n, failed = n + 1, failed + 1
+                continue
+            if not frames:
+                return 1 if failed else 0
+            for f in frames:
+                if f.codec == _lib.CODEC_SCHEMA:
+                    types.schemas.append(Schema.load(bytes(f.payload)))
+                    continue
+                out: Dict[str, Any] = {"frame": n, "type": types.name(f)}
+                try:
+                    out["value"] = _frame_value(types, f, lambda fr: msgspec.to_builtins(r.decode(fr)))
+                except errors.CrossbufError as e:
+                    out["error"] = f"{type(e).__name__}: {e}"
+                    failed += 1
+                print(json.dumps(out, indent=2 if a.pretty else None), flush=True)
+                n += 1
+            del frames, f
+            r.reset()
 
 
 def _bundled_value(f: ChannelFrame) -> Any:
@@ -365,8 +422,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                ("cat", cmd_cat, "print each frame (of a channel: as it arrives) as one line of JSON"),
                                ("stats", cmd_stats, "print the counters of a region or channel")):
         c = sub.add_parser(name, help=helptext)
-        c.add_argument("region", metavar="REGION|CHANNEL",
-                       help="shared-memory name (/name) or region file, or a channel's name")
+        c.add_argument("region", metavar="REGION|CHANNEL" + ("|STREAM" if name == "cat" else ""),
+                       help="shared-memory name (/name) or region file, or a channel's name"
+                       + ("; or a file of a stream of frames, - for standard input" if name == "cat" else ""))
         if name != "stats":
             c.add_argument("--schema", action="append", default=[], metavar="FILE",
                            help="a schema (.bfbs, .fbs, .capnp, request bytes) for the frames' types; asked before "

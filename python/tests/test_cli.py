@@ -173,3 +173,35 @@ def test_region_stats_watch(shm_name: str) -> None:
         out = run("stats", shm_name, "--watch", "--count", "1")
         assert out.returncode == 0, out.stderr
         assert out.stdout.startswith("\x1b[H\x1b[2J") and "frame_count: 1" in out.stdout
+
+
+def test_cat_stream_file_and_stdin(tmp_path: "os.PathLike[str]") -> None:
+    """cat reads a stream of frames (StreamWriter's format) from a file or
+    standard input, decoding with the schema frames it carries; a file that
+    is no region, channel or stream is an error saying so."""
+    d = conformance("flatbuffers")
+    dump = os.path.join(os.fspath(tmp_path), "dump.xbs")
+    with xb.Region.anonymous(1 << 20) as r, xb.Schema.load(os.path.join(d, "monster_test.bfbs")) as s:
+        s.store_in(r)
+        with open(os.path.join(d, "monsterdata_test.mon"), "rb") as fh:
+            r.append_raw(xb.Codec.FLATBUFFERS, s.root_type, fh.read())
+        r.append_raw(xb.Codec.JSON, 0, b'{"a": 1}')
+        r.encode(testdata.log_entry(2), xb.Codec.CAPNP)
+        with open(dump, "wb") as fh, xb.StreamWriter(fh) as w:
+            w.write_region(r)
+    out = run("cat", dump)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [ln["frame"] for ln in lines] == [0, 1, 2]
+    assert lines[0]["type"] == "MyGame.Example.Monster" and lines[0]["value"]["hp"] == 80
+    assert lines[1]["value"] == {"a": 1}
+    assert lines[2]["type"] == "LOG_ENTRY" and lines[2]["value"]["service"] == testdata.log_entry(2).service
+    with open(dump, "rb") as fh:
+        piped = subprocess.run([sys.executable, "-m", "crossbuf", "cat", "-"], stdin=fh, capture_output=True,
+                               text=True, env=dict(os.environ, PYTHONPATH=PYTHON_DIR), timeout=60)
+    assert piped.returncode == 0 and piped.stdout == out.stdout, piped.stderr
+    junk = os.path.join(os.fspath(tmp_path), "junk.bin")
+    with open(junk, "wb") as fh:
+        fh.write(b"not frames " * 100)
+    out = run("cat", junk)
+    assert out.returncode == 2 and "is not a crossbuf region, channel or stream" in out.stderr, out.stderr
