@@ -1004,19 +1004,24 @@ int32_t xb_channel_end(xb_channel ch);
  * second close is XB_ERR_CLOSED. */
 int32_t xb_channel_close(xb_channel ch);
 
-/* Stores the schema's binary form in the channel's schema area (256 KiB,
- * apart from the ring: never reclaimed), unless the same bytes are there
- * already, so a subscriber in another process decodes the channel's frames
- * with no schema file of its own (xb_channel_schema; `crossbuf cat`). A full
- * schema area is XB_ERR_FULL; a channel opened XB_OPEN_READ_ONLY is
- * XB_ERR_READ_ONLY. schema stays the caller's. */
+/* Stores the schema's binary form in the channel's schema area (16 MiB,
+ * apart from the ring and never reclaimed; its pages are allocated as
+ * schemas are stored), unless the same bytes are there already, so a
+ * subscriber in another process decodes the channel's frames with no schema
+ * file of its own (xb_channel_schemas; `crossbuf cat`). A full schema area
+ * is XB_ERR_FULL, no memory left in /dev/shm for it XB_ERR_NO_SPACE; a
+ * channel opened XB_OPEN_READ_ONLY is XB_ERR_READ_ONLY. schema stays the
+ * caller's. */
 int32_t xb_channel_store_schema(xb_channel ch, xb_schema schema);
-/* Loads the index-th schema stored in the channel (0, 1, ... in the order
- * they were stored) into *out, a new schema the caller frees with
- * xb_schema_free. Past the last is XB_ERR_NOT_FOUND; stored bytes that are
- * not a schema are XB_ERR_SCHEMA, an area another process corrupted
+/* Loads the schemas stored in the channel, newest first, into out[0..*n):
+ * new schemas the caller frees with xb_schema_free. Stored bytes that are
+ * not a schema are skipped. When two schemas define a type id differently,
+ * the newer is a later version of the schema: look types up in it first.
+ * At most cap are loaded (out may be NULL when cap is 0); *total (may be
+ * NULL) is how many there are, so a caller with *total > cap calls again
+ * with a larger array. A schema area another process corrupted is
  * XB_ERR_CORRUPT. */
-int32_t xb_channel_schema(xb_channel ch, uint64_t index, xb_schema *out);
+int32_t xb_channel_schemas(xb_channel ch, xb_schema *out, uint64_t cap, uint64_t *n, uint64_t *total);
 
 /* Copies len bytes (already encoded with codec: XB_CODEC_*) into a new frame
  * of type type_id and commits it. When the ring is full the policy applies:

@@ -200,12 +200,13 @@ func xb_channel_store_schema(h C.xb_channel, sh C.xb_schema) (rc status) {
 	return C.XB_OK
 }
 
-//export xb_channel_schema
-func xb_channel_schema(h C.xb_channel, index C.uint64_t, out *C.xb_schema) (rc status) {
+//export xb_channel_schemas
+func xb_channel_schemas(h C.xb_channel, out *C.xb_schema, capacity C.uint64_t, n, total *C.uint64_t) (rc status) {
 	defer guard(&rc, enter())
-	if out == nil {
-		return invalidf("out is NULL")
+	if n == nil || (out == nil && capacity > 0) {
+		return invalidf("n is NULL, or out is NULL with a capacity")
 	}
+	*n = 0
 	c, err := channels.get(uint64(h))
 	if err != nil {
 		return failErr(err)
@@ -214,10 +215,33 @@ func xb_channel_schema(h C.xb_channel, index C.uint64_t, out *C.xb_schema) (rc s
 	if err != nil {
 		return failErr(err)
 	}
-	if uint64(index) >= uint64(len(bins)) {
-		return fail(C.XB_ERR_NOT_FOUND, fmt.Sprintf("the channel stores %d schemas: no schema %d", len(bins), uint64(index)))
+	var dst []C.xb_schema
+	if capacity > 0 {
+		dst = unsafe.Slice(out, capacity)
 	}
-	return registerSchema(out, func() (*schema.Schema, error) { return schema.Load(bins[index]) })
+	var loaded, loadable uint64
+	for i := len(bins) - 1; i >= 0; i-- { // newest first
+		s, err := schema.Load(bins[i])
+		if err != nil {
+			continue // not a schema: skipped
+		}
+		loadable++
+		if loaded == uint64(capacity) {
+			continue
+		}
+		if rc := registerSchema(&dst[loaded], func() (*schema.Schema, error) { return s, nil }); rc != C.XB_OK {
+			for _, sh := range dst[:loaded] {
+				_ = xb_schema_free(sh)
+			}
+			return rc
+		}
+		loaded++
+	}
+	*n = C.uint64_t(loaded)
+	if total != nil {
+		*total = C.uint64_t(loadable)
+	}
+	return C.XB_OK
 }
 
 //export xb_channel_publish

@@ -66,7 +66,8 @@
 //	  hist_counts u64 counts (atomic adds) in the bucket layout of
 //	  HdrHistogram with the geometry above.
 //	schema area at schema_offset: the binary schemas of the channel's types
-//	  (StoreSchema), a chain of 8-aligned entries; see schemas.go.
+//	  (StoreSchema), a chain of 8-aligned entries; see schemas.go. Its pages
+//	  are not reserved at creation.
 //	data ring at ring_offset: ring_size bytes of frames
 //
 // # Positions and frames
@@ -371,15 +372,17 @@ type Options struct {
 	// Mode is the file mode of a named channel (0: 0600); the umask applies.
 	Mode os.FileMode
 	// SchemaSpace is the bytes kept for binary schemas (StoreSchema),
-	// rounded up to 64 (0: DefaultSchemaSpace).
+	// rounded up to 64 (0: DefaultSchemaSpace). Its pages are allocated
+	// only as schemas are stored.
 	SchemaSpace int
 }
 
-// DefaultSchemaSpace holds the binary schemas of most programs (a .bfbs is
-// a few KiB to tens of KiB; a CodeGeneratorRequest with its imports, tens
-// to hundreds). MaxSchemaSpace bounds Options.SchemaSpace.
+// DefaultSchemaSpace holds the binary schemas of nearly every program (a
+// .bfbs is a few KiB to a few hundred; a CodeGeneratorRequest with its
+// imports alike) and costs only the pages schemas use. MaxSchemaSpace
+// bounds Options.SchemaSpace.
 const (
-	DefaultSchemaSpace = 256 << 10
+	DefaultSchemaSpace = 16 << 20
 	MaxSchemaSpace     = 1 << 30
 )
 
@@ -467,8 +470,9 @@ func ringSizeFor(capacity int) (uint64, error) {
 }
 
 // Create creates the named channel exclusively (ErrExists if the name is
-// taken). The name rules are those of region.ValidShmName. The whole file is
-// reserved now, so a full /dev/shm is ErrNoSpace here, not a fault later.
+// taken). The name rules are those of region.ValidShmName. The file is
+// reserved now but for its schema area, so a full /dev/shm is ErrNoSpace
+// here, not a fault later (StoreSchema reports it for the schema area).
 func Create(name string, opts Options) (*Channel, error) {
 	if err := region.ValidShmName(name); err != nil {
 		return nil, err
@@ -533,8 +537,11 @@ func createOnFd(fd int, path, name string, opts Options, flags uint32) (*Channel
 	if err := unix.Ftruncate(fd, int64(l.total)); err != nil {
 		return fail(osError("ftruncate", path, err))
 	}
-	if err := unix.Fallocate(fd, 0, 0, int64(l.total)); err != nil && !errors.Is(err, unix.EOPNOTSUPP) {
-		return fail(osError("fallocate", path, err))
+	// Everything but the schema area, whose pages come as schemas are stored.
+	for _, r := range [][2]uint64{{0, l.schemaOff}, {l.ringOff, l.total}} {
+		if err := unix.Fallocate(fd, 0, int64(r[0]), int64(r[1]-r[0])); err != nil && !errors.Is(err, unix.EOPNOTSUPP) {
+			return fail(osError("fallocate", path, err))
+		}
 	}
 	mem, err := unix.Mmap(fd, 0, int(l.total), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {

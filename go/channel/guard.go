@@ -69,3 +69,9 @@ func (c *Channel) faultError() error {
 	}
 	return fmt.Errorf("%w (memory fault inside the mapping)", ErrTruncated)
 }
+
+// shrunk reports whether the file is now smaller than the mapping.
+func (c *Channel) shrunk() bool {
+	var st unix.Stat_t
+	return unix.Fstat(c.fd, &st) == nil && st.Size < int64(len(c.mem))
+}

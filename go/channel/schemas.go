@@ -7,28 +7,40 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sync/atomic"
+	"time"
 	"unsafe"
+
+	"github.com/crossbuf/crossbuf/go/internal/peer"
 )
 
 // The schema area holds the binary schemas of the types a channel carries,
 // so that a subscriber in another process decodes its frames with no schema
 // file of its own (crossbuf cat CHANNEL). Schemas outlive every frame: the
-// area is never reclaimed, and a schema stored twice is kept once.
+// area is never reclaimed. Unlike the ring it is not reserved at creation:
+// its pages are allocated as schemas are stored, so a large area costs
+// nothing until used (a full /dev/shm is then ErrNoSpace from StoreSchema).
 //
 // It is a chain of entries from its start, each 8-aligned:
 //
 //	0   len    u32  atomic: payload bytes; 0 ends the chain (free space)
-//	4   state  u32  atomic: 0 while written, schemaCommitted once whole
+//	4   state  u32  atomic: 0 just claimed; schemaWriting | writer peer id
+//	                while written; schemaCommitted once whole
 //	8   hash   u64  FNV-1a 64 of the payload
 //	16  payload, zero-padded to a multiple of 8
 //
 // A writer claims the free entry at the end of the chain with a CAS of its
 // len from 0, so every claim publishes its size first and the chain stays
 // walkable past a writer that dies before committing: its entry is skipped
-// forever, its space lost.
+// forever, its space lost. A writer storing bytes of the same length as an
+// entry being written waits for that entry (while its writer lives) and
+// compares, so publishers that start together store a schema once.
 const (
 	schemaEntryHeader        = 16
+	schemaWriting     uint32 = 0x57530000 // "SW" << 16 | peer id
 	schemaCommitted   uint32 = 0x31435358 // "XSC1"
+	// schemaWait bounds the wait for a live writer of an equal-length entry
+	// (one stopped in a debugger, say); then the schema is stored again.
+	schemaWait = 5 * time.Second
 )
 
 func schemaEntrySize(n uint64) uint64 { return schemaEntryHeader + (n+7)&^7 }
@@ -36,8 +48,8 @@ func schemaEntrySize(n uint64) uint64 { return schemaEntryHeader + (n+7)&^7 }
 // StoreSchema stores the binary form of a schema (a .bfbs or a Cap'n Proto
 // CodeGeneratorRequest; package go/crossbuf/dynamic's StoreChannelSchema
 // checks it loads) in the channel's schema area, unless the same bytes are
-// there already. A full area is ErrFull; a channel opened SubscribeOnly is
-// ErrReadOnly.
+// there already. A full area is ErrFull; no memory left for its pages is
+// ErrNoSpace; a channel opened SubscribeOnly is ErrReadOnly.
 func (c *Channel) StoreSchema(b []byte) (err error) {
 	if c.access == SubscribeOnly {
 		return fmt.Errorf("%w: store schema", ErrReadOnly)
@@ -45,11 +57,19 @@ func (c *Channel) StoreSchema(b []byte) (err error) {
 	if len(b) == 0 || uint64(len(b)) > uint64(len(c.schemas)) || len(b) > 1<<31 {
 		return fmt.Errorf("%w: a schema of %d bytes does not fit a schema area of %d", ErrFull, len(b), len(c.schemas))
 	}
-	ok, old := c.enter()
-	if !ok {
+	if !c.inflight.Enter() {
 		return ErrClosed
 	}
-	defer c.leave(&err, old)
+	defer c.inflight.Leave()
+	// The area's pages are allocated as they are written: a fault there
+	// is a full /dev/shm (or a truncated file).
+	defer func(old bool) {
+		if recoverFault(old) {
+			if err = c.faultError(); !c.shrunk() {
+				err = fmt.Errorf("%w: no memory left for the schema area's pages", ErrNoSpace)
+			}
+		}
+	}(setPanicOnFault())
 	h := fnv.New64a()
 	h.Write(b)
 	sum := h.Sum64()
@@ -69,12 +89,13 @@ func (c *Channel) StoreSchema(b []byte) (err error) {
 			if !atomic.CompareAndSwapUint32(c.schema32(pos), 0, uint32(len(b))) {
 				continue // another writer claimed it: walk past its entry
 			}
+			atomic.StoreUint32(c.schema32(pos+4), schemaWriting|uint32(c.self))
 			*(*uint64)(unsafe.Pointer(&c.schemas[pos+8])) = sum
 			copy(c.schemas[pos+schemaEntryHeader:], b)
 			atomic.StoreUint32(c.schema32(pos+4), schemaCommitted)
 			return nil
 		}
-		if n == uint64(len(b)) && atomic.LoadUint32(c.schema32(pos+4)) == schemaCommitted &&
+		if n == uint64(len(b)) && c.schemaSettled(pos) == schemaCommitted &&
 			*(*uint64)(unsafe.Pointer(&c.schemas[pos+8])) == sum &&
 			bytes.Equal(c.schemas[pos+schemaEntryHeader:pos+schemaEntryHeader+n], b) {
 			return nil
@@ -83,9 +104,32 @@ func (c *Channel) StoreSchema(b []byte) (err error) {
 	}
 }
 
+// schemaSettled is the state of the entry at pos once no live writer is
+// writing it, or when schemaWait has passed.
+func (c *Channel) schemaSettled(pos uint64) uint32 {
+	start := time.Now()
+	for {
+		st := atomic.LoadUint32(c.schema32(pos + 4))
+		if st == schemaCommitted {
+			return st
+		}
+		waited := time.Since(start)
+		switch {
+		case st&0xFFFF0000 == schemaWriting:
+			if waited > schemaWait || !c.alive(peer.ID(st&0xFFFF)) {
+				return st // its writer died (it never commits), or is stuck
+			}
+		case waited > 10*time.Millisecond:
+			return st // claimed, and no writer named itself since: it died in between
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
 // Schemas returns copies of the binary schemas stored in the channel, in
-// the order they were stored. An entry whose bytes do not match its hash,
-// or whose length leaves the area, is ErrCorrupt naming its offset.
+// the order they were stored (of their claims: one still being written is
+// left out). An entry whose bytes do not match its hash, or whose length
+// leaves the area, is ErrCorrupt naming its offset.
 func (c *Channel) Schemas() (out [][]byte, err error) {
 	ok, old := c.enter()
 	if !ok {

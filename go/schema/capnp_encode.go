@@ -272,7 +272,7 @@ func (e *cpEncoder) pointer(p int, ref *TypeRef, v fieldValue) error {
 		}
 		return nil
 	case Vector:
-		items, ok := x.([]any)
+		items, ok := listOf(x)
 		if !ok {
 			return failf("want a list, got %s", jsonKind(x))
 		}

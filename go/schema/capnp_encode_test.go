@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 
+	flatbuffers "github.com/google/flatbuffers/go"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tinylib/msgp/msgp"
@@ -261,4 +263,44 @@ func FuzzEncodeTestAllTypesJSON(f *testing.F) {
 		}
 		require.NoError(t, ty.Verify(msg, nil))
 	})
+}
+
+// Values built in Go take any integer type and any slice or array: the
+// encoders read them as Decode's int64, uint64 and []any.
+func TestEncodeGoTypedValues(t *testing.T) {
+	_, ty := loadTestAllTypes(t)
+	msg, err := ty.EncodeCapnp(nil, map[string]any{
+		"int32Field": int32(-5), "uInt8Field": uint8(200), "int16Field": int8(-3), "uInt32Field": uint(7),
+		"float32Field": float32(1.5), "float64Field": int32(2), "int32List": []int32{1, -2},
+		"textList": []string{"a", "b"}, "float64List": [2]float64{0.5, 1}, "uInt16List": []uint16{65535},
+	})
+	require.NoError(t, err)
+	rec, err := ty.Decode(msg, nil)
+	require.NoError(t, err)
+	m := rec.Map()
+	assert.Equal(t, int64(-5), m["int32Field"])
+	assert.Equal(t, uint64(200), m["uInt8Field"])
+	assert.Equal(t, int64(-3), m["int16Field"])
+	assert.Equal(t, uint64(7), m["uInt32Field"])
+	assert.Equal(t, 1.5, m["float32Field"])
+	assert.Equal(t, 2.0, m["float64Field"])
+	assert.Equal(t, []any{int64(1), int64(-2)}, m["int32List"])
+	assert.Equal(t, []any{"a", "b"}, m["textList"])
+	assert.Equal(t, []any{0.5, 1.0}, m["float64List"])
+	assert.Equal(t, []any{uint64(65535)}, m["uInt16List"])
+	_, err = ty.EncodeCapnp(nil, map[string]any{"int8Field": int32(300)})
+	require.ErrorContains(t, err, "outside the range")
+	_, err = ty.EncodeCapnp(nil, map[string]any{"int32List": map[string]int{}})
+	require.ErrorContains(t, err, "want a list")
+
+	m2, _ := loadMonster(t)
+	fb := flatbuffers.NewBuilder(0)
+	require.NoError(t, m2.Root.EncodeFlatBuffer(fb, map[string]any{
+		"name": "typed", "hp": int16(-7), "mana": uint8(9), "inventory": []byte{1, 2}, "vector_of_longs": []int{1, -2},
+		"testarrayofstring": []string{"x"},
+	}))
+	js, err := m2.Root.JSON(fb.FinishedBytes(), nil)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"name":"typed","hp":-7,"mana":9,"inventory":[1,2],"vector_of_longs":[1,-2],
+		"testarrayofstring":["x"]}`, string(js))
 }

@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/tinylib/msgp/msgp"
@@ -240,4 +241,47 @@ func jsonKind(x any) string {
 		return "a number"
 	}
 	return fmt.Sprintf("a %T", x)
+}
+
+// widen turns every Go integer type a caller may pass (int, int32, uint8,
+// ...) into int64 or uint64, the two scalarBits reads.
+func widen(x any) any {
+	switch n := x.(type) {
+	case int:
+		return int64(n)
+	case int8:
+		return int64(n)
+	case int16:
+		return int64(n)
+	case int32:
+		return int64(n)
+	case uint:
+		return uint64(n)
+	case uint8:
+		return uint64(n)
+	case uint16:
+		return uint64(n)
+	case uint32:
+		return uint64(n)
+	case uintptr:
+		return uint64(n)
+	}
+	return x
+}
+
+// listOf is a list value as []any: the form Decode returns, or any other Go
+// slice or array a caller builds ([]int32, []string, [3]float64, ...).
+func listOf(x any) ([]any, bool) {
+	if l, ok := x.([]any); ok {
+		return l, true
+	}
+	v := reflect.ValueOf(x)
+	if !v.IsValid() || (v.Kind() != reflect.Slice && v.Kind() != reflect.Array) {
+		return nil, false
+	}
+	l := make([]any, v.Len())
+	for i := range l {
+		l[i] = v.Index(i).Interface()
+	}
+	return l, true
 }

@@ -458,7 +458,7 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 				return e.byteVector(f, raw), nil
 			}
 		}
-		items, ok := x.([]any)
+		items, ok := listOf(x)
 		if !ok {
 			return 0, failf("want a list, got %s", jsonKind(x))
 		}
@@ -472,7 +472,7 @@ func (e *fbEncoder) vector(f *Field, v, tags fieldValue) (flatbuffers.UOffsetT, 
 			if err != nil {
 				return 0, err
 			}
-			tv, ok := tx.([]any)
+			tv, ok := listOf(tx)
 			if !ok || len(tv) != n {
 				return 0, failf("union vector needs a %s list of the same length", f.UnionTypeField.Name)
 			}
@@ -744,7 +744,7 @@ func fillStruct(st *Type, x any, raw []byte) error {
 				return at(err, f.Name)
 			}
 		case Array:
-			items, ok := fx.([]any)
+			items, ok := listOf(fx)
 			if !ok || len(items) != f.Len {
 				return at(failf("want a list of %d", f.Len), f.Name)
 			}
@@ -796,6 +796,7 @@ func placeScalar(b *flatbuffers.Builder, k Kind, bits uint64) {
 // scalarBits converts x to the little-endian bits of kind k, refusing any
 // value the kind cannot hold exactly. enum, when set, resolves names.
 func scalarBits(k Kind, enum *Type, x any) (uint64, error) {
+	x = widen(x)
 	if n, ok := x.(json.Number); ok {
 		// Parsed with UseNumber: keep 64-bit integers exact.
 		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
@@ -855,8 +856,6 @@ func scalarBits(k Kind, enum *Type, x any) (uint64, error) {
 			if uint64(f) != n {
 				return 0, failf("%d has no exact %s", n, k)
 			}
-		case int:
-			f = float64(n)
 		case string: // "NaN", "Infinity", "-Infinity": Cap'n Proto's JSON (Type.JSON too)
 			v, err := strconv.ParseFloat(n, 64)
 			if err != nil { // 1e400 too: out of range, never stored as infinity
@@ -884,11 +883,6 @@ func scalarBits(k Kind, enum *Type, x any) (uint64, error) {
 	var mag uint64
 	switch n := x.(type) {
 	case int64:
-		neg, mag = n < 0, uint64(n)
-		if neg {
-			mag = uint64(-(n + 1)) + 1
-		}
-	case int:
 		neg, mag = n < 0, uint64(n)
 		if neg {
 			mag = uint64(-(n + 1)) + 1

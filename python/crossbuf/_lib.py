@@ -261,7 +261,7 @@ _SIGS = {
     "xb_channel_end": ([_h], c_int32),
     "xb_channel_store_schema": ([_h, _h], c_int32),
     "xb_subscriber_check": ([_h], c_int32),
-    "xb_channel_schema": ([_h, c_uint64, _hp], c_int32),
+    "xb_channel_schemas": ([_h, c_void_p, c_uint64, _u64p, _u64p], c_int32),
     "xb_channel_publish": ([_h, c_int32, c_uint64, c_void_p, c_uint64, c_int64, c_void_p], c_int32),
     "xb_channel_publish_batch": ([_h, c_int32, c_uint64, c_void_p, c_void_p, c_uint64, c_int64, _u64p], c_int32),
     "xb_channel_subscribe": ([_h, c_int32, c_char_p, _hp], c_int32),

@@ -201,37 +201,54 @@ def cmd_cat(a: argparse.Namespace) -> int:
 def _cat_channel(a: argparse.Namespace, ch: Channel) -> int:
     """Subscribes to ch and prints each frame as it arrives, until the
     stream ends, every publisher is gone (unless --follow), --count frames,
-    nothing for --timeout seconds, or Ctrl-C. Schemas a publisher stores
-    after the start are picked up when a frame of an unknown type comes."""
+    nothing for --timeout seconds, or Ctrl-C (exit status 130). Schemas a
+    publisher stores after the start are picked up when a frame of a type
+    no schema holds comes (looked for at most once a second per type)."""
     if a.count < 0 or (a.timeout is not None and a.timeout < 0):
         raise errors.InvalidArgumentError("--count and --timeout must not be negative")
-    types = _Types(_load_schemas(ch, a.schema))
+    given = [Schema.load(f) for f in a.schema]
+    types = _Types(given + Schema.from_channel(ch))
+    looked: Dict[int, float] = {}  # unknown type id -> when the stored schemas were last read for it
     n = failed = 0
-    with ch.subscribe() as sub:
-        while not a.count or n < a.count:
-            try:
-                f = sub.receive(timeout=a.timeout)
-            except (errors.ChannelTimeoutError, errors.ChannelEndedError):
-                break
-            except errors.PublisherGoneError:
-                if not a.follow:
+    last = time.monotonic()  # of the last frame, for --timeout
+    try:
+        with ch.subscribe() as sub:
+            while not a.count or n < a.count:
+                left = None if a.timeout is None else max(0.0, a.timeout - (time.monotonic() - last))
+                try:
+                    f = sub.receive(timeout=left)
+                except (errors.ChannelTimeoutError, errors.ChannelEndedError):
                     break
-                time.sleep(0.05)  # it reports at once until a publisher comes back
-                continue
-            except KeyboardInterrupt:
-                break
-            if f.codec not in tuple(Codec) or types.schema_for(f.type_id) is None:
-                types = _Types(_load_schemas(ch, a.schema))  # stored since?
-            out: Dict[str, Any] = {"frame": n, "type": types.name(f)}
-            try:
-                out["value"] = _frame_value(types, f, _bundled_value)
-            except errors.CrossbufError as e:
-                out["error"] = f"{type(e).__name__}: {e}"
-                failed += 1
-            print(json.dumps(out, indent=2 if a.pretty else None), flush=True)
-            n += 1
-            del f
+                except errors.PublisherGoneError:
+                    if not a.follow:
+                        if n == 0:
+                            print(f"crossbuf: every publisher of {a.region} has closed or died; --follow waits "
+                                  "for the next", file=sys.stderr)
+                        break
+                    if left == 0:
+                        break
+                    time.sleep(0.05)  # reported at once until a publisher comes back
+                    continue
+                last = time.monotonic()
+                tid = f.type_id
+                if tid and tid not in _RECORD_IDS and types.schema_for(tid) is None and last - looked.get(tid, 0) >= 1:
+                    types = _Types(given + Schema.from_channel(ch))  # stored since?
+                    looked[tid] = last
+                out: Dict[str, Any] = {"frame": n, "type": types.name(f)}
+                try:
+                    out["value"] = _frame_value(types, f, _bundled_value)
+                except errors.CrossbufError as e:
+                    out["error"] = f"{type(e).__name__}: {e}"
+                    failed += 1
+                print(json.dumps(out, indent=2 if a.pretty else None), flush=True)
+                n += 1
+                del f
+    except KeyboardInterrupt:
+        return 130
     return 1 if failed else 0
+
+
+_RECORD_IDS = frozenset(int(t) for t in RecordType)
 
 
 # Frames of a stream land in a region of this size, reset once they are printed.

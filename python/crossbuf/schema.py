@@ -393,16 +393,24 @@ class Schema:
 
     @classmethod
     def from_channel(cls, channel: Channel) -> List["Schema"]:
-        """The schemas stored in channel (store_in), in the order stored."""
-        out: List[Schema] = []
+        """The schemas stored in channel (store_in), newest first: when two
+        define a type id differently, the newer is a later version of the
+        schema, and the package's lookup by type id (first loaded first)
+        takes it. Stored bytes that are not a schema are skipped."""
+        h = channel._handle()
+        n, total = c_uint64(), c_uint64()
+        cap = 8
         while True:
-            h = c_void_p()
-            st = lib.xb_channel_schema(channel._handle(), len(out), byref(h))
-            if st == errors.RegionNotFoundError.code:  # XB_ERR_NOT_FOUND: past the last
-                return out
+            arr = (c_void_p * cap)()
+            st = lib.xb_channel_schemas(h, arr, cap, byref(n), byref(total))
             if st:
                 raise_status(st)
-            out.append(cls(h.value or 0))
+            out = [cls(arr[i] or 0) for i in range(n.value)]
+            if total.value <= cap:
+                return out
+            for s in out:  # more came than fit: again, with room for all
+                s.close()
+            cap = total.value + 8
 
     @property
     def root_type(self) -> Optional[int]:

@@ -205,3 +205,38 @@ def test_cat_stream_file_and_stdin(tmp_path: "os.PathLike[str]") -> None:
         fh.write(b"not frames " * 100)
     out = run("cat", junk)
     assert out.returncode == 2 and "is not a crossbuf region, channel or stream" in out.stderr, out.stderr
+
+
+def test_channel_cat_ends() -> None:
+    """cat of a channel whose publishers are gone says so and stops; with
+    --follow it waits, and --timeout still ends it; Ctrl-C ends it with
+    status 130 and no traceback."""
+    import signal
+    import time
+    import uuid
+
+    name = f"xb-test-cli-{uuid.uuid4().hex[:10]}"
+    with xb.Channel.create(name, 1 << 16) as ch:
+        with xb.Channel.open(name) as pub:
+            pub.publish(b"{}", xb.Codec.JSON)  # a publisher that has gone
+        out = run("cat", name)
+        assert out.returncode == 0 and out.stdout == "", out.stderr
+        assert "every publisher of" in out.stderr and "--follow" in out.stderr
+        t0 = time.monotonic()
+        out = run("cat", name, "--follow", "--timeout", "0.5")
+        assert out.returncode == 0 and out.stdout == "" and out.stderr == "", out.stderr
+        assert time.monotonic() - t0 < 30
+        cat = subprocess.Popen([sys.executable, "-m", "crossbuf", "cat", name, "--follow"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=PYTHON_DIR))
+        try:
+            deadline = time.monotonic() + 30
+            while ch.stats().subscribers == 0:
+                assert time.monotonic() < deadline and cat.poll() is None
+                time.sleep(0.01)
+            time.sleep(0.2)
+            cat.send_signal(signal.SIGINT)
+            _, stderr = cat.communicate(timeout=30)
+        finally:
+            cat.kill()
+        assert cat.returncode == 130 and "Traceback" not in stderr, stderr
+    xb.Channel.unlink(name)

@@ -3,6 +3,7 @@
 package dynamic
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -41,23 +42,25 @@ func StoreChannelSchema(c *channel.Channel, s *schema.Schema) error {
 }
 
 // ChannelSchemas loads the schemas stored in c into a registry that
-// resolves the type ids of c's frames. A stored schema that does not load,
-// or whose types conflict with one loaded before, is an error naming its
-// place in the area.
+// resolves the type ids of c's frames. When two stored schemas define a
+// type id differently, the one stored last wins: it is a newer version of
+// the schema (an older one is skipped whole). Stored bytes that do not load
+// are skipped too, and named in err, returned beside the registry of the
+// schemas that did load.
 func ChannelSchemas(c *channel.Channel) (*schema.Registry, error) {
 	bins, err := c.Schemas()
 	if err != nil {
 		return nil, err
 	}
 	reg := &schema.Registry{}
-	for i, b := range bins {
-		s, err := schema.Load(b)
-		if err == nil {
-			err = reg.Add(s)
-		}
+	var bad []error
+	for i := len(bins) - 1; i >= 0; i-- {
+		s, err := schema.Load(bins[i])
 		if err != nil {
-			return nil, fmt.Errorf("schema %d stored in the channel: %w", i, err)
+			bad = append(bad, fmt.Errorf("schema %d stored in the channel: %w", i, err))
+			continue
 		}
+		_ = reg.Add(s) // refused: an older version of a type a later schema defines
 	}
-	return reg, nil
+	return reg, errors.Join(bad...)
 }

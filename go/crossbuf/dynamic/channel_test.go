@@ -5,6 +5,8 @@ package dynamic_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -76,4 +78,37 @@ func TestChannelSchemas(t *testing.T) {
 	bins, err := ro.Schemas()
 	require.NoError(t, err)
 	assert.Len(t, bins, 1)
+}
+
+// A newer version of a schema stored after the first wins for the type ids
+// both define; bytes that are no schema are skipped and named in the error
+// returned beside the registry.
+func TestChannelSchemasNewestWins(t *testing.T) {
+	if _, err := exec.LookPath("flatc"); err != nil {
+		t.Skip("flatc not installed")
+	}
+	compile := func(src string) *schema.Schema {
+		path := filepath.Join(t.TempDir(), "s.fbs")
+		require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
+		s, err := schema.CompileFBS(path, nil)
+		require.NoError(t, err)
+		return s
+	}
+	v1 := compile("namespace app; table Item { a:int; } root_type Item;")
+	v2 := compile("namespace app; table Item { a:int; b:string; } root_type Item;")
+	name := fmt.Sprintf("/xb-dynamic-versions-%d", os.Getpid())
+	c, err := channel.Create(name, channel.Options{Capacity: 1 << 16})
+	require.NoError(t, err)
+	defer func() { _ = channel.Unlink(name); _ = c.Close() }()
+	require.NoError(t, dynamic.StoreChannelSchema(c, v1))
+	require.NoError(t, c.StoreSchema([]byte("not a schema at all")))
+	require.NoError(t, dynamic.StoreChannelSchema(c, v2))
+
+	reg, err := dynamic.ChannelSchemas(c)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "schema 1 stored in the channel")
+	require.NotNil(t, reg)
+	typ, err := reg.TypeByID(v1.Root.ID)
+	require.NoError(t, err)
+	assert.Len(t, typ.Fields, 2, "the newer version, with field b")
 }
