@@ -665,12 +665,16 @@ int32_t xb_path_free(xb_path p);
  * one has ptr NULL). A scalar field the message leaves out reads as its
  * default with present 1, as generated code reads it (xb_ref_* tell an
  * absent field apart). present (may be NULL) gets 0 where there is no
- * value: a table or struct on the way is absent, an index is past the end,
- * a union holds another member, an optional scalar (`= null`) or a string
- * or vector is absent (scalars then read 0, strings and arrays NULL, 0).
- * A Cap'n Proto Text, Data or List with a schema default reads as that
- * default where the message holds none (present 1, as capnp's getters read
- * it); its bytes belong to the path, valid until xb_path_free.
+ * value (scalars then read 0, strings and arrays NULL, 0):
+ *  - FlatBuffers, as flatc's accessors: a table or struct on the way is
+ *    absent, an index is past the end, a union holds another member, an
+ *    optional scalar (`= null`) or a string or vector is absent.
+ *  - Cap'n Proto, as capnp's getters: only a union on the way holding
+ *    another member, or an index past a list's end. A null pointer is
+ *    present 1 and reads as capnp reads it: a Text, Data or List its schema
+ *    default, else empty (NULL, 0); a field inside a null struct as that
+ *    struct's schema default holds it, else as its own default. Default
+ *    bytes belong to the path, valid until xb_path_free.
  * A frame the path cannot be read in is XB_ERR_MALFORMED naming it; on an
  * error, out and present may hold the values of the frames before it. */
 int32_t xb_path_read(xb_path p, xb_region r, const xb_frame *frames, uint64_t n, void *out, uint8_t *present);

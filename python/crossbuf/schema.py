@@ -836,7 +836,17 @@ class FieldPath:
     decoded into str, or handed out as memoryviews of their UTF-8 bytes
     (Schema.path(..., text="view")). Frames received from a channel read
     the same way as a region's; under the overwrite policy use what was read
-    only when the subscriber's next release() does not raise OverrunError."""
+    only when the subscriber's next release() does not raise OverrunError.
+
+    Where a message does not hold the field: a FlatBuffers path reads as
+    flatc's accessors do, a scalar its default and anything else None (a
+    table, union member, string or vector left out, an index past the end).
+    A Cap'n Proto path reads what capnp's getters read: a null pointer (the
+    field's, or a struct's on the way) reads as its schema default, else ""
+    for Text, an empty memoryview for Data, an empty array for a List, and
+    a field of a null struct as that struct's default holds it, else its
+    own default. Only a union on the way that holds another member, or an
+    index past a list's end, reads None."""
 
     def __init__(self, handle: int, kind: int, text: str, type_id: int) -> None:
         self._h = handle
@@ -859,8 +869,9 @@ class FieldPath:
             lib.xb_path_free(h)
 
     def read(self, frame: Union[Frame, ChannelFrame]) -> Any:
-        """The field's value in frame (None where the message lacks it and it
-        has no default)."""
+        """The field's value in frame: None where there is none (see the
+        class: a FlatBuffers field left out without a default; a Cap'n Proto
+        union holding another member or an index past the end)."""
         if type(frame) is not Frame or self._kind == _VALUE_ARRAY:
             if type(frame) is ChannelFrame and self._kind != _VALUE_ARRAY:
                 return self._read_one_received(frame)
