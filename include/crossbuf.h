@@ -806,7 +806,13 @@ int32_t xb_schema_frames_to_msgpack(xb_schema s, xb_region r, xb_scratch sc, con
  * (may be NULL) to 0: scalars then read as the schema's default (a
  * FlatBuffers field) or 0, bytes as NULL, 0, and child refs are zeroed (kind
  * 0; using one is XB_ERR_INVALID_ARG). A Cap'n Proto union member that is
- * not the active one is absent. Asking for another kind of value than the
+ * not the active one is absent. A Cap'n Proto null pointer is present 0
+ * too (the message does not hold it), but its ref is not zeroed: it reads
+ * as capnp's getters read it. A Text, Data or List of numbers reads as its
+ * schema default (bytes owned by the schema, valid until xb_schema_free),
+ * else empty; a struct as a struct of its fields' defaults. (A struct value
+ * or a list of other elements declared as a field's default is not applied
+ * by refs; paths apply it.) Asking for another kind of value than the
  * field holds (the length of a table, a string as an integer) is
  * XB_ERR_INVALID_ARG naming the field; an integer the getter's type cannot
  * hold (a uint64 above INT64_MAX through xb_ref_int, a negative number
@@ -886,7 +892,9 @@ int32_t xb_ref_bytes(const xb_ref *ref, const char *name, int32_t index, xb_str 
 int32_t xb_ref_array(const xb_ref *ref, const char *name, int32_t index, xb_array *out, uint8_t *present);
 /* The element count of a vector, list or fixed array (0 when absent). */
 int32_t xb_ref_len(const xb_ref *ref, const char *name, int32_t index, uint64_t *out);
-/* A ref to element i of the list ref; *present is 0 past the end. An element
+/* A ref to element i of the list ref; *present is 0 past the end (the ref
+ * zeroed), and for a Cap'n Proto null pointer element or an element of a
+ * null list's default (the ref reads it, as above). An element
  * of a FlatBuffers vector of unions is its member table or struct (*present
  * 0 for NONE or a tag this schema does not know); a string member cannot be
  * held by a ref (XB_ERR_INVALID_ARG): read the vector with xb_ref_json. */

@@ -468,11 +468,14 @@ static void test_capnp(void) {
     uint64_t id = 0;
     EXPECT_OK(xb_schema_type_id(s, "TestAllTypes", &id));
 
-    /* Null pointers, with and without schema defaults, are absent: present
-     * 0 and NULL, 0, never a malformed message. */
+    /* Null pointers, with and without schema defaults, are not held
+     * (present 0), and read as capnp's getters read them: the Text, Data or
+     * List default, else empty; a struct of defaults. Never a malformed
+     * message. */
     uint64_t defaults_id = 0;
     EXPECT_OK(xb_schema_type_id(s, "TestDefaults", &defaults_id));
     const uint64_t null_ids[] = {id, defaults_id};
+    static const char *want_text[] = {"", "foo"}, *want_data[] = {"", "bar"};
     for (size_t i = 0; i < 2; i++) {
         xb_frame empty;
         EXPECT_OK(xb_schema_encode_json(s, reg, null_ids[i], (const uint8_t *)"{}", 2, &empty));
@@ -481,18 +484,37 @@ static void test_capnp(void) {
         xb_str sv = {(const char *)"x", 1};
         uint8_t present = 1;
         EXPECT_OK(xb_ref_bytes(&root, "textField", XB_SELF, &sv, &present));
-        EXPECT(!present && sv.ptr == NULL && sv.len == 0, "null textField is absent (%zu)", i);
+        EXPECT(!present && str_is(sv, want_text[i]), "null textField reads %s (%zu)", want_text[i], i);
         present = 1;
         EXPECT_OK(xb_ref_bytes(&root, "dataField", XB_SELF, &sv, &present));
-        EXPECT(!present && sv.len == 0, "null dataField is absent (%zu)", i);
+        EXPECT(!present && str_is(sv, want_data[i]), "null dataField reads %s (%zu)", want_data[i], i);
         xb_array a;
         present = 1;
         EXPECT_OK(xb_ref_array(&root, "int16List", XB_SELF, &a, &present));
-        EXPECT(!present && a.len == 0 && a.ptr == NULL, "null int16List is absent (%zu)", i);
-        xb_ref child;
+        int16_t i16[2] = {0, 0};
+        if (a.len == 2) memcpy(i16, a.ptr, sizeof i16);
+        EXPECT(!present && a.dtype == XB_DTYPE_I16 && (i == 0 ? a.len == 0 && a.ptr == NULL
+                                                               : a.len == 2 && i16[0] == 11111 && i16[1] == -11111),
+               "null int16List reads its default or nothing (%zu)", i);
+        xb_ref child, el;
+        present = 1;
+        EXPECT_OK(xb_ref_field(&root, "int16List", XB_SELF, &child, &present));
+        uint64_t n = 9;
+        EXPECT_OK(xb_ref_len(&child, NULL, XB_SELF, &n));
+        EXPECT(!present && child.kind == XB_REF_LIST && n == (i == 0 ? 0 : 2), "null int16List ref (%zu)", i);
+        if (i == 1) {
+            EXPECT_OK(xb_ref_elem(&child, 1, &el, &present));
+            EXPECT(!present && get_int(&el, NULL) == -11111, "an element of the default");
+        }
+        EXPECT_OK(xb_ref_elem(&child, n, &el, &present));
+        EXPECT(!present && el.kind == 0, "past the end (%zu)", i);
         present = 1;
         EXPECT_OK(xb_ref_field(&root, "structField", XB_SELF, &child, &present));
-        EXPECT(!present && child.kind == 0, "null structField is absent (%zu)", i);
+        EXPECT(!present && child.kind == XB_REF_STRUCT, "null structField reads as a struct (%zu)", i);
+        EXPECT(get_int(&child, "int8Field") == 0 && get_int(&child, "uInt32Field") == 0,
+               "of its fields' defaults (%zu)", i);
+        EXPECT_OK(xb_ref_bytes(&child, "textField", XB_SELF, &sv, &present));
+        EXPECT(!present && sv.len == 0, "a null Text in it (%zu)", i);
     }
 
     /* One segment, and several with far pointers: the same values. */
