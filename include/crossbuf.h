@@ -665,12 +665,16 @@ int32_t xb_path_free(xb_path p);
  * one has ptr NULL). A scalar field the message leaves out reads as its
  * default with present 1, as generated code reads it (xb_ref_* tell an
  * absent field apart). present (may be NULL) gets 0 where there is no
- * value: a table or struct on the way is absent, an index is past the end,
- * a union holds another member, an optional scalar (`= null`) or a string
- * or vector is absent (scalars then read 0, strings and arrays NULL, 0).
- * A Cap'n Proto Text, Data or List with a schema default reads as that
- * default where the message holds none (present 1, as capnp's getters read
- * it); its bytes belong to the path, valid until xb_path_free.
+ * value (scalars then read 0, strings and arrays NULL, 0):
+ *  - FlatBuffers, as flatc's accessors: a table or struct on the way is
+ *    absent, an index is past the end, a union holds another member, an
+ *    optional scalar (`= null`) or a string or vector is absent.
+ *  - Cap'n Proto, as capnp's getters: only a union on the way holding
+ *    another member, or an index past a list's end. A null pointer is
+ *    present 1 and reads as capnp reads it: a Text, Data or List its schema
+ *    default, else empty (NULL, 0); a field inside a null struct as that
+ *    struct's schema default holds it, else as its own default. Default
+ *    bytes belong to the path, valid until xb_path_free.
  * A frame the path cannot be read in is XB_ERR_MALFORMED naming it; on an
  * error, out and present may hold the values of the frames before it. */
 int32_t xb_path_read(xb_path p, xb_region r, const xb_frame *frames, uint64_t n, void *out, uint8_t *present);
@@ -804,7 +808,13 @@ int32_t xb_schema_frames_to_msgpack(xb_schema s, xb_region r, xb_scratch sc, con
  * (may be NULL) to 0: scalars then read as the schema's default (a
  * FlatBuffers field) or 0, bytes as NULL, 0, and child refs are zeroed (kind
  * 0; using one is XB_ERR_INVALID_ARG). A Cap'n Proto union member that is
- * not the active one is absent. Asking for another kind of value than the
+ * not the active one is absent. A Cap'n Proto null pointer is present 0
+ * too (the message does not hold it), but its ref is not zeroed: it reads
+ * as capnp's getters read it. A Text, Data or List of numbers reads as its
+ * schema default (bytes owned by the schema, valid until xb_schema_free),
+ * else empty; a struct as a struct of its fields' defaults. (A struct value
+ * or a list of other elements declared as a field's default is not applied
+ * by refs; paths apply it.) Asking for another kind of value than the
  * field holds (the length of a table, a string as an integer) is
  * XB_ERR_INVALID_ARG naming the field; an integer the getter's type cannot
  * hold (a uint64 above INT64_MAX through xb_ref_int, a negative number
@@ -884,7 +894,9 @@ int32_t xb_ref_bytes(const xb_ref *ref, const char *name, int32_t index, xb_str 
 int32_t xb_ref_array(const xb_ref *ref, const char *name, int32_t index, xb_array *out, uint8_t *present);
 /* The element count of a vector, list or fixed array (0 when absent). */
 int32_t xb_ref_len(const xb_ref *ref, const char *name, int32_t index, uint64_t *out);
-/* A ref to element i of the list ref; *present is 0 past the end. An element
+/* A ref to element i of the list ref; *present is 0 past the end (the ref
+ * zeroed), and for a Cap'n Proto null pointer element or an element of a
+ * null list's default (the ref reads it, as above). An element
  * of a FlatBuffers vector of unions is its member table or struct (*present
  * 0 for NONE or a tag this schema does not know); a string member cannot be
  * held by a ref (XB_ERR_INVALID_ARG): read the vector with xb_ref_json. */

@@ -468,11 +468,14 @@ static void test_capnp(void) {
     uint64_t id = 0;
     EXPECT_OK(xb_schema_type_id(s, "TestAllTypes", &id));
 
-    /* Null pointers, with and without schema defaults, are absent: present
-     * 0 and NULL, 0, never a malformed message. */
+    /* Null pointers, with and without schema defaults, are not held
+     * (present 0), and read as capnp's getters read them: the Text, Data or
+     * List default, else empty; a struct of defaults. Never a malformed
+     * message. */
     uint64_t defaults_id = 0;
     EXPECT_OK(xb_schema_type_id(s, "TestDefaults", &defaults_id));
     const uint64_t null_ids[] = {id, defaults_id};
+    static const char *want_text[] = {"", "foo"}, *want_data[] = {"", "bar"};
     for (size_t i = 0; i < 2; i++) {
         xb_frame empty;
         EXPECT_OK(xb_schema_encode_json(s, reg, null_ids[i], (const uint8_t *)"{}", 2, &empty));
@@ -481,18 +484,37 @@ static void test_capnp(void) {
         xb_str sv = {(const char *)"x", 1};
         uint8_t present = 1;
         EXPECT_OK(xb_ref_bytes(&root, "textField", XB_SELF, &sv, &present));
-        EXPECT(!present && sv.ptr == NULL && sv.len == 0, "null textField is absent (%zu)", i);
+        EXPECT(!present && str_is(sv, want_text[i]), "null textField reads %s (%zu)", want_text[i], i);
         present = 1;
         EXPECT_OK(xb_ref_bytes(&root, "dataField", XB_SELF, &sv, &present));
-        EXPECT(!present && sv.len == 0, "null dataField is absent (%zu)", i);
+        EXPECT(!present && str_is(sv, want_data[i]), "null dataField reads %s (%zu)", want_data[i], i);
         xb_array a;
         present = 1;
         EXPECT_OK(xb_ref_array(&root, "int16List", XB_SELF, &a, &present));
-        EXPECT(!present && a.len == 0 && a.ptr == NULL, "null int16List is absent (%zu)", i);
-        xb_ref child;
+        int16_t i16[2] = {0, 0};
+        if (a.len == 2) memcpy(i16, a.ptr, sizeof i16);
+        EXPECT(!present && a.dtype == XB_DTYPE_I16 && (i == 0 ? a.len == 0 && a.ptr == NULL
+                                                               : a.len == 2 && i16[0] == 11111 && i16[1] == -11111),
+               "null int16List reads its default or nothing (%zu)", i);
+        xb_ref child, el;
+        present = 1;
+        EXPECT_OK(xb_ref_field(&root, "int16List", XB_SELF, &child, &present));
+        uint64_t n = 9;
+        EXPECT_OK(xb_ref_len(&child, NULL, XB_SELF, &n));
+        EXPECT(!present && child.kind == XB_REF_LIST && n == (i == 0 ? 0 : 2), "null int16List ref (%zu)", i);
+        if (i == 1) {
+            EXPECT_OK(xb_ref_elem(&child, 1, &el, &present));
+            EXPECT(!present && get_int(&el, NULL) == -11111, "an element of the default");
+        }
+        EXPECT_OK(xb_ref_elem(&child, n, &el, &present));
+        EXPECT(!present && el.kind == 0, "past the end (%zu)", i);
         present = 1;
         EXPECT_OK(xb_ref_field(&root, "structField", XB_SELF, &child, &present));
-        EXPECT(!present && child.kind == 0, "null structField is absent (%zu)", i);
+        EXPECT(!present && child.kind == XB_REF_STRUCT, "null structField reads as a struct (%zu)", i);
+        EXPECT(get_int(&child, "int8Field") == 0 && get_int(&child, "uInt32Field") == 0,
+               "of its fields' defaults (%zu)", i);
+        EXPECT_OK(xb_ref_bytes(&child, "textField", XB_SELF, &sv, &present));
+        EXPECT(!present && sv.len == 0, "a null Text in it (%zu)", i);
     }
 
     /* One segment, and several with far pointers: the same values. */
@@ -607,6 +629,191 @@ static void test_capnp(void) {
     EXPECT_OK(xb_scratch_free(sc));
 }
 
+/* ---- Cap'n Proto null pointers: paths, refs and the decode agree ---------
+ * The schema of go/schema/capnp_null_test.go. The messages are capnp's own
+ * (capnp encode), with some list elements and a union member's pointer
+ * then set null, which capnp's text format cannot write. */
+static const char null_capnp[] =
+    "@0xc0ffee1234567891;\n"
+    "struct Inner { name @0 :Text; n @1 :Int32 = 7; blob @2 :Data; nums @3 :List(Int16); label @4 :Text = \"dflt\"; }\n"
+    "struct Root {\n"
+    "  name @0 :Text; blob @1 :Data; nums @2 :List(Int32); inner @3 :Inner; texts @4 :List(Text);\n"
+    "  blobs @5 :List(Data); lists @6 :List(List(Int16)); inners @7 :List(Inner);\n"
+    "  u :union { none @8 :Void; text @9 :Text; obj @10 :Inner; list @11 :List(UInt8); }\n"
+    "}\n";
+
+static uint64_t rd64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+/* The word, in the segment, of pointer ptr of the root struct (capnp writes
+ * a one-segment message with near pointers; pointers are numbered in
+ * ordinal order: Root's u members share pointer 8). */
+static int64_t root_pointer(const uint8_t *seg, unsigned ptr) {
+    uint64_t root = rd64(seg);
+    return 1 + ((int32_t)(uint32_t)root >> 2) + (uint16_t)(root >> 32) + ptr;
+}
+
+/* Sets element i of the list of pointers the pointer at word w leads to null. */
+static void null_element(uint8_t *seg, int64_t w, unsigned i) {
+    int64_t list = w + 1 + ((int32_t)(uint32_t)rd64(seg + 8 * w) >> 2);
+    memset(seg + 8 * (list + (int64_t)i), 0, 8);
+}
+
+static uint8_t *capnp_encode(const char *dir, const char *text, uint64_t *len) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && echo '%s' | capnp encode null.capnp Root", dir, text);
+    FILE *p = popen(cmd, "r");
+    uint8_t *b = malloc(1 << 16);
+    *len = p ? fread(b, 1, 1 << 16, p) : 0;
+    EXPECT(p && pclose(p) == 0 && *len > 8, "%s", cmd);
+    return b;
+}
+
+/* What a path reads: its value ('s' text or data, 'i' an integer, 'l' a
+ * list's length) and present. */
+struct null_want {
+    const char *path;
+    char kind;
+    const char *s;
+    int64_t n;
+    uint8_t present;
+};
+
+static void expect_paths(xb_schema s, xb_region reg, const xb_frame *fr, uint64_t id, const char *what,
+                         const struct null_want *w, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        xb_path p;
+        int32_t kind = 0;
+        if (xb_path_compile(s, id, w[i].path, &p, &kind) != XB_OK) {
+            EXPECT(0, "%s: compile %s", what, w[i].path);
+            continue;
+        }
+        uint8_t present = 9;
+        int ok = 0;
+        if (w[i].kind == 's') {
+            xb_str v = {(const char *)"?", 1};
+            EXPECT_OK(xb_path_read(p, reg, fr, 1, &v, &present));
+            ok = str_is(v, w[i].s) && (v.len || v.ptr == NULL);
+        } else if (w[i].kind == 'l') {
+            xb_array v = {(const void *)"?", 9, 0, 0};
+            EXPECT_OK(xb_path_read(p, reg, fr, 1, &v, &present));
+            ok = v.len == (uint64_t)w[i].n && (v.len || v.ptr == NULL);
+        } else {
+            int64_t v = -999;
+            EXPECT_OK(xb_path_read(p, reg, fr, 1, &v, &present));
+            ok = v == (present ? w[i].n : 0);
+        }
+        EXPECT(ok && present == w[i].present, "%s: %s reads as capnp's getter (present %d)", what, w[i].path,
+               present);
+        EXPECT_OK(xb_path_free(p));
+    }
+}
+
+static void test_capnp_null_pointers(void) {
+    if (!tool_installed("capnp")) {
+        printf("SKIP test_refs capnp null pointers: the capnp tool is not installed\n");
+        return;
+    }
+    char dir[] = "/tmp/xb_test_refs_null_XXXXXX", path[256];
+    if (!mkdtemp(dir)) {
+        EXPECT(0, "mkdtemp");
+        return;
+    }
+    snprintf(path, sizeof path, "%s/null.capnp", dir);
+    FILE *f = fopen(path, "w");
+    EXPECT(f && fputs(null_capnp, f) >= 0 && fclose(f) == 0, "write %s", path);
+    xb_schema s;
+    xb_region reg;
+    xb_scratch sc;
+    uint64_t id = 0, len = 0;
+    EXPECT_OK(xb_schema_compile(path, NULL, 0, &s));
+    EXPECT_OK(xb_region_create_anon(1 << 20, &reg));
+    EXPECT_OK(xb_scratch_new(&sc));
+    EXPECT_OK(xb_schema_type_id(s, "Root", &id));
+
+    /* Everything null. */
+    uint8_t *msg = capnp_encode(dir, "()", &len);
+    xb_frame empty, elems;
+    EXPECT_OK(xb_frame_append(reg, XB_CODEC_CAPNP, id, msg, len, &empty));
+    free(msg);
+    static const struct null_want empty_want[] = {
+        {"name", 's', "", 0, 1},         {"blob", 's', "", 0, 1},        {"nums", 'l', NULL, 0, 1},
+        {"inner.name", 's', "", 0, 1},   {"inner.n", 'i', NULL, 7, 1},   {"inner.label", 's', "dflt", 0, 1},
+        {"inner.nums", 'l', NULL, 0, 1}, {"texts[0]", 's', "", 0, 0},    {"lists[0][0]", 'i', NULL, 0, 0},
+        {"u.text", 's', "", 0, 0},       {"u.obj.n", 'i', NULL, 0, 0},   {"u.list", 'l', NULL, 0, 0},
+    };
+    expect_paths(s, reg, &empty, id, "()", empty_want, sizeof empty_want / sizeof empty_want[0]);
+
+    /* Null list elements and a union member whose pointer is null. */
+    msg = capnp_encode(dir, "(inner = (), texts = [\"a\", \"\"], blobs = [\"\", \"x\"], lists = [[1], []], "
+                            "inners = [()], u = (text = \"\"))", &len);
+    uint8_t *seg = msg + 8;
+    if (len > 16 && rd64(msg) == (uint64_t)(len / 8 - 1) << 32) { /* one segment filling the message */
+        null_element(seg, root_pointer(seg, 4), 1);
+        null_element(seg, root_pointer(seg, 5), 0);
+        null_element(seg, root_pointer(seg, 6), 1);
+        memset(seg + 8 * root_pointer(seg, 8), 0, 8);
+    } else {
+        EXPECT(0, "capnp wrote one segment");
+    }
+    EXPECT_OK(xb_frame_append(reg, XB_CODEC_CAPNP, id, msg, len, &elems));
+    free(msg);
+    static const struct null_want elems_want[] = {
+        {"texts[0]", 's', "a", 0, 1},    {"texts[1]", 's', "", 0, 1},          {"blobs[0]", 's', "", 0, 1},
+        {"blobs[1]", 's', "x", 0, 1},    {"lists[0][0]", 'i', NULL, 1, 1},     {"lists[1]", 'l', NULL, 0, 1},
+        {"lists[1][0]", 'i', NULL, 0, 0}, {"inners[0].n", 'i', NULL, 7, 1},    {"inners[0].label", 's', "dflt", 0, 1},
+        {"inner.label", 's', "dflt", 0, 1}, {"u.text", 's', "", 0, 1},        {"u.obj.n", 'i', NULL, 0, 0},
+    };
+    expect_paths(s, reg, &elems, id, "elements", elems_want, sizeof elems_want / sizeof elems_want[0]);
+    /* The decode gives list elements and the union member as capnp does. */
+    const uint8_t *js = NULL;
+    uint64_t js_len = 0;
+    EXPECT_OK(xb_schema_frame_to_json(s, reg, sc, &elems, &js, &js_len));
+    const char *want_js[] = {"\"texts\":[\"a\",\"\"]", "\"blobs\":[[],[120]]", "\"lists\":[[1],[]]", "\"text\":\"\""};
+    for (size_t i = 0; i < 4; i++) {
+        EXPECT(js && memmem(js, js_len, want_js[i], strlen(want_js[i])) != NULL, "decode holds %s: %.*s", want_js[i],
+               (int)js_len, js ? (const char *)js : "");
+    }
+
+    /* Refs read the same values; present says whether the message holds it. */
+    xb_ref root, r, el;
+    xb_str sv;
+    uint8_t present = 9;
+    EXPECT_OK(xb_ref_root(s, reg, &empty, id, 0, &root));
+    EXPECT_OK(xb_ref_field(&root, "inner", XB_SELF, &r, &present));
+    EXPECT(!present && r.kind == XB_REF_STRUCT && get_int(&r, "n") == 7, "null inner: a struct of defaults");
+    EXPECT_OK(xb_ref_bytes(&r, "label", XB_SELF, &sv, &present));
+    EXPECT(!present && str_is(sv, "dflt"), "null inner.label: its default");
+    EXPECT_OK(xb_ref_bytes(&root, "name", XB_SELF, &sv, &present));
+    EXPECT(!present && sv.len == 0, "null name: empty");
+    r = get_ref(&root, "u");
+    EXPECT_OK(xb_ref_field(&r, "text", XB_SELF, &el, &present));
+    EXPECT(!present && el.kind == 0, "u holds none: u.text has no value");
+    EXPECT_OK(xb_ref_root(s, reg, &elems, id, 0, &root));
+    r = get_ref(&root, "texts");
+    EXPECT_OK(xb_ref_elem(&r, 1, &el, &present));
+    EXPECT(!present && el.kind == XB_REF_VALUE, "null texts[1] has a ref");
+    sv.len = 9;
+    EXPECT_OK(xb_ref_bytes(&el, NULL, XB_SELF, &sv, &present));
+    EXPECT(sv.len == 0, "null texts[1] reads empty");
+    r = get_ref(&root, "u");
+    EXPECT_OK(xb_ref_bytes(&r, "text", XB_SELF, &sv, &present));
+    EXPECT(!present && sv.len == 0, "the null union member reads empty");
+    r = get_ref(&root, "inners");
+    EXPECT_OK(xb_ref_elem(&r, 0, &el, &present));
+    EXPECT_OK(xb_ref_bytes(&el, "label", XB_SELF, &sv, &present));
+    EXPECT(!present && str_is(sv, "dflt"), "inners[0].label: its default");
+
+    EXPECT_OK(xb_region_close(reg));
+    EXPECT_OK(xb_schema_free(s));
+    EXPECT_OK(xb_scratch_free(sc));
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void) {
     if (xb_check_abi() != XB_OK) {
         fprintf(stderr, "ABI mismatch\n");
@@ -621,6 +828,7 @@ int main(void) {
     } else {
         test_monster();
         test_capnp();
+        test_capnp_null_pointers();
     }
     free(mon);
     free(bfbs);

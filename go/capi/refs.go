@@ -181,6 +181,25 @@ func (rc *refCall) toC(r schema.Ref, f *schema.Field, out *C.xb_ref) status {
 	return C.XB_OK
 }
 
+// cBytes is b, read through a ref, as C is handed it: in the frame, or (a
+// null Cap'n Proto pointer's declared default, Go memory) the schema's C
+// copy of it.
+func (rc *refCall) cBytes(b []byte) unsafe.Pointer {
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(rc.msg)))
+	if p >= lo && p+uintptr(len(b)) <= lo+uintptr(len(rc.msg)) {
+		return unsafe.Pointer(unsafe.SliceData(b))
+	}
+	return rc.l.cDefault(b)
+}
+
+// heldOrNull reports whether a ref to r is written out: a value the
+// message holds (ok), or a null Cap'n Proto pointer, whose ref reads as
+// capnp's getters read it (a FlatBuffers absent value's ref stays zeroed).
+func (rc *refCall) heldOrNull(r schema.Ref, ok bool) bool {
+	return ok || (r.T != nil && rc.l.s.Format == schema.CapnProto)
+}
+
 func setPresent(p *C.uint8_t, ok bool) {
 	if p != nil {
 		*p = 0
@@ -288,7 +307,7 @@ func xb_ref_field(ref *C.xb_ref, name *C.char, index C.int32_t, out *C.xb_ref, p
 	}
 	*out = C.xb_ref{}
 	setPresent(present, ok)
-	if !ok {
+	if !call.heldOrNull(r, ok) {
 		return C.XB_OK
 	}
 	return call.toC(r, f, out)
@@ -296,7 +315,7 @@ func xb_ref_field(ref *C.xb_ref, name *C.char, index C.int32_t, out *C.xb_ref, p
 
 // scalarGetter runs get on the Ref a getter names; an absent value with no
 // Ref (a Cap'n Proto member not set) reads as zero.
-func scalarGetter(ref *C.xb_ref, name *C.char, index C.int32_t, present *C.uint8_t, get func(schema.Ref, []byte) error) status {
+func scalarGetter(ref *C.xb_ref, name *C.char, index C.int32_t, present *C.uint8_t, get func(schema.Ref, *refCall) error) status {
 	call, st := openRef(ref)
 	if st != C.XB_OK {
 		return st
@@ -310,7 +329,7 @@ func scalarGetter(ref *C.xb_ref, name *C.char, index C.int32_t, present *C.uint8
 	if r.T == nil {
 		return C.XB_OK
 	}
-	if err := get(r, call.msg); err != nil {
+	if err := get(r, call); err != nil {
 		return refFailure(err, where)
 	}
 	return C.XB_OK
@@ -323,8 +342,8 @@ func xb_ref_int(ref *C.xb_ref, name *C.char, index C.int32_t, out *C.int64_t, pr
 		return invalidf("out is NULL")
 	}
 	*out = 0
-	return scalarGetter(ref, name, index, present, func(r schema.Ref, msg []byte) error {
-		v, err := r.Int(msg)
+	return scalarGetter(ref, name, index, present, func(r schema.Ref, call *refCall) error {
+		v, err := r.Int(call.msg)
 		*out = C.int64_t(v)
 		return err
 	})
@@ -337,8 +356,8 @@ func xb_ref_uint(ref *C.xb_ref, name *C.char, index C.int32_t, out *C.uint64_t, 
 		return invalidf("out is NULL")
 	}
 	*out = 0
-	return scalarGetter(ref, name, index, present, func(r schema.Ref, msg []byte) error {
-		v, err := r.Uint(msg)
+	return scalarGetter(ref, name, index, present, func(r schema.Ref, call *refCall) error {
+		v, err := r.Uint(call.msg)
 		*out = C.uint64_t(v)
 		return err
 	})
@@ -351,8 +370,8 @@ func xb_ref_float(ref *C.xb_ref, name *C.char, index C.int32_t, out *C.double, p
 		return invalidf("out is NULL")
 	}
 	*out = 0
-	return scalarGetter(ref, name, index, present, func(r schema.Ref, msg []byte) error {
-		v, err := r.Float(msg)
+	return scalarGetter(ref, name, index, present, func(r schema.Ref, call *refCall) error {
+		v, err := r.Float(call.msg)
 		*out = C.double(v)
 		return err
 	})
@@ -365,10 +384,10 @@ func xb_ref_bytes(ref *C.xb_ref, name *C.char, index C.int32_t, out *C.xb_str, p
 		return invalidf("out is NULL")
 	}
 	out.ptr, out.len = nil, 0
-	return scalarGetter(ref, name, index, present, func(r schema.Ref, msg []byte) error {
-		b, err := r.Bytes(msg)
+	return scalarGetter(ref, name, index, present, func(r schema.Ref, call *refCall) error {
+		b, err := r.Bytes(call.msg)
 		if err == nil && len(b) > 0 {
-			out.ptr, out.len = (*C.char)(unsafe.Pointer(&b[0])), C.uint64_t(len(b))
+			out.ptr, out.len = (*C.char)(call.cBytes(b)), C.uint64_t(len(b))
 		}
 		return err
 	})
@@ -388,14 +407,14 @@ func xb_ref_array(ref *C.xb_ref, name *C.char, index C.int32_t, out *C.xb_array,
 		return invalidf("out is NULL")
 	}
 	*out = C.xb_array{}
-	return scalarGetter(ref, name, index, present, func(r schema.Ref, msg []byte) error {
-		b, n, k, err := r.Scalars(msg)
+	return scalarGetter(ref, name, index, present, func(r schema.Ref, call *refCall) error {
+		b, n, k, err := r.Scalars(call.msg)
 		if err != nil {
 			return err
 		}
 		out.len, out.dtype, out.elem_size = C.uint64_t(n), dtypes[k], C.uint32_t(len(b)/max(n, 1))
 		if len(b) > 0 {
-			out.ptr = unsafe.Pointer(&b[0])
+			out.ptr = call.cBytes(b)
 		} else if n == 0 {
 			out.elem_size = 0
 		}
@@ -410,8 +429,8 @@ func xb_ref_len(ref *C.xb_ref, name *C.char, index C.int32_t, out *C.uint64_t) (
 		return invalidf("out is NULL")
 	}
 	*out = 0
-	return scalarGetter(ref, name, index, nil, func(r schema.Ref, msg []byte) error {
-		n, err := r.Len(msg)
+	return scalarGetter(ref, name, index, nil, func(r schema.Ref, call *refCall) error {
+		n, err := r.Len(call.msg)
 		*out = C.uint64_t(n)
 		return err
 	})
@@ -439,7 +458,7 @@ func xb_ref_elem(ref *C.xb_ref, i C.uint64_t, out *C.xb_ref, present *C.uint8_t)
 		}
 	}
 	setPresent(present, ok)
-	if !ok {
+	if !call.heldOrNull(r, ok) {
 		return C.XB_OK
 	}
 	return call.toC(r, nil, out)
@@ -479,9 +498,8 @@ func xb_ref_union(ref *C.xb_ref, name *C.char, index C.int32_t, tag *C.int64_t, 
 	} else {
 		m = call.ref
 		if f != nil {
-			var present bool
-			m, present, err = call.ref.Field(call.msg, f)
-			if err == nil && !present {
+			m, _, err = call.ref.Field(call.msg, f)
+			if err == nil && m.T == nil { // (a null struct's ref reads its union as capnp does: member 0)
 				return invalidf("%s is in a union member that is not set", f.Name)
 			}
 		}

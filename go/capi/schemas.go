@@ -2,6 +2,7 @@ package main
 
 /*
 #define CROSSBUF_TYPES_ONLY
+#include <stdlib.h>
 #include "crossbuf.h"
 */
 import "C"
@@ -35,6 +36,10 @@ type loadedSchema struct {
 	s      *schema.Schema
 	arena  []byte               // NUL-terminated names, read-only once filled
 	names  map[uint64][2]uint32 // type id -> offset, length in arena
+	// defaults holds C copies of the Cap'n Proto defaults refs read (see
+	// cDefault), keyed by the Go slice's first byte. Freed with the schema.
+	defaultsMu sync.Mutex
+	defaults   map[*byte]unsafe.Pointer
 }
 
 var schemas = newHandles[loadedSchema](tagSchema)
@@ -87,6 +92,28 @@ func (l *loadedSchema) close() {
 		_ = unix.Munmap(l.arena)
 		l.arena = nil
 	}
+	for _, c := range l.defaults {
+		C.free(c)
+	}
+	l.defaults = nil
+}
+
+// cDefault is b, one of the schema's Cap'n Proto defaults (what a ref to a
+// null Text, Data or List pointer reads), as a C copy made on first use
+// and kept until the schema is freed: C is handed these, never Go memory.
+func (l *loadedSchema) cDefault(b []byte) unsafe.Pointer {
+	l.defaultsMu.Lock()
+	defer l.defaultsMu.Unlock()
+	p := unsafe.SliceData(b)
+	c, ok := l.defaults[p]
+	if !ok {
+		if l.defaults == nil {
+			l.defaults = map[*byte]unsafe.Pointer{}
+		}
+		c = C.CBytes(b)
+		l.defaults[p] = c
+	}
+	return c
 }
 
 // useSchema resolves a schema handle and holds it until release.

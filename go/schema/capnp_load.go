@@ -96,6 +96,9 @@ func LoadCapnpRequest(b []byte) (*Schema, error) {
 		if err := p.decode(); err != nil {
 			return nil, fmt.Errorf("schema: %s.%s: default value: %v", p.t.Name, p.f.Name, err)
 		}
+		if b, ok := pointerDefault(p.f.Default, &p.f.TypeRef); ok {
+			p.f.nullDefault = &b
+		}
 	}
 	s := &Schema{Format: CapnProto, binary: bytes.Clone(b)}
 	if err := s.finish(types); err != nil {

@@ -10,7 +10,8 @@ import (
 
 // Cap'n Proto paths: the same syntax and guarantees as FlatBuffers paths
 // (see Path), over the reader's checked pointer resolution, so far pointers
-// and multi-segment messages read like single-segment ones. A union member
+// and multi-segment messages read like single-segment ones. A null pointer
+// reads as capnp's getters read it (see cpList, nullStep). A union member
 // or a field inside one reads as absent when another member is set; a group
 // is named like a struct field.
 
@@ -115,8 +116,8 @@ func compileCapnpPath(t *Type, path string) (*Path, error) {
 	}
 	p.leaf = cur
 	scalar := cur.scalarKind().scalarSize() > 0 || cur.Kind == Bool
-	if p.cp[len(p.cp)-1].kind == cpField && !scalar {
-		p.def, p.hasDef = pointerDefault(p.field.Default, cur)
+	if p.cp[len(p.cp)-1].kind == cpField && !scalar && cur.nullDefault != nil {
+		p.def, p.hasDef = *cur.nullDefault, true
 	}
 	// An element of a list the message does not hold reads from the list's
 	// default, as capnp's getters read a null list.
@@ -400,14 +401,17 @@ func (p *Path) cpScalar(msg []byte) (uint64, error) {
 }
 
 // cpList finds the list (Text, Data, List) the path leads to. Where the
-// message does not hold it, isDef is true and def is the default capnp
-// reads instead (from a null struct's default value, or the field's own);
-// err is ErrAbsent when there is none.
+// message does not hold it (a null pointer, or one on the way), isDef is
+// true and def is what capnp's getters read instead: a null struct's
+// default value's, the field's own default, else empty (def nil). err is
+// ErrAbsent only where there is no value: a union on the way holds another
+// member, or an index is past a list's end.
 func (p *Path) cpList(r *cpReader, l *cpList) (def []byte, isDef bool, err error) {
 	var leaf cpLeaf
 	if err := p.cpWalk(r, &leaf); err != nil {
 		return nil, false, err
 	}
+	byField := p.cp[len(p.cp)-1].kind == cpField // else an element, which has no default of its own
 	if leaf.absent {
 		s, member := p.nullStep(&leaf)
 		if member {
@@ -416,10 +420,10 @@ func (p *Path) cpList(r *cpReader, l *cpList) (def []byte, isDef bool, err error
 		if s != nil {
 			return s.nullBytes, true, nil // a null struct's or list's default
 		}
-		if p.hasDef {
+		if byField {
 			return p.def, true, nil
 		}
-		return nil, false, ErrAbsent
+		return nil, false, ErrAbsent // an element of a null list whose default does not hold it
 	}
 	if !leaf.isPtr {
 		return nil, false, ErrAbsent
@@ -429,10 +433,10 @@ func (p *Path) cpList(r *cpReader, l *cpList) (def []byte, isDef bool, err error
 		return nil, false, fmt.Errorf("%w: %v", ErrMalformedPath, err)
 	}
 	if null {
-		if p.hasDef && p.cp[len(p.cp)-1].kind == cpField {
+		if byField {
 			return p.def, true, nil
 		}
-		return nil, false, ErrAbsent
+		return nil, true, nil // a null element of a list of pointers: empty
 	}
 	return nil, false, nil
 }

@@ -559,13 +559,7 @@ func (r *cpReader) nullPointer(ref *TypeRef, def any) (slot, error) {
 	}
 	switch ref.Kind {
 	case String, Bytes:
-		var b []byte
-		switch d := def.(type) {
-		case string:
-			b = []byte(d)
-		case []byte:
-			b = d
-		}
+		b, _ := pointerDefault(def, ref) // nil (empty) without one
 		if r.mp != nil {
 			if ref.Kind == String {
 				return written, r.mp.str(b)

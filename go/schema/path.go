@@ -22,9 +22,13 @@ import (
 //
 //	"name"   "pos.test3.a"   "testarrayoftables[1].name"   "test.Monster.hp"
 //
-// A field that is absent reads as its default (a scalar) or is reported
-// missing (ErrAbsent, for strings, bytes and anything behind an absent
-// table or union member).
+// A FlatBuffers field that is absent reads as its default (a scalar) or is
+// reported missing (ErrAbsent, for strings, bytes and anything behind an
+// absent table or union member), as flatc's accessors read it. A Cap'n
+// Proto path reads what capnp's getters read: a null pointer, the leaf's or
+// a struct's on the way, reads as its schema default, else empty (Text,
+// Data, List) or a struct of defaults; ErrAbsent only where a union on the
+// way holds another member or an index is past a list's end.
 type Path struct {
 	root  *Type
 	steps []step
@@ -398,7 +402,8 @@ func (p *Path) scalar(msg []byte, k Kind) (uint64, error) {
 
 // Bytes reads a string, or a vector of bytes, as a slice of msg. A Cap'n
 // Proto Text or Data the message does not hold reads as its default, as
-// capnp reads it: then the slice is the path's own (see Defaults), read-only.
+// capnp reads it: then the slice is the path's own (see Defaults),
+// read-only, or empty where there is no default.
 func (p *Path) Bytes(msg []byte) ([]byte, error) {
 	el := p.leaf
 	isBytes := el.Kind == Vector && (el.Elem.Kind == Uint8 || el.Elem.Kind == Int8)

@@ -32,6 +32,9 @@ type Ref struct {
 	//	  Pos[3] data bytes<<32 | pointer count (composite lists).
 	//	Cap'n Proto scalar: Pos[0] as a struct's, Pos[1] data bytes<<32 |
 	//	  bit offset, Pos[2] the bits XORed with the stored ones (the default).
+	//	A null Cap'n Proto pointer: a struct's Pos is all zero (a struct of
+	//	  defaults, as a null root); a Text, Data or List's Pos[2] is
+	//	  cpNullList (its declared default, else empty).
 	//	A scalar field absent from a FlatBuffers table: Pos[3] = refDefault,
 	//	  Pos[1] the default's bits.
 	//	A FlatBuffers vector of unions: Pos[1] the byte offset of the length
@@ -121,7 +124,10 @@ func (t *Type) Root(msg []byte) (Ref, error) {
 // the message does not hold the field: a FlatBuffers table without it, a
 // null Cap'n Proto pointer, or a union member that is not the active one.
 // An absent FlatBuffers scalar still gives a Ref, which reads as the
-// field's default.
+// field's default; so does a null Cap'n Proto pointer, which reads as
+// capnp's getters read it: a Text, Data or List of numbers its declared
+// default, else empty; a struct as its fields' defaults (a struct value
+// the field declares as its default is not applied: paths apply it).
 func (r Ref) Field(msg []byte, f *Field) (Ref, bool, error) {
 	if r.Kind() != RefTable && r.Kind() != RefStruct {
 		return Ref{}, false, kindErr(r, "a field")
@@ -251,6 +257,8 @@ func (r Ref) Len(msg []byte) (int, error) {
 		return 0, kindErr(r, "a length")
 	case r.fb():
 		return fbVectorLen(msg, r.Pos[0])
+	case r.cpNull():
+		return len(r.cpNullBytes()) / max(1, r.T.Elem.scalarKind().scalarSize()), nil
 	}
 	st, err := cpOpen(msg)
 	if err != nil {
@@ -265,7 +273,9 @@ func (r Ref) Len(msg []byte) (int, error) {
 func (r Ref) fb() bool { return r.Format == FlatBuffers }
 
 // Elem returns a Ref to element i of the vector, list or array r. ok is
-// false when i is past the end.
+// false when i is past the end, and for a null Cap'n Proto pointer element
+// (its Ref reads as empty, see Field) or an element of a null list's
+// declared default (its Ref reads that element).
 func (r Ref) Elem(msg []byte, i int) (Ref, bool, error) {
 	if r.Kind() != RefList || i < 0 {
 		return Ref{}, false, kindErr(r, "an element")
@@ -469,6 +479,9 @@ func (r Ref) Bytes(msg []byte) ([]byte, error) {
 		}
 		return msg[at+4 : end : end], nil
 	}
+	if r.cpNull() {
+		return r.cpNullBytes(), nil
+	}
 	st, err := cpOpen(msg)
 	if err != nil {
 		return nil, err
@@ -521,6 +534,10 @@ func (r Ref) Scalars(msg []byte) ([]byte, int, Kind, error) {
 	}
 	if k == Bool {
 		return nil, 0, 0, fmt.Errorf("%w: a List(Bool) is bit-packed; read its elements", ErrRefKind)
+	}
+	if r.cpNull() {
+		b := r.cpNullBytes()
+		return b, len(b) / size, k, nil
 	}
 	st, err := cpOpen(msg)
 	if err != nil {
@@ -593,6 +610,19 @@ func (r Ref) Value(msg []byte) (any, error) {
 			}
 			return Value{w.a, v}.Any(), nil
 		}
+	} else if r.cpNull() && r.T.Kind == Vector {
+		n, _ := r.Len(msg)
+		out := make([]any, n)
+		for i := range out {
+			e, _, err := r.Elem(msg, i)
+			if err == nil {
+				out[i], err = e.Value(msg)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
 	} else {
 		st, err := cpOpen(msg)
 		if err != nil {
@@ -848,18 +878,22 @@ func (r Ref) cpField(msg []byte, f *Field) (Ref, bool, error) {
 		return Ref{Format: r.Format, T: &f.TypeRef, Pos: [4]uint64{r.Pos[0], uint64(s.dataBytes)<<32 | uint64(f.Offset)*n, f.DefaultBits}}, true, nil
 	}
 	if int(f.Offset) >= s.ptrCount {
-		return Ref{}, false, nil
+		return cpNullRef(&f.TypeRef), false, nil
 	}
 	return rd.pointerRef(&f.TypeRef, s.seg, s.ptrs+int(f.Offset))
 }
 
-// pointerRef follows the pointer at (seg, w) to a Ref of type t.
+// pointerRef follows the pointer at (seg, w) to a Ref of type t; ok is
+// false for a null pointer, whose Ref reads as capnp's getters read it.
 func (r *cpReader) pointerRef(t *TypeRef, seg, w int) (Ref, bool, error) {
 	if t.Kind == Struct {
 		var s cpStruct
 		null, err := r.structAt(seg, w, &s)
-		if err != nil || null { // null: absent, a zero Ref (reading it is an error, not a read at 0)
-			return Ref{}, false, malformedIf(err)
+		if err != nil {
+			return Ref{}, false, malformed("%v", err)
+		}
+		if null {
+			return cpNullRef(t), false, nil
 		}
 		return Ref{Format: CapnProto, T: t, Pos: cpStructPos(s)}, true, nil
 	}
@@ -868,21 +902,55 @@ func (r *cpReader) pointerRef(t *TypeRef, seg, w int) (Ref, bool, error) {
 	}
 	var l cpList
 	null, err := r.listAt(seg, w, &l)
-	if err != nil || null {
-		return Ref{}, false, malformedIf(err)
+	if err != nil {
+		return Ref{}, false, malformed("%v", err)
+	}
+	if null {
+		return cpNullRef(t), false, nil
 	}
 	return Ref{Format: CapnProto, T: t, Pos: cpListPos(l)}, true, nil
 }
 
-// malformedIf is err as a malformed-message error, or nil.
-func malformedIf(err error) error {
-	if err == nil {
-		return nil
+// cpNullList in a Cap'n Proto Text, Data or List Ref's Pos[2] marks a null
+// pointer (no list has it: size codes are below 8).
+const cpNullList = 1 << 63
+
+// cpNullRef is the Ref of a null pointer of type t (a struct, Text, Data
+// or List): a struct of defaults, as a null root reads; else the list
+// the field declares as its default, or an empty one.
+func cpNullRef(t *TypeRef) Ref {
+	if t.Kind == Struct {
+		return Ref{Format: CapnProto, T: t, Pos: cpStructPos(cpStruct{})}
 	}
-	return malformed("%v", err)
+	return Ref{Format: CapnProto, T: t, Pos: [4]uint64{2: cpNullList}}
+}
+
+// cpNull reports whether r is a null Cap'n Proto Text, Data or List.
+func (r Ref) cpNull() bool {
+	return !r.fb() && r.Pos[2] == cpNullList && (r.T.Kind == String || r.T.Kind == Bytes || r.T.Kind == Vector)
+}
+
+// cpNullBytes is what a null Text, Data or List of numbers reads as: its
+// declared default (read-only, shared by every read), else empty.
+func (r Ref) cpNullBytes() []byte {
+	if r.T.nullDefault != nil {
+		return *r.T.nullDefault
+	}
+	return nil
 }
 
 func (r Ref) cpElem(msg []byte, i int) (Ref, bool, error) {
+	if r.cpNull() { // a null list: the elements of its default, if it has one
+		el := r.T.Elem
+		size := el.scalarKind().scalarSize()
+		b := r.cpNullBytes()
+		if size == 0 || i >= len(b)/size {
+			return Ref{}, false, nil
+		}
+		var v [8]byte
+		copy(v[:], b[i*size:(i+1)*size])
+		return Ref{Format: CapnProto, T: el, Pos: [4]uint64{2: binary.LittleEndian.Uint64(v[:])}}, false, nil // the default's bits
+	}
 	st, err := cpOpen(msg)
 	if err != nil {
 		return Ref{}, false, err

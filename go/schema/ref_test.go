@@ -358,22 +358,70 @@ func BenchmarkRefTestAllTypesText(b *testing.B) {
 }
 
 // A null pointer field (Text, Data, List, struct; with or without a schema
-// default) is absent through a Ref: a zero Ref, not a read at offset 0.
-func TestRefsCapnpNullPointersAreAbsent(t *testing.T) {
+// default) is not held (ok false), and its Ref reads as capnp's getters
+// read it, never at offset 0: a declared default, else empty; a struct of
+// its fields' defaults.
+func TestRefsCapnpNullPointersReadAsDefaults(t *testing.T) {
 	d, req := capnpTestRequest(t)
 	s, err := LoadCapnpRequest(req)
 	require.NoError(t, err)
-	for _, name := range []string{"TestAllTypes", "TestDefaults"} {
-		ty, err := s.Type(name)
+	for _, c := range []struct {
+		typ, text, data string
+		int16s          []byte
+	}{
+		{"TestAllTypes", "", "", nil},
+		{"TestDefaults", "foo", "bar", []byte{0x67, 0x2b, 0x99, 0xd4}}, // int16List 11111, -11111
+	} {
+		ty, err := s.Type(c.typ)
 		require.NoError(t, err)
-		msg := capnpJSONToBinary(t, d, name, `{}`)
+		msg := capnpJSONToBinary(t, d, c.typ, `{}`)
 		root, err := ty.Root(msg)
 		require.NoError(t, err)
-		for _, f := range []string{"textField", "dataField", "int16List", "structField", "textList"} {
-			r, ok, err := root.Field(msg, ty.Field(f))
-			require.NoError(t, err, name+"."+f)
-			assert.False(t, ok, name+"."+f)
-			assert.Nil(t, r.T, name+"."+f)
+		field := func(name string) Ref {
+			r, ok, err := root.Field(msg, ty.Field(name))
+			require.NoError(t, err, c.typ+"."+name)
+			assert.False(t, ok, c.typ+"."+name)
+			require.NotNil(t, r.T, c.typ+"."+name)
+			return r
 		}
+		b, err := field("textField").Bytes(msg)
+		require.NoError(t, err)
+		assert.Equal(t, c.text, string(b), c.typ)
+		b, err = field("dataField").Bytes(msg)
+		require.NoError(t, err)
+		assert.Equal(t, c.data, string(b), c.typ)
+		l := field("int16List")
+		b, n, k, err := l.Scalars(msg)
+		require.NoError(t, err)
+		assert.Equal(t, Int16, k)
+		assert.Equal(t, len(c.int16s)/2, n)
+		assert.Equal(t, string(c.int16s), string(b), c.typ)
+		if n > 0 {
+			e, ok, err := l.Elem(msg, 1)
+			require.NoError(t, err)
+			assert.False(t, ok, "an element of a default")
+			v, err := e.Int(msg)
+			require.NoError(t, err)
+			assert.Equal(t, int64(-11111), v)
+			all, err := l.Value(msg)
+			require.NoError(t, err)
+			assert.Equal(t, []any{int64(11111), int64(-11111)}, all)
+		}
+		_, ok, err := l.Elem(msg, n)
+		require.NoError(t, err)
+		assert.False(t, ok, "past the end")
+		sf := field("structField")
+		v, _, err := sf.Field(msg, sf.T.Type.Field("int8Field"))
+		require.NoError(t, err)
+		i8, err := v.Int(msg)
+		require.NoError(t, err)
+		// A struct value the field declares as its default is not applied
+		// (TestDefaults' structField = (int8Field = -12)): its fields' own.
+		assert.Zero(t, i8, c.typ)
+		tl := field("textList")
+		n, err = tl.Len(msg)
+		require.NoError(t, err)
+		// A default list of Text is not applied either: paths apply it.
+		assert.Zero(t, n, c.typ)
 	}
 }

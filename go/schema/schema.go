@@ -164,6 +164,10 @@ type TypeRef struct {
 	Elem *TypeRef
 	// Len is the length of an Array.
 	Len int
+	// nullDefault is, on the type of a Cap'n Proto Text, Data or List (of
+	// numbers) field with a declared default, that default as a read gives
+	// it (see pointerDefault): what the field's null pointer reads as.
+	nullDefault *[]byte
 }
 
 func (r *TypeRef) String() string {

@@ -4,9 +4,10 @@ from region memory, without a library call (a call through ctypes costs
 more than the walk).
 
 A reader takes (mv, start, end): the region's memoryview and the payload's
-bounds in it. It returns the value, None where the message holds none, or
-LIBRARY wherever it finds anything but a well-formed message: the caller
-then reads through the library, which gives the value or the error. So a
+bounds in it. It returns the value, None where a FlatBuffers message holds
+none, or LIBRARY wherever it finds anything but a well-formed message
+(also any null Cap'n Proto pointer): the caller then reads through the
+library, which gives the value (capnp's for a null pointer) or the error. So a
 reader only has to agree with the library on the values of well-formed
 messages: every check below is the library's own (go/schema/path.go,
 capnp_path.go's cpRootBytes), or a stricter one where the library would

@@ -846,7 +846,17 @@ class FieldPath:
     decoded into str, or handed out as memoryviews of their UTF-8 bytes
     (Schema.path(..., text="view")). Frames received from a channel read
     the same way as a region's; under the overwrite policy use what was read
-    only when the subscriber's next release() does not raise OverrunError."""
+    only when the subscriber's next release() does not raise OverrunError.
+
+    Where a message does not hold the field: a FlatBuffers path reads as
+    flatc's accessors do, a scalar its default and anything else None (a
+    table, union member, string or vector left out, an index past the end).
+    A Cap'n Proto path reads what capnp's getters read: a null pointer (the
+    field's, or a struct's on the way) reads as its schema default, else ""
+    for Text, an empty memoryview for Data, an empty array for a List, and
+    a field of a null struct as that struct's default holds it, else its
+    own default. Only a union on the way that holds another member, or an
+    index past a list's end, reads None."""
 
     def __init__(self, handle: int, kind: int, text: str, type_id: int) -> None:
         self._h = handle
@@ -869,8 +879,9 @@ class FieldPath:
             lib.xb_path_free(h)
 
     def read(self, frame: Union[Frame, ChannelFrame]) -> Any:
-        """The field's value in frame (None where the message lacks it and it
-        has no default)."""
+        """The field's value in frame: None where there is none (see the
+        class: a FlatBuffers field left out without a default; a Cap'n Proto
+        union holding another member or an index past the end)."""
         if type(frame) is not Frame or self._kind == _VALUE_ARRAY:
             if type(frame) is ChannelFrame and self._kind != _VALUE_ARRAY:
                 return self._read_one_received(frame)
@@ -1099,7 +1110,8 @@ _VIEW_PATH, _VIEW_NESTED, _VIEW_RECORD = 0, 1, 2
 def _view_how(classes: Classes, type_name: str, name: str) -> Optional[Tuple[int, Any]]:
     """How RecordView reads field name of type_name: by compiled path (with
     the enum class to wrap it in, or None), as a nested view (of the type),
-    or from the whole decoded record; None if there is no such field."""
+    or from the whole decoded record (with what a None there reads as, or
+    None); None if there is no such field."""
     desc = classes.types.get(type_name)
     field = next((f for f in desc.get("fields", []) if f["name"] == name), None) if desc is not None else None
     if field is None:
@@ -1113,7 +1125,8 @@ def _view_how(classes: Classes, type_name: str, name: str) -> Optional[Tuple[int
         # bools too (Cap'n Proto packs them in bits), and the rest, decode.
         if t["elem"]["kind"] in _ARRAY_KINDS:
             return _VIEW_PATH, None
-        return _VIEW_RECORD, None
+        # The record leaves a null Cap'n Proto list out; capnp reads it empty.
+        return _VIEW_RECORD, (list if classes.format != "flatbuffers" else None)
     if kind in ("union", "void", "anypointer", "interface"):  # no value a path reads: the record's
         return _VIEW_RECORD, None
     return _VIEW_PATH, classes.enums.get(str(t.get("type")))
@@ -1156,7 +1169,8 @@ def _view_getter(schema: Schema, tid: int, prefix: str, name: str, what: int, ar
         return get_nested
 
     def get_from_record(self: RecordView) -> Any:
-        return self._record_value(path)
+        v = self._record_value(path)
+        return arg() if v is None and arg is not None else v
 
     return get_from_record
 
@@ -1200,11 +1214,14 @@ class RecordView:
     """A lazy view of one frame of a loaded schema (Schema.view,
     Region.view). An attribute read compiles its path once per schema and
     reads only that field; a nested table or struct reads as a view (None
-    where a FlatBuffers message leaves it out, as in the record); a
+    where a FlatBuffers message leaves it out, as in the record; a Cap'n
+    Proto struct is never None); a
     vector of numbers reads in place as a numpy array, byte vectors as
     memoryviews (see FieldPath), which pin the mapping; any other vector,
     and a union, decodes that whole record once and reads it from there.
-    Other values are copies.
+    Other values are copies. Cap'n Proto null pointers read as capnp's
+    getters read them (see FieldPath): "", empty, a view of defaults, [] for
+    a list the record leaves out.
 
     Each type has its own subclass (Schema._view_class) with one property
     per field; these class attributes say what it views."""

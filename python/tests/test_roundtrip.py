@@ -142,7 +142,12 @@ def test_string_path_as_a_view_of_its_utf8_bytes(region: xb.Region) -> None:
         assert bytes(one) == recs[1].message.encode() and str(one, "utf-8") == recs[1].message
         views = message.read_many(frames)
         strs = s.path(name, "message").read_many(frames)
-        assert strs[2] is None and views[2] is None  # the record codecs leave an empty string out
+        # The record codecs leave an empty string out: flatc reads that as
+        # no string, capnp (a null Text) as "".
+        if codec == xb.Codec.FLATBUFFERS:
+            assert strs[2] is None and views[2] is None
+        else:
+            assert strs[2] == "" and bytes(views[2]) == b""
         assert [None if v is None else str(v, "utf-8") for v in views] == strs
         assert strs[:2] + strs[3:] == [r.message for r in recs[:2] + recs[3:]]
         assert s.path(name, "http.status", text="view").read(frames[0]) == recs[0].http.status

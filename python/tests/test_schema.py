@@ -19,6 +19,7 @@ import sys
 import threading
 from typing import Any, Dict, List, Optional, Tuple
 
+import msgspec
 import pytest
 
 import crossbuf as xb
@@ -519,7 +520,7 @@ def test_capnp_null_pointers_read_as_their_defaults(capnp_request: Tuple[str, by
             assert s.path("TestDefaults", path).read_many([f, f]) == [text, text], path
             assert bytes(s.path("TestDefaults", path, text="view").read(f)) == text.encode(), path
         assert bytes(s.path("TestDefaults", "dataField").read(f)) == b"bar"
-        assert s.path("TestDefaults", "structField.structField.dataField").read(f) is None  # no default anywhere
+        assert bytes(s.path("TestDefaults", "structField.structField.dataField").read(f)) == b""  # no default anywhere
         ints = s.path("TestDefaults", "int16List").read(f)
         assert ints.tolist() == [11111, -11111] and str(ints.dtype) == "int16"
         assert s.path("TestDefaults", "structField.uInt32List").read_many([f])[0].tolist() == [
@@ -550,6 +551,141 @@ def test_capnp_null_pointers_read_as_their_defaults(capnp_request: Tuple[str, by
         sub.release()
         with pytest.raises(xb.StaleFrameError):
             cv.structField.textField  # noqa: B018 - released: the view reads no more
+
+
+# The schema of go/schema/capnp_null_test.go: a null-able pointer of each
+# kind a path reads.
+_NULL_CAPNP = """@0xc0ffee1234567891;
+struct Inner { name @0 :Text; n @1 :Int32 = 7; blob @2 :Data; nums @3 :List(Int16); label @4 :Text = "dflt"; }
+struct Root {
+  name @0 :Text; blob @1 :Data; nums @2 :List(Int32); inner @3 :Inner; texts @4 :List(Text);
+  blobs @5 :List(Data); lists @6 :List(List(Int16)); inners @7 :List(Inner);
+  u :union { none @8 :Void; text @9 :Text; obj @10 :Inner; list @11 :List(UInt8); }
+}
+"""
+
+_NULL_PATHS = ["name", "blob", "nums", "inner.name", "inner.n", "inner.blob", "inner.nums", "inner.label",
+               "texts[0]", "texts[1]", "texts[2]", "blobs[0]", "blobs[1]", "lists[0]", "lists[1]", "lists[0][0]",
+               "lists[1][0]", "inners[0].name", "inners[0].n", "inners[0].label", "inners[0].nums", "inners[1].n",
+               "u.text", "u.obj.n", "u.obj.name", "u.obj.label", "u.obj.nums", "u.list"]
+
+
+def _capnp_getter(reader: Any, path: str) -> Any:
+    """What pycapnp's getters read at path (None where they throw: another
+    union member, an index past the end), as a path gives it."""
+    v = reader
+    try:
+        for seg in path.split("."):
+            name, *idx = seg.replace("]", "").split("[")
+            v = getattr(v, name)
+            for i in idx:
+                v = v[int(i)]
+    except IndexError:
+        return None
+    except Exception as e:  # pycapnp's KjException
+        if "union member which is not currently initialized" in str(e):
+            return None
+        raise
+    return list(v) if hasattr(v, "__len__") and not isinstance(v, (str, bytes)) else v
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, memoryview):
+        return v.tobytes()
+    return v.tolist() if hasattr(v, "tolist") else v
+
+
+def test_capnp_null_pointers_read_as_capnps_getters(tmp_path: Any, region: xb.Region) -> None:
+    """A path through a null pointer reads what capnp's getters read (here
+    pycapnp's, on messages pycapnp writes): a null Text "", Data and List
+    empty, a null struct its defaults (a declared default wins); None only
+    for a union holding another member or an index past the end. Single
+    and batch reads, reads in place and through the library, received
+    frames and views agree; so does the record, wherever it holds the value
+    (it leaves null fields out, as capnp's JSON codec does)."""
+    capnp = pytest.importorskip("capnp")
+    need_tool("capnp")
+    path = tmp_path / "null.capnp"
+    path.write_text(_NULL_CAPNP)
+    m = capnp.load(str(path))
+
+    def elements(r: Any) -> None:
+        r.init("inner")
+        r.init("texts", 2)[0] = "a"  # [1] stays null
+        r.init("blobs", 2)[1] = b"x"  # [0] stays null
+        r.init("lists", 2).init(0, 1)[0] = 1  # [1] stays null
+        r.init("inners", 1)
+        r.u.text = "t"
+        r.u.disown("text")  # the member stays text, its pointer null
+
+    def member(name: str) -> Any:
+        def build(r: Any) -> None:
+            r.u.init(name, 1) if name == "list" else r.u.init(name)
+            r.u.disown(name)
+        return build
+
+    messages = []
+    for build in (lambda r: None, elements, member("obj"), member("list")):
+        r = m.Root.new_message()
+        build(r)
+        messages.append(r.to_bytes())
+    name = f"xb-test-null-{os.getpid()}"
+    with xb.Schema.load(str(path)) as s, xb.Channel.create(name, 1 << 16) as ch, ch.subscribe() as sub:
+        xb.Channel.unlink(name)
+        tid = s.type_id("Root")
+        paths = {p: s.path("Root", p) for p in _NULL_PATHS}
+        library = {p: s.path("Root", p) for p in _NULL_PATHS}
+        for p in library.values():
+            p._inplace = None
+        assert paths["name"]._inplace is not None, "a root Text has an in-place reader"
+        frames = [region.append_raw(xb.Codec.CAPNP, tid, b) for b in messages]
+        for f, b in zip(frames, messages):
+            ch.publish(b, codec=xb.Codec.CAPNP, type_id=tid)
+            got = sub.receive(timeout=5)
+            with m.Root.from_bytes(b) as reader:
+                record = s.to_record(f)
+                view = s.view(f)
+                for text, p in paths.items():
+                    want = _capnp_getter(reader, text)
+                    assert _plain(p.read(f)) == want, (text, reader.u.which())
+                    assert _plain(library[text].read(f)) == want, text
+                    assert [_plain(v) for v in p.read_many([f, f])] == [want, want], text
+                    assert _plain(p.read(got)) == want, f"{text}, received"
+                    if want is None:
+                        continue
+                    held = _at(record, text)
+                    if held is not None:
+                        assert _plain(held) == want, f"{text}: the record"
+                    if "[" not in text:
+                        assert _plain(_at(view, text)) == want, f"{text}: the view"
+                    if p._inplace is not None:
+                        start = f._paddr - region._base
+                        v = p._inplace(region._mv, start, start + len(f))
+                        assert v is xb._inplace.LIBRARY or _plain(v) == want, text
+                assert view.texts == _capnp_getter(reader, "texts"), "a list the record holds or leaves out"
+            sub.release()
+        wants = []
+        for b in messages:
+            with m.Root.from_bytes(b) as reader:
+                wants.append({text: _capnp_getter(reader, text) for text in paths})
+        for text, p in paths.items():  # batches of received frames
+            for b in messages:
+                ch.publish(b, codec=xb.Codec.CAPNP, type_id=tid)
+            got_many = p.receive_many(sub, max=len(messages), timeout=5)
+            assert [_plain(v) for v in got_many] == [w[text] for w in wants], text
+            del got_many
+            sub.release()
+
+
+def _at(v: Any, path: str) -> Any:
+    """getattr along path (record or view attribute names), [i] indexing;
+    None below a value the record leaves out (None, or an unset member)."""
+    for seg in path.split("."):
+        name, *idx = seg.replace("]", "").split("[")
+        v = None if v is None or v is msgspec.UNSET else getattr(v, name)
+        for i in idx:
+            v = v[int(i)] if v is not None and v is not msgspec.UNSET and int(i) < len(v) else None
+    return None if v is msgspec.UNSET else v
 
 
 def test_schema_from_a_file_of_bytes(tmp_path: Any, capnp_request: Tuple[str, bytes]) -> None:
