@@ -1221,7 +1221,9 @@ class RecordView:
     and a union, decodes that whole record once and reads it from there.
     Other values are copies. Cap'n Proto null pointers read as capnp's
     getters read them (see FieldPath): "", empty, a view of defaults, [] for
-    a list the record leaves out.
+    a list the record leaves out. (A record, to_record, keeps a null field
+    None, apart from an empty one, so that it encodes back to the same
+    message.)
 
     Each type has its own subclass (Schema._view_class) with one property
     per field; these class attributes say what it views."""
