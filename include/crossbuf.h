@@ -1032,7 +1032,8 @@ int32_t xb_channel_store_schema(xb_channel ch, xb_schema schema);
  * At most cap are loaded (out may be NULL when cap is 0); *total (may be
  * NULL) is how many there are, so a caller with *total > cap calls again
  * with a larger array. A schema area another process corrupted is
- * XB_ERR_CORRUPT. */
+ * XB_ERR_CORRUPT, with out[0..*n) holding the schemas stored before the
+ * corrupt entry (the caller frees them too). */
 int32_t xb_channel_schemas(xb_channel ch, xb_schema *out, uint64_t cap, uint64_t *n, uint64_t *total);
 
 /* Copies len bytes (already encoded with codec: XB_CODEC_*) into a new frame
@@ -1099,7 +1100,8 @@ int32_t xb_subscriber_release(xb_subscriber sub);
 /* Checks, without giving anything back, that the frames received since the
  * last release are intact: XB_ERR_OVERRUN once an OVERWRITE publisher has
  * reclaimed any of them (discard what was read from them; the next release
- * reports it too), XB_OK otherwise (always, under BLOCK and FAIL). */
+ * reports it too), XB_OK otherwise (always under BLOCK and FAIL, and for
+ * a consumer-group member). */
 int32_t xb_subscriber_check(xb_subscriber sub);
 /* Frames (and payload bytes) this subscriber lost to XB_POLICY_OVERWRITE. */
 int32_t xb_subscriber_dropped(xb_subscriber sub, uint64_t *frames, uint64_t *bytes);

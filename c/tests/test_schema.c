@@ -707,6 +707,23 @@ static void test_channel_schemas(void) {
     EXPECT(alen == bfbs_len && memcmp(a, bfbs, alen) == 0, "the same bytes");
     EXPECT_OK(xb_scratch_free(sc));
     EXPECT_OK(xb_schema_free(got));
+    /* Another process corrupts the entry after the stored one: the schema
+     * before it still loads, and the call says the area is corrupt. */
+    const uint8_t *base = NULL;
+    uint64_t size = 0;
+    EXPECT_OK(xb_channel_base(ch, &base, &size));
+    uint64_t area;
+    memcpy(&area, base + 472, 8); /* schema_offset (go/channel layout) */
+    uint32_t first;
+    memcpy(&first, base + area, 4);
+    uint8_t *next = (uint8_t *)base + area + 16 + ((first + 7) & ~7u);
+    uint32_t bad = 0xFFFFFFF0u;
+    memcpy(next, &bad, 4);
+    EXPECT_STATUS(xb_channel_schemas(ro, two, 2, &n, NULL), XB_ERR_CORRUPT);
+    EXPECT(n == 1 && strstr(xb_last_error(), "schema area") != NULL, "n %llu: %s", (unsigned long long)n,
+           xb_last_error());
+    if (n == 1) EXPECT_OK(xb_schema_free(two[0]));
+    memset(next, 0, 4);
     EXPECT_OK(xb_channel_close(ro));
     EXPECT_STATUS(xb_channel_schemas(ro, two, 2, &n, NULL), XB_ERR_CLOSED);
     EXPECT_OK(xb_channel_close(ch));

@@ -211,9 +211,9 @@ func xb_channel_schemas(h C.xb_channel, out *C.xb_schema, capacity C.uint64_t, n
 	if err != nil {
 		return failErr(err)
 	}
-	bins, err := c.Schemas()
-	if err != nil {
-		return failErr(err)
+	bins, corrupt := c.Schemas() // a corrupt area: those before it, then the error
+	if corrupt != nil && !errors.Is(corrupt, channel.ErrCorrupt) {
+		return failErr(corrupt)
 	}
 	var dst []C.xb_schema
 	if capacity > 0 {
@@ -240,6 +240,9 @@ func xb_channel_schemas(h C.xb_channel, out *C.xb_schema, capacity C.uint64_t, n
 	*n = C.uint64_t(loaded)
 	if total != nil {
 		*total = C.uint64_t(loadable)
+	}
+	if corrupt != nil {
+		return failErr(corrupt)
 	}
 	return C.XB_OK
 }

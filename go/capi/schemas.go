@@ -37,9 +37,10 @@ type loadedSchema struct {
 	arena  []byte               // NUL-terminated names, read-only once filled
 	names  map[uint64][2]uint32 // type id -> offset, length in arena
 	// defaults holds C copies of the Cap'n Proto defaults refs read (see
-	// cDefault), keyed by the Go slice's first byte. Freed with the schema.
+	// cDefault), keyed by the Go slice's first byte and length. Freed with
+	// the schema.
 	defaultsMu sync.Mutex
-	defaults   map[*byte]unsafe.Pointer
+	defaults   map[defaultKey]unsafe.Pointer
 }
 
 var schemas = newHandles[loadedSchema](tagSchema)
@@ -104,16 +105,23 @@ func (l *loadedSchema) close() {
 func (l *loadedSchema) cDefault(b []byte) unsafe.Pointer {
 	l.defaultsMu.Lock()
 	defer l.defaultsMu.Unlock()
-	p := unsafe.SliceData(b)
-	c, ok := l.defaults[p]
+	k := defaultKey{unsafe.SliceData(b), len(b)}
+	c, ok := l.defaults[k]
 	if !ok {
 		if l.defaults == nil {
-			l.defaults = map[*byte]unsafe.Pointer{}
+			l.defaults = map[defaultKey]unsafe.Pointer{}
 		}
 		c = C.CBytes(b)
-		l.defaults[p] = c
+		l.defaults[k] = c
 	}
 	return c
+}
+
+// defaultKey names a default's bytes: two defaults may start at one byte
+// (a list and a shorter one sharing its backing array).
+type defaultKey struct {
+	p *byte
+	n int
 }
 
 // useSchema resolves a schema handle and holds it until release.

@@ -24,20 +24,25 @@ import (
 //
 //	0   len    u32  atomic: payload bytes; 0 ends the chain (free space)
 //	4   state  u32  atomic: 0 just claimed; schemaWriting | writer peer id
-//	                while written; schemaCommitted once whole
+//	                while written (hash already set); schemaCommitted once
+//	                whole; schemaAbandoned when its writer failed
 //	8   hash   u64  FNV-1a 64 of the payload
 //	16  payload, zero-padded to a multiple of 8
 //
 // A writer claims the free entry at the end of the chain with a CAS of its
 // len from 0, so every claim publishes its size first and the chain stays
 // walkable past a writer that dies before committing: its entry is skipped
-// forever, its space lost. A writer storing bytes of the same length as an
-// entry being written waits for that entry (while its writer lives) and
-// compares, so publishers that start together store a schema once.
+// forever, its space lost. Storing bytes an entry already holds does
+// nothing, so publishers that start together store a schema once: a writer
+// waits for an entry of the same hash still being written (while its writer
+// lives) and compares. Readers take the newest version of a schema (see
+// dynamic.ChannelSchemas); an older version stored again stays behind the
+// newer, which reads its messages as schema evolution promises.
 const (
 	schemaEntryHeader        = 16
 	schemaWriting     uint32 = 0x57530000 // "SW" << 16 | peer id
 	schemaCommitted   uint32 = 0x31435358 // "XSC1"
+	schemaAbandoned   uint32 = 0x41435358 // "XSCA"
 	// schemaWait bounds the wait for a live writer of an equal-length entry
 	// (one stopped in a debugger, say); then the schema is stored again.
 	schemaWait = 5 * time.Second
@@ -61,12 +66,17 @@ func (c *Channel) StoreSchema(b []byte) (err error) {
 		return ErrClosed
 	}
 	defer c.inflight.Leave()
+	claimed := ^uint64(0)
 	// The area's pages are allocated as they are written: a fault there
-	// is a full /dev/shm (or a truncated file).
+	// is a full /dev/shm (or a truncated file). An entry this call claimed
+	// is given up, so nobody waits for it.
 	defer func(old bool) {
 		if recoverFault(old) {
 			if err = c.faultError(); !c.shrunk() {
 				err = fmt.Errorf("%w: no memory left for the schema area's pages", ErrNoSpace)
+			}
+			if claimed != ^uint64(0) {
+				atomic.StoreUint32(c.schema32(claimed+4), schemaAbandoned)
 			}
 		}
 	}(setPanicOnFault())
@@ -89,13 +99,14 @@ func (c *Channel) StoreSchema(b []byte) (err error) {
 			if !atomic.CompareAndSwapUint32(c.schema32(pos), 0, uint32(len(b))) {
 				continue // another writer claimed it: walk past its entry
 			}
+			claimed = pos
+			*(*uint64)(unsafe.Pointer(&c.schemas[pos+8])) = sum // published by the state store
 			atomic.StoreUint32(c.schema32(pos+4), schemaWriting|uint32(c.self))
-			*(*uint64)(unsafe.Pointer(&c.schemas[pos+8])) = sum
 			copy(c.schemas[pos+schemaEntryHeader:], b)
 			atomic.StoreUint32(c.schema32(pos+4), schemaCommitted)
 			return nil
 		}
-		if n == uint64(len(b)) && c.schemaSettled(pos) == schemaCommitted &&
+		if n == uint64(len(b)) && c.schemaSettled(pos, sum) == schemaCommitted &&
 			*(*uint64)(unsafe.Pointer(&c.schemas[pos+8])) == sum &&
 			bytes.Equal(c.schemas[pos+schemaEntryHeader:pos+schemaEntryHeader+n], b) {
 			return nil
@@ -104,22 +115,24 @@ func (c *Channel) StoreSchema(b []byte) (err error) {
 	}
 }
 
-// schemaSettled is the state of the entry at pos once no live writer is
-// writing it, or when schemaWait has passed.
-func (c *Channel) schemaSettled(pos uint64) uint32 {
+// schemaSettled is the state of the entry at pos (of the length being
+// stored), waited for while a live writer is writing it and it may hold the
+// bytes being stored (the same hash), up to schemaWait.
+func (c *Channel) schemaSettled(pos uint64, sum uint64) uint32 {
 	start := time.Now()
 	for {
 		st := atomic.LoadUint32(c.schema32(pos + 4))
-		if st == schemaCommitted {
+		if st == schemaCommitted || st == schemaAbandoned {
 			return st
 		}
 		waited := time.Since(start)
 		switch {
 		case st&0xFFFF0000 == schemaWriting:
-			if waited > schemaWait || !c.alive(peer.ID(st&0xFFFF)) {
-				return st // its writer died (it never commits), or is stuck
+			if *(*uint64)(unsafe.Pointer(&c.schemas[pos+8])) != sum || waited > schemaWait ||
+				!c.alive(peer.ID(st&0xFFFF)) {
+				return st // other bytes; or its writer died (it never commits), or is stuck
 			}
-		case waited > 10*time.Millisecond:
+		case waited > 100*time.Millisecond:
 			return st // claimed, and no writer named itself since: it died in between
 		}
 		time.Sleep(50 * time.Microsecond)
@@ -129,7 +142,8 @@ func (c *Channel) schemaSettled(pos uint64) uint32 {
 // Schemas returns copies of the binary schemas stored in the channel, in
 // the order they were stored (of their claims: one still being written is
 // left out). An entry whose bytes do not match its hash, or whose length
-// leaves the area, is ErrCorrupt naming its offset.
+// leaves the area, is ErrCorrupt naming its offset, returned with the
+// schemas before it.
 func (c *Channel) Schemas() (out [][]byte, err error) {
 	ok, old := c.enter()
 	if !ok {
@@ -147,7 +161,7 @@ func (c *Channel) Schemas() (out [][]byte, err error) {
 			h := fnv.New64a()
 			h.Write(b)
 			if h.Sum64() != *(*uint64)(unsafe.Pointer(&c.schemas[pos+8])) {
-				return out, fmt.Errorf("%w: schema entry at %d does not match its hash", ErrCorrupt, pos)
+				return out, fmt.Errorf("%w: schema area: entry at %d does not match its hash", ErrCorrupt, pos)
 			}
 			out = append(out, b)
 		}
@@ -161,7 +175,7 @@ func (c *Channel) Schemas() (out [][]byte, err error) {
 func (c *Channel) schemaEntry(pos uint64) (uint64, error) {
 	n := uint64(atomic.LoadUint32(c.schema32(pos)))
 	if n != 0 && pos+schemaEntrySize(n) > uint64(len(c.schemas)) {
-		return 0, fmt.Errorf("%w: schema entry at %d of %d bytes leaves the schema area (%d bytes)", ErrCorrupt, pos, n, len(c.schemas))
+		return 0, fmt.Errorf("%w: schema area: entry at %d of %d bytes leaves the area (%d bytes)", ErrCorrupt, pos, n, len(c.schemas))
 	}
 	return n, nil
 }

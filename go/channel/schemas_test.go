@@ -10,24 +10,29 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // Schemas stored by one open are read by another, in order, once each;
-// storing the same bytes again keeps one copy; a SubscribeOnly open reads
-// them and cannot store.
+// storing the same bytes again keeps one copy (after a newer schema too);
+// a SubscribeOnly open reads them and cannot store.
 func TestStoreSchemas(t *testing.T) {
 	c, name := newChannel(t, Options{Capacity: 1 << 14})
 	a, b := bytes.Repeat([]byte("a"), 1001), []byte("second schema")
 	require.NoError(t, c.StoreSchema(a))
-	require.NoError(t, c.StoreSchema(b))
 	require.NoError(t, c.StoreSchema(a), "the same bytes again")
+	require.NoError(t, c.StoreSchema(b))
 	ro, err := Open(name, SubscribeOnly)
 	require.NoError(t, err)
 	defer ro.Close()
 	got, err := ro.Schemas()
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{a, b}, got)
+	require.NoError(t, c.StoreSchema(a), "a again, after b")
+	got, err = ro.Schemas()
 	require.NoError(t, err)
 	assert.Equal(t, [][]byte{a, b}, got)
 	require.ErrorIs(t, ro.StoreSchema([]byte("x")), ErrReadOnly)
@@ -107,6 +112,23 @@ func TestStoreSchemaPastDeadWriter(t *testing.T) {
 	require.NoError(t, c.StoreSchema(b))
 	assert.Less(t, time.Since(start), time.Second)
 	got, err := c.Schemas()
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{b}, got)
+
+	// A live writer of other bytes of the same length is not waited for;
+	// an entry given up (its writer failed) is skipped by writers and
+	// readers alike.
+	c2, _ := newChannel(t, Options{Capacity: 1 << 14, SchemaSpace: 4096})
+	atomic.StoreUint32(c2.schema32(0), uint32(len(b)))
+	*(*uint64)(unsafe.Pointer(&c2.schemas[8])) = 12345
+	atomic.StoreUint32(c2.schema32(4), schemaWriting|uint32(c2.self)) // alive: this open
+	next = schemaEntrySize(uint64(len(b)))
+	atomic.StoreUint32(c2.schema32(next), uint32(len(b)))
+	atomic.StoreUint32(c2.schema32(next+4), schemaAbandoned)
+	start = time.Now()
+	require.NoError(t, c2.StoreSchema(b))
+	assert.Less(t, time.Since(start), time.Second)
+	got, err = c2.Schemas()
 	require.NoError(t, err)
 	assert.Equal(t, [][]byte{b}, got)
 }

@@ -353,7 +353,8 @@ func (s *Subscriber) Release() (err error) {
 
 // Check reports whether the frames received since the last Release are
 // still intact: ErrOverrun once an Overwrite publisher has reclaimed any of
-// them (it moves the position first). Unlike Release it gives nothing back:
+// them (it moves the position first); nil under Block and Fail, and for
+// group members. Unlike Release it gives nothing back:
 // a reader checks what it read, seqlock-style, and goes on; the next
 // Release reports the overrun too.
 func (s *Subscriber) Check() (err error) {
@@ -366,7 +367,10 @@ func (s *Subscriber) Check() (err error) {
 	if !s.mine() {
 		return fmt.Errorf("%w: subscriber closed, or its entry was reclaimed", ErrClosed)
 	}
-	if s.group < 0 && s.next != s.held && atomic.LoadUint64(c.sub64(s.idx, sPosition)) != s.held {
+	// A CAS, not a load: like Release's, it orders the payload reads before
+	// it on every architecture (a load may be satisfied before them on
+	// arm64). Writing back the same position changes nothing.
+	if s.group < 0 && s.next != s.held && !atomic.CompareAndSwapUint64(c.sub64(s.idx, sPosition), s.held, s.held) {
 		return ErrOverrun
 	}
 	return nil

@@ -288,6 +288,13 @@ func TestEncodeGoTypedValues(t *testing.T) {
 	assert.Equal(t, []any{"a", "b"}, m["textList"])
 	assert.Equal(t, []any{0.5, 1.0}, m["float64List"])
 	assert.Equal(t, []any{uint64(65535)}, m["uInt16List"])
+	type color int8 // a generated enum's kind of type
+	msg, err = ty.EncodeCapnp(nil, map[string]any{"int8Field": color(3), "int8List": []color{1, -2}})
+	require.NoError(t, err)
+	rec, err = ty.Decode(msg, nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), rec.Map()["int8Field"])
+	assert.Equal(t, []any{int64(1), int64(-2)}, rec.Map()["int8List"])
 	_, err = ty.EncodeCapnp(nil, map[string]any{"int8Field": int32(300)})
 	require.ErrorContains(t, err, "outside the range")
 	_, err = ty.EncodeCapnp(nil, map[string]any{"int32List": map[string]int{}})

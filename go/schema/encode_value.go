@@ -244,7 +244,8 @@ func jsonKind(x any) string {
 }
 
 // widen turns every Go integer type a caller may pass (int, int32, uint8,
-// ...) into int64 or uint64, the two scalarBits reads.
+// a named one, ...) into int64 or uint64, the two scalarBits reads, and a
+// named float, bool or string type into its plain one.
 func widen(x any) any {
 	switch n := x.(type) {
 	case int:
@@ -265,6 +266,21 @@ func widen(x any) any {
 		return uint64(n)
 	case uintptr:
 		return uint64(n)
+	case int64, uint64, float64, float32, bool, string, json.Number, nil, []any, map[string]any:
+		return x
+	}
+	// A named type (a generated enum: type Color int8) by its kind.
+	switch v := reflect.ValueOf(x); v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint()
+	case reflect.Float32, reflect.Float64:
+		return v.Float()
+	case reflect.Bool:
+		return v.Bool()
+	case reflect.String:
+		return v.String()
 	}
 	return x
 }

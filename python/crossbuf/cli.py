@@ -201,7 +201,9 @@ def cmd_cat(a: argparse.Namespace) -> int:
 def _cat_channel(a: argparse.Namespace, ch: Channel) -> int:
     """Subscribes to ch and prints each frame as it arrives, until the
     stream ends, every publisher is gone (unless --follow), --count frames,
-    nothing for --timeout seconds, or Ctrl-C (exit status 130). Schemas a
+    nothing for --timeout seconds, or Ctrl-C (exit status 130). Under the
+    overwrite policy frames lapped before they were read are skipped, and
+    counted at the end. Schemas a
     publisher stores after the start are picked up when a frame of a type
     no schema holds comes (looked for at most once a second per type)."""
     if a.count < 0 or (a.timeout is not None and a.timeout < 0):
@@ -210,6 +212,7 @@ def _cat_channel(a: argparse.Namespace, ch: Channel) -> int:
     types = _Types(given + Schema.from_channel(ch))
     looked: Dict[int, float] = {}  # unknown type id -> when the stored schemas were last read for it
     n = failed = 0
+    lossy = ch.policy == "overwrite"
     last = time.monotonic()  # of the last frame, for --timeout
     try:
         with ch.subscribe() as sub:
@@ -219,6 +222,8 @@ def _cat_channel(a: argparse.Namespace, ch: Channel) -> int:
                     f = sub.receive(timeout=left)
                 except (errors.ChannelTimeoutError, errors.ChannelEndedError):
                     break
+                except errors.OverrunError:
+                    continue  # "overwrite": frames lapped before they were read; counted in sub.dropped()
                 except errors.PublisherGoneError:
                     if not a.follow:
                         if n == 0:
@@ -239,12 +244,21 @@ def _cat_channel(a: argparse.Namespace, ch: Channel) -> int:
                     out["value"] = _frame_value(types, f, _bundled_value)
                 except errors.CrossbufError as e:
                     out["error"] = f"{type(e).__name__}: {e}"
-                    failed += 1
+                del f
+                if lossy:
+                    try:
+                        sub.release()  # read whole, not overwritten meanwhile: else dropped, not printed
+                    except errors.OverrunError:
+                        continue
+                failed += "error" in out
                 print(json.dumps(out, indent=2 if a.pretty else None), flush=True)
                 n += 1
-                del f
+            dropped = sub.dropped()[0]
     except KeyboardInterrupt:
         return 130
+    if dropped:
+        print(f"crossbuf: {dropped} frames of {a.region} were overwritten before they were read (policy "
+              "overwrite)", file=sys.stderr)
     return 1 if failed else 0
 
 

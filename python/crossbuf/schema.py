@@ -19,6 +19,7 @@ import stat
 import struct
 import threading
 import time
+import warnings
 import weakref
 from ctypes import byref, c_char_p, c_uint64, c_void_p
 from enum import IntFlag
@@ -396,16 +397,24 @@ class Schema:
         """The schemas stored in channel (store_in), newest first: when two
         define a type id differently, the newer is a later version of the
         schema, and the package's lookup by type id (first loaded first)
-        takes it. Stored bytes that are not a schema are skipped."""
+        takes it. Stored bytes that are not a schema are skipped; an area
+        another process corrupted gives the schemas stored before the
+        corrupt entry, with a RuntimeWarning naming it."""
         h = channel._handle()
         n, total = c_uint64(), c_uint64()
         cap = 8
         while True:
             arr = (c_void_p * cap)()
             st = lib.xb_channel_schemas(h, arr, cap, byref(n), byref(total))
+            out = [cls(arr[i] or 0) for i in range(n.value)]
+            if st == errors.CorruptFrameError.code:
+                msg = lib.xb_last_error()
+                warnings.warn(f"crossbuf: the channel's schema area is corrupt; only the schemas before the corrupt "
+                              f"entry are read: {msg.decode('utf-8', 'replace') if msg else ''}", RuntimeWarning,
+                              stacklevel=2)  # fmt: skip
+                return out
             if st:
                 raise_status(st)
-            out = [cls(arr[i] or 0) for i in range(n.value)]
             if total.value <= cap:
                 return out
             for s in out:  # more came than fit: again, with room for all
@@ -794,7 +803,7 @@ def _decode(b: bytes) -> Any:
         raise errors.InternalError(f"the library wrote MessagePack that does not decode: {e}") from None
 
 
-__all__ = ["Schema", "Layout", "FieldPath", "RecordView"]
+__all__ = ["Schema", "TypeInfo", "Layout", "FieldPath", "RecordView"]
 
 
 # XB_VALUE_*; a bool reads as an int64 0 or 1

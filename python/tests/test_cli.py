@@ -240,3 +240,45 @@ def test_channel_cat_ends() -> None:
             cat.kill()
         assert cat.returncode == 130 and "Traceback" not in stderr, stderr
     xb.Channel.unlink(name)
+
+
+def test_channel_cat_overwrite_and_corrupt_schema_area() -> None:
+    """cat of an "overwrite" channel it cannot keep up with goes on past
+    the frames lapped before it read them and counts them; a schema area
+    another process corrupted gives the schemas before the corrupt entry,
+    with a warning, and frames still print."""
+    import mmap
+    import struct
+    import time
+    import uuid
+
+    d = conformance("flatbuffers")
+    name = f"xb-test-cli-{uuid.uuid4().hex[:10]}"
+    env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
+    with xb.Channel.create(name, 4096, policy="overwrite") as ch, \
+            xb.Schema.load(os.path.join(d, "monster_test.bfbs")) as s:  # fmt: skip
+        s.store_in(ch)
+        with open(f"/dev/shm/{name}", "r+b") as fh, mmap.mmap(fh.fileno(), 0) as mm:
+            (area,) = struct.unpack_from("<Q", mm, 472)  # schema_offset (go/channel layout)
+            (first,) = struct.unpack_from("<I", mm, area)
+            struct.pack_into("<I", mm, area + 16 + ((first + 7) & ~7), 0xFFFFFFF0)
+        with pytest.warns(RuntimeWarning, match="schema area is corrupt"):
+            assert len(xb.Schema.from_channel(ch)) == 1
+        cat = subprocess.Popen([sys.executable, "-m", "crossbuf", "cat", name, "--timeout", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            deadline = time.monotonic() + 30
+            while ch.stats().subscribers == 0:
+                assert time.monotonic() < deadline and cat.poll() is None
+                time.sleep(0.01)
+            for i in range(3000):
+                ch.publish(json.dumps({"i": i, "pad": "x" * 300}).encode(), xb.Codec.JSON)
+            stdout, stderr = cat.communicate(timeout=60)
+        finally:
+            cat.kill()
+    xb.Channel.unlink(name)
+    assert cat.returncode == 0, stderr
+    seen = [json.loads(line)["value"]["i"] for line in stdout.splitlines()]
+    assert seen and seen == sorted(seen) and len(seen) < 3000
+    assert "schema area is corrupt" in stderr
+    assert f"{3000 - len(seen)} frames of {name} were overwritten" in stderr, stderr

@@ -46,14 +46,16 @@ func StoreChannelSchema(c *channel.Channel, s *schema.Schema) error {
 // type id differently, the one stored last wins: it is a newer version of
 // the schema (an older one is skipped whole). Stored bytes that do not load
 // are skipped too, and named in err, returned beside the registry of the
-// schemas that did load.
+// schemas that did load, as is a corrupt area (channel.ErrCorrupt) with the
+// schemas stored before the corrupt entry. Only a closed channel gives no
+// registry.
 func ChannelSchemas(c *channel.Channel) (*schema.Registry, error) {
 	bins, err := c.Schemas()
-	if err != nil {
+	if errors.Is(err, channel.ErrClosed) {
 		return nil, err
 	}
 	reg := &schema.Registry{}
-	var bad []error
+	bad := []error{err}
 	for i := len(bins) - 1; i >= 0; i-- {
 		s, err := schema.Load(bins[i])
 		if err != nil {
