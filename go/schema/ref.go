@@ -592,17 +592,7 @@ func (r Ref) Value(msg []byte) (any, error) {
 			if err := w.check(pos, size*r.T.Len, 1, "array"); err != nil {
 				return nil, err
 			}
-			out := make([]any, r.T.Len)
-			for i := range out {
-				e, _, err := r.Elem(msg, i)
-				if err == nil {
-					out[i], err = e.Value(msg)
-				}
-				if err != nil {
-					return nil, err
-				}
-			}
-			return out, nil
+			return r.elemValues(msg, r.T.Len)
 		case String:
 			v, err := w.str(pos)
 			if err != nil {
@@ -612,17 +602,7 @@ func (r Ref) Value(msg []byte) (any, error) {
 		}
 	} else if r.cpNull() && r.T.Kind == Vector {
 		n, _ := r.Len(msg)
-		out := make([]any, n)
-		for i := range out {
-			e, _, err := r.Elem(msg, i)
-			if err == nil {
-				out[i], err = e.Value(msg)
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
+		return r.elemValues(msg, n)
 	} else {
 		st, err := cpOpen(msg)
 		if err != nil {
@@ -990,4 +970,19 @@ func (r Ref) cpElem(msg []byte, i int) (Ref, bool, error) {
 		return Ref{}, false, malformed("expected a list of pointers")
 	}
 	return rd.pointerRef(el, e.seg, e.ptrs)
+}
+
+// elemValues is the Value of each of the first n elements of the list r.
+func (r Ref) elemValues(msg []byte, n int) ([]any, error) {
+	out := make([]any, n)
+	for i := range out {
+		e, _, err := r.Elem(msg, i)
+		if err == nil {
+			out[i], err = e.Value(msg)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
