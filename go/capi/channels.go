@@ -211,38 +211,29 @@ func xb_channel_schemas(h C.xb_channel, out *C.xb_schema, capacity C.uint64_t, n
 	if err != nil {
 		return failErr(err)
 	}
-	bins, corrupt := c.Schemas() // a corrupt area: those before it, then the error
-	if corrupt != nil && !errors.Is(corrupt, channel.ErrCorrupt) {
-		return failErr(corrupt)
+	loaded, err := dynamic.LoadChannelSchemas(c) // a corrupt area: those before it, then the error
+	if errors.Is(err, channel.ErrClosed) || errors.Is(err, channel.ErrTruncated) {
+		return failErr(err)
 	}
-	var dst []C.xb_schema
-	if capacity > 0 {
-		dst = unsafe.Slice(out, capacity)
-	}
-	var loaded, loadable uint64
-	for i := len(bins) - 1; i >= 0; i-- { // newest first
-		s, err := schema.Load(bins[i])
-		if err != nil {
-			continue // not a schema: skipped
-		}
-		loadable++
-		if loaded == uint64(capacity) {
-			continue
-		}
-		if rc := registerSchema(&dst[loaded], func() (*schema.Schema, error) { return s, nil }); rc != C.XB_OK {
-			for _, sh := range dst[:loaded] {
-				_ = xb_schema_free(sh)
+	corrupt := errors.Is(err, channel.ErrCorrupt)
+	stored := min(uint64(len(loaded)), uint64(capacity))
+	if stored > 0 {
+		dst := unsafe.Slice(out, stored)
+		for i, s := range loaded[:stored] {
+			if rc := registerSchema(&dst[i], func() (*schema.Schema, error) { return s, nil }); rc != C.XB_OK {
+				for _, sh := range dst[:i] {
+					_ = xb_schema_free(sh)
+				}
+				return rc
 			}
-			return rc
 		}
-		loaded++
 	}
-	*n = C.uint64_t(loaded)
+	*n = C.uint64_t(stored)
 	if total != nil {
-		*total = C.uint64_t(loadable)
+		*total = C.uint64_t(len(loaded))
 	}
-	if corrupt != nil {
-		return failErr(corrupt)
+	if corrupt {
+		return failErr(err) // the status of a corrupt area (bytes that are no schema are skipped)
 	}
 	return C.XB_OK
 }

@@ -63,15 +63,17 @@ func (c *Channel) leave(err *error, old bool) {
 }
 
 func (c *Channel) faultError() error {
-	var st unix.Stat_t
-	if unix.Fstat(c.fd, &st) == nil && st.Size < int64(len(c.mem)) {
-		return fmt.Errorf("%w: the file now has %d of the %d bytes mapped", ErrTruncated, st.Size, len(c.mem))
+	if size, shrunk := c.shrunk(); shrunk {
+		return fmt.Errorf("%w: the file now has %d of the %d bytes mapped", ErrTruncated, size, len(c.mem))
 	}
 	return fmt.Errorf("%w (memory fault inside the mapping)", ErrTruncated)
 }
 
-// shrunk reports whether the file is now smaller than the mapping.
-func (c *Channel) shrunk() bool {
+// shrunk reports whether the file is now smaller than the mapping, and its size.
+func (c *Channel) shrunk() (int64, bool) {
 	var st unix.Stat_t
-	return unix.Fstat(c.fd, &st) == nil && st.Size < int64(len(c.mem))
+	if unix.Fstat(c.fd, &st) != nil {
+		return 0, false
+	}
+	return st.Size, st.Size < int64(len(c.mem))
 }

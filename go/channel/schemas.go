@@ -72,8 +72,9 @@ func (c *Channel) StoreSchema(b []byte) (err error) {
 	// is given up, so nobody waits for it.
 	defer func(old bool) {
 		if recoverFault(old) {
-			if err = c.faultError(); !c.shrunk() {
-				err = fmt.Errorf("%w: no memory left for the schema area's pages", ErrNoSpace)
+			err = fmt.Errorf("%w: no memory left for the schema area's pages", ErrNoSpace)
+			if _, shrunk := c.shrunk(); shrunk {
+				err = c.faultError()
 			}
 			if claimed != ^uint64(0) {
 				atomic.StoreUint32(c.schema32(claimed+4), schemaAbandoned)

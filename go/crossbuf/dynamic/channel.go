@@ -41,28 +41,42 @@ func StoreChannelSchema(c *channel.Channel, s *schema.Schema) error {
 	return c.StoreSchema(b)
 }
 
-// ChannelSchemas loads the schemas stored in c into a registry that
-// resolves the type ids of c's frames. When two stored schemas define a
-// type id differently, the one stored last wins: it is a newer version of
-// the schema (an older one is skipped whole). Stored bytes that do not load
-// are skipped too, and named in err, returned beside the registry of the
-// schemas that did load, as is a corrupt area (channel.ErrCorrupt) with the
-// schemas stored before the corrupt entry. Only a closed channel gives no
-// registry.
-func ChannelSchemas(c *channel.Channel) (*schema.Registry, error) {
+// LoadChannelSchemas loads the schemas stored in c, newest first: when two
+// define a type id differently, the newer is a later version of the schema.
+// Stored bytes that do not load are skipped, and named in err, returned
+// beside the schemas that did load, as is a corrupt area
+// (channel.ErrCorrupt) with the schemas stored before the corrupt entry.
+// Only a closed channel gives none.
+func LoadChannelSchemas(c *channel.Channel) ([]*schema.Schema, error) {
 	bins, err := c.Schemas()
 	if errors.Is(err, channel.ErrClosed) {
 		return nil, err
 	}
-	reg := &schema.Registry{}
 	bad := []error{err}
+	out := make([]*schema.Schema, 0, len(bins))
 	for i := len(bins) - 1; i >= 0; i-- {
 		s, err := schema.Load(bins[i])
 		if err != nil {
 			bad = append(bad, fmt.Errorf("schema %d stored in the channel: %w", i, err))
 			continue
 		}
+		out = append(out, s)
+	}
+	return out, errors.Join(bad...)
+}
+
+// ChannelSchemas is LoadChannelSchemas into a registry that resolves the
+// type ids of c's frames, where the newest definition of a type id wins (an
+// older schema that defines one differently is skipped whole). err is
+// LoadChannelSchemas's.
+func ChannelSchemas(c *channel.Channel) (*schema.Registry, error) {
+	schemas, err := LoadChannelSchemas(c)
+	if errors.Is(err, channel.ErrClosed) {
+		return nil, err
+	}
+	reg := &schema.Registry{}
+	for _, s := range schemas {
 		_ = reg.Add(s) // refused: an older version of a type a later schema defines
 	}
-	return reg, errors.Join(bad...)
+	return reg, err
 }
