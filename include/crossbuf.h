@@ -706,12 +706,18 @@ int32_t xb_path_read_received(xb_path p, xb_subscriber s, const xb_frame *frames
  * holding another member), it must read with xb_path_read, which gives
  * the value or the error. Little-endian bytes:
  *   0  u8  version (1)            1  u8  format: 1 FlatBuffers, 2 Cap'n Proto
- *   2  u8  leaf: 1 integer, 2 float, 3 bool, 4 string, 5 bytes
- *   3  u8  leaf size in bytes (scalars)
- *   4  u8  flags: 1 signed integer; 2 an absent FlatBuffers leaf reads as
- *          the default bits (without it, an absent leaf has no value)
- *   5  u8  steps              6 u16 0
- *   8  u64 default bits (Cap'n Proto: XORed with the stored value)
+ *   2  u8  leaf: 1 integer, 2 float, 3 bool, 4 string, 5 bytes, 6 array
+ *          (a vector, list or fixed array of scalars: an xb_array)
+ *   3  u8  leaf size in bytes (scalars; an array's elements)
+ *   4  u8  flags: 1 signed integer (or array of them); 2 an absent
+ *          FlatBuffers leaf reads as the default bits (without it, an
+ *          absent leaf has no value); 4 the array is a FlatBuffers fixed
+ *          array, inline in its struct, of the length at byte 8
+ *   5  u8  steps
+ *   6  u8  an array's elements: 1 integer, 2 float, 3 bool; else 0
+ *   7  u8  0
+ *   8  u64 default bits (Cap'n Proto: XORed with the stored value); a
+ *          fixed array's length
  *   16 steps, 16 bytes each.
  * A FlatBuffers step (from the root table; pos starts at the root offset's
  * target): u8 op, u8 flags (1: follow the uoffset at the new pos unless it
@@ -720,14 +726,17 @@ int32_t xb_path_read_received(xb_path p, xb_subscriber s, const xb_frame *frames
  * in the vtable); 2 struct field: pos += slot; 3 element: the vector at pos,
  * element index of size bytes (past the end: absent); 4 union member: a
  * table field whose type field (vtable offset tag slot) must hold tag. A
- * scalar leaf is at the final pos; a string or bytes leaf is the vector
- * whose uoffset is there.
+ * scalar leaf or fixed array is at the final pos; a string, bytes or
+ * array leaf is otherwise the vector whose uoffset is there.
  * A Cap'n Proto program has one step, a field of the root struct of a
  * one-segment message: u8 op (5 data field, 6 pointer field), u8 flags
  * (1: a union discriminant must match), u16 the discriminant's offset in
  * 16-bit units, u16 its value, u16 0, u32 the field's byte offset in the
  * data section, or its pointer index, u32 0, u32 0. A data field past the
- * struct's data section reads as its default. */
+ * struct's data section reads as its default; a pointer field is a list of
+ * bytes (Text, with its NUL; Data) or, for an array leaf, of elements of
+ * the leaf size (its element-size code must match: 2 for 1 byte, 3, 4, 5
+ * for 2, 4, 8 bytes). */
 int32_t xb_path_program(xb_path p, const uint8_t **program, uint64_t *len, uint64_t *also_type_id);
 
 /* Appends the schema's binary form to r as an XB_CODEC_SCHEMA frame, so a

@@ -595,10 +595,16 @@ static void test_paths(void) {
     xb_path bools;
     EXPECT_OK(xb_path_compile(s, root, "testarrayofbools", &bools, NULL));
     EXPECT_OK(xb_path_program(bools, &prog, &prog_len, NULL));
-    EXPECT(prog_len == 0, "a vector of scalars has no program (read it with xb_path_read)");
+    EXPECT(prog_len == 32 && prog[2] == 6 && prog[3] == 1 && prog[6] == 3,
+           "a vector of bools: an array leaf of 1-byte bool elements");
     EXPECT_STATUS(xb_path_program(bools, NULL, &prog_len, NULL), XB_ERR_INVALID_ARG);
     EXPECT_OK(xb_path_free(bools));
     EXPECT_STATUS(xb_path_program(bools, &prog, &prog_len, NULL), XB_ERR_CLOSED);
+    xb_path flags64;
+    EXPECT_OK(xb_path_compile(s, root, "long_enum_normal_default", &flags64, NULL));
+    EXPECT_OK(xb_path_program(flags64, &prog, &prog_len, NULL));
+    EXPECT(prog_len == 0, "an enum over ulong has no program: its range check is the library's (xb_path_read)");
+    EXPECT_OK(xb_path_free(flags64));
     xb_path bad;
     EXPECT_STATUS(xb_path_compile(s, root, "no.such", &bad, NULL), XB_ERR_INVALID_ARG);
     EXPECT_STATUS(xb_path_compile(s, root, "name[", &bad, NULL), XB_ERR_INVALID_ARG);

@@ -19,15 +19,23 @@ import (
 //
 //	0  u8  ProgramVersion
 //	1  u8  format: 1 FlatBuffers, 2 Cap'n Proto
-//	2  u8  leaf: 1 integer, 2 float, 3 bool, 4 string, 5 bytes
-//	3  u8  leaf size in bytes (scalars; 0 otherwise)
-//	4  u8  flags: ProgSigned (a signed integer), ProgDefault (an absent
-//	       FlatBuffers leaf reads as the default bits; else it is absent)
+//	2  u8  leaf: 1 integer, 2 float, 3 bool, 4 string, 5 bytes, 6 array
+//	       (a vector, list or fixed array of scalars)
+//	3  u8  leaf size in bytes (scalars, and an array's elements; 0 otherwise)
+//	4  u8  flags: ProgSigned (a signed integer, or array of them),
+//	       ProgDefault (an absent FlatBuffers leaf reads as the default bits;
+//	       else it is absent), ProgFixed (the array is a FlatBuffers fixed
+//	       array, inline in its struct; its length is the u64 at 8)
 //	5  u8  number of steps
-//	6  u16 0
+//	6  u8  an array's element: 1 integer, 2 float, 3 bool (0 otherwise)
+//	7  u8  0
 //	8  u64 default bits (FlatBuffers: the value of an absent scalar leaf;
-//	       Cap'n Proto: XORed with the stored bits)
+//	       Cap'n Proto: XORed with the stored bits); a fixed array's length
 //	16 steps, ProgramStepSize bytes each
+//
+// An array leaf reads as the elements in place: a FlatBuffers vector
+// (its offset is where the steps end, its length before its elements) or
+// fixed array, a Cap'n Proto list whose element size is the leaf size.
 //
 // A FlatBuffers step: u8 op (ProgTableField, ProgStructField, ProgElement,
 // ProgUnionMember), u8 flags (ProgFollow: follow the offset found there
@@ -49,6 +57,7 @@ const (
 
 	ProgSigned  = 1
 	ProgDefault = 2
+	ProgFixed   = 4
 
 	ProgTableField   = 1
 	ProgStructField  = 2
@@ -60,7 +69,7 @@ const (
 	ProgFollow = 1
 	ProgUnion  = 1
 
-	progInt, progFloat, progBool, progString, progBytes = 1, 2, 3, 4, 5
+	progInt, progFloat, progBool, progString, progBytes, progArray = 1, 2, 3, 4, 5, 6
 )
 
 // Program returns the path's program (see the constants above), or nil
@@ -72,6 +81,13 @@ func (p *Path) Program() []byte {
 	}
 	hdr := make([]byte, programHeader, programHeader+ProgramStepSize*max(len(p.steps), 1))
 	hdr[0], hdr[2], hdr[3], hdr[4] = ProgramVersion, leaf, byte(size), flags
+	if leaf == progArray {
+		hdr[6], _, _ = scalarClass(p.leaf.Elem.scalarKind())
+		if p.leaf.Kind == Array {
+			hdr[4] |= ProgFixed
+			binary.LittleEndian.PutUint64(hdr[8:], uint64(p.leaf.Len))
+		}
+	}
 	if p.root.Format == CapnProto {
 		return p.capnpProgram(hdr)
 	}
@@ -80,7 +96,7 @@ func (p *Path) Program() []byte {
 		return nil
 	}
 	hdr[5] = byte(len(p.steps))
-	if size > 0 { // a scalar leaf: what reads in its place when its table lacks it
+	if size > 0 && leaf != progArray { // a scalar leaf: what reads in its place when its table lacks it
 		last := p.steps[len(p.steps)-1]
 		if last.kind == stepTableField && !p.field.Optional {
 			bits := uint64(0)
@@ -131,8 +147,8 @@ func (p *Path) Program() []byte {
 }
 
 // programLeaf is what the program's header says of the leaf; ok is false
-// for leaves a program does not read (vectors of scalars, Cap'n Proto
-// bools and lists, an enum whose integers may not fit an int64).
+// for leaves a program does not read (Cap'n Proto bools and lists of
+// them, which are bits; an enum whose integers may not fit an int64).
 func (p *Path) programLeaf() (leaf byte, size int, flags byte, ok bool) {
 	el := p.leaf
 	switch {
@@ -140,22 +156,40 @@ func (p *Path) programLeaf() (leaf byte, size int, flags byte, ok bool) {
 		return progString, 0, 0, true
 	case el.Kind == Bytes, p.root.Format == FlatBuffers && el.Kind == Vector && (el.Elem.Kind == Uint8 || el.Elem.Kind == Int8):
 		return progBytes, 0, 0, true
+	case el.Kind == Vector || el.Kind == Array:
+		k := el.Elem.scalarKind()
+		_, size, flags = scalarClass(k)
+		if size == 0 || p.root.Format == CapnProto && k == Bool {
+			return 0, 0, 0, false
+		}
+		return progArray, size, flags, true
 	}
 	k := el.scalarKind()
-	size = k.scalarSize()
+	leaf, size, flags = scalarClass(k)
 	switch {
 	case size == 0 || p.root.Format == CapnProto && k == Bool: // Cap'n Proto bools are bits
 		return 0, 0, 0, false
-	case k == Bool:
-		return progBool, size, 0, true
-	case k == Float32 || k == Float64:
-		return progFloat, size, 0, true
 	case k == Uint64 && el.Kind != Uint64: // an enum read as an int64 (Path.Int): a range check the library makes
 		return 0, 0, 0, false
-	case k.IsSigned():
-		return progInt, size, ProgSigned, true
 	}
-	return progInt, size, 0, true
+	return leaf, size, flags, true
+}
+
+// scalarClass is how a program names a scalar kind: integer, float or bool,
+// its size, and ProgSigned for signed integers (size 0: no scalar).
+func scalarClass(k Kind) (class byte, size int, flags byte) {
+	size = k.scalarSize()
+	switch {
+	case size == 0 || !k.IsScalar():
+		return 0, 0, 0
+	case k == Bool:
+		return progBool, size, 0
+	case k == Float32 || k == Float64:
+		return progFloat, size, 0
+	case k.IsSigned():
+		return progInt, size, ProgSigned
+	}
+	return progInt, size, 0
 }
 
 // capnpProgram is the Cap'n Proto program of a field of the root struct.

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/binary"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -44,7 +45,13 @@ func TestPathProgramsOnMonster(t *testing.T) {
 	assert.Equal(t, uint32(1), binary.LittleEndian.Uint32(elem[16+ProgramStepSize+12:]))
 
 	assert.Equal(t, byte(progBytes), prog("inventory")[2])
-	assert.Nil(t, prog("testarrayofbools"), "vectors of scalars are read by the library")
+	bools := prog("testarrayofbools") // a vector of scalars: an array leaf
+	assert.Equal(t, []byte{progArray, 1, 0}, bools[2:5])
+	assert.Equal(t, byte(progBool), bools[6], "its elements")
+	longs := prog("vector_of_longs")
+	assert.Equal(t, []byte{progArray, 8, ProgSigned}, longs[2:5])
+	assert.Equal(t, byte(progInt), longs[6])
+	assert.Equal(t, uint64(0), binary.LittleEndian.Uint64(longs[8:]), "no default, no fixed length")
 	assert.Nil(t, prog("test4"), "a vector of structs is no leaf a program reads")
 }
 
@@ -67,5 +74,27 @@ func TestPathProgramsOnTestAllTypes(t *testing.T) {
 
 	assert.Nil(t, prog("boolField"), "a Cap'n Proto Bool is a bit")
 	assert.Nil(t, prog("structField.textField"), "below the root struct the library reads")
-	assert.Nil(t, prog("int32List"), "lists are read by the library")
+	list := prog("int32List") // a list of scalars of the root struct
+	assert.Equal(t, []byte{progArray, 4, ProgSigned}, list[2:5])
+	assert.Equal(t, []byte{progInt, 0}, list[6:8])
+	assert.Equal(t, byte(ProgPointerField), list[16])
+	assert.Equal(t, byte(progFloat), prog("float64List")[6])
+	assert.Nil(t, prog("boolList"), "a List(Bool) is bits")
+}
+
+func TestPathProgramOfAFixedArray(t *testing.T) {
+	dir, _ := flatcBinary(t, featuresFBS, `{ req: "" }`)
+	s, err := CompileFBS(filepath.Join(dir, "s.fbs"), nil)
+	require.NoError(t, err)
+	p, err := s.Root.Path("arrays.xs")
+	require.NoError(t, err)
+	xs := p.Program()
+	require.Len(t, xs, programHeader+2*ProgramStepSize)
+	assert.Equal(t, []byte{progArray, 4, ProgSigned | ProgFixed}, xs[2:5])
+	assert.Equal(t, byte(progInt), xs[6])
+	assert.Equal(t, uint64(3), binary.LittleEndian.Uint64(xs[8:]), "its length")
+	assert.Equal(t, byte(ProgStructField), xs[16+ProgramStepSize])
+	p, err = s.Root.Path("arrays.inners")
+	require.NoError(t, err)
+	assert.Nil(t, p.Program(), "an array of structs is no leaf a program reads")
 }

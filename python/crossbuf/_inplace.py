@@ -20,21 +20,25 @@ this walk in a loop (bench/python/one_record.py, its last lines)."""
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
 
 LIBRARY: Any = object()  #: "read this one through the library"
 
 Reader = Callable[[memoryview, int, int], Any]
 
-_HEADER = struct.Struct("<BBBBBBxxQ")
+_HEADER = struct.Struct("<BBBBBBBxQ")
 _FB_STEP = struct.Struct("<BBBxHHII")
 _CP_STEP = struct.Struct("<BBHH2xI4x")
 
-_INT, _FLOAT, _BOOL, _STRING, _BYTES = 1, 2, 3, 4, 5
-_SIGNED, _DEFAULT = 1, 2
+_INT, _FLOAT, _BOOL, _STRING, _BYTES, _ARRAY = 1, 2, 3, 4, 5, 6
+_SIGNED, _DEFAULT, _FIXED = 1, 2, 4
 _TABLE, _STRUCT, _ELEMENT, _UNION, _DATA, _POINTER = 1, 2, 3, 4, 5, 6
 _FOLLOW = 1
+_LIST_SIZE_CODES = {1: 2, 2: 3, 4: 4, 8: 5}  # Cap'n Proto list element sizes, by byte width
 
 _FORMATS = {(1, 0): "<B", (2, 0): "<H", (4, 0): "<I", (8, 0): "<Q",
             (1, 1): "<b", (2, 1): "<h", (4, 1): "<i", (8, 1): "<q"}  # fmt: skip
@@ -60,15 +64,15 @@ def compile_reader(program: bytes, text_view: bool = False) -> Optional[Reader]:
     text_view: a string reads as a memoryview of its UTF-8 bytes."""
     if len(program) < _HEADER.size or program[0] != 1:
         return None
-    _, fmt, leaf, size, flags, nsteps, default = _HEADER.unpack_from(program)
+    _, fmt, leaf, size, flags, nsteps, elem, default = _HEADER.unpack_from(program)
     if len(program) != _HEADER.size + 16 * nsteps or not nsteps:
         return None
-    value = _leaf_format(leaf, size, flags)
+    value = _leaf_format(elem if leaf == _ARRAY else leaf, size, flags)
     if value is None and leaf not in (_STRING, _BYTES):
         return None
     steps = [program[_HEADER.size + 16 * i : _HEADER.size + 16 * (i + 1)] for i in range(nsteps)]
     if fmt == 1:
-        body = _flatbuffers(leaf, size, flags, steps, text_view)
+        body = _flatbuffers(leaf, size, flags, default, steps, text_view)
     elif fmt == 2 and nsteps == 1:
         body = _capnp(leaf, size, default, steps[0], text_view)
     else:
@@ -76,7 +80,10 @@ def compile_reader(program: bytes, text_view: bool = False) -> Optional[Reader]:
     if body is None:
         return None
     g = dict(_GLOBALS)
-    if value is not None:
+    if leaf == _ARRAY and value:
+        # numpy's name of the same element: "<?" is no dtype, a bool is "?"
+        g["ARR"] = functools.partial(np.frombuffer, dtype=np.dtype(value.replace("<?", "?")))
+    elif value is not None:
         g["VAL"] = struct.Struct(value).unpack_from
     g["DEFAULT"] = _default_value(leaf, size, flags, default)
     src = "def read(mv, start, end):\n    try:\n" + "".join("        " + line + "\n" for line in body)
@@ -104,7 +111,8 @@ def _default_value(leaf: int, size: int, flags: int, bits: int) -> Any:
     return struct.unpack_from(f, bits.to_bytes(8, "little"))[0]
 
 
-def _flatbuffers(leaf: int, size: int, flags: int, steps: List[bytes], text_view: bool) -> Optional[List[str]]:
+def _flatbuffers(leaf: int, size: int, flags: int, default: int, steps: List[bytes],
+                 text_view: bool) -> Optional[List[str]]:  # fmt: skip
     """Path.walk and the leaf reads of go/schema/path.go, unrolled. Where
     the library would go on to an error, the reader may stop earlier (a
     position that the next step could not read from is LIBRARY at once)."""
@@ -153,7 +161,19 @@ def _flatbuffers(leaf: int, size: int, flags: int, steps: List[bytes], text_view
                 "pos += o",
                 "if not 0 < o < 0x80000000 or pos > end - 4: return LIB",
             ]
-    if leaf in (_STRING, _BYTES):
+    if leaf == _ARRAY and flags & _FIXED:  # inline in its struct: default holds the length
+        out += [f"if pos > end - {default * size}: return LIB", f"return ARR(mv[pos : pos + {default * size}])"]
+    elif leaf == _ARRAY:
+        out += [
+            "if pos > end - 4: return LIB",
+            "o = U32(mv, pos)[0]",
+            "at = pos + o",
+            "if not 0 < o < 0x80000000 or at > end - 4: return LIB",
+            f"e = at + 4 + U32(mv, at)[0] * {size}",
+            "if e > end: return LIB",
+            "return ARR(mv[at + 4 : e])",
+        ]
+    elif leaf in (_STRING, _BYTES):
         out += [
             "if pos > end - 4: return LIB",
             "o = U32(mv, pos)[0]",
@@ -204,20 +224,26 @@ def _capnp(leaf: int, size: int, default: int, raw: bytes, text_view: bool) -> O
         out += [f"d = U16(mv, seg + s * 8 + {disc_off * 2})[0] if {disc_off * 2 + 2} <= dw * 8 else 0",
                 f"if d != {disc_value}: return LIB"]
     if op == _POINTER:
-        if leaf not in (_STRING, _BYTES):
+        if leaf not in (_STRING, _BYTES, _ARRAY):
+            return None
+        width = size if leaf == _ARRAY else 1
+        code = _LIST_SIZE_CODES.get(width)
+        if code is None:
             return None
         out += [
             f"if {offset} >= pc: return LIB",
             f"at = s + dw + {offset}",
-            # a list pointer (offset << 2 | 1) of bytes (element size 2)
+            # a list pointer (offset << 2 | 1) of width-byte elements (Text, Data: bytes)
             "lo, hi = LIST(mv, seg + at * 8)",
-            "if lo & 3 != 1 or hi & 7 != 2: return LIB",
+            f"if lo & 3 != 1 or hi & 7 != {code}: return LIB",
             "lst = at + 1 + (lo >> 2)",
-            "k = hi >> 3",
+            f"k = (hi >> 3) * {width}",
             "if lst < 0 or lst * 8 + k > words * 8: return LIB",
             "b = seg + lst * 8",
         ]
-        if leaf == _STRING:
+        if leaf == _ARRAY:
+            out.append("return ARR(mv[b : b + k])")
+        elif leaf == _STRING:
             out += ["if not k or mv[b + k - 1]: return LIB",
                     "return mv[b : b + k - 1]" if text_view else "return mv[b : b + k - 1].tobytes().decode()"]
         else:

@@ -891,8 +891,9 @@ class FieldPath:
         """The field's value in frame: None where there is none (see the
         class: a FlatBuffers field left out without a default; a Cap'n Proto
         union holding another member or an index past the end)."""
-        if type(frame) is not Frame or self._kind == _VALUE_ARRAY:
-            if type(frame) is ChannelFrame and self._kind != _VALUE_ARRAY:
+        array = self._kind == _VALUE_ARRAY
+        if type(frame) is not Frame or array and self._inplace is None:
+            if type(frame) is ChannelFrame and not array:
                 return self._read_one_received(frame)
             return self.read_many([frame])[0]
         region = frame._region
@@ -922,19 +923,21 @@ class FieldPath:
                     v = read(mv, start, start + frame._plen)
                     if v is not _inplace.LIBRARY:
                         return v
-            FRAME_FMT.pack_into(ts.frame_mv, 0, frame.offset, frame.region_id, frame.generation, 0, 0, 0, 0, 0)
-            st = _path_read(self._h_arg, region._h_arg, ts.frame_arg, _ONE, ts.val_arg, ts.present_arg)
-            if st:
-                raise_status(st)
-            mv = ts.val_mv
-            if not mv[16]:
-                return None
-            if self._kind == _VALUE_BYTES:
-                p, n = _SPAN.unpack_from(mv)
-                return region._view_of(p, n)
-            return self._scalar_or_str(mv, region._mv, region._base)
+            if not array:
+                FRAME_FMT.pack_into(ts.frame_mv, 0, frame.offset, frame.region_id, frame.generation, 0, 0, 0, 0, 0)
+                st = _path_read(self._h_arg, region._h_arg, ts.frame_arg, _ONE, ts.val_arg, ts.present_arg)
+                if st:
+                    raise_status(st)
+                mv = ts.val_mv
+                if not mv[16]:
+                    return None
+                if self._kind == _VALUE_BYTES:
+                    p, n = _SPAN.unpack_from(mv)
+                    return region._view_of(p, n)
+                return self._scalar_or_str(mv, region._mv, region._base)
         finally:
             ts.busy = False
+        return self.read_many([frame])[0]  # an array the program did not read: the library's value or error
 
     def _scalar_or_str(self, mv: memoryview, mapping: memoryview, base: int) -> Any:
         """The value a single read left in mv: a number, or a str decoded

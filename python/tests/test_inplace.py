@@ -17,7 +17,7 @@ import pytest
 from conftest import conformance
 from crossbuf import _inplace, _registry, bundled
 from crossbuf.schema import FieldPath
-from test_schema import capnp_request, monster  # noqa: F401 (fixtures)
+from test_schema import capnp_request, monster, need_tool, run  # noqa: F401 (fixtures)
 
 
 def candidate_paths(schema: xb.Schema, type_name: str, depth: int = 2, prefix: str = "") -> Iterator[str]:
@@ -69,6 +69,8 @@ def plain(v: Any) -> Any:
 
 
 def same(a: Any, b: Any) -> bool:
+    if hasattr(a, "dtype") or hasattr(b, "dtype"):  # arrays: the same elements (NaNs too) of the same type
+        return bool(getattr(a, "dtype", None) == getattr(b, "dtype", None) and a.tobytes() == b.tobytes())
     a, b = plain(a), plain(b)
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
@@ -153,6 +155,49 @@ def test_testalltypes_paths_in_place_match_the_library(capnp_request: Tuple[str,
         assert p._inplace is not None
         assert p._inplace(r._mv, seg._paddr - r._base, seg._paddr - r._base + len(seg)) is _inplace.LIBRARY
         assert p.read(seg) == "foo"
+    assert counts["in place"] > 500, counts
+
+
+# Features monster_test.fbs lacks: fixed arrays in a struct, vectors of
+# enums (an unknown value too), of bytes, of bools and of floats.
+ARRAYS_FBS = """
+namespace arr.test;
+enum Kind:byte { Zero, One, Two }
+struct Inner { v:short; k:Kind; }
+struct WithArrays { xs:[int:3]; ds:[double:2]; inners:[Inner:2]; u:[ubyte:4]; }
+table Root { arrays:WithArrays; kinds:[Kind]; bools:[bool]; fs:[float]; us:[ushort]; bytes:[byte]; name:string; }
+root_type Root;
+"""
+ARRAYS_JSON = """{ arrays: { xs: [1, -2, 2147483647], ds: [2.5, -0.0], inners: [{v: 1, k: One}, {v: -1, k: Two}],
+  u: [0, 1, 254, 255] }, kinds: [Zero, Two, 5], bools: [true, false, true], fs: [1.5, -3.25, 1e30],
+  us: [0, 65535], bytes: [-1, 0, 127], name: "n" }"""
+
+
+def test_arrays_in_place_match_the_library(tmp_path: Any) -> None:
+    """Vectors and fixed arrays of scalars read in place as numpy arrays
+    over the frame, of the library's dtype, on a message flatc wrote and
+    on corrupted copies of it."""
+    (tmp_path / "a.fbs").write_text(ARRAYS_FBS)
+    (tmp_path / "m.json").write_text(ARRAYS_JSON)
+    run([need_tool("flatc"), "-b", "a.fbs", "m.json"], str(tmp_path))
+    msg = (tmp_path / "m.bin").read_bytes()
+    with xb.Schema.load(str(tmp_path / "a.fbs")) as s, xb.Region.anonymous(1 << 24) as r:
+        tid = s.type_id("arr.test.Root")
+        f = r.append_raw(xb.Codec.FLATBUFFERS, tid, msg)
+        for text, dtype, want in [("arrays.xs", "<i4", [1, -2, 2147483647]), ("arrays.ds", "<f8", [2.5, -0.0]),
+                                  ("arrays.u", "u1", [0, 1, 254, 255]), ("kinds", "i1", [0, 2, 5]),
+                                  ("bools", "?", [True, False, True]), ("fs", "<f4", [1.5, -3.25, 1e30]),
+                                  ("us", "<u2", [0, 65535])]:  # fmt: skip
+            p = s.path(tid, text)
+            assert p._inplace is not None, text
+            start = f._paddr - r._base
+            a = p._inplace(r._mv, start, start + len(f))
+            assert a is not _inplace.LIBRARY and a.dtype == dtype, text
+            assert a.tolist() == [pytest.approx(x) for x in want], text
+            assert not a.flags.writeable and not a.flags.owndata, f"{text}: a view of the frame, read-only"
+            del a
+        r.reset()
+        counts = run_differential(s, tid, xb.Codec.FLATBUFFERS, [msg], r, "arr.test.Root", 2000)
     assert counts["in place"] > 500, counts
 
 
